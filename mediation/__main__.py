@@ -1,0 +1,110 @@
+"""Command line: migrate, create-admin, demo, import-csv, serve (``python -m mediation --help``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from pathlib import Path
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+async def _with_db(coro_fn, *args):
+    from mediation import db
+
+    await db.start()
+    try:
+        return await coro_fn(*args)
+    finally:
+        await db.stop()
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from mediation import db
+
+    _run(_with_db(db.migrate))
+    print("Database is at the current schema.")
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from mediation.demo import create_admin
+
+    password = args.password or getpass.getpass("Password (at least 10 characters): ")
+    if len(password) < 10:
+        print("The password needs at least 10 characters.", file=sys.stderr)
+        return 2
+    _run(_with_db(create_admin, args.username, password))
+    print(f"Administrator {args.username!r} is ready.")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mediation import db
+    from mediation.demo import load_demo
+
+    async def go():
+        await db.migrate()
+        return await load_demo(reset=args.reset)
+
+    summary = _run(_with_db(go))
+    print(summary)
+    return 0
+
+
+def cmd_import_csv(args: argparse.Namespace) -> int:
+    from mediation.grid.csv_import import import_csv
+
+    content = Path(args.file).read_bytes()
+    report = _run(_with_db(import_csv, args.kind, content, None))
+    if report.ok:
+        print(f"Imported {report.created} rows.")
+        return 0
+    print("Nothing was imported:", file=sys.stderr)
+    for error in report.errors:
+        print(f"  line {error.line}, {error.column}: {error.message}", file=sys.stderr)
+    return 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    print(f"Serving on http://{args.host}:{args.port}/", flush=True)
+    uvicorn.run(
+        "mediation.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level="info"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mediation", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="bring the database to the current schema").set_defaults(
+        func=cmd_migrate
+    )
+    p = sub.add_parser("create-admin", help="create or reset an administrator account")
+    p.add_argument("username")
+    p.add_argument("--password", default="")
+    p.set_defaults(func=cmd_create_admin)
+    p = sub.add_parser("demo", help="migrate and load the demo county (idempotent)")
+    p.add_argument("--reset", action="store_true", help="delete everything first")
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("import-csv", help="import regions, grids or staff from a CSV file")
+    p.add_argument("kind", choices=["regions", "grids", "staff"])
+    p.add_argument("file")
+    p.set_defaults(func=cmd_import_csv)
+    p = sub.add_parser("serve", help="run the web app")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=cmd_serve)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Accounts: password hashing, sign-in, and the signed-in user as plain values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from mediation.grid.tables import AuditEvent, Region, Staff
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the timing of "no such user" close to "wrong password".
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    """Who is signed in: roles and the region subtree they may see."""
+
+    id: int
+    username: str
+    display_name: str
+    roles: frozenset[str]
+    region_id: int | None = None
+    region_path: str = ""
+    region_name: str = ""
+    department_id: int | None = None
+    locale: str = ""
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def can_see_path(self, path: str | None) -> bool:
+        """A record is visible when its region path lies in the user's subtree."""
+        if not self.region_path:
+            return True
+        return bool(path) and path.startswith(self.region_path)
+
+
+_USER_COLUMNS = (
+    Staff.id,
+    Staff.username,
+    Staff.display_name,
+    Staff.roles,
+    Staff.region,
+    Staff.region.path,
+    Staff.region.name,
+    Staff.department,
+    Staff.locale,
+)
+
+
+def _to_user(row: dict) -> CurrentUser:
+    return CurrentUser(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        roles=frozenset(row["roles"] or ()),
+        region_id=row["region"],
+        region_path=row["region.path"] or "",
+        region_name=row["region.name"] or "",
+        department_id=row["department"],
+        locale=row["locale"] or "",
+    )
+
+
+async def load_user(staff_id: int) -> CurrentUser | None:
+    row = await Staff.select(*_USER_COLUMNS).where(Staff.id == staff_id, Staff.active.eq(True)).first()
+    return _to_user(row) if row else None
+
+
+async def authenticate(username: str, password: str) -> CurrentUser | None:
+    """The user if the credentials are right and the account is active; every attempt is logged."""
+    username = username.strip()
+    row = await Staff.select(*_USER_COLUMNS, Staff.password_hash).where(
+        Staff.username == username, Staff.active.eq(True)
+    ).first()
+    ok = verify_password(row["password_hash"] if row else _DUMMY_HASH, password) and bool(row)
+    await AuditEvent.insert(
+        AuditEvent(
+            actor=row["id"] if (row and ok) else None,
+            action="login" if ok else "login_failed",
+            entity="staff",
+            entity_id=str(row["id"]) if row else "",
+            detail=username[:64],
+        )
+    )
+    if not ok:
+        return None
+    return _to_user(row)
+
+
+async def set_preferred_locale(staff_id: int, locale: str) -> None:
+    await Staff.update({Staff.locale: locale}).where(Staff.id == staff_id)
+
+
+async def region_path_of(region_id: int) -> str | None:
+    row = await Region.select(Region.path).where(Region.id == region_id).first()
+    return row["path"] if row else None

@@ -1,0 +1,114 @@
+"""The application factory: every controller, middleware and setting is wired here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
+from litestar.exceptions import HTTPException
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.security.session_auth import SessionAuth
+from litestar.static_files import create_static_files_router
+from litestar.stores.file import FileStore
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
+from litestar.template.config import TemplateConfig
+
+from mediation import db
+from mediation.accounts.controllers import AccountController
+from mediation.accounts.services import CurrentUser, load_user
+from mediation.grid.admin import AdminController
+from mediation.grid.controllers import GridController, HomeController
+from mediation.settings import Settings, get_settings
+from mediation.templating import environment
+from mediation.web import handle_http_exception, handle_internal_error, locale_middleware
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+# Every controller, in one place.
+CONTROLLERS: list[Any] = [
+    HomeController,
+    AccountController,
+    GridController,
+    AdminController,
+]
+
+# Pages anyone may open without signing in (the handlers also carry opt={"public": True}).
+PUBLIC_PATHS = ["^/static/", "^/login", "^/locale", "^/schema", "^/health", "^/verify/"]
+
+
+async def retrieve_user(session: dict[str, Any], _: ASGIConnection) -> CurrentUser | None:
+    staff_id = session.get("staff_id")
+    return await load_user(staff_id) if isinstance(staff_id, int) else None
+
+
+def _stores(settings: Settings) -> dict[str, Any]:
+    if settings.redis_url:
+        root = RedisStore.with_client(settings.redis_url)
+        return {"sessions": root.with_namespace("sessions"), "rate_limit": root.with_namespace("rl")}
+    return {
+        "sessions": FileStore(settings.data_dir / "sessions", create_directories=True),
+        "rate_limit": MemoryStore(),
+    }
+
+
+def _is_login_attempt(request: Request) -> bool:
+    return request.method == "POST" and request.url.path == "/login"
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    session_config = ServerSideSessionConfig(
+        key="msession",
+        max_age=settings.session_max_age,
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+        store="sessions",
+    )
+    auth = SessionAuth[CurrentUser, Any](
+        retrieve_user_handler=retrieve_user,
+        session_backend_config=session_config,
+        exclude=PUBLIC_PATHS,
+        exclude_opt_key="public",
+    )
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name="csrftoken",
+        header_name="x-csrftoken",
+        cookie_secure=settings.secure_cookies,
+        cookie_httponly=True,
+        cookie_samesite="lax",
+        exclude=["^/open311/"],  # API-key clients, no browser cookies involved
+    )
+    login_limit = RateLimitConfig(
+        rate_limit=("minute", settings.login_rate_limit),
+        check_throttle_handler=_is_login_attempt,
+        store="rate_limit",
+    )
+    static = create_static_files_router(
+        path="/static", directories=[STATIC_DIR], opt={"public": True}, include_in_schema=False
+    )
+    return Litestar(
+        route_handlers=[static, *CONTROLLERS],
+        lifespan=[db.lifespan],
+        middleware=[login_limit.middleware, locale_middleware],
+        on_app_init=[auth.on_app_init],
+        csrf_config=csrf,
+        stores=_stores(settings),
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment())),
+        plugins=[HTMXPlugin()],
+        exception_handlers={HTTPException: handle_http_exception, Exception: handle_internal_error},
+        openapi_config=OpenAPIConfig(
+            title="Grid mediation API", version="1.0.0", path="/schema", create_examples=False
+        ),
+        state={"settings": settings},
+        debug=settings.debug,
+    )

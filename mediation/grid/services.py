@@ -1,0 +1,155 @@
+"""Rules of the organisation model: region tree, grids and teams, reference data, audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mediation.accounts.guards import scoped
+from mediation.accounts.services import CurrentUser
+from mediation.grid.tables import (
+    AuditEvent,
+    DisputeCategory,
+    Grid,
+    Mediator,
+    Region,
+    Staff,
+    TeamMember,
+)
+
+
+class GridError(Exception):
+    """A rule of the organisation model was broken; ``message`` is shown to the user."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def child_path(parent_path: str | None, code: str) -> str:
+    return f"{parent_path or '/'}{code}/"
+
+
+async def record_audit(
+    actor: CurrentUser | None,
+    action: str,
+    entity: str,
+    entity_id: Any = "",
+    before: dict | None = None,
+    after: dict | None = None,
+    detail: str = "",
+) -> None:
+    await AuditEvent.insert(
+        AuditEvent(
+            actor=actor.id if actor else None,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            before=_jsonable(before or {}),
+            after=_jsonable(after or {}),
+            detail=detail,
+        )
+    )
+
+
+def _jsonable(data: dict) -> dict:
+    return {k: (v if isinstance(v, (str, int, float, bool, list, type(None))) else str(v)) for k, v in data.items()}
+
+
+async def grids_for(user: CurrentUser, limit: int = 200) -> list[dict]:
+    """Grids in the user's subtree; grid workers and police first see the grids they serve."""
+    query = Grid.select(
+        Grid.id, Grid.code, Grid.name, Grid.police_beat, Grid.region.name, Grid.region.path
+    ).order_by(Grid.code).limit(limit)
+    rows = await scoped(query, Grid.region.path, user)
+    mine = {
+        r["grid"]
+        for r in await TeamMember.select(TeamMember.grid).where(TeamMember.staff == user.id)
+    }
+    for row in rows:
+        row["mine"] = row["id"] in mine
+    rows.sort(key=lambda r: (not r["mine"], r["code"]))
+    return rows
+
+
+async def grid_detail(grid_id: int) -> dict | None:
+    grid = await Grid.select(
+        Grid.all_columns(), Grid.region.name, Grid.region.path, Grid.region.parent.name
+    ).where(Grid.id == grid_id).first()
+    if grid is None:
+        return None
+    grid["team"] = await TeamMember.select(
+        TeamMember.role, TeamMember.staff.display_name, TeamMember.staff.phone, TeamMember.staff
+    ).where(TeamMember.grid == grid_id).order_by(TeamMember.role)
+    return grid
+
+
+async def my_teams(user: CurrentUser) -> list[dict]:
+    return await TeamMember.select(
+        TeamMember.role, TeamMember.grid, TeamMember.grid.name, TeamMember.grid.code
+    ).where(TeamMember.staff == user.id).order_by(TeamMember.grid.code)
+
+
+async def region_subtree(path: str) -> list[dict]:
+    return await Region.select().where(Region.path.like(path + "%")).order_by(Region.path)
+
+
+async def active_categories() -> list[dict]:
+    return await DisputeCategory.select().where(DisputeCategory.active.eq(True)).order_by(
+        DisputeCategory.sort_order, DisputeCategory.code
+    )
+
+
+async def counts() -> dict[str, int]:
+    return {
+        "regions": await Region.count(),
+        "grids": await Grid.count(),
+        "staff": await Staff.count(),
+        "mediators": await Mediator.count(),
+    }
+
+
+def random_password() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(18)
+
+
+async def move_subtree(old_path: str, new_path: str) -> None:
+    """A region's code or parent changed: rewrite the paths of everything below it."""
+    rows = await Region.select(Region.id, Region.path).where(Region.path.like(old_path + "%"))
+    for row in rows:
+        await Region.update({Region.path: new_path + row["path"][len(old_path):]}).where(
+            Region.id == row["id"]
+        )
+
+
+async def add_team_member(grid_id: int, staff_id: int, role: str, actor: CurrentUser) -> None:
+    """Put a grid worker or police officer on a grid's team (a person may serve several)."""
+    from mediation.i18n import gettext as _
+
+    if role not in ("grid_worker", "police"):
+        raise GridError(_("Choose from the list."), "role")
+    staff = await Staff.select(Staff.id, Staff.roles).where(Staff.id == staff_id).first()
+    if staff is None or role not in (staff["roles"] or []):
+        raise GridError(_("This person does not hold that role."), "staff")
+    exists = await TeamMember.exists().where(
+        TeamMember.grid == grid_id, TeamMember.staff == staff_id, TeamMember.role == role
+    )
+    if exists:
+        raise GridError(_("This person is already on the team."), "staff")
+    member = TeamMember(grid=grid_id, staff=staff_id, role=role)
+    await member.save()
+    await record_audit(actor, "add_team_member", "grids", grid_id, {}, {"staff": staff_id, "role": role})
+
+
+async def remove_team_member(grid_id: int, member_id: int, actor: CurrentUser) -> None:
+    row = await TeamMember.select().where(
+        TeamMember.id == member_id, TeamMember.grid == grid_id
+    ).first()
+    if row is None:
+        return
+    await TeamMember.delete().where(TeamMember.id == member_id)
+    await record_audit(
+        actor, "remove_team_member", "grids", grid_id, {"staff": row["staff"], "role": row["role"]}, {}
+    )

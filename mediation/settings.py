@@ -1,0 +1,84 @@
+"""Settings read once from environment variables, with safe defaults for a laptop."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_from_file(data_dir: Path, name: str) -> str:
+    """A random secret kept in the data directory, so restarts keep sessions and keys.
+
+    Production sets the secret in the environment instead; this is the zero-set-up path.
+    """
+    path = data_dir / name
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    field_key: str
+    redis_url: str = ""
+    debug: bool = False
+    secure_cookies: bool = False
+    session_max_age: int = 12 * 3600
+    login_rate_limit: int = 10  # attempts per minute per client address
+    public_rate_limit: int = 20  # public form submissions per minute per client address
+    county_code: str = "平湖"
+    run_background_tasks: bool = True
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+
+def settings_from_env(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("MEDIATION_DATA_DIR") or PROJECT_ROOT / "data").resolve()
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'mediation.sqlite3'}"
+    secret_key = env.get("SECRET_KEY") or _secret_from_file(data_dir, "secret_key")
+    field_key = env.get("FIELD_KEY") or _secret_from_file(data_dir, "field_key")
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=secret_key,
+        field_key=field_key,
+        redis_url=env.get("REDIS_URL", ""),
+        debug=_bool(env.get("DEBUG"), False),
+        secure_cookies=_bool(env.get("SECURE_COOKIES"), False),
+        session_max_age=int(env.get("SESSION_MAX_AGE") or 12 * 3600),
+        login_rate_limit=int(env.get("LOGIN_RATE_LIMIT") or 10),
+        public_rate_limit=int(env.get("PUBLIC_RATE_LIMIT") or 20),
+        county_code=env.get("COUNTY_CODE") or "平湖",
+        run_background_tasks=_bool(env.get("RUN_BACKGROUND_TASKS"), True),
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    return settings_from_env()

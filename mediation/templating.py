@@ -1,0 +1,49 @@
+"""The one Jinja environment: i18n callables, locale-aware filters, masking helpers."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from mediation import i18n
+from mediation.masking import mask_id_number, mask_phone
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+@cache
+def environment() -> Environment:
+    """Shared by page rendering (Litestar's engine wraps it) and PDF rendering."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda message: i18n.gettext(message),
+        lambda singular, plural, n: i18n.ngettext(singular, plural, n),
+        newstyle=True,
+    )
+    env.filters.update(
+        date=i18n.format_date,
+        datetime=i18n.format_datetime,
+        number=i18n.format_number,
+        money=i18n.format_money,
+        mask_id=mask_id_number,
+        mask_phone=mask_phone,
+    )
+    from mediation.labels import LEVEL_LABELS, ROLE_LABELS, TEAM_ROLE_LABELS
+
+    env.globals.update(
+        ROLE_LABELS=ROLE_LABELS,
+        LEVEL_LABELS=LEVEL_LABELS,
+        TEAM_ROLE_LABELS=TEAM_ROLE_LABELS,
+        get_locale=i18n.get_locale,
+        LOCALE_NAMES=i18n.LOCALE_NAMES,
+        SUPPORTED_LOCALES=i18n.SUPPORTED_LOCALES,
+    )
+    return env
