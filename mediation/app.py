@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException
 from litestar.middleware.rate_limit import RateLimitConfig
@@ -109,6 +110,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Grid mediation API", version="1.0.0", path="/schema", create_examples=False
         ),
-        state={"settings": settings},
+        state=State({"settings": settings}),
         debug=settings.debug,
     )

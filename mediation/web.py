@@ -47,6 +47,11 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
+def see_other(url: str) -> Redirect:
+    """After a successful POST: the browser GETs the next page (no resubmission on reload)."""
+    return Redirect(url, status_code=303)
+
+
 def wants_json(request: Request) -> bool:
     path = request.url.path
     if path.startswith(("/api/", "/open311/")):

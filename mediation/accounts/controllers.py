@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from mediation import i18n
 from mediation.accounts import services
-from mediation.web import LOCALE_COOKIE, safe_next
+from mediation.web import LOCALE_COOKIE, safe_next, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 ONE_YEAR = 365 * 24 * 3600
@@ -34,7 +34,7 @@ class AccountController(Controller):
     include_in_schema = False
 
     @get("/login", opt={"public": True})
-    async def login_page(self, request: Request, next: str = "") -> Template:
+    async def login_page(self, request: Request, next: FromQuery[str] = "") -> Template:
         return Template(
             "accounts/login.html", context={"form": {}, "errors": {}, "next": safe_next(next)}
         )
@@ -65,7 +65,7 @@ class AccountController(Controller):
         # A fresh session on sign-in: whatever was in the old one is not carried over.
         request.clear_session()
         request.set_session({"staff_id": user.id})
-        response = Redirect(next_url)
+        response = see_other(next_url)
         if user.locale:
             _with_locale_cookie(response, user.locale, request)
         return response
@@ -73,7 +73,7 @@ class AccountController(Controller):
     @post("/logout")
     async def logout(self, request: Request) -> Redirect:
         request.clear_session()
-        return Redirect("/login")
+        return see_other("/login")
 
     @post("/locale", opt={"public": True})
     async def switch_locale(
@@ -85,4 +85,4 @@ class AccountController(Controller):
             user = await services.load_user(request.session["staff_id"])
         if user is not None:
             await services.set_preferred_locale(user.id, locale)
-        return _with_locale_cookie(Redirect(safe_next(str(data.get("next", "")))), locale, request)
+        return _with_locale_cookie(see_other(safe_next(str(data.get("next", "")))), locale, request)

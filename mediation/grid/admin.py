@@ -9,7 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
@@ -28,6 +28,7 @@ from mediation.grid.tables import (
 )
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
+from mediation.web import see_other
 from mediation.labels import LEVEL_LABELS, ROLE_LABELS, TEAM_ROLE_LABELS
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -204,7 +205,7 @@ async def _check_rules(slug: str, values: dict, pk: int | None) -> dict[str, str
             query = query.where(entity.table.id != pk)
         if await query:
             errors[unique] = _("This is already in use.")
-    if slug == "regions":
+    if slug == "regions" and values.get("level"):
         parent = None
         if values.get("parent"):
             parent = await Region.select(Region.level, Region.path).where(Region.id == int(values["parent"])).first()
@@ -265,7 +266,9 @@ class AdminController(Controller):
         return Template("admin/index.html", context={"entities": ENTITIES, "counts": await services.counts()})
 
     @get("/{slug:str}")
-    async def list_entities(self, slug: FromPath[str], q: str = "", page: int = 1) -> Template:
+    async def list_entities(
+        self, slug: FromPath[str], q: FromQuery[str] = "", page: FromQuery[int] = 1
+    ) -> Template:
         entity = _entity(slug)
         query = entity.table.select(*_select_columns(entity))
         if q:
@@ -306,7 +309,7 @@ class AdminController(Controller):
             raise NotFoundException()
         return await _submit(request, entity, pk, data)
 
-    @post("/grids/{pk:int}/team")
+    @post("/teams/{pk:int}")
     async def add_team_member(self, request: Request, pk: FromPath[int], data: Annotated[dict[str, Any], Form]) -> Template | Redirect:
         try:
             await services.add_team_member(pk, int(data.get("staff") or 0), str(data.get("role", "")), current_user(request))
@@ -316,12 +319,12 @@ class AdminController(Controller):
             values = {k: ("" if v is None else str(v)) for k, v in (row or {}).items()}
             message = exc.message if isinstance(exc, services.GridError) else _("Choose from the list.")
             return await _form_page(entity, pk, values, {}, team_errors={"staff": message}, status_code=422)
-        return Redirect(f"/admin/grids/{pk}")
+        return see_other(f"/admin/grids/{pk}")
 
-    @post("/grids/{pk:int}/team/{member_id:int}/remove")
+    @post("/teams/{pk:int}/{member_id:int}/remove")
     async def remove_team_member(self, request: Request, pk: FromPath[int], member_id: FromPath[int]) -> Redirect:
         await services.remove_team_member(pk, member_id, current_user(request))
-        return Redirect(f"/admin/grids/{pk}")
+        return see_other(f"/admin/grids/{pk}")
 
     @get("/import")
     async def import_page(self) -> Template:
@@ -346,12 +349,12 @@ async def _submit(request: Request, entity: Entity, pk: int | None, data: dict) 
     result = await parse_form(entity.fields, data, creating=pk is None)
     if entity.slug == "staff" and pk is None and not result.values.get("password"):
         result.errors.setdefault("password", _("This field is required."))
-    if not result.errors:
-        result.errors.update(await _check_rules(entity.slug, result.values, pk))
+    for key, message in (await _check_rules(entity.slug, result.values, pk)).items():
+        result.errors.setdefault(key, message)
     if result.errors:
         return await _form_page(entity, pk, result.raw, result.errors, status_code=422)
     new_pk = await save_entity(entity.slug, result.values, pk, current_user(request))
-    return Redirect(f"/admin/{entity.slug}/{new_pk}?saved=1")
+    return see_other(f"/admin/{entity.slug}/{new_pk}?saved=1")
 
 
 async def _form_page(entity: Entity, pk: int | None, values: dict, errors: dict, team_errors: dict | None = None, status_code: int = 200) -> Template:

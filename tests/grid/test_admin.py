@@ -1,0 +1,153 @@
+"""Administration of the organisation model: forms keep input, rules hold, changes are recorded."""
+
+from __future__ import annotations
+
+import pytest
+
+from mediation.grid.tables import AuditEvent, Grid, Region, Staff, TeamMember
+from tests.helpers import login, post_form, text_of
+
+pytestmark = pytest.mark.anyio
+
+
+async def region_id(code: str) -> int:
+    return (await Region.select(Region.id).where(Region.code == code).first())["id"]
+
+
+async def test_admin_adds_a_community_under_a_town_with_its_path(client):
+    await login(client, "admin")
+    town = await region_id("330482002")
+    response = await post_form(
+        client,
+        "/admin/regions/new",
+        {"code": "330482002099", "name": "测试新村", "level": "community", "parent": str(town)},
+    )
+    assert response.status_code == 303
+    row = await Region.select().where(Region.code == "330482002099").first()
+    assert row["path"] == "/330482/330482002/330482002099/"
+    assert await AuditEvent.exists().where(
+        AuditEvent.entity == "regions", AuditEvent.entity_id == str(row["id"]), AuditEvent.action == "create"
+    )
+
+
+async def test_a_community_cannot_hang_directly_under_the_county(client):
+    await login(client, "admin")
+    county = await region_id("330482")
+    response = await post_form(
+        client,
+        "/admin/regions/new",
+        {"code": "330482009999", "name": "错位社区", "level": "community", "parent": str(county)},
+    )
+    assert response.status_code == 422
+    assert "村社区属于镇街" in response.text
+    # What the admin typed is still there.
+    assert 'value="错位社区"' in response.text
+    assert not await Region.exists().where(Region.code == "330482009999")
+
+
+async def test_duplicate_codes_and_missing_fields_are_shown_beside_the_field(client):
+    await login(client, "admin")
+    response = await post_form(
+        client, "/admin/grids/new", {"code": "330482001001-01", "name": "", "region": ""}
+    )
+    assert response.status_code == 422
+    page = text_of(response.text)
+    assert "此编码已被使用" in page or "已被使用" in page
+    assert "此项为必填项" in page
+
+
+async def test_admin_creates_a_staff_account_that_can_sign_in(client):
+    await login(client, "admin")
+    community = await region_id("330482001003")
+    response = await post_form(
+        client,
+        "/admin/staff/new",
+        {
+            "username": "newworker",
+            "display_name": "新网格员",
+            "roles": ["grid_worker"],
+            "region": str(community),
+            "phone": "13812345678",
+            "active": "1",
+            "password": "a-long-password",
+        },
+    )
+    assert response.status_code == 303
+    staff = await Staff.select().where(Staff.username == "newworker").first()
+    assert staff["roles"] == ["grid_worker"]
+    assert staff["password_hash"].startswith("$argon2")
+    audit = await AuditEvent.select().where(
+        AuditEvent.entity == "staff", AuditEvent.entity_id == str(staff["id"])
+    ).output(load_json=True).first()
+    assert audit["after"]["username"] == "newworker"
+    assert "password_hash" not in audit["after"] and "password" not in audit["after"]
+    client.cookies.clear()
+    response = await post_form(
+        client, "/login", {"username": "newworker", "password": "a-long-password"}
+    )
+    assert response.status_code == 303
+
+
+async def test_a_short_password_and_an_unknown_role_are_refused(client):
+    await login(client, "admin")
+    response = await post_form(
+        client,
+        "/admin/staff/new",
+        {"username": "x1", "display_name": "X", "roles": ["boss"], "region": "", "password": "short"},
+    )
+    assert response.status_code == 422
+    page = text_of(response.text)
+    assert "请从列表中选择" in page
+    assert "至少 10 个字符" in page
+
+
+async def test_admin_puts_a_police_officer_on_a_grid_team_and_takes_them_off(client):
+    await login(client, "admin")
+    grid = await Grid.select(Grid.id).where(Grid.code == "330482001003-02").first()
+    officer = await Staff.select(Staff.id).where(Staff.username == "police1").first()
+    response = await post_form(
+        client, f"/admin/teams/{grid['id']}", {"staff": str(officer["id"]), "role": "police"}
+    )
+    assert response.status_code == 303
+    member = await TeamMember.select().where(
+        TeamMember.grid == grid["id"], TeamMember.staff == officer["id"]
+    ).first()
+    assert member is not None
+    # The same person twice is refused with a message.
+    response = await post_form(
+        client, f"/admin/teams/{grid['id']}", {"staff": str(officer["id"]), "role": "police"}
+    )
+    assert response.status_code == 422
+    assert "已在团队中" in response.text
+    response = await post_form(client, f"/admin/teams/{grid['id']}/{member['id']}/remove", {})
+    assert response.status_code == 303
+    assert not await TeamMember.exists().where(TeamMember.id == member["id"])
+
+
+async def test_a_grid_worker_role_cannot_be_given_a_police_seat(client):
+    await login(client, "admin")
+    grid = await Grid.select(Grid.id).where(Grid.code == "330482001003-02").first()
+    worker = await Staff.select(Staff.id).where(Staff.username == "grid2").first()
+    response = await post_form(
+        client, f"/admin/teams/{grid['id']}", {"staff": str(worker["id"]), "role": "police"}
+    )
+    assert response.status_code == 422
+    assert "不具有该角色" in response.text
+
+
+async def test_editing_a_category_records_before_and_after(client):
+    await login(client, "admin")
+    from mediation.grid.tables import DisputeCategory
+
+    row = await DisputeCategory.select().where(DisputeCategory.code == "other").first()
+    response = await post_form(
+        client,
+        f"/admin/categories/{row['id']}",
+        {"code": "other", "name_zh": "其他纠纷", "name_en": "Other", "sort_order": "99", "active": "1"},
+    )
+    assert response.status_code == 303
+    event = await AuditEvent.select().where(
+        AuditEvent.entity == "categories", AuditEvent.entity_id == str(row["id"])
+    ).order_by(AuditEvent.id, ascending=False).output(load_json=True).first()
+    assert event["before"]["name_zh"] == "其他" and event["after"]["name_zh"] == "其他纠纷"
+    await DisputeCategory.update({DisputeCategory.name_zh: "其他"}).where(DisputeCategory.id == row["id"])
