@@ -7,8 +7,8 @@ from typing import Any
 
 from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import State
 from litestar.connection import ASGIConnection
+from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.server_side import ServerSideSessionConfig
@@ -53,7 +53,10 @@ async def retrieve_user(session: dict[str, Any], _: ASGIConnection) -> CurrentUs
 def _stores(settings: Settings) -> dict[str, Any]:
     if settings.redis_url:
         root = RedisStore.with_client(settings.redis_url)
-        return {"sessions": root.with_namespace("sessions"), "rate_limit": root.with_namespace("rl")}
+        return {
+            "sessions": root.with_namespace("sessions"),
+            "rate_limit": root.with_namespace("rl"),
+        }
     return {
         "sessions": FileStore(settings.data_dir / "sessions", create_directories=True),
         "rate_limit": MemoryStore(),
@@ -104,7 +107,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_app_init=[auth.on_app_init],
         csrf_config=csrf,
         stores=_stores(settings),
-        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment())),
+        template_config=TemplateConfig(
+            instance=JinjaTemplateEngine.from_environment(environment())
+        ),
         plugins=[HTMXPlugin()],
         exception_handlers={HTTPException: handle_http_exception, Exception: handle_internal_error},
         openapi_config=OpenAPIConfig(

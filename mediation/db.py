@@ -28,27 +28,38 @@ def prepare_sqlite_file(path: str) -> None:
         conn.execute("PRAGMA journal_mode=WAL")
 
 
-async def start() -> None:
+async def start() -> bool:
+    """Open the PostgreSQL pool unless one is open already; True if this call opened it."""
+    from mediation.settings import get_settings
+
     db = engine()
     if isinstance(db, PostgresEngine):
-        await db.start_connection_pool(max_size=10)
-    elif isinstance(db, SQLiteEngine):
+        size = get_settings().db_pool_size
+        # Size 0: a connection per query, usable from any event loop (the test client's case).
+        if db.pool is not None or size <= 0:
+            return False
+        await db.start_connection_pool(min_size=1, max_size=size)
+        return True
+    if isinstance(db, SQLiteEngine):
         prepare_sqlite_file(db.path)
+    return False
 
 
 async def stop() -> None:
     db = engine()
-    if isinstance(db, PostgresEngine):
+    if isinstance(db, PostgresEngine) and db.pool is not None:
         await db.close_connection_pool()
+        db.pool = None
 
 
 @asynccontextmanager
 async def lifespan(_: Any):
-    await start()
+    opened = await start()
     try:
         yield
     finally:
-        await stop()
+        if opened:
+            await stop()
 
 
 def write_transaction():

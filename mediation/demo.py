@@ -21,9 +21,17 @@ DEMO_PASSWORD = "mediation-demo"
 COUNTY = ("330482", "平湖市")
 # town code, town name, [(community code, community name, is village)]
 TOWNS = [
-    ("330482001", "当湖街道", [("330482001001", "东湖社区"), ("330482001002", "西门社区"), ("330482001003", "南市社区")]),
+    (
+        "330482001",
+        "当湖街道",
+        [("330482001001", "东湖社区"), ("330482001002", "西门社区"), ("330482001003", "南市社区")],
+    ),
     ("330482002", "钟埭街道", [("330482002001", "钟埭社区"), ("330482002201", "沈家弄村")]),
-    ("330482101", "新埭镇", [("330482101001", "新埭社区"), ("330482101201", "鱼圻塘村"), ("330482101202", "旧埭村")]),
+    (
+        "330482101",
+        "新埭镇",
+        [("330482101001", "新埭社区"), ("330482101201", "鱼圻塘村"), ("330482101202", "旧埭村")],
+    ),
 ]
 GRIDS_PER_COMMUNITY = 3
 
@@ -38,18 +46,111 @@ DEPARTMENTS = [
 
 # username, name, roles, region code, mediator profile (skills, dialects, max, organisation)
 MEDIATORS = [
-    ("mediator1", "沈建华", ["mediator", "volunteer"], "330482001", (["neighbour", "housing_land", "contract", "property_mgmt"], ["平湖话", "普通话"], 6, "当湖街道人民调解委员会")),
-    ("mediator2", "陆美芳", ["mediator", "volunteer"], "330482001001", (["marriage_family", "neighbour"], ["平湖话"], 4, "东湖社区“老娘舅”工作室")),
-    ("mediator3", "钱国强", ["mediator"], "330482001", (["labour", "contract", "business"], ["普通话"], 8, "平湖市劳动争议调解中心")),
-    ("mediator4", "顾雪琴", ["mediator", "volunteer"], "330482002", (["neighbour", "property_mgmt", "consumer"], ["平湖话", "普通话"], 5, "钟埭街道人民调解委员会")),
-    ("mediator5", "朱卫东", ["mediator"], "330482", (["traffic", "damages", "medical"], ["普通话"], 6, "平湖市医疗纠纷人民调解委员会")),
-    ("mediator6", "徐阿根", ["volunteer"], "330482101", (["forest_land", "land_requisition", "housing_land"], ["平湖话"], 3, "新埭镇乡贤调解团")),
-    ("mediator7", "张丽萍", ["mediator", "volunteer"], "330482101", (["marriage_family", "pollution", "neighbour"], ["平湖话", "普通话"], 5, "新埭镇人民调解委员会")),
-    ("mediator8", "王律", ["mediator"], "330482", (["contract", "business", "consumer", "labour"], ["普通话", "English"], 4, "平湖市律师协会调解工作室")),
+    (
+        "mediator1",
+        "沈建华",
+        ["mediator", "volunteer"],
+        "330482001",
+        (
+            ["neighbour", "housing_land", "contract", "property_mgmt"],
+            ["平湖话", "普通话"],
+            6,
+            "当湖街道人民调解委员会",
+        ),
+    ),
+    (
+        "mediator2",
+        "陆美芳",
+        ["mediator", "volunteer"],
+        "330482001001",
+        (["marriage_family", "neighbour"], ["平湖话"], 4, "东湖社区“老娘舅”工作室"),
+    ),
+    (
+        "mediator3",
+        "钱国强",
+        ["mediator"],
+        "330482001",
+        (["labour", "contract", "business"], ["普通话"], 8, "平湖市劳动争议调解中心"),
+    ),
+    (
+        "mediator4",
+        "顾雪琴",
+        ["mediator", "volunteer"],
+        "330482002",
+        (
+            ["neighbour", "property_mgmt", "consumer"],
+            ["平湖话", "普通话"],
+            5,
+            "钟埭街道人民调解委员会",
+        ),
+    ),
+    (
+        "mediator5",
+        "朱卫东",
+        ["mediator"],
+        "330482",
+        (["traffic", "damages", "medical"], ["普通话"], 6, "平湖市医疗纠纷人民调解委员会"),
+    ),
+    (
+        "mediator6",
+        "徐阿根",
+        ["volunteer"],
+        "330482101",
+        (["forest_land", "land_requisition", "housing_land"], ["平湖话"], 3, "新埭镇乡贤调解团"),
+    ),
+    (
+        "mediator7",
+        "张丽萍",
+        ["mediator", "volunteer"],
+        "330482101",
+        (
+            ["marriage_family", "pollution", "neighbour"],
+            ["平湖话", "普通话"],
+            5,
+            "新埭镇人民调解委员会",
+        ),
+    ),
+    (
+        "mediator8",
+        "王律",
+        ["mediator"],
+        "330482",
+        (
+            ["contract", "business", "consumer", "labour"],
+            ["普通话", "English"],
+            4,
+            "平湖市律师协会调解工作室",
+        ),
+    ),
 ]
 
 SURNAMES = "陈王李张刘杨黄吴周徐孙马朱胡郭何林罗高郑"
-GIVEN = ["建国", "秀英", "志强", "丽华", "海燕", "伟", "静", "军", "敏", "磊", "芳", "杰", "娟", "涛", "明", "霞", "斌", "红", "勇", "燕", "平", "辉", "雪", "峰"]
+GIVEN = [
+    "建国",
+    "秀英",
+    "志强",
+    "丽华",
+    "海燕",
+    "伟",
+    "静",
+    "军",
+    "敏",
+    "磊",
+    "芳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "霞",
+    "斌",
+    "红",
+    "勇",
+    "燕",
+    "平",
+    "辉",
+    "雪",
+    "峰",
+]
 
 
 def _name(i: int) -> str:
@@ -61,7 +162,11 @@ async def create_admin(username: str, password: str) -> None:
     existing = await Staff.select(Staff.id).where(Staff.username == username).first()
     if existing:
         await Staff.update(
-            {Staff.password_hash: hash_password(password), Staff.active: True, Staff.roles: ["admin"]}
+            {
+                Staff.password_hash: hash_password(password),
+                Staff.active: True,
+                Staff.roles: ["admin"],
+            }
         ).where(Staff.id == existing["id"])
         return
     await Staff(
@@ -94,17 +199,28 @@ async def load_demo(reset: bool = False) -> str:
     async with write_transaction():
         for order, (code, zh, en) in enumerate(STANDARD_CATEGORIES):
             await DisputeCategory(code=code, name_zh=zh, name_en=en, sort_order=order).save()
-        county = Region(code=COUNTY[0], name=COUNTY[1], level="county", path=child_path(None, COUNTY[0]))
+        county = Region(
+            code=COUNTY[0], name=COUNTY[1], level="county", path=child_path(None, COUNTY[0])
+        )
         await county.save()
         regions = {COUNTY[0]: county}
         grids: list[tuple[Grid, Region, Region]] = []
         for town_code, town_name, communities in TOWNS:
-            town = Region(code=town_code, name=town_name, level="town", parent=county.id, path=child_path(county.path, town_code))
+            town = Region(
+                code=town_code,
+                name=town_name,
+                level="town",
+                parent=county.id,
+                path=child_path(county.path, town_code),
+            )
             await town.save()
             regions[town_code] = town
             for community_code, community_name in communities:
                 community = Region(
-                    code=community_code, name=community_name, level="community", parent=town.id,
+                    code=community_code,
+                    name=community_name,
+                    level="community",
+                    parent=town.id,
                     path=child_path(town.path, community_code),
                 )
                 await community.save()
@@ -121,14 +237,24 @@ async def load_demo(reset: bool = False) -> str:
                     grids.append((grid, community, town))
         departments = {}
         for code, name in DEPARTMENTS:
-            dept = Department(code=code, name=name, region=county.id, contact="0573-8501" + str(1000 + len(departments)))
+            dept = Department(
+                code=code,
+                name=name,
+                region=county.id,
+                contact="0573-8501" + str(1000 + len(departments)),
+            )
             await dept.save()
             departments[code] = dept
 
         def staff(username, name, roles, region, phone="", department=None) -> Staff:
             return Staff(
-                username=username, display_name=name, roles=roles, region=region.id,
-                password_hash=password_hash, phone=phone, department=department,
+                username=username,
+                display_name=name,
+                roles=roles,
+                region=region.id,
+                password_hash=password_hash,
+                phone=phone,
+                department=department,
             )
 
         people = [
@@ -143,22 +269,41 @@ async def load_demo(reset: bool = False) -> str:
         # One grid worker per grid; one community police officer per community, on all its grids.
         police_by_community: dict[str, Staff] = {}
         for i, (grid, community, _town) in enumerate(grids):
-            worker = staff(f"grid{i + 1}", _name(i), ["grid_worker"], community, f"1380573{2000 + i:04d}")
+            worker = staff(
+                f"grid{i + 1}", _name(i), ["grid_worker"], community, f"1380573{2000 + i:04d}"
+            )
             await worker.save()
             await TeamMember(grid=grid.id, staff=worker.id, role="grid_worker").save()
             officer = police_by_community.get(community.code)
             if officer is None:
                 n = len(police_by_community) + 1
-                officer = staff(f"police{n}", _name(i + 11) + "（民警）", ["police"], community, f"1390573{3000 + n:04d}")
+                officer = staff(
+                    f"police{n}",
+                    _name(i + 11) + "（民警）",
+                    ["police"],
+                    community,
+                    f"1390573{3000 + n:04d}",
+                )
                 await officer.save()
                 police_by_community[community.code] = officer
             await TeamMember(grid=grid.id, staff=officer.id, role="police").save()
         for username, name, roles, region_code, (skills, dialects, max_cases, org) in MEDIATORS:
-            person = staff(username, name, roles, regions[region_code], "1370573" + str(4000 + len(username) * 7 + ord(username[-1])))
+            person = staff(
+                username,
+                name,
+                roles,
+                regions[region_code],
+                "1370573" + str(4000 + len(username) * 7 + ord(username[-1])),
+            )
             await person.save()
             await Mediator(
-                staff=person.id, skills=skills, dialects=dialects, max_cases=max_cases,
-                organisation=org, available=username != "mediator6", related_persons=[],
+                staff=person.id,
+                skills=skills,
+                dialects=dialects,
+                max_cases=max_cases,
+                organisation=org,
+                available=username != "mediator6",
+                related_persons=[],
             ).save()
     return (
         f"Demo county loaded: {len(regions)} regions, {len(grids)} grids, "

@@ -50,7 +50,7 @@ def untranslated(locale: str = "zh_CN") -> dict[str, list[str]]:
 def stub_po(missing: dict[str, list[str]]) -> str:
     out = io.StringIO()
     for msgid, places in sorted(missing.items()):
-        out.write(f"#: {places[0]}\nmsgid {_quote(msgid)}\nmsgstr \"\"\n\n")
+        out.write(f'#: {places[0]}\nmsgid {_quote(msgid)}\nmsgstr ""\n\n')
     return out.getvalue()
 
 

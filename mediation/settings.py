@@ -45,6 +45,7 @@ class Settings:
     login_rate_limit: int = 10  # attempts per minute per client address
     public_rate_limit: int = 20  # public form submissions per minute per client address
     county_code: str = "平湖"
+    db_pool_size: int = 10
     run_background_tasks: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -75,6 +76,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         login_rate_limit=int(env.get("LOGIN_RATE_LIMIT") or 10),
         public_rate_limit=int(env.get("PUBLIC_RATE_LIMIT") or 20),
         county_code=env.get("COUNTY_CODE") or "平湖",
+        db_pool_size=int(env.get("DB_POOL_SIZE") or 10),
         run_background_tasks=_bool(env.get("RUN_BACKGROUND_TASKS"), True),
     )
 

@@ -18,11 +18,15 @@ from pathlib import Path
 
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="mediation-test-"))
 os.environ["MEDIATION_DATA_DIR"] = str(_DATA_DIR)
-os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_DATA_DIR / 'test.sqlite3'}"
+os.environ["DATABASE_URL"] = (
+    os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_DATA_DIR / 'test.sqlite3'}"
+)
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("FIELD_KEY", "test-field-key-not-for-production-use-0123456789")
 os.environ["RUN_BACKGROUND_TASKS"] = "0"
 os.environ["LOGIN_RATE_LIMIT"] = "1000"
+# The test client runs the app in its own event loop; a pool would be tied to one loop.
+os.environ["DB_POOL_SIZE"] = "0"
 
 import pytest  # noqa: E402
 from litestar.testing import AsyncTestClient  # noqa: E402

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -62,7 +62,7 @@ def test_chinese_is_the_default_and_english_can_be_chosen():
 
 
 def test_dates_and_numbers_follow_the_locale():
-    moment = datetime(2026, 2, 17, 1, 30, tzinfo=timezone.utc)  # 09:30 in Beijing
+    moment = datetime(2026, 2, 17, 1, 30, tzinfo=UTC)  # 09:30 in Beijing
     assert i18n.format_date(date(2026, 2, 17)) == "2026年2月17日"
     assert "09:30" in i18n.format_datetime(moment)
     assert i18n.format_number(1234567.5) == "1,234,567.5"

@@ -34,9 +34,9 @@ async def test_running_migrations_again_changes_nothing():
 
 async def test_the_migrations_match_the_table_definitions():
     """No change is waiting to be turned into a migration."""
+    from piccolo.apps.migrations.auto.diffable_table import DiffableTable
     from piccolo.apps.migrations.auto.schema_differ import SchemaDiffer
     from piccolo.apps.migrations.auto.schema_snapshot import SchemaSnapshot
-    from piccolo.apps.migrations.auto.diffable_table import DiffableTable
     from piccolo.apps.migrations.commands.base import BaseMigrationManager
 
     manager = BaseMigrationManager()

@@ -78,16 +78,22 @@ def _to_user(row: dict) -> CurrentUser:
 
 
 async def load_user(staff_id: int) -> CurrentUser | None:
-    row = await Staff.select(*_USER_COLUMNS).where(Staff.id == staff_id, Staff.active.eq(True)).first()
+    row = (
+        await Staff.select(*_USER_COLUMNS)
+        .where(Staff.id == staff_id, Staff.active.eq(True))
+        .first()
+    )
     return _to_user(row) if row else None
 
 
 async def authenticate(username: str, password: str) -> CurrentUser | None:
     """The user if the credentials are right and the account is active; every attempt is logged."""
     username = username.strip()
-    row = await Staff.select(*_USER_COLUMNS, Staff.password_hash).where(
-        Staff.username == username, Staff.active.eq(True)
-    ).first()
+    row = (
+        await Staff.select(*_USER_COLUMNS, Staff.password_hash)
+        .where(Staff.username == username, Staff.active.eq(True))
+        .first()
+    )
     ok = verify_password(row["password_hash"] if row else _DUMMY_HASH, password) and bool(row)
     await AuditEvent.insert(
         AuditEvent(

@@ -28,8 +28,8 @@ from mediation.grid.tables import (
 )
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
-from mediation.web import see_other
 from mediation.labels import LEVEL_LABELS, ROLE_LABELS, TEAM_ROLE_LABELS
+from mediation.web import see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 Multipart = Body(media_type=RequestEncodingType.MULTI_PART)
@@ -37,14 +37,18 @@ PAGE_SIZE = 50
 
 
 async def _region_choices() -> list[tuple[str, str]]:
-    rows = await Region.select(Region.id, Region.name, Region.level, Region.path).order_by(Region.path)
+    rows = await Region.select(Region.id, Region.name, Region.level, Region.path).order_by(
+        Region.path
+    )
     return [(str(r["id"]), ("　" * (r["path"].count("/") - 2)) + r["name"]) for r in rows]
 
 
 async def _community_choices() -> list[tuple[str, str]]:
-    rows = await Region.select(Region.id, Region.name, Region.parent.name).where(
-        Region.level == "community"
-    ).order_by(Region.path)
+    rows = (
+        await Region.select(Region.id, Region.name, Region.parent.name)
+        .where(Region.level == "community")
+        .order_by(Region.path)
+    )
     return [(str(r["id"]), f"{r['parent.name']} · {r['name']}") for r in rows]
 
 
@@ -96,7 +100,12 @@ ENTITIES: dict[str, Entity] = {
             FieldSpec("level", _l("Level"), "choice", required=True, choices=_level_choices),
             FieldSpec("parent", _l("Parent region"), "choice", choices=_region_choices),
         ],
-        [("code", _l("Code")), ("name", _l("Name")), ("level", _l("Level")), ("parent.name", _l("Parent region"))],
+        [
+            ("code", _l("Code")),
+            ("name", _l("Name")),
+            ("level", _l("Level")),
+            ("parent.name", _l("Parent region")),
+        ],
     ),
     "grids": Entity(
         "grids",
@@ -105,11 +114,22 @@ ENTITIES: dict[str, Entity] = {
         [
             FieldSpec("code", _l("Code"), required=True, max_length=32),
             FieldSpec("name", _l("Name"), required=True),
-            FieldSpec("region", _l("Village/community"), "choice", required=True, choices=_community_choices),
+            FieldSpec(
+                "region",
+                _l("Village/community"),
+                "choice",
+                required=True,
+                choices=_community_choices,
+            ),
             FieldSpec("police_beat", _l("Police beat")),
             FieldSpec("boundary", _l("Boundary"), "textarea"),
         ],
-        [("code", _l("Code")), ("name", _l("Name")), ("region.name", _l("Village/community")), ("police_beat", _l("Police beat"))],
+        [
+            ("code", _l("Code")),
+            ("name", _l("Name")),
+            ("region.name", _l("Village/community")),
+            ("police_beat", _l("Police beat")),
+        ],
     ),
     "staff": Entity(
         "staff",
@@ -119,27 +139,51 @@ ENTITIES: dict[str, Entity] = {
             FieldSpec("username", _l("User name"), required=True, max_length=64),
             FieldSpec("display_name", _l("Full name"), required=True, max_length=64),
             FieldSpec("roles", _l("Roles"), "multi", required=True, choices=_role_choices),
-            FieldSpec("region", _l("Home region"), "choice", required=True, choices=_region_choices),
+            FieldSpec(
+                "region", _l("Home region"), "choice", required=True, choices=_region_choices
+            ),
             FieldSpec("department", _l("Department"), "choice", choices=_department_choices),
             FieldSpec("phone", _l("Phone"), max_length=32),
             FieldSpec("active", _l("Active"), "bool"),
-            FieldSpec("password", _l("New password"), "password", help=_l("Leave empty to keep the current password.")),
+            FieldSpec(
+                "password",
+                _l("New password"),
+                "password",
+                help=_l("Leave empty to keep the current password."),
+            ),
         ],
-        [("username", _l("User name")), ("display_name", _l("Full name")), ("roles", _l("Roles")), ("region.name", _l("Home region")), ("active", _l("Active"))],
+        [
+            ("username", _l("User name")),
+            ("display_name", _l("Full name")),
+            ("roles", _l("Roles")),
+            ("region.name", _l("Home region")),
+            ("active", _l("Active")),
+        ],
     ),
     "mediators": Entity(
         "mediators",
         _l("Mediators"),
         Mediator,
         [
-            FieldSpec("staff", _l("Person"), "choice", required=True, choices=_mediator_staff_choices),
-            FieldSpec("skills", _l("Skills (dispute categories)"), "multi", choices=_category_choices),
-            FieldSpec("dialects", _l("Dialects and languages"), "list", help=_l("Separate with commas.")),
+            FieldSpec(
+                "staff", _l("Person"), "choice", required=True, choices=_mediator_staff_choices
+            ),
+            FieldSpec(
+                "skills", _l("Skills (dispute categories)"), "multi", choices=_category_choices
+            ),
+            FieldSpec(
+                "dialects", _l("Dialects and languages"), "list", help=_l("Separate with commas.")
+            ),
             FieldSpec("available", _l("Available"), "bool"),
             FieldSpec("max_cases", _l("Maximum concurrent cases"), "int", required=True),
             FieldSpec("organisation", _l("Organisation")),
         ],
-        [("staff.display_name", _l("Person")), ("organisation", _l("Organisation")), ("max_cases", _l("Maximum concurrent cases")), ("available", _l("Available"))],
+        [
+            ("staff.display_name", _l("Person")),
+            ("organisation", _l("Organisation")),
+            ("max_cases", _l("Maximum concurrent cases")),
+            ("available", _l("Available")),
+        ],
     ),
     "departments": Entity(
         "departments",
@@ -152,7 +196,12 @@ ENTITIES: dict[str, Entity] = {
             FieldSpec("contact", _l("Contact")),
             FieldSpec("active", _l("Active"), "bool"),
         ],
-        [("code", _l("Code")), ("name", _l("Name")), ("contact", _l("Contact")), ("active", _l("Active"))],
+        [
+            ("code", _l("Code")),
+            ("name", _l("Name")),
+            ("contact", _l("Contact")),
+            ("active", _l("Active")),
+        ],
     ),
     "categories": Entity(
         "categories",
@@ -165,11 +214,23 @@ ENTITIES: dict[str, Entity] = {
             FieldSpec("sort_order", _l("Sort order"), "int"),
             FieldSpec("active", _l("Active"), "bool"),
         ],
-        [("code", _l("Code")), ("name_zh", _l("Chinese name")), ("name_en", _l("English name")), ("active", _l("Active"))],
+        [
+            ("code", _l("Code")),
+            ("name_zh", _l("Chinese name")),
+            ("name_en", _l("English name")),
+            ("active", _l("Active")),
+        ],
     ),
 }
 
-UNIQUE_FIELDS = {"regions": "code", "grids": "code", "staff": "username", "departments": "code", "categories": "code", "mediators": "staff"}
+UNIQUE_FIELDS = {
+    "regions": "code",
+    "grids": "code",
+    "staff": "username",
+    "departments": "code",
+    "categories": "code",
+    "mediators": "staff",
+}
 
 
 def _entity(slug: str) -> Entity:
@@ -208,10 +269,18 @@ async def _check_rules(slug: str, values: dict, pk: int | None) -> dict[str, str
     if slug == "regions" and values.get("level"):
         parent = None
         if values.get("parent"):
-            parent = await Region.select(Region.level, Region.path).where(Region.id == int(values["parent"])).first()
-        expected_parent = {"county": None, "town": "county", "community": "town"}[values["level"] or "county"]
+            parent = (
+                await Region.select(Region.level, Region.path)
+                .where(Region.id == int(values["parent"]))
+                .first()
+            )
+        expected_parent = {"county": None, "town": "county", "community": "town"}[
+            values["level"] or "county"
+        ]
         if (parent["level"] if parent else None) != expected_parent:
-            errors["parent"] = _("A county has no parent; a town belongs to a county; a community to a town.")
+            errors["parent"] = _(
+                "A county has no parent; a town belongs to a county; a community to a town."
+            )
         # Levels are strict (county → town → community), so a cycle cannot form; but a region
         # with children keeps its level, or the tree below it would no longer fit.
         if pk is not None:
@@ -240,7 +309,9 @@ async def save_entity(slug: str, values: dict, pk: int | None, actor) -> int:
     if slug == "regions":
         parent_path = None
         if data.get("parent"):
-            parent_path = (await Region.select(Region.path).where(Region.id == data["parent"]).first())["path"]
+            parent_path = (
+                await Region.select(Region.path).where(Region.id == data["parent"]).first()
+            )["path"]
         data["path"] = services.child_path(parent_path, data["code"])
     if pk is None:
         row = table(**data)
@@ -252,7 +323,9 @@ async def save_entity(slug: str, values: dict, pk: int | None, actor) -> int:
             await services.move_subtree(before["path"], data["path"])
     logged = {k: v for k, v in data.items() if k != "password_hash"}
     before_logged = {k: before.get(k) for k in logged} if before else {}
-    await services.record_audit(actor, "update" if before else "create", slug, pk, before_logged, logged)
+    await services.record_audit(
+        actor, "update" if before else "create", slug, pk, before_logged, logged
+    )
     return pk
 
 
@@ -263,7 +336,9 @@ class AdminController(Controller):
 
     @get("/")
     async def index(self) -> Template:
-        return Template("admin/index.html", context={"entities": ENTITIES, "counts": await services.counts()})
+        return Template(
+            "admin/index.html", context={"entities": ENTITIES, "counts": await services.counts()}
+        )
 
     @get("/{slug:str}")
     async def list_entities(
@@ -272,13 +347,27 @@ class AdminController(Controller):
         entity = _entity(slug)
         query = entity.table.select(*_select_columns(entity))
         if q:
-            text_field = {"staff": Staff.display_name, "mediators": Mediator.staff.display_name, "categories": DisputeCategory.name_zh}.get(slug) or entity.table.name
+            text_field = {
+                "staff": Staff.display_name,
+                "mediators": Mediator.staff.display_name,
+                "categories": DisputeCategory.name_zh,
+            }.get(slug) or entity.table.name
             query = query.where(text_field.ilike(f"%{q}%"))
         page = max(page, 1)
-        rows = await query.order_by(entity.table.id).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
+        rows = (
+            await query.order_by(entity.table.id)
+            .limit(PAGE_SIZE + 1)
+            .offset((page - 1) * PAGE_SIZE)
+        )
         return Template(
             "admin/list.html",
-            context={"entity": entity, "rows": rows[:PAGE_SIZE], "has_more": len(rows) > PAGE_SIZE, "page": page, "q": q},
+            context={
+                "entity": entity,
+                "rows": rows[:PAGE_SIZE],
+                "has_more": len(rows) > PAGE_SIZE,
+                "page": page,
+                "q": q,
+            },
         )
 
     @get("/{slug:str}/new")
@@ -293,36 +382,57 @@ class AdminController(Controller):
         row = await _fetch(entity, pk)
         if row is None:
             raise NotFoundException()
-        values = {k: ("" if v is None else (v if isinstance(v, (list, bool)) else str(v))) for k, v in row.items()}
+        values = {
+            k: ("" if v is None else (v if isinstance(v, (list, bool)) else str(v)))
+            for k, v in row.items()
+        }
         if slug == "mediators":
             values["dialects"] = ", ".join(row["dialects"] or [])
         return await _form_page(entity, pk, values, {})
 
     @post("/{slug:str}/new")
-    async def create(self, request: Request, slug: FromPath[str], data: Annotated[dict[str, Any], Form]) -> Template | Redirect:
+    async def create(
+        self, request: Request, slug: FromPath[str], data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
         return await _submit(request, _entity(slug), None, data)
 
     @post("/{slug:str}/{pk:int}")
-    async def update(self, request: Request, slug: FromPath[str], pk: FromPath[int], data: Annotated[dict[str, Any], Form]) -> Template | Redirect:
+    async def update(
+        self,
+        request: Request,
+        slug: FromPath[str],
+        pk: FromPath[int],
+        data: Annotated[dict[str, Any], Form],
+    ) -> Template | Redirect:
         entity = _entity(slug)
         if await _fetch(entity, pk) is None:
             raise NotFoundException()
         return await _submit(request, entity, pk, data)
 
     @post("/teams/{pk:int}")
-    async def add_team_member(self, request: Request, pk: FromPath[int], data: Annotated[dict[str, Any], Form]) -> Template | Redirect:
+    async def add_team_member(
+        self, request: Request, pk: FromPath[int], data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
         try:
-            await services.add_team_member(pk, int(data.get("staff") or 0), str(data.get("role", "")), current_user(request))
+            await services.add_team_member(
+                pk, int(data.get("staff") or 0), str(data.get("role", "")), current_user(request)
+            )
         except (services.GridError, ValueError) as exc:
             entity = ENTITIES["grids"]
             row = await _fetch(entity, pk)
             values = {k: ("" if v is None else str(v)) for k, v in (row or {}).items()}
-            message = exc.message if isinstance(exc, services.GridError) else _("Choose from the list.")
-            return await _form_page(entity, pk, values, {}, team_errors={"staff": message}, status_code=422)
+            message = (
+                exc.message if isinstance(exc, services.GridError) else _("Choose from the list.")
+            )
+            return await _form_page(
+                entity, pk, values, {}, team_errors={"staff": message}, status_code=422
+            )
         return see_other(f"/admin/grids/{pk}")
 
     @post("/teams/{pk:int}/{member_id:int}/remove")
-    async def remove_team_member(self, request: Request, pk: FromPath[int], member_id: FromPath[int]) -> Redirect:
+    async def remove_team_member(
+        self, request: Request, pk: FromPath[int], member_id: FromPath[int]
+    ) -> Redirect:
         await services.remove_team_member(pk, member_id, current_user(request))
         return see_other(f"/admin/grids/{pk}")
 
@@ -331,7 +441,9 @@ class AdminController(Controller):
         return Template("admin/import.html", context={"report": None, "kinds": csv_import.KINDS})
 
     @post("/import")
-    async def import_csv(self, request: Request, data: Annotated[dict[str, Any], Multipart]) -> Template:
+    async def import_csv(
+        self, request: Request, data: Annotated[dict[str, Any], Multipart]
+    ) -> Template:
         kind = str(data.get("kind", ""))
         upload = data.get("file")
         content = b""
@@ -345,7 +457,9 @@ class AdminController(Controller):
         )
 
 
-async def _submit(request: Request, entity: Entity, pk: int | None, data: dict) -> Template | Redirect:
+async def _submit(
+    request: Request, entity: Entity, pk: int | None, data: dict
+) -> Template | Redirect:
     result = await parse_form(entity.fields, data, creating=pk is None)
     if entity.slug == "staff" and pk is None and not result.values.get("password"):
         result.errors.setdefault("password", _("This field is required."))
@@ -357,15 +471,34 @@ async def _submit(request: Request, entity: Entity, pk: int | None, data: dict) 
     return see_other(f"/admin/{entity.slug}/{new_pk}?saved=1")
 
 
-async def _form_page(entity: Entity, pk: int | None, values: dict, errors: dict, team_errors: dict | None = None, status_code: int = 200) -> Template:
+async def _form_page(
+    entity: Entity,
+    pk: int | None,
+    values: dict,
+    errors: dict,
+    team_errors: dict | None = None,
+    status_code: int = 200,
+) -> Template:
     choices = {f.name: await f.choices() for f in entity.fields if f.choices}
     context: dict[str, Any] = {
-        "entity": entity, "pk": pk, "values": values, "errors": errors, "choices": choices,
+        "entity": entity,
+        "pk": pk,
+        "values": values,
+        "errors": errors,
+        "choices": choices,
     }
     if entity.slug == "grids" and pk is not None:
-        context["team"] = await TeamMember.select(TeamMember.id, TeamMember.role, TeamMember.staff.display_name, TeamMember.staff.username).where(TeamMember.grid == pk)
-        staff_rows = await Staff.select(Staff.id, Staff.display_name, Staff.username, Staff.roles).where(Staff.active.eq(True)).order_by(Staff.username)
-        context["team_candidates"] = [r for r in staff_rows if {"grid_worker", "police"} & set(r["roles"] or [])]
+        context["team"] = await TeamMember.select(
+            TeamMember.id, TeamMember.role, TeamMember.staff.display_name, TeamMember.staff.username
+        ).where(TeamMember.grid == pk)
+        staff_rows = (
+            await Staff.select(Staff.id, Staff.display_name, Staff.username, Staff.roles)
+            .where(Staff.active.eq(True))
+            .order_by(Staff.username)
+        )
+        context["team_candidates"] = [
+            r for r in staff_rows if {"grid_worker", "police"} & set(r["roles"] or [])
+        ]
         context["team_roles"] = TEAM_ROLE_LABELS
         context["team_errors"] = team_errors or {}
     return Template("admin/form.html", context=context, status_code=status_code)

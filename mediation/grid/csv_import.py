@@ -20,7 +20,16 @@ KINDS = {
     "grids": (_l("Grids"), ["code", "name", "community_code", "police_beat", "boundary"]),
     "staff": (
         _l("Staff"),
-        ["username", "display_name", "roles", "region_code", "phone", "password", "grid_code", "team_role"],
+        [
+            "username",
+            "display_name",
+            "roles",
+            "region_code",
+            "phone",
+            "password",
+            "grid_code",
+            "team_role",
+        ],
     ),
 }
 REQUIRED = {
@@ -29,9 +38,20 @@ REQUIRED = {
     "staff": ["username", "display_name", "roles", "region_code"],
 }
 LEVEL_ALIASES = {
-    "county": "county", "县": "county", "县级": "county", "市": "county", "区": "county",
-    "town": "town", "镇": "town", "街道": "town", "镇街": "town", "乡": "town",
-    "community": "community", "村": "community", "社区": "community", "村社区": "community",
+    "county": "county",
+    "县": "county",
+    "县级": "county",
+    "市": "county",
+    "区": "county",
+    "town": "town",
+    "镇": "town",
+    "街道": "town",
+    "镇街": "town",
+    "乡": "town",
+    "community": "community",
+    "村": "community",
+    "社区": "community",
+    "村社区": "community",
 }
 PARENT_LEVEL = {"county": None, "town": "county", "community": "town"}
 
@@ -86,7 +106,11 @@ async def import_csv(kind: str, content: bytes, actor: CurrentUser | None) -> Im
     missing = [c for c in REQUIRED[kind] if c not in header]
     if missing:
         report.errors.append(
-            RowError(1, ", ".join(missing), _("The header row lacks these columns: %(cols)s", cols=", ".join(missing)))
+            RowError(
+                1,
+                ", ".join(missing),
+                _("The header row lacks these columns: %(cols)s", cols=", ".join(missing)),
+            )
         )
         return report
     rows = []
@@ -117,7 +141,9 @@ def _required(line: int, row: dict, kind: str, report: ImportReport) -> bool:
 
 
 async def _check_regions(rows: list, report: ImportReport) -> list[dict]:
-    existing = {r["code"]: r for r in await Region.select(Region.code, Region.level, Region.path, Region.id)}
+    existing = {
+        r["code"]: r for r in await Region.select(Region.code, Region.level, Region.path, Region.id)
+    }
     seen: dict[str, dict] = {}
     planned = []
     for line, row in rows:
@@ -125,7 +151,9 @@ async def _check_regions(rows: list, report: ImportReport) -> list[dict]:
             continue
         level = LEVEL_ALIASES.get(row["level"])
         if level is None:
-            report.errors.append(RowError(line, "level", _("Level must be county, town or community.")))
+            report.errors.append(
+                RowError(line, "level", _("Level must be county, town or community."))
+            )
             continue
         if row["code"] in existing or row["code"] in seen:
             report.errors.append(RowError(line, "code", _("This code is already in use.")))
@@ -138,11 +166,17 @@ async def _check_regions(rows: list, report: ImportReport) -> list[dict]:
                 continue
         if (parent["level"] if parent else None) != PARENT_LEVEL[level]:
             report.errors.append(
-                RowError(line, "parent_code", _("A county has no parent; a town belongs to a county; a community to a town."))
+                RowError(
+                    line,
+                    "parent_code",
+                    _("A county has no parent; a town belongs to a county; a community to a town."),
+                )
             )
             continue
         item = {
-            "code": row["code"], "name": row["name"], "level": level,
+            "code": row["code"],
+            "name": row["name"],
+            "level": level,
             "parent_code": row.get("parent_code") or None,
             "path": services.child_path(parent["path"] if parent else None, row["code"]),
         }
@@ -155,7 +189,10 @@ async def _write_regions(planned: list[dict]) -> int:
     ids = {r["code"]: r["id"] for r in await Region.select(Region.code, Region.id)}
     for item in planned:
         region = Region(
-            code=item["code"], name=item["name"], level=item["level"], path=item["path"],
+            code=item["code"],
+            name=item["name"],
+            level=item["level"],
+            path=item["path"],
             parent=ids.get(item["parent_code"]) if item["parent_code"] else None,
         )
         await region.save()
@@ -178,13 +215,18 @@ async def _check_grids(rows: list, report: ImportReport) -> list[dict]:
             report.errors.append(RowError(line, "code", _("This code is already in use.")))
             continue
         if row["community_code"] not in communities:
-            report.errors.append(RowError(line, "community_code", _("No village/community has this code.")))
+            report.errors.append(
+                RowError(line, "community_code", _("No village/community has this code."))
+            )
             continue
         seen.add(row["code"])
         planned.append(
             {
-                "code": row["code"], "name": row["name"], "region": communities[row["community_code"]],
-                "police_beat": row.get("police_beat", ""), "boundary": row.get("boundary", ""),
+                "code": row["code"],
+                "name": row["name"],
+                "region": communities[row["community_code"]],
+                "police_beat": row.get("police_beat", ""),
+                "boundary": row.get("boundary", ""),
             }
         )
     return planned
@@ -210,7 +252,9 @@ async def _check_staff(rows: list, report: ImportReport) -> list[dict]:
         if row["username"] in existing or row["username"] in seen:
             problems.append(RowError(line, "username", _("This user name is already in use.")))
         if not roles or any(r not in ROLES for r in roles):
-            problems.append(RowError(line, "roles", _("Unknown role; use: %(roles)s", roles=", ".join(ROLES))))
+            problems.append(
+                RowError(line, "roles", _("Unknown role; use: %(roles)s", roles=", ".join(ROLES)))
+            )
         if row["region_code"] not in regions:
             problems.append(RowError(line, "region_code", _("No region has this code.")))
         if row.get("password") and len(row["password"]) < 10:
@@ -220,18 +264,34 @@ async def _check_staff(rows: list, report: ImportReport) -> list[dict]:
             grid_id = grids.get(row["grid_code"])
             if grid_id is None:
                 problems.append(RowError(line, "grid_code", _("No grid has this code.")))
-            elif row.get("team_role") not in ("grid_worker", "police") or row.get("team_role") not in roles:
-                problems.append(RowError(line, "team_role", _("Team role must be grid_worker or police, and one of the person's roles.")))
+            elif (
+                row.get("team_role") not in ("grid_worker", "police")
+                or row.get("team_role") not in roles
+            ):
+                problems.append(
+                    RowError(
+                        line,
+                        "team_role",
+                        _(
+                            "Team role must be grid_worker or police, "
+                            "and one of the person's roles."
+                        ),
+                    )
+                )
         if problems:
             report.errors.extend(problems)
             continue
         seen.add(row["username"])
         planned.append(
             {
-                "username": row["username"], "display_name": row["display_name"], "roles": roles,
-                "region": regions[row["region_code"]], "phone": row.get("phone", ""),
+                "username": row["username"],
+                "display_name": row["display_name"],
+                "roles": roles,
+                "region": regions[row["region_code"]],
+                "phone": row.get("phone", ""),
                 "password": row.get("password") or services.random_password(),
-                "grid": grid_id, "team_role": row.get("team_role"),
+                "grid": grid_id,
+                "team_role": row.get("team_role"),
             }
         )
     return planned
@@ -240,8 +300,12 @@ async def _check_staff(rows: list, report: ImportReport) -> list[dict]:
 async def _write_staff(planned: list[dict]) -> int:
     for item in planned:
         staff = Staff(
-            username=item["username"], display_name=item["display_name"], roles=item["roles"],
-            region=item["region"], phone=item["phone"], password_hash=hash_password(item["password"]),
+            username=item["username"],
+            display_name=item["display_name"],
+            roles=item["roles"],
+            region=item["region"],
+            phone=item["phone"],
+            password_hash=hash_password(item["password"]),
         )
         await staff.save()
         if item["grid"]:

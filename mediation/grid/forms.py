@@ -39,9 +39,7 @@ def _as_list(value: Any) -> list[str]:
     return [str(value)] if str(value) != "" else []
 
 
-async def parse_form(
-    specs: list[FieldSpec], data: dict[str, Any], creating: bool
-) -> FormResult:
+async def parse_form(specs: list[FieldSpec], data: dict[str, Any], creating: bool) -> FormResult:
     """Turn submitted strings into typed values; errors keyed by field, input kept as typed."""
     result = FormResult()
     for spec in specs:
@@ -68,10 +66,14 @@ async def parse_form(
         if not text:
             if spec.required:
                 result.errors[spec.name] = _("This field is required.")
-            result.values[spec.name] = [] if spec.kind == "list" else (None if spec.kind in ("int", "choice") else "")
+            result.values[spec.name] = (
+                [] if spec.kind == "list" else (None if spec.kind in ("int", "choice") else "")
+            )
             continue
         if len(text) > (spec.max_length if spec.kind != "textarea" else 2000):
-            result.errors[spec.name] = _("This is too long (at most %(n)s characters).", n=spec.max_length)
+            result.errors[spec.name] = _(
+                "This is too long (at most %(n)s characters).", n=spec.max_length
+            )
             continue
         if spec.kind == "int":
             try:
@@ -90,7 +92,9 @@ async def parse_form(
                 continue
             result.values[spec.name] = text
         elif spec.kind == "list":
-            result.values[spec.name] = [p.strip() for p in text.replace("，", ",").split(",") if p.strip()]
+            result.values[spec.name] = [
+                p.strip() for p in text.replace("，", ",").split(",") if p.strip()
+            ]
         elif spec.kind == "password":
             if len(text) < 10:
                 result.errors[spec.name] = _("Use at least 10 characters.")

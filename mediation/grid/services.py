@@ -53,14 +53,21 @@ async def record_audit(
 
 
 def _jsonable(data: dict) -> dict:
-    return {k: (v if isinstance(v, (str, int, float, bool, list, type(None))) else str(v)) for k, v in data.items()}
+    return {
+        k: (v if isinstance(v, (str, int, float, bool, list, type(None))) else str(v))
+        for k, v in data.items()
+    }
 
 
 async def grids_for(user: CurrentUser, limit: int = 200) -> list[dict]:
     """Grids in the user's subtree; grid workers and police first see the grids they serve."""
-    query = Grid.select(
-        Grid.id, Grid.code, Grid.name, Grid.police_beat, Grid.region.name, Grid.region.path
-    ).order_by(Grid.code).limit(limit)
+    query = (
+        Grid.select(
+            Grid.id, Grid.code, Grid.name, Grid.police_beat, Grid.region.name, Grid.region.path
+        )
+        .order_by(Grid.code)
+        .limit(limit)
+    )
     rows = await scoped(query, Grid.region.path, user)
     mine = {
         r["grid"]
@@ -73,21 +80,33 @@ async def grids_for(user: CurrentUser, limit: int = 200) -> list[dict]:
 
 
 async def grid_detail(grid_id: int) -> dict | None:
-    grid = await Grid.select(
-        Grid.all_columns(), Grid.region.name, Grid.region.path, Grid.region.parent.name
-    ).where(Grid.id == grid_id).first()
+    grid = (
+        await Grid.select(
+            Grid.all_columns(), Grid.region.name, Grid.region.path, Grid.region.parent.name
+        )
+        .where(Grid.id == grid_id)
+        .first()
+    )
     if grid is None:
         return None
-    grid["team"] = await TeamMember.select(
-        TeamMember.role, TeamMember.staff.display_name, TeamMember.staff.phone, TeamMember.staff
-    ).where(TeamMember.grid == grid_id).order_by(TeamMember.role)
+    grid["team"] = (
+        await TeamMember.select(
+            TeamMember.role, TeamMember.staff.display_name, TeamMember.staff.phone, TeamMember.staff
+        )
+        .where(TeamMember.grid == grid_id)
+        .order_by(TeamMember.role)
+    )
     return grid
 
 
 async def my_teams(user: CurrentUser) -> list[dict]:
-    return await TeamMember.select(
-        TeamMember.role, TeamMember.grid, TeamMember.grid.name, TeamMember.grid.code
-    ).where(TeamMember.staff == user.id).order_by(TeamMember.grid.code)
+    return (
+        await TeamMember.select(
+            TeamMember.role, TeamMember.grid, TeamMember.grid.name, TeamMember.grid.code
+        )
+        .where(TeamMember.staff == user.id)
+        .order_by(TeamMember.grid.code)
+    )
 
 
 async def region_subtree(path: str) -> list[dict]:
@@ -95,8 +114,10 @@ async def region_subtree(path: str) -> list[dict]:
 
 
 async def active_categories() -> list[dict]:
-    return await DisputeCategory.select().where(DisputeCategory.active.eq(True)).order_by(
-        DisputeCategory.sort_order, DisputeCategory.code
+    return (
+        await DisputeCategory.select()
+        .where(DisputeCategory.active.eq(True))
+        .order_by(DisputeCategory.sort_order, DisputeCategory.code)
     )
 
 
@@ -119,7 +140,7 @@ async def move_subtree(old_path: str, new_path: str) -> None:
     """A region's code or parent changed: rewrite the paths of everything below it."""
     rows = await Region.select(Region.id, Region.path).where(Region.path.like(old_path + "%"))
     for row in rows:
-        await Region.update({Region.path: new_path + row["path"][len(old_path):]}).where(
+        await Region.update({Region.path: new_path + row["path"][len(old_path) :]}).where(
             Region.id == row["id"]
         )
 
@@ -140,16 +161,25 @@ async def add_team_member(grid_id: int, staff_id: int, role: str, actor: Current
         raise GridError(_("This person is already on the team."), "staff")
     member = TeamMember(grid=grid_id, staff=staff_id, role=role)
     await member.save()
-    await record_audit(actor, "add_team_member", "grids", grid_id, {}, {"staff": staff_id, "role": role})
+    await record_audit(
+        actor, "add_team_member", "grids", grid_id, {}, {"staff": staff_id, "role": role}
+    )
 
 
 async def remove_team_member(grid_id: int, member_id: int, actor: CurrentUser) -> None:
-    row = await TeamMember.select().where(
-        TeamMember.id == member_id, TeamMember.grid == grid_id
-    ).first()
+    row = (
+        await TeamMember.select()
+        .where(TeamMember.id == member_id, TeamMember.grid == grid_id)
+        .first()
+    )
     if row is None:
         return
     await TeamMember.delete().where(TeamMember.id == member_id)
     await record_audit(
-        actor, "remove_team_member", "grids", grid_id, {"staff": row["staff"], "role": row["role"]}, {}
+        actor,
+        "remove_team_member",
+        "grids",
+        grid_id,
+        {"staff": row["staff"], "role": row["role"]},
+        {},
     )

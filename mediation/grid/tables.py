@@ -102,7 +102,7 @@ class DisputeCategory(Table):
 
 
 class AuditEvent(Table):
-    """Append-only record of administrative changes and sign-ins: who, when, what, before → after."""
+    """Append-only record of admin changes and sign-ins: who, when, what, before → after."""
 
     at = Timestamptz(default=TimestamptzNow(), index=True)
     actor = ForeignKey(Staff, null=True, default=None)

@@ -30,7 +30,9 @@ async def test_it_signs_in_and_shows_the_home_page(client):
 
 async def test_the_session_cookie_is_http_only_and_same_site(client):
     response = await login(client, "grid1")
-    cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and "msession" in v)
+    cookie = next(
+        v for k, v in response.headers.multi_items() if k == "set-cookie" and "msession" in v
+    )
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie or "samesite=lax" in cookie.lower()
 
@@ -72,7 +74,9 @@ async def test_failed_and_successful_sign_ins_are_recorded(client):
     await post_form(client, "/login", {"username": "police1", "password": "wrong-password"})
     await login(client, "police1")
     assert await AuditEvent.count().where(AuditEvent.action == "login_failed") == before + 1
-    assert await AuditEvent.exists().where(AuditEvent.action == "login", AuditEvent.detail == "police1")
+    assert await AuditEvent.exists().where(
+        AuditEvent.action == "login", AuditEvent.detail == "police1"
+    )
 
 
 async def test_it_rate_limits_sign_in_attempts(settings):

@@ -1,4 +1,4 @@
-"""Browser tests: the real app under uvicorn on a free local port, Debian's Chromium via Playwright."""
+"""Browser tests: the real app under uvicorn on a free port, Debian's Chromium via Playwright."""
 
 from __future__ import annotations
 
@@ -27,7 +27,16 @@ def live_server(database):
     port = _free_port()
     env = {**os.environ, "RUN_BACKGROUND_TASKS": "0"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "mediation.asgi:app", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "mediation.asgi:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -40,7 +49,7 @@ def live_server(database):
             break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read().decode(errors="replace"))
+                raise RuntimeError(proc.stdout.read().decode(errors="replace")) from None
             time.sleep(0.2)
     else:
         proc.kill()
@@ -60,8 +69,14 @@ def browser_type_launch_args(browser_type_launch_args):
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
         "args": [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
         ],
     }
 
@@ -69,7 +84,9 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture
 def tablet(browser):
     """A 768 × 1024 tablet in portrait, touch enabled."""
-    context = browser.new_context(viewport={"width": 768, "height": 1024}, has_touch=True, locale="zh-CN")
+    context = browser.new_context(
+        viewport={"width": 768, "height": 1024}, has_touch=True, locale="zh-CN"
+    )
     page = context.new_page()
     yield page
     context.close()

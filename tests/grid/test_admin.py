@@ -26,7 +26,9 @@ async def test_admin_adds_a_community_under_a_town_with_its_path(client):
     row = await Region.select().where(Region.code == "330482002099").first()
     assert row["path"] == "/330482/330482002/330482002099/"
     assert await AuditEvent.exists().where(
-        AuditEvent.entity == "regions", AuditEvent.entity_id == str(row["id"]), AuditEvent.action == "create"
+        AuditEvent.entity == "regions",
+        AuditEvent.entity_id == str(row["id"]),
+        AuditEvent.action == "create",
     )
 
 
@@ -76,9 +78,12 @@ async def test_admin_creates_a_staff_account_that_can_sign_in(client):
     staff = await Staff.select().where(Staff.username == "newworker").first()
     assert staff["roles"] == ["grid_worker"]
     assert staff["password_hash"].startswith("$argon2")
-    audit = await AuditEvent.select().where(
-        AuditEvent.entity == "staff", AuditEvent.entity_id == str(staff["id"])
-    ).output(load_json=True).first()
+    audit = (
+        await AuditEvent.select()
+        .where(AuditEvent.entity == "staff", AuditEvent.entity_id == str(staff["id"]))
+        .output(load_json=True)
+        .first()
+    )
     assert audit["after"]["username"] == "newworker"
     assert "password_hash" not in audit["after"] and "password" not in audit["after"]
     client.cookies.clear()
@@ -93,7 +98,13 @@ async def test_a_short_password_and_an_unknown_role_are_refused(client):
     response = await post_form(
         client,
         "/admin/staff/new",
-        {"username": "x1", "display_name": "X", "roles": ["boss"], "region": "", "password": "short"},
+        {
+            "username": "x1",
+            "display_name": "X",
+            "roles": ["boss"],
+            "region": "",
+            "password": "short",
+        },
     )
     assert response.status_code == 422
     page = text_of(response.text)
@@ -109,9 +120,11 @@ async def test_admin_puts_a_police_officer_on_a_grid_team_and_takes_them_off(cli
         client, f"/admin/teams/{grid['id']}", {"staff": str(officer["id"]), "role": "police"}
     )
     assert response.status_code == 303
-    member = await TeamMember.select().where(
-        TeamMember.grid == grid["id"], TeamMember.staff == officer["id"]
-    ).first()
+    member = (
+        await TeamMember.select()
+        .where(TeamMember.grid == grid["id"], TeamMember.staff == officer["id"])
+        .first()
+    )
     assert member is not None
     # The same person twice is refused with a message.
     response = await post_form(
@@ -143,11 +156,23 @@ async def test_editing_a_category_records_before_and_after(client):
     response = await post_form(
         client,
         f"/admin/categories/{row['id']}",
-        {"code": "other", "name_zh": "其他纠纷", "name_en": "Other", "sort_order": "99", "active": "1"},
+        {
+            "code": "other",
+            "name_zh": "其他纠纷",
+            "name_en": "Other",
+            "sort_order": "99",
+            "active": "1",
+        },
     )
     assert response.status_code == 303
-    event = await AuditEvent.select().where(
-        AuditEvent.entity == "categories", AuditEvent.entity_id == str(row["id"])
-    ).order_by(AuditEvent.id, ascending=False).output(load_json=True).first()
+    event = (
+        await AuditEvent.select()
+        .where(AuditEvent.entity == "categories", AuditEvent.entity_id == str(row["id"]))
+        .order_by(AuditEvent.id, ascending=False)
+        .output(load_json=True)
+        .first()
+    )
     assert event["before"]["name_zh"] == "其他" and event["after"]["name_zh"] == "其他纠纷"
-    await DisputeCategory.update({DisputeCategory.name_zh: "其他"}).where(DisputeCategory.id == row["id"])
+    await DisputeCategory.update({DisputeCategory.name_zh: "其他"}).where(
+        DisputeCategory.id == row["id"]
+    )

@@ -25,7 +25,10 @@ async def test_it_imports_regions_grids_and_staff_in_order():
     assert village["level"] == "community"
     assert village["path"] == "/330482/330482201/330482201201/"
 
-    grids = "code,name,community_code,police_beat,boundary\nGC-01,广陈社区第1网格,330482201001,广陈警格1,1-5幢\n"
+    grids = (
+        "code,name,community_code,police_beat,boundary\n"
+        "GC-01,广陈社区第1网格,330482201001,广陈警格1,1-5幢\n"
+    )
     report = await import_csv("grids", grids.encode(), None)
     assert report.ok and report.created == 1
 
@@ -63,7 +66,9 @@ async def test_a_file_from_chinese_spreadsheet_software_in_gb18030_is_read():
     content = "code,name,level,parent_code\n330482202,林埭镇,镇,330482\n".encode("gb18030")
     report = await import_csv("regions", content, None)
     assert report.ok, report.errors
-    assert (await Region.select(Region.name).where(Region.code == "330482202").first())["name"] == "林埭镇"
+    assert (await Region.select(Region.name).where(Region.code == "330482202").first())[
+        "name"
+    ] == "林埭镇"
 
 
 async def test_missing_header_columns_and_empty_files_are_explained():
@@ -93,7 +98,13 @@ async def test_the_upload_page_shows_the_report(client):
     response = await client.post(
         "/admin/import",
         data={"kind": "grids"},
-        files={"file": ("grids.csv", "code,name,community_code\nX-1,,330482001001\n".encode(), "text/csv")},
+        files={
+            "file": (
+                "grids.csv",
+                b"code,name,community_code\nX-1,,330482001001\n",
+                "text/csv",
+            )
+        },
         headers={"x-csrftoken": token},
     )
     assert response.status_code == 422
