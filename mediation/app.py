@@ -25,8 +25,10 @@ from litestar.template.config import TemplateConfig
 from mediation import db
 from mediation.accounts.controllers import AccountController
 from mediation.accounts.services import CurrentUser, load_user
+from mediation.cases.controllers import CaseController, NotificationController
 from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
+from mediation.intake.controllers import IntakeController
 from mediation.settings import Settings, get_settings
 from mediation.templating import environment
 from mediation.web import handle_http_exception, handle_internal_error, locale_middleware
@@ -39,6 +41,9 @@ CONTROLLERS: list[Any] = [
     AccountController,
     GridController,
     AdminController,
+    IntakeController,
+    CaseController,
+    NotificationController,
 ]
 
 # Pages anyone may open without signing in (the handlers also carry opt={"public": True}).

@@ -36,12 +36,18 @@ def environment() -> Environment:
         mask_id=mask_id_number,
         mask_phone=mask_phone,
     )
+    from mediation.cases import labels as case_labels
+    from mediation.cases import workflow
+    from mediation.cases.categories import category_label
     from mediation.labels import LEVEL_LABELS, ROLE_LABELS, TEAM_ROLE_LABELS
 
     env.globals.update(
         ROLE_LABELS=ROLE_LABELS,
         LEVEL_LABELS=LEVEL_LABELS,
         TEAM_ROLE_LABELS=TEAM_ROLE_LABELS,
+        CASE=case_labels,
+        WORKFLOW=workflow,
+        category_label=category_label,
         get_locale=i18n.get_locale,
         LOCALE_NAMES=i18n.LOCALE_NAMES,
         SUPPORTED_LOCALES=i18n.SUPPORTED_LOCALES,

@@ -110,3 +110,9 @@ def text_of(html: str) -> str:
 
 def pytest_configure(config):
     ARTIFACTS.mkdir(exist_ok=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    # Playwright's sync API keeps an event loop running in the main thread once a browser
+    # starts, which async tests cannot share: browser tests go last.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -1,1 +1,133 @@
-"""Tables of the cases domain."""
+"""Tables of the cases domain: cases, parties, the timeline, mediators, notifications."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from mediation.grid.tables import Grid, Mediator, Staff
+
+
+class CaseCounter(Table):
+    """Last number issued per county and year; bumped inside the registering transaction."""
+
+    key = Varchar(length=64, unique=True, help_text="e.g. 平湖-2026")
+    last_number = Integer(default=0)
+
+
+class Case(Table):
+    """矛盾纠纷: one dispute from registration to closure."""
+
+    number = Varchar(length=64, unique=True)
+    category = Varchar(length=32, index=True, help_text="DisputeCategory code")
+    summary = Varchar(length=200)
+    facts = Text(default="")
+    grid = ForeignKey(Grid, index=True)
+    region_path = Varchar(
+        length=400, index=True, help_text="The grid's community path, copied for fast scoping"
+    )
+    source = Varchar(length=32, index=True)
+    colour = Varchar(length=8, index=True, help_text="red, yellow or green")
+    level = Varchar(length=16, default="grid", index=True)
+    status = Varchar(length=16, default="registered", index=True)
+    parties_consent = Boolean(default=True, help_text="No party has refused mediation")
+    public_security_risk = Boolean(default=False, help_text="Risk of a criminal case (Art. 25)")
+    amount = Numeric(digits=(14, 2), null=True, default=None, help_text="Amount in dispute, yuan")
+    location = Varchar(length=200, default="")
+    registered_on = Date(index=True)
+    registered_at = Timestamptz(default=TimestamptzNow())
+    registered_by = ForeignKey(Staff, null=True, default=None)
+    accepted_on = Date(null=True, default=None)
+    mediation_started_on = Date(null=True, default=None)
+    closed_on = Date(null=True, default=None)
+    extension_days = Integer(default=0)
+    extensions = Integer(default=0)
+    overdue = Boolean(default=False, index=True, help_text="Set by the deadline sweep")
+    linked_case = ForeignKey("self", null=True, default=None, help_text="Possible duplicate of")
+    search_text = Text(default="", help_text="Number, party names and summary, for search")
+    version = Integer(default=1, help_text="Optimistic lock: bumped by every change")
+    updated_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class Party(Table):
+    """当事人: applicant, respondent or third party; a person or an organisation."""
+
+    case = ForeignKey(Case, index=True)
+    role = Varchar(length=16, help_text="applicant, respondent or third_party")
+    kind = Varchar(length=16, default="person", help_text="person or organisation")
+    name = Varchar(length=100)
+    id_number_encrypted = Text(default="", secret=True)
+    id_number_masked = Varchar(length=32, default="")
+    id_number_digest = Varchar(length=64, default="", index=True, help_text="Keyed hash, to match")
+    phone = Varchar(length=32, default="", index=True)
+    address = Varchar(length=200, default="")
+    representative = Varchar(length=100, default="")
+    refuses_mediation = Boolean(default=False)
+    staff = ForeignKey(Staff, null=True, default=None, help_text="If the party is on our staff")
+
+
+class CaseEvent(Table):
+    """Append-only timeline and audit of a case: who, when, what, before → after."""
+
+    case = ForeignKey(Case, index=True)
+    at = Timestamptz(default=TimestamptzNow())
+    actor = ForeignKey(Staff, null=True, default=None)
+    action = Varchar(length=32)
+    from_status = Varchar(length=16, default="")
+    to_status = Varchar(length=16, default="")
+    changes = JSON(default={}, help_text="{field: [before, after]}")
+    note = Text(default="")
+
+
+class CaseMediator(Table):
+    """A mediator on a case; an objection by a party ends the assignment."""
+
+    case = ForeignKey(Case, index=True)
+    mediator = ForeignKey(Mediator, index=True)
+    assigned_at = Timestamptz(default=TimestamptzNow())
+    assigned_by = ForeignKey(Staff, null=True, default=None)
+    active = Boolean(default=True)
+    ended_reason = Varchar(length=200, default="")
+
+
+class Notification(Table):
+    """In-app notification for one person, optionally about a case."""
+
+    recipient = ForeignKey(Staff, index=True)
+    case = ForeignKey(Case, null=True, default=None)
+    kind = Varchar(length=32)
+    message = Varchar(length=300)
+    created_at = Timestamptz(default=TimestamptzNow())
+    read = Boolean(default=False, index=True)
+
+
+class Attachment(Table):
+    """A photo or scan attached to a case, stored on disk under the data directory."""
+
+    case = ForeignKey(Case, index=True)
+    filename = Varchar(length=200)
+    content_type = Varchar(length=64)
+    size = Integer()
+    sha256 = Varchar(length=64)
+    stored_as = Varchar(length=200)
+    uploaded_by = ForeignKey(Staff, null=True, default=None)
+    uploaded_at = Timestamptz(default=TimestamptzNow())
+
+
+class DeadlinePolicy(Table):
+    """The deadline policy in force (JSON, editable by admin); none stored = the default file."""
+
+    body = JSON()
+    updated_at = Timestamptz(default=TimestamptzNow())
+    updated_by = ForeignKey(Staff, null=True, default=None)

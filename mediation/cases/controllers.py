@@ -1,0 +1,283 @@
+"""Case pages: my work, the filtered list, the detail page and every move on a case."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from mediation.accounts.guards import current_user, requires_role
+from mediation.cases import services, workflow
+from mediation.cases.categories import STANDARD_CATEGORIES, category_label
+from mediation.grid.services import grids_for
+from mediation.i18n import gettext as _
+from mediation.web import is_htmx, see_other
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+CASE_ROLES = ("grid_worker", "police", "mediator", "volunteer", "centre_staff")
+MANAGE_ROLES = ("grid_worker", "police", "centre_staff")
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _facts_from_form(action: str, data: dict) -> dict:
+    """Only the facts the state machine knows, taken from the action's form."""
+    facts: dict[str, Any] = {}
+    for key in (
+        "decline_reason",
+        "decline_text",
+        "agreement_form",
+        "termination_reason",
+        "termination_text",
+        "referral_advice",
+    ):
+        value = str(data.get(key, "")).strip()
+        if value:
+            facts[key] = value
+    if action == "close":
+        facts["follow_up_recorded"] = bool(data.get("follow_up_recorded"))
+    return facts
+
+
+class CaseController(Controller):
+    path = "/cases"
+    guards = [requires_role(*CASE_ROLES)]
+    include_in_schema = False
+
+    @get("/")
+    async def case_list(
+        self,
+        request: Request,
+        status: FromQuery[str] = "",
+        colour: FromQuery[str] = "",
+        category: FromQuery[str] = "",
+        level: FromQuery[str] = "",
+        grid: FromQuery[str] = "",
+        source: FromQuery[str] = "",
+        overdue: FromQuery[str] = "",
+        date_from: FromQuery[str] = "",
+        date_to: FromQuery[str] = "",
+        q: FromQuery[str] = "",
+        page: FromQuery[int] = 1,
+    ) -> Template:
+        user = current_user(request)
+        filters = services.CaseFilters(
+            status=status,
+            colour=colour,
+            category=category,
+            level=level,
+            grid=_int(grid),
+            source=source,
+            overdue=bool(overdue),
+            date_from=_date(date_from),
+            date_to=_date(date_to),
+            q=q[:100],
+            page=max(page, 1),
+        )
+        rows, has_more = await services.list_cases(user, filters)
+        args = {
+            k: v
+            for k, v in {
+                "status": status,
+                "colour": colour,
+                "category": category,
+                "level": level,
+                "grid": grid,
+                "source": source,
+                "overdue": overdue,
+                "date_from": date_from,
+                "date_to": date_to,
+                "q": q,
+            }.items()
+            if v
+        }
+        context = {"rows": rows, "has_more": has_more, "page": filters.page, "args": args}
+        if is_htmx(request):
+            return Template("cases/partials/_rows.html", context=context)
+        grids = await grids_for(user)
+        context.update(
+            grid_choices=[(str(g["id"]), g["name"]) for g in grids],
+            category_choices=[(c, category_label(c)) for c, _zh, _en in STANDARD_CATEGORIES],
+        )
+        return Template("cases/list.html", context=context)
+
+    @get("/mine")
+    async def my_work(self, request: Request) -> Template:
+        user = current_user(request)
+        return Template("cases/mine.html", context={"rows": await services.my_work(user)})
+
+    @get("/{case_id:int}")
+    async def case_page(self, request: Request, case_id: FromPath[int]) -> Template:
+        return await _detail(request, case_id, {})
+
+    @post("/{case_id:int}/move", guards=[requires_role(*MANAGE_ROLES, "mediator", "volunteer")])
+    async def move(
+        self, request: Request, case_id: FromPath[int], data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        user = current_user(request)
+        action = str(data.get("action", ""))
+        if action not in {a.value for a in workflow.CaseAction}:
+            return await _detail(request, case_id, {"form": _("Choose from the list.")}, 422)
+        try:
+            await services.transition_case(
+                user,
+                case_id,
+                action,
+                _facts_from_form(action, data),
+                _int(data.get("version")),
+                str(data.get("note", ""))[:1000],
+            )
+        except services.CaseError as exc:
+            return await _detail(
+                request, case_id, {"form": exc.message, "action": action}, 422, data
+            )
+        return see_other(f"/cases/{case_id}")
+
+    @post("/{case_id:int}/colour", guards=[requires_role(*MANAGE_ROLES)])
+    async def colour(
+        self, request: Request, case_id: FromPath[int], data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        try:
+            await services.change_colour(
+                current_user(request),
+                case_id,
+                str(data.get("colour", "")),
+                str(data.get("reason", "")),
+                _int(data.get("version")),
+            )
+        except services.CaseError as exc:
+            return await _detail(
+                request, case_id, {"form": exc.message, "action": "colour"}, 422, data
+            )
+        return see_other(f"/cases/{case_id}")
+
+    @post("/{case_id:int}/mediators", guards=[requires_role(*MANAGE_ROLES)])
+    async def assign(
+        self, request: Request, case_id: FromPath[int], data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        try:
+            await services.assign_mediator(
+                current_user(request), case_id, _int(data.get("mediator")) or 0
+            )
+        except services.CaseError as exc:
+            return await _detail(request, case_id, {"form": exc.message, "action": "assign"}, 422)
+        return see_other(f"/cases/{case_id}")
+
+    @post(
+        "/{case_id:int}/mediators/{assignment_id:int}/objection",
+        guards=[requires_role(*MANAGE_ROLES, "mediator", "volunteer")],
+    )
+    async def objection(
+        self,
+        request: Request,
+        case_id: FromPath[int],
+        assignment_id: FromPath[int],
+        data: Annotated[dict[str, Any], Form],
+    ) -> Template | Redirect:
+        try:
+            await services.object_to_mediator(
+                current_user(request), case_id, assignment_id, str(data.get("reason", ""))
+            )
+        except services.CaseError as exc:
+            return await _detail(
+                request, case_id, {"form": exc.message, "action": "objection"}, 422
+            )
+        return see_other(f"/cases/{case_id}")
+
+    @post(
+        "/{case_id:int}/extension", guards=[requires_role(*MANAGE_ROLES, "mediator", "volunteer")]
+    )
+    async def extension(
+        self, request: Request, case_id: FromPath[int], data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        try:
+            await services.extend_mediation(
+                current_user(request),
+                case_id,
+                _int(data.get("days")) or 0,
+                bool(data.get("applicant_consents")),
+                bool(data.get("respondent_consents")),
+                _int(data.get("version")),
+            )
+        except services.CaseError as exc:
+            return await _detail(
+                request, case_id, {"form": exc.message, "action": "extension"}, 422, data
+            )
+        return see_other(f"/cases/{case_id}")
+
+    @post("/{case_id:int}/parties/{party_id:int}/reveal/{field:str}")
+    async def reveal(
+        self,
+        request: Request,
+        case_id: FromPath[int],
+        party_id: FromPath[int],
+        field: FromPath[str],
+    ) -> Template:
+        try:
+            value = await services.reveal_party_field(
+                current_user(request), case_id, party_id, field
+            )
+        except services.CaseError as exc:
+            raise NotFoundException() from exc
+        return Template("cases/partials/_revealed.html", context={"value": value})
+
+
+async def _detail(
+    request: Request, case_id: int, errors: dict, status_code: int = 200, values: dict | None = None
+) -> Template:
+    user = current_user(request)
+    case = await services.case_detail(user, case_id)
+    if case is None:
+        raise NotFoundException()
+    suggestions = []
+    if user.has_role(*MANAGE_ROLES) and workflow.is_open(case["status"]):
+        suggestions = (await services.suggest_mediators(user, case_id))[:5]
+    return Template(
+        "cases/detail.html",
+        context={
+            "case": case,
+            "errors": errors,
+            "values": values or {},
+            "suggestions": suggestions,
+            "can_manage": user.has_role(*MANAGE_ROLES),
+        },
+        status_code=status_code,
+    )
+
+
+class NotificationController(Controller):
+    path = "/notifications"
+    include_in_schema = False
+
+    @get("/")
+    async def inbox(self, request: Request) -> Template:
+        user = current_user(request)
+        items = await services.notifications_for(user)
+        return Template("cases/notifications.html", context={"items": items})
+
+    @post("/read")
+    async def mark_read(self, request: Request) -> Redirect:
+        await services.mark_notifications_read(current_user(request))
+        return see_other("/notifications")
+
+    @get("/count")
+    async def count(self, request: Request) -> Template:
+        n = await services.unread_count(current_user(request))
+        return Template("cases/partials/_counter.html", context={"unread": n})

@@ -1,0 +1,66 @@
+"""Translated labels for the codes of the cases domain."""
+
+from __future__ import annotations
+
+from mediation.i18n import lazy_gettext as _l
+
+SOURCE_LABELS = {
+    "door_knocking": _l("Door-knocking visit"),
+    "walk_in": _l("Walk-in visit"),
+    "phone": _l("Phone call"),
+    "police_referral": _l("Referred from a police call"),
+    "hotline_12345": _l("12345 hotline"),
+    "direct_report_point": _l("Direct-report point"),
+    "suggestion": _l("Converted from a suggestion"),
+    "referral": _l("Referred by another body"),
+}
+
+COLOUR_LABELS = {"red": _l("Red"), "yellow": _l("Yellow"), "green": _l("Green")}
+
+COLOUR_GUIDANCE = {
+    "red": _l(
+        "Repeated or complex conflict at risk of turning criminal or into a group incident; "
+        "led by the town, police and town centre are told at once."
+    ),
+    "yellow": _l("A named leader owns the case until it is resolved."),
+    "green": _l("Routine dispute, handled by the grid team."),
+}
+
+PARTY_ROLE_LABELS = {
+    "applicant": _l("Applicant"),
+    "respondent": _l("Respondent"),
+    "third_party": _l("Third party"),
+}
+
+PARTY_KIND_LABELS = {"person": _l("Individual"), "organisation": _l("Organisation or company")}
+
+EVENT_LABELS = {
+    "registered": _l("Registered"),
+    "linked": _l("Linked to a possible duplicate"),
+    "police_notified": _l("Police and town centre notified"),
+    "colour_changed": _l("Risk colour changed"),
+    "revealed": _l("Personal data viewed in full"),
+    "mediator_assigned": _l("Mediator assigned"),
+    "mediator_objected": _l("A party objected to a mediator"),
+    "extended": _l("Mediation period extended"),
+    "overdue": _l("Overdue"),
+    "caught_up": _l("Back within its deadlines"),
+}
+
+FIELD_LABELS = {
+    "number": _l("Case number"),
+    "colour": _l("Risk colour"),
+    "grid": _l("Grid"),
+    "level": _l("Level"),
+    "linked_case": _l("Possible duplicate of"),
+    "mediator": _l("Mediator"),
+    "extension_days": _l("Extension (days)"),
+    "field": _l("Field"),
+    "party": _l("Party"),
+    "decline_reason": _l("Reason"),
+    "decline_text": _l("Explanation"),
+    "termination_reason": _l("Reason"),
+    "termination_text": _l("Explanation"),
+    "referral_advice": _l("Advice given on other channels"),
+    "agreement_form": _l("Form of the agreement"),
+}

@@ -1,0 +1,1036 @@
+"""Rules of the dispute workflow with the database: register, move, escalate, assign, sweep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from mediation import crypto
+from mediation.accounts.services import CurrentUser
+from mediation.cases import assignment, deadlines, workflow
+from mediation.cases.tables import (
+    Case,
+    CaseCounter,
+    CaseEvent,
+    CaseMediator,
+    DeadlinePolicy,
+    Notification,
+    Party,
+)
+from mediation.db import is_postgres, write_transaction
+from mediation.grid.tables import Grid, Mediator, Region, Staff, TeamMember
+from mediation.i18n import gettext as _
+from mediation.intake.tables import IntakeSubmission
+from mediation.masking import mask_id_number
+from mediation.settings import get_settings
+
+TZ = ZoneInfo("Asia/Shanghai")
+OPEN_STATUSES = [s.value for s in workflow.CaseStatus if workflow.is_open(s)]
+PAGE_SIZE = 25
+
+SOURCES = (
+    "door_knocking",
+    "walk_in",
+    "phone",
+    "police_referral",
+    "hotline_12345",
+    "direct_report_point",
+    "suggestion",
+    "referral",
+)
+COLOURS = ("red", "yellow", "green")
+PARTY_ROLES = ("applicant", "respondent", "third_party")
+PARTY_KINDS = ("person", "organisation")
+
+
+class CaseError(Exception):
+    """A rule was broken; ``message`` is shown to the user, beside ``field`` if there is one."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class EditConflict(CaseError):
+    """Someone else changed the case since this user loaded it."""
+
+
+def today() -> date:
+    return datetime.now(TZ).date()
+
+
+@dataclass
+class PartyInput:
+    role: str
+    name: str
+    kind: str = "person"
+    id_number: str = ""
+    phone: str = ""
+    address: str = ""
+    representative: str = ""
+    refuses_mediation: bool = False
+
+
+@dataclass
+class CaseInput:
+    category: str
+    summary: str
+    grid_id: int
+    source: str
+    colour: str
+    facts: str = ""
+    public_security_risk: bool = False
+    amount: Decimal | None = None
+    location: str = ""
+    parties: list[PartyInput] = field(default_factory=list)
+    linked_case_id: int | None = None
+
+
+# ---------------------------------------------------------------- events and notifications
+
+
+async def record_event(
+    case_id: int,
+    actor: CurrentUser | None,
+    action: str,
+    from_status: str = "",
+    to_status: str = "",
+    changes: dict | None = None,
+    note: str = "",
+) -> None:
+    await CaseEvent.insert(
+        CaseEvent(
+            case=case_id,
+            actor=actor.id if actor else None,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            changes=_jsonable(changes or {}),
+            note=note,
+        )
+    )
+
+
+def _jsonable(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {str(k): _jsonable(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_jsonable(v) for v in data]
+    if isinstance(data, (str, int, float, bool)) or data is None:
+        return data
+    return str(data)
+
+
+async def notify(staff_ids: list[int], case_id: int | None, kind: str, message: str) -> None:
+    if not staff_ids:
+        return
+    await Notification.insert(
+        *[
+            Notification(recipient=sid, case=case_id, kind=kind, message=message[:300])
+            for sid in dict.fromkeys(staff_ids)
+        ]
+    )
+
+
+async def unread_count(user: CurrentUser) -> int:
+    return await Notification.count().where(
+        Notification.recipient == user.id, Notification.read.eq(False)
+    )
+
+
+async def notifications_for(user: CurrentUser, limit: int = 50) -> list[dict]:
+    return (
+        await Notification.select(Notification.all_columns(), Notification.case.number)
+        .where(Notification.recipient == user.id)
+        .order_by(Notification.id, ascending=False)
+        .limit(limit)
+    )
+
+
+async def mark_notifications_read(user: CurrentUser) -> None:
+    await Notification.update({Notification.read: True}).where(
+        Notification.recipient == user.id, Notification.read.eq(False)
+    )
+
+
+async def _team(grid_id: int) -> list[dict]:
+    return await TeamMember.select(TeamMember.staff, TeamMember.role).where(
+        TeamMember.grid == grid_id
+    )
+
+
+async def _centre_staff(region_path: str, level: str) -> list[int]:
+    """Centre staff responsible at ``level`` for a community path (town or county centre)."""
+    parts = [p for p in region_path.split("/") if p]
+    depth = {"community": 3, "town": 2, "county": 1}.get(level, 2)
+    if level == "grid":
+        depth = 3
+    target = "/" + "/".join(parts[:depth]) + "/"
+    rows = await Staff.select(Staff.id, Staff.roles).where(
+        Staff.region.path == target, Staff.active.eq(True)
+    )
+    return [r["id"] for r in rows if "centre_staff" in (r["roles"] or [])]
+
+
+# ---------------------------------------------------------------- registration
+
+
+async def _next_number(county: str, year: int) -> str:
+    """Gap-free per county and year: the counter moves inside the registering transaction."""
+    key = f"{county}-{year}"
+    rows = await CaseCounter.raw(
+        "INSERT INTO case_counter (key, last_number) VALUES ({}, 1) "
+        "ON CONFLICT (key) DO UPDATE SET last_number = case_counter.last_number + 1 "
+        "RETURNING last_number",
+        key,
+    )
+    return f"{county}-{year}-{rows[0]['last_number']:06d}"
+
+
+def _search_text(number: str, summary: str, parties: list[PartyInput]) -> str:
+    return " ".join([number, summary, *(p.name for p in parties)]).lower()
+
+
+async def grid_for(user: CurrentUser, grid_id: int) -> dict | None:
+    grid = (
+        await Grid.select(Grid.id, Grid.name, Grid.region.path, Grid.region)
+        .where(Grid.id == grid_id)
+        .first()
+    )
+    if grid is None or not user.can_see_path(grid["region.path"]):
+        return None
+    return grid
+
+
+async def register_case(inp: CaseInput, actor: CurrentUser, idempotency_key: str = "") -> int:
+    """Register a dispute; the same idempotency key always yields the same single case."""
+    if idempotency_key:
+        existing = await IntakeSubmission.select(IntakeSubmission.case).where(
+            IntakeSubmission.key == idempotency_key
+        )
+        if existing:
+            return existing[0]["case"]
+    grid = await grid_for(actor, inp.grid_id)
+    if grid is None:
+        raise CaseError(_("Choose a grid in your area."), "grid")
+    registered = today()
+    policy = await current_policy()
+    try:
+        async with write_transaction():
+            if idempotency_key and await IntakeSubmission.exists().where(
+                IntakeSubmission.key == idempotency_key
+            ):
+                row = await IntakeSubmission.select(IntakeSubmission.case).where(
+                    IntakeSubmission.key == idempotency_key
+                )
+                return row[0]["case"]
+            number = await _next_number(get_settings().county_code, registered.year)
+            case = Case(
+                number=number,
+                category=inp.category,
+                summary=inp.summary,
+                facts=inp.facts,
+                grid=inp.grid_id,
+                region_path=grid["region.path"],
+                source=inp.source,
+                colour=inp.colour,
+                level="grid",
+                status="registered",
+                parties_consent=not any(p.refuses_mediation for p in inp.parties),
+                public_security_risk=inp.public_security_risk,
+                amount=inp.amount,
+                location=inp.location,
+                registered_on=registered,
+                registered_by=actor.id,
+                linked_case=inp.linked_case_id,
+                search_text=_search_text(number, inp.summary, inp.parties),
+            )
+            await case.save()
+            for p in inp.parties:
+                await Party(
+                    case=case.id,
+                    role=p.role,
+                    kind=p.kind,
+                    name=p.name,
+                    id_number_encrypted=crypto.encrypt(p.id_number),
+                    id_number_masked=mask_id_number(p.id_number),
+                    id_number_digest=crypto.digest(p.id_number),
+                    phone=p.phone,
+                    address=p.address,
+                    representative=p.representative,
+                    refuses_mediation=p.refuses_mediation,
+                ).save()
+            if idempotency_key:
+                await IntakeSubmission(key=idempotency_key, staff=actor.id, case=case.id).save()
+            await record_event(
+                case.id,
+                actor,
+                "registered",
+                "",
+                "registered",
+                {
+                    "number": [None, number],
+                    "colour": [None, inp.colour],
+                    "grid": [None, grid["name"]],
+                },
+            )
+            if inp.linked_case_id:
+                await record_event(
+                    case.id, actor, "linked", changes={"linked_case": [None, inp.linked_case_id]}
+                )
+            await _notify_on_register(case, grid, actor, policy)
+            return case.id
+    except Exception as exc:
+        # Two identical submissions at the same moment: the loser finds the winner's case.
+        if idempotency_key and "unique" in str(exc).lower():
+            row = await IntakeSubmission.select(IntakeSubmission.case).where(
+                IntakeSubmission.key == idempotency_key
+            )
+            if row:
+                return row[0]["case"]
+        raise
+
+
+async def _notify_on_register(case: Case, grid: dict, actor: CurrentUser, policy) -> None:
+    team = await _team(grid["id"])
+    message = _("New case %(number)s: %(summary)s", number=case.number, summary=case.summary)
+    await notify([m["staff"] for m in team if m["staff"] != actor.id], case.id, "new_case", message)
+    targets = deadlines.notifications_on_register(policy, case.category, case.colour, "grid")
+    urgent = case.colour == "red" or case.public_security_risk
+    if not (urgent or targets):
+        return
+    police = [m["staff"] for m in team if m["role"] == "police"]
+    centre = await _centre_staff(case.region_path, "town")
+    recipients = []
+    if urgent or "police" in targets:
+        recipients += police
+    if urgent or "town_centre" in targets:
+        recipients += centre
+    if not recipients:
+        return
+    urgent_message = _(
+        "Urgent: case %(number)s is at risk of turning into a criminal or public-security "
+        "incident. %(summary)s",
+        number=case.number,
+        summary=case.summary,
+    )
+    await notify(recipients, case.id, "urgent", urgent_message)
+    names = await Staff.select(Staff.display_name).where(Staff.id.is_in(recipients))
+    # People's Mediation Law Art. 25: the notification itself is part of the record.
+    await record_event(
+        case.id,
+        actor,
+        "police_notified",
+        note=_("Notified: %(names)s", names="、".join(n["display_name"] for n in names)),
+    )
+
+
+async def find_duplicates(
+    user: CurrentUser,
+    id_numbers: list[str],
+    phones: list[str],
+    address: str,
+    category: str,
+    days: int = 30,
+) -> list[dict]:
+    """Cases of the last ``days`` with the same party ID or phone, or same address + category."""
+    since = today() - timedelta(days=days)
+    digests = [crypto.digest(i) for i in id_numbers if i]
+    phones = [p for p in phones if p]
+    case_ids: set[int] = set()
+    if digests or phones:
+        query = Party.select(Party.case).where(Party.case.registered_on >= since)
+        conditions = None
+        if digests:
+            conditions = Party.id_number_digest.is_in(digests)
+        if phones:
+            cond = Party.phone.is_in(phones)
+            conditions = cond if conditions is None else (conditions | cond)
+        rows = await query.where(conditions)
+        case_ids |= {r["case"] for r in rows}
+    if address and category:
+        rows = await Case.select(Case.id).where(
+            Case.registered_on >= since, Case.category == category, Case.location == address
+        )
+        case_ids |= {r["id"] for r in rows}
+    if not case_ids:
+        return []
+    query = Case.select(
+        Case.id, Case.number, Case.summary, Case.status, Case.registered_on, Case.region_path
+    ).where(Case.id.is_in(list(case_ids)))
+    rows = await query.order_by(Case.id, ascending=False).limit(10)
+    return [r for r in rows if user.can_see_path(r["region_path"])]
+
+
+# ---------------------------------------------------------------- reading
+
+
+async def case_for(user: CurrentUser, case_id: int) -> dict | None:
+    """The case if the user's region subtree holds it; otherwise None, as if it did not exist."""
+    row = (
+        await Case.select(
+            Case.all_columns(),
+            Case.grid.name,
+            Case.grid.code,
+            Case.grid.region.name,
+            Case.registered_by.display_name,
+            Case.linked_case.number,
+        )
+        .where(Case.id == case_id)
+        .first()
+    )
+    if row is None or not user.can_see_path(row["region_path"]):
+        return None
+    return row
+
+
+async def case_detail(user: CurrentUser, case_id: int) -> dict | None:
+    case = await case_for(user, case_id)
+    if case is None:
+        return None
+    case["parties"] = (
+        await Party.select(
+            Party.id,
+            Party.role,
+            Party.kind,
+            Party.name,
+            Party.id_number_masked,
+            Party.phone,
+            Party.address,
+            Party.representative,
+            Party.refuses_mediation,
+        )
+        .where(Party.case == case_id)
+        .order_by(Party.id)
+    )
+    case["events"] = (
+        await CaseEvent.select(CaseEvent.all_columns(), CaseEvent.actor.display_name)
+        .where(CaseEvent.case == case_id)
+        .order_by(CaseEvent.id)
+        .output(load_json=True)
+    )
+    case["team"] = await TeamMember.select(
+        TeamMember.role, TeamMember.staff.display_name, TeamMember.staff
+    ).where(TeamMember.grid == case["grid"])
+    case["mediators"] = (
+        await CaseMediator.select(
+            CaseMediator.id,
+            CaseMediator.mediator,
+            CaseMediator.active,
+            CaseMediator.ended_reason,
+            CaseMediator.mediator.staff.display_name,
+            CaseMediator.mediator.organisation,
+        )
+        .where(CaseMediator.case == case_id)
+        .order_by(CaseMediator.id)
+    )
+    case["clocks"] = await clocks_for(case)
+    case["actions"] = [
+        a.value
+        for a in workflow.allowed_actions(
+            workflow.CaseStatus(case["status"]), workflow.CaseLevel(case["level"])
+        )
+    ]
+    return case
+
+
+async def clocks_for(case: dict, on: date | None = None) -> list[dict]:
+    policy = await current_policy()
+    clocks = deadlines.compute_clocks(
+        policy,
+        case["registered_on"],
+        case["category"],
+        case["colour"],
+        case["level"],
+        case["mediation_started_on"],
+        case["extension_days"],
+        accepted_on=case["accepted_on"],
+    )
+    result = []
+    for clock in clocks:
+        done = _clock_done_on(clock.name, case)
+        state = deadlines.clock_state(clock, on or today(), done)
+        result.append({"clock": clock, "state": state})
+    return result
+
+
+def _clock_done_on(name: str, case: dict) -> date | None:
+    status = case["status"]
+    if name == "accept":
+        return case["accepted_on"] or (case["closed_on"] if status == "declined" else None)
+    if name == "handle":
+        if status in ("registered", "accepted"):
+            return None
+        return case["mediation_started_on"] or case["closed_on"]
+    if name == "mediation":
+        if status in ("settled", "terminated", "performing", "performed", "breached", "closed"):
+            return case.get("concluded_on") or case["closed_on"] or case["updated_at"].date()
+        return None
+    return case["closed_on"]
+
+
+@dataclass
+class CaseFilters:
+    status: str = ""
+    colour: str = ""
+    category: str = ""
+    level: str = ""
+    grid: int | None = None
+    source: str = ""
+    overdue: bool = False
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str = ""
+    page: int = 1
+
+
+def _filtered(query, user: CurrentUser, f: CaseFilters):
+    if user.region_path:
+        query = query.where(Case.region_path.like(user.region_path + "%"))
+    if f.status:
+        query = query.where(Case.status == f.status)
+    if f.colour:
+        query = query.where(Case.colour == f.colour)
+    if f.category:
+        query = query.where(Case.category == f.category)
+    if f.level:
+        query = query.where(Case.level == f.level)
+    if f.grid:
+        query = query.where(Case.grid == f.grid)
+    if f.source:
+        query = query.where(Case.source == f.source)
+    if f.overdue:
+        query = query.where(Case.overdue.eq(True))
+    if f.date_from:
+        query = query.where(Case.registered_on >= f.date_from)
+    if f.date_to:
+        query = query.where(Case.registered_on <= f.date_to)
+    if f.q:
+        needle = "%" + f.q.strip().lower().replace("%", "").replace("_", "") + "%"
+        query = query.where(Case.search_text.like(needle))
+    return query
+
+
+LIST_COLUMNS = (
+    Case.id,
+    Case.number,
+    Case.summary,
+    Case.category,
+    Case.status,
+    Case.colour,
+    Case.level,
+    Case.source,
+    Case.overdue,
+    Case.registered_on,
+    Case.grid.name,
+)
+
+
+async def list_cases(user: CurrentUser, f: CaseFilters) -> tuple[list[dict], bool]:
+    """One page of cases in the user's subtree, newest first, and whether more follow."""
+    page = max(f.page, 1)
+    query = Case.select(*LIST_COLUMNS)
+    query = _filtered(query, user, f).order_by(Case.id, ascending=False)
+    rows = await query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+async def my_work(user: CurrentUser, limit: int = 50) -> list[dict]:
+    """The open cases a person is expected to act on, most urgent first."""
+    query = Case.select(*LIST_COLUMNS).where(Case.status.is_in(OPEN_STATUSES))
+    if user.region_path:
+        query = query.where(Case.region_path.like(user.region_path + "%"))
+    conditions = []
+    if user.has_role("grid_worker", "police"):
+        grids = [
+            r["grid"]
+            for r in await TeamMember.select(TeamMember.grid).where(TeamMember.staff == user.id)
+        ]
+        if grids:
+            conditions.append(Case.grid.is_in(grids))
+    if user.has_role("mediator", "volunteer"):
+        mediator = await Mediator.select(Mediator.id).where(Mediator.staff == user.id).first()
+        if mediator:
+            ids = [
+                r["case"]
+                for r in await CaseMediator.select(CaseMediator.case).where(
+                    CaseMediator.mediator == mediator["id"], CaseMediator.active.eq(True)
+                )
+            ]
+            if ids:
+                conditions.append(Case.id.is_in(ids))
+    if user.has_role("centre_staff"):
+        depth = len([p for p in user.region_path.split("/") if p])
+        level = {1: "county", 2: "town", 3: "community"}.get(depth, "town")
+        conditions.append((Case.level == level) | (Case.colour == "red") | (Case.overdue.eq(True)))
+    if not conditions:
+        return []
+    combined = conditions[0]
+    for c in conditions[1:]:
+        combined = combined | c
+    rows = await query.where(combined).order_by(Case.id, ascending=False).limit(limit)
+    rank = {"red": 0, "yellow": 1, "green": 2}
+    rows.sort(key=lambda r: (not r["overdue"], rank.get(r["colour"], 3)))
+    return rows
+
+
+# ---------------------------------------------------------------- changes
+
+
+async def _update_case(case: dict, values: dict, actor: CurrentUser | None, version: int | None):
+    """Apply a change only if nobody else changed the case since ``version`` was read."""
+    expected = case["version"] if version is None else version
+    values = {**values, Case.version: expected + 1, Case.updated_at: datetime.now(TZ)}
+    rows = (
+        await Case.update(values)
+        .where(Case.id == case["id"], Case.version == expected)
+        .returning(Case.id)
+    )
+    if not rows:
+        raise EditConflict(
+            _(
+                "Someone else changed this case a moment ago. Nothing was saved: "
+                "reload the page to see their change, then try again."
+            )
+        )
+
+
+async def transition_case(
+    user: CurrentUser,
+    case_id: int,
+    action: str,
+    facts: dict[str, Any],
+    version: int | None = None,
+    note: str = "",
+) -> str:
+    """Move a case through the workflow; the state machine decides what is legal."""
+    case = await case_for(user, case_id)
+    if case is None:
+        raise CaseError(_("This case does not exist."))
+    if action in ("start_mediation", "remediate"):
+        facts.setdefault(
+            "mediator_count",
+            await CaseMediator.count().where(
+                CaseMediator.case == case_id, CaseMediator.active.eq(True)
+            ),
+        )
+        facts.setdefault(
+            "any_party_refuses",
+            await Party.exists().where(Party.case == case_id, Party.refuses_mediation.eq(True)),
+        )
+    if action == "close":
+        facts.setdefault("follow_up_recorded", bool(facts.get("follow_up_recorded")))
+    try:
+        move = workflow.apply(
+            action, workflow.CaseStatus(case["status"]), workflow.CaseLevel(case["level"]), **facts
+        )
+    except workflow.WorkflowError as exc:
+        raise CaseError(exc.message, getattr(exc, "field", "") or "") from exc
+    changes: dict[Any, Any] = {Case.status: move.to_status.value}
+    the_day = today()
+    if move.to_status == workflow.CaseStatus.ACCEPTED and not case["accepted_on"]:
+        changes[Case.accepted_on] = the_day
+    if move.to_status == workflow.CaseStatus.MEDIATING and not case["mediation_started_on"]:
+        changes[Case.mediation_started_on] = the_day
+    if move.to_status in (workflow.CaseStatus.CLOSED, workflow.CaseStatus.DECLINED):
+        changes[Case.closed_on] = the_day
+    if move.level_after != move.level_before:
+        changes[Case.level] = move.level_after.value
+    async with write_transaction():
+        await _update_case(case, changes, user, version)
+        detail = {k: v for k, v in (move.details or {}).items()}
+        record = {
+            "status": [case["status"], move.to_status.value],
+            **{k: [None, v] for k, v in detail.items()},
+        }
+        if move.level_after != move.level_before:
+            record["level"] = [move.level_before.value, move.level_after.value]
+        await record_event(
+            case_id, user, action, case["status"], move.to_status.value, record, note
+        )
+    if action == "escalate":
+        centre = await _centre_staff(case["region_path"], move.level_after.value)
+        await notify(
+            centre,
+            case_id,
+            "escalated",
+            _("Case %(number)s was escalated to you.", number=case["number"]),
+        )
+    return move.to_status.value
+
+
+async def change_colour(
+    user: CurrentUser, case_id: int, colour: str, reason: str, version: int | None = None
+) -> None:
+    case = await case_for(user, case_id)
+    if case is None:
+        raise CaseError(_("This case does not exist."))
+    if colour not in COLOURS:
+        raise CaseError(_("Choose from the list."), "colour")
+    if not reason.strip():
+        raise CaseError(_("Give a reason for the change."), "reason")
+    if colour == case["colour"]:
+        return
+    async with write_transaction():
+        await _update_case(case, {Case.colour: colour}, user, version)
+        await record_event(
+            case_id,
+            user,
+            "colour_changed",
+            changes={"colour": [case["colour"], colour]},
+            note=reason,
+        )
+    if colour == "red":
+        team = await _team(case["grid"])
+        recipients = [m["staff"] for m in team if m["role"] == "police"]
+        recipients += await _centre_staff(case["region_path"], "town")
+        await notify(
+            recipients,
+            case_id,
+            "urgent",
+            _("Case %(number)s is now red: %(reason)s", number=case["number"], reason=reason),
+        )
+        await record_event(case_id, user, "police_notified", note=reason)
+
+
+async def reveal_party_field(
+    user: CurrentUser, case_id: int, party_id: int, field_name: str
+) -> str:
+    """Show one party's full ID number or phone to a permitted user; every reveal is logged."""
+    if not user.has_role("grid_worker", "police", "mediator", "volunteer", "centre_staff"):
+        raise CaseError(_("You may not see this in full."))
+    case = await case_for(user, case_id)
+    if case is None or field_name not in ("id_number", "phone"):
+        raise CaseError(_("This case does not exist."))
+    party = (
+        await Party.select(Party.id, Party.name, Party.id_number_encrypted, Party.phone)
+        .where(Party.id == party_id, Party.case == case_id)
+        .first()
+    )
+    if party is None:
+        raise CaseError(_("This case does not exist."))
+    value = (
+        crypto.decrypt(party["id_number_encrypted"])
+        if field_name == "id_number"
+        else party["phone"]
+    )
+    await record_event(
+        case_id,
+        user,
+        "revealed",
+        changes={"field": [None, field_name], "party": [None, party["name"]]},
+    )
+    return value
+
+
+# ---------------------------------------------------------------- mediators
+
+
+async def suggest_mediators(user: CurrentUser, case_id: int) -> list[assignment.Suggestion]:
+    case = await case_for(user, case_id)
+    if case is None:
+        raise CaseError(_("This case does not exist."))
+    parties = await Party.select(
+        Party.name, Party.id_number_encrypted, Party.phone, Party.staff
+    ).where(Party.case == case_id)
+    objected = {
+        r["mediator"]
+        for r in await CaseMediator.select(CaseMediator.mediator).where(
+            CaseMediator.case == case_id, CaseMediator.ended_reason != ""
+        )
+    }
+    active = {
+        r["mediator"]
+        for r in await CaseMediator.select(CaseMediator.mediator).where(
+            CaseMediator.case == case_id, CaseMediator.active.eq(True)
+        )
+    }
+    facts = assignment.CaseFacts(
+        category_code=case["category"],
+        region_path=case["region_path"],
+        parties=tuple(
+            assignment.Person(
+                name=p["name"],
+                id_number=crypto.decrypt(p["id_number_encrypted"]) or None,
+                phone=p["phone"] or None,
+                staff_id=p["staff"],
+            )
+            for p in parties
+        ),
+        objected_mediator_ids=frozenset(objected),
+    )
+    rows = await Mediator.select(
+        Mediator.id,
+        Mediator.staff,
+        Mediator.staff.display_name,
+        Mediator.staff.region.path,
+        Mediator.staff.phone,
+        Mediator.skills,
+        Mediator.dialects,
+        Mediator.available,
+        Mediator.max_cases,
+        Mediator.related_persons,
+    ).output(load_json=True)
+    loads = await _mediator_loads()
+    candidates = []
+    for r in rows:
+        if r["id"] in active:
+            continue
+        related = frozenset(
+            assignment.Person(
+                name=p.get("name", ""), id_number=p.get("id_number"), phone=p.get("phone")
+            )
+            for p in (r["related_persons"] or [])
+            if isinstance(p, dict)
+        )
+        candidates.append(
+            assignment.MediatorFacts(
+                id=r["id"],
+                name=r["staff.display_name"],
+                region_path=r["staff.region.path"] or "",
+                skills=frozenset(r["skills"] or []),
+                dialects=frozenset(r["dialects"] or []),
+                available=r["available"],
+                current_load=loads.get(r["id"], 0),
+                max_load=r["max_cases"],
+                phone=r["staff.phone"] or None,
+                related_persons=related,
+            )
+        )
+    # Staff ids of parties are matched against the mediator's staff id, not the profile id.
+    staff_of = {r["id"]: r["staff"] for r in rows}
+    party_staff = {p["staff"] for p in parties if p["staff"]}
+    candidates = [c for c in candidates if staff_of[c.id] not in party_staff]
+    return assignment.rank_mediators(facts, candidates)
+
+
+async def _mediator_loads() -> dict[int, int]:
+    rows = await CaseMediator.select(CaseMediator.mediator).where(
+        CaseMediator.active.eq(True), CaseMediator.case.status.is_in(OPEN_STATUSES)
+    )
+    loads: dict[int, int] = {}
+    for r in rows:
+        loads[r["mediator"]] = loads.get(r["mediator"], 0) + 1
+    return loads
+
+
+async def assign_mediator(user: CurrentUser, case_id: int, mediator_id: int) -> None:
+    """Staff confirm one of the suggested mediators (conflicts of interest are refused)."""
+    suggestions = await suggest_mediators(user, case_id)
+    chosen = next((s for s in suggestions if s.mediator.id == mediator_id), None)
+    if chosen is None:
+        raise CaseError(
+            _("This mediator cannot take the case (conflict of interest, objection or full load)."),
+            "mediator",
+        )
+    await CaseMediator(case=case_id, mediator=mediator_id, assigned_by=user.id).save()
+    staff = (
+        await Mediator.select(Mediator.staff, Mediator.staff.display_name)
+        .where(Mediator.id == mediator_id)
+        .first()
+    )
+    case = await case_for(user, case_id)
+    await record_event(
+        case_id,
+        user,
+        "mediator_assigned",
+        changes={"mediator": [None, staff["staff.display_name"]]},
+    )
+    await notify(
+        [staff["staff"]],
+        case_id,
+        "assigned",
+        _("You were assigned to case %(number)s.", number=case["number"]),
+    )
+
+
+async def object_to_mediator(
+    user: CurrentUser, case_id: int, assignment_id: int, reason: str
+) -> None:
+    """A party objects to a mediator: the assignment ends and the objection is recorded."""
+    if await case_for(user, case_id) is None:
+        raise CaseError(_("This case does not exist."))
+    if not reason.strip():
+        raise CaseError(_("Give a reason for the objection."), "reason")
+    row = (
+        await CaseMediator.select(CaseMediator.id, CaseMediator.mediator.staff.display_name)
+        .where(
+            CaseMediator.id == assignment_id,
+            CaseMediator.case == case_id,
+            CaseMediator.active.eq(True),
+        )
+        .first()
+    )
+    if row is None:
+        raise CaseError(_("This mediator is not on the case."))
+    await CaseMediator.update(
+        {CaseMediator.active: False, CaseMediator.ended_reason: reason.strip()[:200]}
+    ).where(CaseMediator.id == assignment_id)
+    await record_event(
+        case_id,
+        user,
+        "mediator_objected",
+        changes={"mediator": [row["mediator.staff.display_name"], None]},
+        note=reason,
+    )
+
+
+async def extend_mediation(
+    user: CurrentUser,
+    case_id: int,
+    days: int,
+    applicant_consents: bool,
+    respondent_consents: bool,
+    version: int | None = None,
+) -> None:
+    case = await case_for(user, case_id)
+    if case is None:
+        raise CaseError(_("This case does not exist."))
+    if case["status"] != "mediating":
+        raise CaseError(_("Only a case in mediation can have its mediation period extended."))
+    policy = await current_policy()
+    try:
+        added = deadlines.extend_mediation(
+            policy,
+            days=days,
+            times_extended=case["extensions"],
+            applicant_consents=applicant_consents,
+            respondent_consents=respondent_consents,
+        )
+    except deadlines.DeadlineError as exc:
+        raise CaseError(exc.message, "days") from exc
+    async with write_transaction():
+        await _update_case(
+            case,
+            {
+                Case.extension_days: case["extension_days"] + added,
+                Case.extensions: case["extensions"] + 1,
+            },
+            user,
+            version,
+        )
+        await record_event(
+            case_id,
+            user,
+            "extended",
+            changes={"extension_days": [case["extension_days"], case["extension_days"] + added]},
+            note=_("Both sides consented."),
+        )
+
+
+# ---------------------------------------------------------------- deadlines
+
+
+async def current_policy() -> deadlines.Policy:
+    row = (
+        await DeadlinePolicy.select(DeadlinePolicy.body)
+        .order_by(DeadlinePolicy.id, ascending=False)
+        .output(load_json=True)
+        .first()
+    )
+    if row is None:
+        return deadlines.default_policy()
+    return deadlines.parse_policy(row["body"], "stored deadline policy")
+
+
+async def save_policy(user: CurrentUser, body: Any) -> None:
+    deadlines.parse_policy(body, "deadline policy")  # raises PolicyError with a clear message
+    await DeadlinePolicy(body=body, updated_by=user.id).save()
+
+
+@dataclass
+class SweepReport:
+    checked: int = 0
+    newly_overdue: int = 0
+    escalated: int = 0
+
+
+async def sweep_deadlines(on: date | None = None) -> SweepReport:
+    """Mark overdue work, notify and escalate where the policy says.
+
+    Safe to run twice or on two servers at once: every change is conditional on the case's
+    version, and an escalation for a clock is recorded so it never happens twice.
+    """
+    on = on or today()
+    report = SweepReport()
+    rows = await Case.select(Case.all_columns()).where(Case.status.is_in(OPEN_STATUSES))
+    for case in rows:
+        report.checked += 1
+        states = await clocks_for(case, on)
+        late = [c for c in states if c["state"].is_overdue and not c["state"].done]
+        try:
+            if not late:
+                if case["overdue"]:
+                    # Work caught up: the next lapse is a new episode.
+                    async with write_transaction():
+                        await _update_case(case, {Case.overdue: False}, None, case["version"])
+                        await record_event(case["id"], None, "caught_up")
+                continue
+            if case["overdue"]:
+                continue  # this episode was handled by an earlier sweep
+            async with write_transaction():
+                await _update_case(case, {Case.overdue: True}, None, case["version"])
+                await record_event(
+                    case["id"], None, "overdue", note=", ".join(c["clock"].label for c in late)
+                )
+            case["version"] += 1
+            report.newly_overdue += 1
+            team = await _team(case["grid"])
+            await notify(
+                [m["staff"] for m in team],
+                case["id"],
+                "overdue",
+                _("Case %(number)s is overdue.", number=case["number"]),
+            )
+            if await _escalate_overdue(case, late):
+                report.escalated += 1
+        except EditConflict:
+            # Another sweep or a person got there first; the next run looks again.
+            continue
+    return report
+
+
+async def _escalate_overdue(case: dict, late: list[dict]) -> bool:
+    """One rung up when an overdue clock says so: once per overdue episode, never twice."""
+    clock = next((c["clock"] for c in late if c["clock"].escalates_when_overdue), None)
+    level = workflow.CaseLevel(case["level"])
+    upper = level.next_level()
+    if clock is None or upper is None:
+        return False
+    if workflow.CaseStatus(case["status"]) not in workflow.ESCALATABLE:
+        return False
+    async with write_transaction():
+        await _update_case(case, {Case.level: upper.value}, None, case["version"])
+        await record_event(
+            case["id"],
+            None,
+            "escalate",
+            case["status"],
+            case["status"],
+            {"level": [level.value, upper.value]},
+            _("Escalated automatically: %(clock)s is overdue.", clock=clock.label),
+        )
+    case["version"] += 1
+    case["level"] = upper.value
+    centre = await _centre_staff(case["region_path"], upper.value)
+    await notify(
+        centre,
+        case["id"],
+        "escalated",
+        _("Case %(number)s was escalated to you.", number=case["number"]),
+    )
+    return True
+
+
+async def region_name(path: str) -> str:
+    code = [p for p in path.split("/") if p][-1]
+    row = await Region.select(Region.name).where(Region.code == code).first()
+    return row["name"] if row else ""
+
+
+def uses_postgres() -> bool:
+    return is_postgres()

@@ -1,0 +1,69 @@
+"""Attachments: photos and scans, accepted by their content (not their name) and size."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from mediation.i18n import gettext as _
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_FILES = 6
+# Magic numbers of the types a grid worker's tablet produces.
+SIGNATURES = (
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+    (b"%PDF-", "application/pdf", ".pdf"),
+)
+
+
+class AttachmentError(ValueError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    filename: str
+    content_type: str
+    extension: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+def sniff(content: bytes) -> tuple[str, str] | None:
+    for magic, content_type, extension in SIGNATURES:
+        if content.startswith(magic):
+            return content_type, extension
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    if content[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1"):
+        return "image/heic", ".heic"
+    return None
+
+
+def check_file(filename: str, content: bytes) -> CheckedFile:
+    if not content:
+        raise AttachmentError(_("The file %(name)s is empty.", name=filename))
+    if len(content) > MAX_BYTES:
+        raise AttachmentError(_("The file %(name)s is larger than 10 MB.", name=filename))
+    kind = sniff(content)
+    if kind is None:
+        raise AttachmentError(
+            _("The file %(name)s is not a photo (JPEG, PNG, WebP, HEIC) or a PDF.", name=filename)
+        )
+    return CheckedFile(Path(filename).name[:200] or "file", kind[0], kind[1], content)
+
+
+def store(data_dir: Path, checked: CheckedFile) -> str:
+    folder = data_dir / "attachments"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = uuid.uuid4().hex + checked.extension
+    (folder / name).write_bytes(checked.content)
+    return name

@@ -1,0 +1,78 @@
+// Keeps a local draft of the intake form so a reload or a dropped connection loses nothing.
+(function () {
+  "use strict";
+  var form = document.getElementById("intake-form");
+  if (!form) return;
+  var key = form.dataset.draftKey;
+  var notice = document.getElementById("draft-notice");
+  var skip = { _csrf_token: true, idempotency_key: true };
+
+  function collect() {
+    var data = { fields: {}, checks: {}, parties: [] };
+    form.querySelectorAll("#parties .party").forEach(function (row) {
+      data.parties.push(row.id.replace("party-", ""));
+    });
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || skip[el.name] || el.type === "file") return;
+      if (el.type === "checkbox" || el.type === "radio") {
+        if (el.checked) data.checks[el.name + "=" + el.value] = true;
+      } else {
+        data.fields[el.name] = el.value;
+      }
+    });
+    data.idempotency_key = form.elements.idempotency_key.value;
+    return data;
+  }
+
+  function save() {
+    try { localStorage.setItem(key, JSON.stringify(collect())); } catch (e) { /* storage full */ }
+  }
+
+  function apply(data) {
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || skip[el.name] || el.type === "file") return;
+      if (el.type === "checkbox" || el.type === "radio") {
+        el.checked = !!data.checks[el.name + "=" + el.value];
+      } else if (Object.prototype.hasOwnProperty.call(data.fields, el.name)) {
+        el.value = data.fields[el.name];
+      }
+    });
+    // The draft was the same submission: keep its key so a late retry cannot make a second case.
+    if (data.idempotency_key) form.elements.idempotency_key.value = data.idempotency_key;
+  }
+
+  function restore(data) {
+    var have = {};
+    form.querySelectorAll("#parties .party").forEach(function (row) { have[row.id.replace("party-", "")] = row; });
+    var missing = data.parties.filter(function (i) { return !have[i]; });
+    Object.keys(have).forEach(function (i) { if (data.parties.indexOf(i) < 0) have[i].remove(); });
+    var pending = missing.map(function (i) {
+      return htmx.ajax("GET", "/cases/new/party-row?index=" + encodeURIComponent(i), { target: "#parties", swap: "beforeend" });
+    });
+    Promise.all(pending).then(function () { apply(data); notice.hidden = false; });
+  }
+
+  var hasErrors = document.querySelector(".alert.error") !== null;
+  var raw = null;
+  try { raw = localStorage.getItem(key); } catch (e) { raw = null; }
+  // After a failed submission the server re-rendered what was typed: that wins over the draft.
+  if (raw && !hasErrors) {
+    try {
+      var draft = JSON.parse(raw);
+      if (draft && Object.values(draft.fields).some(function (v) { return v && String(v).trim(); })) {
+        if (window.htmx) { restore(draft); } else { document.addEventListener("DOMContentLoaded", function () { restore(draft); }); }
+      }
+    } catch (e) { /* a broken draft is ignored */ }
+  }
+  form.addEventListener("input", save);
+  form.addEventListener("change", save);
+  document.getElementById("draft-discard").addEventListener("click", function () {
+    localStorage.removeItem(key);
+    window.location.reload();
+  });
+})();
+// The case page after registration clears the draft it came from.
+(function () {
+  var done = document.querySelector("[data-clear-draft]");
+  if (done) { try { localStorage.removeItem(done.dataset.clearDraft); } catch (e) { /* ignore */ } }
+})();
