@@ -1,4 +1,4 @@
-"""Command line: migrate, create-admin, demo, import-csv, serve (``python -m mediation --help``)."""
+"""Command line: migrate, create-admin, demo, import-csv, sweep, serve (see ``--help``)."""
 
 from __future__ import annotations
 
@@ -70,6 +70,17 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_sweep(_: argparse.Namespace) -> int:
+    from mediation.cases.services import sweep_deadlines
+
+    report = _run(_with_db(sweep_deadlines))
+    print(
+        f"Checked {report.checked} open cases: {report.newly_overdue} newly overdue, "
+        f"{report.escalated} escalated."
+    )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -97,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("kind", choices=["regions", "grids", "staff"])
     p.add_argument("file")
     p.set_defaults(func=cmd_import_csv)
+    sub.add_parser(
+        "sweep", help="mark overdue cases, notify and escalate (safe to run any time)"
+    ).set_defaults(func=cmd_sweep)
     p = sub.add_parser("serve", help="run the web app")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)

@@ -25,11 +25,16 @@ from litestar.template.config import TemplateConfig
 from mediation import db
 from mediation.accounts.controllers import AccountController
 from mediation.accounts.services import CurrentUser, load_user
-from mediation.cases.controllers import CaseController, NotificationController
+from mediation.cases.controllers import (
+    CaseController,
+    DeadlinePolicyController,
+    NotificationController,
+)
 from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
 from mediation.intake.controllers import IntakeController
 from mediation.settings import Settings, get_settings
+from mediation.tasks import sweep_lifespan
 from mediation.templating import environment
 from mediation.web import handle_http_exception, handle_internal_error, locale_middleware
 
@@ -44,6 +49,7 @@ CONTROLLERS: list[Any] = [
     IntakeController,
     CaseController,
     NotificationController,
+    DeadlinePolicyController,
 ]
 
 # Pages anyone may open without signing in (the handlers also carry opt={"public": True}).
@@ -107,7 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     return Litestar(
         route_handlers=[static, *CONTROLLERS],
-        lifespan=[db.lifespan],
+        lifespan=[db.lifespan, sweep_lifespan(settings.run_background_tasks)],
         middleware=[login_limit.middleware, locale_middleware],
         on_app_init=[auth.on_app_init],
         csrf_config=csrf,

@@ -281,3 +281,31 @@ class NotificationController(Controller):
     async def count(self, request: Request) -> Template:
         n = await services.unread_count(current_user(request))
         return Template("cases/partials/_counter.html", context={"unread": n})
+
+
+class DeadlinePolicyController(Controller):
+    """The deadline policy is data: the administrator edits it here, validated before saving."""
+
+    path = "/admin/deadlines"
+    guards = [requires_role("admin")]
+    include_in_schema = False
+
+    @get("/")
+    async def policy_page(self) -> Template:
+        body = await services.current_policy_json()
+        return Template("cases/deadlines.html", context={"body": body, "errors": {}})
+
+    @post("/")
+    async def save(
+        self, request: Request, data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        text = str(data.get("body", ""))
+        try:
+            await services.save_policy_text(current_user(request), text)
+        except services.CaseError as exc:
+            return Template(
+                "cases/deadlines.html",
+                context={"body": text, "errors": {"body": exc.message}},
+                status_code=422,
+            )
+        return see_other("/admin/deadlines?saved=1")

@@ -1,0 +1,45 @@
+"""Background work inside the app process: the periodic deadline sweep."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+logger = logging.getLogger("mediation.tasks")
+SWEEP_INTERVAL_SECONDS = 15 * 60
+
+
+async def _sweep_forever(interval: float) -> None:
+    from mediation.cases.services import sweep_deadlines
+
+    while True:
+        try:
+            report = await sweep_deadlines()
+            logger.info(
+                "deadline sweep: %s checked, %s newly overdue, %s escalated",
+                report.checked,
+                report.newly_overdue,
+                report.escalated,
+            )
+        except Exception:  # a failed sweep must not stop the next one
+            logger.exception("deadline sweep failed")
+        await asyncio.sleep(interval)
+
+
+def sweep_lifespan(enabled: bool, interval: float = SWEEP_INTERVAL_SECONDS):
+    """The sweep is safe on several servers at once (conditional updates), so each may run it."""
+
+    @asynccontextmanager
+    async def lifespan(_: Any):
+        task = asyncio.create_task(_sweep_forever(interval)) if enabled else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+
+    return lifespan
