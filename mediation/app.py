@@ -25,10 +25,17 @@ from litestar.template.config import TemplateConfig
 from mediation import db
 from mediation.accounts.controllers import AccountController
 from mediation.accounts.services import CurrentUser, load_user
+from mediation.cases.api import CaseApiController
 from mediation.cases.controllers import (
     CaseController,
     DeadlinePolicyController,
     NotificationController,
+)
+from mediation.cases.session_controllers import (
+    AgreementController,
+    CaseDocumentController,
+    SessionController,
+    VerifyController,
 )
 from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
@@ -50,6 +57,11 @@ CONTROLLERS: list[Any] = [
     CaseController,
     NotificationController,
     DeadlinePolicyController,
+    CaseApiController,
+    SessionController,
+    AgreementController,
+    VerifyController,
+    CaseDocumentController,
 ]
 
 # Pages anyone may open without signing in (the handlers also carry opt={"public": True}).

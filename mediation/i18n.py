@@ -88,29 +88,37 @@ def lazy_gettext(message: str, **params: object) -> LazyProxy:
 _ = gettext
 
 
+@cache
+def _babel_locale(locale: str) -> Locale:
+    return Locale.parse(locale)
+
+
 def format_date(value: date | datetime | None, format: str = "medium") -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = value.date()
-    return dates.format_date(value, format=format, locale=Locale.parse(get_locale()))
+    return dates.format_date(value, format=format, locale=_babel_locale(get_locale()))
 
 
 def format_datetime(value: datetime | None, format: str = "medium") -> str:
     if value is None:
         return ""
     return dates.format_datetime(
-        value, format=format, tzinfo=dates.get_timezone(TIMEZONE), locale=Locale.parse(get_locale())
+        value,
+        format=format,
+        tzinfo=dates.get_timezone(TIMEZONE),
+        locale=_babel_locale(get_locale()),
     )
 
 
 def format_number(value: int | float | Decimal | None) -> str:
     if value is None:
         return ""
-    return numbers.format_decimal(value, locale=Locale.parse(get_locale()))
+    return numbers.format_decimal(value, locale=_babel_locale(get_locale()))
 
 
 def format_money(value: int | float | Decimal | None) -> str:
     if value is None:
         return ""
-    return numbers.format_currency(value, "CNY", locale=Locale.parse(get_locale()))
+    return numbers.format_currency(value, "CNY", locale=_babel_locale(get_locale()))

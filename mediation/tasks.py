@@ -28,16 +28,31 @@ async def _sweep_forever(interval: float) -> None:
         await asyncio.sleep(interval)
 
 
+async def _warm_up_printing() -> None:
+    """The first print job after a start pays font set-up (~0.5 s); pay it before anyone waits."""
+    import anyio
+
+    from mediation.documents.pdf import warm_up
+
+    try:
+        await anyio.to_thread.run_sync(warm_up)
+    except Exception:
+        logger.exception("print warm-up failed")
+
+
 def sweep_lifespan(enabled: bool, interval: float = SWEEP_INTERVAL_SECONDS):
     """The sweep is safe on several servers at once (conditional updates), so each may run it."""
 
     @asynccontextmanager
     async def lifespan(_: Any):
-        task = asyncio.create_task(_sweep_forever(interval)) if enabled else None
+        tasks = []
+        if enabled:
+            tasks.append(asyncio.create_task(_sweep_forever(interval)))
+            tasks.append(asyncio.create_task(_warm_up_printing()))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task

@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/python -m mediation demo
+# A TrueType copy of the CJK print face: smaller, faster PDFs (one-off, about 80 s).
+.venv/bin/python -m mediation.documents.pdf build-font
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
 echo

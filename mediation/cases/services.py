@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -209,6 +210,8 @@ async def grid_for(user: CurrentUser, grid_id: int) -> dict | None:
 async def register_case(inp: CaseInput, actor: CurrentUser, idempotency_key: str = "") -> int:
     """Register a dispute; the same idempotency key always yields the same single case."""
     if idempotency_key:
+        # Keys are per person: someone else's key can never return their case.
+        idempotency_key = hashlib.sha256(f"{actor.id}:{idempotency_key}".encode()).hexdigest()
         existing = await IntakeSubmission.select(IntakeSubmission.case).where(
             IntakeSubmission.key == idempotency_key
         )
@@ -217,6 +220,8 @@ async def register_case(inp: CaseInput, actor: CurrentUser, idempotency_key: str
     grid = await grid_for(actor, inp.grid_id)
     if grid is None:
         raise CaseError(_("Choose a grid in your area."), "grid")
+    if inp.linked_case_id is not None and await case_for(actor, inp.linked_case_id) is None:
+        raise CaseError(_("This case does not exist."), "linked_case")
     registered = today()
     policy = await current_policy()
     try:
@@ -623,7 +628,10 @@ async def transition_case(
             await Party.exists().where(Party.case == case_id, Party.refuses_mediation.eq(True)),
         )
     if action == "close":
-        facts.setdefault("follow_up_recorded", bool(facts.get("follow_up_recorded")))
+        from mediation.cases.tables import FollowUp
+
+        recorded = await FollowUp.exists().where(FollowUp.case == case_id)
+        facts["follow_up_recorded"] = bool(facts.get("follow_up_recorded")) or recorded
     try:
         move = workflow.apply(
             action, workflow.CaseStatus(case["status"]), workflow.CaseLevel(case["level"]), **facts
@@ -940,9 +948,12 @@ async def current_policy() -> deadlines.Policy:
 async def current_policy_json() -> str:
     import json
 
-    row = await DeadlinePolicy.select(DeadlinePolicy.body).order_by(
-        DeadlinePolicy.id, ascending=False
-    ).output(load_json=True).first()
+    row = (
+        await DeadlinePolicy.select(DeadlinePolicy.body)
+        .order_by(DeadlinePolicy.id, ascending=False)
+        .output(load_json=True)
+        .first()
+    )
     if row is None:
         return deadlines.DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
     return json.dumps(row["body"], ensure_ascii=False, indent=2)
@@ -956,7 +967,11 @@ async def save_policy_text(user: CurrentUser, text: str) -> None:
         body = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CaseError(
-            _("This is not valid JSON (line %(line)s, column %(col)s).", line=exc.lineno, col=exc.colno),
+            _(
+                "This is not valid JSON (line %(line)s, column %(col)s).",
+                line=exc.lineno,
+                col=exc.colno,
+            ),
             "body",
         ) from exc
     try:

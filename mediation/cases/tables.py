@@ -131,3 +131,105 @@ class DeadlinePolicy(Table):
     body = JSON()
     updated_at = Timestamptz(default=TimestamptzNow())
     updated_by = ForeignKey(Staff, null=True, default=None)
+
+
+class MediationSession(Table):
+    """协商/调解会: one sitting on a case, with participants and live minutes."""
+
+    case = ForeignKey(Case, index=True)
+    starts_at = Timestamptz(index=True)
+    minutes_planned = Integer(default=60, help_text="Planned length, for double-booking checks")
+    room = Varchar(length=100, default="")
+    mode = Varchar(length=16, default="in_person", help_text="in_person, phone or video")
+    mediator = ForeignKey(Mediator, null=True, default=None)
+    status = Varchar(length=16, default="scheduled", help_text="scheduled, open or closed")
+    outcome = Varchar(length=16, default="", help_text="agreement, partial, adjourned, failed")
+    next_date = Date(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    created_by = ForeignKey(Staff, null=True, default=None)
+
+
+class SessionParticipant(Table):
+    """Someone at the table: a party, a representative, the mediator, police, residents…"""
+
+    session = ForeignKey(MediationSession, index=True)
+    name = Varchar(length=100)
+    role = Varchar(length=32)
+    side = Varchar(length=16, default="", help_text="applicant or respondent, for representatives")
+    attended = Boolean(default=True)
+
+
+class MinuteEntry(Table):
+    """One statement in the minutes, in order; locked when the session closes."""
+
+    session = ForeignKey(MediationSession, index=True)
+    seq = Integer()
+    speaker = Varchar(length=100)
+    statement = Text()
+    created_at = Timestamptz(default=TimestamptzNow())
+    created_by = ForeignKey(Staff, null=True, default=None)
+
+
+class AgreementCounter(Table):
+    """Last agreement number per mediation committee and year."""
+
+    key = Varchar(length=64, unique=True)
+    last_number = Integer(default=0)
+
+
+class Agreement(Table):
+    """人民调解协议书: drafted, issued with a number, in effect on the last signature, locked."""
+
+    case = ForeignKey(Case, index=True)
+    kind = Varchar(length=16, default="written", help_text="written or oral")
+    status = Varchar(length=16, default="draft", help_text="draft, issued, effective")
+    committee = Varchar(length=100, help_text="e.g. 当湖街道人民调解委员会")
+    committee_short = Varchar(length=16, help_text="e.g. 当湖, used in the number")
+    number = Varchar(length=64, null=True, default=None, unique=True)
+    main_facts = Text(default="")
+    issues = Text(default="")
+    responsibilities = Text(default="")
+    oral_content = Text(default="")
+    performance_method = Text(default="")
+    copies = Integer(default=3)
+    verification_code = Varchar(length=16, null=True, default=None, unique=True)
+    content_hash = Varchar(length=64, default="")
+    issued_on = Date(null=True, default=None)
+    effective_on = Date(null=True, default=None)
+    supplements = ForeignKey("self", null=True, default=None, help_text="Supplementary to")
+    version = Integer(default=1)
+
+
+class AgreementClause(Table):
+    """One obligation: who owes what, how much, how, where and by when; performance tracked."""
+
+    agreement = ForeignKey(Agreement, index=True)
+    seq = Integer()
+    obligor = Varchar(length=100)
+    obligation = Text()
+    amount = Numeric(digits=(14, 2), null=True, default=None)
+    method = Varchar(length=200, default="")
+    place = Varchar(length=200, default="")
+    deadline = Date(null=True, default=None)
+    done_on = Date(null=True, default=None)
+
+
+class Signature(Table):
+    """A signature, seal or fingerprint and its date; the last one puts the agreement in effect."""
+
+    agreement = ForeignKey(Agreement, index=True)
+    signatory = Varchar(length=100)
+    role = Varchar(length=16, help_text="party, mediator or seal")
+    signed_on = Date()
+    recorded_by = ForeignKey(Staff, null=True, default=None)
+
+
+class FollowUp(Table):
+    """回访: whether the agreement is being kept and how satisfied the parties are."""
+
+    case = ForeignKey(Case, index=True)
+    visited_on = Date()
+    visited_by = ForeignKey(Staff, null=True, default=None)
+    performance = Varchar(length=16, help_text="performed, partly or not")
+    satisfaction = Varchar(length=16, default="")
+    note = Text(default="")

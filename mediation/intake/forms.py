@@ -15,7 +15,12 @@ from mediation.cases.services import (
     PartyInput,
 )
 from mediation.i18n import gettext as _
-from mediation.intake.validators import ValidationError, validate_id_number, validate_phone
+from mediation.intake.validators import (
+    ValidationError,
+    validate_credit_code,
+    validate_id_number,
+    validate_phone,
+)
 
 MAX_PARTIES = 20
 PARTY_FIELDS = ("role", "kind", "name", "id_number", "phone", "address", "representative")
@@ -120,7 +125,10 @@ def parse_intake(data: dict[str, Any]) -> tuple[dict, CaseInput | None, dict[str
         id_number = ""
         if row["id_number"]:
             if row["kind"] == "organisation":
-                id_number = row["id_number"].upper()  # unified social credit code, kept as typed
+                try:
+                    id_number = validate_credit_code(row["id_number"])
+                except ValidationError as exc:
+                    errors[prefix + "id_number"] = exc.message
             else:
                 try:
                     id_number = validate_id_number(row["id_number"])

@@ -126,3 +126,23 @@ def validate_phone(value: str | None) -> str:
             "code, for example 0573-85012345."
         )
     )
+
+
+_CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def validate_credit_code(value: str | None) -> str:
+    """Unified social credit code of an organisation (GB 32100-2015): 18 characters, checked."""
+    code = "".join((value or "").split()).upper()
+    if len(code) != 18 or any(ch not in _CREDIT_CHARS for ch in code):
+        raise ValidationError(
+            _("An organisation's unified social credit code has 18 digits and capital letters.")
+        )
+    total = sum(_CREDIT_CHARS.index(ch) * w for ch, w in zip(code[:17], _CREDIT_WEIGHTS, strict=True))
+    check = (31 - total % 31) % 31
+    if _CREDIT_CHARS[check] != code[17]:
+        raise ValidationError(
+            _("The check character of this unified social credit code does not match.")
+        )
+    return code

@@ -289,3 +289,13 @@ def test_it_rejects_digits_from_other_scripts():
         validate_id_number("١١٠١٠٥١٩٤٩١٢٣١٠٠٢X")
     with pytest.raises(ValidationError):
         validate_phone("١٣٨١٢٣٤٥٦٧٨")
+
+
+def test_it_checks_an_organisations_unified_social_credit_code():
+    from mediation.intake.validators import validate_credit_code
+
+    assert validate_credit_code("91350100m000100y43") == "91350100M000100Y43"
+    with pytest.raises(ValidationError):
+        validate_credit_code("91350100M000100Y44")
+    with pytest.raises(ValidationError):
+        validate_credit_code("9135010")

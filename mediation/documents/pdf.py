@@ -1,0 +1,471 @@
+"""HTML templates → PDF with WeasyPrint, in zh_CN, with one embedded Chinese face.
+
+``render_pdf`` is synchronous and CPU-bound (≈0.1 s for a one-page agreement once warm,
+≈0.17 s without the derived face below): from async code ``await render_pdf_async(...)``,
+which runs it in a worker thread so a print job never stalls the event loop.
+
+Speed and size (measured by benchmarks/bench_pdf.py):
+
+* One ``FontConfiguration`` and the pre-parsed print stylesheet (templates/documents/
+  print.css) are built once per process and reused; only the first render pays for
+  fontconfig/Pango set-up. ``warm_up()`` does that ahead of the first print job.
+* All text uses ONE face (no bold: a second face is a second embedded subset). Fonts are
+  subset by HarfBuzz (libharfbuzz-subset0 must be installed, or WeasyPrint falls back to
+  fontTools and takes seconds).
+* The face is Noto Serif CJK SC. Installed as a CFF (PostScript-outline) collection, it costs
+  about 200 KB per PDF whatever the text: WeasyPrint keeps glyph ids when subsetting, and the
+  SC punctuation sits near glyph 63,000, so every subset carries a ~63,000-entry CFF glyph
+  index that compresses badly (~135 KB). ``build_print_font()`` therefore derives, once, a
+  TrueType-outline copy, "Mediation Serif SC": same glyphs, metrics and SC forms, converted
+  with cu2qu (error ≤ 1/1000 em, invisible), with the glyphs reordered so punctuation and the
+  GB 2312 characters come first. Empty TrueType glyphs cost nothing, so a one-page agreement
+  drops from ~208 KB to ~70 KB and subsetting gets 2–3× faster. Build it at deploy time with
+  ``python -m mediation.documents.pdf build-font`` (about 80 s, 22 MB under
+  ``<data dir>/fonts``); without it, rendering uses the installed Noto face and still works.
+  (WeasyPrint copies an @font-face file into a temporary directory once per process.)
+* Characters neither face has (rare CJK Extension B+ such as 𪚥 U+2A6A5) fall back per
+  character to HanaMinA/HanaMinB (fonts-hanazono), embedded only in documents that need them.
+
+Printed documents declare ``lang="zh-CN"`` and name the SC face first, so the font matcher
+never picks Japanese glyph forms.
+
+WeasyPrint shares Pango/fontconfig objects through the cached ``FontConfiguration``; they are
+not safe to use from several threads at once, so layout and PDF writing are serialised by a
+lock (Jinja rendering is not). On a 2-core server that costs nothing measurable: concurrent
+print jobs queue for ~0.1 s each, in at most two threads per event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib import request
+
+import anyio
+import anyio.to_thread
+from babel import Locale, dates
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher
+
+from mediation import i18n
+from mediation.documents.numerals import format_amount, money_in_capitals
+from mediation.documents.qr import qr_png_data_uri
+from mediation.settings import PROJECT_ROOT
+from mediation.templating import TEMPLATE_DIR, environment
+
+logger = logging.getLogger(__name__)
+
+PRINT_LOCALE = "zh_CN"
+DOCUMENTS_DIR = TEMPLATE_DIR / "documents"
+PRINT_CSS = DOCUMENTS_DIR / "print.css"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+# The font stack of print.css; the derived face goes in front of it when it has been built.
+SOURCE_FAMILY = "Noto Serif CJK SC"
+PRINT_FAMILY = "Mediation Serif SC"
+FALLBACK_FAMILIES = ("HanaMinA", "HanaMinB")
+PRINT_FONT_VERSION = "1"  # bump when build_print_font changes what it writes
+
+_render_lock = threading.Lock()
+
+_CN_DIGITS = "零一二三四五六七八九"
+
+
+def cn_number(n: int) -> str:
+    """Counts and ordinals in Chinese numerals for the print locale: 3 → 三, 12 → 十二,
+    101 → 一百零一, 110 → 一百一十.
+
+    Used for clause numbers (一、二、三) and copy counts (一式三份). Outside zh_CN, or from
+    10,000 on, it returns the Arabic figure.
+    """
+    if i18n.get_locale() != "zh_CN" or not 0 <= n < 10000:
+        return str(n)
+    if n < 10:
+        return _CN_DIGITS[n]
+    if n < 20:  # 十, 十一 … 十九: no leading 一
+        return "十" + (_CN_DIGITS[n - 10] if n > 10 else "")
+    parts: list[str] = []
+    pending_zero = False
+    for size, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit = n // size % 10
+        if digit == 0:
+            pending_zero = bool(parts)
+            continue
+        if pending_zero:
+            parts.append("零")
+            pending_zero = False
+        parts.append(_CN_DIGITS[digit] + unit)
+    return "".join(parts)
+
+
+@cache
+def _babel_locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+def print_date(value: date | datetime | None) -> str:
+    """A date in the long form of the current locale: 2026年3月20日 in zh_CN.
+
+    Same output as the shared ``date("long")`` filter, with the Babel locale parsed once
+    (parsing it per call costs ~1 ms, which adds up over a long agreement's clauses).
+    """
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    return dates.format_date(value, format="long", locale=_babel_locale(i18n.get_locale()))
+
+
+# Callables every print template can use, besides the shared environment's filters.
+TEMPLATE_HELPERS: dict[str, Any] = {
+    "capitals": money_in_capitals,
+    "figures": format_amount,
+    "cn_number": cn_number,
+    "print_date": print_date,
+    "qr_data_uri": qr_png_data_uri,
+}
+
+
+# ---------------------------------------------------------------------------------------
+# The derived TrueType print face
+# ---------------------------------------------------------------------------------------
+
+
+def fonts_dir() -> Path:
+    """Where the derived face is kept: $MEDIATION_FONT_DIR, else <data dir>/fonts."""
+    if configured := os.environ.get("MEDIATION_FONT_DIR"):
+        return Path(configured)
+    data_dir = os.environ.get("MEDIATION_DATA_DIR") or PROJECT_ROOT / "data"
+    return Path(data_dir) / "fonts"
+
+
+@cache
+def source_font() -> tuple[Path, int] | None:
+    """File and collection index of the installed Noto Serif CJK SC Regular, via fontconfig."""
+    try:
+        out = subprocess.run(
+            ["fc-match", "-f", "%{family}|%{file}|%{index}", f"{SOURCE_FAMILY}:style=Regular"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    families, file, index = out.rsplit("|", 2)
+    if SOURCE_FAMILY not in families.split(","):
+        return None
+    return Path(file), int(index or 0)
+
+
+def print_font_path() -> Path | None:
+    """The derived face for the installed source font, named after the source's identity.
+
+    A new Noto package (other size or mtime) or a new builder version gives a new name, so a
+    stale build is never used. None when the source font is not installed.
+    """
+    source = source_font()
+    if source is None:
+        return None
+    path, index = source
+    stat = path.stat()
+    key = f"{PRINT_FONT_VERSION}:{path}:{index}:{stat.st_size}:{stat.st_mtime_ns}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return fonts_dir() / f"mediation-serif-sc-{digest}.ttf"
+
+
+def _gb2312_hanzi() -> list[str]:
+    """The 6,763 GB 2312 characters in code order (level 1, the most common, first)."""
+    chars = []
+    for high in range(0xB0, 0xF8):
+        for low in range(0xA1, 0xFF):
+            try:
+                chars.append(bytes((high, low)).decode("gb2312"))
+            except UnicodeDecodeError:
+                pass
+    return chars
+
+
+def _glyph_order(cmap: dict[int, str], notdef: str) -> list[str]:
+    """Glyph names with the ones ordinary Chinese text uses first.
+
+    WeasyPrint keeps glyph ids when subsetting, so what a subset costs to build grows with
+    the highest glyph id a document uses: ASCII, punctuation and GB 2312 first keeps that low.
+    """
+    order: dict[str, None] = {notdef: None}
+
+    def add(codepoint: int) -> None:
+        if (name := cmap.get(codepoint)) is not None:
+            order.setdefault(name)
+
+    for low, high in ((0x20, 0x7E), (0x3000, 0x303F), (0xFF00, 0xFFEF), (0x2000, 0x206F)):
+        for codepoint in range(low, high + 1):
+            add(codepoint)
+    for codepoint in range(0xA0, 0x2000):
+        add(codepoint)
+    for char in _gb2312_hanzi():
+        add(ord(char))
+    for codepoint in sorted(cmap):
+        add(codepoint)
+    return list(order)
+
+
+def build_print_font(
+    dest: Path | None = None,
+    *,
+    source: tuple[Path, int] | None = None,
+    chars: str | None = None,
+) -> Path:
+    """Write the TrueType-outline copy of Noto Serif CJK SC Regular used for printing.
+
+    Every character the SC face maps (about 44,700) is converted with cu2qu; glyph metrics,
+    vertical font metrics (so line boxes are identical), names and licence are kept; layout
+    tables (GSUB/GPOS: vertical forms, other regions' locl forms, Latin kerning) are dropped —
+    printed documents are horizontal Simplified Chinese. ``chars`` limits the copy to those
+    characters plus ASCII (used by the tests). Written atomically; returns the path.
+    """
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.cu2quPen import Cu2QuPen
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+    from fontTools.ttLib import TTFont
+
+    source = source or source_font()
+    if source is None:
+        raise RuntimeError(f"{SOURCE_FAMILY} is not installed (Debian: fonts-noto-cjk)")
+    dest = dest or print_font_path()
+    assert dest is not None
+    src = TTFont(str(source[0]), fontNumber=source[1], lazy=True)
+    cmap = src.getBestCmap()
+    if chars is not None:
+        wanted = {ord(c) for c in chars} | set(range(0x20, 0x7F))
+        cmap = {cp: name for cp, name in cmap.items() if cp in wanted}
+    order = _glyph_order(cmap, src.getGlyphOrder()[0])
+
+    glyph_set = src.getGlyphSet()
+    glyphs = {}
+    for name in order:
+        pen = TTGlyphPen(None)
+        glyph_set[name].draw(Cu2QuPen(pen, max_err=1.0, reverse_direction=True))
+        glyphs[name] = pen.glyph()
+
+    builder = FontBuilder(src["head"].unitsPerEm, isTTF=True)
+    builder.setupGlyphOrder(order)
+    builder.setupCharacterMap(cmap)
+    builder.setupGlyf(glyphs)
+    glyf = builder.font["glyf"]
+    advances = src["hmtx"].metrics
+    builder.setupHorizontalMetrics(
+        {name: (advances[name][0], getattr(glyf[name], "xMin", 0)) for name in order}
+    )
+    hhea = src["hhea"]
+    builder.setupHorizontalHeader(ascent=hhea.ascent, descent=hhea.descent, lineGap=hhea.lineGap)
+    os2 = src["OS/2"]
+    builder.setupOS2(
+        **{
+            field: getattr(os2, field)
+            for field in (
+                "usWeightClass usWidthClass fsType ySubscriptXSize ySubscriptYSize "
+                "ySubscriptXOffset ySubscriptYOffset ySuperscriptXSize ySuperscriptYSize "
+                "ySuperscriptXOffset ySuperscriptYOffset yStrikeoutSize yStrikeoutPosition "
+                "sFamilyClass ulUnicodeRange1 ulUnicodeRange2 ulUnicodeRange3 ulUnicodeRange4 "
+                "achVendID fsSelection sTypoAscender sTypoDescender sTypoLineGap usWinAscent "
+                "usWinDescent ulCodePageRange1 ulCodePageRange2 sxHeight sCapHeight"
+            ).split()
+        }
+    )
+    names = src["name"]
+    source_version = names.getDebugName(5) or ""
+    builder.setupNameTable(
+        {
+            "copyright": names.getDebugName(0) or "",
+            "familyName": PRINT_FAMILY,
+            "styleName": "Regular",
+            "uniqueFontIdentifier": f"{PRINT_FAMILY} {PRINT_FONT_VERSION}; {source_version}",
+            "fullName": f"{PRINT_FAMILY} Regular",
+            "psName": PRINT_FAMILY.replace(" ", "") + "-Regular",
+            "version": f"Version {PRINT_FONT_VERSION}; from {SOURCE_FAMILY} {source_version}",
+            "manufacturer": names.getDebugName(8) or "",
+            "description": (
+                f"Derived from {SOURCE_FAMILY} ({source_version}) with TrueType outlines, for "
+                "fast PDF subsetting. Same licence as the original."
+            ),
+            "licenseDescription": names.getDebugName(13) or "",
+            "licenseInfoURL": names.getDebugName(14) or "",
+        },
+        mac=False,
+    )
+    post = src["post"]
+    builder.setupPost(
+        underlinePosition=post.underlinePosition, underlineThickness=post.underlineThickness
+    )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.partial")
+    try:
+        builder.save(str(partial))
+        os.replace(partial, dest)
+    finally:
+        partial.unlink(missing_ok=True)
+    return dest
+
+
+# ---------------------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------------------
+
+
+@cache
+def font_config() -> FontConfiguration:
+    """The process-wide WeasyPrint font configuration (Pango font map + @font-face cache)."""
+    return FontConfiguration()
+
+
+@cache
+def stylesheets() -> tuple[CSS, ...]:
+    """The print stylesheet, parsed once, plus the derived face when it has been built.
+
+    Restart the process (or call ``stylesheets.cache_clear()``) to pick up CSS edits or a
+    newly built font.
+    """
+    sheets = [CSS(filename=str(PRINT_CSS), font_config=font_config())]
+    font = print_font_path()
+    if font is not None and font.is_file():
+        stack = ", ".join(
+            f'"{family}"' for family in (PRINT_FAMILY, SOURCE_FAMILY, *FALLBACK_FAMILIES)
+        )
+        css = (
+            f'@font-face {{ font-family: "{PRINT_FAMILY}"; src: url("{font.as_uri()}"); }}\n'
+            f"html {{ font-family: {stack}, serif; }}\n"
+        )
+        sheets.append(CSS(string=css, font_config=font_config()))
+    else:
+        logger.info(
+            "printing with the installed %s face (PDFs ~130 KB larger); build the faster "
+            "print face with: python -m mediation.documents.pdf build-font",
+            SOURCE_FAMILY,
+        )
+    return tuple(sheets)
+
+
+class PrintURLFetcher(URLFetcher):
+    """Resources a print template may load: data: URIs and files under templates/ or static/.
+
+    Never the network: a document must render the same offline, and nothing typed into a
+    form can make the server fetch a URL.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(allowed_protocols=("data", "file"), allow_redirects=False)
+
+    def fetch(self, url: str, headers: dict | None = None) -> Any:
+        if url[:5].lower() == "file:":
+            path = Path(request.url2pathname(url.split("?")[0].removeprefix("file:"))).resolve()
+            if not (path.is_relative_to(TEMPLATE_DIR) or path.is_relative_to(STATIC_DIR)):
+                raise ValueError(f"print templates may not load {url[:100]!r}")
+        return super().fetch(url, headers)
+
+
+def render_html(template_name: str, context: dict) -> str:
+    """The template rendered to an HTML string in the print locale (zh_CN)."""
+    token = i18n.set_locale(PRINT_LOCALE)
+    try:
+        template = environment().get_template(template_name)
+        return template.render({**TEMPLATE_HELPERS, **context})
+    finally:
+        token.var.reset(token)
+
+
+def html_to_pdf(html: str) -> bytes:
+    """An HTML string (as made by ``render_html``) to PDF bytes."""
+    document = HTML(
+        string=html, base_url=DOCUMENTS_DIR.as_uri() + "/", url_fetcher=PrintURLFetcher()
+    )
+    with _render_lock:
+        pdf = document.write_pdf(
+            stylesheets=list(stylesheets()),
+            font_config=font_config(),
+            uncompressed_pdf=False,
+            pdf_tags=False,
+        )
+    assert pdf is not None
+    return pdf
+
+
+def render_pdf(template_name: str, context: dict) -> bytes:
+    """Render ``templates/<template_name>`` with ``context`` to PDF bytes, in zh_CN.
+
+    Synchronous and CPU-bound: from async code use ``render_pdf_async``.
+    """
+    return html_to_pdf(render_html(template_name, context))
+
+
+_limiters: weakref.WeakKeyDictionary[Any, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+
+
+def _print_limiter() -> anyio.CapacityLimiter | None:
+    """Two worker threads per event loop for printing: one renders (layout is serialised by
+    ``_render_lock``), one prepares the next document's HTML. Queued print jobs therefore
+    never occupy the default thread pool other blocking work needs."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio (trio): anyio's default limiter
+        return None
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(2)
+    return limiter
+
+
+async def render_pdf_async(template_name: str, context: dict) -> bytes:
+    """``render_pdf`` in a worker thread, so the event loop keeps serving while it prints."""
+    return await anyio.to_thread.run_sync(
+        render_pdf, template_name, context, limiter=_print_limiter()
+    )
+
+
+def warm_up() -> None:
+    """Pay the cold start (≈0.5–0.8 s: fontconfig, stylesheets, the derived face's
+    registration, Jinja compilation, translation catalogs, first font loads) before the first
+    real print job, by printing the sample agreement once. Call it at start-up in a worker
+    thread, e.g. ``await anyio.to_thread.run_sync(warm_up)`` from the app's lifespan.
+    """
+    from mediation.documents.samples import sample_agreement_context
+
+    render_pdf("documents/agreement.html", sample_agreement_context())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m mediation.documents.pdf build-font [--force]``: build the print face."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] != "build-font":
+        print(main.__doc__)
+        return 2
+    target = print_font_path()
+    if target is None:
+        print(f"{SOURCE_FAMILY} is not installed (Debian: fonts-noto-cjk)", file=sys.stderr)
+        return 1
+    if target.is_file() and "--force" not in argv:
+        print(f"already built: {target}")
+        return 0
+    started = time.perf_counter()
+    build_print_font(target)
+    print(
+        f"built {target} ({target.stat().st_size / 1e6:.1f} MB) in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
