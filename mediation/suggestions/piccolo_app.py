@@ -10,6 +10,6 @@ APP_CONFIG = AppConfig(
     app_name="suggestions",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
     table_classes=table_finder(modules=["mediation.suggestions.tables"], exclude_imported=True),
-    migration_dependencies=["mediation.grid.piccolo_app"],
+    migration_dependencies=["mediation.grid.piccolo_app", "mediation.cases.piccolo_app"],
     commands=[],
 )

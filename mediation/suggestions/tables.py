@@ -1,1 +1,93 @@
-"""Tables of the suggestions domain."""
+"""Tables of the suggestions domain: direct-report points, topics, suggestions, their timeline."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from mediation.cases.tables import Case
+from mediation.grid.tables import Department, Region, Staff
+
+
+class DirectReportPoint(Table):
+    """人民建议征集直报点: a kiosk tablet in a community hall, bound by a revocable device token."""
+
+    code = Varchar(length=32, unique=True)
+    name = Varchar(length=100)
+    region = ForeignKey(Region, null=True, default=None)
+    address = Varchar(length=200, default="")
+    active = Boolean(default=True)
+    device_token_digest = Varchar(length=64, default="", index=True, secret=True)
+    token_issued_at = Timestamptz(null=True, default=None)
+
+
+class SuggestionTopic(Table):
+    """专项征集: a thematic call for suggestions with a closing date."""
+
+    title = Varchar(length=100)
+    description = Text(default="")
+    opens_on = Date()
+    closes_on = Date()
+    published = Boolean(default=True)
+    created_by = ForeignKey(Staff, null=True, default=None)
+
+
+class Suggestion(Table):
+    """人民建议: what a citizen proposes, and everything that happens to it."""
+
+    tracking_code = Varchar(length=20, unique=True)
+    secret_digest = Varchar(length=64, secret=True)
+    channel = Varchar(length=24)
+    point = ForeignKey(DirectReportPoint, null=True, default=None)
+    call = ForeignKey(SuggestionTopic, null=True, default=None, help_text="Thematic collection")
+    title = Varchar(length=100, help_text="建议主题")
+    reason = Text(help_text="主要事由")
+    measures = Text(help_text="对策建议")
+    proposer_name = Varchar(length=50, default="")
+    proposer_phone = Varchar(length=20, default="")
+    reply_by_phone = Boolean(default=False)
+    confidential = Boolean(default=False, help_text="Identity never shown to the department")
+    consent_to_publish = Boolean(default=False)
+    category = Varchar(length=32, default="")
+    region = ForeignKey(Region, null=True, default=None, help_text="Area the suggestion is about")
+    region_path = Varchar(length=400, default="", index=True)
+    status = Varchar(length=16, default="received", index=True)
+    department = ForeignKey(Department, null=True, default=None, index=True)
+    outcome = Varchar(length=16, default="")
+    reply_text = Text(default="")
+    replied_at = Timestamptz(null=True, default=None)
+    rating = Varchar(length=24, default="")
+    times_reopened = Integer(default=0)
+    reward_tier = Varchar(length=16, default="")
+    group_leader = ForeignKey("self", null=True, default=None, help_text="Grouped with")
+    case = ForeignKey(Case, null=True, default=None, help_text="Turned into this dispute case")
+    received_on = Date(index=True)
+    route_due = Date()
+    conclude_due = Date()
+    extension_days = Integer(default=0)
+    extensions = Integer(default=0)
+    overdue = Boolean(default=False, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    version = Integer(default=1)
+
+
+class SuggestionEvent(Table):
+    """Timeline of a suggestion; ``public`` steps are shown to the citizen on the tracking page."""
+
+    suggestion = ForeignKey(Suggestion, index=True)
+    at = Timestamptz(default=TimestamptzNow())
+    actor = ForeignKey(Staff, null=True, default=None)
+    action = Varchar(length=24)
+    from_status = Varchar(length=16, default="")
+    to_status = Varchar(length=16, default="")
+    note = Text(default="")
+    public = Boolean(default=True)

@@ -1,0 +1,604 @@
+"""People's suggestions with the database: intake, tracking, screening, routing, replies."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date, datetime
+from typing import Any
+
+from mediation.accounts.services import CurrentUser
+from mediation.cases.services import CaseError, CaseInput, PartyInput, register_case, today
+from mediation.db import write_transaction
+from mediation.grid.tables import Department, Grid, Region, Staff, TeamMember
+from mediation.i18n import gettext as _
+from mediation.settings import get_settings
+from mediation.suggestions import rules, similarity
+from mediation.suggestions.tables import (
+    DirectReportPoint,
+    Suggestion,
+    SuggestionEvent,
+    SuggestionTopic,
+)
+
+POLICY = rules.SuggestionPolicy()
+STAFF_ROLES = ("centre_staff", "admin")
+# What a department may see of a suggestion: never the proposer when it is confidential.
+IDENTITY_FIELDS = ("proposer_name", "proposer_phone")
+
+
+class SuggestionError(Exception):
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def _key() -> str:
+    return get_settings().secret_key
+
+
+def digest_token(token: str) -> str:
+    return hashlib.sha256(("device:" + token).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- direct-report points
+
+
+async def bind_device(user: CurrentUser, point_id: int) -> str:
+    """Staff bind a tablet to a point: a new token replaces (revokes) any earlier one."""
+    token = secrets.token_urlsafe(32)
+    updated = (
+        await DirectReportPoint.update(
+            {
+                DirectReportPoint.device_token_digest: digest_token(token),
+                DirectReportPoint.token_issued_at: datetime.now().astimezone(),
+            }
+        )
+        .where(DirectReportPoint.id == point_id)
+        .returning(DirectReportPoint.id)
+    )
+    if not updated:
+        raise SuggestionError(_("This direct-report point does not exist."))
+    from mediation.grid.services import record_audit
+
+    await record_audit(user, "bind_device", "direct_report_point", point_id)
+    return token
+
+
+async def revoke_device(user: CurrentUser, point_id: int) -> None:
+    await DirectReportPoint.update({DirectReportPoint.device_token_digest: ""}).where(
+        DirectReportPoint.id == point_id
+    )
+    from mediation.grid.services import record_audit
+
+    await record_audit(user, "revoke_device", "direct_report_point", point_id)
+
+
+async def point_for_token(token: str | None) -> dict | None:
+    if not token:
+        return None
+    return (
+        await DirectReportPoint.select(
+            DirectReportPoint.id,
+            DirectReportPoint.name,
+            DirectReportPoint.region,
+            DirectReportPoint.region.path,
+        )
+        .where(
+            DirectReportPoint.device_token_digest == digest_token(token),
+            DirectReportPoint.active.eq(True),
+        )
+        .first()
+    )
+
+
+async def open_topics(on: date | None = None) -> list[dict]:
+    on = on or today()
+    return (
+        await SuggestionTopic.select()
+        .where(
+            SuggestionTopic.published.eq(True),
+            SuggestionTopic.opens_on <= on,
+            SuggestionTopic.closes_on >= on,
+        )
+        .order_by(SuggestionTopic.closes_on)
+    )
+
+
+async def create_topic(
+    user: CurrentUser, title: str, description: str, opens_on: date, closes_on: date
+) -> int:
+    if not title.strip():
+        raise SuggestionError(_("This field is required."), "title")
+    if closes_on < opens_on:
+        raise SuggestionError(
+            _("The closing date must not be before the opening date."), "closes_on"
+        )
+    topic = SuggestionTopic(
+        title=title.strip()[:100],
+        description=description.strip()[:2000],
+        opens_on=opens_on,
+        closes_on=closes_on,
+        created_by=user.id,
+    )
+    await topic.save()
+    return topic.id
+
+
+# ---------------------------------------------------------------- intake and tracking
+
+
+async def _event(
+    suggestion_id: int,
+    actor: CurrentUser | None,
+    action: str,
+    from_status: str,
+    to_status: str,
+    note: str = "",
+    public: bool = True,
+) -> None:
+    await SuggestionEvent.insert(
+        SuggestionEvent(
+            suggestion=suggestion_id,
+            actor=actor.id if actor else None,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            note=note[:2000],
+            public=public,
+        )
+    )
+
+
+async def submit_suggestion(
+    values: dict[str, Any],
+    channel: str,
+    point_id: int | None = None,
+    actor: CurrentUser | None = None,
+) -> tuple[dict[str, Any], dict[str, str], tuple[str, str] | None]:
+    """Validate and store; returns (clean values, errors, (tracking code, secret) or None)."""
+    cleaned, errors = rules.clean_submission(values)
+    region_id = None
+    if str(values.get("region") or "").isdigit():
+        region_id = int(values["region"])
+        if not await Region.exists().where(Region.id == region_id):
+            errors["region"] = _("Choose from the list.")
+    call_id = None
+    if str(values.get("call") or "").isdigit():
+        call_id = int(values["call"])
+        if call_id not in {t["id"] for t in await open_topics()}:
+            errors["call"] = _("This collection is closed.")
+    cleaned["region"] = values.get("region") or ""
+    cleaned["call"] = values.get("call") or ""
+    cleaned["category"] = str(values.get("category") or "")[:32]
+    if errors:
+        return cleaned, errors, None
+    region_path = ""
+    if region_id:
+        region_path = (await Region.select(Region.path).where(Region.id == region_id).first())[
+            "path"
+        ]
+    received = today()
+    clocks = rules.suggestion_clocks(received, POLICY)
+    secret = rules.new_secret()
+    for _attempt in range(5):
+        code = rules.new_tracking_code(received.year)
+        if not await Suggestion.exists().where(Suggestion.tracking_code == code):
+            break
+    suggestion = Suggestion(
+        tracking_code=code,
+        secret_digest=rules.hash_secret(secret, _key(), code=code),
+        channel=channel,
+        point=point_id,
+        call=call_id,
+        title=cleaned["topic"],
+        reason=cleaned["reason"],
+        measures=cleaned["measures"],
+        proposer_name=cleaned["name"],
+        proposer_phone=cleaned["phone"],
+        reply_by_phone=cleaned["reply_by_phone"],
+        confidential=cleaned["confidential"],
+        consent_to_publish=cleaned["consent_to_publish"],
+        category=cleaned["category"],
+        region=region_id,
+        region_path=region_path,
+        status="received",
+        received_on=received,
+        route_due=clocks.route_due,
+        conclude_due=clocks.conclude_due,
+    )
+    await suggestion.save()
+    await _event(suggestion.id, actor, "received", "", "received")
+    return cleaned, {}, (code, secret)
+
+
+async def track(code: str, secret: str) -> dict | None:
+    """What the citizen sees with the receipt code and secret; a wrong secret reveals nothing."""
+    parsed = rules.parse_tracking_code(code)
+    row = None
+    if parsed:
+        row = (
+            await Suggestion.select(
+                Suggestion.id,
+                Suggestion.tracking_code,
+                Suggestion.secret_digest,
+                Suggestion.title,
+                Suggestion.status,
+                Suggestion.outcome,
+                Suggestion.reply_text,
+                Suggestion.replied_at,
+                Suggestion.rating,
+                Suggestion.times_reopened,
+                Suggestion.received_on,
+                Suggestion.department.name,
+                Suggestion.conclude_due,
+            )
+            .where(Suggestion.tracking_code == parsed)
+            .first()
+        )
+    # Verify even when there is no such code, so timing does not tell codes apart.
+    ok = rules.verify_secret(
+        secret, row["secret_digest"] if row else "0" * 64, _key(), code=parsed or ""
+    )
+    if row is None or not ok:
+        return None
+    row.pop("secret_digest")
+    row["events"] = (
+        await SuggestionEvent.select(
+            SuggestionEvent.at,
+            SuggestionEvent.action,
+            SuggestionEvent.to_status,
+        )
+        .where(SuggestionEvent.suggestion == row["id"], SuggestionEvent.public.eq(True))
+        .order_by(SuggestionEvent.id)
+    )
+    row["can_rate"] = row["status"] in {s.value for s in rules.RATEABLE} and not row["rating"]
+    return row
+
+
+async def rate(code: str, secret: str, rating: str) -> dict:
+    """The citizen rates the reply; "not satisfied" reopens it, once."""
+    found = await track(code, secret)
+    if found is None:
+        raise SuggestionError(_("The code or the secret is not right."))
+    try:
+        checked = rules.check_rating(found["status"], rating, already_rated=bool(found["rating"]))
+    except rules.SuggestionRuleError as exc:
+        raise SuggestionError(exc.message, "rating") from exc
+    reopen = rules.may_reopen(checked, found["times_reopened"])
+    async with write_transaction():
+        await Suggestion.update({Suggestion.rating: str(checked)}).where(
+            Suggestion.id == found["id"]
+        )
+        await _event(
+            found["id"],
+            None,
+            "rated",
+            found["status"],
+            found["status"],
+            str(rules.RATING_LABELS[checked]),
+        )
+        if reopen:
+            move = rules.apply(
+                "reopen",
+                found["status"],
+                rating=str(checked),
+                times_reopened=found["times_reopened"],
+            )
+            await Suggestion.update(
+                {
+                    Suggestion.status: move.to_status.value,
+                    Suggestion.times_reopened: found["times_reopened"] + 1,
+                    Suggestion.rating: "",
+                }
+            ).where(Suggestion.id == found["id"])
+            await _event(found["id"], None, "reopen", found["status"], move.to_status.value)
+    return {"reopened": reopen}
+
+
+# ---------------------------------------------------------------- staff
+
+
+def redact(row: dict, for_department: bool) -> dict:
+    """A department never learns who asked for confidentiality (and no one else's phone)."""
+    if for_department and row.get("confidential"):
+        return {**row, **{f: "" for f in IDENTITY_FIELDS}, "identity_hidden": True}
+    return row
+
+
+async def suggestion_for_staff(user: CurrentUser, suggestion_id: int) -> dict | None:
+    row = (
+        await Suggestion.select(
+            Suggestion.all_columns(exclude=[Suggestion.secret_digest]),
+            Suggestion.department.name,
+            Suggestion.point.name,
+            Suggestion.call.title,
+            Suggestion.case.number,
+            Suggestion.region.name,
+        )
+        .where(Suggestion.id == suggestion_id)
+        .first()
+    )
+    if row is None:
+        return None
+    if user.has_role(*STAFF_ROLES):
+        if row["region_path"] and not user.can_see_path(row["region_path"]):
+            return None
+        department_view = False
+    elif user.has_role("handler"):
+        if row["department"] != user.department_id:
+            return None
+        department_view = True
+    else:
+        return None
+    row = redact(row, department_view)
+    row["events"] = (
+        await SuggestionEvent.select(
+            SuggestionEvent.all_columns(), SuggestionEvent.actor.display_name
+        )
+        .where(SuggestionEvent.suggestion == suggestion_id)
+        .order_by(SuggestionEvent.id)
+    )
+    row["actions"] = [a.value for a in rules.allowed_actions(row["status"])]
+    return row
+
+
+async def staff_list(
+    user: CurrentUser, status: str = "", page: int = 1, page_size: int = 25
+) -> tuple[list[dict], bool]:
+    query = Suggestion.select(
+        Suggestion.id,
+        Suggestion.tracking_code,
+        Suggestion.title,
+        Suggestion.status,
+        Suggestion.received_on,
+        Suggestion.overdue,
+        Suggestion.channel,
+        Suggestion.confidential,
+        Suggestion.department.name,
+        Suggestion.region_path,
+    )
+    if user.has_role(*STAFF_ROLES):
+        if user.region_path:
+            query = query.where(
+                Suggestion.region_path.like(user.region_path + "%") | (Suggestion.region_path == "")
+            )
+    elif user.has_role("handler") and user.department_id:
+        query = query.where(Suggestion.department == user.department_id)
+    else:
+        return [], False
+    if status:
+        query = query.where(Suggestion.status == status)
+    rows = (
+        await query.order_by(Suggestion.id, ascending=False)
+        .limit(page_size + 1)
+        .offset((max(page, 1) - 1) * page_size)
+    )
+    return rows[:page_size], len(rows) > page_size
+
+
+async def similar_to(user: CurrentUser, suggestion_id: int, limit: int = 8) -> list[dict]:
+    """Suggestions on the same matter already in the system (same area, last year)."""
+    row = await suggestion_for_staff(user, suggestion_id)
+    if row is None:
+        return []
+    since = date(today().year - 1, today().month, 1)
+    candidates = await Suggestion.select(
+        Suggestion.id,
+        Suggestion.title,
+        Suggestion.reason,
+        Suggestion.measures,
+        Suggestion.tracking_code,
+        Suggestion.status,
+    ).where(Suggestion.received_on >= since, Suggestion.id != suggestion_id)
+    new = similarity.SuggestionText(row["id"], row["title"], row["reason"], row["measures"])
+    found = similarity.find_similar(
+        new,
+        [
+            similarity.SuggestionText(c["id"], c["title"], c["reason"], c["measures"])
+            for c in candidates
+        ],
+        limit=limit,
+    )
+    by_id = {c["id"]: c for c in candidates}
+    return [{**by_id[i], "score": round(score, 2)} for i, score in found]
+
+
+async def group_with(user: CurrentUser, suggestion_id: int, leader_id: int) -> None:
+    """Group: the leader's reply reaches every proposer of the group."""
+    if suggestion_id == leader_id:
+        raise SuggestionError(_("A suggestion cannot be grouped with itself."))
+    for sid in (suggestion_id, leader_id):
+        if await suggestion_for_staff(user, sid) is None:
+            raise SuggestionError(_("This suggestion does not exist."))
+    leader = (
+        await Suggestion.select(Suggestion.group_leader).where(Suggestion.id == leader_id).first()
+    )
+    root = leader["group_leader"] or leader_id
+    await Suggestion.update({Suggestion.group_leader: root}).where(
+        (Suggestion.id == suggestion_id) | (Suggestion.group_leader == suggestion_id)
+    )
+    await _event(suggestion_id, user, "grouped", "", "", str(root), public=False)
+
+
+async def move(user: CurrentUser, suggestion_id: int, action: str, facts: dict[str, Any]) -> str:
+    """One step of the flow, checked by the rules; a reply reaches the whole group."""
+    row = await suggestion_for_staff(user, suggestion_id)
+    if row is None:
+        raise SuggestionError(_("This suggestion does not exist."))
+    if (
+        user.has_role("handler")
+        and not user.has_role(*STAFF_ROLES)
+        and action not in ("start_handling", "reply")
+    ):
+        raise SuggestionError(_("A department handles and replies; other steps are for staff."))
+    clean = {k: v for k, v in facts.items() if k in rules.KNOWN_FACTS and v not in (None, "")}
+    if action == "transfer" and clean.get("department"):
+        if not str(clean["department"]).isdigit() or not await Department.exists().where(
+            Department.id == int(clean["department"])
+        ):
+            raise SuggestionError(_("Choose from the list."), "department")
+    try:
+        transition = rules.apply(action, row["status"], **clean)
+    except rules.SuggestionRuleError as exc:
+        raise SuggestionError(exc.message, getattr(exc, "field", "")) from exc
+    values: dict[Any, Any] = {
+        Suggestion.status: transition.to_status.value,
+        Suggestion.version: row["version"] + 1,
+    }
+    if action == "transfer":
+        values[Suggestion.department] = int(clean["department"])
+    if action == "reply":
+        values[Suggestion.outcome] = str(clean["outcome"])
+        values[Suggestion.reply_text] = str(clean["reply_text"])[:5000]
+        values[Suggestion.replied_at] = datetime.now().astimezone()
+    targets = [suggestion_id]
+    if action == "reply":
+        members = await Suggestion.select(Suggestion.id).where(
+            Suggestion.group_leader == suggestion_id, Suggestion.status == row["status"]
+        )
+        targets += [m["id"] for m in members]
+    async with write_transaction():
+        updated = (
+            await Suggestion.update(values)
+            .where(Suggestion.id == suggestion_id, Suggestion.version == row["version"])
+            .returning(Suggestion.id)
+        )
+        if not updated:
+            raise SuggestionError(
+                _(
+                    "Someone else changed this suggestion a moment ago. "
+                    "Reload the page and try again."
+                )
+            )
+        if len(targets) > 1:
+            shared = {k: v for k, v in values.items() if k is not Suggestion.version}
+            await Suggestion.update(shared).where(Suggestion.id.is_in(targets[1:]))
+        note = str(clean.get("reply_text") or clean.get("advice_text") or "")
+        for sid in targets:
+            await _event(sid, user, action, row["status"], transition.to_status.value, note)
+    return transition.to_status.value
+
+
+async def reroute_to_case(
+    user: CurrentUser, suggestion_id: int, grid_id: int, category: str
+) -> int:
+    """A personal grievance is not a suggestion: it becomes a dispute case, linked both ways."""
+    row = await suggestion_for_staff(user, suggestion_id)
+    if row is None:
+        raise SuggestionError(_("This suggestion does not exist."))
+    try:
+        rules.apply("reroute", row["status"], reroute_to="dispute_case")
+    except rules.SuggestionRuleError as exc:
+        raise SuggestionError(exc.message) from exc
+    inp = CaseInput(
+        category=category,
+        summary=row["title"][:200],
+        facts=f"{row['reason']}\n\n{row['measures']}",
+        grid_id=grid_id,
+        source="suggestion",
+        colour="green",
+        parties=[
+            PartyInput(
+                role="applicant",
+                name=row["proposer_name"] or _("Proposer"),
+                phone=row["proposer_phone"],
+            )
+        ],
+    )
+    try:
+        case_id = await register_case(inp, user, f"suggestion-{suggestion_id}")
+    except CaseError as exc:
+        raise SuggestionError(exc.message, exc.field) from exc
+    async with write_transaction():
+        await Suggestion.update(
+            {
+                Suggestion.status: "rerouted",
+                Suggestion.case: case_id,
+                Suggestion.version: row["version"] + 1,
+            }
+        ).where(Suggestion.id == suggestion_id)
+        await _event(
+            suggestion_id,
+            user,
+            "reroute",
+            row["status"],
+            "rerouted",
+            _("Handled as a dispute by the grid team."),
+        )
+    from mediation.cases.services import record_event
+
+    await record_event(
+        case_id, user, "from_suggestion", changes={"suggestion": [None, row["tracking_code"]]}
+    )
+    return case_id
+
+
+async def department_choices() -> list[tuple[str, str]]:
+    rows = (
+        await Department.select(Department.id, Department.name)
+        .where(Department.active.eq(True))
+        .order_by(Department.code)
+    )
+    return [(str(r["id"]), r["name"]) for r in rows]
+
+
+async def grid_choices(user: CurrentUser) -> list[tuple[str, str]]:
+    query = Grid.select(Grid.id, Grid.name, Grid.region.path).order_by(Grid.code)
+    rows = await query
+    return [(str(r["id"]), r["name"]) for r in rows if user.can_see_path(r["region.path"])]
+
+
+async def public_board(limit: int = 50) -> list[dict]:
+    """Adopted suggestions whose proposers agreed to publication: topic, gist, outcome, body."""
+    rows = (
+        await Suggestion.select(
+            Suggestion.title,
+            Suggestion.measures,
+            Suggestion.outcome,
+            Suggestion.department.name,
+            Suggestion.replied_at,
+        )
+        .where(
+            Suggestion.outcome.is_in(["adopted", "partly_adopted"]),
+            Suggestion.consent_to_publish.eq(True),
+        )
+        .order_by(Suggestion.replied_at, ascending=False)
+        .limit(limit)
+    )
+    for row in rows:
+        row["gist"] = _gist(row.pop("measures"))
+    return rows
+
+
+def _gist(text: str, limit: int = 120) -> str:
+    from mediation.suggestions.open311 import scrub
+
+    text = scrub(text)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+async def sweep_suggestions(on: date | None = None) -> int:
+    """Mark suggestions past their routing or conclusion deadline; safe to repeat."""
+    on = on or today()
+    late_route = Suggestion.status.is_in(["received", "registered"]) & (Suggestion.route_due < on)
+    late_conclude = Suggestion.status.is_in(
+        ["received", "registered", "transferred", "handling"]
+    ) & (Suggestion.conclude_due < on)
+    rows = (
+        await Suggestion.update({Suggestion.overdue: True})
+        .where(Suggestion.overdue.eq(False) & (late_route | late_conclude))
+        .returning(Suggestion.id)
+    )
+    return len(rows)
+
+
+async def handlers_of(department_id: int) -> list[int]:
+    rows = await Staff.select(Staff.id, Staff.roles).where(Staff.department == department_id)
+    return [r["id"] for r in rows if "handler" in (r["roles"] or [])]
+
+
+async def team_of_grid(grid_id: int) -> list[int]:
+    rows = await TeamMember.select(TeamMember.staff).where(TeamMember.grid == grid_id)
+    return [r["staff"] for r in rows]
