@@ -73,10 +73,15 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
 def cmd_sweep(_: argparse.Namespace) -> int:
     from mediation.cases.services import sweep_deadlines
 
-    report = _run(_with_db(sweep_deadlines))
+    from mediation.suggestions.services import sweep_suggestions
+
+    async def both():
+        return await sweep_deadlines(), await sweep_suggestions()
+
+    report, late_suggestions = _run(_with_db(both))
     print(
         f"Checked {report.checked} open cases: {report.newly_overdue} newly overdue, "
-        f"{report.escalated} escalated."
+        f"{report.escalated} escalated; {late_suggestions} suggestions newly overdue."
     )
     return 0
 

@@ -13,10 +13,12 @@ SWEEP_INTERVAL_SECONDS = 15 * 60
 
 async def _sweep_forever(interval: float) -> None:
     from mediation.cases.services import sweep_deadlines
+    from mediation.suggestions.services import sweep_suggestions
 
     while True:
         try:
             report = await sweep_deadlines()
+            await sweep_suggestions()
             logger.info(
                 "deadline sweep: %s checked, %s newly overdue, %s escalated",
                 report.checked,
