@@ -249,6 +249,11 @@ async def _detail(
     suggestions = []
     if user.has_role(*MANAGE_ROLES) and workflow.is_open(case["status"]):
         suggestions = (await services.suggest_mediators(user, case_id))[:5]
+    from mediation.cases.agreements import STATUSES as AGREEMENT_STATUSES
+    from mediation.cases.agreements import agreements_of_case
+    from mediation.cases.followups import PERFORMANCE, SATISFACTION, follow_ups_of_case
+    from mediation.cases.sessions import OUTCOMES, sessions_of_case
+
     return Template(
         "cases/detail.html",
         context={
@@ -257,6 +262,14 @@ async def _detail(
             "values": values or {},
             "suggestions": suggestions,
             "can_manage": user.has_role(*MANAGE_ROLES),
+            "can_mediate": user.has_role(*MANAGE_ROLES, "mediator", "volunteer"),
+            "sessions": await sessions_of_case(case_id),
+            "OUTCOMES": OUTCOMES,
+            "agreements": await agreements_of_case(case_id),
+            "AGREEMENT_STATUSES": AGREEMENT_STATUSES,
+            "follow_ups": await follow_ups_of_case(case_id),
+            "PERFORMANCE": PERFORMANCE,
+            "SATISFACTION": SATISFACTION,
         },
         status_code=status_code,
     )

@@ -105,3 +105,12 @@ def sign_in(page, base_url: str, username: str, password: str = "mediation-demo"
     page.fill("#f-password", password)
     page.click("button[type=submit] >> text=登录")
     page.wait_for_url(base_url + "/")
+
+
+def run_async(coro):
+    """Run a coroutine from a sync browser test: Playwright's loop owns this thread already."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
