@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import services, workflow
 from mediation.cases.categories import STANDARD_CATEGORIES, category_label
-from mediation.grid.services import grids_for
+from mediation.grid.services import grid_choices_for
 from mediation.i18n import gettext as _
 from mediation.web import is_htmx, see_other
 
@@ -111,9 +111,8 @@ class CaseController(Controller):
         context = {"rows": rows, "has_more": has_more, "page": filters.page, "args": args}
         if is_htmx(request):
             return Template("cases/partials/_rows.html", context=context)
-        grids = await grids_for(user)
         context.update(
-            grid_choices=[(str(g["id"]), g["name"]) for g in grids],
+            grid_choices=await grid_choices_for(user),
             category_choices=[(c, category_label(c)) for c, _zh, _en in STANDARD_CATEGORIES],
         )
         return Template("cases/list.html", context=context)

@@ -13,7 +13,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
-from mediation.accounts.services import hash_password
+from mediation.accounts.services import forget_user, hash_password
 from mediation.grid import csv_import, services
 from mediation.grid.forms import FieldSpec, parse_form
 from mediation.grid.tables import (
@@ -321,6 +321,8 @@ async def save_entity(slug: str, values: dict, pk: int | None, actor) -> int:
         await table.update({getattr(table, k): v for k, v in data.items()}).where(table.id == pk)
         if slug == "regions" and before and before["path"] != data["path"]:
             await services.move_subtree(before["path"], data["path"])
+    if slug in ("staff", "regions"):
+        forget_user()
     logged = {k: v for k, v in data.items() if k != "password_hash"}
     before_logged = {k: before.get(k) for k in logged} if before else {}
     await services.record_audit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from mediation.accounts.guards import scoped
@@ -57,6 +58,22 @@ def _jsonable(data: dict) -> dict:
         k: (v if isinstance(v, (str, int, float, bool, list, type(None))) else str(v))
         for k, v in data.items()
     }
+
+
+async def grid_choices_for(user: CurrentUser) -> list[tuple[str, str]]:
+    """(id, name) of the grids in the user's subtree, for filter menus; cached briefly."""
+    key = user.region_path
+    cached = _grid_choice_cache.get(key)
+    if cached and time.monotonic() - cached[0] < 60:
+        return cached[1]
+    query = Grid.select(Grid.id, Grid.name).order_by(Grid.code).limit(500)
+    rows = await scoped(query, Grid.region.path, user)
+    choices = [(str(r["id"]), r["name"]) for r in rows]
+    _grid_choice_cache[key] = (time.monotonic(), choices)
+    return choices
+
+
+_grid_choice_cache: dict[str, tuple[float, list]] = {}
 
 
 async def grids_for(user: CurrentUser, limit: int = 200) -> list[dict]:
