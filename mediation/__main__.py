@@ -72,7 +72,6 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
 
 def cmd_sweep(_: argparse.Namespace) -> int:
     from mediation.cases.services import sweep_deadlines
-
     from mediation.suggestions.services import sweep_suggestions
 
     async def both():

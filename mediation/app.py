@@ -41,6 +41,18 @@ from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
 from mediation.intake.controllers import IntakeController
 from mediation.settings import Settings, get_settings
+from mediation.suggestions.open311_controllers import Open311Controller
+from mediation.suggestions.public_controllers import (
+    BoardController,
+    KioskController,
+    SuggestController,
+    TrackController,
+)
+from mediation.suggestions.staff_controllers import (
+    DirectReportPointController,
+    SuggestionStaffController,
+    SuggestionTopicController,
+)
 from mediation.tasks import sweep_lifespan
 from mediation.templating import environment
 from mediation.web import handle_http_exception, handle_internal_error, locale_middleware
@@ -62,10 +74,30 @@ CONTROLLERS: list[Any] = [
     AgreementController,
     VerifyController,
     CaseDocumentController,
+    SuggestionTopicController,
+    DirectReportPointController,
+    SuggestionStaffController,
+    Open311Controller,
+    KioskController,
+    SuggestController,
+    TrackController,
+    BoardController,
 ]
 
 # Pages anyone may open without signing in (the handlers also carry opt={"public": True}).
-PUBLIC_PATHS = ["^/static/", "^/login", "^/locale", "^/schema", "^/health", "^/verify/"]
+PUBLIC_PATHS = [
+    "^/static/",
+    "^/login",
+    "^/locale",
+    "^/schema",
+    "^/health",
+    "^/verify/",
+    # The citizen's pages; "(/|$)" so that the staff's /suggestions is not matched.
+    "^/kiosk(/|$)",
+    "^/suggest(/|$)",
+    "^/track(/|$)",
+    "^/board(/|$)",
+]
 
 
 async def retrieve_user(session: dict[str, Any], _: ASGIConnection) -> CurrentUser | None:

@@ -179,8 +179,65 @@ async def create_admin(username: str, password: str) -> None:
 
 
 async def reset_all() -> None:
-    # Children first; later domains add their tables to this list.
-    for table in (AuditEvent, TeamMember, Mediator, Grid, Staff, Department, DisputeCategory):
+    from mediation.cases.tables import (
+        Agreement,
+        AgreementClause,
+        AgreementCounter,
+        Attachment,
+        Case,
+        CaseCounter,
+        CaseEvent,
+        CaseMediator,
+        DeadlinePolicy,
+        FollowUp,
+        MediationSession,
+        MinuteEntry,
+        Notification,
+        Party,
+        SessionParticipant,
+        Signature,
+    )
+    from mediation.intake.tables import IntakeSubmission
+    from mediation.suggestions.tables import (
+        ApiKey,
+        DirectReportPoint,
+        Suggestion,
+        SuggestionEvent,
+        SuggestionTopic,
+    )
+
+    # Children first.
+    for table in (
+        SuggestionEvent,
+        ApiKey,
+        Signature,
+        AgreementClause,
+        FollowUp,
+        MinuteEntry,
+        SessionParticipant,
+        MediationSession,
+        Agreement,
+        AgreementCounter,
+        Notification,
+        CaseEvent,
+        CaseMediator,
+        Party,
+        Attachment,
+        IntakeSubmission,
+        Suggestion,
+        SuggestionTopic,
+        DirectReportPoint,
+        Case,
+        CaseCounter,
+        DeadlinePolicy,
+        AuditEvent,
+        TeamMember,
+        Mediator,
+        Grid,
+        Staff,
+        Department,
+        DisputeCategory,
+    ):
         await table.delete(force=True)
     # Regions reference each other: remove communities, then towns, then counties.
     for level in ("community", "town", "county"):
@@ -190,6 +247,9 @@ async def reset_all() -> None:
 async def load_demo(reset: bool = False) -> str:
     """Create the demo county once; running it again changes nothing unless ``reset``."""
     from mediation.cases.categories import STANDARD_CATEGORIES
+    from mediation.cases.demo import load_demo_cases
+    from mediation.cases.demo_documents import load_demo_documents
+    from mediation.suggestions.demo import load_demo_suggestions
 
     if reset:
         await reset_all()
@@ -305,7 +365,12 @@ async def load_demo(reset: bool = False) -> str:
                 available=username != "mediator6",
                 related_persons=[],
             ).save()
+    cases = await load_demo_cases()
+    documents = await load_demo_documents()
+    suggestions = await load_demo_suggestions()
     return (
         f"Demo county loaded: {len(regions)} regions, {len(grids)} grids, "
-        f"{await Staff.count()} staff. Password for every demo login: {DEMO_PASSWORD}"
+        f"{await Staff.count()} staff, {cases} cases ({documents} with sessions and "
+        f"agreements), {suggestions} suggestions. "
+        f"Password for every demo login: {DEMO_PASSWORD}"
     )

@@ -139,7 +139,9 @@ def validate_credit_code(value: str | None) -> str:
         raise ValidationError(
             _("An organisation's unified social credit code has 18 digits and capital letters.")
         )
-    total = sum(_CREDIT_CHARS.index(ch) * w for ch, w in zip(code[:17], _CREDIT_WEIGHTS, strict=True))
+    total = sum(
+        _CREDIT_CHARS.index(ch) * w for ch, w in zip(code[:17], _CREDIT_WEIGHTS, strict=True)
+    )
     check = (31 - total % 31) % 31
     if _CREDIT_CHARS[check] != code[17]:
         raise ValidationError(

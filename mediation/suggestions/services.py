@@ -569,6 +569,7 @@ async def public_board(limit: int = 50) -> list[dict]:
     )
     for row in rows:
         row["gist"] = _gist(row.pop("measures"))
+        row["title"] = _gist(row["title"], 100)
     return rows
 
 

@@ -91,3 +91,13 @@ class SuggestionEvent(Table):
     to_status = Varchar(length=16, default="")
     note = Text(default="")
     public = Boolean(default=True)
+
+
+class ApiKey(Table):
+    """A key an Open311 client sends as ``api_key`` to file suggestions; only its digest is kept."""
+
+    name = Varchar(length=100, help_text="Who the key was issued to")
+    key_digest = Varchar(length=64, unique=True, secret=True, help_text="SHA-256 of the key")
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)

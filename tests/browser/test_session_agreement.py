@@ -1,4 +1,4 @@
-"""mediator1 runs a session on a tablet, records minutes, drafts and issues the agreement, prints it."""
+"""mediator1 runs a session on a tablet, records minutes, issues and prints the agreement."""
 
 from __future__ import annotations
 
@@ -46,15 +46,21 @@ def test_mediator1_runs_the_session_and_prints_the_agreement(live_server, browse
     page.click("button:has-text('安排')")
     page.wait_for_url(re.compile(rf"/cases/{case_id}/sessions/\d+"))
 
-    for name, role in (("王堃", "party"), ("李二房东", "party"), ("陈建国", "grid_worker"),
-                       ("马伟", "police")):
+    for name, role in (
+        ("王堃", "party"),
+        ("李二房东", "party"),
+        ("陈建国", "grid_worker"),
+        ("马伟", "police"),
+    ):
         page.fill("#p-name", name)
         page.select_option("#p-role", role)
         page.click("form[action$='/participants'] button[type=submit]")
-    minutes = [("沈建华", "请双方陈述押金纠纷的经过。"),
-               ("王堃", "我提前一个月通知退租，房间完好，押金3000元应退还。"),
-               ("李二房东", "他提前退租属于违约，最多退一半。"),
-               ("马伟", "经警务平台核实，房东身份与租赁合同一致。")]
+    minutes = [
+        ("沈建华", "请双方陈述押金纠纷的经过。"),
+        ("王堃", "我提前一个月通知退租，房间完好，押金3000元应退还。"),
+        ("李二房东", "他提前退租属于违约，最多退一半。"),
+        ("马伟", "经警务平台核实，房东身份与租赁合同一致。"),
+    ]
     for speaker, statement in minutes:
         page.fill("#speaker", speaker)
         page.fill("#statement", statement)
@@ -87,9 +93,7 @@ def test_mediator1_runs_the_session_and_prints_the_agreement(live_server, browse
     assert re.search(r"（\d{4}）当湖调字第\d+号", heading), heading
     shot(page, "agreement-issued")
 
-    with page.expect_response(
-        re.compile(r"/agreement\.pdf$")
-    ) as response_info:
+    with page.expect_response(re.compile(r"/agreement\.pdf$")) as response_info:
         page.evaluate(
             "url => fetch(url).then(r => r.arrayBuffer())",
             page.locator("#print-agreement").get_attribute("href"),
@@ -99,12 +103,24 @@ def test_mediator1_runs_the_session_and_prints_the_agreement(live_server, browse
     pdf_path = ARTIFACTS / "agreement-from-browser.pdf"
     pdf_path.write_bytes(pdf)
     subprocess.run(
-        ["pdftoppm", "-r", "70", "-png", "-f", "1", "-l", "1", "-singlefile", str(pdf_path),
-         str(ARTIFACTS / "agreement-from-browser")],
+        [
+            "pdftoppm",
+            "-r",
+            "70",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(pdf_path),
+            str(ARTIFACTS / "agreement-from-browser"),
+        ],
         check=True,
     )
-    text = subprocess.run(["pdftotext", str(pdf_path), "-"], capture_output=True,
-                          check=True).stdout.decode()
+    text = subprocess.run(
+        ["pdftotext", str(pdf_path), "-"], capture_output=True, check=True
+    ).stdout.decode()
     flat = re.sub(r"\s+", "", text)
     assert "王堃" in flat and "壹仟伍佰元整" in flat
     assert (ARTIFACTS / "agreement-from-browser.png").exists()

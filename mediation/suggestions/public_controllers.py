@@ -1,0 +1,477 @@
+"""The citizen's side of people's suggestions, no account needed: the kiosk at a
+direct-report point, the web form, the receipt, progress tracking and the public board."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from mediation.documents.pdf import render_pdf_async
+from mediation.documents.qr import qr_svg_data_uri
+from mediation.i18n import gettext as _
+from mediation.suggestions import limits, rules, services
+from mediation.web import LOCALE_COOKIE, error_page, is_htmx, see_other
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+PUBLIC = {"public": True}
+MAX_BODY = 64 * 1024  # text fields only, no uploads
+
+KIOSK_COOKIE = "kiosk_token"
+KIOSK_COOKIE_AGE = 400 * 24 * 3600  # the longest a browser keeps a cookie
+# Idle seconds before a kiosk wipes itself; a shorter ?reset=N is honoured (tests, demos).
+FORM_RESET_SECONDS = 90
+RECEIPT_RESET_SECONDS = 60
+# How long after submitting the receipt PDF (with the secret) can still be printed.
+RECEIPT_TTL = 10 * 60
+
+TEXT_FIELDS = ("topic", "reason", "measures", "name", "phone", "call", "website")
+FLAGS = ("reply_by_phone", "confidential", "consent_to_publish")
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _one(value: Any) -> str:
+    """A form value as one string: a repeated field keeps its last value."""
+    if isinstance(value, list):
+        value = value[-1] if value else ""
+    return str(value or "")[:10_000]
+
+
+def _values(data: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {name: _one(data.get(name)).strip() for name in TEXT_FIELDS}
+    for flag in FLAGS:
+        values[flag] = "1" if rules.parse_flag(_one(data.get(flag))) else ""
+    return values
+
+
+def _reset_seconds(requested: str, default: int) -> int:
+    """Only a shorter delay may be asked for: nobody can keep a kiosk from clearing itself."""
+    if requested.isdigit() and 1 <= int(requested) < default:
+        return int(requested)
+    return default
+
+
+def _track_url(request: Request, code: str) -> str:
+    return str(request.base_url).rstrip("/") + "/track?" + urlencode({"code": code})
+
+
+def _session(request: Request) -> dict[str, Any]:
+    session = request.session
+    return dict(session) if isinstance(session, dict) else {}
+
+
+def _remember_receipt(request: Request, code: str, secret: str) -> None:
+    """The secret goes to the server-side session only, for the one receipt page that shows it."""
+    session = _session(request)
+    now = time.time()
+    receipts = {c: r for c, r in session.get("receipts", {}).items() if r["until"] > now}
+    receipts[code] = {"secret": secret, "until": now + RECEIPT_TTL, "shown": False}
+    session["receipts"] = receipts
+    request.set_session(session)
+
+
+def _pending_receipt(request: Request, code: str) -> dict | None:
+    entry = _session(request).get("receipts", {}).get(code)
+    return entry if entry and entry["until"] > time.time() else None
+
+
+def _mark_shown(request: Request, code: str) -> None:
+    session = _session(request)
+    receipts = dict(session.get("receipts", {}))
+    receipts[code] = {**receipts[code], "shown": True}
+    session["receipts"] = receipts
+    request.set_session(session)
+
+
+async def _kiosk_point(request: Request) -> dict | None:
+    return await services.point_for_token(request.cookies.get(KIOSK_COOKIE))
+
+
+def _unbound(request: Request, invalid_link: bool = False) -> Template:
+    return Template(
+        "suggestions/public/kiosk_unbound.html",
+        context={"invalid_link": invalid_link},
+        status_code=403,
+        headers=NO_STORE,
+    )
+
+
+async def _form_page(
+    request: Request,
+    mode: str,
+    point: dict | None,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    *,
+    status_code: int = 200,
+    reset: str = "",
+    limited: str = "",
+    retry_after: int = 0,
+) -> Template:
+    headers = dict(NO_STORE)
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
+    topics = await services.open_topics()
+    return Template(
+        "suggestions/public/form.html",
+        context={
+            "mode": mode,
+            "kiosk": mode == "kiosk",
+            "action": "/kiosk" if mode == "kiosk" else "/suggest",
+            "point": point,
+            "values": {**values, "website": ""},
+            "errors": errors,
+            "topic_choices": [(str(t["id"]), t["title"]) for t in topics],
+            "reset_seconds": _reset_seconds(reset, FORM_RESET_SECONDS),
+            "limited": limited,
+            "max": {
+                "topic": rules.MAX_TOPIC,
+                "reason": rules.MAX_REASON,
+                "measures": rules.MAX_MEASURES,
+                "name": rules.MAX_NAME,
+            },
+        },
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+async def _submit(
+    request: Request, data: dict[str, Any], mode: str, point: dict | None
+) -> Template | Redirect:
+    """Limits first, then the service; a refusal re-renders everything the citizen typed."""
+    values = _values(data)
+    settings = request.app.state.settings
+    store = limits.store_of(request)
+    verdict = await limits.hit(
+        store, limits.address_limit(settings), limits.client_address(request)
+    )
+    limited = "address" if not verdict.allowed else ""
+    if verdict.allowed and point is not None:
+        verdict = await limits.hit(store, limits.point_limit(settings), str(point["id"]))
+        limited = "point" if not verdict.allowed else ""
+    if limited:
+        return await _form_page(
+            request,
+            mode,
+            point,
+            values,
+            {},
+            status_code=429,
+            limited=limited,
+            retry_after=verdict.retry_after,
+        )
+    if point is not None and point.get("region") and not values.get("region"):
+        # A kiosk stands in a community: that is the area the suggestion is most likely about,
+        # and it lets that community's centre see it.
+        values["region"] = str(point["region"])
+    channel = "direct_report_point" if mode == "kiosk" else "web"
+    _cleaned, errors, receipt = await services.submit_suggestion(
+        values, channel, point["id"] if point else None
+    )
+    if receipt is None:
+        return await _form_page(request, mode, point, values, errors, status_code=422)
+    code, secret = receipt
+    _remember_receipt(request, code, secret)
+    return see_other(f"/{'kiosk' if mode == 'kiosk' else 'suggest'}/receipt/{code}")
+
+
+async def _receipt(request: Request, mode: str, name: str, reset: str = "") -> Template | Response:
+    """The receipt page (``CODE``) or its thermal-printer PDF (``CODE.pdf``).
+
+    The secret is shown once: the first view of the page reveals it; the PDF can be printed
+    while the receipt is pending (a few minutes, this browser only).
+    """
+    printable = name.endswith(".pdf")
+    code = rules.parse_tracking_code(name.removesuffix(".pdf"))
+    if code is None:
+        raise NotFoundException()
+    entry = _pending_receipt(request, code)
+    found = await services.track(code, entry["secret"]) if entry else None
+    prefix = "/kiosk" if mode == "kiosk" else "/suggest"
+    context = {
+        "mode": mode,
+        "kiosk": mode == "kiosk",
+        "code": code,
+        "found": found,
+        "track_url": _track_url(request, code),
+        "route_days": services.POLICY.route_days,
+        "conclude_days": services.POLICY.conclude_days,
+    }
+    if printable:
+        if found is None:
+            raise NotFoundException()
+        point = await _kiosk_point(request) if mode == "kiosk" else None
+        pdf = await render_pdf_async(
+            "suggestions/receipt_print.html",
+            {**context, "secret": entry["secret"], "point": point},
+        )
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                **NO_STORE,
+                "Content-Disposition": f'inline; filename="receipt-{code}.pdf"',
+            },
+        )
+    secret = None
+    if found is not None and not entry["shown"]:
+        secret = entry["secret"]
+        _mark_shown(request, code)
+    return Template(
+        "suggestions/public/receipt.html",
+        context={
+            **context,
+            "secret": secret,
+            "qr": qr_svg_data_uri(context["track_url"]),
+            "pdf_url": f"{prefix}/receipt/{code}.pdf",
+            "reset_seconds": _reset_seconds(reset, RECEIPT_RESET_SECONDS),
+        },
+        headers=NO_STORE,
+    )
+
+
+# ---------------------------------------------------------------- kiosk
+
+
+class KioskController(Controller):
+    """A tablet at a direct-report point, bound to it by a device token in a cookie."""
+
+    path = "/kiosk"
+    include_in_schema = False
+
+    @get("/bind/{token:str}", opt=PUBLIC)
+    async def bind(self, request: Request, token: FromPath[str]) -> Template | Redirect:
+        point = await services.point_for_token(token)
+        if point is None:
+            return _unbound(request, invalid_link=True)
+        # A kiosk carries nobody's session: a member of staff who opened the link here is
+        # signed out, so the next citizen cannot walk into the staff pages.
+        request.clear_session()
+        response = Redirect("/kiosk", status_code=303, headers=NO_STORE)
+        response.set_cookie(
+            KIOSK_COOKIE,
+            token,
+            max_age=KIOSK_COOKIE_AGE,
+            path="/kiosk",
+            httponly=True,
+            samesite="lax",
+            secure=request.app.state.settings.secure_cookies,
+        )
+        return response
+
+    @get("/new", opt=PUBLIC)
+    async def start_over(self, request: Request) -> Redirect:
+        """Where the kiosk goes when it resets: no session, the default language, a blank form."""
+        request.clear_session()
+        response = Redirect("/kiosk", status_code=303, headers=NO_STORE)
+        response.delete_cookie(LOCALE_COOKIE)
+        return response
+
+    @get("/", opt=PUBLIC)
+    async def form(self, request: Request, reset: FromQuery[str] = "") -> Template:
+        point = await _kiosk_point(request)
+        if point is None:
+            return _unbound(request)
+        # A fresh form is a fresh citizen: nothing of the previous one stays in the session.
+        if _session(request):
+            request.clear_session()
+        return await _form_page(request, "kiosk", point, {}, {}, reset=reset)
+
+    @post("/", opt=PUBLIC, request_max_body_size=MAX_BODY)
+    async def submit(
+        self, request: Request, data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        point = await _kiosk_point(request)
+        if point is None:
+            return _unbound(request)
+        return await _submit(request, data, "kiosk", point)
+
+    @get("/receipt/{name:str}", opt=PUBLIC)
+    async def receipt(
+        self, request: Request, name: FromPath[str], reset: FromQuery[str] = ""
+    ) -> Template | Response:
+        if await _kiosk_point(request) is None:
+            return _unbound(request)
+        return await _receipt(request, "kiosk", name, reset)
+
+
+# ---------------------------------------------------------------- web form
+
+
+class SuggestController(Controller):
+    """The same form on the web, from the citizen's own phone or computer."""
+
+    path = "/suggest"
+    include_in_schema = False
+
+    @get("/", opt=PUBLIC)
+    async def form(self, request: Request) -> Template:
+        return await _form_page(request, "web", None, {}, {})
+
+    @post("/", opt=PUBLIC, request_max_body_size=MAX_BODY)
+    async def submit(
+        self, request: Request, data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        return await _submit(request, data, "web", None)
+
+    @get("/receipt/{name:str}", opt=PUBLIC)
+    async def receipt(self, request: Request, name: FromPath[str]) -> Template | Response:
+        return await _receipt(request, "web", name)
+
+
+# ---------------------------------------------------------------- tracking
+
+
+def _track_page(
+    request: Request,
+    values: dict[str, str],
+    *,
+    found: dict | None = None,
+    errors: dict[str, str] | None = None,
+    rated: dict | None = None,
+    status_code: int = 200,
+    limited: bool = False,
+    retry_after: int = 0,
+) -> Template:
+    headers = dict(NO_STORE)
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
+    context = {
+        "values": values,
+        "found": found,
+        "errors": errors or {},
+        "rated": rated,
+        "limited": limited,
+        "STATUS_LABELS": rules.STATUS_LABELS,
+        "OUTCOME_LABELS": rules.OUTCOME_LABELS,
+        "RATING_LABELS": rules.RATING_LABELS,
+        "can_reopen": bool(found) and found["times_reopened"] < rules.MAX_REOPENINGS,
+    }
+    if is_htmx(request) and found is not None:
+        # htmx 2 swaps only 2xx answers: the fragment carries any message itself.
+        return Template(
+            "suggestions/public/partials/_tracking.html", context=context, headers=headers
+        )
+    return Template(
+        "suggestions/public/track.html", context=context, status_code=status_code, headers=headers
+    )
+
+
+async def _guard_tracking(request: Request, code: str) -> limits.Verdict:
+    """Per address, every lookup counts; per receipt code, only wrong secrets do."""
+    settings = request.app.state.settings
+    store = limits.store_of(request)
+    verdict = await limits.hit(
+        store, limits.address_limit(settings), "track:" + limits.client_address(request)
+    )
+    if verdict.allowed and code:
+        failures = limits.track_failure_limit(settings)
+        if await limits.count(store, failures, code) >= failures.max:
+            return limits.Verdict(False, failures.window)
+    return verdict
+
+
+async def _wrong_secret(request: Request, code: str) -> None:
+    if code:
+        settings = request.app.state.settings
+        await limits.hit(limits.store_of(request), limits.track_failure_limit(settings), code)
+
+
+class TrackController(Controller):
+    """Progress with the receipt code and secret; a wrong pair reveals nothing at all."""
+
+    path = "/track"
+    include_in_schema = False
+
+    @get("/", opt=PUBLIC)
+    async def form(self, request: Request, code: FromQuery[str] = "") -> Template:
+        return _track_page(request, {"code": code.strip()[:32]})
+
+    @post("/", opt=PUBLIC, request_max_body_size=MAX_BODY)
+    async def lookup(self, request: Request, data: Annotated[dict[str, Any], Form]) -> Template:
+        values = {"code": _one(data.get("code")).strip()[:32]}
+        secret = _one(data.get("secret")).strip()[:32]
+        code = rules.parse_tracking_code(values["code"]) or ""
+        verdict = await _guard_tracking(request, code)
+        if not verdict.allowed:
+            return _track_page(
+                request, values, status_code=429, limited=True, retry_after=verdict.retry_after
+            )
+        found = await services.track(values["code"], secret)
+        if found is None:
+            await _wrong_secret(request, code)
+            return _track_page(
+                request,
+                values,
+                errors={"form": _("The code or the secret is not right.")},
+                status_code=422,
+            )
+        return _track_page(request, {**values, "secret": secret}, found=found)
+
+    @post("/rate", opt=PUBLIC, request_max_body_size=MAX_BODY)
+    async def rate(
+        self, request: Request, data: Annotated[dict[str, Any], Form]
+    ) -> Template | Response:
+        values = {"code": _one(data.get("code")).strip()[:32]}
+        secret = _one(data.get("secret")).strip()[:32]
+        rating = _one(data.get("rating")).strip()[:32]
+        code = rules.parse_tracking_code(values["code"]) or ""
+        verdict = await _guard_tracking(request, code)
+        if not verdict.allowed:
+            return error_page(request, 429)
+        try:
+            result = await services.rate(values["code"], secret, rating)
+        except services.SuggestionError as exc:
+            found = await services.track(values["code"], secret)
+            if found is None:
+                await _wrong_secret(request, code)
+                return _track_page(
+                    request,
+                    values,
+                    errors={"form": _("The code or the secret is not right.")},
+                    status_code=422,
+                )
+            return _track_page(
+                request,
+                {**values, "secret": secret},
+                found=found,
+                errors={"rating": exc.message},
+                status_code=422,
+            )
+        found = await services.track(values["code"], secret)
+        return _track_page(
+            request,
+            {**values, "secret": secret},
+            found=found,
+            rated={"rating": rating, "reopened": result["reopened"]},
+        )
+
+
+# ---------------------------------------------------------------- public board
+
+
+class BoardController(Controller):
+    """Adopted suggestions whose proposers agreed: what was proposed and what came of it."""
+
+    path = "/board"
+    include_in_schema = False
+
+    @get("/", opt=PUBLIC)
+    async def board(self) -> Template:
+        return Template(
+            "suggestions/public/board.html",
+            context={
+                "rows": await services.public_board(),
+                "OUTCOME_LABELS": rules.OUTCOME_LABELS,
+            },
+        )

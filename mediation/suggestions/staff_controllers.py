@@ -1,0 +1,644 @@
+"""Staff and department pages for people's suggestions: inbox, entry, detail, topics, points."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from mediation.accounts.guards import current_user, requires_role
+from mediation.accounts.services import CurrentUser
+from mediation.cases.categories import CATEGORY_CODES, STANDARD_CATEGORIES, category_label
+from mediation.cases.services import today
+from mediation.db import write_transaction
+from mediation.documents.qr import qr_svg_data_uri
+from mediation.grid.services import record_audit, region_subtree
+from mediation.i18n import gettext as _
+from mediation.i18n import lazy_gettext
+from mediation.suggestions import rules, services
+from mediation.suggestions.services import SuggestionError
+from mediation.suggestions.tables import (
+    DirectReportPoint,
+    Suggestion,
+    SuggestionEvent,
+    SuggestionTopic,
+)
+from mediation.web import is_htmx, see_other
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+STAFF_ROLES = services.STAFF_ROLES
+INBOX_ROLES = (*STAFF_ROLES, "handler")
+# What a department may do; everything else is the suggestion office's (services.move agrees).
+DEPARTMENT_ACTIONS = ("start_handling", "reply")
+# Suggestions that reach staff by these channels are typed in by staff.
+STAFF_CHANNELS = (rules.Channel.PHONE, rules.Channel.LETTER, rules.Channel.HOTLINE_12345)
+# Form fields that carry the facts of a move (named as the state machine names them).
+FACT_FIELDS = (
+    "reroute_to",
+    "advice_text",
+    "department",
+    "outcome",
+    "reply_text",
+    "close_reason",
+    "close_text",
+)
+ROUTING = ("received", "registered")
+REWARD_CODES = {tier.code: tier for tier in rules.REWARD_TIERS}
+EVENT_LABELS = {
+    "received": rules.STATUS_LABELS[rules.SuggestionStatus.RECEIVED],
+    "rated": lazy_gettext("Rated by the proposer"),
+    "grouped": lazy_gettext("Grouped with a similar suggestion"),
+    "reward": lazy_gettext("Reward decided"),
+    "revealed_phone": lazy_gettext("Phone number shown in full"),
+}
+LABELS = {
+    "STATUS": rules.STATUS_LABELS,
+    "ACTION": rules.ACTION_LABELS,
+    "OUTCOME": rules.OUTCOME_LABELS,
+    "CLOSE_REASON": rules.CLOSE_REASON_LABELS,
+    "REROUTE": rules.REROUTE_LABELS,
+    "CHANNEL": rules.CHANNEL_LABELS,
+    "RATING": rules.RATING_LABELS,
+    "EVENT": EVENT_LABELS,
+    "REWARDS": REWARD_CODES,
+}
+
+
+def _is_department(user: CurrentUser) -> bool:
+    return not user.has_role(*STAFF_ROLES)
+
+
+def _form_values(data: dict[str, Any]) -> dict[str, str]:
+    """The form as plain strings; of a repeated field (hidden + checkbox) the last value."""
+    values = {}
+    for key, value in data.items():
+        if isinstance(value, list):
+            value = value[-1] if value else ""
+        if isinstance(value, str):
+            values[key] = value
+    return values
+
+
+def _parse_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value or "").strip())
+    except ValueError:
+        return None
+
+
+def _due(row: dict, on: date) -> tuple[date | None, bool]:
+    """The deadline that matters now (routing, then conclusion) and whether it has passed."""
+    if row["status"] in ROUTING:
+        due = row["route_due"]
+    elif not rules.is_finished(row["status"]) and row["status"] != "replied":
+        due = row["conclude_due"]
+    else:
+        return None, bool(row.get("overdue"))
+    return due, bool(row.get("overdue")) or due < on
+
+
+async def _with_due_dates(rows: list[dict]) -> list[dict]:
+    """staff_list leaves out the clocks: add them for the page's rows in one query."""
+    if not rows:
+        return rows
+    clocks = await Suggestion.select(
+        Suggestion.id, Suggestion.route_due, Suggestion.conclude_due
+    ).where(Suggestion.id.is_in([r["id"] for r in rows]))
+    by_id = {c["id"]: c for c in clocks}
+    on = today()
+    for row in rows:
+        row.update(by_id.get(row["id"], {}))
+        row["due"], row["late"] = _due(row, on)
+    return rows
+
+
+async def _region_choices(user: CurrentUser) -> list[tuple[str, str]]:
+    rows = await region_subtree(user.region_path)
+    top = min((r["path"].count("/") for r in rows), default=0)
+    # Indent by depth so a town's villages read as a tree in a plain <select>.
+    return [(str(r["id"]), "\u3000" * (r["path"].count("/") - top) + r["name"]) for r in rows]
+
+
+def _category_choices() -> list[tuple[str, str]]:
+    return [(code, category_label(code)) for code, _zh, _en in STANDARD_CATEGORIES]
+
+
+# ---------------------------------------------------------------- small services of this page
+
+
+async def award_reward(user: CurrentUser, suggestion_id: int, tier: str) -> None:
+    """Record the reward tier of an adopted suggestion (staff only; not shown to the citizen)."""
+    row = await services.suggestion_for_staff(user, suggestion_id)
+    if row is None or _is_department(user):
+        raise SuggestionError(_("This suggestion does not exist."))
+    if tier not in REWARD_CODES:
+        raise SuggestionError(_("Choose from the list."), "reward_tier")
+    if not rules.reward_allowed(row["outcome"]):
+        raise SuggestionError(
+            _("Only an adopted or partly adopted suggestion can be rewarded."), "reward_tier"
+        )
+    async with write_transaction():
+        await Suggestion.update(
+            {Suggestion.reward_tier: tier, Suggestion.version: row["version"] + 1}
+        ).where(Suggestion.id == suggestion_id)
+        await SuggestionEvent.insert(
+            SuggestionEvent(
+                suggestion=suggestion_id,
+                actor=user.id,
+                action="reward",
+                from_status=row["status"],
+                to_status=row["status"],
+                note=tier,
+                public=False,
+            )
+        )
+
+
+async def reveal_phone(user: CurrentUser, suggestion_id: int) -> str:
+    """The proposer's phone in full, for a call back; each reveal is written down."""
+    row = await services.suggestion_for_staff(user, suggestion_id)
+    if row is None:
+        raise NotFoundException()
+    if row["proposer_phone"]:
+        await SuggestionEvent.insert(
+            SuggestionEvent(
+                suggestion=suggestion_id,
+                actor=user.id,
+                action="revealed_phone",
+                from_status=row["status"],
+                to_status=row["status"],
+                public=False,
+            )
+        )
+    return row["proposer_phone"]
+
+
+async def create_point(user: CurrentUser, values: dict[str, Any]) -> tuple[int | None, dict]:
+    """A new direct-report point in the user's area; returns (id, errors by field)."""
+    errors: dict[str, str] = {}
+    code = str(values.get("code") or "").strip()
+    name = str(values.get("name") or "").strip()
+    address = str(values.get("address") or "").strip()
+    region = str(values.get("region") or "").strip()
+    for field, text, limit in (("code", code, 32), ("name", name, 100), ("address", address, 200)):
+        if not text and field != "address":
+            errors[field] = _("This field is required.")
+        elif len(text) > limit:
+            errors[field] = _(
+                "Use at most %(max)s characters (now %(count)s).", max=limit, count=len(text)
+            )
+    region_id = None
+    if region:
+        if region not in {key for key, _label in await _region_choices(user)}:
+            errors["region"] = _("Choose from the list.")
+        else:
+            region_id = int(region)
+    elif user.region_path:
+        errors["region"] = _("This field is required.")
+    if (
+        code
+        and "code" not in errors
+        and await DirectReportPoint.exists().where(DirectReportPoint.code == code)
+    ):
+        errors["code"] = _("This code is already in use.")
+    if errors:
+        return None, errors
+    point = DirectReportPoint(code=code, name=name, region=region_id, address=address)
+    await point.save()
+    await record_audit(user, "create", "direct_report_point", point.id, after={"code": code})
+    return point.id, {}
+
+
+async def _points(user: CurrentUser) -> list[dict]:
+    rows = await DirectReportPoint.select(
+        DirectReportPoint.id,
+        DirectReportPoint.code,
+        DirectReportPoint.name,
+        DirectReportPoint.address,
+        DirectReportPoint.active,
+        DirectReportPoint.token_issued_at,
+        DirectReportPoint.device_token_digest,
+        DirectReportPoint.region,
+        DirectReportPoint.region.name,
+        DirectReportPoint.region.path,
+    ).order_by(DirectReportPoint.code)
+    visible = []
+    for row in rows:
+        if row["region"] is None or user.can_see_path(row["region.path"]):
+            # The digest never leaves this function: the page only needs to know one exists.
+            row["bound"] = bool(row.pop("device_token_digest"))
+            visible.append(row)
+    return visible
+
+
+async def _point_for(user: CurrentUser, point_id: int) -> dict:
+    point = next((p for p in await _points(user) if p["id"] == point_id), None)
+    if point is None:
+        raise NotFoundException()
+    return point
+
+
+async def _group(row: dict) -> dict:
+    """The group this suggestion belongs to: its leader, or the members it leads."""
+    leader = None
+    if row["group_leader"]:
+        leader = (
+            await Suggestion.select(Suggestion.id, Suggestion.tracking_code, Suggestion.title)
+            .where(Suggestion.id == row["group_leader"])
+            .first()
+        )
+    members = await Suggestion.select(
+        Suggestion.id, Suggestion.tracking_code, Suggestion.title
+    ).where(Suggestion.group_leader == row["id"])
+    return {"leader": leader, "members": members}
+
+
+async def _similar(user: CurrentUser, row: dict, group: dict) -> list[dict]:
+    """Similar suggestions the user may group with (the finder does not know about scopes)."""
+    found = await services.similar_to(user, row["id"])
+    if not found:
+        return []
+    paths = await Suggestion.select(
+        Suggestion.id, Suggestion.region_path, Suggestion.group_leader
+    ).where(Suggestion.id.is_in([s["id"] for s in found]))
+    by_id = {p["id"]: p for p in paths}
+    grouped = {m["id"] for m in group["members"]} | {row["group_leader"]}
+    shown = []
+    for s in found:
+        info = by_id.get(s["id"]) or {}
+        path = info.get("region_path") or ""
+        if path and not user.can_see_path(path):
+            continue
+        s["in_group"] = s["id"] in grouped or (
+            bool(row["group_leader"]) and info.get("group_leader") == row["group_leader"]
+        )
+        shown.append(s)
+    return shown
+
+
+def _facts(data: dict) -> dict[str, str]:
+    typed = {k: str(data.get(k) or "").strip() for k in FACT_FIELDS}
+    return {k: v for k, v in typed.items() if v}
+
+
+# ---------------------------------------------------------------- inbox, entry, detail
+
+
+class SuggestionStaffController(Controller):
+    """The suggestion office's list and the department's inbox share one URL; services scope it."""
+
+    path = "/suggestions"
+    guards = [requires_role(*INBOX_ROLES)]
+    include_in_schema = False
+
+    @get("/")
+    async def suggestion_list(
+        self, request: Request, status: FromQuery[str] = "", page: FromQuery[int] = 1
+    ) -> Template:
+        user = current_user(request)
+        if status not in {s.value for s in rules.SuggestionStatus}:
+            status = ""
+        page = max(page, 1)
+        rows, has_more = await services.staff_list(user, status, page)
+        context = {
+            "rows": await _with_due_dates(rows),
+            "has_more": has_more,
+            "page": page,
+            "args": {"status": status} if status else {},
+            "is_department": _is_department(user),
+            "L": LABELS,
+        }
+        if is_htmx(request):
+            return Template("suggestions/staff/partials/_rows.html", context=context)
+        return Template("suggestions/staff/list.html", context=context)
+
+    @get("/new", guards=[requires_role(*STAFF_ROLES)])
+    async def new_suggestion(self, request: Request) -> Template:
+        values = {"channel": rules.Channel.PHONE.value}
+        return await _entry_form(request, values, {})
+
+    @post("/new", guards=[requires_role(*STAFF_ROLES)])
+    async def submit(
+        self, request: Request, data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        user = current_user(request)
+        values = _form_values(data)
+        values.pop("website", None)  # the citizen form's robot trap does not apply to staff
+        channel = values.get("channel", "")
+        errors: dict[str, str] = {}
+        if channel not in {c.value for c in STAFF_CHANNELS}:
+            errors["channel"] = _("Choose from the list.")
+        if values.get("region") and values["region"] not in {
+            key for key, _label in await _region_choices(user)
+        }:
+            errors["region"] = _("Choose from the list.")
+        receipt = None
+        if not errors:
+            _cleaned, errors, receipt = await services.submit_suggestion(
+                values, channel, actor=user
+            )
+        if receipt is None:
+            return await _entry_form(request, values, errors, 422)
+        code, secret = receipt
+        # The secret is shown once and never stored in clear; the session carries it to the
+        # next page so a reload of that page does not file the suggestion twice.
+        request.set_session({**request.session, "suggestion_receipt": [code, secret]})
+        return see_other("/suggestions/new/receipt")
+
+    @get("/new/receipt", guards=[requires_role(*STAFF_ROLES)])
+    async def receipt(self, request: Request) -> Template | Redirect:
+        session = dict(request.session)
+        receipt = session.pop("suggestion_receipt", None)
+        if not receipt:
+            return see_other("/suggestions")
+        request.set_session(session)
+        code, secret = receipt
+        row = await Suggestion.select(Suggestion.id).where(Suggestion.tracking_code == code).first()
+        return Template(
+            "suggestions/staff/receipt.html",
+            context={"code": code, "secret": secret, "suggestion_id": row["id"] if row else None},
+        )
+
+    @get("/{suggestion_id:int}")
+    async def detail(self, request: Request, suggestion_id: FromPath[int]) -> Template:
+        return await _detail(request, suggestion_id, {})
+
+    @post("/{suggestion_id:int}/move")
+    async def move(
+        self, request: Request, suggestion_id: FromPath[int], data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        user = current_user(request)
+        data = _form_values(data)
+        action = str(data.get("action") or "")
+        facts = _facts(data)
+        tier = str(data.get("reward_tier") or "")
+        try:
+            if action == "reroute" and facts.get("reroute_to") == rules.RerouteTo.DISPUTE_CASE:
+                await _reroute_to_case(user, suggestion_id, data)
+            else:
+                if action == "reply" and tier:
+                    _check_reward_with_reply(user, tier, facts.get("outcome", ""))
+                await services.move(user, suggestion_id, action, facts)
+                if action == "reply" and tier:
+                    await award_reward(user, suggestion_id, tier)
+        except SuggestionError as exc:
+            errors = _errors(exc, action)
+            return await _detail(request, suggestion_id, errors, 422, data)
+        return see_other(f"/suggestions/{suggestion_id}")
+
+    @post("/{suggestion_id:int}/reward", guards=[requires_role(*STAFF_ROLES)])
+    async def reward(
+        self, request: Request, suggestion_id: FromPath[int], data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        try:
+            await award_reward(
+                current_user(request), suggestion_id, str(data.get("reward_tier") or "")
+            )
+        except SuggestionError as exc:
+            errors = _errors(exc, "reward")
+            return await _detail(request, suggestion_id, errors, 422, data)
+        return see_other(f"/suggestions/{suggestion_id}")
+
+    @post("/{suggestion_id:int}/group", guards=[requires_role(*STAFF_ROLES)])
+    async def group(
+        self, request: Request, suggestion_id: FromPath[int], data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        leader = str(data.get("leader") or "")
+        try:
+            if not leader.isdigit():
+                raise SuggestionError(_("This suggestion does not exist."))
+            await services.group_with(current_user(request), suggestion_id, int(leader))
+        except SuggestionError as exc:
+            return await _detail(request, suggestion_id, _errors(exc), 422)
+        return see_other(f"/suggestions/{suggestion_id}")
+
+    @post("/{suggestion_id:int}/phone")
+    async def phone(self, request: Request, suggestion_id: FromPath[int]) -> Template:
+        phone = await reveal_phone(current_user(request), suggestion_id)
+        if is_htmx(request):
+            return Template("suggestions/staff/partials/_phone.html", context={"phone": phone})
+        return await _detail(request, suggestion_id, {}, revealed_phone=phone)
+
+
+def _errors(exc: SuggestionError, action: str = "") -> dict[str, str]:
+    """The message beside its field (or atop the action's form) and, as a pointer, atop the page."""
+    return {"action": action, "message": exc.message, exc.field or "form": exc.message}
+
+
+def _check_reward_with_reply(user: CurrentUser, tier: str, outcome: str) -> None:
+    """Refuse a reward before the reply is written, so a refused reward loses nothing."""
+    if _is_department(user):
+        raise SuggestionError(_("A department handles and replies; other steps are for staff."))
+    if tier not in REWARD_CODES:
+        raise SuggestionError(_("Choose from the list."), "reward_tier")
+    if not rules.reward_allowed(outcome):
+        raise SuggestionError(
+            _("Only an adopted or partly adopted suggestion can be rewarded."), "reward_tier"
+        )
+
+
+async def _reroute_to_case(user: CurrentUser, suggestion_id: int, data: dict) -> int:
+    grid = str(data.get("grid") or "")
+    if grid not in {key for key, _label in await services.grid_choices(user)}:
+        raise SuggestionError(_("Choose from the list."), "grid")
+    category = str(data.get("case_category") or "")
+    if category not in CATEGORY_CODES:
+        raise SuggestionError(_("Choose from the list."), "case_category")
+    try:
+        return await services.reroute_to_case(user, suggestion_id, int(grid), category)
+    except SuggestionError as exc:
+        # The case intake names its fields differently from this form.
+        field = {"grid_id": "grid", "category": "case_category"}.get(exc.field, exc.field)
+        raise SuggestionError(exc.message, field) from exc
+
+
+async def _entry_form(
+    request: Request, values: dict, errors: dict, status_code: int = 200
+) -> Template:
+    user = current_user(request)
+    topics = await services.open_topics()
+    return Template(
+        "suggestions/staff/new.html",
+        context={
+            "values": values,
+            "errors": errors,
+            "channel_choices": [(c.value, rules.CHANNEL_LABELS[c]) for c in STAFF_CHANNELS],
+            "region_choices": await _region_choices(user),
+            "topic_choices": [(str(t["id"]), t["title"]) for t in topics],
+        },
+        status_code=status_code,
+    )
+
+
+async def _detail(
+    request: Request,
+    suggestion_id: int,
+    errors: dict,
+    status_code: int = 200,
+    values: dict | None = None,
+    revealed_phone: str = "",
+) -> Template:
+    user = current_user(request)
+    row = await services.suggestion_for_staff(user, suggestion_id)
+    if row is None:
+        raise NotFoundException()
+    department = _is_department(user)
+    # A reopening follows the citizen's rating, never a click in the office.
+    actions = [a for a in row["actions"] if a != "reopen"]
+    if department:
+        actions = [a for a in actions if a in DEPARTMENT_ACTIONS]
+    group = await _group(row)
+    staff_only: dict[str, Any] = {}
+    if not department:
+        staff_only = {
+            "similar": await _similar(user, row, group) if row["status"] in ROUTING else [],
+            "department_choices": await services.department_choices(),
+            "grid_choices": await services.grid_choices(user) if "reroute" in actions else [],
+            "case_category_choices": _category_choices(),
+            "reward_choices": [(t.code, str(t.label)) for t in rules.REWARD_TIERS],
+        }
+    on = today()
+    return Template(
+        "suggestions/staff/detail.html",
+        context={
+            "s": row,
+            "errors": errors,
+            "values": values or {},
+            "actions": actions,
+            "is_department": department,
+            "group": group,
+            "revealed_phone": revealed_phone,
+            "route_late": row["status"] in ROUTING and row["route_due"] < on,
+            "conclude_late": row["status"] in ("received", "registered", "transferred", "handling")
+            and row["conclude_due"] < on,
+            "can_reward": not department
+            and rules.reward_allowed(row["outcome"])
+            and row["status"] in ("replied", "concluded"),
+            "L": LABELS,
+            **staff_only,
+        },
+        status_code=status_code,
+    )
+
+
+# ---------------------------------------------------------------- thematic collections
+
+
+class SuggestionTopicController(Controller):
+    """专项征集: staff publish a topic with a closing date; citizens answer it."""
+
+    path = "/suggestions/topics"
+    guards = [requires_role(*STAFF_ROLES)]
+    include_in_schema = False
+
+    @get("/")
+    async def topics(self) -> Template:
+        return await _topics_page({"opens_on": today().isoformat()}, {})
+
+    @post("/")
+    async def create(
+        self, request: Request, data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        values = _form_values(data)
+        errors: dict[str, str] = {}
+        opens_on = _parse_date(values.get("opens_on"))
+        closes_on = _parse_date(values.get("closes_on"))
+        for name, parsed in (("opens_on", opens_on), ("closes_on", closes_on)):
+            if parsed is None:
+                errors[name] = _("Enter a date.")
+        if not values.get("title", "").strip():
+            errors["title"] = _("This field is required.")
+        if not errors and opens_on and closes_on:
+            try:
+                await services.create_topic(
+                    current_user(request),
+                    values.get("title", ""),
+                    values.get("description", ""),
+                    opens_on,
+                    closes_on,
+                )
+            except SuggestionError as exc:
+                errors[exc.field or "title"] = exc.message
+        if errors:
+            return await _topics_page(values, errors, 422)
+        return see_other("/suggestions/topics")
+
+
+async def _topics_page(values: dict, errors: dict, status_code: int = 200) -> Template:
+    topics = await SuggestionTopic.select().order_by(SuggestionTopic.closes_on, ascending=False)
+    on = today()
+    for t in topics:
+        t["open"] = t["published"] and t["opens_on"] <= on <= t["closes_on"]
+    return Template(
+        "suggestions/staff/topics.html",
+        context={"topics": topics, "values": values, "errors": errors},
+        status_code=status_code,
+    )
+
+
+# ---------------------------------------------------------------- direct-report points
+
+
+class DirectReportPointController(Controller):
+    """直报点: kiosk tablets in community halls, bound by a one-time link and revocable."""
+
+    path = "/suggestions/points"
+    guards = [requires_role(*STAFF_ROLES)]
+    include_in_schema = False
+
+    @get("/")
+    async def points(self, request: Request) -> Template:
+        return await _points_page(request, {}, {})
+
+    @post("/")
+    async def create(
+        self, request: Request, data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        values = _form_values(data)
+        _point_id, errors = await create_point(current_user(request), values)
+        if errors:
+            return await _points_page(request, values, errors, 422)
+        return see_other("/suggestions/points")
+
+    @post("/{point_id:int}/bind")
+    async def bind(self, request: Request, point_id: FromPath[int]) -> Template:
+        user = current_user(request)
+        point = await _point_for(user, point_id)
+        token = await services.bind_device(user, point_id)
+        url = str(request.base_url).rstrip("/") + f"/kiosk/bind/{token}"
+        # Rendered straight from the POST: the link is shown this once and stored nowhere.
+        # Posting again simply issues a new link and voids this one.
+        return Template(
+            "suggestions/staff/bound.html",
+            context={"point": point, "url": url, "qr": qr_svg_data_uri(url)},
+        )
+
+    @post("/{point_id:int}/revoke")
+    async def revoke(self, request: Request, point_id: FromPath[int]) -> Redirect:
+        user = current_user(request)
+        await _point_for(user, point_id)
+        await services.revoke_device(user, point_id)
+        return see_other("/suggestions/points")
+
+
+async def _points_page(
+    request: Request, values: dict, errors: dict, status_code: int = 200
+) -> Template:
+    user = current_user(request)
+    return Template(
+        "suggestions/staff/points.html",
+        context={
+            "points": await _points(user),
+            "region_choices": await _region_choices(user),
+            # Staff of a town place points in their town; county-wide staff may leave it open.
+            "region_required": bool(user.region_path),
+            "values": values,
+            "errors": errors,
+        },
+        status_code=status_code,
+    )
