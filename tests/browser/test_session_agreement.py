@@ -28,6 +28,8 @@ async def _deposit_case_in_mediation() -> int:
     await services.transition_case(grid1, case_id, "accept", {})
     staff = await Staff.select(Staff.id).where(Staff.username == "mediator1").first()
     mediator = await Mediator.select(Mediator.id).where(Mediator.staff == staff["id"]).first()
+    # The demo gives mediator1 a full load; make room so this case can be theirs.
+    await Mediator.update({Mediator.max_cases: 99}).where(Mediator.id == mediator["id"])
     await services.assign_mediator(centre1, case_id, mediator["id"])
     await services.transition_case(grid1, case_id, "start_mediation", {})
     return case_id
