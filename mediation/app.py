@@ -11,7 +11,6 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -25,6 +24,7 @@ from litestar.template.config import TemplateConfig
 from mediation import db
 from mediation.accounts.controllers import AccountController
 from mediation.accounts.services import CurrentUser, load_user
+from mediation.accounts.sessions import QuietSessionConfig
 from mediation.cases.api import CaseApiController
 from mediation.cases.controllers import (
     CaseController,
@@ -124,7 +124,7 @@ def _is_login_attempt(request: Request) -> bool:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
-    session_config = ServerSideSessionConfig(
+    session_config = QuietSessionConfig(
         key="msession",
         max_age=settings.session_max_age,
         secure=settings.secure_cookies,

@@ -135,3 +135,17 @@ async def test_after_sign_in_it_returns_to_the_page_asked_for_but_never_off_site
         {"username": "grid1", "password": "mediation-demo", "next": "https://evil.example/"},
     )
     assert response.headers["location"] == "/"
+
+
+async def test_reading_pages_does_not_rewrite_the_session(client, settings):
+    await login(client, "grid1")
+    # The file written last is this sign-in's session.
+    files = list((settings.data_dir / "sessions").iterdir())
+    session_file = max(files, key=lambda f: f.stat().st_mtime_ns)
+    before = session_file.stat().st_mtime_ns
+    for path in ("/", "/grids", "/cases"):
+        assert (await client.get(path)).status_code == 200
+    assert session_file.stat().st_mtime_ns == before
+    # A change (switching language keeps the session; signing out ends it) still works.
+    await post_form(client, "/logout", {})
+    assert (await client.get("/", follow_redirects=False)).status_code in (302, 303)
