@@ -71,17 +71,9 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(_: argparse.Namespace) -> int:
-    from mediation.cases.services import sweep_deadlines
-    from mediation.suggestions.services import sweep_suggestions
+    from mediation.tasks import sweep_all
 
-    async def both():
-        return await sweep_deadlines(), await sweep_suggestions()
-
-    report, late_suggestions = _run(_with_db(both))
-    print(
-        f"Checked {report.checked} open cases: {report.newly_overdue} newly overdue, "
-        f"{report.escalated} escalated; {late_suggestions} suggestions newly overdue."
-    )
+    print(_run(_with_db(sweep_all)))
     return 0
 
 

@@ -6,13 +6,14 @@ import contextvars
 import io
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale, dates, numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.support import LazyProxy, NullTranslations, Translations
+from babel.support import NullTranslations, Translations
+from markupsafe import Markup, escape
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT_LOCALE = "zh_CN"
@@ -80,9 +81,66 @@ def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
     return text % params
 
 
-def lazy_gettext(message: str, **params: object) -> LazyProxy:
+class LazyText:
+    """A message translated each time it is used, in the locale of the moment.
+
+    Lighter than Babel's ``LazyProxy`` (no attribute forwarding on every access): labels are
+    looked up for every row of every list page. Behaves like the translated ``str``.
+    """
+
+    __slots__ = ("message", "params")
+
+    def __init__(self, message: str, params: dict[str, object]) -> None:
+        self.message = message
+        self.params = params
+
+    def __str__(self) -> str:
+        text = translations_for(_current_locale.get()).gettext(self.message)
+        return text % self.params if self.params else text
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+    def __repr__(self) -> str:
+        return f"LazyText({self.message!r})"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __getattr__(self, name: str):
+        return getattr(str(self), name)
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == (str(other) if isinstance(other, LazyText) else other)
+
+    def __lt__(self, other: object) -> bool:
+        return str(self) < str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __bool__(self) -> bool:
+        return bool(self.message)
+
+    def __len__(self) -> int:
+        return len(str(self))
+
+    def __contains__(self, item: str) -> bool:
+        return item in str(self)
+
+    def __add__(self, other: str) -> str:
+        return str(self) + str(other)
+
+    def __radd__(self, other: str) -> str:
+        return str(other) + str(self)
+
+    def __mod__(self, other: object) -> str:
+        return str(self) % other
+
+
+def lazy_gettext(message: str, **params: object) -> LazyText:
     """For strings defined at import time (choices, labels): translated when rendered."""
-    return LazyProxy(gettext, message, enable_cache=False, **params)
+    return LazyText(message, params)
 
 
 _ = gettext
@@ -98,7 +156,13 @@ def format_date(value: date | datetime | None, format: str = "medium") -> str:
         return ""
     if isinstance(value, datetime):
         value = value.date()
-    return dates.format_date(value, format=format, locale=_babel_locale(get_locale()))
+    return _format_date(value, format, get_locale())
+
+
+@lru_cache(maxsize=8192)
+def _format_date(value: date, format: str, locale: str) -> str:
+    # Lists show the same few hundred dates over and over; Babel's formatter is the slow part.
+    return dates.format_date(value, format=format, locale=_babel_locale(locale))
 
 
 def format_datetime(value: datetime | None, format: str = "medium") -> str:

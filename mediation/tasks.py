@@ -11,20 +11,27 @@ logger = logging.getLogger("mediation.tasks")
 SWEEP_INTERVAL_SECONDS = 15 * 60
 
 
-async def _sweep_forever(interval: float) -> None:
+async def sweep_all() -> str:
+    """One pass of every sweep (cases, agreements, suggestions); returns a one-line summary."""
+    from mediation.cases.agreements import sweep_agreements
     from mediation.cases.services import sweep_deadlines
     from mediation.suggestions.services import sweep_suggestions
 
+    cases = await sweep_deadlines()
+    agreements = await sweep_agreements()
+    late_suggestions = await sweep_suggestions()
+    return (
+        f"Checked {cases.checked} open cases: {cases.newly_overdue} newly overdue, "
+        f"{cases.escalated} escalated; {agreements.clauses_overdue} agreement clauses newly "
+        f"overdue, {agreements.confirmation_reminders} judicial-confirmation reminders; "
+        f"{late_suggestions} suggestions newly overdue."
+    )
+
+
+async def _sweep_forever(interval: float) -> None:
     while True:
         try:
-            report = await sweep_deadlines()
-            await sweep_suggestions()
-            logger.info(
-                "deadline sweep: %s checked, %s newly overdue, %s escalated",
-                report.checked,
-                report.newly_overdue,
-                report.escalated,
-            )
+            logger.info("sweep: %s", await sweep_all())
         except Exception:  # a failed sweep must not stop the next one
             logger.exception("deadline sweep failed")
         await asyncio.sleep(interval)

@@ -6,11 +6,16 @@ from functools import cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from mediation import i18n
 from mediation.masking import mask_id_number, mask_phone
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def _template_gettext(message: str, **params: object) -> Markup:
+    return Markup(i18n.translations_for(i18n.get_locale()).gettext(message)) % params
 
 
 @cache
@@ -28,6 +33,10 @@ def environment() -> Environment:
         lambda singular, plural, n: i18n.ngettext(singular, plural, n),
         newstyle=True,
     )
+    # The same semantics as the extension's new-style gettext (the translation is trusted
+    # markup, the parameters are escaped into it) without its second trip through
+    # Context.call: pages call _() dozens of times per render.
+    env.globals["_"] = env.globals["gettext"] = _template_gettext
     env.filters.update(
         date=i18n.format_date,
         datetime=i18n.format_datetime,

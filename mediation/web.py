@@ -89,6 +89,11 @@ def error_page(request: Request, status_code: int, detail: str = "") -> Response
 
 
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:
+    if request.url.path.startswith("/open311/"):
+        # Unknown paths and methods under the Open311 root answer in the standard's format.
+        from mediation.suggestions.open311_controllers import open311_http_error
+
+        return open311_http_error(request, exc)
     if isinstance(exc, NotAuthorizedException) and not wants_json(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.headers.get("hx-request"):

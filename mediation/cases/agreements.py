@@ -21,7 +21,7 @@ from mediation.cases.tables import (
     Signature,
 )
 from mediation.db import write_transaction
-from mediation.grid.tables import Region
+from mediation.grid.tables import Region, TeamMember
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 
@@ -393,12 +393,147 @@ async def mark_clause_done(
         raise CaseError(_("This agreement does not exist."))
     if agreement["status"] != "effective":
         raise CaseError(_("Performance is tracked once the agreement is in effect."))
+    clause = next((c for c in agreement["clauses"] if c["id"] == clause_id), None)
+    if clause is None:
+        raise CaseError(_("This clause does not exist."))
+    if done_on > today():
+        raise CaseError(_("The date cannot be in the future."), "done_on")
     await AgreementClause.update({AgreementClause.done_on: done_on}).where(
         AgreementClause.id == clause_id, AgreementClause.agreement == agreement_id
     )
     await record_event(
-        agreement["case"], user, "clause_performed", changes={"clause": [None, clause_id]}
+        agreement["case"],
+        user,
+        "clause_performed",
+        changes={"clause": [None, f"{agreement['number']} #{clause['seq']}"]},
     )
+
+
+# Remind this many days before the judicial-confirmation window closes.
+CONFIRMATION_REMINDER_DAYS = 7
+# Cases whose agreement is still being performed; later states need no reminders.
+PERFORMING_STATUSES = ("settled", "performing")
+
+
+@dataclass
+class AgreementSweepReport:
+    clauses_overdue: int = 0
+    confirmation_reminders: int = 0
+
+
+async def _people_of_case(case_id: int, grid_id: int) -> list[int]:
+    """The case's active mediators and its grid team: who must hear about its agreements."""
+    mediators = await CaseMediator.select(CaseMediator.mediator.staff).where(
+        CaseMediator.case == case_id, CaseMediator.active.eq(True)
+    )
+    team = await TeamMember.select(TeamMember.staff).where(TeamMember.grid == grid_id)
+    return sorted({m["mediator.staff"] for m in mediators} | {t["staff"] for t in team})
+
+
+async def sweep_agreements(on: date | None = None) -> AgreementSweepReport:
+    """Report overdue clauses and the closing judicial-confirmation window, once each.
+
+    Each report is claimed by a conditional update (``... WHERE reported IS NULL``), so two
+    sweeps at once, or one run twice, never notify twice.
+    """
+    on = on or today()
+    report = AgreementSweepReport()
+    late = await AgreementClause.select(
+        AgreementClause.id,
+        AgreementClause.seq,
+        AgreementClause.obligor,
+        AgreementClause.deadline,
+        AgreementClause.agreement,
+        AgreementClause.agreement.number,
+        AgreementClause.agreement.case,
+        AgreementClause.agreement.case.grid,
+    ).where(
+        AgreementClause.done_on.is_null(),
+        AgreementClause.overdue_notified_on.is_null(),
+        AgreementClause.deadline < on,
+        AgreementClause.agreement.status == "effective",
+        AgreementClause.agreement.case.status.is_in(list(PERFORMING_STATUSES)),
+    )
+    for clause in late:
+        claimed = (
+            await AgreementClause.update({AgreementClause.overdue_notified_on: on})
+            .where(
+                AgreementClause.id == clause["id"], AgreementClause.overdue_notified_on.is_null()
+            )
+            .returning(AgreementClause.id)
+        )
+        if not claimed:
+            continue
+        case_id = clause["agreement.case"]
+        label = f"{clause['agreement.number']} #{clause['seq']}"
+        await record_event(
+            case_id,
+            None,
+            "clause_overdue",
+            changes={"clause": [None, label], "due": [None, clause["deadline"].isoformat()]},
+            note=clause["obligor"],
+        )
+        await notify(
+            await _people_of_case(case_id, clause["agreement.case.grid"]),
+            case_id,
+            "clause_overdue",
+            _(
+                "Clause %(clause)s (%(obligor)s) was due on %(due)s and is not recorded as "
+                "performed.",
+                clause=label,
+                obligor=clause["obligor"],
+                due=clause["deadline"].isoformat(),
+            ),
+        )
+        report.clauses_overdue += 1
+
+    # Effective on or after this day: the window is still open; on or before the other: it
+    # closes within CONFIRMATION_REMINDER_DAYS.
+    window_open_from = on - timedelta(days=JUDICIAL_CONFIRMATION_DAYS)
+    closing_by = on - timedelta(days=JUDICIAL_CONFIRMATION_DAYS - CONFIRMATION_REMINDER_DAYS)
+    closing = await Agreement.select(
+        Agreement.id,
+        Agreement.number,
+        Agreement.effective_on,
+        Agreement.case,
+        Agreement.case.grid,
+    ).where(
+        Agreement.status == "effective",
+        Agreement.confirmation_reminded_on.is_null(),
+        Agreement.effective_on >= window_open_from,
+        Agreement.effective_on <= closing_by,
+        Agreement.case.status.is_in(list(PERFORMING_STATUSES)),
+    )
+    for agreement in closing:
+        claimed = (
+            await Agreement.update({Agreement.confirmation_reminded_on: on})
+            .where(Agreement.id == agreement["id"], Agreement.confirmation_reminded_on.is_null())
+            .returning(Agreement.id)
+        )
+        if not claimed:
+            continue
+        until = agreement["effective_on"] + timedelta(days=JUDICIAL_CONFIRMATION_DAYS)
+        await record_event(
+            agreement["case"],
+            None,
+            "confirmation_reminder",
+            changes={"until": [None, until.isoformat()]},
+            note=agreement["number"],
+        )
+        await notify(
+            await _people_of_case(agreement["case"], agreement["case.grid"]),
+            agreement["case"],
+            "confirmation_window",
+            _(
+                "The parties to agreement %(number)s may jointly apply to the court for "
+                "judicial confirmation until %(until)s (%(days)s days left).",
+                number=agreement["number"],
+                until=until.isoformat(),
+                days=(until - on).days,
+            ),
+        )
+        report.confirmation_reminders += 1
+    return report
 
 
 async def agreements_of_case(case_id: int) -> list[dict]:
@@ -485,6 +620,10 @@ async def print_context(
         "copies": agreement["copies"],
         "signed_on": agreement["effective_on"],
     }
+    if agreement["kind"] == "oral":
+        context["title"] = _("Record of an oral mediation agreement")
+    elif agreement["supplements"]:
+        context["title"] = _("Supplementary people's mediation agreement")
     if agreement["verification_code"]:
         context["verification"] = {
             "code": agreement["verification_code"],

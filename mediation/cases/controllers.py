@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import date
 from typing import Annotated, Any
 
@@ -10,12 +11,15 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
+from mediation import i18n
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import services, workflow
 from mediation.cases.categories import STANDARD_CATEGORIES, category_label
 from mediation.grid.services import grid_choices_for
 from mediation.i18n import gettext as _
+from mediation.templating import environment
 from mediation.web import is_htmx, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -54,6 +58,34 @@ def _facts_from_form(action: str, data: dict) -> dict:
     if action == "close":
         facts["follow_up_recorded"] = bool(data.get("follow_up_recorded"))
     return facts
+
+
+# Rendered filter forms by (locale, grid menu, chosen filters). The form is the same for every
+# request with the same choices, and it is most of the list page's rendering time. An entry
+# lives as long as the grid menu it was rendered with (that menu is itself cached briefly).
+_FILTER_FORMS: OrderedDict[tuple, tuple[list, Markup]] = OrderedDict()
+_FILTER_FORMS_MAX = 512
+
+
+def filter_form(grid_choices: list[tuple[str, str]], args: dict[str, str]) -> Markup:
+    key = (i18n.get_locale(), id(grid_choices), tuple(sorted(args.items())))
+    hit = _FILTER_FORMS.get(key)
+    if hit is not None and hit[0] is grid_choices:
+        _FILTER_FORMS.move_to_end(key)
+        return hit[1]
+    html = Markup(
+        environment()
+        .get_template("cases/partials/_filters.html")
+        .render(
+            args=args,
+            grid_choices=grid_choices,
+            category_choices=[(c, category_label(c)) for c, _zh, _en in STANDARD_CATEGORIES],
+        )
+    )
+    _FILTER_FORMS[key] = (grid_choices, html)
+    while len(_FILTER_FORMS) > _FILTER_FORMS_MAX:
+        _FILTER_FORMS.popitem(last=False)
+    return html
 
 
 class CaseController(Controller):
@@ -111,10 +143,7 @@ class CaseController(Controller):
         context = {"rows": rows, "has_more": has_more, "page": filters.page, "args": args}
         if is_htmx(request):
             return Template("cases/partials/_rows.html", context=context)
-        context.update(
-            grid_choices=await grid_choices_for(user),
-            category_choices=[(c, category_label(c)) for c, _zh, _en in STANDARD_CATEGORIES],
-        )
+        context["filter_form"] = filter_form(await grid_choices_for(user), args)
         return Template("cases/list.html", context=context)
 
     @get("/mine")
@@ -124,7 +153,7 @@ class CaseController(Controller):
 
     @get("/{case_id:int}")
     async def case_page(self, request: Request, case_id: FromPath[int]) -> Template:
-        return await _detail(request, case_id, {})
+        return await render_detail(request, case_id, {})
 
     @post("/{case_id:int}/move", guards=[requires_role(*MANAGE_ROLES, "mediator", "volunteer")])
     async def move(
@@ -133,7 +162,7 @@ class CaseController(Controller):
         user = current_user(request)
         action = str(data.get("action", ""))
         if action not in {a.value for a in workflow.CaseAction}:
-            return await _detail(request, case_id, {"form": _("Choose from the list.")}, 422)
+            return await render_detail(request, case_id, {"form": _("Choose from the list.")}, 422)
         try:
             await services.transition_case(
                 user,
@@ -144,7 +173,7 @@ class CaseController(Controller):
                 str(data.get("note", ""))[:1000],
             )
         except services.CaseError as exc:
-            return await _detail(
+            return await render_detail(
                 request, case_id, {"form": exc.message, "action": action}, 422, data
             )
         return see_other(f"/cases/{case_id}")
@@ -162,7 +191,7 @@ class CaseController(Controller):
                 _int(data.get("version")),
             )
         except services.CaseError as exc:
-            return await _detail(
+            return await render_detail(
                 request, case_id, {"form": exc.message, "action": "colour"}, 422, data
             )
         return see_other(f"/cases/{case_id}")
@@ -176,7 +205,9 @@ class CaseController(Controller):
                 current_user(request), case_id, _int(data.get("mediator")) or 0
             )
         except services.CaseError as exc:
-            return await _detail(request, case_id, {"form": exc.message, "action": "assign"}, 422)
+            return await render_detail(
+                request, case_id, {"form": exc.message, "action": "assign"}, 422
+            )
         return see_other(f"/cases/{case_id}")
 
     @post(
@@ -195,7 +226,7 @@ class CaseController(Controller):
                 current_user(request), case_id, assignment_id, str(data.get("reason", ""))
             )
         except services.CaseError as exc:
-            return await _detail(
+            return await render_detail(
                 request, case_id, {"form": exc.message, "action": "objection"}, 422
             )
         return see_other(f"/cases/{case_id}")
@@ -216,7 +247,7 @@ class CaseController(Controller):
                 _int(data.get("version")),
             )
         except services.CaseError as exc:
-            return await _detail(
+            return await render_detail(
                 request, case_id, {"form": exc.message, "action": "extension"}, 422, data
             )
         return see_other(f"/cases/{case_id}")
@@ -238,7 +269,7 @@ class CaseController(Controller):
         return Template("cases/partials/_revealed.html", context={"value": value})
 
 
-async def _detail(
+async def render_detail(
     request: Request, case_id: int, errors: dict, status_code: int = 200, values: dict | None = None
 ) -> Template:
     user = current_user(request)

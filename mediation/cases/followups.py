@@ -7,7 +7,7 @@ from datetime import date
 from mediation.accounts.services import CurrentUser
 from mediation.cases import agreements, sessions
 from mediation.cases.services import CaseError, case_detail, case_for, record_event, today
-from mediation.cases.tables import CaseEvent, FollowUp
+from mediation.cases.tables import AgreementClause, CaseEvent, FollowUp
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 
@@ -113,6 +113,38 @@ async def case_file_context(user: CurrentUser, case_id: int, base_url: str) -> d
         "sessions": session_rows,
         "agreements": agreement_contexts,
         "follow_ups": await follow_ups_of_case(case_id),
+        "PERFORMANCE": PERFORMANCE,
+        "SATISFACTION": SATISFACTION,
+    }
+
+
+async def follow_up_context(user: CurrentUser, case_id: int, follow_up_id: int) -> dict:
+    """回访记录: one visit, with the state of every clause of the case's agreements."""
+    case = await case_detail(user, case_id)
+    if case is None:
+        raise CaseError(_("This case does not exist."))
+    row = (
+        await FollowUp.select(FollowUp.all_columns(), FollowUp.visited_by.display_name)
+        .where(FollowUp.id == follow_up_id, FollowUp.case == case_id)
+        .first()
+    )
+    if row is None:
+        raise CaseError(_("This follow-up visit does not exist."))
+    committee, _short = await agreements._committee_for(case)  # noqa: SLF001
+    issued = [a for a in await agreements.agreements_of_case(case_id) if a["number"]]
+    clauses = []
+    if issued:
+        clauses = (
+            await AgreementClause.select()
+            .where(AgreementClause.agreement.is_in([a["id"] for a in issued]))
+            .order_by(AgreementClause.agreement, AgreementClause.seq)
+        )
+    return {
+        "case": case,
+        "committee": committee,
+        "follow_up": row,
+        "agreements": [a["number"] for a in issued],
+        "clauses": clauses,
         "PERFORMANCE": PERFORMANCE,
         "SATISFACTION": SATISFACTION,
     }

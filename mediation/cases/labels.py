@@ -45,6 +45,17 @@ EVENT_LABELS = {
     "extended": _l("Mediation period extended"),
     "overdue": _l("Overdue"),
     "caught_up": _l("Back within its deadlines"),
+    "from_suggestion": _l("Converted from a suggestion"),
+    "session_scheduled": _l("Session scheduled"),
+    "session_closed": _l("Session closed"),
+    "agreement_drafted": _l("Agreement drafted"),
+    "agreement_issued": _l("Agreement issued"),
+    "agreement_signed": _l("Agreement signed"),
+    "agreement_effective": _l("Agreement in effect"),
+    "clause_performed": _l("Clause performed"),
+    "clause_overdue": _l("Clause overdue"),
+    "confirmation_reminder": _l("Reminder: judicial confirmation window closing"),
+    "follow_up": _l("Follow-up visit recorded"),
 }
 
 FIELD_LABELS = {
@@ -63,4 +74,15 @@ FIELD_LABELS = {
     "termination_text": _l("Explanation"),
     "referral_advice": _l("Advice given on other channels"),
     "agreement_form": _l("Form of the agreement"),
+    "suggestion": _l("Suggestion"),
+    "session": _l("Session time"),
+    "room": _l("Room"),
+    "outcome": _l("Outcome"),
+    "kind": _l("Form of the agreement"),
+    "signatory": _l("Signed by"),
+    "effective_on": _l("In effect from"),
+    "clause": _l("Clause"),
+    "performance": _l("Performance"),
+    "due": _l("Due"),
+    "until": _l("Until"),
 }

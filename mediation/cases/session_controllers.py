@@ -498,26 +498,45 @@ class CaseDocumentController(Controller):
     @post("/follow-ups")
     async def follow_up(
         self, request: Request, case_id: FromPath[int], data: Annotated[dict[str, Any], Form]
-    ) -> Redirect:
+    ) -> Template | Redirect:
+        from mediation.cases.controllers import render_detail
         from mediation.cases.followups import record_follow_up
 
+        values = {k: str(data.get(k, "")) for k in ("visited_on", "performance", "satisfaction")}
+        values["note"] = str(data.get("note", ""))[:2000]
         try:
-            visited_on = date.fromisoformat(str(data.get("visited_on", "")))
+            visited_on = date.fromisoformat(values["visited_on"])
+        except ValueError:
+            error = {"fu-visited_on": _("Enter the date of the visit.")}
+            return await render_detail(request, case_id, error, 422, {"follow_up": values})
+        try:
             await record_follow_up(
                 current_user(request),
                 case_id,
                 visited_on,
-                str(data.get("performance", "")),
-                str(data.get("satisfaction", "")),
-                str(data.get("note", "")),
+                values["performance"],
+                values["satisfaction"],
+                values["note"],
             )
-        except ValueError:
-            return see_other(f"/cases/{case_id}?follow_up_error=date#follow-ups")
         except CaseError as exc:
-            if exc.field:
-                return see_other(f"/cases/{case_id}?follow_up_error={exc.field}#follow-ups")
-            raise NotFoundException() from exc
+            if not exc.field:
+                raise NotFoundException() from exc
+            error = {f"fu-{exc.field}": exc.message}
+            return await render_detail(request, case_id, error, 422, {"follow_up": values})
         return see_other(f"/cases/{case_id}#follow-ups")
+
+    @get("/follow-ups/{follow_up_id:int}/record.pdf")
+    async def follow_up_pdf(
+        self, request: Request, case_id: FromPath[int], follow_up_id: FromPath[int]
+    ) -> Response:
+        from mediation.cases.followups import follow_up_context
+
+        try:
+            context = await follow_up_context(current_user(request), case_id, follow_up_id)
+        except CaseError as exc:
+            raise NotFoundException() from exc
+        pdf = await render_pdf_async("documents/follow_up_record.html", context)
+        return _pdf_response(pdf, f"follow-up-{case_id}-{follow_up_id}.pdf")
 
     @get("/termination.pdf")
     async def termination_pdf(self, request: Request, case_id: FromPath[int]) -> Response:

@@ -198,6 +198,9 @@ class Agreement(Table):
     effective_on = Date(null=True, default=None)
     supplements = ForeignKey("self", null=True, default=None, help_text="Supplementary to")
     version = Integer(default=1)
+    confirmation_reminded_on = Date(
+        null=True, default=None, help_text="When the judicial-confirmation reminder went out"
+    )
 
 
 class AgreementClause(Table):
@@ -212,6 +215,9 @@ class AgreementClause(Table):
     place = Varchar(length=200, default="")
     deadline = Date(null=True, default=None)
     done_on = Date(null=True, default=None)
+    overdue_notified_on = Date(
+        null=True, default=None, help_text="When the sweep reported this clause overdue"
+    )
 
 
 class Signature(Table):

@@ -364,7 +364,7 @@ def _on_problem(_request: Request, exc: Open311Problem) -> Response:
     return _error_body(exc.status, exc.errors)
 
 
-def _on_http_exception(request: Request, exc: HTTPException) -> Response:
+def open311_http_error(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     if status == 429:
         text = _("Too many attempts, please wait a minute and try again")
@@ -533,7 +533,7 @@ class Open311Controller(Controller):
     before_request = _use_request_locale
     exception_handlers = {
         Open311Problem: _on_problem,
-        HTTPException: _on_http_exception,
+        HTTPException: open311_http_error,
         Exception: _on_internal_error,
     }
 

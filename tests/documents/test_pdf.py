@@ -10,7 +10,6 @@ import io
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import anyio
@@ -383,17 +382,14 @@ def test_falls_back_to_the_installed_noto_face_without_the_derived_font(tmp_path
         pdf.stylesheets.cache_clear()
 
 
-def test_warm_render_is_fast_and_small():
-    """A loose guard (the benchmark measures properly): catches e.g. a missing
-    libharfbuzz-subset0, where subsetting falls back to fontTools and takes seconds."""
-    context = sample_agreement_context()
-    pdf.render_pdf(AGREEMENT, context)
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        data = pdf.render_pdf(AGREEMENT, context)
-        timings.append(time.perf_counter() - started)
-    assert min(timings) < 1.0
+def test_fonts_are_subset_by_harfbuzz_and_the_pdf_is_small():
+    """Speed is the benchmark's business; this checks its precondition. Without
+    libharfbuzz-subset0 WeasyPrint falls back to fontTools, which takes seconds per page."""
+    from weasyprint.pdf import fonts as weasy_fonts
+
+    assert weasy_fonts.harfbuzz_subset, "libharfbuzz-subset0 is not installed"
+    assert weasy_fonts.harfbuzz.hb_version_atleast(4, 1, 0)
+    data = pdf.render_pdf(AGREEMENT, sample_agreement_context())
     assert len(data) < 300_000
 
 

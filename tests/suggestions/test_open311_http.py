@@ -406,3 +406,9 @@ def test_the_command_line_issues_a_key_once(capsys):
     key = capsys.readouterr().out.strip()
     assert key.startswith("o311_") and len(key) > 40
     assert main(["revoke-key", "命令行客户端"]) == 0
+
+
+async def test_unknown_paths_and_methods_under_the_root_are_spec_errors(client):
+    assert_spec_error(await client.get(f"{BASE}/nothing-here.json"), 404)
+    assert_spec_error(await client.get(f"{BASE}/requests/a/b/c.json"), 404)
+    assert_spec_error(await client.delete(f"{BASE}/services.json"), 405)
