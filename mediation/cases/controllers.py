@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import date
+from functools import lru_cache
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -15,6 +16,7 @@ from markupsafe import Markup
 
 from mediation import i18n
 from mediation.accounts.guards import current_user, requires_role
+from mediation.cases import labels as case_labels
 from mediation.cases import services, workflow
 from mediation.cases.categories import STANDARD_CATEGORIES, category_label
 from mediation.grid.services import grid_choices_for
@@ -88,6 +90,52 @@ def filter_form(grid_choices: list[tuple[str, str]], args: dict[str, str]) -> Ma
     return html
 
 
+@lru_cache(maxsize=8)
+def _row_labels(locale: str) -> dict[str, dict[str, str]]:
+    """Every label a list row shows, translated once per locale."""
+    token = i18n.set_locale(locale)
+    try:
+        return {
+            "status": {str(k): str(v) for k, v in workflow.STATUS_LABELS.items()},
+            "level": {str(k): str(v) for k, v in workflow.LEVEL_LABELS.items()},
+            "colour": {k: str(v) for k, v in case_labels.COLOUR_LABELS.items()},
+            "category": {c: category_label(c) for c, _zh, _en in STANDARD_CATEGORIES},
+        }
+    finally:
+        i18n.reset_locale(token)
+
+
+def row_views(rows: list[dict]) -> list[dict]:
+    """List rows with their labels and dates as display text (lists render many rows)."""
+    labels = _row_labels(i18n.get_locale())
+    status, level, colour, category = (
+        labels["status"],
+        labels["level"],
+        labels["colour"],
+        labels["category"],
+    )
+    return [
+        {
+            "id": r["id"],
+            "number": r["number"],
+            "summary": r["summary"],
+            "meta": " · ".join(
+                (
+                    category.get(r["category"], r["category"]),
+                    r["grid.name"] or "",
+                    level.get(r["level"], r["level"]),
+                )
+            ),
+            "status": status.get(r["status"], r["status"]),
+            "overdue": r["overdue"],
+            "colour": r["colour"],
+            "colour_label": colour.get(r["colour"], r["colour"]),
+            "registered": i18n.format_date(r["registered_on"]),
+        }
+        for r in rows
+    ]
+
+
 class CaseController(Controller):
     path = "/cases"
     guards = [requires_role(*CASE_ROLES)]
@@ -140,7 +188,12 @@ class CaseController(Controller):
             }.items()
             if v
         }
-        context = {"rows": rows, "has_more": has_more, "page": filters.page, "args": args}
+        context = {
+            "rows": row_views(rows),
+            "has_more": has_more,
+            "page": filters.page,
+            "args": args,
+        }
         if is_htmx(request):
             return Template("cases/partials/_rows.html", context=context)
         context["filter_form"] = filter_form(await grid_choices_for(user), args)
@@ -149,7 +202,8 @@ class CaseController(Controller):
     @get("/mine")
     async def my_work(self, request: Request) -> Template:
         user = current_user(request)
-        return Template("cases/mine.html", context={"rows": await services.my_work(user)})
+        rows = row_views(await services.my_work(user))
+        return Template("cases/mine.html", context={"rows": rows})
 
     @get("/{case_id:int}")
     async def case_page(self, request: Request, case_id: FromPath[int]) -> Template:
