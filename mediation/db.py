@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import weakref
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -63,11 +65,36 @@ async def lifespan(_: Any):
 
 
 def write_transaction():
-    """A transaction that takes the write lock up front on SQLite (no upgrade deadlocks)."""
+    """A transaction that takes the write lock up front on SQLite (no upgrade deadlocks).
+
+    On SQLite, writers of this process also queue on an asyncio lock first: SQLite's busy
+    handler retries by sleeping, which lets newcomers overtake writers that have waited
+    longest (seconds at the tail under a burst of registrations); the queue is first come,
+    first served. Another process's writers still meet the busy timeout as before.
+    """
     db = engine()
     if isinstance(db, SQLiteEngine):
-        return db.transaction(transaction_type=TransactionType.immediate)
+        if db.current_transaction.get() is not None:
+            # Nested: Piccolo joins the outer transaction, which already holds the lock.
+            return db.transaction(transaction_type=TransactionType.immediate)
+        return _queued_sqlite_transaction(db)
     return db.transaction()
+
+
+_write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@asynccontextmanager
+async def _queued_sqlite_transaction(db: SQLiteEngine):
+    loop = asyncio.get_running_loop()
+    lock = _write_locks.get(loop)
+    if lock is None:
+        lock = _write_locks[loop] = asyncio.Lock()
+    async with lock:
+        async with db.transaction(transaction_type=TransactionType.immediate) as transaction:
+            yield transaction
 
 
 async def migrate() -> None:
