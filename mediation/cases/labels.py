@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from mediation.i18n import lazy_gettext as _l
 
 SOURCE_LABELS = {
@@ -86,3 +88,36 @@ FIELD_LABELS = {
     "due": _l("Due"),
     "until": _l("Until"),
 }
+
+REVEALED_FIELD_LABELS = {"id_number": _l("ID number"), "phone": _l("Phone")}
+
+
+@cache
+def _value_labels() -> dict[str, dict]:
+    """For the timeline: which label table translates the recorded codes of a field."""
+    from mediation.cases import agreements, followups, sessions, workflow
+
+    return {
+        "colour": COLOUR_LABELS,
+        "status": workflow.STATUS_LABELS,
+        "level": workflow.LEVEL_LABELS,
+        "decline_reason": workflow.DECLINE_REASON_LABELS,
+        "termination_reason": workflow.TERMINATION_REASON_LABELS,
+        "referral_advice": workflow.REFERRAL_ADVICE_LABELS,
+        "agreement_form": workflow.AGREEMENT_FORM_LABELS,
+        "kind": agreements.KINDS,
+        "outcome": sessions.OUTCOMES,
+        "performance": followups.PERFORMANCE,
+        "source": SOURCE_LABELS,
+        "field": REVEALED_FIELD_LABELS,
+    }
+
+
+def change_value(field: str, value: object) -> object:
+    """A recorded value as people read it: a code becomes its label, anything else stays."""
+    if value is None:
+        return "—"
+    table = _value_labels().get(field)
+    if table is not None and isinstance(value, str) and value in table:
+        return table[value]
+    return value

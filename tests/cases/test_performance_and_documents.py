@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mediation.cases import agreements, services, sessions, workflow
+from mediation.cases import agreements, labels, services, sessions, workflow
 from mediation.cases.labels import EVENT_LABELS
 from mediation.cases.tables import AgreementClause, CaseEvent, CaseMediator, Notification
 from mediation.grid.tables import Staff
@@ -351,3 +351,16 @@ async def test_every_timeline_event_has_a_label():
     assert {"registered", "agreement_signed", "clause_overdue"} <= actions, "the scan is vacuous"
     known = set(EVENT_LABELS) | {a.value for a in workflow.CaseAction}
     assert actions - known == set()
+
+
+async def test_the_timeline_shows_recorded_codes_as_labels(client, new_key):
+    case_id = await _case_in_mediation(new_key)
+    grid1 = await user("grid1")
+    await services.transition_case(grid1, case_id, "escalate", {})
+    await login(client, "grid1")
+    page = (await client.get(f"/cases/{case_id}")).text
+    timeline = page[page.index('class="timeline"') :]
+    assert "绿色" in timeline and "→ green" not in timeline
+    assert "网格 → 村社区" in timeline and "grid → community" not in timeline
+    assert labels.change_value("colour", None) == "—"
+    assert labels.change_value("room", "二楼调解室") == "二楼调解室"
