@@ -7,7 +7,9 @@ import time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import anyio
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
@@ -15,13 +17,17 @@ from litestar.response import Redirect, Template
 
 from mediation.documents.pdf import render_pdf_async
 from mediation.documents.qr import qr_svg_data_uri
+from mediation.grid.tables import Region
 from mediation.i18n import gettext as _
-from mediation.suggestions import limits, rules, services
+from mediation.suggestions import limits, photos, rules, services
+from mediation.suggestions.categories import category_choices
 from mediation.web import LOCALE_COOKIE, error_page, is_htmx, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 PUBLIC = {"public": True}
 MAX_BODY = 64 * 1024  # text fields only, no uploads
+# The suggestion form: text plus up to three photos.
+MAX_FORM_BODY = photos.MAX_PHOTOS * photos.MAX_PHOTO_BYTES + 256 * 1024
 
 KIOSK_COOKIE = "kiosk_token"
 KIOSK_COOKIE_AGE = 400 * 24 * 3600  # the longest a browser keeps a cookie
@@ -31,7 +37,17 @@ RECEIPT_RESET_SECONDS = 60
 # How long after submitting the receipt PDF (with the secret) can still be printed.
 RECEIPT_TTL = 10 * 60
 
-TEXT_FIELDS = ("topic", "reason", "measures", "name", "phone", "call", "website")
+TEXT_FIELDS = (
+    "topic",
+    "reason",
+    "measures",
+    "category",
+    "region",
+    "name",
+    "phone",
+    "call",
+    "website",
+)
 FLAGS = ("reply_by_phone", "confidential", "consent_to_publish")
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
@@ -105,6 +121,17 @@ def _unbound(request: Request, invalid_link: bool = False) -> Template:
     )
 
 
+async def _public_region_choices() -> list[tuple[str, str]]:
+    """Towns and their villages/communities of the county, indented as a tree."""
+    rows = await Region.select(Region.id, Region.name, Region.path).order_by(Region.path)
+    top = min((r["path"].count("/") for r in rows), default=0)
+    return [
+        (str(r["id"]), "\u3000" * (r["path"].count("/") - top - 1) + r["name"])
+        for r in rows
+        if r["path"].count("/") > top
+    ]
+
+
 async def _form_page(
     request: Request,
     mode: str,
@@ -131,6 +158,9 @@ async def _form_page(
             "values": {**values, "website": ""},
             "errors": errors,
             "topic_choices": [(str(t["id"]), t["title"]) for t in topics],
+            "category_choices": category_choices(),
+            "region_choices": await _public_region_choices(),
+            "max_photos": photos.MAX_PHOTOS,
             "reset_seconds": _reset_seconds(reset, FORM_RESET_SECONDS),
             "limited": limited,
             "max": {
@@ -143,6 +173,34 @@ async def _form_page(
         status_code=status_code,
         headers=headers,
     )
+
+
+async def _form_data(request: Request) -> dict[str, Any]:
+    """The posted form, multipart (with photos) or URL-encoded (without): repeated names
+    become lists, as the photo input sends them."""
+    form = await request.form()
+    data: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if key in data:
+            data[key] = [*data[key], value] if isinstance(data[key], list) else [data[key], value]
+        else:
+            data[key] = value
+    return data
+
+
+async def _photos_from(data: dict[str, Any]) -> tuple[list[photos.Photo], dict[str, str]]:
+    """The uploaded photos, re-encoded off the event loop; or the error to show by the field."""
+    files = data.get("photos")
+    files = files if isinstance(files, list) else [files]
+    uploads = [f for f in files if isinstance(f, UploadFile) and f.filename]
+    if not uploads:
+        return [], {}
+    try:
+        contents = [(f.filename, await f.read()) for f in uploads]
+        return await anyio.to_thread.run_sync(photos.prepare_all, contents), {}
+    except photos.PhotoError as exc:
+        again = _("Please choose the photos again.")
+        return [], {"photos": f"{exc.message} {again}"}
 
 
 async def _submit(
@@ -175,8 +233,13 @@ async def _submit(
         # and it lets that community's centre see it.
         values["region"] = str(point["region"])
     channel = "direct_report_point" if mode == "kiosk" else "web"
+    photo_files, photo_errors = await _photos_from(data)
     _cleaned, errors, receipt = await services.submit_suggestion(
-        values, channel, point["id"] if point else None
+        values,
+        channel,
+        point["id"] if point else None,
+        photo_files=photo_files,
+        extra_errors=photo_errors,
     )
     if receipt is None:
         return await _form_page(request, mode, point, values, errors, status_code=422)
@@ -287,14 +350,12 @@ class KioskController(Controller):
             request.clear_session()
         return await _form_page(request, "kiosk", point, {}, {}, reset=reset)
 
-    @post("/", opt=PUBLIC, request_max_body_size=MAX_BODY)
-    async def submit(
-        self, request: Request, data: Annotated[dict[str, Any], Form]
-    ) -> Template | Redirect:
+    @post("/", opt=PUBLIC, request_max_body_size=MAX_FORM_BODY)
+    async def submit(self, request: Request) -> Template | Redirect:
         point = await _kiosk_point(request)
         if point is None:
             return _unbound(request)
-        return await _submit(request, data, "kiosk", point)
+        return await _submit(request, await _form_data(request), "kiosk", point)
 
     @get("/receipt/{name:str}", opt=PUBLIC)
     async def receipt(
@@ -318,11 +379,9 @@ class SuggestController(Controller):
     async def form(self, request: Request) -> Template:
         return await _form_page(request, "web", None, {}, {})
 
-    @post("/", opt=PUBLIC, request_max_body_size=MAX_BODY)
-    async def submit(
-        self, request: Request, data: Annotated[dict[str, Any], Form]
-    ) -> Template | Redirect:
-        return await _submit(request, data, "web", None)
+    @post("/", opt=PUBLIC, request_max_body_size=MAX_FORM_BODY)
+    async def submit(self, request: Request) -> Template | Redirect:
+        return await _submit(request, await _form_data(request), "web", None)
 
     @get("/receipt/{name:str}", opt=PUBLIC)
     async def receipt(self, request: Request, name: FromPath[str]) -> Template | Response:

@@ -13,11 +13,14 @@ from mediation.db import write_transaction
 from mediation.grid.tables import Department, Grid, Region, Staff, TeamMember
 from mediation.i18n import gettext as _
 from mediation.settings import get_settings
-from mediation.suggestions import rules, similarity
+from mediation.suggestions import photos, rules, similarity
+from mediation.suggestions.categories import CATEGORY_CODES
+from mediation.suggestions.photos import Photo
 from mediation.suggestions.tables import (
     DirectReportPoint,
     Suggestion,
     SuggestionEvent,
+    SuggestionPhoto,
     SuggestionTopic,
 )
 
@@ -156,8 +159,13 @@ async def submit_suggestion(
     channel: str,
     point_id: int | None = None,
     actor: CurrentUser | None = None,
+    photo_files: list[Photo] | None = None,
+    extra_errors: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str], tuple[str, str] | None]:
-    """Validate and store; returns (clean values, errors, (tracking code, secret) or None)."""
+    """Validate and store; returns (clean values, errors, (tracking code, secret) or None).
+
+    ``photo_files`` are already checked and re-encoded (``mediation.suggestions.photos``).
+    """
     cleaned, errors = rules.clean_submission(values)
     region_id = None
     if str(values.get("region") or "").isdigit():
@@ -172,6 +180,9 @@ async def submit_suggestion(
     cleaned["region"] = values.get("region") or ""
     cleaned["call"] = values.get("call") or ""
     cleaned["category"] = str(values.get("category") or "")[:32]
+    if cleaned["category"] and cleaned["category"] not in CATEGORY_CODES:
+        errors["category"] = _("Choose from the list.")
+    errors.update(extra_errors or {})
     if errors:
         return cleaned, errors, None
     region_path = ""
@@ -209,8 +220,29 @@ async def submit_suggestion(
         conclude_due=clocks.conclude_due,
     )
     await suggestion.save()
+    data_dir = get_settings().data_dir
+    for photo in photo_files or []:
+        await SuggestionPhoto(
+            suggestion=suggestion.id,
+            content_type="image/jpeg",
+            size=len(photo.content),
+            width=photo.width,
+            height=photo.height,
+            sha256=photo.sha256,
+            stored_as=photos.store(data_dir, photo),
+        ).save()
     await _event(suggestion.id, actor, "received", "", "received")
     return cleaned, {}, (code, secret)
+
+
+async def photos_of(suggestion_id: int) -> list[dict]:
+    return (
+        await SuggestionPhoto.select(
+            SuggestionPhoto.id, SuggestionPhoto.width, SuggestionPhoto.height
+        )
+        .where(SuggestionPhoto.suggestion == suggestion_id)
+        .order_by(SuggestionPhoto.id)
+    )
 
 
 async def track(code: str, secret: str) -> dict | None:

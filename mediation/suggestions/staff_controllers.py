@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
@@ -20,12 +20,15 @@ from mediation.documents.qr import qr_svg_data_uri
 from mediation.grid.services import record_audit, region_subtree
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext
-from mediation.suggestions import rules, services
+from mediation.suggestions import photos, rules, services
+from mediation.suggestions.categories import category_choices as suggestion_category_choices
+from mediation.suggestions.categories import category_name as suggestion_category_name
 from mediation.suggestions.services import SuggestionError
 from mediation.suggestions.tables import (
     DirectReportPoint,
     Suggestion,
     SuggestionEvent,
+    SuggestionPhoto,
     SuggestionTopic,
 )
 from mediation.web import is_htmx, see_other
@@ -368,6 +371,28 @@ class SuggestionStaffController(Controller):
     async def detail(self, request: Request, suggestion_id: FromPath[int]) -> Template:
         return await _detail(request, suggestion_id, {})
 
+    @get("/{suggestion_id:int}/photos/{photo_id:int}")
+    async def photo(
+        self, request: Request, suggestion_id: FromPath[int], photo_id: FromPath[int]
+    ) -> Response:
+        """A photo, to whoever may see the suggestion (departments included: no metadata)."""
+        if await services.suggestion_for_staff(current_user(request), suggestion_id) is None:
+            raise NotFoundException()
+        row = (
+            await SuggestionPhoto.select(SuggestionPhoto.stored_as)
+            .where(SuggestionPhoto.id == photo_id, SuggestionPhoto.suggestion == suggestion_id)
+            .first()
+        )
+        data_dir = request.app.state.settings.data_dir
+        path = photos.path_of(data_dir, row["stored_as"]) if row else None
+        if path is None or not path.is_file():
+            raise NotFoundException()
+        return Response(
+            path.read_bytes(),
+            media_type="image/jpeg",
+            headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
+        )
+
     @post("/{suggestion_id:int}/move")
     async def move(
         self, request: Request, suggestion_id: FromPath[int], data: Annotated[dict[str, Any], Form]
@@ -470,6 +495,7 @@ async def _entry_form(
             "channel_choices": [(c.value, rules.CHANNEL_LABELS[c]) for c in STAFF_CHANNELS],
             "region_choices": await _region_choices(user),
             "topic_choices": [(str(t["id"]), t["title"]) for t in topics],
+            "suggestion_category_choices": suggestion_category_choices(),
         },
         status_code=status_code,
     )
@@ -507,6 +533,8 @@ async def _detail(
         "suggestions/staff/detail.html",
         context={
             "s": row,
+            "category_name": suggestion_category_name(row["category"]) or row["category"],
+            "photos": await services.photos_of(suggestion_id),
             "errors": errors,
             "values": values or {},
             "actions": actions,

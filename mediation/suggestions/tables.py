@@ -93,6 +93,19 @@ class SuggestionEvent(Table):
     public = Boolean(default=True)
 
 
+class SuggestionPhoto(Table):
+    """A photo handed in with a suggestion: re-encoded without metadata, stored on disk."""
+
+    suggestion = ForeignKey(Suggestion, index=True)
+    content_type = Varchar(length=32)
+    size = Integer()
+    width = Integer()
+    height = Integer()
+    sha256 = Varchar(length=64)
+    stored_as = Varchar(length=64)
+    uploaded_at = Timestamptz(default=TimestamptzNow())
+
+
 class ApiKey(Table):
     """A key an Open311 client sends as ``api_key`` to file suggestions; only its digest is kept."""
 

@@ -7,19 +7,21 @@ issue; the citizen gets a tracking code and a secret, shown once, and rates the 
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 import subprocess
 import uuid
 
 import pytest
 from litestar.testing import AsyncTestClient
+from PIL import Image
 
 from mediation.app import create_app
 from mediation.grid.tables import Department, Region
-from mediation.suggestions import services
-from mediation.suggestions.tables import DirectReportPoint, Suggestion
+from mediation.suggestions import photos, public_controllers, services
+from mediation.suggestions.tables import DirectReportPoint, Suggestion, SuggestionPhoto
 from tests.cases.conftest import user
-from tests.helpers import login, post_form, text_of
+from tests.helpers import ensure_csrf, login, post_form, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -151,8 +153,104 @@ async def test_a_web_suggestion_is_stored_with_the_web_channel(client):
 
 
 async def test_a_large_body_is_refused(client):
-    response = await post_form(client, "/suggest", {**GOOD, "reason": "长" * 70_000})
+    # Room for three photos, but not for more than that.
+    oversized = b"\xff\xd8\xff" + b"0" * (public_controllers.MAX_FORM_BODY + 1024)
+    response = await post_form(
+        client, "/suggest", GOOD, files=[("photos", ("big.jpg", oversized, "image/jpeg"))]
+    )
     assert response.status_code == 413
+
+
+async def test_an_overlong_reason_is_named_beside_the_field(client):
+    response = await post_form(client, "/suggest", {**GOOD, "reason": "长" * 70_000})
+    assert response.status_code == 422
+    assert _error_beside(response.text, "reason")
+
+
+# ---------------------------------------------------------------- category, area, photos
+
+
+def _jpeg_with_metadata(colour: str = "red") -> bytes:
+    """A phone photo: EXIF with the camera owner's name and a GPS position."""
+    image = Image.new("RGB", (1200, 900), colour)
+    exif = Image.Exif()
+    exif[0x013B] = "周玥"  # Artist
+    exif[0x010F] = "SecretCam"  # Make
+    exif[0x8825] = {1: "N", 2: (30.0, 41.0, 52.0), 3: "E", 4: (121.0, 1.0, 4.0)}  # GPS
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+async def test_category_area_and_photos_are_kept_and_photos_lose_their_metadata(client, settings):
+    photo = _jpeg_with_metadata()
+    assert b"SecretCam" in photo
+    region = await Region.select(Region.id).where(Region.level == "community").first()
+    topic = _unique()
+    token = await ensure_csrf(client)
+    response = await client.post(
+        "/suggest",
+        data={**GOOD, "topic": topic, "category": "transport", "region": str(region["id"])},
+        files=[
+            ("photos", ("IMG_0001.JPG", photo, "image/jpeg")),
+            ("photos", ("IMG_0002.JPG", _jpeg_with_metadata("blue"), "image/jpeg")),
+        ],
+        headers={"x-csrftoken": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, text_of(response.text)[:300]
+    row = await Suggestion.select().where(Suggestion.title == topic).first()
+    assert row["category"] == "transport" and row["region"] == region["id"]
+    stored = await SuggestionPhoto.select().where(SuggestionPhoto.suggestion == row["id"])
+    assert len(stored) == 2
+    for item in stored:
+        content = photos.path_of(settings.data_dir, item["stored_as"]).read_bytes()
+        assert content.startswith(b"\xff\xd8\xff")
+        assert b"SecretCam" not in content and b"Exif" not in content
+        assert "周玥".encode() not in content
+        with Image.open(io.BytesIO(content)) as image:
+            assert image.size == (1200, 900) and not image.getexif()
+
+    # Staff see the photos; a department handler of an unrelated bureau, or nobody, cannot.
+    await login(client, "admin")
+    page = await client.get(f"/suggestions/{row['id']}")
+    assert "交通出行" in page.text
+    url = f"/suggestions/{row['id']}/photos/{stored[0]['id']}"
+    assert url in page.text
+    image = await client.get(url)
+    assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+    client.cookies.clear()
+    assert (await client.get(url, follow_redirects=False)).status_code in (302, 303, 401)
+
+
+async def test_a_file_that_is_not_a_photo_is_named_beside_the_field(client):
+    topic = _unique()
+    token = await ensure_csrf(client)
+    response = await client.post(
+        "/suggest",
+        data={**GOOD, "topic": topic},
+        files=[("photos", ("photo.jpg", b"MZ\x90\x00 not really a photo", "image/jpeg"))],
+        headers={"x-csrftoken": token},
+    )
+    assert response.status_code == 422
+    assert "photo.jpg" in _error_beside(response.text, "photos")
+    assert topic in response.text, "what was typed is kept"
+    assert not await Suggestion.exists().where(Suggestion.title == topic)
+
+
+async def test_at_most_three_photos_and_a_known_category(client):
+    topic = _unique()
+    token = await ensure_csrf(client)
+    response = await client.post(
+        "/suggest",
+        data={**GOOD, "topic": topic, "category": "no-such-area"},
+        files=[("photos", (f"{i}.jpg", _jpeg_with_metadata(), "image/jpeg")) for i in range(4)],
+        headers={"x-csrftoken": token},
+    )
+    assert response.status_code == 422
+    assert "3" in _error_beside(response.text, "photos")
+    assert _error_beside(response.text, "category")
+    assert not await Suggestion.exists().where(Suggestion.title == topic)
 
 
 # ---------------------------------------------------------------- limits
