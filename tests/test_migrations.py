@@ -56,3 +56,25 @@ async def test_the_migrations_match_the_table_definitions():
         statements = differ.get_alter_statements()
         pending = [s for s in statements if s.statements]
         assert pending == [], f"{app_config.app_name} needs a new migration"
+
+
+async def test_case_search_has_a_trigram_index_on_postgresql_only():
+    """A case number is found through the index, not by scanning every case."""
+    from mediation.cases.tables import Case
+
+    if not db.is_postgres():
+        # SQLite keeps the scan; the PostgreSQL-only migration must not touch it.
+        rows = await Case.raw("SELECT name FROM sqlite_master WHERE name LIKE '%trgm%'")
+        assert rows == []
+        return
+    rows = await Case.raw(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'case' "
+        "AND indexname = 'case_search_text_trgm'"
+    )
+    assert rows == [{"indexname": "case_search_text_trgm"}]
+    async with Case._meta.db.transaction():  # one connection for the setting and the plan
+        await Case.raw("SET LOCAL enable_seqscan = off")
+        plan = await Case.raw(
+            "EXPLAIN SELECT id FROM \"case\" WHERE search_text LIKE '%平湖-2026-000123%'"
+        )
+    assert "case_search_text_trgm" in " ".join(str(r) for r in plan)
