@@ -348,7 +348,9 @@ class KioskController(Controller):
         # A fresh form is a fresh citizen: nothing of the previous one stays in the session.
         if _session(request):
             request.clear_session()
-        return await _form_page(request, "kiosk", point, {}, {}, reset=reset)
+        # The point's community is the likeliest area: shown chosen, the citizen may change it.
+        values = {"region": str(point["region"])} if point.get("region") else {}
+        return await _form_page(request, "kiosk", point, values, {}, reset=reset)
 
     @post("/", opt=PUBLIC, request_max_body_size=MAX_FORM_BODY)
     async def submit(self, request: Request) -> Template | Redirect:
