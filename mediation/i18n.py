@@ -108,6 +108,8 @@ class LazyText:
         return format(str(self), spec)
 
     def __getattr__(self, name: str):
+        if name.startswith("__"):  # copy/pickle protocols: never recurse into str(self)
+            raise AttributeError(name)
         return getattr(str(self), name)
 
     def __eq__(self, other: object) -> bool:

@@ -65,7 +65,7 @@ def prepare(filename: str, content: bytes) -> Photo:
             out = io.BytesIO()
             image.save(out, format="JPEG", quality=85, optimize=True)
             return Photo(out.getvalue(), image.width, image.height)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
         if isinstance(exc, PhotoError):
             raise
         raise PhotoError(_("The photo %(name)s could not be read.", name=name)) from exc

@@ -559,3 +559,23 @@ async def test_the_board_shows_adopted_suggestions_with_consent_and_no_personal_
     assert published in text and "平湖市住房和城乡建设局" in text and "采纳" in text
     assert private not in text and refused not in text
     assert GOOD["name"] not in text and "13812340000" not in text
+
+
+def test_a_decompression_bomb_is_refused_with_a_message():
+    # A tiny PNG that claims 20,000 x 20,000 pixels.
+    out = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(out, format="PNG")
+    with pytest.raises(photos.PhotoError) as refused:
+        photos.prepare("bomb.png", out.getvalue())
+    assert "bomb.png" in refused.value.message
+
+
+def test_a_photo_is_scaled_down_and_kept_upright():
+    out = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotated 90° clockwise
+    Image.new("RGB", (4000, 3000), "green").save(out, format="JPEG", exif=exif.tobytes())
+    photo = photos.prepare("IMG.JPG", out.getvalue())
+    assert (photo.width, photo.height) == (1536, 2048)  # portrait once upright, longest 2048
+    with Image.open(io.BytesIO(photo.content)) as image:
+        assert image.size == (1536, 2048) and not image.getexif()
