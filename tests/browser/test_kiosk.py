@@ -4,6 +4,7 @@ person, the housing bureau replies, and the citizen checks progress and rates th
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,27 @@ pytestmark = pytest.mark.browser
 
 TOPIC = "梅园小区东门增设电动自行车充电棚"
 REPLY = "已将梅园小区东门充电棚纳入明年老旧小区改造计划，预计6月建成。"
+
+
+def _photo() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), "orange").save(out, format="JPEG")
+    return out.getvalue()
+
+
+async def _stored(code: str) -> tuple[str, int]:
+    """The suggestion's subject area and how many photos came with it."""
+    from mediation.suggestions.tables import Suggestion, SuggestionPhoto
+
+    row = (
+        await Suggestion.select(Suggestion.id, Suggestion.category)
+        .where(Suggestion.tracking_code == code)
+        .first()
+    )
+    photos = await SuggestionPhoto.count().where(SuggestionPhoto.suggestion == row["id"])
+    return row["category"], photos
 
 
 def _run(coro_fn, *args):
@@ -84,6 +106,13 @@ def test_a_citizen_files_at_the_kiosk_gets_a_receipt_and_rates_the_reply(live_se
     page.fill("#f-reason", "小区居民电动车多，楼道私拉电线充电存在火灾隐患。")
     page.fill("#f-measures", "在小区东门空地建设集中充电棚，由物业统一管理。")
     page.fill("#f-phone", "138 1234 0000")
+    # The point's community is chosen already; the citizen adds the subject and a photo.
+    assert "东湖社区" in page.locator("#f-region option:checked").inner_text()
+    page.select_option("#f-category", "urban_construction")
+    page.set_input_files(
+        "#f-photos",
+        files=[{"name": "充电棚.jpg", "mimeType": "image/jpeg", "buffer": _photo()}],
+    )
     page.tap("label[for=f-reply_by_phone]")
     page.tap("label[for=f-consent_to_publish]")
     assert page.is_checked("#f-reply_by_phone") and page.is_checked("#f-consent_to_publish")
@@ -91,6 +120,7 @@ def test_a_citizen_files_at_the_kiosk_gets_a_receipt_and_rates_the_reply(live_se
     page.wait_for_url(re.compile(r"/kiosk/receipt/JY-\d{4}-[0-9A-Z]{6}$"))
 
     code = page.locator("#receipt-code").inner_text()
+    assert _run(_stored, code) == ("urban_construction", 1)
     secret = page.locator("#receipt-secret").inner_text()
     assert re.fullmatch(r"\d{6}", secret)
     assert page.locator(".receipt-qr img").is_visible()
