@@ -12,6 +12,7 @@ from mediation.cases.services import CaseError, CaseInput, PartyInput, register_
 from mediation.db import write_transaction
 from mediation.grid.tables import Department, Grid, Region, Staff, TeamMember
 from mediation.i18n import gettext as _
+from mediation.masking import mask_phone
 from mediation.settings import get_settings
 from mediation.suggestions import photos, rules, similarity
 from mediation.suggestions.categories import CATEGORY_CODES
@@ -408,6 +409,51 @@ async def staff_list(
         .offset((max(page, 1) - 1) * page_size)
     )
     return rows[:page_size], len(rows) > page_size
+
+
+EXPORT_LIMIT = 10_000
+
+
+async def export_rows(user: CurrentUser, status: str = "") -> list[dict]:
+    """The rows of the list as a spreadsheet gets them: the same scope, identity redacted for a
+    department when the proposer asked for confidentiality, phones always masked."""
+    query = Suggestion.select(
+        Suggestion.tracking_code,
+        Suggestion.received_on,
+        Suggestion.channel,
+        Suggestion.title,
+        Suggestion.reason,
+        Suggestion.measures,
+        Suggestion.category,
+        Suggestion.region.name,
+        Suggestion.status,
+        Suggestion.department.name,
+        Suggestion.outcome,
+        Suggestion.replied_at,
+        Suggestion.confidential,
+        Suggestion.proposer_name,
+        Suggestion.proposer_phone,
+    )
+    department_view = False
+    if user.has_role(*STAFF_ROLES):
+        if user.region_path:
+            query = query.where(
+                Suggestion.region_path.like(user.region_path + "%") | (Suggestion.region_path == "")
+            )
+    elif user.has_role("handler") and user.department_id:
+        query = query.where(Suggestion.department == user.department_id)
+        department_view = True
+    else:
+        return []
+    if status:
+        query = query.where(Suggestion.status == status)
+    rows = await query.order_by(Suggestion.id, ascending=False).limit(EXPORT_LIMIT)
+    out = []
+    for row in rows:
+        row = redact(row, department_view)
+        row["proposer_phone"] = mask_phone(row["proposer_phone"])
+        out.append(row)
+    return out
 
 
 async def similar_to(user: CurrentUser, suggestion_id: int, limit: int = 8) -> list[dict]:

@@ -7,13 +7,14 @@ handler2 is another department (rsj). admin sees everything.
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 
 import pytest
 
 from mediation.cases.tables import Case
-from mediation.grid.tables import Department, Region
+from mediation.grid.tables import AuditEvent, Department, Region
 from mediation.suggestions import services
 from mediation.suggestions.tables import Suggestion, SuggestionTopic
 from tests.cases.conftest import grid_id, user
@@ -193,6 +194,59 @@ async def test_a_department_never_sees_a_confidential_proposer_anywhere(client):
     await login(client, "admin")
     page = (await client.get(f"/suggestions/{sid}")).text
     assert SECRET_NAME in page and SECRET_PHONE not in page  # masked until asked for
+
+
+def _cells(xlsx: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(xlsx), read_only=True)
+    return [
+        ["" if v is None else str(v) for v in row]
+        for row in book.active.iter_rows(values_only=True)
+    ]
+
+
+async def test_the_spreadsheet_export_keeps_the_scope_and_the_confidentiality(client):
+    secret = await _submit(name=SECRET_NAME, phone=SECRET_PHONE, confidential="1")
+    open_one = await _submit(name="周玥", phone="13811112222")
+    elsewhere = await _submit(name="钱昇", phone="13833334444")
+    for sid in (secret, open_one):
+        await _transferred(sid)
+    await _transferred(elsewhere, "jtj")  # another department
+    codes = {
+        r["id"]: r["tracking_code"]
+        for r in await Suggestion.select(Suggestion.id, Suggestion.tracking_code).where(
+            Suggestion.id.is_in([secret, open_one, elsewhere])
+        )
+    }
+
+    await login(client, "handler1")
+    response = await client.get("/suggestions/export.xlsx")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    rows = _cells(response.content)
+    assert rows[0][0] == "查询码"
+    by_code = {r[0]: r for r in rows[1:]}
+    assert codes[secret] in by_code and codes[open_one] in by_code
+    assert codes[elsewhere] not in by_code, "another department's suggestion"
+    flat = " ".join(" ".join(r) for r in rows)
+    assert SECRET_NAME not in flat and SECRET_PHONE not in flat and "5555" not in flat
+    assert by_code[codes[secret]][-2:] == ["（保密）", "（保密）"]
+    assert by_code[codes[open_one]][-2:] == ["周玥", "138****2222"]  # phones stay masked
+    assert "13811112222" not in flat
+
+    client.cookies.clear()
+    await login(client, "admin")
+    rows = _cells((await client.get("/suggestions/export.xlsx?status=transferred")).content)
+    by_code = {r[0]: r for r in rows[1:]}
+    assert {codes[secret], codes[open_one], codes[elsewhere]} <= set(by_code)
+    assert by_code[codes[secret]][-2:] == [SECRET_NAME, "139****7777"]
+    assert all(r[8] == "已转办" for r in rows[1:]), "the status filter applies"
+    assert await AuditEvent.exists().where(
+        AuditEvent.action == "export", AuditEvent.entity == "suggestion"
+    )
 
 
 async def test_showing_the_phone_in_full_is_a_recorded_htmx_swap(client):
