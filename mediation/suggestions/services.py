@@ -377,6 +377,23 @@ async def suggestion_for_staff(user: CurrentUser, suggestion_id: int) -> dict | 
     return row
 
 
+def _list_scope(query, user: CurrentUser, status: str = ""):
+    """Staff see their area's suggestions (and those without an area), a department handler its
+    department's; anyone else nothing (None)."""
+    if user.has_role(*STAFF_ROLES):
+        if user.region_path:
+            query = query.where(
+                Suggestion.region_path.like(user.region_path + "%") | (Suggestion.region_path == "")
+            )
+    elif user.has_role("handler") and user.department_id:
+        query = query.where(Suggestion.department == user.department_id)
+    else:
+        return None
+    if status:
+        query = query.where(Suggestion.status == status)
+    return query
+
+
 async def staff_list(
     user: CurrentUser, status: str = "", page: int = 1, page_size: int = 25
 ) -> tuple[list[dict], bool]:
@@ -392,17 +409,9 @@ async def staff_list(
         Suggestion.department.name,
         Suggestion.region_path,
     )
-    if user.has_role(*STAFF_ROLES):
-        if user.region_path:
-            query = query.where(
-                Suggestion.region_path.like(user.region_path + "%") | (Suggestion.region_path == "")
-            )
-    elif user.has_role("handler") and user.department_id:
-        query = query.where(Suggestion.department == user.department_id)
-    else:
+    query = _list_scope(query, user, status)
+    if query is None:
         return [], False
-    if status:
-        query = query.where(Suggestion.status == status)
     rows = (
         await query.order_by(Suggestion.id, ascending=False)
         .limit(page_size + 1)
@@ -434,19 +443,10 @@ async def export_rows(user: CurrentUser, status: str = "") -> list[dict]:
         Suggestion.proposer_name,
         Suggestion.proposer_phone,
     )
-    department_view = False
-    if user.has_role(*STAFF_ROLES):
-        if user.region_path:
-            query = query.where(
-                Suggestion.region_path.like(user.region_path + "%") | (Suggestion.region_path == "")
-            )
-    elif user.has_role("handler") and user.department_id:
-        query = query.where(Suggestion.department == user.department_id)
-        department_view = True
-    else:
+    query = _list_scope(query, user, status)
+    if query is None:
         return []
-    if status:
-        query = query.where(Suggestion.status == status)
+    department_view = not user.has_role(*STAFF_ROLES)
     rows = await query.order_by(Suggestion.id, ascending=False).limit(EXPORT_LIMIT)
     out = []
     for row in rows:
