@@ -345,6 +345,8 @@ async def prepare_database(args: argparse.Namespace) -> dict:
         await db.start()
         try:
             count = await Case.count()
+            if count >= args.cases:
+                await db.migrate()  # a database loaded by older code gets the current schema
         except Exception:
             count = 0
         await db.stop()
@@ -406,9 +408,11 @@ async def explain(args: argparse.Namespace) -> dict[str, str]:
             user = CurrentUser(
                 id=0, username="x", display_name="x", roles=frozenset(), region_path=path
             )
-            query = services._filtered(Case.select(*services.LIST_COLUMNS), user, filters)
+            query = await services._filtered(Case.select(*services.LIST_COLUMNS), user, filters)
             query = query.order_by(Case.id, ascending=False).limit(26).offset(0)
-            base = baseline_query(path, filters.status, filters.colour, filters.category, filters.q)
+            base = await baseline_query(
+                path, filters.status, filters.colour, filters.category, filters.q
+            )
             same = str(query) == str(base)
             sql = str(query)
             prefix = "EXPLAIN ANALYZE " if args.engine == "postgres" else "EXPLAIN QUERY PLAN "
@@ -432,8 +436,8 @@ async def explain(args: argparse.Namespace) -> dict[str, str]:
 # ---------------------------------------------------------------- the baseline app
 
 
-def baseline_query(scope: str, status: str, colour: str, category: str, q: str):
-    from mediation.cases.services import LIST_COLUMNS
+async def baseline_query(scope: str, status: str, colour: str, category: str, q: str):
+    from mediation.cases.services import LIST_COLUMNS, text_search_condition
     from mediation.cases.tables import Case
 
     query = Case.select(*LIST_COLUMNS)
@@ -446,8 +450,7 @@ def baseline_query(scope: str, status: str, colour: str, category: str, q: str):
     if category:
         query = query.where(Case.category == category)
     if q:
-        needle = "%" + q.strip().lower().replace("%", "").replace("_", "") + "%"
-        query = query.where(Case.search_text.like(needle))
+        query = query.where(await text_search_condition(q))
     return query.order_by(Case.id, ascending=False).limit(26).offset(0)
 
 
@@ -480,7 +483,7 @@ def baseline_app():
         q: FromQuery[str] = "",
         area: FromQuery[str] = "",  # "scope" is reserved by Litestar (the ASGI scope)
     ) -> Template:
-        rows = await baseline_query(area, status, colour, category, q)
+        rows = await (await baseline_query(area, status, colour, category, q))
         return Template("list.html", context={"rows": rows})
 
     @get("/health")

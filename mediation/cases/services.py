@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from piccolo.columns.combination import WhereRaw
+
 from mediation import crypto
 from mediation.accounts.services import CurrentUser
 from mediation.cases import assignment, deadlines, workflow
@@ -493,7 +495,7 @@ class CaseFilters:
     page: int = 1
 
 
-def _filtered(query, user: CurrentUser, f: CaseFilters):
+async def _filtered(query, user: CurrentUser, f: CaseFilters):
     if user.region_path:
         query = query.where(Case.region_path.like(user.region_path + "%"))
     if f.status:
@@ -515,9 +517,35 @@ def _filtered(query, user: CurrentUser, f: CaseFilters):
     if f.date_to:
         query = query.where(Case.registered_on <= f.date_to)
     if f.q:
-        needle = "%" + f.q.strip().lower().replace("%", "").replace("_", "") + "%"
-        query = query.where(Case.search_text.like(needle))
+        query = query.where(await text_search_condition(f.q))
     return query
+
+
+_fts_ready: dict[str, bool] = {}  # per database file
+
+
+async def _sqlite_fts_ready() -> bool:
+    """Whether the FTS5 trigram table of the case search exists (see its migration)."""
+    path = getattr(Case._meta.db, "path", "")
+    if path not in _fts_ready:
+        rows = await Case.raw(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'case_search'"
+        )
+        _fts_ready[path] = bool(rows)
+    return _fts_ready[path]
+
+
+async def text_search_condition(q: str):
+    """``search_text LIKE '%term%'``. On SQLite a term of three or more characters is looked
+    up in the FTS5 trigram index, which answers the same LIKE; shorter terms (many Chinese
+    names have two characters) and PostgreSQL (its own trigram index) use the column."""
+    term = q.strip().lower().replace("%", "").replace("_", "")
+    needle = f"%{term}%"
+    if len(term) >= 3 and not is_postgres() and await _sqlite_fts_ready():
+        return WhereRaw(
+            '"case"."id" IN (SELECT rowid FROM case_search WHERE search_text LIKE {})', needle
+        )
+    return Case.search_text.like(needle)
 
 
 LIST_COLUMNS = (
@@ -539,7 +567,7 @@ async def list_cases(user: CurrentUser, f: CaseFilters) -> tuple[list[dict], boo
     """One page of cases in the user's subtree, newest first, and whether more follow."""
     page = max(f.page, 1)
     query = Case.select(*LIST_COLUMNS)
-    query = _filtered(query, user, f).order_by(Case.id, ascending=False)
+    query = (await _filtered(query, user, f)).order_by(Case.id, ascending=False)
     rows = await query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 

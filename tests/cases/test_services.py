@@ -203,6 +203,33 @@ async def test_scoping_hides_other_communities_cases_from_list_search_and_detail
         await services.reveal_party_field(grid4, case_id, 1, "phone")
 
 
+@pytest.mark.parametrize(
+    "term",
+    ["NUMBER", "number-tail", "王堃", "李二房东", "Qz7", "qz7 ", "押金纠纷Qz7"],
+)
+async def test_text_search_finds_a_case_by_number_name_or_summary(new_key, term):
+    """Two-character names go by the column, longer terms by the trigram index: same result."""
+    grid1 = await user("grid1")
+    case_id = await services.register_case(
+        deposit_case(await grid_id(), summary="罕见的押金纠纷Qz7"), grid1, new_key()
+    )
+    number = (await Case.select(Case.number).where(Case.id == case_id).first())["number"]
+    q = {"NUMBER": number, "number-tail": number[-8:]}.get(term, term)
+    found = []
+    page = 1
+    while True:  # the demo county holds other cases of 王堃 and 李二房东: look on every page
+        rows, more = await services.list_cases(grid1, services.CaseFilters(q=q, page=page))
+        found += [r["id"] for r in rows]
+        if not more or case_id in found:
+            break
+        page += 1
+    assert case_id in found
+    assert await services.list_cases(grid1, services.CaseFilters(q="不存在的词语Qz7")) == (
+        [],
+        False,
+    )
+
+
 async def test_revealing_an_id_number_is_logged(new_key):
     grid1 = await user("grid1")
     case_id = await services.register_case(deposit_case(await grid_id()), grid1, new_key())
