@@ -1,7 +1,7 @@
 """PDF rendering of printed documents: content, Chinese glyphs, fonts, QR code, speed.
 
 Text and fonts are read back with poppler-utils (pdftotext, pdffonts, pdfinfo, pdfimages,
-pdftoppm); the tests skip when those are not installed.
+pdftoppm), which scripts/setup.sh installs; without them these tests fail, never skip.
 """
 
 from __future__ import annotations
@@ -29,10 +29,12 @@ RARE_NAME_CHARS = "堃玥昇𠮷"
 # 𪚥 (U+2A6A5) is in neither Noto CJK face: it must come from the HanaMin fallback.
 NOT_IN_NOTO = "𪚥"
 
-poppler = pytest.mark.skipif(
-    not all(shutil.which(tool) for tool in ("pdftotext", "pdffonts", "pdfinfo", "pdfimages")),
-    reason="poppler-utils not installed",
-)
+POPPLER_TOOLS = ("pdftotext", "pdffonts", "pdfinfo", "pdfimages", "pdftoppm")
+
+
+def test_the_pdf_reading_tools_are_installed():
+    missing = [tool for tool in POPPLER_TOOLS if not shutil.which(tool)]
+    assert not missing, f"install poppler-utils (scripts/setup.sh): {missing}"
 
 
 def run(*args: str | Path) -> str:
@@ -90,7 +92,6 @@ def test_render_pdf_returns_a_pdf(agreement_pdf):
     assert data.rstrip().endswith(b"%%EOF")
 
 
-@poppler
 def test_agreement_content(agreement_pdf):
     text = flat(pdf_text(agreement_pdf))
     for expected in [
@@ -127,12 +128,10 @@ def test_agreement_content(agreement_pdf):
         assert char in text
 
 
-@poppler
 def test_sample_agreement_fits_on_one_page(agreement_pdf):
     assert page_count(agreement_pdf) == 1
 
 
-@poppler
 def test_long_agreement_paginates_with_page_numbers(tmp_path):
     path = tmp_path / "long.pdf"
     path.write_bytes(pdf.render_pdf(AGREEMENT, long_agreement_context()))
@@ -147,14 +146,12 @@ def test_long_agreement_paginates_with_page_numbers(tmp_path):
     assert text.count("核验码：7K3M-Q9TX") >= pages
 
 
-@poppler
 def test_fonts_are_one_sc_face_embedded_and_subset(agreement_pdf):
     fonts = embedded_fonts(agreement_pdf)
     assert len(fonts) == 1, fonts  # one face: no bold, no Latin face, no fallback needed
     check_fonts(fonts)
 
 
-@poppler
 def test_rare_character_falls_back_to_hanazono_only_for_itself(rare_pdf):
     fonts = embedded_fonts(rare_pdf)
     check_fonts(fonts)
@@ -181,8 +178,9 @@ def test_rare_characters_have_real_glyphs(monkeypatch):
     from fontTools.ttLib import TTFont
     from weasyprint.pdf import fonts as weasy_fonts
 
-    if not all(hasattr(weasy_fonts.Font, attr) for attr in ("clean", "subset")):
-        pytest.skip("WeasyPrint's font internals changed; the raster test still covers this")
+    # This check hooks WeasyPrint's font cleaning; if an upgrade renames it, the test must be
+    # brought up to date, not silently passed over.
+    assert hasattr(weasy_fonts.Font, "clean"), "WeasyPrint's Font.clean is gone: update this test"
     embedded = []
     original_clean = weasy_fonts.Font.clean
 
@@ -216,7 +214,6 @@ def test_rare_characters_have_real_glyphs(monkeypatch):
         assert "SC" in found[char]
 
 
-@pytest.mark.skipif(not shutil.which("pdftoppm"), reason="poppler-utils not installed")
 def test_rare_characters_do_not_print_as_tofu(tmp_path):
     """Raster check: each rare character prints differently from a character no font has."""
 
@@ -239,7 +236,6 @@ def test_rare_characters_do_not_print_as_tofu(tmp_path):
     assert len(distinct) == len(images)
 
 
-@poppler
 def test_qr_code_is_a_sharp_image_of_the_verification_url(agreement_pdf, tmp_path):
     url = sample_agreement_context()["agreement"]["verification"]["url"]
     listing = run("pdfimages", "-list", agreement_pdf).splitlines()[2:]
@@ -344,8 +340,7 @@ def test_build_print_font_keeps_glyphs_and_metrics(tmp_path):
     from fontTools.ttLib import TTFont
 
     source = pdf.source_font()
-    if source is None:
-        pytest.skip("Noto Serif CJK SC not installed")
+    assert source is not None, "Noto Serif CJK SC is missing: install fonts-noto-cjk"
     chars = "人民调解协议书，（）" + RARE_NAME_CHARS + "𡈽"
     path = pdf.build_print_font(tmp_path / "print.ttf", chars=chars)
     built = TTFont(path)
@@ -366,7 +361,6 @@ def test_build_print_font_keeps_glyphs_and_metrics(tmp_path):
     assert order.index(built_cmap[ord("，")]) < order.index(built_cmap[ord("堃")])
 
 
-@poppler
 def test_falls_back_to_the_installed_noto_face_without_the_derived_font(tmp_path, monkeypatch):
     monkeypatch.setenv("MEDIATION_FONT_DIR", str(tmp_path / "no-fonts"))
     pdf.stylesheets.cache_clear()
