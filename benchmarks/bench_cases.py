@@ -173,16 +173,6 @@ SUMMARIES = {
     "medical": ["诊所输液不良反应赔偿", "种植牙退费纠纷"],
     "other": ["广场舞噪音扰民", "微信群言语冲突"],
 }
-SOURCES = [
-    "door_knocking",
-    "walk_in",
-    "phone",
-    "police_referral",
-    "hotline_12345",
-    "direct_report_point",
-    "suggestion",
-    "referral",
-]
 SURNAMES = "沈陆顾朱徐张王钱金屠褚俞陈李刘杨黄吴周孙马胡郭何林罗郑高"
 GIVEN = "建华 国强 卫东 志明 美娟 秀英 雪芬 丽萍 堃 玥 昇 喆 海燕 伟 静 敏 磊 芳 杰 婕".split()
 
@@ -217,6 +207,7 @@ def _status_for(age_days: int, rng: random.Random) -> str:
 async def bulk_load(n: int, seed: int = 7) -> float:
     """N cases in batches through ``Case.insert``; returns the seconds it took."""
     from mediation import crypto
+    from mediation.cases import services
     from mediation.cases.tables import Case, CaseCounter, CaseEvent, Party
     from mediation.db import write_transaction
     from mediation.grid.tables import Grid, TeamMember
@@ -271,7 +262,7 @@ async def bulk_load(n: int, seed: int = 7) -> float:
                     facts=f"{names[0]}与{names[1]}{summary}，请求调解。",
                     grid=grid["id"],
                     region_path=grid["region.path"],
-                    source=rng.choice(SOURCES),
+                    source=rng.choice(services.SOURCES),
                     colour=rng.choices(("red", "yellow", "green"), weights=(4, 18, 78))[0],
                     level=rng.choices(
                         ("grid", "community", "town", "county"), weights=(75, 15, 8, 2)

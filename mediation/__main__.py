@@ -8,25 +8,17 @@ import getpass
 import sys
 from pathlib import Path
 
+from mediation.db import with_database
+
 
 def _run(coro):
     return asyncio.run(coro)
 
 
-async def _with_db(coro_fn, *args):
-    from mediation import db
-
-    await db.start()
-    try:
-        return await coro_fn(*args)
-    finally:
-        await db.stop()
-
-
 def cmd_migrate(_: argparse.Namespace) -> int:
     from mediation import db
 
-    _run(_with_db(db.migrate))
+    _run(with_database(db.migrate))
     print("Database is at the current schema.")
     return 0
 
@@ -38,7 +30,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     if len(password) < 10:
         print("The password needs at least 10 characters.", file=sys.stderr)
         return 2
-    _run(_with_db(create_admin, args.username, password))
+    _run(with_database(create_admin, args.username, password))
     print(f"Administrator {args.username!r} is ready.")
     return 0
 
@@ -51,7 +43,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         await db.migrate()
         return await load_demo(reset=args.reset)
 
-    summary = _run(_with_db(go))
+    summary = _run(with_database(go))
     print(summary)
     return 0
 
@@ -60,7 +52,7 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
     from mediation.grid.csv_import import import_csv
 
     content = Path(args.file).read_bytes()
-    report = _run(_with_db(import_csv, args.kind, content, None))
+    report = _run(with_database(import_csv, args.kind, content, None))
     if report.ok:
         print(f"Imported {report.created} rows.")
         return 0
@@ -73,7 +65,7 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
 def cmd_sweep(_: argparse.Namespace) -> int:
     from mediation.tasks import sweep_all
 
-    print(_run(_with_db(sweep_all)))
+    print(_run(with_database(sweep_all)))
     return 0
 
 

@@ -64,6 +64,15 @@ async def lifespan(_: Any):
             await stop()
 
 
+async def with_database(coro_fn, *args):
+    """Run ``coro_fn(*args)`` with the database opened and closed around it (commands)."""
+    await start()
+    try:
+        return await coro_fn(*args)
+    finally:
+        await stop()
+
+
 def write_transaction():
     """A transaction that takes the write lock up front on SQLite (no upgrade deadlocks).
 

@@ -52,6 +52,7 @@ from litestar.types import Receive, Scope, Send
 from msgspec import Meta
 
 from mediation import i18n
+from mediation.db import with_database
 from mediation.grid.tables import Region
 from mediation.i18n import gettext as _
 from mediation.suggestions import open311, rules, services
@@ -778,16 +779,6 @@ async def _attributes() -> list[Attribute]:
 # ---------------------------------------------------------------- command line
 
 
-async def _with_db(coro_fn, *args):
-    from mediation import db
-
-    await db.start()
-    try:
-        return await coro_fn(*args)
-    finally:
-        await db.stop()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mediation.suggestions.open311_controllers",
@@ -800,13 +791,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name")
     args = parser.parse_args(argv)
     if args.command == "create-key":
-        key = asyncio.run(_with_db(create_api_key, args.name))
+        key = asyncio.run(with_database(create_api_key, args.name))
         print(key)
         print(
             f"API key for {args.name!r}: keep it safe, it cannot be shown again.", file=sys.stderr
         )
         return 0
-    count = asyncio.run(_with_db(revoke_api_keys, args.name))
+    count = asyncio.run(with_database(revoke_api_keys, args.name))
     print(f"Revoked {count} key(s) of {args.name!r}.")
     return 0 if count else 1
 

@@ -442,6 +442,17 @@ async def _guard_tracking(request: Request, code: str) -> limits.Verdict:
     return verdict
 
 
+async def _refused(request: Request, code: str, values: dict[str, Any]) -> Template:
+    """A wrong code or secret: counted against the code, and the same words whatever was wrong."""
+    await _wrong_secret(request, code)
+    return _track_page(
+        request,
+        values,
+        errors={"form": _("The code or the secret is not right.")},
+        status_code=422,
+    )
+
+
 async def _wrong_secret(request: Request, code: str) -> None:
     if code:
         settings = request.app.state.settings
@@ -470,13 +481,7 @@ class TrackController(Controller):
             )
         found = await services.track(values["code"], secret)
         if found is None:
-            await _wrong_secret(request, code)
-            return _track_page(
-                request,
-                values,
-                errors={"form": _("The code or the secret is not right.")},
-                status_code=422,
-            )
+            return await _refused(request, code, values)
         return _track_page(request, {**values, "secret": secret}, found=found)
 
     @post("/rate", opt=PUBLIC, request_max_body_size=MAX_BODY)
@@ -495,13 +500,7 @@ class TrackController(Controller):
         except services.SuggestionError as exc:
             found = await services.track(values["code"], secret)
             if found is None:
-                await _wrong_secret(request, code)
-                return _track_page(
-                    request,
-                    values,
-                    errors={"form": _("The code or the secret is not right.")},
-                    status_code=422,
-                )
+                return await _refused(request, code, values)
             return _track_page(
                 request,
                 {**values, "secret": secret},
