@@ -513,7 +513,7 @@ def suggestions_workbook(rows: list[dict]) -> bytes:
     sheet.append(
         [
             _("Tracking code"),
-            _("Received"),
+            _("Received on"),
             _("Received by"),
             _("Topic"),
             _("Main reason"),
@@ -522,8 +522,8 @@ def suggestions_workbook(rows: list[dict]) -> bytes:
             _("Area concerned"),
             _("Status"),
             _("Department"),
-            _("Outcome"),
-            _("Replied"),
+            _("Handling outcome"),
+            _("Replied on"),
             _("Proposer"),
             _("Phone"),
         ]

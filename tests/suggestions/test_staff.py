@@ -227,7 +227,7 @@ async def test_the_spreadsheet_export_keeps_the_scope_and_the_confidentiality(cl
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     rows = _cells(response.content)
-    assert rows[0][0] == "查询码"
+    assert rows[0][:2] == ["查询码", "收到日期"] and rows[0][10:12] == ["办理结果", "答复时间"]
     by_code = {r[0]: r for r in rows[1:]}
     assert codes[secret] in by_code and codes[open_one] in by_code
     assert codes[elsewhere] not in by_code, "another department's suggestion"
