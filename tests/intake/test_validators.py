@@ -17,6 +17,8 @@ from mediation.intake.validators import (
     validate_phone,
 )
 
+pytestmark = pytest.mark.pure
+
 TODAY = date(2026, 11, 23)
 
 
