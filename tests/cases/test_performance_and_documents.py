@@ -16,6 +16,7 @@ import pytest
 from mediation.cases import agreements, labels, services, sessions, workflow
 from mediation.cases.labels import EVENT_LABELS
 from mediation.cases.tables import AgreementClause, CaseEvent, CaseMediator, Notification
+from mediation.documents.pdf import print_date
 from mediation.grid.tables import Staff
 from tests.cases.conftest import user
 from tests.cases.test_sessions_and_agreements import _case_in_mediation, _issued_agreement
@@ -55,7 +56,6 @@ async def _effective_agreement(new_key) -> tuple[int, int]:
         ("", "seal"),
     ):
         await agreements.record_signature(mediator1, agreement_id, name, role, today)
-    await services.transition_case(mediator1, case_id, "settle", {"agreement_form": "written"})
     return case_id, agreement_id
 
 
@@ -98,7 +98,9 @@ async def test_an_overdue_clause_is_reported_once_to_the_mediator_and_the_grid_t
     assert sorted(recipients) == sorted(set(recipients)), "someone was told twice"
     assert await _case_mediators(case_id) <= set(recipients)
     assert await _staff_id("police1") in recipients and await _staff_id("grid1") in recipients
-    assert "李二房东" in sent[0]["message"] and due.isoformat() in sent[0]["message"]
+    # A Chinese notification carries a Chinese date, never an ISO one.
+    assert "李二房东" in sent[0]["message"] and print_date(due) in sent[0]["message"]
+    assert due.isoformat() not in sent[0]["message"]
     events = await CaseEvent.select().where(
         CaseEvent.case == case_id, CaseEvent.action == "clause_overdue"
     )
@@ -147,7 +149,7 @@ async def test_the_judicial_confirmation_window_is_reminded_once_a_week_before_i
     reminders = sent[before:]
     assert {n["recipient"] for n in reminders} >= await _case_mediators(case_id)
     assert len(reminders) == len({n["recipient"] for n in reminders})
-    until = (effective + timedelta(days=30)).isoformat()
+    until = print_date(effective + timedelta(days=30))
     assert all(until in n["message"] and "7" in n["message"] for n in reminders)
     assert (
         await CaseEvent.count().where(
