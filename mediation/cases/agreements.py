@@ -818,3 +818,44 @@ async def print_context(
             "digest": agreement["content_hash"],
         }
     return {"agreement": context}
+
+
+async def update_party(user: CurrentUser, case_id: int, party_id: int, values: dict) -> None:
+    """Complete or correct a party's basic information (Art. 29(1)); recorded on the timeline
+    by field name, so the timeline never repeats personal data."""
+    case = await case_for(user, case_id)
+    if case is None:
+        raise CaseError(_("This case does not exist."))
+    await _require_handler(user, case)
+    party = await Party.select().where(Party.id == party_id, Party.case == case_id).first()
+    if party is None:
+        raise CaseError(_("This party does not exist."))
+    changed = {k: v for k, v in values.items() if party.get(k) != v}
+    if not changed:
+        return
+    async with write_transaction():
+        await Party.update({getattr(Party, k): v for k, v in changed.items()}).where(
+            Party.id == party_id
+        )
+        await record_event(
+            case_id,
+            user,
+            "party_updated",
+            changes={"party": [None, party["name"]]},
+            note="、".join(str(PARTY_FIELD_LABELS.get(k, k)) for k in changed),
+        )
+
+
+PARTY_FIELD_LABELS = {
+    "name": _l("Name"),
+    "address": _l("Address"),
+    "gender": _l("Gender"),
+    "ethnicity": _l("Ethnicity"),
+    "birth_date": _l("Date of birth"),
+    "occupation": _l("Occupation or employer"),
+    "credit_code": _l("Unified social credit code"),
+    "legal_rep": _l("Legal representative (person in charge)"),
+    "legal_rep_title": _l("Post"),
+    "agent_name": _l("Authorised agent"),
+    "agent_relation": _l("Relation to the party, or law firm"),
+}

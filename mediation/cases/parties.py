@@ -60,3 +60,58 @@ def print_party(row: dict, role_name: str, id_number: str) -> dict:
         "agent_name": row.get("agent_name") or "",
         "agent_relation": row.get("agent_relation") or "",
     }
+
+
+# The basic-information fields a mediator completes on a party, in form order.
+PERSON_FIELDS = ("gender", "ethnicity", "birth_date", "occupation")
+ORGANISATION_FIELDS = ("credit_code", "legal_rep", "legal_rep_title")
+AGENT_FIELDS = ("agent_name", "agent_relation")
+EDITABLE_FIELDS = ("name", "address", *PERSON_FIELDS, *ORGANISATION_FIELDS, *AGENT_FIELDS)
+_LENGTHS = {
+    "name": 100,
+    "address": 200,
+    "ethnicity": 20,
+    "occupation": 100,
+    "credit_code": 18,
+    "legal_rep": 50,
+    "legal_rep_title": 50,
+    "agent_name": 50,
+    "agent_relation": 100,
+}
+
+
+def parse_basic_information(kind: str, data: dict) -> tuple[dict, dict[str, str]]:
+    """Form values of a party's basic information → (clean values, errors by field)."""
+    from mediation.i18n import gettext as _
+
+    values: dict = {}
+    errors: dict[str, str] = {}
+    for field in EDITABLE_FIELDS:
+        raw = str(data.get(field, "") or "").replace("\x00", "").strip()
+        if field == "birth_date":
+            if not raw:
+                values[field] = None
+                continue
+            try:
+                born = date.fromisoformat(raw)
+                if not date(1900, 1, 1) <= born <= date.today():
+                    raise ValueError
+                values[field] = born
+            except ValueError:
+                errors[field] = _("Enter a date.")
+            continue
+        if field == "gender" and raw and raw not in GENDERS:
+            errors[field] = _("Choose from the list.")
+            continue
+        if field in _LENGTHS and len(raw) > _LENGTHS[field]:
+            errors[field] = _("This is too long (at most %(n)s characters).", n=_LENGTHS[field])
+            continue
+        values[field] = raw.upper() if field == "credit_code" else raw
+    if not values.get("name") and "name" not in errors:
+        errors["name"] = _("This field is required.")
+    if kind == "organisation" and values.get("credit_code"):
+        if not looks_like_credit_code(values["credit_code"]):
+            errors["credit_code"] = _(
+                "A unified social credit code has 18 digits and capital letters."
+            )
+    return values, errors

@@ -445,6 +445,8 @@ async def case_detail(user: CurrentUser, case_id: int) -> dict | None:
             Party.address,
             Party.representative,
             Party.refuses_mediation,
+            Party.legal_rep,
+            Party.agent_name,
         )
         .where(Party.case == case_id)
         .order_by(Party.id)

@@ -109,7 +109,7 @@ def sample_agreement_context() -> dict:
 
 
 def long_agreement_context(clause_count: int = 125) -> dict:
-    """The sample agreement with many clauses (125 give 10 A4 pages): a long document for the
+    """The sample agreement with many clauses (125 give 9 A4 pages): a long document for the
     benchmark and the pagination tests."""
     context = sample_agreement_context()
     agreement = context["agreement"]

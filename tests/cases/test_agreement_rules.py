@@ -300,7 +300,7 @@ async def test_a_person_and_an_organisation_print_their_basic_information(new_ke
     )
     text = await _pdf(agreement_id)
     assert "申请人：王堃，男，汉族，2003年5月17日出生，公民身份号码330482200305170019" in text
-    assert "职业或工作单位：嘉兴南湖学院学生" in text
+    assert "330482200305170019，嘉兴南湖学院学生，住平湖市当湖街道东湖路88号" in text
     assert "住平湖市当湖街道东湖路88号" in text
     assert "委托代理人：王大明，申请人之父。" in text
     assert (
