@@ -41,6 +41,7 @@ from mediation.cases.session_controllers import (
 from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
 from mediation.intake.controllers import IntakeController
+from mediation.portal.controllers import MyCaseController, PartyCodeController
 from mediation.settings import Settings, get_settings
 from mediation.suggestions.open311_controllers import Open311Controller
 from mediation.suggestions.public_controllers import (
@@ -76,6 +77,8 @@ CONTROLLERS: list[Any] = [
     AgreementController,
     VerifyController,
     CaseDocumentController,
+    PartyCodeController,
+    MyCaseController,
     SuggestionTopicController,
     DirectReportPointController,
     SuggestionStaffController,
@@ -99,6 +102,7 @@ PUBLIC_PATHS = [
     "^/suggest(/|$)",
     "^/track(/|$)",
     "^/board(/|$)",
+    "^/my-case(/|$)",
 ]
 
 
