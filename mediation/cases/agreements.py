@@ -169,6 +169,15 @@ async def _require_handler(user: CurrentUser, case: dict) -> None:
         )
 
 
+def mediation_started(case: dict) -> bool:
+    """An agreement comes out of a mediation: none before it starts (or on a declined case)."""
+    return case["mediation_started_on"] is not None and case["status"] not in (
+        "registered",
+        "accepted",
+        "declined",
+    )
+
+
 async def create_agreement(
     user: CurrentUser,
     case_id: int,
@@ -185,6 +194,8 @@ async def create_agreement(
         raise CaseError(_("This case does not exist."))
     if kind not in KINDS:
         raise CaseError(_("Choose from the list."), "kind")
+    if not mediation_started(case):
+        raise CaseError(_("An agreement can be drafted once mediation has started."), "status")
     await _require_handler(user, case)
     if supplements is not None:
         original = (

@@ -14,7 +14,7 @@ from mediation.cases.services import (
     today,
     transition_case,
 )
-from mediation.cases.tables import AgreementClause, Case, CaseEvent, FollowUp
+from mediation.cases.tables import Agreement, AgreementClause, Case, CaseEvent, FollowUp
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 
@@ -54,6 +54,10 @@ async def record_follow_up(
         raise CaseError(_("Choose from the list."), "satisfaction")
     if visited_on > today():
         raise CaseError(_("The visit cannot be in the future."), "visited_on")
+    if not await follow_up_due(case_id):
+        raise CaseError(
+            _("A follow-up visit is recorded after an agreement or a termination."), "status"
+        )
     if method and method not in METHODS:
         raise CaseError(_("Choose from the list."), "method")
     row = FollowUp(
@@ -102,6 +106,21 @@ async def _mark_all_performed(user: CurrentUser, case_id: int, visited_on: date)
         await transition_case(
             user, case_id, "record_performed", {}, note=_("Found performed at the follow-up visit.")
         )
+
+
+FOLLOW_UP_STATUSES = ("settled", "performing", "performed", "breached", "terminated", "closed")
+
+
+async def follow_up_due(case_id: int) -> bool:
+    """A visit checks how an agreement is kept or how a terminated case stands: none before."""
+    case = await Case.select(Case.status).where(Case.id == case_id).first()
+    if case is None:
+        return False
+    if case["status"] in FOLLOW_UP_STATUSES:
+        return True
+    return await Agreement.exists().where(
+        Agreement.case == case_id, Agreement.status == "effective"
+    )
 
 
 async def follow_ups_of_case(case_id: int) -> list[dict]:
