@@ -5,14 +5,13 @@ from __future__ import annotations
 import random
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from mediation.accounts.services import load_user
 from mediation.cases import agreements, followups, sessions
 from mediation.cases.tables import Agreement, Case, CaseMediator, Party, Signature
+from mediation.clock import county_zone, local_today
 from mediation.grid.tables import Staff
 
-TZ = ZoneInfo("Asia/Shanghai")
 SETTLED = ("settled", "performing", "performed", "breached", "closed")
 OPENING = [
     "请双方当事人分别陈述纠纷经过和各自诉求。",
@@ -50,7 +49,7 @@ async def load_demo_documents(limit: int = 40, seed: int = 2026) -> int:
             continue
         mediator_name = mediators[0]["mediator.staff.display_name"]
         day = case["mediation_started_on"] + timedelta(days=rng.randint(1, 6))
-        starts = datetime.combine(day, time(9 + rng.randint(0, 6), 30), TZ)
+        starts = datetime.combine(day, time(9 + rng.randint(0, 6), 30), county_zone())
         session_id, _conflicts = await sessions.schedule_session(
             user,
             case["id"],
@@ -112,7 +111,7 @@ async def load_demo_documents(limit: int = 40, seed: int = 2026) -> int:
             ],
         )
         await agreements.issue_agreement(user, agreement_id)
-        today = datetime.now(TZ).date()
+        today = local_today()
         for p in parties:
             await agreements.record_signature(user, agreement_id, p["name"], "party", today)
         await agreements.record_signature(user, agreement_id, mediator_name, "mediator", today)

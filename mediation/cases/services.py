@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from piccolo.columns.combination import WhereRaw
 
@@ -23,6 +22,7 @@ from mediation.cases.tables import (
     Notification,
     Party,
 )
+from mediation.clock import local_date, local_today, utc_now
 from mediation.db import is_postgres, write_transaction
 from mediation.grid.tables import Grid, Mediator, Region, Staff, TeamMember
 from mediation.i18n import gettext as _
@@ -30,7 +30,6 @@ from mediation.intake.tables import IntakeSubmission
 from mediation.masking import mask_id_number
 from mediation.settings import get_settings
 
-TZ = ZoneInfo("Asia/Shanghai")
 OPEN_STATUSES = [s.value for s in workflow.CaseStatus if workflow.is_open(s)]
 PAGE_SIZE = 25
 
@@ -63,7 +62,8 @@ class EditConflict(CaseError):
 
 
 def today() -> date:
-    return datetime.now(TZ).date()
+    """Today in the county (the server's clock is UTC)."""
+    return local_today()
 
 
 @dataclass
@@ -475,7 +475,7 @@ def _clock_done_on(name: str, case: dict) -> date | None:
         return case["mediation_started_on"] or case["closed_on"]
     if name == "mediation":
         if status in ("settled", "terminated", "performing", "performed", "breached", "closed"):
-            return case.get("concluded_on") or case["closed_on"] or case["updated_at"].date()
+            return case.get("concluded_on") or case["closed_on"] or local_date(case["updated_at"])
         return None
     return case["closed_on"]
 
@@ -617,7 +617,7 @@ async def my_work(user: CurrentUser, limit: int = 50) -> list[dict]:
 async def _update_case(case: dict, values: dict, actor: CurrentUser | None, version: int | None):
     """Apply a change only if nobody else changed the case since ``version`` was read."""
     expected = case["version"] if version is None else version
-    values = {**values, Case.version: expected + 1, Case.updated_at: datetime.now(TZ)}
+    values = {**values, Case.version: expected + 1, Case.updated_at: utc_now()}
     rows = (
         await Case.update(values)
         .where(Case.id == case["id"], Case.version == expected)

@@ -15,6 +15,7 @@ from mediation.cases import services
 from mediation.cases.demo import DEMO_COUNT, STORY_GRID, load_demo_cases
 from mediation.cases.tables import Case, CaseEvent, CaseMediator, Party
 from mediation.cases.workflow import CaseLevel, CaseStatus
+from mediation.clock import local_now
 from mediation.intake.validators import validate_id_number, validate_phone
 
 pytestmark = pytest.mark.anyio
@@ -77,7 +78,7 @@ async def test_every_case_starts_with_its_registration_and_events_run_forward_in
     )
     first: dict[int, str] = {}
     last_at: dict[int, datetime] = {}
-    now = datetime.now(services.TZ) + timedelta(minutes=1)
+    now = local_now() + timedelta(minutes=1)
     for e in events:
         first.setdefault(e["case"], e["action"])
         assert e["at"] >= last_at.get(e["case"], e["at"]), f"case {e['case']} goes back in time"

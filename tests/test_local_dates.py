@@ -1,0 +1,208 @@
+"""Dates are the county's dates, whatever the server's (UTC) clock says.
+
+The clock is frozen at instants where the UTC date and the Beijing date differ, or sit on either
+side of Beijing midnight: 2026-11-29T22:30Z (06:30 on 30 Nov), 2026-11-29T16:01Z (00:01 on
+30 Nov) and 2026-11-30T15:59Z (23:59 on 30 Nov). A case is registered, a session held and the
+case terminated, a suggestion answered, all through HTTP; every date on the case page, the
+termination notice, the case file (卷宗), /track, /board, the API and the spreadsheet export must
+read 30 November.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+
+from mediation.cases import services
+from mediation.grid.tables import Department
+from mediation.suggestions.tables import Suggestion
+from tests.cases.conftest import grid_id, user
+from tests.cases.test_controllers import case_id_from, intake_form, post_intake
+from tests.helpers import login, post_form, text_of
+
+pytestmark = pytest.mark.anyio
+
+INSTANTS = [
+    datetime(2026, 11, 29, 22, 30, tzinfo=UTC),
+    datetime(2026, 11, 29, 16, 1, tzinfo=UTC),
+    datetime(2026, 11, 30, 15, 59, tzinfo=UTC),
+]
+# How the neighbouring days would read if a UTC date leaked through.
+WRONG_DAYS = ("11月29日", "2026/11/29", "2026-11-29", "11月31日", "12月1日", "2026-12-01")
+
+
+@pytest.fixture(params=INSTANTS, ids=lambda t: t.strftime("%d-%H%MZ"))
+def frozen(request):
+    with time_machine.travel(request.param, tick=False):
+        yield request.param
+
+
+def pdf_text(pdf: bytes) -> str:
+    assert pdf.startswith(b"%PDF-")
+    out = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    return re.sub(r"\s+", "", out)
+
+
+def no_wrong_day(text: str, where: str) -> None:
+    for wrong in WRONG_DAYS:
+        assert wrong not in text, f"{where} shows {wrong}"
+
+
+async def _terminated_case_through_http(client) -> int:
+    await login(client, "grid1")
+    response = await post_intake(client, await intake_form(await grid_id()))
+    case_id = case_id_from(response)
+    for action in ("accept",):
+        response = await post_form(client, f"/cases/{case_id}/move", {"action": action})
+        assert response.status_code == 303, text_of(response.text)[:300]
+    client.cookies.clear()
+    await login(client, "centre1")
+    choice = (await services.suggest_mediators(await user("centre1"), case_id))[0]
+    response = await post_form(
+        client, f"/cases/{case_id}/mediators", {"mediator": str(choice.mediator.id)}
+    )
+    assert response.status_code == 303, text_of(response.text)[:300]
+    response = await post_form(client, f"/cases/{case_id}/move", {"action": "start_mediation"})
+    assert response.status_code == 303, text_of(response.text)[:300]
+    client.cookies.clear()
+    await login(client, "mediator1")
+    response = await post_form(
+        client,
+        f"/cases/{case_id}/sessions/new",
+        {
+            "starts_at": "2026-11-30T07:00",
+            "minutes": "60",
+            "room": "东湖社区调解室",
+            "mode": "in_person",
+        },
+    )
+    assert response.status_code == 303, text_of(response.text)[:300]
+    session_url = response.headers["location"].split("?")[0]
+    response = await post_form(
+        client, f"{session_url}/minutes", {"speaker": "调解员", "statement": "双方分歧较大。"}
+    )
+    assert response.status_code in (200, 303)
+    response = await post_form(client, f"{session_url}/close", {"outcome": "failed"})
+    assert response.status_code == 303, text_of(response.text)[:300]
+    response = await post_form(
+        client,
+        f"/cases/{case_id}/move",
+        {
+            "action": "terminate",
+            "termination_reason": "positions_too_far",
+            "referral_advice": "litigation",
+        },
+    )
+    assert response.status_code == 303, text_of(response.text)[:300]
+    return case_id
+
+
+async def test_a_case_registered_heard_and_terminated_is_dated_in_beijing_time(client, frozen):
+    case_id = await _terminated_case_through_http(client)
+
+    page = text_of((await client.get(f"/cases/{case_id}")).text)
+    assert "2026年11月30日" in page
+    no_wrong_day(page, "the case page")
+
+    notice = pdf_text((await client.get(f"/cases/{case_id}/termination.pdf")).content)
+    assert "终止调解通知书" in notice and "2026年11月30日" in notice
+    no_wrong_day(notice, "the termination notice")
+
+    file = pdf_text((await client.get(f"/cases/{case_id}/file.pdf")).content)
+    # The contents list dates the session record; the heading gives its time, without +0800.
+    assert "调解笔录2026年11月30日" in file
+    assert "+0800" not in file and "UTC" not in file
+    no_wrong_day(file, "the case file")
+
+    api = (await client.get(f"/api/cases/{case_id}")).json()
+    assert api["registered_on"] == "2026-11-30"
+    assert api["registered_at"].startswith("2026-11-30T") and api["registered_at"].endswith(
+        "+08:00"
+    )
+    assert all(e["at"].startswith("2026-11-30T") for e in api["events"])
+    assert all(e["at"].endswith("+08:00") for e in api["events"])
+
+
+async def test_the_session_record_prints_the_local_time_without_an_offset(client, frozen):
+    case_id = await _terminated_case_through_http(client)
+    session = (await client.get(f"/cases/{case_id}")).text
+    session_url = re.search(rf'href="(/cases/{case_id}/sessions/\d+)"', session).group(1)
+    record = pdf_text((await client.get(f"{session_url}/record.pdf")).content)
+    assert "2026年11月30日07:00" in record
+    assert "+0800" not in record
+
+
+async def test_a_reply_to_a_suggestion_is_dated_in_beijing_time(client, frozen):
+    topic = f"东湖路增设夜间路灯（{frozen:%d%H%M}{id(client) % 9999}）"
+    response = await post_form(
+        client,
+        "/suggest",
+        {
+            "topic": topic,
+            "reason": "东湖路晚上太黑，行人和电动车容易发生事故。",
+            "measures": "在东湖路增设路灯。",
+            "name": "周玥",
+            "phone": "13812340000",
+            "reply_by_phone": "1",
+            "consent_to_publish": "1",
+        },
+    )
+    assert response.status_code == 303, text_of(response.text)[:300]
+    receipt = await client.get(response.headers["location"])
+    code = response.headers["location"].rsplit("/", 1)[1]
+    secret = re.search(r'id="receipt-secret"[^>]*>(\d{6})<', receipt.text).group(1)
+    no_wrong_day(text_of(receipt.text), "the receipt")
+    sid = (await Suggestion.select(Suggestion.id).where(Suggestion.tracking_code == code).first())[
+        "id"
+    ]
+    dept = (await Department.select(Department.id).where(Department.code == "zjj").first())["id"]
+
+    client.cookies.clear()
+    await login(client, "admin")
+    for data in ({"action": "register"}, {"action": "transfer", "department": str(dept)}):
+        response = await post_form(client, f"/suggestions/{sid}/move", data)
+        assert response.status_code == 303, text_of(response.text)[:300]
+    client.cookies.clear()
+    await login(client, "handler1")
+    for data in (
+        {"action": "start_handling"},
+        {"action": "reply", "outcome": "adopted", "reply_text": "已列入年度路灯建设计划。"},
+    ):
+        response = await post_form(client, f"/suggestions/{sid}/move", data)
+        assert response.status_code == 303, text_of(response.text)[:300]
+
+    staff_page = text_of((await client.get(f"/suggestions/{sid}")).text)
+    assert "2026年11月30日" in staff_page
+    no_wrong_day(staff_page, "the suggestion page")
+
+    from openpyxl import load_workbook
+
+    xlsx = (await client.get("/suggestions/export.xlsx")).content
+    rows = list(load_workbook(io.BytesIO(xlsx), read_only=True).active.iter_rows(values_only=True))
+    mine = next(r for r in rows if r[0] == code)
+    # Spreadsheet cells come back as datetimes; only the calendar day matters here.
+    assert mine[1].date().isoformat() == "2026-11-30", "received on"
+    assert mine[11].date().isoformat() == "2026-11-30", "replied on"
+
+    client.cookies.clear()
+    tracking = text_of((await post_form(client, "/track", {"code": code, "secret": secret})).text)
+    assert "2026年11月30日" in tracking
+    no_wrong_day(tracking, "/track")
+
+    board = (await client.get("/board")).text
+    entry = board[board.index(topic) :]
+    entry = text_of(entry[: entry.index("</li>")] if "</li>" in entry else entry[:2000])
+    assert "2026年11月30日" in entry, entry
+    no_wrong_day(entry, "/board")
+
+    open311 = (await client.get(f"/open311/v2/requests/{code}.json")).json()[0]
+    assert open311["requested_datetime"].startswith("2026-11-30T")
+    assert open311["requested_datetime"].endswith("+08:00")
+    assert open311["updated_datetime"].startswith("2026-11-30T")
