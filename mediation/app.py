@@ -29,6 +29,7 @@ from mediation.cases.api import CaseApiController
 from mediation.cases.controllers import (
     CaseController,
     DeadlinePolicyController,
+    HolidayCalendarController,
     NotificationController,
 )
 from mediation.cases.session_controllers import (
@@ -69,6 +70,7 @@ CONTROLLERS: list[Any] = [
     CaseController,
     NotificationController,
     DeadlinePolicyController,
+    HolidayCalendarController,
     CaseApiController,
     SessionController,
     AgreementController,
@@ -122,6 +124,13 @@ def _is_login_attempt(request: Request) -> bool:
     return request.method == "POST" and request.url.path == "/login"
 
 
+async def _refresh_holiday_calendar(_request: Request) -> None:
+    """Keep the in-memory holiday calendar current (a clock check; a query once a minute)."""
+    from mediation.cases.holidays import refresh_calendar
+
+    await refresh_calendar()
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     session_config = QuietSessionConfig(
@@ -160,6 +169,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[db.lifespan, sweep_lifespan(settings.run_background_tasks)],
         middleware=[login_limit.middleware, locale_middleware],
         on_app_init=[auth.on_app_init],
+        before_request=_refresh_holiday_calendar,
         csrf_config=csrf,
         stores=_stores(settings),
         template_config=TemplateConfig(

@@ -97,6 +97,9 @@ class ClockOut(msgspec.Struct):
     is_overdue: bool
     remaining_days: int
     done: bool
+    # Years on the way to the due date with no holiday schedule entered: the date is an
+    # estimate counted Monday to Friday.
+    estimated_years: list[int] = []
 
 
 class EventOut(msgspec.Struct):
@@ -273,6 +276,7 @@ def case_out(case: dict) -> CaseOut:
                 is_overdue=c["state"].is_overdue,
                 remaining_days=c["state"].remaining_days,
                 done=c["state"].done,
+                estimated_years=list(c["clock"].estimated_years),
             )
             for c in case["clocks"]
         ],

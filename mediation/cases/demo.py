@@ -1326,6 +1326,8 @@ class Runner:
                     dates.setdefault("mediation_started_on", the_day)
                 elif step.action in ("close", "decline"):
                     dates["closed_on"] = the_day
+                elif step.action in ("settle", "terminate"):
+                    dates["concluded_on"] = the_day
             clock.at = at
             # Only these moves notify anyone; the others wrote events alone.
             await self._stamp(clock, at, step.action in ("escalate", "assign", "colour"))
@@ -1338,6 +1340,7 @@ class Runner:
             "accepted_on": Case.accepted_on,
             "mediation_started_on": Case.mediation_started_on,
             "closed_on": Case.closed_on,
+            "concluded_on": Case.concluded_on,
         }
         for name, value in dates.items():
             values[column[name]] = value

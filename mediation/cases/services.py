@@ -12,7 +12,8 @@ from piccolo.columns.combination import WhereRaw
 
 from mediation import crypto
 from mediation.accounts.services import CurrentUser
-from mediation.cases import assignment, deadlines, workflow
+from mediation.cases import assignment, deadlines, workdays, workflow
+from mediation.cases.holidays import refresh_calendar
 from mediation.cases.tables import (
     Case,
     CaseCounter,
@@ -22,6 +23,7 @@ from mediation.cases.tables import (
     Notification,
     Party,
 )
+from mediation.cases.workdays import HolidayCalendar
 from mediation.clock import local_date, local_today, utc_now
 from mediation.db import is_postgres, write_transaction
 from mediation.grid.tables import Grid, Mediator, Region, Staff, TeamMember
@@ -445,8 +447,16 @@ async def case_detail(user: CurrentUser, case_id: int) -> dict | None:
     return case
 
 
-async def clocks_for(case: dict, on: date | None = None) -> list[dict]:
-    policy = await current_policy()
+async def clocks_for(
+    case: dict,
+    on: date | None = None,
+    policy: deadlines.Policy | None = None,
+    calendar: HolidayCalendar | None = None,
+) -> list[dict]:
+    """The case's clocks and where each stands; a clock crossing a year with no holiday schedule
+    is flagged (and logged) as an estimate."""
+    policy = policy or await current_policy()
+    calendar = calendar or await refresh_calendar()
     clocks = deadlines.compute_clocks(
         policy,
         case["registered_on"],
@@ -456,9 +466,12 @@ async def clocks_for(case: dict, on: date | None = None) -> list[dict]:
         case["mediation_started_on"],
         case["extension_days"],
         accepted_on=case["accepted_on"],
+        calendar=calendar,
     )
     result = []
     for clock in clocks:
+        if clock.estimated_years:
+            workdays.note_estimate(clock.estimated_years)
         done = _clock_done_on(clock.name, case)
         state = deadlines.clock_state(clock, on or today(), done)
         result.append({"clock": clock, "state": state})
@@ -474,6 +487,8 @@ def _clock_done_on(name: str, case: dict) -> date | None:
             return None
         return case["mediation_started_on"] or case["closed_on"]
     if name == "mediation":
+        # The clock stops the day agreement is reached or mediation is terminated, not the day
+        # the case is closed after the follow-up visit.
         if status in ("settled", "terminated", "performing", "performed", "breached", "closed"):
             return case.get("concluded_on") or case["closed_on"] or local_date(case["updated_at"])
         return None
@@ -674,6 +689,8 @@ async def transition_case(
         changes[Case.mediation_started_on] = the_day
     if move.to_status in (workflow.CaseStatus.CLOSED, workflow.CaseStatus.DECLINED):
         changes[Case.closed_on] = the_day
+    if move.to_status in (workflow.CaseStatus.SETTLED, workflow.CaseStatus.TERMINATED):
+        changes[Case.concluded_on] = the_day
     if move.level_after != move.level_before:
         changes[Case.level] = move.level_after.value
     async with write_transaction():
@@ -1027,10 +1044,13 @@ async def sweep_deadlines(on: date | None = None) -> SweepReport:
     """
     on = on or today()
     report = SweepReport()
+    # One policy and one calendar for the whole pass, not a query per case.
+    policy = await current_policy()
+    calendar = await refresh_calendar(force=True)
     rows = await Case.select(Case.all_columns()).where(Case.status.is_in(OPEN_STATUSES))
     for case in rows:
         report.checked += 1
-        states = await clocks_for(case, on)
+        states = await clocks_for(case, on, policy, calendar)
         late = [c for c in states if c["state"].is_overdue and not c["state"].done]
         try:
             if not late:
