@@ -19,6 +19,7 @@ import pytest
 import time_machine
 
 from mediation.cases import services
+from mediation.cases.tables import CaseMediator
 from mediation.grid.tables import Department
 from mediation.suggestions.tables import Suggestion
 from tests.cases.conftest import grid_id, user
@@ -34,6 +35,20 @@ INSTANTS = [
 ]
 # How the neighbouring days would read if a UTC date leaked through.
 WRONG_DAYS = ("11月29日", "2026/11/29", "2026-11-29", "11月31日", "12月1日", "2026-12-01")
+
+
+@pytest.fixture(autouse=True)
+async def _free_mediators():
+    """Earlier tests leave deposit cases open with mediators at full load: free them."""
+
+    async def free() -> None:
+        await CaseMediator.update({CaseMediator.active: False}).where(
+            CaseMediator.case.summary.like("学生提前退租%")
+        )
+
+    await free()
+    yield
+    await free()
 
 
 @pytest.fixture(params=INSTANTS, ids=lambda t: t.strftime("%d-%H%MZ"))

@@ -23,6 +23,7 @@ from mediation.cases.tables import (
 from mediation.cases.workdays import rolled_to_working_day
 from mediation.db import write_transaction
 from mediation.grid.tables import Region, TeamMember
+from mediation.i18n import format_date
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 
@@ -396,7 +397,7 @@ async def record_signature(
             "Agreement %(number)s is in effect. The parties may jointly apply for judicial "
             "confirmation until %(until)s.",
             number=agreement["number"],
-            until=confirmation_until(effective_on).isoformat(),
+            until=format_date(confirmation_until(effective_on), "long"),
         ),
     )
     return True
@@ -503,7 +504,7 @@ async def sweep_agreements(on: date | None = None) -> AgreementSweepReport:
                 "performed.",
                 clause=label,
                 obligor=clause["obligor"],
-                due=clause["deadline"].isoformat(),
+                due=format_date(clause["deadline"], "long"),
             ),
         )
         report.clauses_overdue += 1
@@ -553,7 +554,7 @@ async def sweep_agreements(on: date | None = None) -> AgreementSweepReport:
                 "The parties to agreement %(number)s may jointly apply to the court for "
                 "judicial confirmation until %(until)s (%(days)s days left).",
                 number=agreement["number"],
-                until=until.isoformat(),
+                until=format_date(until, "long"),
                 days=(until - on).days,
             ),
         )
