@@ -19,7 +19,7 @@ import pytest
 import time_machine
 
 from mediation.cases import services
-from mediation.cases.tables import CaseMediator
+from mediation.cases.tables import Case, CaseMediator
 from mediation.grid.tables import Department
 from mediation.suggestions.tables import Suggestion
 from tests.cases.conftest import grid_id, user
@@ -43,7 +43,7 @@ async def _free_mediators():
 
     async def free() -> None:
         await CaseMediator.update({CaseMediator.active: False}).where(
-            CaseMediator.case.summary.like("学生提前退租%")
+            CaseMediator.case.is_in(Case.select(Case.id).where(Case.summary.like("学生提前退租%")))
         )
 
     await free()
