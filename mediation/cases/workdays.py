@@ -107,14 +107,8 @@ def library_schedule() -> tuple[list[int], list[tuple[date, str, str]]]:
     from chinese_calendar import constants
 
     years = sorted({d.year for d in constants.holidays} | {d.year for d in constants.workdays})
-    days = [
-        (d, HOLIDAY, LIBRARY_NAMES.get(str(h), str(h)))
-        for d, h in constants.holidays.items()
-    ]
-    days += [
-        (d, WORKDAY, LIBRARY_NAMES.get(str(h), str(h)))
-        for d, h in constants.workdays.items()
-    ]
+    days = [(d, HOLIDAY, LIBRARY_NAMES.get(str(h), str(h))) for d, h in constants.holidays.items()]
+    days += [(d, WORKDAY, LIBRARY_NAMES.get(str(h), str(h))) for d, h in constants.workdays.items()]
     return years, sorted(days)
 
 
