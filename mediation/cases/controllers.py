@@ -424,12 +424,11 @@ class HolidayCalendarController(Controller):
     async def calendar_page(self, year: FromQuery[int | None] = None) -> Template:
         values: dict[str, Any] = {}
         if year is not None and workdays.FIRST_YEAR <= year <= workdays.LAST_YEAR:
+            # A year entered before comes back as CSV to correct; a new one starts empty.
             source = await holidays.year_source(year)
-            values = {
-                "year": str(year),
-                "source": source or "",
-                "schedule": workdays.schedule_csv(await holidays.year_days(year)),
-            }
+            values = {"year": str(year), "source": source or "", "schedule": ""}
+            if source is not None:
+                values["schedule"] = workdays.schedule_csv(await holidays.year_days(year))
         return await _holiday_page(values, {})
 
     @post("/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -71,7 +72,7 @@ async def load_demo_documents(limit: int = 40, seed: int = 2026) -> int:
 async def _timeline(case_id: int) -> dict[str, dict]:
     """The latest event of each kind that decides what the documents must say."""
     events = (
-        await CaseEvent.select(CaseEvent.action, CaseEvent.at, CaseEvent.changes)
+        await CaseEvent.select(CaseEvent.action, CaseEvent.at, CaseEvent.changes, CaseEvent.note)
         .where(
             CaseEvent.case == case_id,
             CaseEvent.action.is_in(
@@ -95,6 +96,17 @@ async def _dated(case_id: int, mark: int, when: datetime) -> int:
 async def _last_event_id() -> int:
     row = await CaseEvent.select(CaseEvent.id).order_by(CaseEvent.id, ascending=False).first()
     return row["id"] if row else 0
+
+
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)元")
+
+
+def _terms(note: str, summary: str) -> tuple[str, Decimal | None]:
+    """The agreed terms of a settle note (「达成书面调解协议：…」) and the money in them."""
+    terms = note.split("：", 1)[1].strip() if "：" in note else note.strip()
+    terms = terms or f"双方就{summary}达成一致。"
+    amounts = [Decimal(a) for a in _AMOUNT.findall(terms)]
+    return terms, (sum(amounts, Decimal(0)) if amounts else None)
 
 
 def _at(day, hour: int, minute: int = 0) -> datetime:
@@ -158,20 +170,18 @@ async def _documents_for(case: dict, user, rng: random.Random) -> bool:
 
     kind = ((settle["changes"] or {}).get("agreement_form") or [None, "written"])[1]
     agreement_id = await agreements.create_agreement(user, case["id"], kind)
-    amount = case["amount"] or Decimal(rng.choice([800, 1500, 3000, 6000, 12000]))
-    obligor = next((p["name"] for p in parties if p["role"] == "respondent"), parties[-1]["name"])
-    obligee = next((p["name"] for p in parties if p["role"] == "applicant"), parties[0]["name"])
+    # What the timeline says was agreed is what the agreement says: the same terms, the same
+    # amount, the same kind.
+    terms, amount = _terms(settle.get("note") or "", case["summary"])
+    names = [p["name"] for p in parties]
+    obligor = min(
+        (n for n in names if n in terms),
+        key=terms.index,
+        default=next((p["name"] for p in parties if p["role"] == "respondent"), names[-1]),
+    )
     if kind == "oral":
         await agreements.update_draft(
-            user,
-            agreement_id,
-            f"{case['summary']}。",
-            "",
-            "",
-            "",
-            f"{obligor}当场向{obligee}支付人民币{amount:.0f}元，双方纠纷就此了结。",
-            len(parties) + 1,
-            [],
+            user, agreement_id, f"{case['summary']}。", "", "", "", terms, len(parties) + 1, []
         )
     else:
         await agreements.update_draft(
@@ -186,13 +196,12 @@ async def _documents_for(case: dict, user, rng: random.Random) -> bool:
             [
                 agreements.ClauseInput(
                     obligor,
-                    f"向{obligee}支付",
+                    terms.removeprefix(obligor),
                     amount,
-                    "银行转账",
-                    "平湖市",
-                    day + timedelta(days=15),
-                ),
-                agreements.ClauseInput(obligee, "不再就本纠纷提出其他主张"),
+                    "银行转账" if amount else "",
+                    "平湖市" if amount else "",
+                    day + timedelta(days=15) if amount else None,
+                )
             ],
         )
     await agreements.issue_agreement(user, agreement_id)
@@ -205,6 +214,11 @@ async def _documents_for(case: dict, user, rng: random.Random) -> bool:
         Agreement.id == agreement_id
     )
     await Signature.update({Signature.signed_on: day}).where(Signature.agreement == agreement_id)
+    await CaseEvent.update({CaseEvent.changes: {"effective_on": [None, day.isoformat()]}}).where(
+        CaseEvent.case == case["id"],
+        CaseEvent.id > mark,
+        CaseEvent.action == "agreement_effective",
+    )
     mark = await _dated(case["id"], mark, ends)
 
     performed = timeline.get("record_performed")

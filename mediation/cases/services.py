@@ -419,7 +419,8 @@ async def case_detail(user: CurrentUser, case_id: int) -> dict | None:
     case["events"] = (
         await CaseEvent.select(CaseEvent.all_columns(), CaseEvent.actor.display_name)
         .where(CaseEvent.case == case_id)
-        .order_by(CaseEvent.id)
+        # In time order: records entered afterwards (a backdated follow-up) sit where they belong.
+        .order_by(CaseEvent.at, CaseEvent.id)
         .output(load_json=True)
     )
     case["team"] = await TeamMember.select(
