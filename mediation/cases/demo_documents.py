@@ -173,12 +173,9 @@ async def _documents_for(case: dict, user, rng: random.Random) -> bool:
     # What the timeline says was agreed is what the agreement says: the same terms, the same
     # amount, the same kind.
     terms, amount = _terms(settle.get("note") or "", case["summary"])
-    names = [p["name"] for p in parties]
-    obligor = min(
-        (n for n in names if n in terms),
-        key=terms.index,
-        default=next((p["name"] for p in parties if p["role"] == "respondent"), names[-1]),
-    )
+    # The clause is owed by the party the terms start with; terms that name several parties'
+    # duties are owed by both sides.
+    obligor = next((p["name"] for p in parties if terms.startswith(p["name"])), "双方当事人")
     if kind == "oral":
         await agreements.update_draft(
             user, agreement_id, f"{case['summary']}。", "", "", "", terms, len(parties) + 1, []
