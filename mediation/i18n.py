@@ -172,8 +172,9 @@ def _format_date(value: date, format: str, locale: str) -> str:
 def format_datetime(value: datetime | None, format: str = "medium") -> str:
     """An instant as county wall-clock time.
 
-    ``long`` is the long date and the time to the minute (2026年2月8日 11:30): Babel's own long
-    pattern appends the zone offset (``+0800``), which has no place on a Chinese document.
+    ``long`` and ``medium`` are the date and the time to the minute (2026年2月8日 11:30): Babel's
+    own long pattern appends the zone offset (``+0800``), which has no place on a Chinese page or
+    document, and seconds are noise to a reader.
     """
     if value is None:
         return ""
@@ -181,8 +182,9 @@ def format_datetime(value: datetime | None, format: str = "medium") -> str:
         return format_date(value, format)
     local = to_local(value)
     locale = _babel_locale(get_locale())
-    if format == "long":
-        day = _format_date(local.date(), "long", get_locale())
+    if format in ("long", "medium"):
+        # The date as the format says, the time to the minute: 2026年2月8日 11:30.
+        day = _format_date(local.date(), format, get_locale())
         return f"{day} {dates.format_time(local, 'short', locale=locale)}"
     return dates.format_datetime(local, format=format, tzinfo=local.tzinfo, locale=locale)
 

@@ -37,8 +37,8 @@ INSTANTS = [
 WRONG_DAYS = ("11月29日", "2026/11/29", "2026-11-29", "11月31日", "12月1日", "2026-12-01")
 
 
-@pytest.fixture(autouse=True)
-async def _free_mediators():
+@pytest.fixture
+async def free_mediators():
     """Earlier tests leave deposit cases open with mediators at full load: free them."""
 
     async def free() -> None:
@@ -119,7 +119,9 @@ async def _terminated_case_through_http(client) -> int:
     return case_id
 
 
-async def test_a_case_registered_heard_and_terminated_is_dated_in_beijing_time(client, frozen):
+async def test_a_case_registered_heard_and_terminated_is_dated_in_beijing_time(
+    client, free_mediators, frozen
+):
     case_id = await _terminated_case_through_http(client)
 
     page = text_of((await client.get(f"/cases/{case_id}")).text)
@@ -145,7 +147,9 @@ async def test_a_case_registered_heard_and_terminated_is_dated_in_beijing_time(c
     assert all(e["at"].endswith("+08:00") for e in api["events"])
 
 
-async def test_the_session_record_prints_the_local_time_without_an_offset(client, frozen):
+async def test_the_session_record_prints_the_local_time_without_an_offset(
+    client, free_mediators, frozen
+):
     case_id = await _terminated_case_through_http(client)
     session = (await client.get(f"/cases/{case_id}")).text
     session_url = re.search(rf'href="(/cases/{case_id}/sessions/\d+)"', session).group(1)
@@ -221,3 +225,27 @@ async def test_a_reply_to_a_suggestion_is_dated_in_beijing_time(client, frozen):
     assert open311["requested_datetime"].startswith("2026-11-30T")
     assert open311["requested_datetime"].endswith("+08:00")
     assert open311["updated_datetime"].startswith("2026-11-30T")
+
+
+@pytest.mark.pure
+def test_an_unknown_time_zone_is_refused_at_start_up():
+    from mediation.settings import settings_from_env
+
+    env = {"SECRET_KEY": "k" * 40, "FIELD_KEY": "f" * 40, "TIME_ZONE": "Asia/Beijing"}
+    with pytest.raises(ValueError, match="Asia/Beijing"):
+        settings_from_env(env)
+    assert settings_from_env({**env, "TIME_ZONE": ""}).time_zone == "Asia/Shanghai"
+
+
+@pytest.mark.pure
+def test_date_times_print_to_the_minute_without_an_offset():
+    from mediation import i18n
+
+    token = i18n.set_locale("zh_CN")
+    try:
+        instant = datetime(2026, 2, 8, 3, 30, tzinfo=UTC)
+        assert i18n.format_datetime(instant, "long") == "2026年2月8日 11:30"
+        assert i18n.format_datetime(instant) == "2026年2月8日 11:30"
+        assert i18n.format_date(datetime(2026, 11, 29, 16, 1, tzinfo=UTC)) == "2026年11月30日"
+    finally:
+        i18n.reset_locale(token)
