@@ -1,11 +1,12 @@
 """Dates are the county's dates, whatever the server's (UTC) clock says.
 
-The clock is frozen at instants where the UTC date and the Beijing date differ, or sit on either
+The clock is frozen at instants where the UTC date and the Beijing date differ, or on either
 side of Beijing midnight: 2026-11-29T22:30Z (06:30 on 30 Nov), 2026-11-29T16:01Z (00:01 on
-30 Nov) and 2026-11-30T15:59Z (23:59 on 30 Nov). A case is registered, a session held and the
+30 Nov) and 2026-11-29T15:59Z (23:59 on 29 Nov). A case is registered, a session held and the
 case terminated, a suggestion answered, all through HTTP; every date on the case page, the
-termination notice, the case file (卷宗), /track, /board, the API and the spreadsheet export must
-read 30 November.
+termination notice, the case file (卷宗), /track, /board, Open311, the API and the spreadsheet
+export must read the Beijing date: 30 November, or 29 November one minute before midnight.
+(No instant is later than the real clock: the tests leave nothing dated in the future.)
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import io
 import re
 import subprocess
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -28,13 +30,25 @@ from tests.helpers import login, post_form, text_of
 
 pytestmark = pytest.mark.anyio
 
+# (frozen instant, the Beijing date everything must show)
 INSTANTS = [
-    datetime(2026, 11, 29, 22, 30, tzinfo=UTC),
-    datetime(2026, 11, 29, 16, 1, tzinfo=UTC),
-    datetime(2026, 11, 30, 15, 59, tzinfo=UTC),
+    (datetime(2026, 11, 29, 22, 30, tzinfo=UTC), date(2026, 11, 30)),
+    (datetime(2026, 11, 29, 16, 1, tzinfo=UTC), date(2026, 11, 30)),
+    (datetime(2026, 11, 29, 15, 59, tzinfo=UTC), date(2026, 11, 29)),
 ]
-# How the neighbouring days would read if a UTC date leaked through.
-WRONG_DAYS = ("11月29日", "2026/11/29", "2026-11-29", "11月31日", "12月1日", "2026-12-01")
+
+
+def zh(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def wrong_days(day: date) -> tuple[str, ...]:
+    """How the neighbouring days would read if a UTC date leaked through."""
+    out: list[str] = []
+    for other in (day - timedelta(days=1), day + timedelta(days=1)):
+        out += [f"{other.month}月{other.day}日", f"{other:%Y}/{other.month}/{other.day}"]
+        out.append(other.isoformat())
+    return tuple(out)
 
 
 @pytest.fixture
@@ -51,10 +65,12 @@ async def free_mediators():
     await free()
 
 
-@pytest.fixture(params=INSTANTS, ids=lambda t: t.strftime("%d-%H%MZ"))
+@pytest.fixture(params=INSTANTS, ids=lambda t: t[0].strftime("%d-%H%MZ"))
 def frozen(request):
-    with time_machine.travel(request.param, tick=False):
-        yield request.param
+    """The Beijing date that every date shown must read, with the clock frozen."""
+    instant, day = request.param
+    with time_machine.travel(instant, tick=False):
+        yield day
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -65,12 +81,12 @@ def pdf_text(pdf: bytes) -> str:
     return re.sub(r"\s+", "", out)
 
 
-def no_wrong_day(text: str, where: str) -> None:
-    for wrong in WRONG_DAYS:
+def no_wrong_day(text: str, where: str, day: date) -> None:
+    for wrong in wrong_days(day):
         assert wrong not in text, f"{where} shows {wrong}"
 
 
-async def _terminated_case_through_http(client) -> int:
+async def _terminated_case_through_http(client, day: date) -> int:
     await login(client, "grid1")
     response = await post_intake(client, await intake_form(await grid_id()))
     case_id = case_id_from(response)
@@ -92,7 +108,7 @@ async def _terminated_case_through_http(client) -> int:
         client,
         f"/cases/{case_id}/sessions/new",
         {
-            "starts_at": "2026-11-30T07:00",
+            "starts_at": f"{day.isoformat()}T07:00",
             "minutes": "60",
             "room": "东湖社区调解室",
             "mode": "in_person",
@@ -122,44 +138,44 @@ async def _terminated_case_through_http(client) -> int:
 async def test_a_case_registered_heard_and_terminated_is_dated_in_beijing_time(
     client, free_mediators, frozen
 ):
-    case_id = await _terminated_case_through_http(client)
+    case_id = await _terminated_case_through_http(client, frozen)
 
     page = text_of((await client.get(f"/cases/{case_id}")).text)
-    assert "2026年11月30日" in page
-    no_wrong_day(page, "the case page")
+    assert zh(frozen) in page
+    no_wrong_day(page, "the case page", frozen)
 
     notice = pdf_text((await client.get(f"/cases/{case_id}/termination.pdf")).content)
-    assert "终止调解通知书" in notice and "2026年11月30日" in notice
-    no_wrong_day(notice, "the termination notice")
+    assert "终止调解通知书" in notice and zh(frozen) in notice
+    no_wrong_day(notice, "the termination notice", frozen)
 
     file = pdf_text((await client.get(f"/cases/{case_id}/file.pdf")).content)
     # The contents list dates the session record; the heading gives its time, without +0800.
-    assert "调解笔录2026年11月30日" in file
+    assert "调解笔录" + zh(frozen) in file
     assert "+0800" not in file and "UTC" not in file
-    no_wrong_day(file, "the case file")
+    no_wrong_day(file, "the case file", frozen)
 
     api = (await client.get(f"/api/cases/{case_id}")).json()
-    assert api["registered_on"] == "2026-11-30"
-    assert api["registered_at"].startswith("2026-11-30T") and api["registered_at"].endswith(
-        "+08:00"
-    )
-    assert all(e["at"].startswith("2026-11-30T") for e in api["events"])
+    assert api["registered_on"] == frozen.isoformat()
+    assert api["registered_at"].startswith(f"{frozen.isoformat()}T") and api[
+        "registered_at"
+    ].endswith("+08:00")
+    assert all(e["at"].startswith(f"{frozen.isoformat()}T") for e in api["events"])
     assert all(e["at"].endswith("+08:00") for e in api["events"])
 
 
 async def test_the_session_record_prints_the_local_time_without_an_offset(
     client, free_mediators, frozen
 ):
-    case_id = await _terminated_case_through_http(client)
+    case_id = await _terminated_case_through_http(client, frozen)
     session = (await client.get(f"/cases/{case_id}")).text
     session_url = re.search(rf'href="(/cases/{case_id}/sessions/\d+)"', session).group(1)
     record = pdf_text((await client.get(f"{session_url}/record.pdf")).content)
-    assert "2026年11月30日07:00" in record
+    assert zh(frozen) + "07:00" in record
     assert "+0800" not in record
 
 
 async def test_a_reply_to_a_suggestion_is_dated_in_beijing_time(client, frozen):
-    topic = f"东湖路增设夜间路灯（{frozen:%d%H%M}{id(client) % 9999}）"
+    topic = f"东湖路增设夜间路灯（{uuid.uuid4().hex[:8]}）"
     response = await post_form(
         client,
         "/suggest",
@@ -177,7 +193,7 @@ async def test_a_reply_to_a_suggestion_is_dated_in_beijing_time(client, frozen):
     receipt = await client.get(response.headers["location"])
     code = response.headers["location"].rsplit("/", 1)[1]
     secret = re.search(r'id="receipt-secret"[^>]*>(\d{6})<', receipt.text).group(1)
-    no_wrong_day(text_of(receipt.text), "the receipt")
+    no_wrong_day(text_of(receipt.text), "the receipt", frozen)
     sid = (await Suggestion.select(Suggestion.id).where(Suggestion.tracking_code == code).first())[
         "id"
     ]
@@ -198,8 +214,8 @@ async def test_a_reply_to_a_suggestion_is_dated_in_beijing_time(client, frozen):
         assert response.status_code == 303, text_of(response.text)[:300]
 
     staff_page = text_of((await client.get(f"/suggestions/{sid}")).text)
-    assert "2026年11月30日" in staff_page
-    no_wrong_day(staff_page, "the suggestion page")
+    assert zh(frozen) in staff_page
+    no_wrong_day(staff_page, "the suggestion page", frozen)
 
     from openpyxl import load_workbook
 
@@ -207,24 +223,24 @@ async def test_a_reply_to_a_suggestion_is_dated_in_beijing_time(client, frozen):
     rows = list(load_workbook(io.BytesIO(xlsx), read_only=True).active.iter_rows(values_only=True))
     mine = next(r for r in rows if r[0] == code)
     # Spreadsheet cells come back as datetimes; only the calendar day matters here.
-    assert mine[1].date().isoformat() == "2026-11-30", "received on"
-    assert mine[11].date().isoformat() == "2026-11-30", "replied on"
+    assert mine[1].date().isoformat() == frozen.isoformat(), "received on"
+    assert mine[11].date().isoformat() == frozen.isoformat(), "replied on"
 
     client.cookies.clear()
     tracking = text_of((await post_form(client, "/track", {"code": code, "secret": secret})).text)
-    assert "2026年11月30日" in tracking
-    no_wrong_day(tracking, "/track")
+    assert zh(frozen) in tracking
+    no_wrong_day(tracking, "/track", frozen)
 
     board = (await client.get("/board")).text
     entry = board[board.index(topic) :]
     entry = text_of(entry[: entry.index("</li>")] if "</li>" in entry else entry[:2000])
-    assert "2026年11月30日" in entry, entry
-    no_wrong_day(entry, "/board")
+    assert zh(frozen) in entry, entry
+    no_wrong_day(entry, "/board", frozen)
 
     open311 = (await client.get(f"/open311/v2/requests/{code}.json")).json()[0]
-    assert open311["requested_datetime"].startswith("2026-11-30T")
+    assert open311["requested_datetime"].startswith(f"{frozen.isoformat()}T")
     assert open311["requested_datetime"].endswith("+08:00")
-    assert open311["updated_datetime"].startswith("2026-11-30T")
+    assert open311["updated_datetime"].startswith(f"{frozen.isoformat()}T")
 
 
 @pytest.mark.pure
