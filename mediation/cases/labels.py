@@ -150,9 +150,9 @@ def change_value(field: str, value: object) -> object:
         # Dates were recorded in ISO form; people read them in their own language.
         from datetime import date
 
-        from mediation.documents.pdf import print_date
+        from mediation.i18n import format_date
 
-        return print_date(date.fromisoformat(value[:10]))
+        return format_date(date.fromisoformat(value[:10]), "long")
     if isinstance(value, str) and "," in value and field == "referral_advice":
         return "、".join(str(change_value(field, v)) for v in value.split(","))
     return value
