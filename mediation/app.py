@@ -157,7 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     return Litestar(
         route_handlers=[static, *CONTROLLERS],
-        lifespan=[db.lifespan, sweep_lifespan(settings.run_background_tasks)],
+        lifespan=[db.lifespan, sweep_lifespan(settings.run_background_tasks, settings=settings)],
         middleware=[login_limit.middleware, locale_middleware],
         on_app_init=[auth.on_app_init],
         csrf_config=csrf,

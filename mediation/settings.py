@@ -47,6 +47,8 @@ class Settings:
     county_code: str = "平湖"
     db_pool_size: int = 10
     run_background_tasks: bool = True
+    backup_dir: Path | None = None  # nightly backups go here when set
+    backup_keep: int = 14  # nightly backups kept in backup_dir
     extra: dict = field(default_factory=dict)
 
     @property
@@ -78,6 +80,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         county_code=env.get("COUNTY_CODE") or "平湖",
         db_pool_size=int(env.get("DB_POOL_SIZE") or 10),
         run_background_tasks=_bool(env.get("RUN_BACKGROUND_TASKS"), True),
+        backup_dir=Path(env["BACKUP_DIR"]).resolve() if env.get("BACKUP_DIR") else None,
+        backup_keep=int(env.get("BACKUP_KEEP") or 14),
     )
 
 

@@ -337,9 +337,16 @@ class AdminController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self) -> Template:
+    async def index(self, request: Request) -> Template:
+        from mediation.backup import backup_status
+
         return Template(
-            "admin/index.html", context={"entities": ENTITIES, "counts": await services.counts()}
+            "admin/index.html",
+            context={
+                "entities": ENTITIES,
+                "counts": await services.counts(),
+                "backup": backup_status(request.app.state.settings),
+            },
         )
 
     @get("/{slug:str}")
