@@ -31,6 +31,7 @@ from mediation.cases.controllers import (
     DeadlinePolicyController,
     NotificationController,
 )
+from mediation.cases.material_controllers import MaterialController
 from mediation.cases.session_controllers import (
     AgreementController,
     CaseDocumentController,
@@ -40,6 +41,7 @@ from mediation.cases.session_controllers import (
 from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
 from mediation.intake.controllers import IntakeController
+from mediation.portal.controllers import MyCaseController, PartyCodeController
 from mediation.settings import Settings, get_settings
 from mediation.suggestions.open311_controllers import Open311Controller
 from mediation.suggestions.public_controllers import (
@@ -67,6 +69,7 @@ CONTROLLERS: list[Any] = [
     AdminController,
     IntakeController,
     CaseController,
+    MaterialController,
     NotificationController,
     DeadlinePolicyController,
     CaseApiController,
@@ -74,6 +77,8 @@ CONTROLLERS: list[Any] = [
     AgreementController,
     VerifyController,
     CaseDocumentController,
+    PartyCodeController,
+    MyCaseController,
     SuggestionTopicController,
     DirectReportPointController,
     SuggestionStaffController,
@@ -97,6 +102,7 @@ PUBLIC_PATHS = [
     "^/suggest(/|$)",
     "^/track(/|$)",
     "^/board(/|$)",
+    "^/my-case(/|$)",
 ]
 
 

@@ -116,6 +116,10 @@ async def record_event(
             note=note,
         )
     )
+    # The parties hear of the events that concern them (accepted, sessions, agreement, closed).
+    from mediation.portal.services import on_case_event
+
+    await on_case_event(case_id, action, to_status)
 
 
 def _jsonable(data: Any) -> Any:
@@ -273,6 +277,10 @@ async def register_case(inp: CaseInput, actor: CurrentUser, idempotency_key: str
                 ).save()
             if idempotency_key:
                 await IntakeSubmission(key=idempotency_key, staff=actor.id, case=case.id).save()
+            # 一案一码: every party with a phone gets a code and secret for /my-case.
+            from mediation.portal.services import issue_codes_for_case
+
+            await issue_codes_for_case(case.id, actor)
             await record_event(
                 case.id,
                 actor,
@@ -890,6 +898,17 @@ async def object_to_mediator(
     """A party objects to a mediator: the assignment ends and the objection is recorded."""
     if await case_for(user, case_id) is None:
         raise CaseError(_("This case does not exist."))
+    await end_assignment_on_objection(case_id, assignment_id, reason, actor=user)
+
+
+async def end_assignment_on_objection(
+    case_id: int,
+    assignment_id: int,
+    reason: str,
+    actor: CurrentUser | None,
+    party_name: str = "",
+) -> None:
+    """End a mediator's assignment because a party objects (entered by staff or by the party)."""
     if not reason.strip():
         raise CaseError(_("Give a reason for the objection."), "reason")
     row = (
@@ -906,13 +925,10 @@ async def object_to_mediator(
     await CaseMediator.update(
         {CaseMediator.active: False, CaseMediator.ended_reason: reason.strip()[:200]}
     ).where(CaseMediator.id == assignment_id)
-    await record_event(
-        case_id,
-        user,
-        "mediator_objected",
-        changes={"mediator": [row["mediator.staff.display_name"], None]},
-        note=reason,
-    )
+    changes = {"mediator": [row["mediator.staff.display_name"], None]}
+    if party_name:
+        changes["party"] = [None, party_name]
+    await record_event(case_id, actor, "mediator_objected", changes=changes, note=reason)
 
 
 async def extend_mediation(
