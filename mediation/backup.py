@@ -667,10 +667,14 @@ async def verify_stored_files(data_dir: Path) -> int:
     from mediation.suggestions.tables import SuggestionPhoto
 
     problems, checked = [], 0
-    rows = [
-        (data_dir / "attachments" / Path(r["stored_as"]).name, r["sha256"])
-        for r in await Attachment.select(Attachment.stored_as, Attachment.sha256)
-    ] + [
+    attachments = await Attachment.select(
+        Attachment.stored_as, Attachment.sha256, Attachment.thumbnail_as
+    )
+    folder = data_dir / "attachments"
+    rows = [(folder / Path(r["stored_as"]).name, r["sha256"]) for r in attachments]
+    # Thumbnails carry no checksum of their own; they must be there.
+    rows += [(folder / Path(r["thumbnail_as"]).name, "") for r in attachments if r["thumbnail_as"]]
+    rows += [
         (photos.path_of(data_dir, r["stored_as"]), r["sha256"])
         for r in await SuggestionPhoto.select(SuggestionPhoto.stored_as, SuggestionPhoto.sha256)
     ]

@@ -128,14 +128,14 @@ def targets(tmp_path):
 
 async def _add_stored_files() -> None:
     """One case attachment and one suggestion photo on disk, as uploads leave them."""
-    from mediation.intake.attachments import check_file, store
+    from mediation.intake.attachments import CheckedFile, store
     from mediation.settings import get_settings
 
     data_dir = get_settings().data_dir
     if await Attachment.count() and await SuggestionPhoto.count():
         return
     case = await Case.select(Case.id).order_by(Case.id).first()
-    checked = check_file("scan.png", tiny_png())
+    checked = CheckedFile("scan.png", "image/png", ".png", tiny_png())
     await Attachment(
         case=case["id"],
         filename=checked.filename,
@@ -165,7 +165,7 @@ async def _with_db(fn):
 
 
 @pytest.fixture(scope="module")
-def cli_backup(tmp_path_factory) -> tuple[Path, str]:
+def cli_backup(database, tmp_path_factory) -> tuple[Path, str]:
     """One backup of the suite's database through the command line, shared by the tests."""
     asyncio.run(_with_db(_add_stored_files))
     folder = tmp_path_factory.mktemp("backups")
@@ -457,6 +457,7 @@ async def test_migrate_without_pending_migrations_or_with_no_backup_takes_none(
 NOW = datetime(2026, 11, 29, 22, 30, tzinfo=UTC)  # 06:30 on 30 Nov in Beijing
 
 
+@pytest.mark.pure
 def test_the_nightly_backup_is_due_once_per_beijing_day():
     assert backup.backup_due(NOW, None)
     # 01:30 Beijing on 30 Nov: today's backup exists.
