@@ -99,9 +99,7 @@ def sweep_lifespan(enabled: bool, interval: float = SWEEP_INTERVAL_SECONDS, sett
             tasks.append(asyncio.create_task(_sweep_forever(interval)))
             tasks.append(asyncio.create_task(_warm_up_printing()))
             if settings is not None and settings.backup_dir:
-                tasks.append(
-                    asyncio.create_task(_backup_nightly(settings, BACKUP_CHECK_SECONDS))
-                )
+                tasks.append(asyncio.create_task(_backup_nightly(settings, BACKUP_CHECK_SECONDS)))
         try:
             yield
         finally:
