@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -57,14 +58,19 @@ def _admin_url(url: str) -> str:
     return urlunsplit(parts._replace(path="/postgres"))
 
 
-async def _pg_admin(statement: str) -> None:
+def _pg_admin(statement: str) -> None:
+    """Run one statement on the server's maintenance database, from async tests too."""
     import asyncpg
 
-    conn = await asyncpg.connect(_admin_url(os.environ["DATABASE_URL"]))
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
+    async def run():
+        conn = await asyncpg.connect(_admin_url(os.environ["DATABASE_URL"]))
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
 
 @dataclasses.dataclass
@@ -113,8 +119,8 @@ def targets(tmp_path):
         data_dir = tmp_path / f"target{n}"
         if source.startswith("postgresql://"):
             name = f"{urlsplit(source).path.lstrip('/')}_restore{n}"
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}"'))
-            asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+            _pg_admin(f'DROP DATABASE IF EXISTS "{name}"')
+            _pg_admin(f'CREATE DATABASE "{name}"')
             made.append(name)
             url = urlunsplit(urlsplit(source)._replace(path=f"/{name}"))
         else:
@@ -123,7 +129,7 @@ def targets(tmp_path):
 
     yield make
     for name in made:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _add_stored_files() -> None:
