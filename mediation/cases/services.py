@@ -444,6 +444,7 @@ async def case_detail(user: CurrentUser, case_id: int) -> dict | None:
         .order_by(CaseMediator.id)
     )
     case["clocks"] = await clocks_for(case)
+    case["suggestion"] = await suggestion_of_case(user, case_id)
     case["actions"] = [
         a.value
         for a in workflow.allowed_actions(
@@ -451,6 +452,31 @@ async def case_detail(user: CurrentUser, case_id: int) -> dict | None:
         )
     ]
     return case
+
+
+async def suggestion_of_case(user: CurrentUser, case_id: int) -> dict | None:
+    """The people's suggestion this case was re-routed from, if any.
+
+    ``url`` is its page for those who may open it (the suggestion office of the area), else
+    None: the code alone still tells a grid worker where the case came from.
+    """
+    from mediation.suggestions.tables import Suggestion
+
+    row = (
+        await Suggestion.select(Suggestion.id, Suggestion.tracking_code, Suggestion.region_path)
+        .where(Suggestion.case == case_id)
+        .first()
+    )
+    if row is None:
+        return None
+    may_open = user.has_role("centre_staff", "admin") and (
+        not row["region_path"] or user.can_see_path(row["region_path"])
+    )
+    return {
+        "id": row["id"],
+        "tracking_code": row["tracking_code"],
+        "url": f"/suggestions/{row['id']}" if may_open else None,
+    }
 
 
 async def clocks_for(case: dict, on: date | None = None) -> list[dict]:
