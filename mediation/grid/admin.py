@@ -339,13 +339,16 @@ class AdminController(Controller):
     @get("/")
     async def index(self, request: Request) -> Template:
         from mediation.backup import backup_status
+        from mediation.cases import holidays
 
+        calendar = await holidays.refresh_calendar()
         return Template(
             "admin/index.html",
             context={
                 "entities": ENTITIES,
                 "counts": await services.counts(),
                 "backup": backup_status(request.app.state.settings),
+                "holidays_missing": holidays.warnings(calendar),
             },
         )
 
