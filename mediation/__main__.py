@@ -128,9 +128,10 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(_: argparse.Namespace) -> int:
-    from mediation.tasks import sweep_all
+    from mediation.tasks import run_sweep
 
-    print(_run(with_database(sweep_all)))
+    summary = _run(with_database(run_sweep))
+    print(summary or "Another sweep is running; nothing done.")
     return 0
 
 

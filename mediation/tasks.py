@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
@@ -29,6 +30,50 @@ async def sweep_all() -> str:
     )
 
 
+# Any fixed number shared by every server of the deployment ("medi").
+SWEEP_LOCK_KEY = 0x6D656469
+_local_locks: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def sweep_lock():
+    """Yields True for the one sweep allowed to run now, False for any other.
+
+    PostgreSQL: an advisory lock held on a connection of its own, so one sweep runs at a time
+    across every app server and the command line; a server that finds it taken skips its turn.
+    SQLite (one server): the same rule inside the process.
+    """
+    from mediation import db
+
+    if db.is_postgres():
+        connection = await db.engine().get_new_connection()
+        try:
+            acquired = await connection.fetchval("SELECT pg_try_advisory_lock($1)", SWEEP_LOCK_KEY)
+            try:
+                yield bool(acquired)
+            finally:
+                if acquired:
+                    await connection.execute("SELECT pg_advisory_unlock($1)", SWEEP_LOCK_KEY)
+        finally:
+            await connection.close()
+        return
+    loop = asyncio.get_running_loop()
+    lock = _local_locks.setdefault(loop, asyncio.Lock())
+    if lock.locked():
+        yield False
+        return
+    async with lock:
+        yield True
+
+
+async def run_sweep() -> str | None:
+    """One sweep, unless another is running somewhere (then None)."""
+    async with sweep_lock() as acquired:
+        if not acquired:
+            return None
+        return await sweep_all()
+
+
 async def prune_sessions(app: Any) -> None:
     """Delete expired session files (Redis expires its keys by itself)."""
     from litestar.stores.file import FileStore
@@ -41,7 +86,8 @@ async def prune_sessions(app: Any) -> None:
 async def _sweep_forever(interval: float, app: Any) -> None:
     while True:
         try:
-            logger.info("sweep: %s", await sweep_all())
+            summary = await run_sweep()
+            logger.info("sweep: %s", summary or "another server is sweeping; skipped")
         except Exception:  # a failed sweep must not stop the next one
             logger.exception("deadline sweep failed")
         try:
