@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
@@ -15,7 +15,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.security.session_auth import SessionAuth
-from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
@@ -43,6 +42,7 @@ from mediation.grid.controllers import GridController, HomeController
 from mediation.intake.controllers import IntakeController
 from mediation.portal.controllers import MyCaseController, PartyCodeController
 from mediation.settings import Settings, get_settings
+from mediation.static_assets import static_file
 from mediation.suggestions.open311_controllers import Open311Controller
 from mediation.suggestions.public_controllers import (
     BoardController,
@@ -58,8 +58,6 @@ from mediation.suggestions.staff_controllers import (
 from mediation.tasks import sweep_lifespan
 from mediation.templating import environment
 from mediation.web import handle_http_exception, handle_internal_error, locale_middleware
-
-STATIC_DIR = Path(__file__).parent / "static"
 
 # Every controller, in one place.
 CONTROLLERS: list[Any] = [
@@ -158,11 +156,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         check_throttle_handler=_is_login_attempt,
         store="rate_limit",
     )
-    static = create_static_files_router(
-        path="/static", directories=[STATIC_DIR], opt={"public": True}, include_in_schema=False
-    )
     return Litestar(
-        route_handlers=[static, *CONTROLLERS],
+        route_handlers=[static_file, *CONTROLLERS],
+        # Tablets on patchy networks: pages, CSS and JS gzipped (PDFs, photos and sheets are
+        # compressed formats already).
+        compression_config=CompressionConfig(
+            backend="gzip", gzip_compress_level=6, exclude=r"\.(pdf|xlsx|jpe?g|png)$"
+        ),
         lifespan=[db.lifespan, sweep_lifespan(settings.run_background_tasks)],
         middleware=[login_limit.middleware, locale_middleware],
         on_app_init=[auth.on_app_init],

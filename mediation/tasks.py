@@ -28,12 +28,25 @@ async def sweep_all() -> str:
     )
 
 
-async def _sweep_forever(interval: float) -> None:
+async def prune_sessions(app: Any) -> None:
+    """Delete expired session files (Redis expires its keys by itself)."""
+    from litestar.stores.file import FileStore
+
+    store = app.stores.get("sessions")
+    if isinstance(store, FileStore):
+        await store.delete_expired()
+
+
+async def _sweep_forever(interval: float, app: Any) -> None:
     while True:
         try:
             logger.info("sweep: %s", await sweep_all())
         except Exception:  # a failed sweep must not stop the next one
             logger.exception("deadline sweep failed")
+        try:
+            await prune_sessions(app)
+        except Exception:
+            logger.exception("pruning expired sessions failed")
         await asyncio.sleep(interval)
 
 
@@ -53,10 +66,10 @@ def sweep_lifespan(enabled: bool, interval: float = SWEEP_INTERVAL_SECONDS):
     """The sweep is safe on several servers at once (conditional updates), so each may run it."""
 
     @asynccontextmanager
-    async def lifespan(_: Any):
+    async def lifespan(app: Any):
         tasks = []
         if enabled:
-            tasks.append(asyncio.create_task(_sweep_forever(interval)))
+            tasks.append(asyncio.create_task(_sweep_forever(interval, app)))
             tasks.append(asyncio.create_task(_warm_up_printing()))
         try:
             yield

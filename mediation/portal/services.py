@@ -206,14 +206,16 @@ async def slip_for(user: CurrentUser, case_id: int, party_id: int) -> dict:
     await case_services.record_event(
         case_id, user, "party_code_printed", changes={"party": [None, party["name"]]}
     )
-    mediators = await _mediators(case_id)
+    from mediation.cases.agreements import _committee_for
+
+    committee, _short = await _committee_for(case)
     return {
         "case": case,
         "party": party,
         "code": code,
         "secret": secret,
         "category": category_label(case["category"]),
-        "committee": mediators[0]["organisation"] if mediators else "",
+        "committee": committee,
         "registered_on": case["registered_on"],
     }
 
