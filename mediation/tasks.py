@@ -52,12 +52,22 @@ async def _sweep_forever(interval: float, app: Any) -> None:
 
 async def _warm_up_printing() -> None:
     """The first print job after a start pays font set-up (~0.5 s); pay it before anyone waits."""
+    import os
+
     import anyio
 
-    from mediation.documents.pdf import warm_up
+    from mediation.documents.pdf import print_pool, print_workers, warm_up
 
     try:
-        await anyio.to_thread.run_sync(warm_up)
+        pool = print_pool()
+        if pool is None:
+            await anyio.to_thread.run_sync(warm_up)
+        else:
+            # Starting the printing processes runs their warm-up.
+            loop = asyncio.get_running_loop()
+            await asyncio.gather(
+                *(loop.run_in_executor(pool, os.getpid) for _ in range(print_workers()))
+            )
     except Exception:
         logger.exception("print warm-up failed")
 
