@@ -338,8 +338,16 @@ class AdminController(Controller):
 
     @get("/")
     async def index(self) -> Template:
+        from mediation.cases import holidays
+
+        calendar = await holidays.refresh_calendar()
         return Template(
-            "admin/index.html", context={"entities": ENTITIES, "counts": await services.counts()}
+            "admin/index.html",
+            context={
+                "entities": ENTITIES,
+                "counts": await services.counts(),
+                "holidays_missing": holidays.warnings(calendar),
+            },
         )
 
     @get("/{slug:str}")

@@ -20,10 +20,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from mediation.clock import county_zone
+from mediation.clock import county_zone, local_now
 from mediation.i18n import gettext as _
 from mediation.suggestions.rules import (
-    CHINA_TZ,
     MAX_DESCRIPTION,
     MAX_MEASURES,
     MAX_NAME,
@@ -461,7 +460,7 @@ def parse_w3_datetime(text: str) -> datetime | None:
             return None
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=CHINA_TZ)
+    return value if value.tzinfo else value.replace(tzinfo=county_zone())
 
 
 def _split(value: str) -> list[str]:
@@ -484,9 +483,9 @@ def parse_list_params(
     ("open"/"closed"), ``suggestion_statuses`` (ours, for the query) and ``limit``.
     """
     errors: list[dict[str, Any]] = []
-    now = now or datetime.now(CHINA_TZ)
+    now = now or local_now()
     if now.tzinfo is None:
-        now = now.replace(tzinfo=CHINA_TZ)
+        now = now.replace(tzinfo=county_zone())
     params: dict[str, Any] = {"limit": MAX_RESULTS}
 
     ids = _split(_one(query, "service_request_id"))

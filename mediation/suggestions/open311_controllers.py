@@ -55,6 +55,7 @@ from litestar.types import Receive, Scope, Send
 from msgspec import Meta
 
 from mediation import i18n
+from mediation.clock import utc_now
 from mediation.db import with_database
 from mediation.grid.tables import Region
 from mediation.i18n import gettext as _
@@ -126,9 +127,7 @@ async def check_api_key(key: str) -> dict | None:
         .first()
     )
     if row:
-        await ApiKey.update({ApiKey.last_used_at: datetime.now().astimezone()}).where(
-            ApiKey.id == row["id"]
-        )
+        await ApiKey.update({ApiKey.last_used_at: utc_now()}).where(ApiKey.id == row["id"])
     return row
 
 

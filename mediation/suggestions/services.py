@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from mediation.accounts.services import CurrentUser
 from mediation.cases.services import CaseError, CaseInput, PartyInput, register_case, today
+from mediation.clock import utc_now
 from mediation.db import write_transaction
 from mediation.grid.tables import Department, Grid, Region, Staff, TeamMember
 from mediation.i18n import gettext as _
@@ -56,7 +57,7 @@ async def bind_device(user: CurrentUser, point_id: int) -> str:
         await DirectReportPoint.update(
             {
                 DirectReportPoint.device_token_digest: digest_token(token),
-                DirectReportPoint.token_issued_at: datetime.now().astimezone(),
+                DirectReportPoint.token_issued_at: utc_now(),
             }
         )
         .where(DirectReportPoint.id == point_id)
@@ -732,7 +733,7 @@ async def move(user: CurrentUser, suggestion_id: int, action: str, facts: dict[s
     if action == "reply":
         values[Suggestion.outcome] = str(clean["outcome"])
         values[Suggestion.reply_text] = str(clean["reply_text"])[:5000]
-        values[Suggestion.replied_at] = datetime.now().astimezone()
+        values[Suggestion.replied_at] = utc_now()
     note = str(clean.get("reply_text") or clean.get("advice_text") or "")
     async with write_transaction():
         updated = (

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from datetime import date
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
@@ -17,11 +16,12 @@ from mediation.accounts.guards import current_user, requires_role
 from mediation.accounts.services import CurrentUser
 from mediation.cases.categories import CATEGORY_CODES, STANDARD_CATEGORIES, category_label
 from mediation.cases.services import today
+from mediation.clock import to_local
 from mediation.db import write_transaction
 from mediation.documents.qr import qr_svg_data_uri
 from mediation.grid.services import record_audit, region_subtree
-from mediation.i18n import TIMEZONE, lazy_gettext
 from mediation.i18n import gettext as _
+from mediation.i18n import lazy_gettext
 from mediation.suggestions import photos, rules, services
 from mediation.suggestions.categories import category_choices as suggestion_category_choices
 from mediation.suggestions.categories import category_name as suggestion_category_name
@@ -565,9 +565,6 @@ async def _reroute_to_case(user: CurrentUser, suggestion_id: int, data: dict) ->
         raise SuggestionError(exc.message, field) from exc
 
 
-LOCAL_TZ = ZoneInfo(TIMEZONE)
-
-
 def suggestions_workbook(rows: list[dict]) -> bytes:
     """One sheet, a header row in the user's language, one row per suggestion."""
     from openpyxl import Workbook
@@ -608,9 +605,7 @@ def suggestions_workbook(rows: list[dict]) -> bytes:
                 r["department.name"] or "",
                 str(rules.OUTCOME_LABELS.get(r["outcome"], r["outcome"] or "")),
                 # Spreadsheets know no time zones: local time, as people read it.
-                r["replied_at"].astimezone(LOCAL_TZ).replace(tzinfo=None)
-                if r["replied_at"]
-                else None,
+                to_local(r["replied_at"]).replace(tzinfo=None) if r["replied_at"] else None,
                 hidden if r.get("identity_hidden") else r["proposer_name"],
                 hidden if r.get("identity_hidden") else r["proposer_phone"],
             ]
