@@ -363,3 +363,20 @@ async def test_a_photo_attached_before_materials_existed_loses_its_exif_when_ope
     after = await material_of(case_id)
     assert after["metadata_removed"] and after["thumbnail_as"]
     assert not (folder / "legacy-test.jpg").exists()
+
+
+async def test_a_pdf_goes_right_behind_its_heading_wherever_the_heading_is(tmp_path):
+    from mediation.cases.materials import append_pdf_appendices
+
+    case_file = HTML(
+        string='<p>COVER</p><div style="page-break-before: always" id="appendix-pdf-5">'
+        'HEADING-FIVE</div><div style="page-break-before: always">BACK-PAGE</div>'
+    ).write_pdf()
+    material = tmp_path / "m.pdf"
+    material.write_bytes(text_pdf("ORIGINAL-ONE", "ORIGINAL-TWO"))
+    merged = append_pdf_appendices(case_file, [("appendix-pdf-5", material)])
+    out = tmp_path / "merged.pdf"
+    out.write_bytes(merged)
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
+    order = ["COVER", "HEADING-FIVE", "ORIGINAL-ONE", "ORIGINAL-TWO", "BACK-PAGE"]
+    assert [text.index(word) for word in order] == sorted(text.index(word) for word in order)
