@@ -40,6 +40,7 @@ from mediation.cases.session_controllers import (
 from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
 from mediation.intake.controllers import IntakeController
+from mediation.reports.controllers import ReportController
 from mediation.settings import Settings, get_settings
 from mediation.suggestions.open311_controllers import Open311Controller
 from mediation.suggestions.public_controllers import (
@@ -82,6 +83,7 @@ CONTROLLERS: list[Any] = [
     SuggestController,
     TrackController,
     BoardController,
+    ReportController,
 ]
 
 # Pages anyone may open without signing in (the handlers also carry opt={"public": True}).

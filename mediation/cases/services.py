@@ -28,6 +28,7 @@ from mediation.grid.tables import Grid, Mediator, Region, Staff, TeamMember
 from mediation.i18n import gettext as _
 from mediation.intake.tables import IntakeSubmission
 from mediation.masking import mask_id_number
+from mediation.reports import rollups
 from mediation.settings import get_settings
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -257,6 +258,7 @@ async def register_case(inp: CaseInput, actor: CurrentUser, idempotency_key: str
                 search_text=_search_text(number, inp.summary, inp.parties),
             )
             await case.save()
+            await rollups.apply_change(None, await rollups.stat_row(case.id))
             for p in inp.parties:
                 await Party(
                     case=case.id,
@@ -493,11 +495,46 @@ class CaseFilters:
     date_to: date | None = None
     q: str = ""
     page: int = 1
+    # What the dates mean (a figure's measure, see mediation.reports.rollups) and an area.
+    event: str = ""
+    region_path: str = ""
+    agreement_form: str = ""
+
+
+# The day column each figure counts by, and what else a case needs to count (reports links).
+_EVENT_DATES = {
+    "received": (Case.registered_on, None),
+    "accepted": (Case.accepted_on, None),
+    "mediating": (Case.mediation_started_on, None),
+    "declined": (Case.closed_on, Case.status == "declined"),
+    "closed": (Case.closed_on, Case.status == "closed"),
+    "settled": (Case.concluded_on, Case.outcome == "settled"),
+    "terminated": (Case.concluded_on, Case.outcome == "terminated"),
+    "concluded": (Case.concluded_on, Case.outcome.is_in(["settled", "terminated"])),
+    "prevent_suicide": (Case.concluded_on, Case.prevented_suicide.eq(True)),
+    "prevent_criminal": (Case.concluded_on, Case.prevented_criminal_persons > 0),
+    "prevent_petition": (Case.concluded_on, Case.prevented_petition_persons > 0),
+    "prevent_fight": (Case.concluded_on, Case.prevented_fight_persons > 0),
+    "screened": (Case.concluded_on, Case.found_by_screening.eq(True)),
+    "prevented": (Case.concluded_on, Case.prevented.eq(True)),
+}
+CASE_EVENTS = tuple(_EVENT_DATES)
 
 
 async def _filtered(query, user: CurrentUser, f: CaseFilters):
     if user.region_path:
         query = query.where(Case.region_path.like(user.region_path + "%"))
+    if f.region_path:
+        query = query.where(Case.region_path.like(f.region_path + "%"))
+    if f.agreement_form:
+        query = query.where(Case.agreement_form == f.agreement_form)
+    day_column, condition = _EVENT_DATES.get(f.event, (Case.registered_on, None))
+    if condition is not None:
+        query = query.where(condition)
+    if f.event in _EVENT_DATES and f.event != "received":
+        query = query.where(day_column.is_not_null())
+        if f.event.startswith("prevent") or f.event in ("screened", "prevented"):
+            query = query.where(Case.outcome.is_in(["settled", "terminated"]))
     if f.status:
         query = query.where(Case.status == f.status)
     if f.colour:
@@ -513,9 +550,9 @@ async def _filtered(query, user: CurrentUser, f: CaseFilters):
     if f.overdue:
         query = query.where(Case.overdue.eq(True))
     if f.date_from:
-        query = query.where(Case.registered_on >= f.date_from)
+        query = query.where(day_column >= f.date_from)
     if f.date_to:
-        query = query.where(Case.registered_on <= f.date_to)
+        query = query.where(day_column <= f.date_to)
     if f.q:
         query = query.where(await text_search_condition(f.q))
     return query
@@ -621,8 +658,12 @@ async def _update_case(case: dict, values: dict, actor: CurrentUser | None, vers
     rows = (
         await Case.update(values)
         .where(Case.id == case["id"], Case.version == expected)
-        .returning(Case.id)
+        .returning(*rollups.STAT_COLUMNS)
     )
+    if rows:
+        # The update matched the version ``case`` was read at, so ``case`` is the exact
+        # before-image: move the case's share of the figures in the same transaction.
+        await rollups.apply_change(case, rows[0])
     if not rows:
         raise EditConflict(
             _(
@@ -674,6 +715,10 @@ async def transition_case(
         changes[Case.mediation_started_on] = the_day
     if move.to_status in (workflow.CaseStatus.CLOSED, workflow.CaseStatus.DECLINED):
         changes[Case.closed_on] = the_day
+    if move.to_status in (workflow.CaseStatus.SETTLED, workflow.CaseStatus.TERMINATED):
+        changes[Case.concluded_on] = the_day
+        changes[Case.outcome] = move.to_status.value
+        changes[Case.agreement_form] = (move.details or {}).get("agreement_form", "")
     if move.level_after != move.level_before:
         changes[Case.level] = move.level_after.value
     async with write_transaction():
@@ -1094,6 +1139,18 @@ async def _escalate_overdue(case: dict, late: list[dict]) -> bool:
         _("Case %(number)s was escalated to you.", number=case["number"]),
     )
     return True
+
+
+async def region_for_filter(code: str) -> dict | None:
+    """A region chosen by code in a list filter (its path does the scoping; the user's own
+    subtree is applied separately, so a region outside it simply narrows to nothing)."""
+    if not code or len(code) > 32:
+        return None
+    return (
+        await Region.select(Region.code, Region.name, Region.path)
+        .where(Region.code == code)
+        .first()
+    )
 
 
 async def region_name(path: str) -> str:

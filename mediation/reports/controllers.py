@@ -1,0 +1,224 @@
+"""Pages of the figures: the dashboard, the statutory report, early warnings."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from litestar import Controller, Request, get
+from litestar.params import FromQuery
+from litestar.response import Template
+
+from mediation.accounts.guards import current_user, requires_role
+from mediation.cases import labels as case_labels
+from mediation.cases import workflow
+from mediation.cases.categories import category_label
+from mediation.i18n import gettext as _
+from mediation.reports import charts, periods, services
+from mediation.reports.labels import AGREEMENT_FORM_LABELS, MEASURE_LABELS, PERIOD_LABELS
+from mediation.suggestions import rules as suggestion_rules
+
+REPORT_ROLES = ("centre_staff", "admin")
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def parse_period(period: str, start: str, end: str) -> tuple[periods.Period, dict[str, str]]:
+    """The chosen period, and an error per field for a custom range that cannot be used."""
+    errors: dict[str, str] = {}
+    kind = period if period in periods.PERIODS else "month"
+    first, last = _date(start), _date(end)
+    if kind == "custom":
+        if start and first is None:
+            errors["start"] = _("Enter a date like 2026-11-01.")
+        if end and last is None:
+            errors["end"] = _("Enter a date like 2026-11-30.")
+        if not start:
+            errors["start"] = _("Enter the first day.")
+        if not end:
+            errors["end"] = _("Enter the last day.")
+        if first and last and first > last:
+            errors["end"] = _("The last day comes before the first day.")
+        elif first and last and (last - first).days > periods.MAX_CUSTOM_DAYS:
+            errors["end"] = _("Choose at most three years.")
+        elif first and (first.year < 2000 or (last and last.year > 2100)):
+            errors["start"] = _("Choose dates between 2000 and 2100.")
+        if errors:
+            kind = "month"
+    chosen = periods.period_for(kind, services.today_in_county(), first, last)
+    return chosen, errors
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _rows(table: dict[str, dict[str, int]], order: list[str], label) -> list[dict]:
+    keys = [k for k in order if k in table] + sorted(k for k in table if k not in order)
+    return [{"code": k, "label": str(label(k)), **table[k]} for k in keys]
+
+
+class ReportController(Controller):
+    path = "/reports"
+    guards = [requires_role(*REPORT_ROLES)]
+    include_in_schema = False
+
+    @get("/")
+    async def dashboard(
+        self,
+        request: Request,
+        period: FromQuery[str] = "month",
+        start: FromQuery[str] = "",
+        end: FromQuery[str] = "",
+        region: FromQuery[str] = "",
+    ) -> Template:
+        user = current_user(request)
+        chosen, errors = parse_period(period, start[:20], end[:20])
+        before = periods.previous(chosen)
+        scope = await services.scope_for(user, region[:32])
+        now = await services.case_figures(scope, chosen)
+        prev = await services.case_figures(scope, before, with_breakdowns=False)
+        suggestions = await services.suggestion_figures(scope, chosen)
+        prev_suggestions = await services.suggestion_figures(scope, before)
+        context = _dashboard_context(
+            scope, chosen, before, now, prev, suggestions, prev_suggestions
+        )
+        names = await services.child_names(scope, list(now.regions))
+        context["regions"] = []
+        for key, values in sorted(now.regions.items(), key=lambda kv: names.get(kv[0], kv[0])):
+            if key.startswith("grid:"):
+                target, extra = scope, {"grid": key[5:]}
+            else:
+                target, extra = services.Scope("", key, "", ""), {}
+            context["regions"].append(
+                {
+                    "name": names.get(key, key),
+                    "drill": None if key.startswith("grid:") else key,
+                    "link": services.case_link(chosen, "received", target, **extra),
+                    "settled_link": services.case_link(chosen, "settled", target, **extra),
+                    **values,
+                }
+            )
+        context.update(
+            errors=errors,
+            args={"period": period, "start": start[:20], "end": end[:20], "region": scope.code},
+            period_choices=list(PERIOD_LABELS.items()),
+        )
+        return Template("reports/dashboard.html", context=context)
+
+
+def _dashboard_context(scope, chosen, before, now, prev, suggestions, prev_suggestions) -> dict:
+    link = services.case_link
+    headline = []
+    for measure in services.FLOW_MEASURES:
+        n = now.totals[measure]["n"]
+        was = prev.totals[measure]["n"]
+        headline.append(
+            {
+                "measure": measure,
+                "label": str(MEASURE_LABELS[measure]),
+                "n": n,
+                "previous": was,
+                "change": services.change(n, was),
+                "link": link(chosen, measure, scope),
+                "previous_link": link(before, measure, scope),
+            }
+        )
+    prevention = [
+        {
+            "measure": m,
+            "label": str(MEASURE_LABELS[m]),
+            "n": now.totals[m]["n"],
+            "persons": now.totals[m]["persons"],
+            "link": link(chosen, m, scope),
+        }
+        for m in services.PREVENTION_MEASURES
+    ]
+    categories = _rows(now.by.get("category", {}), services.category_order(), category_label)
+    colours = _rows(
+        now.by.get("colour", {}), ["red", "yellow", "green"], case_labels.COLOUR_LABELS.get
+    )
+    sources = _rows(
+        now.by.get("source", {}), list(case_labels.SOURCE_LABELS), case_labels.SOURCE_LABELS.get
+    )
+    levels = _rows(
+        now.by.get("level", {}),
+        [lv.value for lv in workflow.CaseLevel],
+        lambda k: (
+            workflow.LEVEL_LABELS.get(workflow.CaseLevel(k), k)
+            if k in workflow.CaseLevel._value2member_map_
+            else k
+        ),
+    )
+    for rows, dim in (
+        (categories, "category"),
+        (colours, "colour"),
+        (sources, "source"),
+        (levels, "level"),
+    ):
+        for row in rows:
+            row["link"] = link(chosen, "received", scope, **{dim: row["code"]})
+            row["settled_link"] = link(chosen, "settled", scope, **{dim: row["code"]})
+    received_label = str(MEASURE_LABELS["received"])
+    settled_label = str(MEASURE_LABELS["settled"])
+    category_chart = (
+        charts.bar_chart(
+            _("Disputes by category"),
+            [r["label"] for r in categories],
+            [
+                (received_label, [r.get("received", 0) for r in categories]),
+                (settled_label, [r.get("settled", 0) for r in categories]),
+            ],
+        )
+        if categories
+        else None
+    )
+    colour_chart = (
+        charts.risk_chart(
+            _("Disputes received by risk colour"),
+            received_label,
+            [(r["code"], r["label"], r.get("received", 0)) for r in colours],
+        )
+        if colours
+        else None
+    )
+    success_now, success_before = now.success_rate, prev.success_rate
+    return {
+        "scope": scope,
+        "period": chosen,
+        "previous": before,
+        "period_label": str(PERIOD_LABELS.get(chosen.kind, "")),
+        "headline": headline,
+        "success_rate": _pct(success_now),
+        "success_rate_before": _pct(success_before),
+        "concluded_link": link(chosen, "concluded", scope),
+        "median_days": now.median_days,
+        "median_days_before": prev.median_days,
+        "amount": now.totals["settled"]["amount"],
+        "amount_before": prev.totals["settled"]["amount"],
+        "forms": [
+            {
+                "label": str(AGREEMENT_FORM_LABELS[f]),
+                "n": now.forms.get(f, 0),
+                "link": link(chosen, "settled", scope, agreement_form=f),
+            }
+            for f in ("written", "oral")
+        ],
+        "prevention": prevention,
+        "categories": categories,
+        "colours": colours,
+        "sources": sources,
+        "levels": levels,
+        "category_chart": category_chart,
+        "colour_chart": colour_chart,
+        "suggestions": suggestions,
+        "prev_suggestions": prev_suggestions,
+        "channel_labels": {str(k): str(v) for k, v in suggestion_rules.CHANNEL_LABELS.items()},
+        "outcome_labels": {str(k): str(v) for k, v in suggestion_rules.OUTCOME_LABELS.items()},
+        "rating_labels": {str(k): str(v) for k, v in suggestion_rules.RATING_LABELS.items()},
+        "pct": _pct,
+    }
