@@ -40,7 +40,7 @@ from mediation.cases.session_controllers import (
 from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
 from mediation.intake.controllers import IntakeController
-from mediation.reports.controllers import ReportController
+from mediation.reports.controllers import ConclusionFiguresController, ReportController
 from mediation.settings import Settings, get_settings
 from mediation.suggestions.open311_controllers import Open311Controller
 from mediation.suggestions.public_controllers import (
@@ -84,6 +84,7 @@ CONTROLLERS: list[Any] = [
     TrackController,
     BoardController,
     ReportController,
+    ConclusionFiguresController,
 ]
 
 # Pages anyone may open without signing in (the handlers also carry opt={"public": True}).

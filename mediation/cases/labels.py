@@ -58,6 +58,7 @@ EVENT_LABELS = {
     "clause_overdue": _l("Clause overdue"),
     "confirmation_reminder": _l("Reminder: judicial confirmation window closing"),
     "follow_up": _l("Follow-up visit recorded"),
+    "figures_recorded": _l("Statistics figures recorded"),
 }
 
 FIELD_LABELS = {
@@ -87,6 +88,13 @@ FIELD_LABELS = {
     "performance": _l("Performance"),
     "due": _l("Due"),
     "until": _l("Until"),
+    "prevented_suicide": _l("Suicide prevented"),
+    "prevented_criminal_persons": _l("Kept from turning criminal (persons)"),
+    "prevented_petition_persons": _l("Group petition prevented (persons)"),
+    "prevented_fight_persons": _l("Group fight prevented (persons)"),
+    "found_by_screening": _l("Found by screening"),
+    "prevented": _l("Prevented before it broke out"),
+    "judicially_confirmed": _l("Agreement judicially confirmed"),
 }
 
 REVEALED_FIELD_LABELS = {"id_number": _l("ID number"), "phone": _l("Phone")}

@@ -517,6 +517,10 @@ _EVENT_DATES = {
     "prevent_fight": (Case.concluded_on, Case.prevented_fight_persons > 0),
     "screened": (Case.concluded_on, Case.found_by_screening.eq(True)),
     "prevented": (Case.concluded_on, Case.prevented.eq(True)),
+    "confirmed": (
+        Case.concluded_on,
+        Case.judicially_confirmed.eq(True) & (Case.outcome == "settled"),
+    ),
 }
 CASE_EVENTS = tuple(_EVENT_DATES)
 
@@ -533,7 +537,7 @@ async def _filtered(query, user: CurrentUser, f: CaseFilters):
         query = query.where(condition)
     if f.event in _EVENT_DATES and f.event != "received":
         query = query.where(day_column.is_not_null())
-        if f.event.startswith("prevent") or f.event in ("screened", "prevented"):
+        if f.event.startswith("prevent") or f.event in ("screened", "prevented", "confirmed"):
             query = query.where(Case.outcome.is_in(["settled", "terminated"]))
     if f.status:
         query = query.where(Case.status == f.status)
@@ -1161,3 +1165,44 @@ async def region_name(path: str) -> str:
 
 def uses_postgres() -> bool:
     return is_postgres()
+
+
+# ---------------------------------------------------------------- conclusion figures
+
+PREVENTION_FLAGS = ("prevented_suicide", "found_by_screening", "prevented", "judicially_confirmed")
+PREVENTION_PERSONS = (
+    "prevented_criminal_persons",
+    "prevented_petition_persons",
+    "prevented_fight_persons",
+)
+MAX_PERSONS = 100_000
+
+
+async def record_conclusion_figures(
+    user: CurrentUser, case_id: int, values: dict[str, Any], version: int | None = None
+) -> None:
+    """The statutory statistics' facts the workflow does not know (prevention, head counts,
+    judicial confirmation), recorded on a concluded case; each change is a timeline event."""
+    case = await case_for(user, case_id)
+    if case is None:
+        raise CaseError(_("This case does not exist."))
+    if case["outcome"] not in ("settled", "terminated"):
+        raise CaseError(_("These figures are recorded once mediation has concluded."))
+    new: dict[str, Any] = {name: bool(values.get(name)) for name in PREVENTION_FLAGS}
+    for name in PREVENTION_PERSONS:
+        raw = str(values.get(name, "") or "0").strip()
+        if not raw.isdigit() or int(raw) > MAX_PERSONS:
+            raise CaseError(
+                _("Enter a whole number of persons from 0 to %(max)s.", max=MAX_PERSONS), name
+            )
+        new[name] = int(raw)
+    if new["judicially_confirmed"] and case["outcome"] != "settled":
+        raise CaseError(_("Only an agreement can be judicially confirmed."), "judicially_confirmed")
+    changed = {name: [case[name], value] for name, value in new.items() if case[name] != value}
+    if not changed:
+        return
+    async with write_transaction():
+        await _update_case(
+            case, {getattr(Case, name): value for name, value in new.items()}, user, version
+        )
+        await record_event(case_id, user, "figures_recorded", changes=changed)

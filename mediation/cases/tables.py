@@ -69,6 +69,7 @@ class Case(Table):
     )
     found_by_screening = Boolean(default=False, help_text="Found by dispute screening (排查)")
     prevented = Boolean(default=False, help_text="Settled before it broke out (预防)")
+    judicially_confirmed = Boolean(default=False, help_text="Agreement judicially confirmed")
     extension_days = Integer(default=0)
     extensions = Integer(default=0)
     overdue = Boolean(default=False, index=True, help_text="Set by the deadline sweep")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated, Any
 
-from litestar import Controller, Request, get
-from litestar.params import FromQuery
-from litestar.response import Template
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import labels as case_labels
@@ -18,6 +20,7 @@ from mediation.reports.labels import AGREEMENT_FORM_LABELS, MEASURE_LABELS, PERI
 from mediation.suggestions import rules as suggestion_rules
 
 REPORT_ROLES = ("centre_staff", "admin")
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 def _date(value: str) -> date | None:
@@ -222,3 +225,33 @@ def _dashboard_context(scope, chosen, before, now, prev, suggestions, prev_sugge
         "rating_labels": {str(k): str(v) for k, v in suggestion_rules.RATING_LABELS.items()},
         "pct": _pct,
     }
+
+
+class ConclusionFiguresController(Controller):
+    """The statutory statistics' facts recorded on a concluded case (from its page)."""
+
+    path = "/reports/cases"
+    guards = [requires_role("grid_worker", "police", "centre_staff", "mediator", "volunteer")]
+    include_in_schema = False
+
+    @post("/{case_id:int}/figures")
+    async def record(
+        self, request: Request, case_id: FromPath[int], data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        from mediation.cases import services as case_services
+        from mediation.cases.controllers import render_detail
+        from mediation.web import see_other
+
+        version = str(data.get("version", ""))
+        try:
+            await case_services.record_conclusion_figures(
+                current_user(request),
+                case_id,
+                data,
+                int(version) if version.isdigit() else None,
+            )
+        except case_services.CaseError as exc:
+            field = exc.field if exc.field in case_services.PREVENTION_PERSONS else "figures"
+            values = {**data, "figures_form": "1"}
+            return await render_detail(request, case_id, {field: exc.message}, 422, values)
+        return see_other(f"/cases/{case_id}#figures")

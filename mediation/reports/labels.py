@@ -20,6 +20,7 @@ MEASURE_LABELS = {
     "prevent_fight": _l("Group fight prevented"),
     "screened": _l("Found by screening"),
     "prevented": _l("Prevented before it broke out"),
+    "confirmed": _l("Agreement judicially confirmed"),
 }
 
 PERIOD_LABELS = {

@@ -44,6 +44,7 @@ PREVENT_PETITION = "prevent_petition"
 PREVENT_FIGHT = "prevent_fight"
 SCREENED = "screened"
 PREVENTED = "prevented"
+CONFIRMED = "confirmed"
 
 MEASURES = (
     RECEIVED,
@@ -59,6 +60,7 @@ MEASURES = (
     PREVENT_FIGHT,
     SCREENED,
     PREVENTED,
+    CONFIRMED,
 )
 
 # The case columns a contribution depends on (and nothing else).
@@ -85,6 +87,7 @@ STAT_COLUMNS = (
     Case.prevented_fight_persons,
     Case.found_by_screening,
     Case.prevented,
+    Case.judicially_confirmed,
 )
 STAT_FIELDS = tuple(c._meta.name for c in STAT_COLUMNS)
 
@@ -133,6 +136,8 @@ def contributions(case: dict[str, Any]) -> list[tuple[Key, int, int, Decimal]]:
             add(concluded, SCREENED)
         if case["prevented"]:
             add(concluded, PREVENTED)
+        if case["judicially_confirmed"] and case["outcome"] == SETTLED:
+            add(concluded, CONFIRMED)
     if case["status"] == "closed":
         add(case["closed_on"], CLOSED)
     return out

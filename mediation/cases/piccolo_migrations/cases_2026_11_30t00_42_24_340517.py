@@ -5,7 +5,7 @@ from piccolo.columns.column_types import Integer
 from piccolo.columns.column_types import Varchar
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-11-30T00:16:57:144873"
+ID = "2026-11-30T00:42:24:340517"
 VERSION = "1.38.0"
 DESCRIPTION = ""
 
@@ -63,6 +63,27 @@ async def forwards():
         tablename="case",
         column_name="found_by_screening",
         db_column_name="found_by_screening",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": False,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Case",
+        tablename="case",
+        column_name="judicially_confirmed",
+        db_column_name="judicially_confirmed",
         column_class_name="Boolean",
         column_class=Boolean,
         params={
