@@ -59,6 +59,12 @@ EVENT_LABELS = {
     "confirmation_reminder": _l("Reminder: judicial confirmation window closing"),
     "follow_up": _l("Follow-up visit recorded"),
     "figures_recorded": _l("Statistics figures recorded"),
+    "material_added": _l("Material added"),
+    "material_viewed": _l("Material opened"),
+    "material_downloaded": _l("Material downloaded"),
+    "materials_previewed": _l("Material previews seen"),
+    "material_withdrawn": _l("Material withdrawn"),
+    "materials_printed": _l("Materials printed in the case file"),
 }
 
 FIELD_LABELS = {
@@ -95,6 +101,7 @@ FIELD_LABELS = {
     "found_by_screening": _l("Found by screening"),
     "prevented": _l("Prevented before it broke out"),
     "judicially_confirmed": _l("Agreement judicially confirmed"),
+    "material": _l("Material"),
 }
 
 REVEALED_FIELD_LABELS = {"id_number": _l("ID number"), "phone": _l("Phone")}
