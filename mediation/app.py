@@ -41,7 +41,11 @@ from mediation.cases.session_controllers import (
 from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
 from mediation.intake.controllers import IntakeController
-from mediation.reports.controllers import ConclusionFiguresController, ReportController
+from mediation.reports.controllers import (
+    ConclusionFiguresController,
+    ReportController,
+    StatutoryReportController,
+)
 from mediation.settings import Settings, get_settings
 from mediation.suggestions.open311_controllers import Open311Controller
 from mediation.suggestions.public_controllers import (
@@ -87,6 +91,7 @@ CONTROLLERS: list[Any] = [
     BoardController,
     ReportController,
     ConclusionFiguresController,
+    StatutoryReportController,
 ]
 
 # Pages anyone may open without signing in (the handlers also carry opt={"public": True}).

@@ -73,9 +73,10 @@ def bar_chart(
         style=_style(), width=width, height=max(220, 60 + 34 * len(labels) * max(1, len(series)))
     )
     _config(chart, title)
-    chart.x_labels = labels
+    # pygal draws the first label at the bottom: reversed, the chart reads like its table.
+    chart.x_labels = list(reversed(labels))
     for name, values in series:
-        chart.add(name, values)
+        chart.add(name, list(reversed(values)))
     return _render(chart)
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
+from mediation import i18n
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import labels as case_labels
 from mediation.cases import workflow
@@ -255,3 +257,157 @@ class ConclusionFiguresController(Controller):
             values = {**data, "figures_form": "1"}
             return await render_detail(request, case_id, {field: exc.message}, 422, values)
         return see_other(f"/cases/{case_id}#figures")
+
+
+STATUTORY_KINDS = ("month", "quarter", "year")
+
+
+def parse_statutory(kind: str, year: str, number: str) -> tuple[periods.Period, dict, dict]:
+    """The statutory period chosen, errors beside the fields, and the values as typed."""
+    today = services.today_in_county()
+    errors: dict[str, str] = {}
+    kind = kind if kind in STATUTORY_KINDS else "month"
+    args = {"kind": kind, "year": year[:8] or str(today.year), "number": number[:4]}
+    the_year = today.year
+    if year:
+        if year.isdigit() and 2000 <= int(year) <= 2100:
+            the_year = int(year)
+        else:
+            errors["year"] = _("Enter a year between 2000 and 2100.")
+    limit = {"month": 12, "quarter": 4, "year": 1}[kind]
+    default = {"month": today.month, "quarter": (today.month - 1) // 3 + 1, "year": 1}[kind]
+    the_number = int(number) if number.isdigit() and 1 <= int(number) <= limit else default
+    args["number"] = str(the_number)
+    return periods.statutory_period(kind, the_year, the_number), errors, args
+
+
+async def _statutory(request: Request, kind: str, year: str, number: str, region: str):
+    from mediation.reports import statutory
+
+    user = current_user(request)
+    period, errors, args = parse_statutory(kind, year, number)
+    scope = await services.scope_for(user, region[:32])
+    args["region"] = scope.code
+    county = await services.county_name()
+    report = await statutory.build_report(scope, period, county)
+    return user, scope, period, errors, args, report
+
+
+def _statutory_context(report, period) -> dict:
+    from mediation.reports import statutory
+
+    return {
+        "report": report,
+        "columns": statutory.COLUMNS,
+        "headings": statutory.column_headings(),
+        "period_text": statutory.period_text(period),
+    }
+
+
+class StatutoryReportController(Controller):
+    path = "/reports"
+    guards = [requires_role(*REPORT_ROLES)]
+    include_in_schema = False
+
+    @get("/statutory")
+    async def page(
+        self,
+        request: Request,
+        kind: FromQuery[str] = "month",
+        year: FromQuery[str] = "",
+        number: FromQuery[str] = "",
+        region: FromQuery[str] = "",
+    ) -> Template:
+        user, scope, period, errors, args, report = await _statutory(
+            request, kind, year, number, region
+        )
+        for item in report.prevention:
+            item["link"] = services.case_link(period, item["measure"], scope)
+        kinds = {"month": _("Monthly"), "quarter": _("Quarterly"), "year": _("Annual")}
+        limit = {"month": 12, "quarter": 4, "year": 1}[args["kind"]]
+        context = {
+            **_statutory_context(report, period),
+            "errors": errors,
+            "args": args,
+            "query": urlencode({k: args[k] for k in ("kind", "year", "number", "region")}),
+            "kind_choices": list(kinds.items()),
+            "number_choices": [(str(n), str(n)) for n in range(1, limit + 1)],
+            "region_choices": await services.region_choices(user),
+        }
+        return Template("reports/statutory.html", context=context)
+
+    @get("/statutory.xlsx")
+    async def xlsx(
+        self,
+        request: Request,
+        kind: FromQuery[str] = "month",
+        year: FromQuery[str] = "",
+        number: FromQuery[str] = "",
+        region: FromQuery[str] = "",
+    ) -> Response:
+        from mediation.reports import statutory
+
+        user, scope, period, _errors, args, report = await _statutory(
+            request, kind, year, number, region
+        )
+        body = statutory.report_xlsx(report, user.display_name, services.today_in_county())
+        await services.log_export(user, "statutory_xlsx", args)
+        name = f"statistics-{args['region'] or 'all'}-{period.start.isoformat()}.xlsx"
+        return Response(
+            body,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @get("/statutory.pdf")
+    async def pdf(
+        self,
+        request: Request,
+        kind: FromQuery[str] = "month",
+        year: FromQuery[str] = "",
+        number: FromQuery[str] = "",
+        region: FromQuery[str] = "",
+    ) -> Response:
+        from mediation.documents.pdf import PRINT_LOCALE, render_pdf_async
+
+        token = i18n.set_locale(PRINT_LOCALE)  # a Chinese document, whatever the UI language
+        try:
+            user, scope, period, _errors, args, report = await _statutory(
+                request, kind, year, number, region
+            )
+            context = _statutory_context(report, period)
+            rows = [r for r in report.rows if r["mediated"]]
+            chart = (
+                charts.bar_chart(
+                    _("Disputes mediated and settled by category"),
+                    [r["label"] for r in rows],
+                    [
+                        (column_label("mediated"), [r["mediated"] for r in rows]),
+                        (column_label("settled"), [r["settled"] for r in rows]),
+                    ],
+                    width=640,
+                )
+                if rows
+                else None
+            )
+        finally:
+            i18n.reset_locale(token)
+        context.update(
+            chart_uri=charts.as_data_uri(chart) if chart else "",
+            preparer=user.display_name,
+            prepared_on=services.today_in_county(),
+        )
+        body = await render_pdf_async("reports/statutory_print.html", context)
+        await services.log_export(user, "statutory_pdf", args)
+        name = f"statistics-{args['region'] or 'all'}-{period.start.isoformat()}.pdf"
+        return Response(
+            body,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{name}"'},
+        )
+
+
+def column_label(key: str) -> str:
+    from mediation.reports import statutory
+
+    return statutory.column_headings()[key]

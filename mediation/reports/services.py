@@ -202,6 +202,28 @@ async def child_names(scope: Scope, keys: list[str]) -> dict[str, str]:
     return names
 
 
+async def county_name() -> str:
+    row = await Region.select(Region.name).where(Region.level == "county").first()
+    return row["name"] if row else ""
+
+
+async def region_choices(user: CurrentUser) -> list[tuple[str, str]]:
+    """The user's region and every region inside it, as (code, name) by path."""
+    query = Region.select(Region.code, Region.name, Region.path, Region.level)
+    if user.region_path:
+        query = query.where(Region.path.like(user.region_path + "%"))
+    rows = await query.order_by(Region.path)
+    indent = {"county": "", "town": "　", "community": "　　"}
+    return [(r["code"], indent.get(r["level"], "") + r["name"]) for r in rows]
+
+
+async def log_export(user: CurrentUser, action: str, args: dict) -> None:
+    """Downloads of figures are recorded like every other export."""
+    from mediation.grid.tables import AuditEvent
+
+    await AuditEvent(actor=user.id, action=action, entity="report", detail=str(args)).save()
+
+
 def case_link(period: Period, measure: str, scope: Scope | None = None, **filters: Any) -> str:
     """The case list that makes up a figure."""
     args: dict[str, Any] = {"event": measure if measure != "received" else ""}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from mediation.cases.tables import Case, CaseEvent
@@ -10,7 +12,7 @@ from tests.helpers import login, post_form, text_of
 
 pytestmark = pytest.mark.anyio
 
-DONGHU_PATH = "330482/330482001/330482001001/"
+DONGHU_PATH = "/330482/330482001/330482001001/"
 
 
 async def _concluded(outcome: str) -> dict:
@@ -60,7 +62,9 @@ async def test_recording_figures_changes_the_case_its_timeline_and_the_sums(clie
         .where(CaseEvent.case == case["id"], CaseEvent.action == "figures_recorded")
         .first()
     )
-    assert event["changes"]["prevented_criminal_persons"] == [0, 4]
+    changes = event["changes"]
+    changes = json.loads(changes) if isinstance(changes, str) else changes
+    assert changes["prevented_criminal_persons"] == [0, 4]
     after = await _stat("prevent_criminal", case["concluded_on"], case["grid"])
     assert after == (before[0] + 1, before[1] + 4)
     confirmed = await _stat("confirmed", case["concluded_on"], case["grid"])

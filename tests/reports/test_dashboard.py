@@ -72,3 +72,36 @@ async def test_a_bad_custom_range_is_explained_and_the_month_shown(client):
     assert page.status_code == 200
     assert "截止日期早于起始日期" in page.text
     assert 'value="2026-11-30"' in page.text
+
+
+async def test_the_statutory_report_downloads_as_a_workbook_for_a_town(client):
+    import io
+
+    from openpyxl import load_workbook
+
+    await login(client, "centre1")
+    page = await client.get("/reports/statutory?kind=year&year=2026")
+    assert page.status_code == 200
+    assert "当湖街道人民调解委员会" in page.text and "新埭镇" not in page.text
+    response = await client.get("/reports/statutory.xlsx?kind=year&year=2026&region=330482001")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet["A2"].value == "填报单位：当湖街道人民调解委员会"
+    assert sheet["A5"].value == "纠纷类型"
+
+
+async def test_the_statutory_report_prints_with_heading_period_preparer_and_date(client):
+    import subprocess
+
+    await login(client, "admin")
+    response = await client.get("/reports/statutory.pdf?kind=quarter&year=2026&number=4")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=response.content, capture_output=True, check=True
+    ).stdout.decode()
+    assert "人民调解工作统计表" in text
+    assert "平湖市司法局" in text
+    assert "2026年第4季度" in text
+    assert "填报人：系统管理员" in text
+    assert "防止群体性上访" in text and "合计" in text

@@ -227,3 +227,88 @@ async def test_running_sums_equal_a_rebuild_from_the_cases(hand_made):
     assert kept, "the hand-made cases left no figures"
     await rollups.rebuild_rollups()
     assert await snapshot() == kept
+
+
+# ---------------------------------------------------------------- the statutory report
+
+
+@pytest.mark.parametrize("kind,number", [("month", 2), ("month", 3), ("quarter", 1), ("year", 1)])
+async def test_each_statutory_cell_equals_a_direct_count(hand_made, kind, number):
+    from mediation.reports.statutory import build_report
+
+    period = statutory_period(kind, 2031, number)
+    cases = await _cases_of_2031()
+    settled = _direct(cases, period, "settled")
+    mediated = settled + _direct(cases, period, "terminated")
+    report = await build_report(figures.Scope("", "", "", ""), period, "平湖市")
+    for row in report.rows:
+        mine = [c for c in mediated if c["category"] == row["code"]]
+        won = [c for c in mine if c["outcome"] == "settled"]
+        assert row["mediated"] == len(mine), row["code"]
+        assert row["settled"] == len(won), row["code"]
+        assert row["written"] == len([c for c in won if c["agreement_form"] == "written"])
+        assert row["oral"] == len([c for c in won if c["agreement_form"] == "oral"])
+        assert row["amount"] == sum((Decimal(c["amount"] or 0) for c in won), Decimal(0))
+    assert report.total["mediated"] == len(mediated)
+    assert report.total["settled"] == len(settled)
+
+
+async def test_the_statutory_rows_are_the_standard_categories_in_order(hand_made):
+    from mediation.cases.categories import STANDARD_CATEGORIES
+    from mediation.reports.statutory import build_report
+
+    report = await build_report(
+        figures.Scope("", "", "", ""), statutory_period("year", 2031), "平湖市"
+    )
+    assert [r["code"] for r in report.rows] == [c for c, _zh, _en in STANDARD_CATEGORIES]
+
+
+async def test_prevention_cells_count_cases_and_persons(hand_made):
+    from mediation.reports.statutory import build_report
+
+    admin = await user("admin")
+    case = await Case.select(Case.version).where(Case.id == hand_made["oral"]).first()
+    await services.record_conclusion_figures(
+        admin,
+        hand_made["oral"],
+        {"prevented_petition_persons": "12", "found_by_screening": "1"},
+        case["version"],
+    )
+    report = await build_report(
+        figures.Scope("", "", "", ""), statutory_period("month", 2031, 2), "平湖市"
+    )
+    cells = {p["measure"]: (p["cases"], p["persons"]) for p in report.prevention}
+    assert cells["prevent_petition"] == (1, 12)
+    assert cells["screened"] == (1, None)
+    assert cells["prevent_criminal"] == (0, 0)
+    assert cells["prevent_suicide"] == (0, None)
+
+
+async def test_the_spreadsheet_has_the_form_layout_and_neutralised_text(hand_made):
+    import io
+
+    from openpyxl import load_workbook
+
+    from mediation.reports.statutory import build_report, report_xlsx
+
+    report = await build_report(
+        figures.Scope("", "", "", ""), statutory_period("month", 2031, 2), "平湖市"
+    )
+    body = report_xlsx(report, '=HYPERLINK("http://x")', date(2031, 3, 2))
+    sheet = load_workbook(io.BytesIO(body)).active
+    assert sheet["A1"].value == "人民调解工作统计表"
+    assert sheet["A5"].value == "纠纷类型" and sheet["B5"].value == "调解纠纷（件）"
+    rows = {sheet.cell(row=r, column=1).value: r for r in range(6, 6 + len(report.rows) + 1)}
+    neighbour = rows["邻里"]
+    # Neighbours in February 2031: the oral settlement (新埭镇) only.
+    assert [sheet.cell(row=neighbour, column=c).value for c in range(2, 8)] == [1, 1, 0, 1, 0, 0]
+    total = rows["合计"]
+    assert sheet.cell(row=total, column=2).value == report.total["mediated"]
+    preparer = [
+        cell.value
+        for row in sheet.iter_rows()
+        for cell in row
+        if isinstance(cell.value, str) and "HYPERLINK" in cell.value
+    ]
+    assert preparer == ['填报人：=HYPERLINK("http://x")']
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
