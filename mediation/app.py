@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
@@ -15,7 +15,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.security.session_auth import SessionAuth
-from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
@@ -29,6 +28,7 @@ from mediation.cases.api import CaseApiController
 from mediation.cases.controllers import (
     CaseController,
     DeadlinePolicyController,
+    HolidayCalendarController,
     NotificationController,
 )
 from mediation.cases.material_controllers import MaterialController
@@ -41,12 +41,14 @@ from mediation.cases.session_controllers import (
 from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
 from mediation.intake.controllers import IntakeController
+from mediation.portal.controllers import MyCaseController, PartyCodeController
 from mediation.reports.controllers import (
     ConclusionFiguresController,
     ReportController,
     StatutoryReportController,
 )
 from mediation.settings import Settings, get_settings
+from mediation.static_assets import static_file
 from mediation.suggestions.open311_controllers import Open311Controller
 from mediation.suggestions.public_controllers import (
     BoardController,
@@ -63,8 +65,6 @@ from mediation.tasks import sweep_lifespan
 from mediation.templating import environment
 from mediation.web import handle_http_exception, handle_internal_error, locale_middleware
 
-STATIC_DIR = Path(__file__).parent / "static"
-
 # Every controller, in one place.
 CONTROLLERS: list[Any] = [
     HomeController,
@@ -76,11 +76,14 @@ CONTROLLERS: list[Any] = [
     MaterialController,
     NotificationController,
     DeadlinePolicyController,
+    HolidayCalendarController,
     CaseApiController,
     SessionController,
     AgreementController,
     VerifyController,
     CaseDocumentController,
+    PartyCodeController,
+    MyCaseController,
     SuggestionTopicController,
     DirectReportPointController,
     SuggestionStaffController,
@@ -107,6 +110,7 @@ PUBLIC_PATHS = [
     "^/suggest(/|$)",
     "^/track(/|$)",
     "^/board(/|$)",
+    "^/my-case(/|$)",
 ]
 
 
@@ -130,6 +134,13 @@ def _stores(settings: Settings) -> dict[str, Any]:
 
 def _is_login_attempt(request: Request) -> bool:
     return request.method == "POST" and request.url.path == "/login"
+
+
+async def _refresh_holiday_calendar(_request: Request) -> None:
+    """Keep the in-memory holiday calendar current (a clock check; a query once a minute)."""
+    from mediation.cases.holidays import refresh_calendar
+
+    await refresh_calendar()
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -162,14 +173,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         check_throttle_handler=_is_login_attempt,
         store="rate_limit",
     )
-    static = create_static_files_router(
-        path="/static", directories=[STATIC_DIR], opt={"public": True}, include_in_schema=False
-    )
     return Litestar(
-        route_handlers=[static, *CONTROLLERS],
-        lifespan=[db.lifespan, sweep_lifespan(settings.run_background_tasks)],
+        route_handlers=[static_file, *CONTROLLERS],
+        # Tablets on patchy networks: pages, CSS and JS gzipped (PDFs, photos and sheets are
+        # compressed formats already).
+        compression_config=CompressionConfig(
+            backend="gzip", gzip_compress_level=6, exclude=r"\.(pdf|xlsx|jpe?g|png)$"
+        ),
+        lifespan=[db.lifespan, sweep_lifespan(settings.run_background_tasks, settings=settings)],
         middleware=[login_limit.middleware, locale_middleware],
         on_app_init=[auth.on_app_init],
+        before_request=_refresh_holiday_calendar,
         csrf_config=csrf,
         stores=_stores(settings),
         template_config=TemplateConfig(

@@ -26,5 +26,6 @@ APP_REGISTRY = AppRegistry(
         "mediation.cases.piccolo_app",
         "mediation.suggestions.piccolo_app",
         "mediation.reports.piccolo_app",
+        "mediation.portal.piccolo_app",
     ]
 )

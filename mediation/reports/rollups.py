@@ -259,14 +259,14 @@ async def rebuild_rollups(batch: int = 5000) -> int:
 
 
 async def backfill_conclusions(redo: bool = False) -> int:
-    """Cases concluded before ``concluded_on``/``outcome`` were recorded: take the day and the
-    outcome from their settle/terminate event (``redo``: for every case, as after the demo
+    """Cases concluded before their ``outcome`` was recorded: take the day and the outcome
+    from their settle/terminate event (``redo``: for every case, as after the demo
     dates its events back). Returns how many cases were filled in."""
     query = CaseEvent.select(
         CaseEvent.case, CaseEvent.at, CaseEvent.to_status, CaseEvent.changes
     ).where(CaseEvent.to_status.is_in([SETTLED, TERMINATED]))
     if not redo:
-        query = query.where(CaseEvent.case.concluded_on.is_null())
+        query = query.where(CaseEvent.case.outcome == "")
     events = await query.order_by(CaseEvent.id)
     latest: dict[int, dict] = {}
     for event in events:

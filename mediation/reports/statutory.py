@@ -154,7 +154,6 @@ def neutralise(value: str) -> str:
     return text
 
 
-
 def report_xlsx(report: StatutoryReport, preparer: str, prepared_on: date) -> bytes:
     """The report as a workbook in the form's layout. Text that people typed (names) is
     written as text and neutralised, never as a formula."""

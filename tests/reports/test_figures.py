@@ -312,3 +312,18 @@ async def test_the_spreadsheet_has_the_form_layout_and_neutralised_text(hand_mad
     ]
     assert preparer == ['填报人：=HYPERLINK("http://x")']
     assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+
+
+async def test_cases_from_before_the_rollups_get_their_outcome_and_figures(hand_made):
+    """What ``migrate`` does once for a database that had cases before the figures existed."""
+    case_id = hand_made["terminated"]
+    await Case.update({Case.outcome: ""}).where(Case.id == case_id)
+    await CaseStat.delete(force=True)
+    assert await rollups.ensure_rollups() is True
+    row = await Case.select(Case.outcome, Case.concluded_on).where(Case.id == case_id).first()
+    assert row == {"outcome": "terminated", "concluded_on": date(2031, 2, 20)}
+    feb = await figures.case_figures(
+        figures.Scope("", "", "", ""), statutory_period("month", 2031, 2)
+    )
+    assert feb.totals["terminated"]["n"] == 1
+    assert await rollups.ensure_rollups() is False  # once only

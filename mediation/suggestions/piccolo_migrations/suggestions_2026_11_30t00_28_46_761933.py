@@ -1,29 +1,28 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.column_types import Boolean
-from piccolo.columns.column_types import Date
-from piccolo.columns.column_types import Integer
+from piccolo.columns.column_types import DoublePrecision
+from piccolo.columns.column_types import Text
 from piccolo.columns.column_types import Varchar
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-11-30T00:42:24:340517"
+ID = "2026-11-30T00:28:46:761933"
 VERSION = "1.38.0"
 DESCRIPTION = ""
 
 
 async def forwards():
     manager = MigrationManager(
-        migration_id=ID, app_name="cases", description=DESCRIPTION
+        migration_id=ID, app_name="suggestions", description=DESCRIPTION
     )
 
     manager.add_column(
-        table_class_name="Case",
-        tablename="case",
-        column_name="agreement_form",
-        db_column_name="agreement_form",
+        table_class_name="DirectReportPoint",
+        tablename="direct_report_point",
+        column_name="contact_name",
+        db_column_name="contact_name",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 8,
+            "length": 50,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -38,12 +37,144 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Case",
-        tablename="case",
-        column_name="concluded_on",
-        db_column_name="concluded_on",
-        column_class_name="Date",
-        column_class=Date,
+        table_class_name="DirectReportPoint",
+        tablename="direct_report_point",
+        column_name="contact_phone",
+        db_column_name="contact_phone",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DirectReportPoint",
+        tablename="direct_report_point",
+        column_name="host_organisation",
+        db_column_name="host_organisation",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DirectReportPoint",
+        tablename="direct_report_point",
+        column_name="opening_hours",
+        db_column_name="opening_hours",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 200,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Suggestion",
+        tablename="suggestion",
+        column_name="account_id",
+        db_column_name="account_id",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Suggestion",
+        tablename="suggestion",
+        column_name="address",
+        db_column_name="address",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 250,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Suggestion",
+        tablename="suggestion",
+        column_name="address_id",
+        db_column_name="address_id",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Suggestion",
+        tablename="suggestion",
+        column_name="lat",
+        db_column_name="lat",
+        column_class_name="DoublePrecision",
+        column_class=DoublePrecision,
         params={
             "default": None,
             "null": True,
@@ -59,15 +190,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Case",
-        tablename="case",
-        column_name="found_by_screening",
-        db_column_name="found_by_screening",
-        column_class_name="Boolean",
-        column_class=Boolean,
+        table_class_name="Suggestion",
+        tablename="suggestion",
+        column_name="long",
+        db_column_name="long",
+        column_class_name="DoublePrecision",
+        column_class=DoublePrecision,
         params={
-            "default": False,
-            "null": False,
+            "default": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -80,35 +211,13 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Case",
-        tablename="case",
-        column_name="judicially_confirmed",
-        db_column_name="judicially_confirmed",
-        column_class_name="Boolean",
-        column_class=Boolean,
+        table_class_name="Suggestion",
+        tablename="suggestion",
+        column_name="media_url",
+        db_column_name="media_url",
+        column_class_name="Text",
+        column_class=Text,
         params={
-            "default": False,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Case",
-        tablename="case",
-        column_name="outcome",
-        db_column_name="outcome",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 16,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -123,98 +232,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Case",
-        tablename="case",
-        column_name="prevented",
-        db_column_name="prevented",
-        column_class_name="Boolean",
-        column_class=Boolean,
+        table_class_name="Suggestion",
+        tablename="suggestion",
+        column_name="proposer_email",
+        db_column_name="proposer_email",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
-            "default": False,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Case",
-        tablename="case",
-        column_name="prevented_criminal_persons",
-        db_column_name="prevented_criminal_persons",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Case",
-        tablename="case",
-        column_name="prevented_fight_persons",
-        db_column_name="prevented_fight_persons",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Case",
-        tablename="case",
-        column_name="prevented_petition_persons",
-        db_column_name="prevented_petition_persons",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Case",
-        tablename="case",
-        column_name="prevented_suicide",
-        db_column_name="prevented_suicide",
-        column_class_name="Boolean",
-        column_class=Boolean,
-        params={
-            "default": False,
+            "length": 254,
+            "default": "",
             "null": False,
             "primary_key": False,
             "unique": False,
