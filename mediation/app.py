@@ -46,6 +46,7 @@ from mediation.reports.controllers import (
     ConclusionFiguresController,
     ReportController,
     StatutoryReportController,
+    WarningController,
 )
 from mediation.settings import Settings, get_settings
 from mediation.static_assets import static_file
@@ -95,6 +96,7 @@ CONTROLLERS: list[Any] = [
     ReportController,
     ConclusionFiguresController,
     StatutoryReportController,
+    WarningController,
 ]
 
 # Pages anyone may open without signing in (the handlers also carry opt={"public": True}).

@@ -247,9 +247,11 @@ async def reset_all() -> None:
 async def rebuild_demo_figures() -> None:
     """The demo dates its cases back after moving them: conclusions and figures follow."""
     from mediation.reports.rollups import backfill_conclusions, rebuild_rollups
+    from mediation.reports.warnings import run_warning_rules
 
     await backfill_conclusions(redo=True)
     await rebuild_rollups()
+    await run_warning_rules()
 
 
 async def load_demo(reset: bool = False) -> str:

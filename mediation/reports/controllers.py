@@ -411,3 +411,99 @@ def column_label(key: str) -> str:
     from mediation.reports import statutory
 
     return statutory.column_headings()[key]
+
+
+class WarningController(Controller):
+    """Early warnings: the list, acknowledge or dismiss, and the thresholds (administrators)."""
+
+    path = "/reports/warnings"
+    guards = [requires_role("centre_staff", "admin", "police")]
+    include_in_schema = False
+
+    @get("/")
+    async def warning_list(self, request: Request, status: FromQuery[str] = "open") -> Template:
+        return await _warning_page(request, status, {})
+
+    @post("/{warning_id:int}")
+    async def handle(
+        self, request: Request, warning_id: FromPath[int], data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        from mediation.reports import warnings
+        from mediation.web import see_other
+
+        try:
+            await warnings.handle_warning(
+                current_user(request),
+                warning_id,
+                str(data.get("action", "")),
+                str(data.get("note", "")),
+            )
+        except warnings.WarningError as exc:
+            errors = {
+                "warning": warning_id,
+                "message": exc.message,
+                "note": str(data.get("note", ""))[:1000],
+            }
+            return await _warning_page(request, "open", errors, 422)
+        return see_other("/reports/warnings")
+
+    @get("/rules", guards=[requires_role("admin")])
+    async def rules(self, request: Request) -> Template:
+        return await _rules_page({}, {})
+
+    @post("/rules", guards=[requires_role("admin")])
+    async def save_rules(
+        self, request: Request, data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        from mediation.reports import warnings
+        from mediation.web import see_other
+
+        code = str(data.get("rule", ""))
+        if code not in warnings.DEFAULTS:
+            return await _rules_page({"form": _("Choose from the list.")}, {}, 422)
+        errors = await warnings.save_rule(
+            code, bool(data.get("enabled")), data, current_user(request).id
+        )
+        if errors:
+            return await _rules_page({code: errors}, {code: data}, 422)
+        return see_other("/reports/warnings/rules")
+
+
+async def _warning_page(request: Request, status: str, errors: dict, code: int = 200) -> Template:
+    from mediation.reports import warnings
+
+    user = current_user(request)
+    status = status if status in ("open", "acknowledged", "dismissed") else "open"
+    rows = await warnings.warnings_for(user, status)
+    for row in rows:
+        row["label"] = str(warnings.RULE_LABELS.get(row["rule"], row["rule"]))
+        row["why"] = warnings.reason_text(row["rule"], row["reason_args"] or {})
+    return Template(
+        "reports/warnings.html",
+        context={"rows": rows, "status": status, "errors": errors},
+        status_code=code,
+    )
+
+
+async def _rules_page(errors: dict, values: dict, code: int = 200) -> Template:
+    from mediation.reports import warnings
+
+    rules = await warnings.rule_params()
+    items = [
+        {
+            "code": c,
+            "label": str(warnings.RULE_LABELS[c]),
+            "enabled": (values.get(c, {}).get("enabled") if c in values else rule["enabled"]),
+            "params": [
+                (name, str(warnings.PARAM_LABELS[name]), values.get(c, {}).get(name, value))
+                for name, value in rule["params"].items()
+            ],
+            "errors": errors.get(c, {}),
+        }
+        for c, rule in rules.items()
+    ]
+    return Template(
+        "reports/warning_rules.html",
+        context={"rules": items, "errors": errors},
+        status_code=code,
+    )

@@ -65,7 +65,7 @@ class EarlyWarning(Table):
     fingerprint = Varchar(length=128, unique=True, help_text="Rule + subject: raised once")
     region_path = Varchar(length=400, index=True)
     colour = Varchar(length=8, default="yellow", help_text="red or yellow")
-    reason = Text(help_text="Why: an English message id, shown translated with reason_args")
+    reason = Text(help_text="The rule whose reason is shown, translated, with reason_args")
     reason_args = JSON(default={})
     case_ids = JSON(default=[])
     raised_at = Timestamptz(default=TimestamptzNow(), index=True)

@@ -54,7 +54,7 @@ def anyio_backend():
 
 
 @pytest.fixture(scope="module")
-async def hand_made():
+async def hand_made(database):
     """Seven cases in January–March 2031 (Beijing dates), in two towns."""
     ids = {}
     # Registered 23:30 on 31 January in Beijing: January.

@@ -31,7 +31,7 @@ class Staff(Table, tablename="staff", schema=None):
     )
 
 
-ID = "2026-11-30T00:17:23:602575"
+ID = "2026-11-30T01:40:42:068298"
 VERSION = "1.38.0"
 DESCRIPTION = ""
 
@@ -42,8 +42,8 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="WarningRule",
-        tablename="warning_rule",
+        class_name="EarlyWarning",
+        tablename="early_warning",
         schema=None,
         columns=None,
     )
@@ -53,21 +53,65 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="EarlyWarning",
-        tablename="early_warning",
+        class_name="WarningRule",
+        tablename="warning_rule",
         schema=None,
         columns=None,
     )
 
     manager.add_column(
-        table_class_name="WarningRule",
-        tablename="warning_rule",
-        column_name="code",
-        db_column_name="code",
+        table_class_name="EarlyWarning",
+        tablename="early_warning",
+        column_name="rule",
+        db_column_name="rule",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
             "length": 32,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EarlyWarning",
+        tablename="early_warning",
+        column_name="subject",
+        db_column_name="subject",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 200,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EarlyWarning",
+        tablename="early_warning",
+        column_name="fingerprint",
+        db_column_name="fingerprint",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 128,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -82,14 +126,37 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="WarningRule",
-        tablename="warning_rule",
-        column_name="enabled",
-        db_column_name="enabled",
-        column_class_name="Boolean",
-        column_class=Boolean,
+        table_class_name="EarlyWarning",
+        tablename="early_warning",
+        column_name="region_path",
+        db_column_name="region_path",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
-            "default": True,
+            "length": 400,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EarlyWarning",
+        tablename="early_warning",
+        column_name="colour",
+        db_column_name="colour",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 8,
+            "default": "yellow",
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -103,10 +170,31 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="WarningRule",
-        tablename="warning_rule",
-        column_name="params",
-        db_column_name="params",
+        table_class_name="EarlyWarning",
+        tablename="early_warning",
+        column_name="reason",
+        db_column_name="reason",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EarlyWarning",
+        tablename="early_warning",
+        column_name="reason_args",
+        db_column_name="reason_args",
         column_class_name="JSON",
         column_class=JSON,
         params={
@@ -124,14 +212,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="WarningRule",
-        tablename="warning_rule",
-        column_name="updated_at",
-        db_column_name="updated_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
+        table_class_name="EarlyWarning",
+        tablename="early_warning",
+        column_name="case_ids",
+        db_column_name="case_ids",
+        column_class_name="JSON",
+        column_class=JSON,
         params={
-            "default": TimestamptzNow(),
+            "default": "[]",
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -145,10 +233,74 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="WarningRule",
-        tablename="warning_rule",
-        column_name="updated_by",
-        db_column_name="updated_by",
+        table_class_name="EarlyWarning",
+        tablename="early_warning",
+        column_name="raised_at",
+        db_column_name="raised_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EarlyWarning",
+        tablename="early_warning",
+        column_name="raised_on",
+        db_column_name="raised_on",
+        column_class_name="Date",
+        column_class=Date,
+        params={
+            "default": DateNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EarlyWarning",
+        tablename="early_warning",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "open",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EarlyWarning",
+        tablename="early_warning",
+        column_name="handled_by",
+        db_column_name="handled_by",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
@@ -157,6 +309,48 @@ async def forwards():
             "on_update": OnUpdate.cascade,
             "target_column": None,
             "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EarlyWarning",
+        tablename="early_warning",
+        column_name="handled_at",
+        db_column_name="handled_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EarlyWarning",
+        tablename="early_warning",
+        column_name="handled_note",
+        db_column_name="handled_note",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -472,58 +666,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="EarlyWarning",
-        tablename="early_warning",
-        column_name="rule",
-        db_column_name="rule",
+        table_class_name="WarningRule",
+        tablename="warning_rule",
+        column_name="code",
+        db_column_name="code",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
             "length": 32,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="EarlyWarning",
-        tablename="early_warning",
-        column_name="subject",
-        db_column_name="subject",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 200,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="EarlyWarning",
-        tablename="early_warning",
-        column_name="fingerprint",
-        db_column_name="fingerprint",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 128,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -538,37 +688,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="EarlyWarning",
-        tablename="early_warning",
-        column_name="region_path",
-        db_column_name="region_path",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="WarningRule",
+        tablename="warning_rule",
+        column_name="enabled",
+        db_column_name="enabled",
+        column_class_name="Boolean",
+        column_class=Boolean,
         params={
-            "length": 400,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="EarlyWarning",
-        tablename="early_warning",
-        column_name="colour",
-        db_column_name="colour",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 8,
-            "default": "yellow",
+            "default": True,
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -582,31 +709,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="EarlyWarning",
-        tablename="early_warning",
-        column_name="reason",
-        db_column_name="reason",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="EarlyWarning",
-        tablename="early_warning",
-        column_name="reason_args",
-        db_column_name="reason_args",
+        table_class_name="WarningRule",
+        tablename="warning_rule",
+        column_name="params",
+        db_column_name="params",
         column_class_name="JSON",
         column_class=JSON,
         params={
@@ -624,31 +730,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="EarlyWarning",
-        tablename="early_warning",
-        column_name="case_ids",
-        db_column_name="case_ids",
-        column_class_name="JSON",
-        column_class=JSON,
-        params={
-            "default": "[]",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="EarlyWarning",
-        tablename="early_warning",
-        column_name="raised_at",
-        db_column_name="raised_at",
+        table_class_name="WarningRule",
+        tablename="warning_rule",
+        column_name="updated_at",
+        db_column_name="updated_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
@@ -656,27 +741,6 @@ async def forwards():
             "null": False,
             "primary_key": False,
             "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="EarlyWarning",
-        tablename="early_warning",
-        column_name="raised_on",
-        db_column_name="raised_on",
-        column_class_name="Date",
-        column_class=Date,
-        params={
-            "default": DateNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
             "choices": None,
@@ -687,32 +751,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="EarlyWarning",
-        tablename="early_warning",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 16,
-            "default": "open",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="EarlyWarning",
-        tablename="early_warning",
-        column_name="handled_by",
-        db_column_name="handled_by",
+        table_class_name="WarningRule",
+        tablename="warning_rule",
+        column_name="updated_by",
+        db_column_name="updated_by",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
@@ -721,48 +763,6 @@ async def forwards():
             "on_update": OnUpdate.cascade,
             "target_column": None,
             "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="EarlyWarning",
-        tablename="early_warning",
-        column_name="handled_at",
-        db_column_name="handled_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="EarlyWarning",
-        tablename="early_warning",
-        column_name="handled_note",
-        db_column_name="handled_note",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
             "primary_key": False,
             "unique": False,
             "index": False,
