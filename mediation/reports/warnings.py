@@ -7,6 +7,7 @@ dismiss it with a reason, and that is recorded in the audit log. Thresholds are 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
@@ -59,6 +60,11 @@ REASONS = {
 }
 
 
+def from_json(value: Any) -> Any:
+    """A JSON column's value (SQLite hands back the text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def reason_text(rule: str, args: dict) -> str:
     from mediation.cases.categories import category_label
 
@@ -73,6 +79,8 @@ async def rule_params() -> dict[str, dict[str, Any]]:
     """Each rule's thresholds (defaults overlaid with what an administrator stored) and
     whether it is on."""
     stored = {r["code"]: r for r in await WarningRule.select()}
+    for row in stored.values():
+        row["params"] = from_json(row["params"])
     out = {}
     for code, defaults in DEFAULTS.items():
         row = stored.get(code)
@@ -306,6 +314,9 @@ async def warnings_for(user, status: str = "open") -> list[dict]:
             | EarlyWarning.region_path.is_in(_ancestors(user.region_path))
         )
     rows = await query.order_by(EarlyWarning.raised_at, ascending=False).limit(200)
+    for row in rows:
+        row["case_ids"] = from_json(row["case_ids"]) or []
+        row["reason_args"] = from_json(row["reason_args"]) or {}
     if user.has_role("police") and not user.has_role("centre_staff", "admin"):
         rows = [r for r in rows if await _police_sees(user, r["case_ids"])]
     return rows

@@ -13,7 +13,7 @@ import time_machine
 from mediation.cases import services
 from mediation.grid.tables import AuditEvent
 from mediation.reports.tables import EarlyWarning
-from mediation.reports.warnings import handle_warning, run_warning_rules
+from mediation.reports.warnings import from_json, handle_warning, run_warning_rules
 from tests.cases.conftest import deposit_case, grid_id, user
 from tests.helpers import login, post_form
 
@@ -38,6 +38,9 @@ async def _register(when: str, phone: str, colour: str = "green", **overrides) -
 
 async def _warnings_about(case_ids: set[int], rule: str) -> list[dict]:
     rows = await EarlyWarning.select().where(EarlyWarning.rule == rule)
+    for row in rows:
+        row["case_ids"] = from_json(row["case_ids"])
+        row["reason_args"] = from_json(row["reason_args"])
     return [r for r in rows if set(r["case_ids"]) & case_ids]
 
 
