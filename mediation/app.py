@@ -32,6 +32,7 @@ from mediation.cases.controllers import (
     NotificationController,
 )
 from mediation.cases.material_controllers import MaterialController
+from mediation.cases.party_controllers import PartyController
 from mediation.cases.session_controllers import (
     AgreementController,
     CaseDocumentController,
@@ -69,6 +70,7 @@ CONTROLLERS: list[Any] = [
     IntakeController,
     CaseController,
     MaterialController,
+    PartyController,
     NotificationController,
     DeadlinePolicyController,
     HolidayCalendarController,
@@ -172,7 +174,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compression_config=CompressionConfig(
             backend="gzip", gzip_compress_level=6, exclude=r"\.(pdf|xlsx|jpe?g|png)$"
         ),
-        lifespan=[db.lifespan, sweep_lifespan(settings.run_background_tasks)],
+        lifespan=[db.lifespan, sweep_lifespan(settings.run_background_tasks, settings=settings)],
         middleware=[login_limit.middleware, locale_middleware],
         on_app_init=[auth.on_app_init],
         before_request=_refresh_holiday_calendar,

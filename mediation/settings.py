@@ -48,6 +48,8 @@ class Settings:
     county_code: str = "平湖"
     db_pool_size: int = 10
     run_background_tasks: bool = True
+    backup_dir: Path | None = None  # nightly backups go here when set
+    backup_keep: int = 14  # nightly backups kept in backup_dir
     # The county's zone: every calendar date shown, printed or used in a deadline is a date
     # there (mediation.clock reads the same variable).
     time_zone: str = "Asia/Shanghai"
@@ -82,6 +84,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         county_code=env.get("COUNTY_CODE") or "平湖",
         db_pool_size=int(env.get("DB_POOL_SIZE") or 10),
         run_background_tasks=_bool(env.get("RUN_BACKGROUND_TASKS"), True),
+        backup_dir=Path(env["BACKUP_DIR"]).resolve() if env.get("BACKUP_DIR") else None,
+        backup_keep=int(env.get("BACKUP_KEEP") or 14),
         time_zone=_time_zone(env.get("TIME_ZONE")),
     )
 

@@ -1,4 +1,4 @@
-"""Background work inside the app process: the periodic deadline sweep."""
+"""Background work inside the app process: the periodic deadline sweep, the nightly backup."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 logger = logging.getLogger("mediation.tasks")
 SWEEP_INTERVAL_SECONDS = 15 * 60
+BACKUP_CHECK_SECONDS = 10 * 60
 
 
 async def sweep_all() -> str:
@@ -96,6 +97,42 @@ async def _sweep_forever(interval: float, app: Any) -> None:
         await asyncio.sleep(interval)
 
 
+async def backup_if_due(settings) -> str | None:
+    """Take the nightly backup into BACKUP_DIR when one is due; returns its path, if taken.
+
+    Several servers may share BACKUP_DIR: a lock file lets one of them take it.
+    """
+    import fcntl
+    from pathlib import Path
+
+    from mediation.backup import backup_and_record, backup_due, backup_status
+    from mediation.clock import utc_now
+
+    folder = Path(settings.backup_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".backup.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None
+        status = backup_status(settings)
+        if not backup_due(utc_now(), status.last_success_at):
+            return None
+        path = await backup_and_record(settings, folder, keep=settings.backup_keep)
+        return str(path)
+
+
+async def _backup_nightly(settings, interval: float) -> None:
+    while True:
+        try:
+            path = await backup_if_due(settings)
+            if path:
+                logger.info("nightly backup written to %s", path)
+        except Exception:  # recorded in BACKUP_DIR for the admin page; try again later
+            logger.exception("nightly backup failed")
+        await asyncio.sleep(interval)
+
+
 async def _warm_up_printing() -> None:
     """The first print job after a start pays font set-up (~0.5 s); pay it before anyone waits."""
     import os
@@ -118,8 +155,11 @@ async def _warm_up_printing() -> None:
         logger.exception("print warm-up failed")
 
 
-def sweep_lifespan(enabled: bool, interval: float = SWEEP_INTERVAL_SECONDS):
-    """The sweep is safe on several servers at once (conditional updates), so each may run it."""
+def sweep_lifespan(enabled: bool, interval: float = SWEEP_INTERVAL_SECONDS, settings=None):
+    """The sweep is safe on several servers at once (conditional updates), so each may run it.
+
+    With ``settings.backup_dir`` set, the nightly backup runs beside it.
+    """
 
     @asynccontextmanager
     async def lifespan(app: Any):
@@ -127,6 +167,8 @@ def sweep_lifespan(enabled: bool, interval: float = SWEEP_INTERVAL_SECONDS):
         if enabled:
             tasks.append(asyncio.create_task(_sweep_forever(interval, app)))
             tasks.append(asyncio.create_task(_warm_up_printing()))
+            if settings is not None and settings.backup_dir:
+                tasks.append(asyncio.create_task(_backup_nightly(settings, BACKUP_CHECK_SECONDS)))
         try:
             yield
         finally:

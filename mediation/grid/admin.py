@@ -337,7 +337,8 @@ class AdminController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self) -> Template:
+    async def index(self, request: Request) -> Template:
+        from mediation.backup import backup_status
         from mediation.cases import holidays
 
         calendar = await holidays.refresh_calendar()
@@ -346,6 +347,7 @@ class AdminController(Controller):
             context={
                 "entities": ENTITIES,
                 "counts": await services.counts(),
+                "backup": backup_status(request.app.state.settings),
                 "holidays_missing": holidays.warnings(calendar),
             },
         )
