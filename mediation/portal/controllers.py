@@ -111,7 +111,7 @@ async def _authenticate(
         page = _page(
             request,
             values,
-            errors={"form": _("The code or the secret is not right.")},
+            errors={"form": _("The case code or the secret is not right.")},
             status_code=403,
         )
         return None, values, page
@@ -216,6 +216,7 @@ class PartyCodeController(Controller):
                 "messages": messages,
                 "ROLE_LABELS": PARTY_ROLE_LABELS,
                 "reissued": request.query_params.get("reissued", ""),
+                "my_case_url": str(request.base_url).rstrip("/") + "/my-case",
             },
             headers=NO_STORE,
         )

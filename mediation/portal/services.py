@@ -347,7 +347,12 @@ async def party_view(who: Access) -> dict:
         "next_session": await _next_session(who.case_id),
         "mediators": await _mediators(who.case_id),
         "deadlines": [
-            {"label": c["clock"].label, "due": c["clock"].due, "state": c["state"]}
+            {
+                "label": c["clock"].label,
+                "due": c["clock"].due,
+                "state": c["state"],
+                "late": c["clock"].due < local_today(),
+            }
             for c in clocks
             if c["clock"].name == "mediation"
         ],

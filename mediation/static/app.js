@@ -108,6 +108,8 @@
     var code = detail.xhr ? detail.xhr.status : 0;
     // Background polls stay silent unless the session has ended.
     if (elt && elt.closest && elt.closest("[data-quiet]") && code !== 401) return;
+    // The controls keep what the user chose, so that Retry asks for exactly that again; the
+    // message says the page was not updated.
     if (code === 401) {
       show("signin", false, true);
     } else if (code === 403) {
