@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from mediation import crypto
 from mediation.accounts.services import CurrentUser
+from mediation.cases.access import case_entitled, may_reveal
 from mediation.cases.services import CaseError, case_for, notify, record_event, today
 from mediation.cases.tables import (
     Agreement,
@@ -24,6 +25,7 @@ from mediation.db import write_transaction
 from mediation.grid.tables import Region, TeamMember
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
+from mediation.masking import mask_phone
 
 KINDS = {"written": _l("Written agreement"), "oral": _l("Oral agreement")}
 STATUSES = {
@@ -130,7 +132,7 @@ async def agreement_for(user: CurrentUser, agreement_id: int) -> dict | None:
         .where(Agreement.id == agreement_id)
         .first()
     )
-    if row is None or not user.can_see_path(row["case.region_path"]):
+    if row is None or not await case_entitled(user, row["case"]):
         return None
     row["clauses"] = (
         await AgreementClause.select()
@@ -570,10 +572,14 @@ async def public_verification(code: str) -> dict | None:
 async def print_context(
     user: CurrentUser, agreement_id: int, base_url: str, full_ids: bool = True
 ) -> dict:
-    """The context for templates/documents/agreement.html, from the stored agreement."""
+    """The context for templates/documents/agreement.html, from the stored agreement.
+
+    Printing ID numbers and phones in full is a reveal: only for someone entitled to the case
+    who may reveal (anyone else gets them masked), and recorded on the case like a reveal."""
     agreement = await agreement_for(user, agreement_id)
     if agreement is None:
         raise CaseError(_("This agreement does not exist."))
+    full_ids = full_ids and may_reveal(user)
     parties = await Party.select().where(Party.case == agreement["case"]).order_by(Party.id)
     role_names = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}
     mediators = await CaseMediator.select(CaseMediator.mediator.staff.display_name).where(
@@ -608,7 +614,7 @@ async def print_context(
                     crypto.decrypt(p["id_number_encrypted"]) if full_ids else p["id_number_masked"]
                 ),
                 "address": p["address"],
-                "phone": p["phone"],
+                "phone": p["phone"] if full_ids else mask_phone(p["phone"]),
             }
             for p in parties
         ],
@@ -630,4 +636,15 @@ async def print_context(
             "url": f"{base_url.rstrip('/')}/verify/{agreement['verification_code']}",
             "digest": agreement["content_hash"],
         }
+    if full_ids:
+        await record_event(
+            agreement["case"],
+            user,
+            "revealed",
+            changes={
+                "document": [None, "agreement"],
+                "agreement": [None, agreement["number"] or agreement_id],
+            },
+            note=_("Printed with full ID numbers and phone numbers"),
+        )
     return {"agreement": context}

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mediation.cases import agreements, services, sessions
-from mediation.cases.tables import Agreement, Case, CaseEvent
+from mediation.cases.tables import Agreement, Case, CaseEvent, CaseMediator
 from mediation.documents.pdf import render_pdf
+from mediation.grid.tables import Mediator
 from tests.cases.conftest import deposit_case, grid_id, user
 from tests.helpers import login, post_form
 
@@ -28,6 +29,13 @@ async def _case_in_mediation(new_key) -> int:
     await services.transition_case(grid1, case_id, "accept", {})
     suggestions = await services.suggest_mediators(centre1, case_id)
     await services.assign_mediator(centre1, case_id, suggestions[0].mediator.id)
+    # mediator1 acts in these tests, so they are on the case (only assigned mediators are).
+    mediator1 = await user("mediator1")
+    profile = await Mediator.select(Mediator.id).where(Mediator.staff == mediator1.id).first()
+    if not await CaseMediator.exists().where(
+        CaseMediator.case == case_id, CaseMediator.mediator == profile["id"]
+    ):
+        await CaseMediator(case=case_id, mediator=profile["id"], assigned_by=centre1.id).save()
     await services.transition_case(grid1, case_id, "start_mediation", {})
     return case_id
 
