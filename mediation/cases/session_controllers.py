@@ -18,7 +18,7 @@ from mediation.cases.services import CaseError, case_for
 from mediation.documents.pdf import render_pdf_async
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
-from mediation.web import is_htmx, see_other
+from mediation.web import is_htmx, public_url, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 TZ = ZoneInfo("Asia/Shanghai")
@@ -388,7 +388,7 @@ class AgreementController(Controller):
     ) -> Response:
         user = current_user(request)
         try:
-            context = await agreements.print_context(user, agreement_id, str(request.base_url))
+            context = await agreements.print_context(user, agreement_id, public_url(request, ""))
         except CaseError as exc:
             raise NotFoundException() from exc
         pdf = await render_pdf_async("documents/agreement.html", context)
@@ -554,7 +554,9 @@ class CaseDocumentController(Controller):
         from mediation.cases.followups import case_file_context
 
         try:
-            context = await case_file_context(current_user(request), case_id, str(request.base_url))
+            context = await case_file_context(
+                current_user(request), case_id, public_url(request, "")
+            )
         except CaseError as exc:
             raise NotFoundException() from exc
         pdf = await render_pdf_async("documents/case_file.html", context)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mediation.i18n import gettext as _
+from mediation.settings import write_private_file
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_FILES = 6
@@ -63,7 +64,6 @@ def check_file(filename: str, content: bytes) -> CheckedFile:
 
 def store(data_dir: Path, checked: CheckedFile) -> str:
     folder = data_dir / "attachments"
-    folder.mkdir(parents=True, exist_ok=True)
     name = uuid.uuid4().hex + checked.extension
-    (folder / name).write_bytes(checked.content)
+    write_private_file(folder / name, checked.content)
     return name

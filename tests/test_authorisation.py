@@ -1,0 +1,338 @@
+"""Every route × every role, generated from the app's own route list.
+
+Each route of ``create_app().routes`` (every method but OPTIONS/HEAD) needs an entry in ROUTES
+saying what each of the twelve personas gets; a route without one fails
+``test_every_route_has_an_entry``, so nobody adds a page without deciding who may open it.
+
+Personas, all on one case of 东湖社区第1网格 (当湖街道) and one suggestion of that community
+routed to the housing bureau (住建局):
+- anonymous: no session;
+- grid_own / police: the case grid's team (grid1, police1); grid_other: grid4 of 西门社区;
+- med_assigned: mediator1, assigned to the case; med_unassigned: mediator2, a volunteer of the
+  case's own community who is not on it;
+- centre_town: centre1 (当湖街道); centre_other: centre staff of 新埭镇; centre_county: centre2;
+- handler_right: handler1 (住建局, the suggestion's department); handler_wrong: handler2 (人社局);
+- admin: the county's administrator.
+
+Outcomes: OK — past authorisation (2xx, a redirect elsewhere than sign-in, or a 4xx judging
+the input); LOGIN — sent to sign in; DENY — 403 for the role; HIDDEN — 404, as if the record
+did not exist (a record outside one's entitlement answers like a missing one). A 5xx always fails.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from mediation.accounts.services import hash_password
+from mediation.app import create_app
+from mediation.demo import DEMO_PASSWORD
+from tests.helpers import login
+
+pytestmark = pytest.mark.anyio
+
+OK, LOGIN, DENY, HIDDEN = "ok", "login", "deny", "hidden"
+
+ROLES = {
+    "anonymous": None,
+    "grid_own": "grid1",
+    "grid_other": "grid4",
+    "police": "police1",
+    "med_assigned": "mediator1",
+    "med_unassigned": "mediator2",
+    "centre_town": "centre1",
+    "centre_other": "centre_xindai",
+    "centre_county": "centre2",
+    "handler_right": "handler1",
+    "handler_wrong": "handler2",
+    "admin": "admin",
+}
+STAFF = [r for r in ROLES if r != "anonymous"]
+
+
+def outcome(**given: str) -> dict[str, str]:
+    """An entry: ``default`` for everyone not named, anonymous sent to sign in unless named."""
+    default = given.pop("default")
+    result = {role: default for role in ROLES}
+    result["anonymous"] = given.pop("anonymous", LOGIN)
+    unknown = set(given) - set(ROLES)
+    assert not unknown, unknown
+    result.update(given)
+    return result
+
+
+def public() -> dict[str, str]:
+    return outcome(default=OK, anonymous=OK)
+
+
+def staff(*roles: str, others: str = DENY) -> dict[str, str]:
+    return outcome(default=others, **{r: OK for r in roles})
+
+
+# Who the case is open to (mediation.cases.access) and who else holds a case role (404).
+CASE_TEAM = ("grid_own", "police", "med_assigned", "centre_town", "centre_county")
+CASE_ROLE_OUTSIDERS = ("grid_other", "med_unassigned", "centre_other")
+CASE_ROLES_DENIED = ("handler_right", "handler_wrong", "admin")
+
+
+def case(*, only: tuple[str, ...] = CASE_TEAM, hidden_from: tuple[str, ...] = ()) -> dict:
+    """A page of one case: entitled roles pass, other case roles get 404, the rest 403."""
+    hidden = set(CASE_TEAM + CASE_ROLE_OUTSIDERS) - set(only)
+    return outcome(
+        default=DENY,
+        **{r: OK for r in only},
+        **{r: HIDDEN for r in hidden | set(hidden_from)},
+    )
+
+
+def case_manage() -> dict:
+    """Managing a case (colour, mediators): the team and centre staff, not mediators."""
+    return case(only=("grid_own", "police", "centre_town", "centre_county")) | {
+        "med_assigned": DENY,
+        "med_unassigned": DENY,
+    }
+
+
+SUGGESTION_STAFF = ("centre_town", "centre_county", "admin")
+
+ROUTES: dict[str, dict[str, str]] = {}
+
+
+# ---------------------------------------------------------------- the records the routes name
+
+
+async def _ensure_other_town_centre() -> None:
+    from mediation.grid.tables import Region, Staff
+
+    if await Staff.exists().where(Staff.username == ROLES["centre_other"]):
+        return
+    town = await Region.select(Region.id).where(Region.code == "330482101").first()
+    await Staff.insert(
+        Staff(
+            username=ROLES["centre_other"],
+            display_name="新埭镇中心",
+            password_hash=hash_password(DEMO_PASSWORD),
+            roles=["centre_staff"],
+            region=town["id"],
+        )
+    )
+
+
+async def _records() -> dict[str, str]:
+    """One of everything a route can name, on grid1's grid (see the module docstring)."""
+    from mediation.cases import followups, sessions
+    from mediation.cases.tables import Agreement, AgreementClause, CaseMediator, Party
+    from mediation.grid.tables import Department, Grid, Mediator, Region, Staff, TeamMember
+    from mediation.suggestions import services as suggestion_services
+    from mediation.suggestions.tables import DirectReportPoint, Suggestion
+    from tests.cases.conftest import user
+    from tests.cases.test_sessions_and_agreements import _issued_agreement
+
+    await _ensure_other_town_centre()
+    case_id, agreement_id = await _issued_agreement(lambda: uuid.uuid4().hex)
+    mediator1 = await user("mediator1")
+    session_id, _ = await sessions.schedule_session(
+        mediator1,
+        case_id,
+        datetime(2031, 6, 1, 9, tzinfo=ZoneInfo("Asia/Shanghai")),
+        60,
+        "东湖社区调解室",
+        "in_person",
+        None,
+    )
+    follow_up_id = await followups.record_follow_up(
+        mediator1, case_id, date.today() - timedelta(days=1), "performed", "satisfied", ""
+    )
+    # mediator2 is the persona not on the case, whatever the ranking suggested.
+    mediator2 = await Staff.select(Staff.id).where(Staff.username == "mediator2").first()
+    profile2 = await Mediator.select(Mediator.id).where(Mediator.staff == mediator2["id"]).first()
+    await CaseMediator.update({CaseMediator.active: False}).where(
+        CaseMediator.case == case_id, CaseMediator.mediator == profile2["id"]
+    )
+    # A second assignment (mediator3) for the objection route, so mediator1 stays on the case.
+    mediator3 = await Staff.select(Staff.id).where(Staff.username == "mediator3").first()
+    profile = await Mediator.select(Mediator.id).where(Mediator.staff == mediator3["id"]).first()
+    extra = CaseMediator(case=case_id, mediator=profile["id"])
+    await extra.save()
+    party = await Party.select(Party.id).where(Party.case == case_id).first()
+    clause = (
+        await AgreementClause.select(AgreementClause.id)
+        .where(AgreementClause.agreement == agreement_id)
+        .first()
+    )
+    code = (
+        await Agreement.select(Agreement.verification_code)
+        .where(Agreement.id == agreement_id)
+        .first()
+    )["verification_code"]
+
+    community = await Region.select(Region.id).where(Region.code == "330482001001").first()
+    _cleaned, errors, receipt = await suggestion_services.submit_suggestion(
+        {
+            "topic": f"东湖路增设公交站台 {uuid.uuid4().hex[:6]}",
+            "reason": "东湖路沿线小区多，最近的公交站要走一公里。",
+            "measures": "在东湖路与梅园路口增设公交站台。",
+            "name": "周玥",
+            "phone": "13812340000",
+            "region": str(community["id"]),
+        },
+        "web",
+    )
+    assert errors == {}, errors
+    suggestion = (
+        await Suggestion.select(Suggestion.id).where(Suggestion.tracking_code == receipt[0]).first()
+    )
+    admin = await user("admin")
+    zjj = await Department.select(Department.id).where(Department.code == "zjj").first()
+    await suggestion_services.move(admin, suggestion["id"], "register", {})
+    await suggestion_services.move(
+        admin, suggestion["id"], "transfer", {"department": str(zjj["id"])}
+    )
+    point = DirectReportPoint(
+        code=f"AUTH-{uuid.uuid4().hex[:6]}", name="授权测试直报点", region=community["id"]
+    )
+    await point.save()
+
+    grid = await Grid.select(Grid.id).where(Grid.code == "330482001001-01").first()
+    # A throwaway team member for the "remove from team" route.
+    grid9 = await Staff.select(Staff.id).where(Staff.username == "grid9").first()
+    member = TeamMember(grid=grid["id"], staff=grid9["id"], role="grid_worker")
+    await member.save()
+    return {
+        "case_id": str(case_id),
+        "agreement_id": str(agreement_id),
+        "session_id": str(session_id),
+        "follow_up_id": str(follow_up_id),
+        "assignment_id": str(extra.id),
+        "party_id": str(party["id"]),
+        "clause_id": str(clause["id"]),
+        "field": "phone",
+        "code": code,
+        "token": "not-a-binding-link",
+        "name": receipt[0],
+        "suggestion_id": str(suggestion["id"]),
+        "photo_id": "999999",
+        "point_id": str(point.id),
+        "grid_id": str(grid["id"]),
+        "pk": str(grid["id"]),
+        "member_id": str(member.id),
+        "slug": "grids",
+        "request_file": f"{receipt[0]}.json",
+        "service_file": "transport.json",
+        "path": "nothing",
+        "file_path": "app.css",
+    }
+
+
+def _url(template: str, records: dict[str, str]) -> str:
+    import re
+
+    return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: records[m.group(1)], template)
+
+
+def app_routes() -> list[str]:
+    """ "METHOD /path" for every route and method of the app, as Litestar lists them."""
+    app = create_app()
+    found = set()
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            for method in getattr(handler, "http_methods", ()) or ():
+                if method not in ("OPTIONS", "HEAD"):
+                    found.add(f"{method} {route.path}")
+    return sorted(found, key=lambda r: (r.split(" ", 1)[1], r))
+
+
+def classify(response) -> str:
+    status = response.status_code
+    assert status < 500, f"{status}"
+    location = response.headers.get("location", "")
+    if status == 401 or (300 <= status < 400 and location.startswith("/login")):
+        return LOGIN
+    if status == 403:
+        return DENY
+    if status == 404:
+        return HIDDEN
+    return OK
+
+
+async def _request(client, method: str, url: str):
+    token = client.cookies.get("csrftoken") or ""
+    headers = {"x-csrftoken": token}
+    if method == "GET":
+        return await client.get(url, follow_redirects=False)
+    if url.startswith("/api/"):
+        return await client.request(method, url, json={}, headers=headers)
+    return await client.request(method, url, data={"_probe": "1"}, headers=headers)
+
+
+_sessions: dict[str, dict[str, str]] = {}
+
+
+async def _client_for(app, role: str) -> AsyncTestClient:
+    """A client signed in as ``role`` (sessions live in the data directory's store, so one
+    sign-in per persona serves every route)."""
+    client = AsyncTestClient(app)
+    await client.__aenter__()
+    if ROLES[role] is None:
+        await client.get("/login")
+        return client
+    if role not in _sessions:
+        await login(client, ROLES[role])
+        _sessions[role] = dict(client.cookies.items())
+    for name, value in _sessions[role].items():
+        client.cookies.set(name, value)
+    return client
+
+
+# ---------------------------------------------------------------- the checks
+
+_records_cache: dict[str, str] = {}
+ALL_ROUTES = app_routes()
+
+
+def test_every_route_has_an_entry_and_every_entry_a_route():
+    missing = [r for r in ALL_ROUTES if r not in ROUTES]
+    stale = [r for r in ROUTES if r not in ALL_ROUTES]
+    assert missing == [], "routes without an entry in ROUTES (decide who may use them)"
+    assert stale == [], "entries in ROUTES for routes that no longer exist"
+
+
+@pytest.mark.parametrize("route", ALL_ROUTES)
+async def test_route_access(settings, route):
+    import json
+    import os
+
+    if not _records_cache:
+        _records_cache.update(await _records())
+    method, template = route.split(" ", 1)
+    url = _url(template, _records_cache)
+    app = create_app(settings)
+    actual = {}
+    for role in ROLES:
+        if route == "POST /logout":
+            _sessions.pop(role, None)  # signing out ends the shared session: sign in afresh
+        client = await _client_for(app, role)
+        try:
+            response = await _request(client, method, url)
+            actual[role] = classify(response)
+        finally:
+            await client.__aexit__(None, None, None)
+        if route == "POST /logout":
+            _sessions.pop(role, None)
+    dump = os.environ.get("AUTH_DUMP")
+    if dump:
+        with open(dump, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"route": route, "actual": actual}, ensure_ascii=False) + "\n")
+        return
+    expected = ROUTES.get(route)
+    assert expected is not None, f"{route} has no entry in ROUTES"
+    wrong = {
+        role: f"expected {expected[role]}, got {actual[role]}"
+        for role in ROLES
+        if actual[role] != expected[role]
+    }
+    assert wrong == {}, f"{route} → {url}"
