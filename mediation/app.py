@@ -31,6 +31,7 @@ from mediation.cases.controllers import (
     DeadlinePolicyController,
     NotificationController,
 )
+from mediation.cases.material_controllers import MaterialController
 from mediation.cases.session_controllers import (
     AgreementController,
     CaseDocumentController,
@@ -75,6 +76,7 @@ CONTROLLERS: list[Any] = [
     AdminController,
     IntakeController,
     CaseController,
+    MaterialController,
     NotificationController,
     DeadlinePolicyController,
     CaseApiController,

@@ -336,6 +336,8 @@ async def render_detail(
     from mediation.cases.agreements import STATUSES as AGREEMENT_STATUSES
     from mediation.cases.agreements import agreements_of_case
     from mediation.cases.followups import PERFORMANCE, SATISFACTION, follow_ups_of_case
+    from mediation.cases.materials import KINDS as MATERIAL_KINDS
+    from mediation.cases.materials import materials_of_case
     from mediation.cases.sessions import OUTCOMES, sessions_of_case
 
     return Template(
@@ -354,6 +356,8 @@ async def render_detail(
             "follow_ups": await follow_ups_of_case(case_id),
             "PERFORMANCE": PERFORMANCE,
             "SATISFACTION": SATISFACTION,
+            "materials": await materials_of_case(case_id),
+            "MATERIAL_KINDS": MATERIAL_KINDS,
         },
         status_code=status_code,
     )

@@ -58,6 +58,12 @@ EVENT_LABELS = {
     "clause_overdue": _l("Clause overdue"),
     "confirmation_reminder": _l("Reminder: judicial confirmation window closing"),
     "follow_up": _l("Follow-up visit recorded"),
+    "material_added": _l("Material added"),
+    "material_viewed": _l("Material opened"),
+    "material_downloaded": _l("Material downloaded"),
+    "materials_previewed": _l("Material previews seen"),
+    "material_withdrawn": _l("Material withdrawn"),
+    "materials_printed": _l("Materials printed in the case file"),
 }
 
 FIELD_LABELS = {
@@ -87,6 +93,7 @@ FIELD_LABELS = {
     "performance": _l("Performance"),
     "due": _l("Due"),
     "until": _l("Until"),
+    "material": _l("Material"),
 }
 
 REVEALED_FIELD_LABELS = {"id_number": _l("ID number"), "phone": _l("Phone")}

@@ -13,7 +13,7 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
-from mediation.cases import agreements, sessions
+from mediation.cases import agreements, materials, sessions
 from mediation.cases.services import CaseError, case_for
 from mediation.documents.pdf import render_pdf_async
 from mediation.grid.tables import Mediator
@@ -251,9 +251,19 @@ async def _session_page(
             "PARTICIPANT_ROLES": sessions.PARTICIPANT_ROLES,
             "OUTCOMES": sessions.OUTCOMES,
             "SIDES": sessions.SIDES,
+            **await _material_context(case_id),
         },
         status_code=status_code,
     )
+
+
+async def _material_context(case_id: int) -> dict:
+    """What the session page's "add a material" form needs (a receipt photographed mid-session)."""
+    from mediation.cases.materials import KINDS
+    from mediation.cases.tables import Party
+
+    parties = await Party.select(Party.id, Party.name, Party.role).where(Party.case == case_id)
+    return {"material_parties": parties, "MATERIAL_KINDS": KINDS}
 
 
 def _pdf_response(pdf: bytes, filename: str) -> Response:
@@ -559,5 +569,11 @@ class CaseDocumentController(Controller):
             )
         except CaseError as exc:
             raise NotFoundException() from exc
+        context.update(
+            await materials.case_file_context(
+                current_user(request), case_id, request.app.state.settings.data_dir
+            )
+        )
         pdf = await render_pdf_async("documents/case_file.html", context)
+        pdf = await materials.append_pdf_appendices_async(pdf, context["materials"])
         return _pdf_response(pdf, f"case-file-{case_id}.pdf")

@@ -14,6 +14,7 @@ from piccolo.columns import (
     Varchar,
 )
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
 from mediation.grid.tables import Grid, Mediator, Staff
@@ -113,7 +114,11 @@ class Notification(Table):
 
 
 class Attachment(Table):
-    """A photo or scan attached to a case, stored on disk under the data directory."""
+    """证据材料: a photo or PDF on a case, stored on disk under the data directory.
+
+    Never deleted: a material a party takes back is marked withdrawn, with the reason, and
+    stays listed in the case file.
+    """
 
     case = ForeignKey(Case, index=True)
     filename = Varchar(length=200)
@@ -123,6 +128,29 @@ class Attachment(Table):
     stored_as = Varchar(length=200)
     uploaded_by = ForeignKey(Staff, null=True, default=None)
     uploaded_at = Timestamptz(default=TimestamptzNow())
+    kind = Varchar(
+        length=16,
+        default="other",
+        help_text="photo, contract, receipt, statement, power_of_attorney or other",
+    )
+    description = Varchar(length=200, default="", help_text="What it is, in a few words")
+    party = ForeignKey(
+        Party, null=True, default=None, help_text="The party who brought it; none: our staff"
+    )
+    session = ForeignKey(
+        LazyTableReference("MediationSession", module_path=__name__),
+        null=True,
+        default=None,
+        help_text="Added during this session",
+    )
+    pages = Integer(default=1, help_text="Pages of a PDF; 1 for a photo")
+    thumbnail_as = Varchar(length=200, default="", help_text="Small JPEG preview of a photo")
+    metadata_removed = Boolean(
+        default=False, help_text="Photo re-encoded without EXIF (older uploads were stored as sent)"
+    )
+    withdrawn_at = Timestamptz(null=True, default=None)
+    withdrawn_by = ForeignKey(Staff, null=True, default=None)
+    withdrawn_reason = Varchar(length=200, default="")
 
 
 class DeadlinePolicy(Table):

@@ -15,6 +15,7 @@ from mediation.cases import agreements, services, sessions
 from mediation.cases.tables import Agreement, Case, CaseEvent, CaseMediator
 from mediation.documents.pdf import render_pdf
 from mediation.grid.tables import Mediator
+from mediation.i18n import gettext
 from tests.cases.conftest import deposit_case, grid_id, user
 from tests.helpers import login, post_form
 
@@ -72,7 +73,7 @@ async def test_a_side_has_at_most_five_representatives(new_key):
         await sessions.add_participant(
             mediator1, session_id, "业主代表6", "representative", "applicant"
         )
-    assert "5" in info.value.message
+    assert info.value.message == gettext("A side may have at most %(n)s representatives.", n=5)
     # The other side still has its own five seats.
     await sessions.add_participant(
         mediator1, session_id, "商户代表", "representative", "respondent"
