@@ -98,7 +98,7 @@ async def test_a_browser_with_a_csrf_cookie_from_an_earlier_secret_key_can_still
         await old.get("/login")
         stale = csrf_token(old)
     async with AsyncTestClient(after) as browser:
-        browser.cookies.set("csrftoken", stale)
+        browser.cookies.set("csrftoken", stale, domain="testserver.local")
         page = await browser.get("/login")
         assert csrf_token(browser) != stale
         assert page.status_code == 200

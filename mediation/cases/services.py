@@ -140,9 +140,14 @@ async def notify(staff_ids: list[int], case_id: int | None, kind: str, message: 
 
 
 async def unread_count(user: CurrentUser) -> int:
-    return await Notification.count().where(
+    """Unread notifications the inbox shows (those about a case the user may no longer open
+    are left out there, so they are not counted here either)."""
+    rows = await Notification.select(Notification.case).where(
         Notification.recipient == user.id, Notification.read.eq(False)
     )
+    cases = {r["case"] for r in rows if r["case"] is not None}
+    allowed = await access.entitled_case_ids(user, cases) if cases else set()
+    return sum(1 for r in rows if r["case"] is None or r["case"] in allowed)
 
 
 async def notifications_for(user: CurrentUser, limit: int = 50) -> list[dict]:

@@ -110,6 +110,7 @@ async def test_notifications_leave_out_cases_the_reader_may_not_open(client, new
         deposit_case(await grid_id(), summary="邻里噪音扰民纠纷"), grid1, new_key()
     )
     await _assign(open_case, "mediator1")
+    await services.mark_notifications_read(mediator1)
     await services.notify([mediator1.id], open_case, "assigned", "ASSIGNED-OPEN-CASE")
     await services.notify([mediator1.id], closed_to_them, "assigned", "NOT-THEIRS-ANYMORE")
     await login(client, "mediator1")
@@ -117,6 +118,8 @@ async def test_notifications_leave_out_cases_the_reader_may_not_open(client, new
     assert "ASSIGNED-OPEN-CASE" in page
     assert "NOT-THEIRS-ANYMORE" not in page
     assert await Notification.exists().where(Notification.message == "NOT-THEIRS-ANYMORE")
+    # The unread counter counts what the inbox shows: the one they may open.
+    assert await services.unread_count(mediator1) == 1
 
 
 # ---------------------------------------------------------------- printing is a reveal

@@ -10,6 +10,7 @@ from mediation.suggestions import services
 from mediation.suggestions.tables import Suggestion, SuggestionEvent
 from tests.cases.conftest import grid_id, user
 from tests.helpers import login, post_form, text_of
+from tests.suggestions.test_staff import _submit
 
 pytestmark = pytest.mark.anyio
 
@@ -17,7 +18,7 @@ NAME, PHONE = "欧阳玥", "13966668888"
 
 
 async def _registered(**values) -> int:
-    sid = await _registered(**values)
+    sid = await _submit(**values)
     await services.move(await user("admin"), sid, "register", {})
     return sid
 
