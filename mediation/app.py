@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
@@ -15,7 +15,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.security.session_auth import SessionAuth
-from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
@@ -42,7 +41,9 @@ from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
 from mediation.intake.controllers import IntakeController
 from mediation.keys import field_key_lifespan
+from mediation.portal.controllers import MyCaseController, PartyCodeController
 from mediation.settings import Settings, get_settings
+from mediation.static_assets import static_file
 from mediation.suggestions.open311_controllers import Open311Controller
 from mediation.suggestions.public_controllers import (
     BoardController,
@@ -66,8 +67,6 @@ from mediation.web import (
     locale_middleware,
 )
 
-STATIC_DIR = Path(__file__).parent / "static"
-
 # Every controller, in one place.
 CONTROLLERS: list[Any] = [
     HomeController,
@@ -84,6 +83,8 @@ CONTROLLERS: list[Any] = [
     AgreementController,
     VerifyController,
     CaseDocumentController,
+    PartyCodeController,
+    MyCaseController,
     SuggestionTopicController,
     DirectReportPointController,
     SuggestionStaffController,
@@ -107,6 +108,7 @@ PUBLIC_PATHS = [
     "^/suggest(/|$)",
     "^/track(/|$)",
     "^/board(/|$)",
+    "^/my-case(/|$)",
 ]
 
 
@@ -167,11 +169,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         check_throttle_handler=_is_login_attempt,
         store="rate_limit",
     )
-    static = create_static_files_router(
-        path="/static", directories=[STATIC_DIR], opt={"public": True}, include_in_schema=False
-    )
     return Litestar(
-        route_handlers=[static, *CONTROLLERS],
+        route_handlers=[static_file, *CONTROLLERS],
+        # Tablets on patchy networks: pages, CSS and JS gzipped (PDFs, photos and sheets are
+        # compressed formats already).
+        compression_config=CompressionConfig(
+            backend="gzip", gzip_compress_level=6, exclude=r"\.(pdf|xlsx|jpe?g|png)$"
+        ),
         lifespan=[
             db.lifespan,
             field_key_lifespan(settings.field_key),

@@ -28,23 +28,46 @@ async def sweep_all() -> str:
     )
 
 
-async def _sweep_forever(interval: float) -> None:
+async def prune_sessions(app: Any) -> None:
+    """Delete expired session files (Redis expires its keys by itself)."""
+    from litestar.stores.file import FileStore
+
+    store = app.stores.get("sessions")
+    if isinstance(store, FileStore):
+        await store.delete_expired()
+
+
+async def _sweep_forever(interval: float, app: Any) -> None:
     while True:
         try:
             logger.info("sweep: %s", await sweep_all())
         except Exception:  # a failed sweep must not stop the next one
             logger.exception("deadline sweep failed")
+        try:
+            await prune_sessions(app)
+        except Exception:
+            logger.exception("pruning expired sessions failed")
         await asyncio.sleep(interval)
 
 
 async def _warm_up_printing() -> None:
     """The first print job after a start pays font set-up (~0.5 s); pay it before anyone waits."""
+    import os
+
     import anyio
 
-    from mediation.documents.pdf import warm_up
+    from mediation.documents.pdf import print_pool, print_workers, warm_up
 
     try:
-        await anyio.to_thread.run_sync(warm_up)
+        pool = print_pool()
+        if pool is None:
+            await anyio.to_thread.run_sync(warm_up)
+        else:
+            # Starting the printing processes runs their warm-up.
+            loop = asyncio.get_running_loop()
+            await asyncio.gather(
+                *(loop.run_in_executor(pool, os.getpid) for _ in range(print_workers()))
+            )
     except Exception:
         logger.exception("print warm-up failed")
 
@@ -53,10 +76,10 @@ def sweep_lifespan(enabled: bool, interval: float = SWEEP_INTERVAL_SECONDS):
     """The sweep is safe on several servers at once (conditional updates), so each may run it."""
 
     @asynccontextmanager
-    async def lifespan(_: Any):
+    async def lifespan(app: Any):
         tasks = []
         if enabled:
-            tasks.append(asyncio.create_task(_sweep_forever(interval)))
+            tasks.append(asyncio.create_task(_sweep_forever(interval, app)))
             tasks.append(asyncio.create_task(_warm_up_printing()))
         try:
             yield

@@ -130,7 +130,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "POST /login": public(),
     "POST /locale": public(),
     "GET /health": public(),
-    "GET /static/{file_path:path}": public(),
+    "GET /static/{name:path}": public(),
     "GET /verify/{code:str}": public(),
     "GET /board": public(),
     "GET /suggest": public(),
@@ -140,6 +140,11 @@ ROUTES: dict[str, dict[str, str]] = {
     "POST /track": public(),
     "POST /track/rate": public(),
     "GET /kiosk/new": public(),
+    # A party's own page: code and secret, no account.
+    "GET /my-case": public(),
+    "POST /my-case": public(),
+    "POST /my-case/act": public(),
+    "POST /my-case/agreement": public(),
     # A tablet without a device token is no kiosk, whoever holds it; a made-up link binds none.
     "GET /kiosk": nobody(DENY),
     "POST /kiosk": nobody(DENY),
@@ -229,6 +234,10 @@ ROUTES: dict[str, dict[str, str]] = {
     "GET /cases/{case_id:int}/follow-ups/{follow_up_id:int}/record.pdf": case(),
     "GET /cases/{case_id:int}/file.pdf": case(),
     "GET /cases/{case_id:int}/termination.pdf": case(),
+    # Parties' codes and slips: the case's people, and the administrator (entitled to the area).
+    "GET /cases/{case_id:int}/parties": case() | {"admin": OK},
+    "POST /cases/{case_id:int}/parties/{party_id:int}/reissue": case() | {"admin": OK},
+    "GET /cases/{case_id:int}/parties/{party_id:int}/slip.pdf": case() | {"admin": OK},
     # ------------------------------------------------------------ suggestions (staff)
     "GET /suggestions": staff(*INBOX),
     "GET /suggestions/export.xlsx": staff(*INBOX),
@@ -246,6 +255,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "POST /suggestions/{suggestion_id:int}/move": suggestion(),
     "POST /suggestions/{suggestion_id:int}/phone": suggestion(),
     "POST /suggestions/{suggestion_id:int}/group": suggestion(office_only=True),
+    "POST /suggestions/{suggestion_id:int}/ungroup": suggestion(office_only=True),
     "POST /suggestions/{suggestion_id:int}/reward": suggestion(office_only=True),
     # No such photo: those who may see the suggestion learn only that (404).
     "GET /suggestions/{suggestion_id:int}/photos/{photo_id:int}": suggestion()
@@ -403,7 +413,7 @@ async def _records() -> dict[str, str]:
         "field": "phone",
         "code": code,
         "token": "not-a-binding-link",
-        "name": receipt[0],
+        "receipt": receipt[0],
         "suggestion_id": str(suggestion["id"]),
         "photo_id": "999999",
         "material_id": str(material_id),
@@ -416,7 +426,7 @@ async def _records() -> dict[str, str]:
         "request_file": f"{receipt[0]}.json",
         "service_file": "transport.json",
         "path": "nothing",
-        "file_path": "app.css",
+        "name": "app.css",
     }
 
 
@@ -499,6 +509,8 @@ async def _client_for(app, role: str) -> AsyncTestClient:
 # Routes that need another record than the shared one.
 ROUTE_RECORDS = {
     "GET /cases/{case_id:int}/termination.pdf": {"case_id": "{terminated_case_id}"},
+    "GET /suggest/receipt/{name:str}": {"name": "{receipt}"},
+    "GET /kiosk/receipt/{name:str}": {"name": "{receipt}"},
 }
 
 _records_cache: dict[str, str] = {}

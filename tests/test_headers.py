@@ -23,7 +23,8 @@ from tests.helpers import csrf_token, login, post_form
 pytestmark = pytest.mark.anyio
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # Rendered to PDF by WeasyPrint, never served to a browser as a page.
-PRINT_ONLY = ("documents/", "suggestions/receipt_print.html")
+PRINT_ONLY = ("documents/", "suggestions/receipt_print.html", "portal/notice_print.html")
+PRINT_ONLY += ("portal/slip_print.html",)
 
 
 async def test_pages_carry_a_strict_content_security_policy(client):

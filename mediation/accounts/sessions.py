@@ -44,16 +44,21 @@ class QuietSessionBackend(ServerSideSessionBackend):
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection
     ) -> None:
         scope = connection.scope
+        loaded = scope.get(_LOADED)
         if scope.get(_RENEW) and not scope.get(_NEW_ID):
             old_id = connection.cookies.get(self.config.key)
             if old_id and old_id != "null":
                 await self.delete(old_id, store=self.config.get_store_from_app(scope["app"]))
             scope[_NEW_ID] = self.generate_session_id()  # type: ignore[literal-required]
-        elif (
-            scope_session is not Empty
-            and (loaded := scope.get(_LOADED))
-            and scope_session == loaded
-        ):
+            if old_id and old_id != "null":
+                # Signing out: the browser's cookie is cleared even though nothing is stored.
+                await super().store_in_message(scope_session, message, connection)
+                return
+        elif scope_session is not Empty and loaded and scope_session == loaded:
+            return
+        # A request that came without a session and left none (static files, public pages,
+        # Open311, health checks) creates nothing: no file, no Redis key, no cookie.
+        if not loaded and not scope_session:
             return
         await super().store_in_message(scope_session, message, connection)
 

@@ -104,6 +104,15 @@ async def _committee_for(case: dict) -> tuple[str, str]:
     return f"{name}人民调解委员会", short[:16]
 
 
+def mediation_started(case: dict) -> bool:
+    """An agreement comes out of a mediation: none before it starts (or on a declined case)."""
+    return case["mediation_started_on"] is not None and case["status"] not in (
+        "registered",
+        "accepted",
+        "declined",
+    )
+
+
 async def create_agreement(
     user: CurrentUser, case_id: int, kind: str = "written", supplements: int | None = None
 ) -> int:
@@ -112,6 +121,8 @@ async def create_agreement(
         raise CaseError(_("This case does not exist."))
     if kind not in KINDS:
         raise CaseError(_("Choose from the list."), "kind")
+    if not mediation_started(case):
+        raise CaseError(_("An agreement can be drafted once mediation has started."), "status")
     committee, short = await _committee_for(case)
     agreement = Agreement(
         case=case_id, kind=kind, committee=committee, committee_short=short, supplements=supplements

@@ -116,6 +116,14 @@ class MediatorOut(msgspec.Struct):
     ended_reason: str
 
 
+class SuggestionLink(msgspec.Struct):
+    """The people's suggestion a case was re-routed from."""
+
+    id: int
+    tracking_code: str
+    url: str | None  # its page, for those who may open it
+
+
 class CaseOut(msgspec.Struct):
     id: int
     number: str
@@ -145,6 +153,7 @@ class CaseOut(msgspec.Struct):
     clocks: list[ClockOut]
     events: list[EventOut]
     mediators: list[MediatorOut]
+    suggestion: SuggestionLink | None = None
 
 
 class CaseListItem(msgspec.Struct):
@@ -297,6 +306,7 @@ def case_out(case: dict) -> CaseOut:
             )
             for m in case["mediators"]
         ],
+        suggestion=SuggestionLink(**case["suggestion"]) if case.get("suggestion") else None,
     )
 
 

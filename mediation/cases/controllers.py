@@ -334,8 +334,13 @@ async def render_detail(
     if user.has_role(*MANAGE_ROLES) and workflow.is_open(case["status"]):
         suggestions = (await services.suggest_mediators(user, case_id))[:5]
     from mediation.cases.agreements import STATUSES as AGREEMENT_STATUSES
-    from mediation.cases.agreements import agreements_of_case
-    from mediation.cases.followups import PERFORMANCE, SATISFACTION, follow_ups_of_case
+    from mediation.cases.agreements import agreements_of_case, mediation_started
+    from mediation.cases.followups import (
+        PERFORMANCE,
+        SATISFACTION,
+        follow_up_due,
+        follow_ups_of_case,
+    )
     from mediation.cases.materials import KINDS as MATERIAL_KINDS
     from mediation.cases.materials import materials_of_case
     from mediation.cases.sessions import OUTCOMES, sessions_of_case
@@ -357,6 +362,8 @@ async def render_detail(
             "PERFORMANCE": PERFORMANCE,
             "SATISFACTION": SATISFACTION,
             "materials": await materials_of_case(case_id),
+            "can_draft_agreement": mediation_started(case),
+            "follow_up_due": await follow_up_due(case_id),
             "MATERIAL_KINDS": MATERIAL_KINDS,
         },
         status_code=status_code,

@@ -116,6 +116,10 @@ async def record_event(
             note=note,
         )
     )
+    # The parties hear of the events that concern them (accepted, sessions, agreement, closed).
+    from mediation.portal.services import on_case_event
+
+    await on_case_event(case_id, action, to_status)
 
 
 def _jsonable(data: Any) -> Any:
@@ -282,6 +286,10 @@ async def register_case(inp: CaseInput, actor: CurrentUser, idempotency_key: str
                 ).save()
             if idempotency_key:
                 await IntakeSubmission(key=idempotency_key, staff=actor.id, case=case.id).save()
+            # 一案一码: every party with a phone gets a code and secret for /my-case.
+            from mediation.portal.services import issue_codes_for_case
+
+            await issue_codes_for_case(case.id, actor)
             await record_event(
                 case.id,
                 actor,
@@ -447,6 +455,7 @@ async def case_detail(user: CurrentUser, case_id: int) -> dict | None:
         .order_by(CaseMediator.id)
     )
     case["clocks"] = await clocks_for(case)
+    case["suggestion"] = await suggestion_of_case(user, case_id)
     case["actions"] = [
         a.value
         for a in workflow.allowed_actions(
@@ -454,6 +463,31 @@ async def case_detail(user: CurrentUser, case_id: int) -> dict | None:
         )
     ]
     return case
+
+
+async def suggestion_of_case(user: CurrentUser, case_id: int) -> dict | None:
+    """The people's suggestion this case was re-routed from, if any.
+
+    ``url`` is its page for those who may open it (the suggestion office of the area), else
+    None: the code alone still tells a grid worker where the case came from.
+    """
+    from mediation.suggestions.tables import Suggestion
+
+    row = (
+        await Suggestion.select(Suggestion.id, Suggestion.tracking_code, Suggestion.region_path)
+        .where(Suggestion.case == case_id)
+        .first()
+    )
+    if row is None:
+        return None
+    may_open = user.has_role("centre_staff", "admin") and (
+        not row["region_path"] or user.can_see_path(row["region_path"])
+    )
+    return {
+        "id": row["id"],
+        "tracking_code": row["tracking_code"],
+        "url": f"/suggestions/{row['id']}" if may_open else None,
+    }
 
 
 async def clocks_for(case: dict, on: date | None = None) -> list[dict]:
@@ -903,6 +937,17 @@ async def object_to_mediator(
     """A party objects to a mediator: the assignment ends and the objection is recorded."""
     if await case_for(user, case_id) is None:
         raise CaseError(_("This case does not exist."))
+    await end_assignment_on_objection(case_id, assignment_id, reason, actor=user)
+
+
+async def end_assignment_on_objection(
+    case_id: int,
+    assignment_id: int,
+    reason: str,
+    actor: CurrentUser | None,
+    party_name: str = "",
+) -> None:
+    """End a mediator's assignment because a party objects (entered by staff or by the party)."""
     if not reason.strip():
         raise CaseError(_("Give a reason for the objection."), "reason")
     row = (
@@ -919,13 +964,10 @@ async def object_to_mediator(
     await CaseMediator.update(
         {CaseMediator.active: False, CaseMediator.ended_reason: reason.strip()[:200]}
     ).where(CaseMediator.id == assignment_id)
-    await record_event(
-        case_id,
-        user,
-        "mediator_objected",
-        changes={"mediator": [row["mediator.staff.display_name"], None]},
-        note=reason,
-    )
+    changes = {"mediator": [row["mediator.staff.display_name"], None]}
+    if party_name:
+        changes["party"] = [None, party_name]
+    await record_event(case_id, actor, "mediator_objected", changes=changes, note=reason)
 
 
 async def extend_mediation(

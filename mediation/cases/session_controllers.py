@@ -285,7 +285,7 @@ class AgreementController(Controller):
     @post("/new")
     async def create(
         self, request: Request, case_id: FromPath[int], data: Annotated[dict[str, Any], Form]
-    ) -> Redirect:
+    ) -> Template | Redirect:
         try:
             agreement_id = await agreements.create_agreement(
                 current_user(request),
@@ -294,7 +294,11 @@ class AgreementController(Controller):
                 int(data["supplements"]) if str(data.get("supplements", "")).isdigit() else None,
             )
         except CaseError as exc:
-            raise NotFoundException() from exc
+            if exc.field != "status":
+                raise NotFoundException() from exc
+            from mediation.cases.controllers import render_detail
+
+            return await render_detail(request, case_id, {"agreement": exc.message}, 422)
         return see_other(f"/cases/{case_id}/agreements/{agreement_id}")
 
     @get("/{agreement_id:int}")

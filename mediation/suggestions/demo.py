@@ -869,43 +869,30 @@ def _ops(rng: random.Random, plans: list[Plan], now: datetime) -> list[Op]:
 
 
 def _align_group(rng: random.Random, leader: Plan, schedules: dict[int, list]) -> None:
-    """Members are registered, grouped, transferred and handled before the leader's reply;
-    the reply reaches them (so they have no reply of their own), then each is rated and
-    concluded on its own."""
+    """Members are registered and grouped before the leader's reply; from then on they follow
+    the leader (transfer, handling, the reply, the conclusion) and are only rated on their
+    own."""
     lead = schedules[id(leader)]
     steps = {a: d for a, d, _f in lead}
     reply_index = next(i for i, (a, _d, _f) in enumerate(lead) if a == "reply")
-    latest_member_start = steps["start_handling"]
+    latest_member_group = steps["register"]
     for member in leader.members:
         own = schedules[id(member)]
         register = max(_working(member.day0, rng.randint(0, 1)), steps["register"])
-        transfer = max(_working(register, 1), steps["transfer"])
-        start = max(_working(transfer, rng.randint(0, 2)), steps["start_handling"])
-        latest_member_start = max(latest_member_start, start)
-        department = {"department": leader.template.department}
-        aligned = [
-            ("register", register, {}),
-            ("group", register, {}),
-            ("transfer", transfer, department),
-            ("start_handling", start, {}),
-        ]
-        after = [(a, d, f) for a, d, f in own if a in ("rate", "conclude")]
-        schedules[id(member)] = aligned + after
-    reply_day = max(lead[reply_index][1], _working(latest_member_start, 1))
+        latest_member_group = max(latest_member_group, register)
+        aligned = [("register", register, {}), ("group", register, {})]
+        schedules[id(member)] = aligned + [(a, d, f) for a, d, f in own if a == "rate"]
+    reply_day = max(lead[reply_index][1], _working(latest_member_group, 1))
     shift = reply_day - lead[reply_index][1]
     schedules[id(leader)] = lead[:reply_index] + [
         (a, d + shift, f) for a, d, f in lead[reply_index:]
     ]
-    # Members are rated and concluded after the shared reply.
+    # Members are rated after the shared reply.
     for member in leader.members:
-        fixed = []
-        for a, d, f in schedules[id(member)]:
-            if a in ("rate", "conclude"):
-                d = max(d, reply_day) + timedelta(days=rng.randint(1, 3))
-                if a == "conclude":
-                    d = _working(d, 0)
-            fixed.append((a, d, f))
-        schedules[id(member)] = fixed
+        schedules[id(member)] = [
+            (a, max(d, reply_day) + timedelta(days=rng.randint(1, 3)) if a == "rate" else d, f)
+            for a, d, f in schedules[id(member)]
+        ]
 
 
 def _times(rng: random.Random, plan: Plan, steps: list, now: datetime) -> list[Op]:
@@ -1026,6 +1013,10 @@ async def _do(ctx: Context, rng: random.Random, op: Op) -> None:
         return
     if op.action == "group":
         await services.group_with(_staff(ctx, plan), plan.sid, plan.leader.sid)
+        # It caught up with what its leader had done so far.
+        for action in ("transfer", "start_handling", "reply", "conclude"):
+            if action in plan.leader.days:
+                plan.days.setdefault(action, op.at.date())
     elif op.action == "rate":
         await services.rate(plan.code, plan.secret, op.facts["rating"])
     elif op.action == "reroute_case":
@@ -1045,8 +1036,9 @@ async def _do(ctx: Context, rng: random.Random, op: Op) -> None:
             await Suggestion.update({Suggestion.replied_at: op.at}).where(
                 Suggestion.replied_at >= ctx.started
             )
-            for member in plan.members:  # the reply reached the whole group
-                member.days.setdefault("reply", op.at.date())
+        for member in plan.members:  # grouped members moved with their leader
+            if "group" in member.days and op.action != "close":
+                member.days.setdefault(op.action, op.at.date())
     plan.days.setdefault(op.action, op.at.date())
 
 

@@ -321,6 +321,20 @@ RATE_LIMIT = RateLimitConfig(
 )
 
 
+def _list_client(request: Request) -> str:
+    # Reading the list has its own count, so a client that lists often can still file.
+    return "open311-list:" + get_remote_address(request)
+
+
+# The list answers up to 1000 requests per call: limited per address like the public forms.
+LIST_RATE_LIMIT = RateLimitConfig(
+    rate_limit=("minute", 20),
+    identifier_for_request=_list_client,
+    middleware_class=_PublicRateLimit,
+    store="rate_limit",
+)
+
+
 # ---------------------------------------------------------------- reading suggestions
 
 _COLUMNS = (
@@ -444,7 +458,7 @@ class Open311Controller(Controller):
         description="Where the GeoReport v2 endpoint is, which formats it offers, who to ask.",
     )
     async def discovery(self, request: Request) -> Discovery:
-        base = str(request.base_url).rstrip("/") + BASE_PATH
+        base = request.app.state.settings.public_base_url.rstrip("/") + BASE_PATH
         return msgspec.convert(open311.discovery(base, changeset=CATEGORIES_CHANGESET), Discovery)
 
     @get(
@@ -562,6 +576,7 @@ class Open311Controller(Controller):
         "/requests.json",
         opt={"public": True},
         include_in_schema=True,
+        middleware=[LIST_RATE_LIMIT.middleware],
         summary="GET Service Requests",
         description=(
             "Public; at most 1000 requests and 90 days (by default the last 90). A list of "

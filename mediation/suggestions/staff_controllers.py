@@ -58,6 +58,8 @@ EVENT_LABELS = {
     "received": rules.STATUS_LABELS[rules.SuggestionStatus.RECEIVED],
     "rated": lazy_gettext("Rated by the proposer"),
     "grouped": lazy_gettext("Grouped with a similar suggestion"),
+    "ungrouped": lazy_gettext("Taken out of its group: handled on its own"),
+    "regrouped": lazy_gettext("Its group has a new leading suggestion"),
     "reward": lazy_gettext("Reward decided"),
     "revealed_phone": lazy_gettext("Phone number shown in full"),
     "identity_consent": lazy_gettext("Identity passed to the case with consent"),
@@ -260,7 +262,7 @@ async def _group(row: dict) -> dict:
             .first()
         )
     members = await Suggestion.select(
-        Suggestion.id, Suggestion.tracking_code, Suggestion.title
+        Suggestion.id, Suggestion.tracking_code, Suggestion.title, Suggestion.status
     ).where(Suggestion.group_leader == row["id"])
     return {"leader": leader, "members": members}
 
@@ -463,6 +465,15 @@ class SuggestionStaffController(Controller):
             return await _detail(request, suggestion_id, _errors(exc), 422)
         return see_other(f"/suggestions/{suggestion_id}")
 
+    @post("/{suggestion_id:int}/ungroup", guards=[requires_role(*STAFF_ROLES)])
+    async def ungroup(self, request: Request, suggestion_id: FromPath[int]) -> Template | Redirect:
+        """Take a member out of its group; the page it came from is shown again."""
+        try:
+            await services.leave_group(current_user(request), suggestion_id)
+        except SuggestionError as exc:
+            return await _detail(request, suggestion_id, _errors(exc), 422)
+        return see_other(f"/suggestions/{suggestion_id}")
+
     @post("/{suggestion_id:int}/phone")
     async def phone(self, request: Request, suggestion_id: FromPath[int]) -> Template:
         phone = await reveal_phone(current_user(request), suggestion_id)
@@ -586,6 +597,9 @@ async def _detail(
     actions = [a for a in row["actions"] if a != "reopen"]
     if department:
         actions = [a for a in actions if a in DEPARTMENT_ACTIONS]
+    if row["group_leader"]:
+        # A member moves with its leader (services.move refuses a step taken on it alone).
+        actions = []
     group = await _group(row)
     staff_only: dict[str, Any] = {}
     if not department:

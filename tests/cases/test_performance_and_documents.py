@@ -165,7 +165,7 @@ async def test_no_reminder_once_the_window_has_closed(new_key):
 
 
 async def test_a_follow_up_with_a_bad_date_keeps_what_was_typed(client, new_key):
-    case_id = await _case_in_mediation(new_key)
+    case_id, _agreement = await _effective_agreement(new_key)
     await login(client, "mediator1")
     response = await post_form(
         client,
