@@ -19,7 +19,8 @@ from PIL import Image
 from weasyprint import HTML
 
 from mediation.cases import services, sessions
-from mediation.cases.tables import Attachment, CaseEvent, Party
+from mediation.cases.tables import Attachment, CaseEvent, CaseMediator, Party
+from mediation.grid.tables import Mediator
 from tests.cases.conftest import deposit_case, grid_id, user
 from tests.helpers import ensure_csrf, login, post_form, text_of
 
@@ -226,6 +227,9 @@ async def test_a_material_of_another_case_is_not_found_through_this_case(client,
 async def test_a_receipt_photographed_during_a_session_lands_on_the_timeline(client, new_key):
     mediator1 = await user("mediator1")
     case_id = await new_case(new_key)
+    # Only a mediator assigned to the case may open it.
+    profile = await Mediator.select(Mediator.id).where(Mediator.staff == mediator1.id).first()
+    await CaseMediator(case=case_id, mediator=profile["id"]).save()
     session_id, _ = await sessions.schedule_session(
         mediator1, case_id, datetime(2031, 6, 2, 9, 30, tzinfo=TZ), 60, "调解室", "in_person", None
     )
