@@ -28,6 +28,7 @@ from mediation.cases.api import CaseApiController
 from mediation.cases.controllers import (
     CaseController,
     DeadlinePolicyController,
+    HolidayCalendarController,
     NotificationController,
 )
 from mediation.cases.material_controllers import MaterialController
@@ -78,6 +79,7 @@ CONTROLLERS: list[Any] = [
     MaterialController,
     NotificationController,
     DeadlinePolicyController,
+    HolidayCalendarController,
     CaseApiController,
     SessionController,
     AgreementController,
@@ -139,6 +141,13 @@ def _is_login_attempt(request: Request) -> bool:
     return request.method == "POST" and request.url.path == "/login"
 
 
+async def _refresh_holiday_calendar(_request: Request) -> None:
+    """Keep the in-memory holiday calendar current (a clock check; a query once a minute)."""
+    from mediation.cases.holidays import refresh_calendar
+
+    await refresh_calendar()
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     session_config = QuietSessionConfig(
@@ -179,7 +188,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[
             db.lifespan,
             field_key_lifespan(settings.field_key),
-            sweep_lifespan(settings.run_background_tasks),
+            sweep_lifespan(settings.run_background_tasks, settings=settings),
         ],
         middleware=[
             csrf_cookie_refresh_middleware(settings.secret_key),
@@ -187,6 +196,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             locale_middleware,
         ],
         on_app_init=[auth.on_app_init],
+        before_request=_refresh_holiday_calendar,
         before_send=[add_security_headers],
         csrf_config=csrf,
         stores=_stores(settings),

@@ -5,7 +5,8 @@ a carriage return): a spreadsheet program would run it as a formula — ``=HYPER
 carry other rows out when clicked. Control characters other than tab and line breaks are not
 allowed in the file format at all, and openpyxl raises on them. So every text cell is written
 as text, with such a beginning neutralised by a leading apostrophe, and the forbidden
-characters removed. Every export goes through ``workbook_bytes``; a test keeps it that way.
+characters removed. Every export goes through ``workbook_bytes`` or ``csv_text``; a test keeps
+it that way.
 """
 
 from __future__ import annotations
@@ -43,6 +44,23 @@ def _cell(sheet: Any, value: Any) -> Any:
     cell = WriteOnlyCell(sheet, value=neutralise(str(value)))
     cell.data_type = "s"  # never a formula, whatever the text looks like
     return cell
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A CSV file (opened by spreadsheet programs too): every text cell neutralised."""
+    import csv
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([neutralise(str(h)) for h in header])
+    for row in rows:
+        writer.writerow(
+            [
+                "" if v is None else v if isinstance(v, (int, float)) else neutralise(str(v))
+                for v in row
+            ]
+        )
+    return out.getvalue()
 
 
 def workbook_bytes(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:

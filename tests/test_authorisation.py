@@ -157,6 +157,12 @@ ROUTES: dict[str, dict[str, str]] = {
     "GET /open311/v2/requests.json": public(),
     "GET /open311/v2/requests/{request_file:str}": public(),
     "POST /open311/v2/requests.json": nobody(DENY),
+    "GET /open311/v2/discovery.xml": public(),
+    "GET /open311/v2/services.xml": public(),
+    "GET /open311/v2/requests.xml": public(),
+    "POST /open311/v2/requests.xml": nobody(DENY),
+    # The suggestion has no photo: 404 for everyone.
+    "GET /open311/v2/media/{request_id:str}/{photo_file:str}": nobody(HIDDEN),
     # The API description.
     "GET /schema": public(),
     "GET /schema/elements": public(),
@@ -181,6 +187,8 @@ ROUTES: dict[str, dict[str, str]] = {
     # ------------------------------------------------------------ administration
     "GET /admin": ADMIN_ONLY,
     "GET /admin/deadlines": ADMIN_ONLY,
+    "GET /admin/holidays": ADMIN_ONLY,
+    "POST /admin/holidays": ADMIN_ONLY,
     "POST /admin/deadlines": ADMIN_ONLY,
     "GET /admin/import": ADMIN_ONLY,
     "POST /admin/import": ADMIN_ONLY,
@@ -249,6 +257,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "GET /suggestions/points": staff(*OFFICE),
     "POST /suggestions/points": staff(*OFFICE),
     # The point stands in 东湖社区: 新埭镇's centre does not see it.
+    "GET /suggestions/points/{point_id:int}": staff(*OFFICE) | {"centre_other": HIDDEN},
+    "POST /suggestions/points/{point_id:int}": staff(*OFFICE) | {"centre_other": HIDDEN},
     "POST /suggestions/points/{point_id:int}/bind": staff(*OFFICE) | {"centre_other": HIDDEN},
     "POST /suggestions/points/{point_id:int}/revoke": staff(*OFFICE) | {"centre_other": HIDDEN},
     "GET /suggestions/{suggestion_id:int}": suggestion(),
@@ -424,6 +434,8 @@ async def _records() -> dict[str, str]:
         "member_id": str(member.id),
         "slug": "grids",
         "request_file": f"{receipt[0]}.json",
+        "request_id": receipt[0],
+        "photo_file": "1.jpg",
         "service_file": "transport.json",
         "path": "nothing",
         "name": "app.css",

@@ -17,6 +17,7 @@ from msgspec import Meta
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import services
 from mediation.cases.controllers import CASE_ROLES
+from mediation.clock import to_local
 from mediation.i18n import gettext as _
 from mediation.intake.controllers import INTAKE_ROLES
 from mediation.intake.forms import MAX_PARTIES, parse_intake
@@ -96,6 +97,9 @@ class ClockOut(msgspec.Struct):
     is_overdue: bool
     remaining_days: int
     done: bool
+    # Years on the way to the due date with no holiday schedule entered: the date is an
+    # estimate counted Monday to Friday.
+    estimated_years: list[int] = []
 
 
 class EventOut(msgspec.Struct):
@@ -252,7 +256,7 @@ def case_out(case: dict) -> CaseOut:
         parties_consent=case["parties_consent"],
         overdue=case["overdue"],
         registered_on=case["registered_on"],
-        registered_at=case["registered_at"],
+        registered_at=to_local(case["registered_at"]),
         registered_by=case["registered_by.display_name"],
         linked_case=case["linked_case"],
         linked_case_number=case["linked_case.number"],
@@ -281,13 +285,14 @@ def case_out(case: dict) -> CaseOut:
                 is_overdue=c["state"].is_overdue,
                 remaining_days=c["state"].remaining_days,
                 done=c["state"].done,
+                estimated_years=list(c["clock"].estimated_years),
             )
             for c in case["clocks"]
         ],
         events=[
             EventOut(
                 action=e["action"],
-                at=e["at"],
+                at=to_local(e["at"]),
                 actor=e["actor.display_name"],
                 from_status=e["from_status"],
                 to_status=e["to_status"],

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from piccolo.columns.combination import WhereRaw
 
 from mediation import crypto
 from mediation.accounts.services import CurrentUser
-from mediation.cases import access, assignment, deadlines, workflow
+from mediation.cases import access, assignment, deadlines, workdays, workflow
+from mediation.cases.holidays import refresh_calendar
 from mediation.cases.tables import (
     Case,
     CaseCounter,
@@ -23,6 +23,8 @@ from mediation.cases.tables import (
     Notification,
     Party,
 )
+from mediation.cases.workdays import HolidayCalendar
+from mediation.clock import local_date, local_today, utc_now
 from mediation.db import is_postgres, write_transaction
 from mediation.grid.tables import Grid, Mediator, Region, Staff, TeamMember
 from mediation.i18n import gettext as _
@@ -30,7 +32,6 @@ from mediation.intake.tables import IntakeSubmission
 from mediation.masking import mask_id_number
 from mediation.settings import get_settings
 
-TZ = ZoneInfo("Asia/Shanghai")
 OPEN_STATUSES = [s.value for s in workflow.CaseStatus if workflow.is_open(s)]
 PAGE_SIZE = 25
 
@@ -63,7 +64,8 @@ class EditConflict(CaseError):
 
 
 def today() -> date:
-    return datetime.now(TZ).date()
+    """Today in the county (the server's clock is UTC)."""
+    return local_today()
 
 
 @dataclass
@@ -436,7 +438,8 @@ async def case_detail(user: CurrentUser, case_id: int) -> dict | None:
     case["events"] = (
         await CaseEvent.select(CaseEvent.all_columns(), CaseEvent.actor.display_name)
         .where(CaseEvent.case == case_id)
-        .order_by(CaseEvent.id)
+        # In time order: records entered afterwards (a backdated follow-up) sit where they belong.
+        .order_by(CaseEvent.at, CaseEvent.id)
         .output(load_json=True)
     )
     case["team"] = await TeamMember.select(
@@ -490,8 +493,16 @@ async def suggestion_of_case(user: CurrentUser, case_id: int) -> dict | None:
     }
 
 
-async def clocks_for(case: dict, on: date | None = None) -> list[dict]:
-    policy = await current_policy()
+async def clocks_for(
+    case: dict,
+    on: date | None = None,
+    policy: deadlines.Policy | None = None,
+    calendar: HolidayCalendar | None = None,
+) -> list[dict]:
+    """The case's clocks and where each stands; a clock crossing a year with no holiday schedule
+    is flagged (and logged) as an estimate."""
+    policy = policy or await current_policy()
+    calendar = calendar or await refresh_calendar()
     clocks = deadlines.compute_clocks(
         policy,
         case["registered_on"],
@@ -501,9 +512,12 @@ async def clocks_for(case: dict, on: date | None = None) -> list[dict]:
         case["mediation_started_on"],
         case["extension_days"],
         accepted_on=case["accepted_on"],
+        calendar=calendar,
     )
     result = []
     for clock in clocks:
+        if clock.estimated_years:
+            workdays.note_estimate(clock.estimated_years)
         done = _clock_done_on(clock.name, case)
         state = deadlines.clock_state(clock, on or today(), done)
         result.append({"clock": clock, "state": state})
@@ -519,8 +533,10 @@ def _clock_done_on(name: str, case: dict) -> date | None:
             return None
         return case["mediation_started_on"] or case["closed_on"]
     if name == "mediation":
+        # The clock stops the day agreement is reached or mediation is terminated, not the day
+        # the case is closed after the follow-up visit.
         if status in ("settled", "terminated", "performing", "performed", "breached", "closed"):
-            return case.get("concluded_on") or case["closed_on"] or case["updated_at"].date()
+            return case.get("concluded_on") or case["closed_on"] or local_date(case["updated_at"])
         return None
     return case["closed_on"]
 
@@ -664,7 +680,7 @@ async def my_work(user: CurrentUser, limit: int = 50) -> list[dict]:
 async def _update_case(case: dict, values: dict, actor: CurrentUser | None, version: int | None):
     """Apply a change only if nobody else changed the case since ``version`` was read."""
     expected = case["version"] if version is None else version
-    values = {**values, Case.version: expected + 1, Case.updated_at: datetime.now(TZ)}
+    values = {**values, Case.version: expected + 1, Case.updated_at: utc_now()}
     rows = (
         await Case.update(values)
         .where(Case.id == case["id"], Case.version == expected)
@@ -721,6 +737,8 @@ async def transition_case(
         changes[Case.mediation_started_on] = the_day
     if move.to_status in (workflow.CaseStatus.CLOSED, workflow.CaseStatus.DECLINED):
         changes[Case.closed_on] = the_day
+    if move.to_status in (workflow.CaseStatus.SETTLED, workflow.CaseStatus.TERMINATED):
+        changes[Case.concluded_on] = the_day
     if move.level_after != move.level_before:
         changes[Case.level] = move.level_after.value
     async with write_transaction():
@@ -1082,10 +1100,13 @@ async def sweep_deadlines(on: date | None = None) -> SweepReport:
     """
     on = on or today()
     report = SweepReport()
+    # One policy and one calendar for the whole pass, not a query per case.
+    policy = await current_policy()
+    calendar = await refresh_calendar(force=True)
     rows = await Case.select(Case.all_columns()).where(Case.status.is_in(OPEN_STATUSES))
     for case in rows:
         report.checked += 1
-        states = await clocks_for(case, on)
+        states = await clocks_for(case, on, policy, calendar)
         late = [c for c in states if c["state"].is_overdue and not c["state"].done]
         try:
             if not late:

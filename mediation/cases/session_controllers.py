@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
@@ -15,13 +14,13 @@ from litestar.response import Redirect, Template
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import agreements, materials, sessions
 from mediation.cases.services import CaseError, case_for
+from mediation.clock import county_zone, local_today
 from mediation.documents.pdf import render_pdf_async
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
 from mediation.web import is_htmx, public_url, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-TZ = ZoneInfo("Asia/Shanghai")
 SESSION_ROLES = ("mediator", "volunteer", "grid_worker", "police", "centre_staff")
 
 
@@ -79,7 +78,7 @@ class SessionController(Controller):
         }
         errors: dict[str, str] = {}
         try:
-            starts_at = datetime.fromisoformat(values["starts_at"]).replace(tzinfo=TZ)
+            starts_at = datetime.fromisoformat(values["starts_at"]).replace(tzinfo=county_zone())
         except ValueError:
             starts_at = None
             errors["starts_at"] = _("Enter a date and time.")
@@ -390,7 +389,7 @@ class AgreementController(Controller):
     ) -> Template | Redirect:
         try:
             await agreements.mark_clause_done(
-                current_user(request), agreement_id, clause_id, datetime.now(TZ).date()
+                current_user(request), agreement_id, clause_id, local_today()
             )
         except CaseError as exc:
             return await _agreement_page(request, case_id, agreement_id, {"form": exc.message}, 422)
@@ -480,7 +479,7 @@ async def _agreement_page(
             "KINDS": agreements.KINDS,
             "STATUSES": agreements.STATUSES,
             "SIGNATORY_ROLES": agreements.SIGNATORY_ROLES,
-            "today": datetime.now(TZ).date(),
+            "today": local_today(),
         },
         status_code=status_code,
     )

@@ -52,6 +52,11 @@ class Case(Table):
     accepted_on = Date(null=True, default=None)
     mediation_started_on = Date(null=True, default=None)
     closed_on = Date(null=True, default=None)
+    concluded_on = Date(
+        null=True,
+        default=None,
+        help_text="Agreement reached or mediation terminated: the mediation clock stops here",
+    )
     extension_days = Integer(default=0)
     extensions = Integer(default=0)
     overdue = Boolean(default=False, index=True, help_text="Set by the deadline sweep")
@@ -267,3 +272,24 @@ class FollowUp(Table):
     performance = Varchar(length=16, help_text="performed, partly or not")
     satisfaction = Varchar(length=16, default="")
     note = Text(default="")
+
+
+class HolidayYear(Table):
+    """One year's official holiday schedule (国务院办公厅 notice), entered or imported by admin.
+
+    A year without a row is counted Monday to Friday, and every clock that relies on it says so.
+    """
+
+    year = Integer(unique=True)
+    source = Varchar(length=300, default="", help_text="The notice the schedule comes from")
+    updated_at = Timestamptz(default=TimestamptzNow())
+    updated_by = ForeignKey(Staff, null=True, default=None)
+
+
+class HolidayDay(Table):
+    """A holiday (休) or a make-up working day on a weekend (班) of a scheduled year."""
+
+    day = Date(unique=True)
+    year = Integer(index=True)
+    kind = Varchar(length=16, help_text="holiday or workday")
+    name = Varchar(length=60, default="", help_text="e.g. 春节")

@@ -63,6 +63,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from mediation import i18n
+from mediation.clock import local_date
 from mediation.documents.numerals import format_amount, money_in_capitals
 from mediation.documents.qr import qr_png_data_uri
 from mediation.settings import PROJECT_ROOT
@@ -127,7 +128,7 @@ def print_date(value: date | datetime | None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.date()
+        value = local_date(value)
     return dates.format_date(value, format="long", locale=_babel_locale(i18n.get_locale()))
 
 

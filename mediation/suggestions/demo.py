@@ -25,6 +25,7 @@ from mediation.accounts.services import CurrentUser, load_user
 from mediation.cases.deadlines import is_working_day
 from mediation.cases.services import today
 from mediation.cases.tables import Case, CaseEvent, Notification
+from mediation.clock import county_zone, local_date, local_now
 from mediation.db import write_transaction
 from mediation.grid.tables import Department, Grid, Region, Staff
 from mediation.intake.tables import IntakeSubmission
@@ -36,29 +37,41 @@ from mediation.suggestions.tables import (
     SuggestionTopic,
 )
 
-TZ = rules.CHINA_TZ
 COUNTY_CODE = "330482"
 DANGHU = "330482001"  # centre1 staffs the 当湖街道 centre
 
 # code, name, region code, address
+# code, name, community or town, address, opening hours, host organisation, contact, phone
 POINTS = [
     (
         "ZBD-330482001001",
         "东湖社区党群服务中心直报点",
         "330482001001",
         "平湖市当湖街道东湖路88号东湖社区党群服务中心一楼",
+        "周一至周五 8:30–11:30，13:30–17:00",
+        "东湖社区居民委员会",
+        "沈丽华",
+        "0573-85010801",
     ),
     (
         "ZBD-330482002",
         "钟埭街道便民服务中心直报点",
         "330482002",
         "平湖市钟埭街道钟埭大道1号便民服务中心大厅",
+        "周一至周六 8:30–17:00（法定节假日除外）",
+        "钟埭街道社会治理中心",
+        "陆建明",
+        "0573-85020802",
     ),
     (
         "ZBD-330482101",
         "新埭镇文化礼堂直报点",
         "330482101001",
         "平湖市新埭镇新埭大街文化礼堂西侧",
+        "每周二、四、六 9:00–16:00",
+        "新埭镇人民建议征集工作站",
+        "顾晓燕",
+        "0573-85030803",
     ),
 ]
 # Which point serves a town.
@@ -772,12 +785,12 @@ def _working(day: date, gap: int) -> date:
 
 def _office(rng: random.Random, day: date) -> datetime:
     minute = rng.randint(8 * 60 + 40, 17 * 60 + 10)
-    return datetime.combine(day, time(minute // 60, minute % 60), TZ)
+    return datetime.combine(day, time(minute // 60, minute % 60), county_zone())
 
 
 def _anytime(rng: random.Random, day: date) -> datetime:
     minute = rng.randint(7 * 60, 22 * 60)
-    return datetime.combine(day, time(minute // 60, minute % 60), TZ)
+    return datetime.combine(day, time(minute // 60, minute % 60), county_zone())
 
 
 def _schedule(rng: random.Random, plan: Plan) -> list[tuple[str, date, dict]]:
@@ -948,7 +961,7 @@ async def _context() -> Context | None:
     grids: dict[str, int] = {}
     for g in await Grid.select(Grid.id, Grid.region.code).order_by(Grid.code):
         grids.setdefault(g["region.code"], g["id"])
-    now = datetime.now(TZ)
+    now = local_now()
     last = (
         await SuggestionEvent.select(SuggestionEvent.id)
         .order_by(SuggestionEvent.id, ascending=False)
@@ -1016,7 +1029,7 @@ async def _do(ctx: Context, rng: random.Random, op: Op) -> None:
         # It caught up with what its leader had done so far.
         for action in ("transfer", "start_handling", "reply", "conclude"):
             if action in plan.leader.days:
-                plan.days.setdefault(action, op.at.date())
+                plan.days.setdefault(action, local_date(op.at))
     elif op.action == "rate":
         await services.rate(plan.code, plan.secret, op.facts["rating"])
     elif op.action == "reroute_case":
@@ -1038,8 +1051,8 @@ async def _do(ctx: Context, rng: random.Random, op: Op) -> None:
             )
         for member in plan.members:  # grouped members moved with their leader
             if "group" in member.days and op.action != "close":
-                member.days.setdefault(op.action, op.at.date())
-    plan.days.setdefault(op.action, op.at.date())
+                member.days.setdefault(op.action, local_date(op.at))
+    plan.days.setdefault(op.action, local_date(op.at))
 
 
 async def _submit(ctx: Context, rng: random.Random, op: Op) -> None:
@@ -1067,7 +1080,7 @@ async def _submit(ctx: Context, rng: random.Random, op: Op) -> None:
     if errors or receipt is None:
         raise RuntimeError(f"demo suggestion refused: {errors}")
     plan.code, plan.secret = receipt
-    received = op.at.date()
+    received = local_date(op.at)
     if int(plan.code[3:7]) != received.year:  # the receipt code carries the year of receipt
         code = rules.new_tracking_code(received.year)
         digest = rules.hash_secret(plan.secret, services._key(), code=code)
@@ -1101,7 +1114,7 @@ async def _reroute_case(ctx: Context, op: Op) -> None:
         actor, plan.sid, ctx.grids[plan.community], plan.template.case_category
     )
     await Case.update(
-        {Case.registered_on: op.at.date(), Case.registered_at: op.at, Case.updated_at: op.at}
+        {Case.registered_on: local_date(op.at), Case.registered_at: op.at, Case.updated_at: op.at}
     ).where(Case.id == case_id)
     await CaseEvent.update({CaseEvent.at: op.at}).where(
         CaseEvent.case == case_id, CaseEvent.id > last_case_event
@@ -1123,7 +1136,7 @@ def _reply_text(ctx: Context, rng: random.Random, plan: Plan, op: Op) -> str:
     words: dict[str, Any] = dict(plan.words)
     words["title"] = plan.texts["topic"]
     words["department"] = ctx.departments[plan.template.department]["name"]
-    due = op.at.date() + timedelta(days=rng.randint(60, 200))
+    due = local_date(op.at) + timedelta(days=rng.randint(60, 200))
     words["year"] = due.year
     words["month"] = due.month
     if op.facts.get("second"):
@@ -1142,12 +1155,16 @@ async def _stamp(ctx: Context, at: datetime) -> None:
 
 
 async def _create_points_and_topics(ctx: Context, on: date) -> None:
-    for code, name, region_code, address in POINTS:
+    for code, name, region_code, address, hours, host, contact, phone in POINTS:
         point = DirectReportPoint(
             code=code,
             name=name,
             region=ctx.regions[region_code]["id"],
             address=address,
+            opening_hours=hours,
+            host_organisation=host,
+            contact_name=contact,
+            contact_phone=phone,
             active=True,
             device_token_digest="",
         )

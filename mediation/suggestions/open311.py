@@ -20,12 +20,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from mediation.clock import county_zone, local_now
 from mediation.i18n import gettext as _
 from mediation.suggestions.rules import (
-    CHINA_TZ,
+    MAX_DESCRIPTION,
     MAX_MEASURES,
     MAX_NAME,
-    MAX_REASON,
     MAX_TOPIC,
     STATUS_LABELS,
     Channel,
@@ -36,10 +36,9 @@ from mediation.suggestions.rules import (
 )
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
-FORMATS = ["application/json"]
+FORMATS = ["text/xml", "application/json"]
 MAX_WINDOW = timedelta(days=90)  # GET requests: "may not span more than 90 days"
 MAX_RESULTS = 1000  # "first 1000 requests returned"
-MAX_DESCRIPTION = 4000  # the spec's limit on description
 MAX_ADDRESS = 250
 MAX_URL = 2000
 
@@ -157,8 +156,8 @@ def w3_datetime(value: date | datetime | None, *, end_of_day: bool = False) -> s
     if not isinstance(value, datetime):
         value = datetime.combine(value, time(23, 59, 59) if end_of_day else time())
     if value.tzinfo is None:
-        value = value.replace(tzinfo=CHINA_TZ)
-    return value.astimezone(CHINA_TZ).replace(microsecond=0).isoformat()
+        value = value.replace(tzinfo=county_zone())
+    return value.astimezone(county_zone()).replace(microsecond=0).isoformat()
 
 
 _MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?!\d)")
@@ -348,8 +347,8 @@ def parse_service_request_in(
     values["reason"] = reason
     if not reason:
         errors.append(_missing("description"))
-    elif len(reason) > MAX_REASON:
-        errors.append(_too_long("description", MAX_REASON, reason))
+    elif len(reason) > MAX_DESCRIPTION:
+        errors.append(_too_long("description", MAX_DESCRIPTION, reason))
 
     topic = _one(form, "attribute[topic]")
     if topic and len(topic) > MAX_TOPIC:
@@ -399,7 +398,10 @@ def _location(form: Mapping[str, Any], values: dict[str, Any]) -> list[dict[str,
     if len(address) > MAX_ADDRESS:
         errors.append(_too_long("address_string", MAX_ADDRESS, address))
     values["address"] = address
-    values["address_id"] = _one(form, "address_id")
+    address_id = _one(form, "address_id")
+    if len(address_id) > 64:
+        errors.append(_too_long("address_id", 64, address_id))
+    values["address_id"] = address_id
     return errors
 
 
@@ -417,10 +419,13 @@ def _proposer(form: Mapping[str, Any], values: dict[str, Any]) -> list[dict[str,
     values["phone"] = phone or ""
 
     email = _one(form, "email")
-    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+    if email and (len(email) > 254 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
         errors.append(_error(400, _("email is not a valid address.")))
     values["email"] = email
-    values["account_id"] = _one(form, "account_id") or None
+    account_id = _one(form, "account_id")
+    if len(account_id) > 100:
+        errors.append(_too_long("account_id", 100, account_id))
+    values["account_id"] = account_id or None
     return errors
 
 
@@ -455,7 +460,7 @@ def parse_w3_datetime(text: str) -> datetime | None:
             return None
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=CHINA_TZ)
+    return value if value.tzinfo else value.replace(tzinfo=county_zone())
 
 
 def _split(value: str) -> list[str]:
@@ -478,9 +483,9 @@ def parse_list_params(
     ("open"/"closed"), ``suggestion_statuses`` (ours, for the query) and ``limit``.
     """
     errors: list[dict[str, Any]] = []
-    now = now or datetime.now(CHINA_TZ)
+    now = now or local_now()
     if now.tzinfo is None:
-        now = now.replace(tzinfo=CHINA_TZ)
+        now = now.replace(tzinfo=county_zone())
     params: dict[str, Any] = {"limit": MAX_RESULTS}
 
     ids = _split(_one(query, "service_request_id"))

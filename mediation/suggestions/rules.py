@@ -9,16 +9,14 @@ import secrets
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
 from mediation.cases.deadlines import add_days, next_working_day
+from mediation.clock import local_today
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext
-
-CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
-
 
 # --- statuses and moves -----------------------------------------------------------------------
 
@@ -533,7 +531,7 @@ _CODE_RE = re.compile(rf"^{CODE_PREFIX}(\d{{4}})([{CODE_ALPHABET}]{{{CODE_LENGTH
 
 def new_tracking_code(year: int | None = None) -> str:
     """A receipt code like "JY-2026-7K3Q9M": about a billion codes a year, none guessable."""
-    year = year or datetime.now(CHINA_TZ).year
+    year = year or local_today().year
     body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     return f"{CODE_PREFIX}-{year:04d}-{body}"
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from mediation.accounts.services import CurrentUser
 from mediation.cases.services import CaseError, CaseInput, PartyInput, register_case, today
+from mediation.clock import utc_now
 from mediation.db import write_transaction
 from mediation.grid.tables import Department, Grid, Region, Staff, TeamMember
 from mediation.i18n import gettext as _
@@ -60,7 +61,7 @@ async def bind_device(user: CurrentUser, point_id: int) -> str:
         await DirectReportPoint.update(
             {
                 DirectReportPoint.bind_token_digest: digest_token(token),
-                DirectReportPoint.bind_issued_at: datetime.now().astimezone(),
+                DirectReportPoint.bind_issued_at: utc_now(),
                 DirectReportPoint.device_token_digest: "",
             }
         )
@@ -82,7 +83,7 @@ async def exchange_bind_token(link_token: str) -> str | None:
     if not link_token:
         return None
     device_token = secrets.token_urlsafe(32)
-    now = datetime.now().astimezone()
+    now = utc_now()
     rows = (
         await DirectReportPoint.update(
             {
@@ -769,7 +770,7 @@ async def move(user: CurrentUser, suggestion_id: int, action: str, facts: dict[s
     if action == "reply":
         values[Suggestion.outcome] = str(clean["outcome"])
         values[Suggestion.reply_text] = str(clean["reply_text"])[:5000]
-        values[Suggestion.replied_at] = datetime.now().astimezone()
+        values[Suggestion.replied_at] = utc_now()
     note = str(clean.get("reply_text") or clean.get("advice_text") or "")
     async with write_transaction():
         updated = (
