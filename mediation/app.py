@@ -32,6 +32,7 @@ from mediation.cases.controllers import (
     NotificationController,
 )
 from mediation.cases.material_controllers import MaterialController
+from mediation.cases.party_controllers import PartyController
 from mediation.cases.session_controllers import (
     AgreementController,
     CaseDocumentController,
@@ -77,6 +78,7 @@ CONTROLLERS: list[Any] = [
     IntakeController,
     CaseController,
     MaterialController,
+    PartyController,
     NotificationController,
     DeadlinePolicyController,
     HolidayCalendarController,

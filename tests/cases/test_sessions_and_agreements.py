@@ -25,16 +25,21 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 async def _case_in_mediation(new_key) -> int:
     grid1 = await user("grid1")
-    centre1 = await user("centre1")
     case_id = await services.register_case(deposit_case(await grid_id()), grid1, new_key())
     await services.transition_case(grid1, case_id, "accept", {})
-    # mediator1 acts in these tests, so the centre puts them on the case (only assigned mediators
-    # may open it); recorded directly, so the ranking and the mediators' loads play no part.
-    mediator1 = await user("mediator1")
-    profile = await Mediator.select(Mediator.id).where(Mediator.staff == mediator1.id).first()
-    await CaseMediator(case=case_id, mediator=profile["id"], assigned_by=centre1.id).save()
+    await assign_directly(case_id, "mediator1")
     await services.transition_case(grid1, case_id, "start_mediation", {})
     return case_id
+
+
+async def assign_directly(case_id: int, username: str) -> None:
+    """Put a named mediator on the case, whatever the suggestion ranking says: only an
+    assigned mediator may draft, issue and sign the case's agreements."""
+    mediator = await Mediator.select(Mediator.id).where(Mediator.staff.username == username).first()
+    if not await CaseMediator.exists().where(
+        CaseMediator.case == case_id, CaseMediator.mediator == mediator["id"]
+    ):
+        await CaseMediator(case=case_id, mediator=mediator["id"]).save()
 
 
 async def test_a_double_booked_room_is_reported_but_not_blocked(new_key):
@@ -130,7 +135,10 @@ async def test_issuing_numbers_the_agreement_per_committee_and_year(new_key):
     _case, agreement_id = await _issued_agreement(new_key)
     row = await Agreement.select().where(Agreement.id == agreement_id).first()
     year = services.today().year
-    assert re.fullmatch(rf"（{year}）当湖调字第\d+号", row["number"])
+    # A grid-level case is handled by its community's committee, named after town and
+    # community (平湖市当湖街道东湖社区人民调解委员会).
+    assert row["committee"] == "平湖市当湖街道东湖社区人民调解委员会"
+    assert re.fullmatch(rf"（{year}）当湖东湖调字第\d+号", row["number"])
     assert re.fullmatch(r"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}", row["verification_code"])
     assert len(row["content_hash"]) == 64
 
