@@ -97,6 +97,14 @@ def case_manage() -> dict:
     }
 
 
+PARTY_INFO = outcome(
+    default=DENY,
+    med_assigned=OK,
+    centre_town=OK,
+    centre_county=OK,
+    med_unassigned=HIDDEN,
+    centre_other=HIDDEN,
+)
 CASE_READERS = ("grid_own", "grid_other", "police", "med_assigned", "med_unassigned")
 CASE_READERS += ("centre_town", "centre_other", "centre_county")
 INTAKE = ("grid_own", "grid_other", "police", "centre_town", "centre_other", "centre_county")
@@ -238,6 +246,11 @@ ROUTES: dict[str, dict[str, str]] = {
         case()
     ),
     "GET /cases/{case_id:int}/agreements/{agreement_id:int}/agreement.pdf": case(),
+    "GET /cases/{case_id:int}/agreements/{agreement_id:int}/clause-row": case(),
+    "POST /cases/{case_id:int}/agreements/{agreement_id:int}/clause-preview": case(),
+    # A party's basic information: mediators and centre staff (not the grid team).
+    "GET /cases/{case_id:int}/parties/{party_id:int}": PARTY_INFO,
+    "POST /cases/{case_id:int}/parties/{party_id:int}": PARTY_INFO,
     "POST /cases/{case_id:int}/follow-ups": case(),
     "GET /cases/{case_id:int}/follow-ups/{follow_up_id:int}/record.pdf": case(),
     "GET /cases/{case_id:int}/file.pdf": case(),

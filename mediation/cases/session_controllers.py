@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import agreements, materials, sessions
+from mediation.cases.access import case_entitled
 from mediation.cases.services import CaseError, case_for
 from mediation.clock import county_zone, local_today
 from mediation.documents.pdf import render_html, render_pdf_async
@@ -310,6 +311,8 @@ class AgreementController(Controller):
         self, request: Request, case_id: FromPath[int], agreement_id: FromPath[int]
     ) -> Template:
         """One more empty clause for the draft form (htmx appends it)."""
+        if not await case_entitled(current_user(request), case_id):
+            raise NotFoundException()
         return Template(
             "cases/partials/_clause_row.html",
             context={
@@ -333,6 +336,8 @@ class AgreementController(Controller):
         data: Annotated[dict[str, Any], Form],
     ) -> Response:
         """The sentence one clause will print as, in the print language, while it is typed."""
+        if not await case_entitled(current_user(request), case_id):
+            raise NotFoundException()
         rows = _grouped(data, "clauses", agreements.CLAUSE_FIELDS)
         clauses, errors = agreements.parse_clauses(rows)
         if not rows or not clauses:
