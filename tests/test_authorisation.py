@@ -22,7 +22,7 @@ did not exist (a record outside one's entitlement answers like a missing one). A
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,6 +30,7 @@ from litestar.testing import AsyncTestClient
 
 from mediation.accounts.services import hash_password
 from mediation.app import create_app
+from mediation.clock import local_today
 from mediation.demo import DEMO_PASSWORD
 from tests.helpers import login
 
@@ -365,15 +366,6 @@ async def _records() -> dict[str, str]:
         "in_person",
         None,
     )
-    follow_up_id = await followups.record_follow_up(
-        mediator1, case_id, date.today() - timedelta(days=1), "performed", "satisfied", ""
-    )
-    # mediator2 is the persona not on the case, whatever the ranking suggested.
-    mediator2 = await Staff.select(Staff.id).where(Staff.username == "mediator2").first()
-    profile2 = await Mediator.select(Mediator.id).where(Mediator.staff == mediator2["id"]).first()
-    await CaseMediator.update({CaseMediator.active: False}).where(
-        CaseMediator.case == case_id, CaseMediator.mediator == profile2["id"]
-    )
     # A second assignment (mediator3) for the objection route, so mediator1 stays on the case.
     mediator3 = await Staff.select(Staff.id).where(Staff.username == "mediator3").first()
     profile = await Mediator.select(Mediator.id).where(Mediator.staff == mediator3["id"]).first()
@@ -381,6 +373,10 @@ async def _records() -> dict[str, str]:
     await extra.save()
     material_id = await _material(mediator1, case_id)
     terminated_id = await _terminated_case(mediator1)
+    # A follow-up visit comes after an agreement or a termination: on the terminated case.
+    follow_up_id = await followups.record_follow_up(
+        mediator1, terminated_id, local_today() - timedelta(days=1), "performed", "satisfied", ""
+    )
     party = await Party.select(Party.id).where(Party.case == case_id).first()
     clause = (
         await AgreementClause.select(AgreementClause.id)
@@ -534,6 +530,9 @@ async def _client_for(app, role: str) -> AsyncTestClient:
 # Routes that need another record than the shared one.
 ROUTE_RECORDS = {
     "GET /cases/{case_id:int}/termination.pdf": {"case_id": "{terminated_case_id}"},
+    "GET /cases/{case_id:int}/follow-ups/{follow_up_id:int}/record.pdf": {
+        "case_id": "{terminated_case_id}"
+    },
     "GET /suggest/receipt/{name:str}": {"name": "{receipt}"},
     "GET /kiosk/receipt/{name:str}": {"name": "{receipt}"},
 }
