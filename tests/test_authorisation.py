@@ -149,11 +149,11 @@ ROUTES: dict[str, dict[str, str]] = {
     "POST /track": public(),
     "POST /track/rate": public(),
     "GET /kiosk/new": public(),
-    # A party's own page: code and secret, no account.
+    # A party's own page: code and secret, no account (none sent here: refused).
     "GET /my-case": public(),
-    "POST /my-case": public(),
-    "POST /my-case/act": public(),
-    "POST /my-case/agreement": public(),
+    "POST /my-case": nobody(DENY),
+    "POST /my-case/act": nobody(DENY),
+    "POST /my-case/agreement": nobody(DENY),
     # A tablet without a device token is no kiosk, whoever holds it; a made-up link binds none.
     "GET /kiosk": nobody(DENY),
     "POST /kiosk": nobody(DENY),
@@ -239,7 +239,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "POST /cases/{case_id:int}/sessions/{session_id:int}/minutes": case(),
     "POST /cases/{case_id:int}/sessions/{session_id:int}/close": case(),
     "GET /cases/{case_id:int}/sessions/{session_id:int}/record.pdf": case(),
-    "POST /cases/{case_id:int}/agreements/new": case(),
+    # Agreements are drafted by the case's mediators and centre staff, not the grid team.
+    "POST /cases/{case_id:int}/agreements/new": case() | {"grid_own": DENY, "police": DENY},
     "GET /cases/{case_id:int}/agreements/{agreement_id:int}": case(),
     "POST /cases/{case_id:int}/agreements/{agreement_id:int}": case(),
     "POST /cases/{case_id:int}/agreements/{agreement_id:int}/signatures": case(),
