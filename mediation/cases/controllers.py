@@ -22,6 +22,7 @@ from mediation.cases import labels as case_labels
 from mediation.cases.categories import STANDARD_CATEGORIES, category_label
 from mediation.grid.services import grid_choices_for
 from mediation.i18n import gettext as _
+from mediation.reports.labels import MEASURE_LABELS
 from mediation.templating import environment
 from mediation.web import is_htmx, see_other
 
@@ -83,6 +84,7 @@ def filter_form(grid_choices: list[tuple[str, str]], args: dict[str, str]) -> Ma
             args=args,
             grid_choices=grid_choices,
             category_choices=[(c, category_label(c)) for c, _zh, _en in STANDARD_CATEGORIES],
+            event_choices=[("", _("Registration")), *MEASURE_LABELS.items()],
         )
     )
     _FILTER_FORMS[key] = (grid_choices, html)
@@ -157,8 +159,15 @@ class CaseController(Controller):
         date_to: FromQuery[str] = "",
         q: FromQuery[str] = "",
         page: FromQuery[int] = 1,
+        event: FromQuery[str] = "",
+        region: FromQuery[str] = "",
+        agreement_form: FromQuery[str] = "",
     ) -> Template:
         user = current_user(request)
+        event = event if event in services.CASE_EVENTS else ""
+        agreement_form = agreement_form if agreement_form in ("written", "oral") else ""
+        area = await services.region_for_filter(region)
+        region = area["code"] if area else ""
         filters = services.CaseFilters(
             status=status,
             colour=colour,
@@ -171,6 +180,9 @@ class CaseController(Controller):
             date_to=_date(date_to),
             q=q[:100],
             page=max(page, 1),
+            event=event,
+            region_path=area["path"] if area else "",
+            agreement_form=agreement_form,
         )
         rows, has_more = await services.list_cases(user, filters)
         args = {
@@ -186,6 +198,9 @@ class CaseController(Controller):
                 "date_from": date_from,
                 "date_to": date_to,
                 "q": q,
+                "event": event,
+                "region": region,
+                "agreement_form": agreement_form,
             }.items()
             if v
         }
@@ -198,6 +213,7 @@ class CaseController(Controller):
         if is_htmx(request):
             return Template("cases/partials/_rows.html", context=context)
         context["filter_form"] = filter_form(await grid_choices_for(user), args)
+        context["area_name"] = area["name"] if area else ""
         return Template("cases/list.html", context=context)
 
     @get("/mine")

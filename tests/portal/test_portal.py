@@ -174,10 +174,9 @@ async def _case_with_session(new_key) -> tuple[int, int]:
     mediator1 = await user("mediator1")
     case_id = await _register(new_key)
     await services.transition_case(grid1, case_id, "accept", {})
-    # mediator1 schedules the session, so the centre puts them on the case (only assigned
-    # mediators may open it); recorded directly, whatever the mediators' loads.
-    profile = await Mediator.select(Mediator.id).where(Mediator.staff == mediator1.id).first()
-    await CaseMediator(case=case_id, mediator=profile["id"], assigned_by=centre1.id).save()
+    # mediator1 on the case directly: earlier tests may have filled every mediator's load.
+    mediator = await Mediator.select(Mediator.id).where(Mediator.staff == mediator1.id).first()
+    await CaseMediator(case=case_id, mediator=mediator["id"], assigned_by=centre1.id).save()
     await services.transition_case(grid1, case_id, "start_mediation", {})
     when = datetime.now(county_zone()).replace(microsecond=0) + timedelta(days=3)
     session_id, _ = await sessions.schedule_session(
