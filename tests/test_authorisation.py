@@ -110,6 +110,7 @@ CASE_READERS = ("grid_own", "grid_other", "police", "med_assigned", "med_unassig
 CASE_READERS += ("centre_town", "centre_other", "centre_county")
 INTAKE = ("grid_own", "grid_other", "police", "centre_town", "centre_other", "centre_county")
 ALL_STAFF = tuple(STAFF)
+REPORTS = ("centre_town", "centre_other", "centre_county", "admin")
 ADMIN_ONLY = staff("admin")
 # The suggestion office (centre staff, administrator) and the departments' handlers.
 OFFICE = ("centre_town", "centre_other", "centre_county", "admin")
@@ -261,6 +262,18 @@ ROUTES: dict[str, dict[str, str]] = {
     "GET /cases/{case_id:int}/parties": case() | {"admin": OK},
     "POST /cases/{case_id:int}/parties/{party_id:int}/reissue": case() | {"admin": OK},
     "GET /cases/{case_id:int}/parties/{party_id:int}/slip.pdf": case() | {"admin": OK},
+    # ------------------------------------------------------------ figures and warnings
+    # Figures of each one's own area (the scope is tested with the reports).
+    "GET /reports": staff(*REPORTS),
+    "GET /reports/statutory": staff(*REPORTS),
+    "GET /reports/statutory.pdf": staff(*REPORTS),
+    "GET /reports/statutory.xlsx": staff(*REPORTS),
+    "GET /reports/warnings": staff(*REPORTS, "police"),
+    # No such warning: the list comes back with the message (handling is judged, not refused).
+    "POST /reports/warnings/{warning_id:int}": staff(*REPORTS, "police"),
+    "GET /reports/warnings/rules": ADMIN_ONLY,
+    "POST /reports/warnings/rules": ADMIN_ONLY,
+    "POST /reports/cases/{case_id:int}/figures": case(),
     # ------------------------------------------------------------ suggestions (staff)
     "GET /suggestions": staff(*INBOX),
     "GET /suggestions/export.xlsx": staff(*INBOX),
@@ -446,6 +459,7 @@ async def _records() -> dict[str, str]:
         "request_file": f"{receipt[0]}.json",
         "request_id": receipt[0],
         "photo_file": "1.jpg",
+        "warning_id": "999999",
         "service_file": "transport.json",
         "path": "nothing",
         "name": "app.css",
