@@ -55,7 +55,12 @@ from mediation.suggestions.staff_controllers import (
 )
 from mediation.tasks import sweep_lifespan
 from mediation.templating import environment
-from mediation.web import handle_http_exception, handle_internal_error, locale_middleware
+from mediation.web import (
+    guard_request,
+    handle_http_exception,
+    handle_internal_error,
+    locale_middleware,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -160,6 +165,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[db.lifespan, sweep_lifespan(settings.run_background_tasks)],
         middleware=[login_limit.middleware, locale_middleware],
         on_app_init=[auth.on_app_init],
+        before_request=guard_request,
         csrf_config=csrf,
         stores=_stores(settings),
         template_config=TemplateConfig(

@@ -21,6 +21,7 @@ from mediation.cases import services, workflow
 from mediation.cases.categories import STANDARD_CATEGORIES, category_label
 from mediation.grid.services import grid_choices_for
 from mediation.i18n import gettext as _
+from mediation.inputs import Page, db_id
 from mediation.templating import environment
 from mediation.web import is_htmx, see_other
 
@@ -155,7 +156,7 @@ class CaseController(Controller):
         date_from: FromQuery[str] = "",
         date_to: FromQuery[str] = "",
         q: FromQuery[str] = "",
-        page: FromQuery[int] = 1,
+        page: Page = 1,
     ) -> Template:
         user = current_user(request)
         filters = services.CaseFilters(
@@ -163,7 +164,7 @@ class CaseController(Controller):
             colour=colour,
             category=category,
             level=level,
-            grid=_int(grid),
+            grid=db_id(grid),
             source=source,
             overdue=bool(overdue),
             date_from=_date(date_from),

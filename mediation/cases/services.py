@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from piccolo.columns.combination import WhereRaw
 
-from mediation import crypto
+from mediation import crypto, inputs
 from mediation.accounts.services import CurrentUser
 from mediation.cases import assignment, deadlines, workflow
 from mediation.cases.tables import (
@@ -536,16 +536,19 @@ async def _sqlite_fts_ready() -> bool:
 
 
 async def text_search_condition(q: str):
-    """``search_text LIKE '%term%'``. On SQLite a term of three or more characters is looked
-    up in the FTS5 trigram index, which answers the same LIKE; shorter terms (many Chinese
-    names have two characters) and PostgreSQL (its own trigram index) use the column."""
-    term = q.strip().lower().replace("%", "").replace("_", "")
-    needle = f"%{term}%"
-    if len(term) >= 3 and not is_postgres() and await _sqlite_fts_ready():
+    """``search_text`` contains the term, its ``%`` and ``_`` literal. On SQLite a term of three
+    or more characters is looked up in the FTS5 trigram index, which answers the same LIKE;
+    shorter terms (many Chinese names have two characters), terms with LIKE's special
+    characters (the index cannot honour an ESCAPE) and PostgreSQL (its own trigram index) use
+    the column."""
+    term = q.strip().lower()
+    plain = not any(c in term for c in "%_\\")
+    if plain and len(term) >= 3 and not is_postgres() and await _sqlite_fts_ready():
         return WhereRaw(
-            '"case"."id" IN (SELECT rowid FROM case_search WHERE search_text LIKE {})', needle
+            '"case"."id" IN (SELECT rowid FROM case_search WHERE search_text LIKE {})',
+            f"%{term}%",
         )
-    return Case.search_text.like(needle)
+    return inputs.contains(Case.search_text, term)
 
 
 LIST_COLUMNS = (

@@ -12,12 +12,14 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
+from mediation import inputs
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import agreements, sessions
 from mediation.cases.services import CaseError, case_for
 from mediation.documents.pdf import render_pdf_async
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
+from mediation.intake.validators import ValidationError
 from mediation.web import is_htmx, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -79,10 +81,10 @@ class SessionController(Controller):
         }
         errors: dict[str, str] = {}
         try:
-            starts_at = datetime.fromisoformat(values["starts_at"]).replace(tzinfo=TZ)
-        except ValueError:
+            starts_at = inputs.parse_local_datetime(values["starts_at"], TZ)
+        except ValidationError as exc:
             starts_at = None
-            errors["starts_at"] = _("Enter a date and time.")
+            errors["starts_at"] = exc.message
         try:
             minutes = int(values["minutes"] or 60)
         except ValueError:
@@ -97,7 +99,7 @@ class SessionController(Controller):
                     minutes,
                     values["room"],
                     values["mode"],
-                    int(values["mediator"]) if values["mediator"].isdigit() else None,
+                    inputs.db_id(values["mediator"]),
                 )
             except CaseError as exc:
                 errors[exc.field or "form"] = exc.message

@@ -12,6 +12,7 @@ from mediation.db import write_transaction
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
+from mediation.inputs import too_long
 
 MODES = {"in_person": _l("In person"), "phone": _l("By phone"), "video": _l("By video")}
 PARTICIPANT_ROLES = {
@@ -35,6 +36,7 @@ OUTCOMES = {
 SIDES = {"applicant": _l("Applicant side"), "respondent": _l("Respondent side")}
 # Ningbo regulations Art. 20: a side with many parties elects at most five representatives.
 MAX_REPRESENTATIVES_PER_SIDE = 5
+MAX_ROOM = 100
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ async def schedule_session(
         raise CaseError(_("Choose from the list."), "mode")
     if not 10 <= minutes <= 600:
         raise CaseError(_("A session lasts between 10 minutes and 10 hours."), "minutes")
+    if message := too_long(room.strip(), MAX_ROOM):
+        raise CaseError(message, "room")
     if mediator_id and not await Mediator.exists().where(Mediator.id == mediator_id):
         raise CaseError(_("Choose from the list."), "mediator")
     conflicts = await booking_conflicts(starts_at, minutes, room, mediator_id)
@@ -105,7 +109,7 @@ async def schedule_session(
         case=case_id,
         starts_at=starts_at,
         minutes_planned=minutes,
-        room=room.strip()[:100],
+        room=room.strip(),
         mode=mode,
         mediator=mediator_id,
         created_by=user.id,

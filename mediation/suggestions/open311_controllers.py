@@ -58,6 +58,7 @@ from mediation.i18n import gettext as _
 from mediation.suggestions import open311, rules, services
 from mediation.suggestions.categories import CATEGORY_CODES, SUGGESTION_CATEGORIES, category_name
 from mediation.suggestions.tables import ApiKey, Suggestion, SuggestionEvent
+from mediation.web import guard_request
 
 BASE_PATH = "/open311/v2"
 KEY_PREFIX = "o311_"
@@ -287,12 +288,12 @@ def _on_internal_error(request: Request, exc: Exception) -> Response:
 
 async def _use_request_locale(request: Request) -> None:
     """API clients have no locale cookie: Accept-Language chooses, Chinese by default."""
-    if request.cookies.get("lang"):
-        return
-    first = (request.headers.get("accept-language") or "").split(",")[0].split(";")[0]
-    locale = i18n.normalize_locale(first)
-    if locale:
-        i18n.set_locale(locale)
+    if not request.cookies.get("lang"):
+        first = (request.headers.get("accept-language") or "").split(",")[0].split(";")[0]
+        locale = i18n.normalize_locale(first)
+        if locale:
+            i18n.set_locale(locale)
+    await guard_request(request)  # this hook replaces the app's, which does the same
 
 
 # ---------------------------------------------------------------- rate limit
