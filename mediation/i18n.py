@@ -55,7 +55,7 @@ def get_locale() -> str:
 def translations_for(locale: str) -> NullTranslations:
     """All ``*.po`` catalogs of a locale merged into one (each domain keeps its own file)."""
     folder = LOCALE_DIR / locale / "LC_MESSAGES"
-    merged: NullTranslations | None = None
+    merged: Translations | None = None
     for po_path in sorted(folder.glob("*.po")):
         with po_path.open("rb") as fh:
             catalog = read_po(fh, locale=locale)

@@ -26,4 +26,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+# Exact versions (with hashes) from the lock file, then the package itself; pip check fails if
+# pyproject.toml asks for something the lock does not hold. After changing dependencies:
+#   uv pip compile pyproject.toml --extra test --generate-hashes --python-version 3.11 -o requirements.lock
+.venv/bin/python -m pip install -q --require-hashes -r requirements.lock
+.venv/bin/python -m pip install -q --no-deps -e .
+.venv/bin/python -m pip check

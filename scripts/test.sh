@@ -33,6 +33,12 @@ run_suite() {
   return "$status"
 }
 
+# Style and types first: they take seconds and say exactly what is wrong.
+echo "=== ruff, mypy ==="
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+
 run_suite "SQLite" env -u TEST_DATABASE_URL .venv/bin/python -m pytest "$@"
 
 ensure_postgres

@@ -51,9 +51,19 @@ async def _prepare_database() -> None:
     await load_demo()
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def database() -> None:
     asyncio.run(_prepare_database())
+
+
+@pytest.fixture(autouse=True)
+def _demo_database(request) -> None:
+    """Every test gets the migrated demo county, except tests of pure rules (marker ``pure``).
+
+    Loading the demo takes about a minute: a run of pure tests alone never pays for it.
+    """
+    if request.node.get_closest_marker("pure") is None:
+        request.getfixturevalue("database")
 
 
 @pytest.fixture

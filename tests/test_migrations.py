@@ -28,8 +28,15 @@ async def test_every_declared_column_exists_in_the_database():
 
 
 async def test_running_migrations_again_changes_nothing():
+    from piccolo.apps.migrations.tables import Migration
+
     await db.migrate()
+    applied = await Migration.select(Migration.app_name, Migration.name).order_by(Migration.id)
     await db.migrate()
+    assert applied, "the migration log is empty after migrating"
+    assert (
+        await Migration.select(Migration.app_name, Migration.name).order_by(Migration.id) == applied
+    )
 
 
 async def test_the_migrations_match_the_table_definitions():

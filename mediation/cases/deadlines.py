@@ -425,13 +425,13 @@ def compute_clocks(
             candidates.append(colour_layer.clocks[name].patch(rule))
         extra = extension_days if name == policy.extension.clock else 0
         timed = [
-            (_due(policy, candidate, starts[candidate.start], extra), candidate)
+            (_due(policy, candidate, start, extra), candidate, start)
             for candidate in candidates
-            if starts[candidate.start] is not None
+            if (start := starts[candidate.start]) is not None
         ]
         if not timed:
             continue
-        due, rule = min(timed, key=lambda pair: pair[0])
+        due, rule, starts_on = min(timed, key=lambda entry: entry[0])
         clocks.append(
             Clock(
                 name=name,
@@ -439,7 +439,7 @@ def compute_clocks(
                 due=due,
                 unit=rule.unit,
                 days=rule.days,
-                starts_on=starts[rule.start],
+                starts_on=starts_on,
                 escalates_when_overdue=name in escalating,
             )
         )

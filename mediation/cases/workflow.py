@@ -311,7 +311,7 @@ def _no_facts(facts: dict[str, Any]) -> dict[str, str]:
 
 def _enum_fact(facts: dict[str, Any], name: str, enum: type[StrEnum], message: str) -> StrEnum:
     try:
-        return enum(facts.get(name))
+        return enum(str(facts.get(name) or ""))
     except ValueError:
         raise IllegalTransition(message, field=name) from None
 

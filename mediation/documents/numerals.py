@@ -45,7 +45,7 @@ def _to_decimal(amount: Decimal | int | str) -> Decimal:
 
 def _group(number: int) -> str:
     """0 < number < 10000 → e.g. 1005 → 壹仟零伍 (no leading 零; the caller adds it)."""
-    out = []
+    out: list[str] = []
     pending_zero = False
     for position in range(3, -1, -1):
         digit = number // 10**position % 10

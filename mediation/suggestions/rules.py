@@ -255,7 +255,7 @@ def _text(facts: Mapping[str, Any], name: str) -> str:
 
 def _choice(facts: Mapping[str, Any], name: str, enum: type[StrEnum], message: str) -> StrEnum:
     try:
-        return enum(facts.get(name))
+        return enum(str(facts.get(name) or ""))
     except ValueError:
         raise IllegalMove(message, field=name) from None
 
@@ -350,7 +350,7 @@ def check_rating(
     if already_rated:
         raise SuggestionRuleError(_("This reply has already been rated."), field="rating")
     try:
-        return Rating(rating)
+        return Rating(rating or "")
     except ValueError:
         raise SuggestionRuleError(
             _("Choose satisfied, basically satisfied or not satisfied."), field="rating"

@@ -17,6 +17,8 @@ from mediation.cases.assignment import (
     rank_mediators,
 )
 
+pytestmark = pytest.mark.pure
+
 COUNTY = "330482"
 TOWN = "330482/330482001"
 COMMUNITY = "330482/330482001/330482001003"

@@ -30,6 +30,8 @@ from mediation.cases.deadlines import (
     parse_policy,
 )
 
+pytestmark = pytest.mark.pure
+
 # Spring Festival 2026: Feb 15-23 off; Saturdays Feb 14 and Feb 28 are make-up working days.
 FRI_BEFORE_FESTIVAL = date(2026, 2, 13)
 

@@ -14,6 +14,7 @@ import pytest
 from mediation.cases import agreements, services, sessions
 from mediation.cases.tables import Agreement, Case, CaseEvent
 from mediation.documents.pdf import render_pdf
+from mediation.i18n import gettext
 from tests.cases.conftest import deposit_case, grid_id, user
 from tests.helpers import login, post_form
 
@@ -64,7 +65,7 @@ async def test_a_side_has_at_most_five_representatives(new_key):
         await sessions.add_participant(
             mediator1, session_id, "业主代表6", "representative", "applicant"
         )
-    assert "5" in info.value.message
+    assert info.value.message == gettext("A side may have at most %(n)s representatives.", n=5)
     # The other side still has its own five seats.
     await sessions.add_participant(
         mediator1, session_id, "商户代表", "representative", "respondent"

@@ -32,6 +32,8 @@ from mediation.cases.workflow import (
     is_open,
 )
 
+pytestmark = pytest.mark.pure
+
 S = CaseStatus
 A = CaseAction
 

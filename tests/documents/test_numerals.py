@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from mediation.documents.numerals import format_amount, money_in_capitals
 
+pytestmark = pytest.mark.pure
+
 
 @pytest.mark.parametrize(
     ("amount", "expected"),

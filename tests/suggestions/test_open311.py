@@ -29,6 +29,8 @@ from mediation.suggestions.open311 import (
 )
 from mediation.suggestions.rules import SuggestionStatus
 
+pytestmark = pytest.mark.pure
+
 CHINA = timezone(timedelta(hours=8))
 NOW = datetime(2026, 5, 20, 10, 0, tzinfo=CHINA)
 

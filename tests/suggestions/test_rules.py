@@ -36,6 +36,8 @@ from mediation.suggestions.rules import (
     verify_secret,
 )
 
+pytestmark = pytest.mark.pure
+
 S = SuggestionStatus
 A = SuggestionAction
 KEY = "test-key-for-receipt-secrets"

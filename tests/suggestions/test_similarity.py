@@ -23,6 +23,8 @@ from mediation.suggestions.similarity import (
     suggestion_similarity,
 )
 
+pytestmark = pytest.mark.pure
+
 # Realistic suggestions as a direct-report point receives them. The first field names the
 # issue: suggestions with the same issue say the same thing in other words (they are what
 # "similar" must find); None marks a look-alike on another issue that shares words with a
