@@ -14,6 +14,7 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.routes import HTTPRoute
 from litestar.security.session_auth import SessionAuth
 from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
@@ -60,6 +61,7 @@ from mediation.web import (
     handle_http_exception,
     handle_internal_error,
     locale_middleware,
+    options_middleware,
 )
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -160,10 +162,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     static = create_static_files_router(
         path="/static", directories=[STATIC_DIR], opt={"public": True}, include_in_schema=False
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[static, *CONTROLLERS],
         lifespan=[db.lifespan, sweep_lifespan(settings.run_background_tasks)],
-        middleware=[login_limit.middleware, locale_middleware],
+        middleware=[login_limit.middleware, locale_middleware, options_middleware],
         on_app_init=[auth.on_app_init],
         before_request=guard_request,
         csrf_config=csrf,
@@ -179,3 +181,31 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings}),
         debug=settings.debug,
     )
+    # Every path's complete list of methods, for options_middleware.
+    app.state.allowed_methods = {
+        route.path_format: ", ".join(sorted(route.methods))
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+    }
+    _complete_openapi(app)
+    return app
+
+
+# Open311 filing: the standard's required arguments. The form model gives them defaults so a
+# missing one is answered in the standard's error format, which hides them from the schema.
+OPEN311_REQUIRED_FORM_FIELDS = ["api_key", "service_code", "description"]
+
+
+def _complete_openapi(app: Litestar) -> None:
+    """What the generated schema cannot infer from the handlers' signatures."""
+    schema = app.openapi_schema
+    for path, item in (schema.paths or {}).items():
+        if not path.startswith("/open311/"):
+            continue
+        for method in ("get", "post", "put", "patch", "delete"):
+            operation = getattr(item, method, None)
+            if operation is not None:
+                operation.security = []  # public: no session cookie (the root asks for one)
+    form = (schema.components.schemas or {}).get("ServiceRequestForm")
+    if form is not None and form.properties:
+        form.required = [f for f in OPEN311_REQUIRED_FORM_FIELDS if f in form.properties]

@@ -32,15 +32,8 @@ def _error_beside(html: str, field: str) -> str:
     return match.group(1).strip() if match else ""
 
 
-async def _case_in_mediation() -> int:
-    """A case of grid1's grid in mediation, with a mediator assigned by centre1."""
-    grid1, centre1 = await user("grid1"), await user("centre1")
-    case_id = await services.register_case(deposit_case(await grid_id()), grid1)
-    await services.transition_case(grid1, case_id, "accept", {})
-    suggestions = await services.suggest_mediators(centre1, case_id)
-    await services.assign_mediator(centre1, case_id, suggestions[0].mediator.id)
-    await services.transition_case(grid1, case_id, "start_mediation", {})
-    return case_id
+async def _case_of_grid1() -> int:
+    return await services.register_case(deposit_case(await grid_id()), await user("grid1"))
 
 
 # ---------------------------------------------------------------- numbers beyond the columns
@@ -60,7 +53,7 @@ async def _case_in_mediation() -> int:
 )
 async def test_an_id_beyond_the_database_integers_is_not_found(client, username, template, number):
     await login(client, username)
-    case_id = await _case_in_mediation() if "{case}" in template else 0
+    case_id = await _case_of_grid1() if "{case}" in template else 0
     url = template.format(n=number, case=case_id)
     response = await client.get(url)
     assert response.status_code == 404, url
@@ -225,7 +218,7 @@ async def test_invalid_utf8_in_a_query_is_refused(client):
 
 async def test_a_session_in_year_9999_is_refused_beside_the_field_with_the_input_kept(client):
     await login(client, "grid1")
-    case_id = await _case_in_mediation()
+    case_id = await _case_of_grid1()
     response = await post_form(
         client,
         f"/cases/{case_id}/sessions/new",

@@ -286,14 +286,14 @@ def _on_internal_error(request: Request, exc: Exception) -> Response:
     return _error_body(500, open311.error_response(500, _("Something went wrong on our side")))
 
 
-async def _use_request_locale(request: Request) -> None:
+async def _use_request_locale(request: Request) -> Response | None:
     """API clients have no locale cookie: Accept-Language chooses, Chinese by default."""
     if not request.cookies.get("lang"):
         first = (request.headers.get("accept-language") or "").split(",")[0].split(";")[0]
         locale = i18n.normalize_locale(first)
         if locale:
             i18n.set_locale(locale)
-    await guard_request(request)  # this hook replaces the app's, which does the same
+    return await guard_request(request)  # this hook replaces the app's, which does the same
 
 
 # ---------------------------------------------------------------- rate limit
@@ -431,6 +431,8 @@ class Open311Controller(Controller):
     tags = ["open311"]
     include_in_schema = True
     before_request = _use_request_locale
+    # Public reads and key-authenticated filing: no session cookie (overrides the app's).
+    security: list = []
     exception_handlers = {
         Open311Problem: _on_problem,
         HTTPException: open311_http_error,
@@ -578,8 +580,12 @@ class Open311Controller(Controller):
         service_code: Annotated[
             str | None, Parameter(description="Service codes, comma-separated")
         ] = None,
-        start_date: Annotated[str | None, Parameter(description="W3C date-time")] = None,
-        end_date: Annotated[str | None, Parameter(description="W3C date-time")] = None,
+        start_date: Annotated[
+            str | None, Parameter(description="W3C date-time", schema_extra={"format": "date-time"})
+        ] = None,
+        end_date: Annotated[
+            str | None, Parameter(description="W3C date-time", schema_extra={"format": "date-time"})
+        ] = None,
         status: Annotated[str | None, Parameter(description="open, closed or both")] = None,
         jurisdiction_id: Annotated[str | None, Parameter(description="Ignored.")] = None,
     ) -> list[ServiceRequest]:
