@@ -1,4 +1,4 @@
-"""Command line: migrate, create-admin, demo, import-csv, sweep, serve (see ``--help``)."""
+"""Command line: migrate, backup, restore, create-admin, demo, import-csv, sweep, serve."""
 
 from __future__ import annotations
 
@@ -15,11 +15,76 @@ def _run(coro):
     return asyncio.run(coro)
 
 
-def cmd_migrate(_: argparse.Namespace) -> int:
+def cmd_migrate(args: argparse.Namespace) -> int:
     from mediation import db
+    from mediation.backup import BackupError, backup_before_migrating
+    from mediation.settings import get_settings
 
-    _run(with_database(db.migrate))
+    settings = get_settings()
+
+    async def go():
+        if not args.no_backup:
+            to = Path(args.backup_to) if args.backup_to else None
+            print(await backup_before_migrating(settings, to), flush=True)
+        await db.migrate()
+
+    try:
+        _run(with_database(go))
+    except BackupError as exc:
+        print(f"Not migrated: the backup before migrating failed: {exc}", file=sys.stderr)
+        return 1
     print("Database is at the current schema.")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from mediation.backup import BackupError, backup_and_record, key_location, read_manifest
+    from mediation.settings import get_settings
+
+    settings = get_settings()
+    to = Path(args.to) if args.to else settings.backup_dir or settings.data_dir / "backups"
+    try:
+        path = _run(backup_and_record(settings, to, with_keys=args.with_keys, keep=args.keep))
+    except BackupError as exc:
+        print(f"Backup failed: {exc}", file=sys.stderr)
+        return 1
+    manifest = read_manifest(path)
+    rows = sum(manifest.row_counts.values())
+    print(f"Backup written to {path}")
+    print(f"  {len(manifest.row_counts)} tables, {rows} rows, {len(manifest.files)} files")
+    if args.with_keys:
+        print(
+            "  It CONTAINS the keys (keys/field_key, keys/secret_key): whoever holds this "
+            "backup can read every ID number. Store it as carefully as the keys themselves."
+        )
+    else:
+        print("  The keys are NOT in it. Keep them separately, somewhere other than the backup:")
+        print(f"    FIELD_KEY: {key_location(settings, 'field_key')}")
+        print(f"    SECRET_KEY: {key_location(settings, 'secret_key')}")
+        print("  Without FIELD_KEY the ID numbers in the backup cannot be read by anyone.")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from mediation.backup import BackupError, restore_backup
+    from mediation.settings import get_settings
+
+    settings = get_settings()
+    try:
+        report = _run(with_database(restore_backup, settings, Path(args.backup)))
+    except BackupError as exc:
+        print(f"Restore failed: {exc}", file=sys.stderr)
+        return 1
+    for note in report.notes:
+        print(note)
+    print(f"Restored {report.backup}")
+    print(f"  {report.tables} tables, {report.rows} rows: counts match the manifest")
+    print(f"  {report.checksums} files of the backup match the manifest's SHA-256")
+    print(f"  {report.files} attachments and photos on disk match their rows' SHA-256")
+    if report.migrated:
+        print(f"  migrated forward: {', '.join(report.migrated)}")
+    print(f"  {report.agreements_checked} issued agreements: content hashes match")
+    print(f"  {report.fields_decrypted} encrypted fields decrypted with the configured FIELD_KEY")
     return 0
 
 
@@ -63,9 +128,10 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(_: argparse.Namespace) -> int:
-    from mediation.tasks import sweep_all
+    from mediation.tasks import run_sweep
 
-    print(_run(with_database(sweep_all)))
+    summary = _run(with_database(run_sweep))
+    print(summary or "Another sweep is running; nothing done.")
     return 0
 
 
@@ -82,9 +148,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mediation", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="bring the database to the current schema").set_defaults(
-        func=cmd_migrate
-    )
+    p = sub.add_parser("migrate", help="back up, then bring the database to the current schema")
+    p.add_argument("--no-backup", action="store_true", help="do not take a backup first")
+    p.add_argument("--backup-to", default="", help="where (default: BACKUP_DIR or data/backups)")
+    p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("backup", help="back up the database, stored files and a manifest")
+    p.add_argument("--to", default="", help="folder for the backup (default: BACKUP_DIR)")
+    p.add_argument("--with-keys", action="store_true", help="include FIELD_KEY and SECRET_KEY")
+    p.add_argument("--keep", type=int, default=None, help="then keep only the newest N backups")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="restore a backup into an empty database and data dir")
+    p.add_argument("backup", help="the backup directory (mediation-backup-...)")
+    p.set_defaults(func=cmd_restore)
     p = sub.add_parser("create-admin", help="create or reset an administrator account")
     p.add_argument("username")
     p.add_argument("--password", default="")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Request
+from litestar import Litestar, Request, Response
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
@@ -16,7 +16,6 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.routes import HTTPRoute
 from litestar.security.session_auth import SessionAuth
-from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
@@ -30,8 +29,10 @@ from mediation.cases.api import CaseApiController
 from mediation.cases.controllers import (
     CaseController,
     DeadlinePolicyController,
+    HolidayCalendarController,
     NotificationController,
 )
+from mediation.cases.material_controllers import MaterialController
 from mediation.cases.session_controllers import (
     AgreementController,
     CaseDocumentController,
@@ -41,7 +42,9 @@ from mediation.cases.session_controllers import (
 from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
 from mediation.intake.controllers import IntakeController
+from mediation.portal.controllers import MyCaseController, PartyCodeController
 from mediation.settings import Settings, get_settings
+from mediation.static_assets import static_file
 from mediation.suggestions.open311_controllers import Open311Controller
 from mediation.suggestions.public_controllers import (
     BoardController,
@@ -64,8 +67,6 @@ from mediation.web import (
     options_middleware,
 )
 
-STATIC_DIR = Path(__file__).parent / "static"
-
 # Every controller, in one place.
 CONTROLLERS: list[Any] = [
     HomeController,
@@ -74,13 +75,17 @@ CONTROLLERS: list[Any] = [
     AdminController,
     IntakeController,
     CaseController,
+    MaterialController,
     NotificationController,
     DeadlinePolicyController,
+    HolidayCalendarController,
     CaseApiController,
     SessionController,
     AgreementController,
     VerifyController,
     CaseDocumentController,
+    PartyCodeController,
+    MyCaseController,
     SuggestionTopicController,
     DirectReportPointController,
     SuggestionStaffController,
@@ -104,6 +109,7 @@ PUBLIC_PATHS = [
     "^/suggest(/|$)",
     "^/track(/|$)",
     "^/board(/|$)",
+    "^/my-case(/|$)",
 ]
 
 
@@ -127,6 +133,18 @@ def _stores(settings: Settings) -> dict[str, Any]:
 
 def _is_login_attempt(request: Request) -> bool:
     return request.method == "POST" and request.url.path == "/login"
+
+
+async def _refresh_holiday_calendar(_request: Request) -> None:
+    """Keep the in-memory holiday calendar current (a clock check; a query once a minute)."""
+    from mediation.cases.holidays import refresh_calendar
+
+    await refresh_calendar()
+
+
+async def _before_request(request: Request) -> Response | None:
+    await _refresh_holiday_calendar(request)
+    return await guard_request(request)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -159,15 +177,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         check_throttle_handler=_is_login_attempt,
         store="rate_limit",
     )
-    static = create_static_files_router(
-        path="/static", directories=[STATIC_DIR], opt={"public": True}, include_in_schema=False
-    )
     app = Litestar(
-        route_handlers=[static, *CONTROLLERS],
-        lifespan=[db.lifespan, sweep_lifespan(settings.run_background_tasks)],
+        route_handlers=[static_file, *CONTROLLERS],
+        # Tablets on patchy networks: pages, CSS and JS gzipped (PDFs, photos and sheets are
+        # compressed formats already).
+        compression_config=CompressionConfig(
+            backend="gzip", gzip_compress_level=6, exclude=r"\.(pdf|xlsx|jpe?g|png)$"
+        ),
+        lifespan=[db.lifespan, sweep_lifespan(settings.run_background_tasks, settings=settings)],
         middleware=[login_limit.middleware, locale_middleware, options_middleware],
         on_app_init=[auth.on_app_init],
-        before_request=guard_request,
+        before_request=_before_request,
         csrf_config=csrf,
         stores=_stores(settings),
         template_config=TemplateConfig(

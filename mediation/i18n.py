@@ -15,12 +15,13 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from markupsafe import Markup, escape
 
+from mediation.clock import local_date, to_local
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT_LOCALE = "zh_CN"
 SUPPORTED_LOCALES = ("zh_CN", "en")
 # Message ids are English; only zh_CN needs a catalog.
 LOCALE_NAMES = {"zh_CN": "中文", "en": "English"}
-TIMEZONE = "Asia/Shanghai"
 
 _current_locale: contextvars.ContextVar[str] = contextvars.ContextVar(
     "current_locale", default=DEFAULT_LOCALE
@@ -157,7 +158,8 @@ def format_date(value: date | datetime | None, format: str = "medium") -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.date()
+        # The county's date of the instant, never the server's (UTC) date.
+        value = local_date(value)
     return _format_date(value, format, get_locale())
 
 
@@ -168,14 +170,23 @@ def _format_date(value: date, format: str, locale: str) -> str:
 
 
 def format_datetime(value: datetime | None, format: str = "medium") -> str:
+    """An instant as county wall-clock time.
+
+    ``long`` and ``medium`` are the date and the time to the minute (2026年2月8日 11:30): Babel's
+    own long pattern appends the zone offset (``+0800``), which has no place on a Chinese page or
+    document, and seconds are noise to a reader.
+    """
     if value is None:
         return ""
-    return dates.format_datetime(
-        value,
-        format=format,
-        tzinfo=dates.get_timezone(TIMEZONE),
-        locale=_babel_locale(get_locale()),
-    )
+    if not isinstance(value, datetime):
+        return format_date(value, format)
+    local = to_local(value)
+    locale = _babel_locale(get_locale())
+    if format in ("long", "medium"):
+        # The date as the format says, the time to the minute: 2026年2月8日 11:30.
+        day = _format_date(local.date(), format, get_locale())
+        return f"{day} {dates.format_time(local, 'short', locale=locale)}"
+    return dates.format_datetime(local, format=format, tzinfo=local.tzinfo, locale=locale)
 
 
 def format_number(value: int | float | Decimal | None) -> str:

@@ -25,5 +25,6 @@ APP_REGISTRY = AppRegistry(
         "mediation.intake.piccolo_app",
         "mediation.cases.piccolo_app",
         "mediation.suggestions.piccolo_app",
+        "mediation.portal.piccolo_app",
     ]
 )

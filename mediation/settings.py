@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,6 +48,11 @@ class Settings:
     county_code: str = "平湖"
     db_pool_size: int = 10
     run_background_tasks: bool = True
+    backup_dir: Path | None = None  # nightly backups go here when set
+    backup_keep: int = 14  # nightly backups kept in backup_dir
+    # The county's zone: every calendar date shown, printed or used in a deadline is a date
+    # there (mediation.clock reads the same variable).
+    time_zone: str = "Asia/Shanghai"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -78,7 +84,20 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         county_code=env.get("COUNTY_CODE") or "平湖",
         db_pool_size=int(env.get("DB_POOL_SIZE") or 10),
         run_background_tasks=_bool(env.get("RUN_BACKGROUND_TASKS"), True),
+        backup_dir=Path(env["BACKUP_DIR"]).resolve() if env.get("BACKUP_DIR") else None,
+        backup_keep=int(env.get("BACKUP_KEEP") or 14),
+        time_zone=_time_zone(env.get("TIME_ZONE")),
     )
+
+
+def _time_zone(value: str | None) -> str:
+    """The configured zone name, refused at start-up if the zone database does not know it."""
+    name = (value or "").strip() or "Asia/Shanghai"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"TIME_ZONE={name!r} is not a known time zone") from exc
+    return name
 
 
 @cache

@@ -49,8 +49,10 @@ def environment() -> Environment:
     from mediation.cases import workflow
     from mediation.cases.categories import category_label
     from mediation.labels import LEVEL_LABELS, ROLE_LABELS, TEAM_ROLE_LABELS
+    from mediation.static_assets import static_url
 
     env.globals.update(
+        static_url=static_url,
         ROLE_LABELS=ROLE_LABELS,
         LEVEL_LABELS=LEVEL_LABELS,
         TEAM_ROLE_LABELS=TEAM_ROLE_LABELS,

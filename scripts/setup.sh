@@ -8,9 +8,10 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # Pango and HarfBuzz's subsetter for WeasyPrint (fast CJK PDFs), CJK fonts including a
 # fallback for rare Ext-B characters, poppler for reading PDFs back in tests, Debian's Chromium
-# for browser tests, PostgreSQL client tools.
+# for browser tests, PostgreSQL client tools (pg_dump/pg_restore for backups; the major version
+# must match the server's, which Debian's postgresql-client does for Debian's server).
 PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-hanazono
-  poppler-utils chromium python3-venv"
+  poppler-utils chromium python3-venv postgresql-client"
 missing=""
 for pkg in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"

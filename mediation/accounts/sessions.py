@@ -32,6 +32,10 @@ class QuietSessionBackend(ServerSideSessionBackend):
         loaded = connection.scope.get(_LOADED)
         if scope_session is not Empty and loaded and scope_session == loaded:
             return
+        # A request that came without a session and left none (static files, public pages,
+        # Open311, health checks) creates nothing: no file, no Redis key, no cookie.
+        if not loaded and not scope_session:
+            return
         await super().store_in_message(scope_session, message, connection)
 
 

@@ -20,8 +20,10 @@ from mediation.cases.tables import (
     Party,
     Signature,
 )
+from mediation.cases.workdays import rolled_to_working_day
 from mediation.db import write_transaction
 from mediation.grid.tables import Region, TeamMember
+from mediation.i18n import format_date
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 from mediation.inputs import parse_amount, too_long
@@ -36,6 +38,20 @@ STATUSES = {
 SIGNATORY_ROLES = {"party": _l("Party"), "mediator": _l("Mediator"), "seal": _l("Committee seal")}
 # Civil Procedure Law Art. 205 / People's Mediation Law Art. 33.
 JUDICIAL_CONFIRMATION_DAYS = 30
+
+
+def confirmation_until(effective_on: date) -> date:
+    """Last day to apply for judicial confirmation: 30 days after the agreement took effect,
+    moved to the first working day after a holiday (Civil Procedure Law Art. 85)."""
+    return rolled_to_working_day(effective_on + timedelta(days=JUDICIAL_CONFIRMATION_DAYS))
+
+
+def performance_due(deadline: date) -> date:
+    """A clause's deadline as it binds: a last day on a holiday moves to the next working day
+    (Civil Procedure Law Art. 85)."""
+    return rolled_to_working_day(deadline)
+
+
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud without doubt
 
 
@@ -103,6 +119,15 @@ async def _committee_for(case: dict) -> tuple[str, str]:
     return f"{name}人民调解委员会", short[:16]
 
 
+def mediation_started(case: dict) -> bool:
+    """An agreement comes out of a mediation: none before it starts (or on a declined case)."""
+    return case["mediation_started_on"] is not None and case["status"] not in (
+        "registered",
+        "accepted",
+        "declined",
+    )
+
+
 async def create_agreement(
     user: CurrentUser, case_id: int, kind: str = "written", supplements: int | None = None
 ) -> int:
@@ -111,6 +136,8 @@ async def create_agreement(
         raise CaseError(_("This case does not exist."))
     if kind not in KINDS:
         raise CaseError(_("Choose from the list."), "kind")
+    if not mediation_started(case):
+        raise CaseError(_("An agreement can be drafted once mediation has started."), "status")
     committee, short = await _committee_for(case)
     agreement = Agreement(
         case=case_id, kind=kind, committee=committee, committee_short=short, supplements=supplements
@@ -156,10 +183,12 @@ async def agreement_for(user: CurrentUser, agreement_id: int) -> dict | None:
     )
     row["missing_signatures"] = missing_signatures(row)
     if row["effective_on"]:
-        row["confirmation_until"] = row["effective_on"] + timedelta(days=JUDICIAL_CONFIRMATION_DAYS)
+        row["confirmation_until"] = confirmation_until(row["effective_on"])
         row["confirmation_days_left"] = (row["confirmation_until"] - today()).days
+    for c in row["clauses"]:
+        c["due"] = performance_due(c["deadline"]) if c["deadline"] else None
     row["overdue_clauses"] = [
-        c for c in row["clauses"] if c["deadline"] and not c["done_on"] and c["deadline"] < today()
+        c for c in row["clauses"] if c["due"] and not c["done_on"] and c["due"] < today()
     ]
     return row
 
@@ -380,7 +409,7 @@ async def record_signature(
             "Agreement %(number)s is in effect. The parties may jointly apply for judicial "
             "confirmation until %(until)s.",
             number=agreement["number"],
-            until=(effective_on + timedelta(days=JUDICIAL_CONFIRMATION_DAYS)).isoformat(),
+            until=format_date(confirmation_until(effective_on), "long"),
         ),
     )
     return True
@@ -412,6 +441,8 @@ async def mark_clause_done(
 
 # Remind this many days before the judicial-confirmation window closes.
 CONFIRMATION_REMINDER_DAYS = 7
+# The longest run of rest days a holiday can put after a window's last day (Spring Festival).
+HOLIDAY_MARGIN_DAYS = 12
 # Cases whose agreement is still being performed; later states need no reminders.
 PERFORMING_STATUSES = ("settled", "performing")
 
@@ -456,6 +487,8 @@ async def sweep_agreements(on: date | None = None) -> AgreementSweepReport:
         AgreementClause.agreement.case.status.is_in(list(PERFORMING_STATUSES)),
     )
     for clause in late:
+        if performance_due(clause["deadline"]) >= on:
+            continue  # its last day was a holiday: still within time (Art. 85)
         claimed = (
             await AgreementClause.update({AgreementClause.overdue_notified_on: on})
             .where(
@@ -483,14 +516,16 @@ async def sweep_agreements(on: date | None = None) -> AgreementSweepReport:
                 "performed.",
                 clause=label,
                 obligor=clause["obligor"],
-                due=clause["deadline"].isoformat(),
+                due=format_date(clause["deadline"], "long"),
             ),
         )
         report.clauses_overdue += 1
 
     # Effective on or after this day: the window is still open; on or before the other: it
     # closes within CONFIRMATION_REMINDER_DAYS.
-    window_open_from = on - timedelta(days=JUDICIAL_CONFIRMATION_DAYS)
+    # The window's end may move past holidays (Art. 85): look a little further back and decide
+    # on the moved date below.
+    window_open_from = on - timedelta(days=JUDICIAL_CONFIRMATION_DAYS + HOLIDAY_MARGIN_DAYS)
     closing_by = on - timedelta(days=JUDICIAL_CONFIRMATION_DAYS - CONFIRMATION_REMINDER_DAYS)
     closing = await Agreement.select(
         Agreement.id,
@@ -506,6 +541,9 @@ async def sweep_agreements(on: date | None = None) -> AgreementSweepReport:
         Agreement.case.status.is_in(list(PERFORMING_STATUSES)),
     )
     for agreement in closing:
+        until = confirmation_until(agreement["effective_on"])
+        if not on <= until <= on + timedelta(days=CONFIRMATION_REMINDER_DAYS):
+            continue
         claimed = (
             await Agreement.update({Agreement.confirmation_reminded_on: on})
             .where(Agreement.id == agreement["id"], Agreement.confirmation_reminded_on.is_null())
@@ -513,7 +551,6 @@ async def sweep_agreements(on: date | None = None) -> AgreementSweepReport:
         )
         if not claimed:
             continue
-        until = agreement["effective_on"] + timedelta(days=JUDICIAL_CONFIRMATION_DAYS)
         await record_event(
             agreement["case"],
             None,
@@ -529,7 +566,7 @@ async def sweep_agreements(on: date | None = None) -> AgreementSweepReport:
                 "The parties to agreement %(number)s may jointly apply to the court for "
                 "judicial confirmation until %(until)s (%(days)s days left).",
                 number=agreement["number"],
-                until=until.isoformat(),
+                until=format_date(until, "long"),
                 days=(until - on).days,
             ),
         )

@@ -17,6 +17,7 @@ from msgspec import Meta
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import services
 from mediation.cases.controllers import CASE_ROLES
+from mediation.clock import to_local
 from mediation.i18n import gettext as _
 from mediation.inputs import OptionalId, Page
 from mediation.intake.controllers import INTAKE_ROLES
@@ -97,6 +98,9 @@ class ClockOut(msgspec.Struct):
     is_overdue: bool
     remaining_days: int
     done: bool
+    # Years on the way to the due date with no holiday schedule entered: the date is an
+    # estimate counted Monday to Friday.
+    estimated_years: list[int] = []
 
 
 class EventOut(msgspec.Struct):
@@ -115,6 +119,14 @@ class MediatorOut(msgspec.Struct):
     organisation: str
     active: bool
     ended_reason: str
+
+
+class SuggestionLink(msgspec.Struct):
+    """The people's suggestion a case was re-routed from."""
+
+    id: int
+    tracking_code: str
+    url: str | None  # its page, for those who may open it
 
 
 class CaseOut(msgspec.Struct):
@@ -146,6 +158,7 @@ class CaseOut(msgspec.Struct):
     clocks: list[ClockOut]
     events: list[EventOut]
     mediators: list[MediatorOut]
+    suggestion: SuggestionLink | None = None
 
 
 class CaseListItem(msgspec.Struct):
@@ -244,7 +257,7 @@ def case_out(case: dict) -> CaseOut:
         parties_consent=case["parties_consent"],
         overdue=case["overdue"],
         registered_on=case["registered_on"],
-        registered_at=case["registered_at"],
+        registered_at=to_local(case["registered_at"]),
         registered_by=case["registered_by.display_name"],
         linked_case=case["linked_case"],
         linked_case_number=case["linked_case.number"],
@@ -273,13 +286,14 @@ def case_out(case: dict) -> CaseOut:
                 is_overdue=c["state"].is_overdue,
                 remaining_days=c["state"].remaining_days,
                 done=c["state"].done,
+                estimated_years=list(c["clock"].estimated_years),
             )
             for c in case["clocks"]
         ],
         events=[
             EventOut(
                 action=e["action"],
-                at=e["at"],
+                at=to_local(e["at"]),
                 actor=e["actor.display_name"],
                 from_status=e["from_status"],
                 to_status=e["to_status"],
@@ -298,6 +312,7 @@ def case_out(case: dict) -> CaseOut:
             )
             for m in case["mediators"]
         ],
+        suggestion=SuggestionLink(**case["suggestion"]) if case.get("suggestion") else None,
     )
 
 

@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
@@ -16,8 +17,8 @@ from markupsafe import Markup
 
 from mediation import i18n
 from mediation.accounts.guards import current_user, requires_role
+from mediation.cases import holidays, services, workdays, workflow
 from mediation.cases import labels as case_labels
-from mediation.cases import services, workflow
 from mediation.cases.categories import STANDARD_CATEGORIES, category_label
 from mediation.grid.services import grid_choices_for
 from mediation.i18n import gettext as _
@@ -335,8 +336,15 @@ async def render_detail(
     if user.has_role(*MANAGE_ROLES) and workflow.is_open(case["status"]):
         suggestions = (await services.suggest_mediators(user, case_id))[:5]
     from mediation.cases.agreements import STATUSES as AGREEMENT_STATUSES
-    from mediation.cases.agreements import agreements_of_case
-    from mediation.cases.followups import PERFORMANCE, SATISFACTION, follow_ups_of_case
+    from mediation.cases.agreements import agreements_of_case, mediation_started
+    from mediation.cases.followups import (
+        PERFORMANCE,
+        SATISFACTION,
+        follow_up_due,
+        follow_ups_of_case,
+    )
+    from mediation.cases.materials import KINDS as MATERIAL_KINDS
+    from mediation.cases.materials import materials_of_case
     from mediation.cases.sessions import OUTCOMES, sessions_of_case
 
     return Template(
@@ -355,6 +363,10 @@ async def render_detail(
             "follow_ups": await follow_ups_of_case(case_id),
             "PERFORMANCE": PERFORMANCE,
             "SATISFACTION": SATISFACTION,
+            "materials": await materials_of_case(case_id),
+            "can_draft_agreement": mediation_started(case),
+            "follow_up_due": await follow_up_due(case_id),
+            "MATERIAL_KINDS": MATERIAL_KINDS,
         },
         status_code=status_code,
     )
@@ -407,3 +419,74 @@ class DeadlinePolicyController(Controller):
                 status_code=422,
             )
         return see_other("/admin/deadlines?saved=1")
+
+
+class HolidayCalendarController(Controller):
+    """Official holidays and make-up working days per year, as the State Council publishes them."""
+
+    path = "/admin/holidays"
+    guards = [requires_role("admin")]
+    include_in_schema = False
+
+    @get("/")
+    async def calendar_page(self, year: FromQuery[int | None] = None) -> Template:
+        values: dict[str, Any] = {}
+        if year is not None and workdays.FIRST_YEAR <= year <= workdays.LAST_YEAR:
+            # A year entered before comes back as CSV to correct; a new one starts empty.
+            source = await holidays.year_source(year)
+            values = {"year": str(year), "source": source or "", "schedule": ""}
+            if source is not None:
+                values["schedule"] = workdays.schedule_csv(await holidays.year_days(year))
+        return await _holiday_page(values, {})
+
+    @post("/")
+    async def save_year(
+        self,
+        request: Request,
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> Template | Redirect:
+        values = {k: str(data.get(k) or "") for k in ("year", "source", "schedule")}
+        upload = data.get("file")
+        if isinstance(upload, UploadFile):
+            content = await upload.read()
+            if content:
+                from mediation.grid.csv_import import decode
+
+                try:
+                    values["schedule"] = decode(content)
+                except ValueError:
+                    return await _holiday_page(
+                        values,
+                        {"file": _("The file is not UTF-8 or GB18030 text.")},
+                        status_code=422,
+                    )
+        try:
+            year = await holidays.save_year(
+                current_user(request), values["year"], values["source"], values["schedule"]
+            )
+        except holidays.HolidayError as exc:
+            return await _holiday_page(
+                values, {exc.field or "form": exc.message}, exc.problems, status_code=422
+            )
+        return see_other(f"/admin/holidays?year={year}&saved=1")
+
+
+async def _holiday_page(
+    values: dict, errors: dict, problems: list | None = None, status_code: int = 200
+) -> Template:
+    calendar = await holidays.refresh_calendar()
+    return Template(
+        "cases/holidays.html",
+        context={
+            "years": await holidays.years(),
+            "missing": holidays.warnings(calendar),
+            "values": values,
+            "errors": errors,
+            "problems": problems or [],
+            "example": EXAMPLE_SCHEDULE,
+        },
+        status_code=status_code,
+    )
+
+
+EXAMPLE_SCHEDULE = "date,kind,name\n2027-01-01,holiday,元旦\n2027-02-07,workday,春节\n"

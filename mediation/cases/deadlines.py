@@ -1,9 +1,10 @@
 """Case deadlines: the policy (data, not code), working-day arithmetic and the clocks of a case.
 
-Working days follow China's public holidays and make-up working days (调休) through the
-``chinese_calendar`` library. Counting follows the Civil Code (Arts. 201 and 203): the day
-a period starts is not counted, and a calendar-day period that ends on a rest day ends on
-the next working day instead (policy switch ``calendar_due_rolls_to_working_day``).
+Working days follow China's public holidays and make-up working days (调休) as stored in the
+holiday calendar (``mediation.cases.workdays``: pass one in, or the process's current one is
+used). Counting follows the Civil Code (Arts. 201 and 203): the day a period starts is not
+counted, and a calendar-day period that ends on a rest day ends on the next working day
+instead (policy switch ``calendar_due_rolls_to_working_day``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import chinese_calendar
-
+from mediation.cases import workdays
+from mediation.cases.workdays import HolidayCalendar
 from mediation.cases.workflow import CaseLevel
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext
@@ -108,6 +109,9 @@ class Clock:
     days: int
     starts_on: date
     escalates_when_overdue: bool = False
+    # Years between start and due whose holiday schedule is not entered: the due date is an
+    # estimate counted Monday to Friday, and the clock must say so.
+    estimated_years: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,22 +128,20 @@ class ClockState:
 # --- working days -------------------------------------------------------------------------
 
 
-def is_working_day(day: date) -> bool:
-    """China's official working days; outside the library's years, plain Monday to Friday."""
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
-        return day.weekday() < 5
+def is_working_day(day: date, calendar: HolidayCalendar | None = None) -> bool:
+    """China's official working days; in a year with no schedule entered, Monday to Friday."""
+    return (calendar or workdays.current()).is_working_day(day)
 
 
-def next_working_day(day: date) -> date:
+def next_working_day(day: date, calendar: HolidayCalendar | None = None) -> date:
     """The day itself if it is a working day, else the first working day after it."""
-    while not is_working_day(day):
+    calendar = calendar or workdays.current()
+    while not calendar.is_working_day(day):
         day += timedelta(days=1)
     return day
 
 
-def add_days(start: date, n: int, unit: Unit) -> date:
+def add_days(start: date, n: int, unit: Unit, calendar: HolidayCalendar | None = None) -> date:
     """The date ``n`` calendar or working days after ``start`` (negative ``n`` goes back).
 
     The start day is never counted, so 2 working days after a Friday is the next Tuesday.
@@ -148,11 +150,12 @@ def add_days(start: date, n: int, unit: Unit) -> date:
         return start + timedelta(days=n)
     if unit != "working":
         raise ValueError(f"unknown unit {unit!r}")
+    calendar = calendar or workdays.current()
     step = timedelta(days=1 if n >= 0 else -1)
     day, left = start, abs(n)
     while left:
         day += step
-        if is_working_day(day):
+        if calendar.is_working_day(day):
             left -= 1
     return day
 
@@ -393,12 +396,15 @@ def compute_clocks(
     extension_days: int = 0,
     *,
     accepted_on: date | None = None,
+    calendar: HolidayCalendar | None = None,
 ) -> list[Clock]:
     """The case's clocks in policy order; a clock whose start has not happened is left out.
 
     The base rule is replaced by the level's, then the category's. A colour can only
-    tighten: when its rule would end later than that, the earlier due date stands.
+    tighten: when its rule would end later than that, the earlier due date stands. A clock
+    that crosses a year with no holiday schedule names that year in ``estimated_years``.
     """
+    calendar = calendar or workdays.current()
     if extension_days < 0 or extension_days > policy.extension.max_days:
         raise DeadlineError(
             _(
@@ -425,7 +431,7 @@ def compute_clocks(
             candidates.append(colour_layer.clocks[name].patch(rule))
         extra = extension_days if name == policy.extension.clock else 0
         timed = [
-            (_due(policy, candidate, start, extra), candidate, start)
+            (_due(policy, candidate, start, extra, calendar), candidate, start)
             for candidate in candidates
             if (start := starts[candidate.start]) is not None
         ]
@@ -441,18 +447,25 @@ def compute_clocks(
                 days=rule.days,
                 starts_on=starts_on,
                 escalates_when_overdue=name in escalating,
+                estimated_years=calendar.missing_years(starts_on, due),
             )
         )
     return clocks
 
 
-def _due(policy: Policy, rule: ClockRule, start: date, extension_days: int) -> date:
-    due = add_days(start, rule.days, rule.unit)
+def _due(
+    policy: Policy,
+    rule: ClockRule,
+    start: date,
+    extension_days: int,
+    calendar: HolidayCalendar,
+) -> date:
+    due = add_days(start, rule.days, rule.unit, calendar)
     if extension_days:
-        due = add_days(due, extension_days, policy.extension.unit)
+        due = add_days(due, extension_days, policy.extension.unit, calendar)
     last_unit = policy.extension.unit if extension_days else rule.unit
     if last_unit == "calendar" and policy.calendar_due_rolls_to_working_day:
-        due = next_working_day(due)
+        due = next_working_day(due, calendar)
     return due
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from mediation.accounts.services import CurrentUser, load_user
 from mediation.cases import assignment, services
 from mediation.cases.tables import Case, CaseEvent, CaseMediator, Notification
+from mediation.clock import county_zone, local_date, local_now
 from mediation.db import write_transaction
 from mediation.grid.tables import Grid, Mediator, Staff, TeamMember
 from mediation.intake.tables import IntakeSubmission
@@ -1157,11 +1158,11 @@ class Runner:
         previous = None
         for i, offset in enumerate(day_of):
             day = plan.reg_day + timedelta(days=offset)
-            if previous is not None and previous.date() == day:
+            if previous is not None and local_date(previous) == day:
                 at = previous + timedelta(minutes=self.rng.randint(20, 150))
             else:
                 hour = self.rng.randint(8, 16) if i else self.rng.randint(8, 17)
-                at = datetime.combine(day, time(hour, self.rng.randint(0, 59)), services.TZ)
+                at = datetime.combine(day, time(hour, self.rng.randint(0, 59)), county_zone())
             times.append(at)
             previous = at
         # Never in the future: squeeze today's steps back before now, keeping their order.
@@ -1318,18 +1319,20 @@ class Runner:
                 facts = dict(step.facts)
                 note = self._note(step.action, facts, plan, context)
                 await services.transition_case(actor, case_id, step.action, facts, note=note)
-                the_day = at.date()
+                the_day = local_date(at)
                 if step.action == "accept":
                     dates.setdefault("accepted_on", the_day)
                 elif step.action == "start_mediation":
                     dates.setdefault("mediation_started_on", the_day)
                 elif step.action in ("close", "decline"):
                     dates["closed_on"] = the_day
+                elif step.action in ("settle", "terminate"):
+                    dates["concluded_on"] = the_day
             clock.at = at
             # Only these moves notify anyone; the others wrote events alone.
             await self._stamp(clock, at, step.action in ("escalate", "assign", "colour"))
         values: dict[Any, Any] = {
-            Case.registered_on: times[0].date(),
+            Case.registered_on: local_date(times[0]),
             Case.registered_at: times[0],
             Case.updated_at: times[-1],
         }
@@ -1337,6 +1340,7 @@ class Runner:
             "accepted_on": Case.accepted_on,
             "mediation_started_on": Case.mediation_started_on,
             "closed_on": Case.closed_on,
+            "concluded_on": Case.concluded_on,
         }
         for name, value in dates.items():
             values[column[name]] = value
@@ -1553,9 +1557,9 @@ async def _story(cast: Cast, grids: list[GridInfo], now: datetime, loads: dict[i
         ],
     )
     # A Wednesday afternoon about three weeks ago; the joint session is on the Saturday.
-    day = now.date() - timedelta(days=24)
+    day = local_date(now) - timedelta(days=24)
     day -= timedelta(days=(day.weekday() - 2) % 7)
-    registered = datetime.combine(day, time(15, 40), services.TZ)
+    registered = datetime.combine(day, time(15, 40), county_zone())
     case_id = await services.register_case(inp, worker, STORY_KEY)
     clock = Clock(case_id, registered)
     await _stamp(clock, registered, now)
@@ -1565,7 +1569,7 @@ async def _story(cast: Cast, grids: list[GridInfo], now: datetime, loads: dict[i
         await _stamp(clock, when, now)
 
     def at(days: int, hour: int, minute: int = 0) -> datetime:
-        return datetime.combine(day + timedelta(days=days), time(hour, minute), services.TZ)
+        return datetime.combine(day + timedelta(days=days), time(hour, minute), county_zone())
 
     await move(
         worker,
@@ -1616,10 +1620,10 @@ async def _story(cast: Cast, grids: list[GridInfo], now: datetime, loads: dict[i
     last = at(5, 16, 10)
     await Case.update(
         {
-            Case.registered_on: registered.date(),
+            Case.registered_on: local_date(registered),
             Case.registered_at: registered,
-            Case.accepted_on: at(1, 10).date(),
-            Case.mediation_started_on: at(3, 9).date(),
+            Case.accepted_on: local_date(at(1, 10)),
+            Case.mediation_started_on: local_date(at(3, 9)),
             Case.updated_at: last,
         }
     ).where(Case.id == case_id)
@@ -1716,8 +1720,8 @@ async def load_demo_cases(count: int = DEMO_COUNT, seed: int = 2026) -> int:
     if not grids:
         return 0
     rng = random.Random(seed)
-    now = datetime.now(services.TZ)
-    today = now.date()
+    now = local_now()
+    today = local_date(now)
     async with write_transaction():
         cast = await _cast(grids)
         plans = _make_plans(rng, max(count - 1, 1), grids, today)
@@ -1766,8 +1770,8 @@ async def _sweep_and_backdate(now: datetime) -> None:
         )
         clocks = await services.clocks_for(case)
         late = [c["clock"].due for c in clocks if c["state"].is_overdue and not c["state"].done]
-        due = min(late) if late else now.date()
-        at = datetime.combine(due + timedelta(days=1), time(0, 15), services.TZ)
+        due = min(late) if late else local_date(now)
+        at = datetime.combine(due + timedelta(days=1), time(0, 15), county_zone())
         if previous and at <= previous["at"]:
             at = previous["at"] + timedelta(minutes=15)
         at = min(at, now)

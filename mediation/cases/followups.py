@@ -7,7 +7,7 @@ from datetime import date
 from mediation.accounts.services import CurrentUser
 from mediation.cases import agreements, sessions
 from mediation.cases.services import CaseError, case_detail, case_for, record_event, today
-from mediation.cases.tables import AgreementClause, CaseEvent, FollowUp
+from mediation.cases.tables import Agreement, AgreementClause, Case, CaseEvent, FollowUp
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 
@@ -39,6 +39,10 @@ async def record_follow_up(
         raise CaseError(_("Choose from the list."), "satisfaction")
     if visited_on > today():
         raise CaseError(_("The visit cannot be in the future."), "visited_on")
+    if not await follow_up_due(case_id):
+        raise CaseError(
+            _("A follow-up visit is recorded after an agreement or a termination."), "status"
+        )
     row = FollowUp(
         case=case_id,
         visited_on=visited_on,
@@ -52,6 +56,21 @@ async def record_follow_up(
         case_id, user, "follow_up", changes={"performance": [None, performance]}, note=note[:200]
     )
     return row.id
+
+
+FOLLOW_UP_STATUSES = ("settled", "performing", "performed", "breached", "terminated", "closed")
+
+
+async def follow_up_due(case_id: int) -> bool:
+    """A visit checks how an agreement is kept or how a terminated case stands: none before."""
+    case = await Case.select(Case.status).where(Case.id == case_id).first()
+    if case is None:
+        return False
+    if case["status"] in FOLLOW_UP_STATUSES:
+        return True
+    return await Agreement.exists().where(
+        Agreement.case == case_id, Agreement.status == "effective"
+    )
 
 
 async def follow_ups_of_case(case_id: int) -> list[dict]:

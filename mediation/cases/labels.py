@@ -44,6 +44,11 @@ EVENT_LABELS = {
     "revealed": _l("Personal data viewed in full"),
     "mediator_assigned": _l("Mediator assigned"),
     "mediator_objected": _l("A party objected to a mediator"),
+    "party_code_printed": _l("A party's code slip was printed"),
+    "party_code_reissued": _l("A party's code was reissued"),
+    "party_reschedule_request": _l("A party asked for another session date"),
+    "party_confirmed_clause": _l("A party confirmed a clause was carried out"),
+    "party_rated": _l("A party rated the mediation"),
     "extended": _l("Mediation period extended"),
     "overdue": _l("Overdue"),
     "caught_up": _l("Back within its deadlines"),
@@ -58,6 +63,12 @@ EVENT_LABELS = {
     "clause_overdue": _l("Clause overdue"),
     "confirmation_reminder": _l("Reminder: judicial confirmation window closing"),
     "follow_up": _l("Follow-up visit recorded"),
+    "material_added": _l("Material added"),
+    "material_viewed": _l("Material opened"),
+    "material_downloaded": _l("Material downloaded"),
+    "materials_previewed": _l("Material previews seen"),
+    "material_withdrawn": _l("Material withdrawn"),
+    "materials_printed": _l("Materials printed in the case file"),
 }
 
 FIELD_LABELS = {
@@ -87,6 +98,7 @@ FIELD_LABELS = {
     "performance": _l("Performance"),
     "due": _l("Due"),
     "until": _l("Until"),
+    "material": _l("Material"),
 }
 
 REVEALED_FIELD_LABELS = {"id_number": _l("ID number"), "phone": _l("Phone")}

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from piccolo.columns.combination import WhereRaw
 
 from mediation import crypto, inputs
 from mediation.accounts.services import CurrentUser
-from mediation.cases import assignment, deadlines, workflow
+from mediation.cases import assignment, deadlines, workdays, workflow
+from mediation.cases.holidays import refresh_calendar
 from mediation.cases.tables import (
     Case,
     CaseCounter,
@@ -23,6 +23,8 @@ from mediation.cases.tables import (
     Notification,
     Party,
 )
+from mediation.cases.workdays import HolidayCalendar
+from mediation.clock import local_date, local_today, utc_now
 from mediation.db import is_postgres, write_transaction
 from mediation.grid.tables import Grid, Mediator, Region, Staff, TeamMember
 from mediation.i18n import gettext as _
@@ -30,7 +32,6 @@ from mediation.intake.tables import IntakeSubmission
 from mediation.masking import mask_id_number
 from mediation.settings import get_settings
 
-TZ = ZoneInfo("Asia/Shanghai")
 OPEN_STATUSES = [s.value for s in workflow.CaseStatus if workflow.is_open(s)]
 PAGE_SIZE = 25
 
@@ -63,7 +64,8 @@ class EditConflict(CaseError):
 
 
 def today() -> date:
-    return datetime.now(TZ).date()
+    """Today in the county (the server's clock is UTC)."""
+    return local_today()
 
 
 @dataclass
@@ -116,6 +118,10 @@ async def record_event(
             note=note,
         )
     )
+    # The parties hear of the events that concern them (accepted, sessions, agreement, closed).
+    from mediation.portal.services import on_case_event
+
+    await on_case_event(case_id, action, to_status)
 
 
 def _jsonable(data: Any) -> Any:
@@ -273,6 +279,10 @@ async def register_case(inp: CaseInput, actor: CurrentUser, idempotency_key: str
                 ).save()
             if idempotency_key:
                 await IntakeSubmission(key=idempotency_key, staff=actor.id, case=case.id).save()
+            # 一案一码: every party with a phone gets a code and secret for /my-case.
+            from mediation.portal.services import issue_codes_for_case
+
+            await issue_codes_for_case(case.id, actor)
             await record_event(
                 case.id,
                 actor,
@@ -417,7 +427,8 @@ async def case_detail(user: CurrentUser, case_id: int) -> dict | None:
     case["events"] = (
         await CaseEvent.select(CaseEvent.all_columns(), CaseEvent.actor.display_name)
         .where(CaseEvent.case == case_id)
-        .order_by(CaseEvent.id)
+        # In time order: records entered afterwards (a backdated follow-up) sit where they belong.
+        .order_by(CaseEvent.at, CaseEvent.id)
         .output(load_json=True)
     )
     case["team"] = await TeamMember.select(
@@ -436,6 +447,7 @@ async def case_detail(user: CurrentUser, case_id: int) -> dict | None:
         .order_by(CaseMediator.id)
     )
     case["clocks"] = await clocks_for(case)
+    case["suggestion"] = await suggestion_of_case(user, case_id)
     case["actions"] = [
         a.value
         for a in workflow.allowed_actions(
@@ -445,8 +457,41 @@ async def case_detail(user: CurrentUser, case_id: int) -> dict | None:
     return case
 
 
-async def clocks_for(case: dict, on: date | None = None) -> list[dict]:
-    policy = await current_policy()
+async def suggestion_of_case(user: CurrentUser, case_id: int) -> dict | None:
+    """The people's suggestion this case was re-routed from, if any.
+
+    ``url`` is its page for those who may open it (the suggestion office of the area), else
+    None: the code alone still tells a grid worker where the case came from.
+    """
+    from mediation.suggestions.tables import Suggestion
+
+    row = (
+        await Suggestion.select(Suggestion.id, Suggestion.tracking_code, Suggestion.region_path)
+        .where(Suggestion.case == case_id)
+        .first()
+    )
+    if row is None:
+        return None
+    may_open = user.has_role("centre_staff", "admin") and (
+        not row["region_path"] or user.can_see_path(row["region_path"])
+    )
+    return {
+        "id": row["id"],
+        "tracking_code": row["tracking_code"],
+        "url": f"/suggestions/{row['id']}" if may_open else None,
+    }
+
+
+async def clocks_for(
+    case: dict,
+    on: date | None = None,
+    policy: deadlines.Policy | None = None,
+    calendar: HolidayCalendar | None = None,
+) -> list[dict]:
+    """The case's clocks and where each stands; a clock crossing a year with no holiday schedule
+    is flagged (and logged) as an estimate."""
+    policy = policy or await current_policy()
+    calendar = calendar or await refresh_calendar()
     clocks = deadlines.compute_clocks(
         policy,
         case["registered_on"],
@@ -456,9 +501,12 @@ async def clocks_for(case: dict, on: date | None = None) -> list[dict]:
         case["mediation_started_on"],
         case["extension_days"],
         accepted_on=case["accepted_on"],
+        calendar=calendar,
     )
     result = []
     for clock in clocks:
+        if clock.estimated_years:
+            workdays.note_estimate(clock.estimated_years)
         done = _clock_done_on(clock.name, case)
         state = deadlines.clock_state(clock, on or today(), done)
         result.append({"clock": clock, "state": state})
@@ -474,8 +522,10 @@ def _clock_done_on(name: str, case: dict) -> date | None:
             return None
         return case["mediation_started_on"] or case["closed_on"]
     if name == "mediation":
+        # The clock stops the day agreement is reached or mediation is terminated, not the day
+        # the case is closed after the follow-up visit.
         if status in ("settled", "terminated", "performing", "performed", "breached", "closed"):
-            return case.get("concluded_on") or case["closed_on"] or case["updated_at"].date()
+            return case.get("concluded_on") or case["closed_on"] or local_date(case["updated_at"])
         return None
     return case["closed_on"]
 
@@ -620,7 +670,7 @@ async def my_work(user: CurrentUser, limit: int = 50) -> list[dict]:
 async def _update_case(case: dict, values: dict, actor: CurrentUser | None, version: int | None):
     """Apply a change only if nobody else changed the case since ``version`` was read."""
     expected = case["version"] if version is None else version
-    values = {**values, Case.version: expected + 1, Case.updated_at: datetime.now(TZ)}
+    values = {**values, Case.version: expected + 1, Case.updated_at: utc_now()}
     rows = (
         await Case.update(values)
         .where(Case.id == case["id"], Case.version == expected)
@@ -677,6 +727,8 @@ async def transition_case(
         changes[Case.mediation_started_on] = the_day
     if move.to_status in (workflow.CaseStatus.CLOSED, workflow.CaseStatus.DECLINED):
         changes[Case.closed_on] = the_day
+    if move.to_status in (workflow.CaseStatus.SETTLED, workflow.CaseStatus.TERMINATED):
+        changes[Case.concluded_on] = the_day
     if move.level_after != move.level_before:
         changes[Case.level] = move.level_after.value
     async with write_transaction():
@@ -893,6 +945,17 @@ async def object_to_mediator(
     """A party objects to a mediator: the assignment ends and the objection is recorded."""
     if await case_for(user, case_id) is None:
         raise CaseError(_("This case does not exist."))
+    await end_assignment_on_objection(case_id, assignment_id, reason, actor=user)
+
+
+async def end_assignment_on_objection(
+    case_id: int,
+    assignment_id: int,
+    reason: str,
+    actor: CurrentUser | None,
+    party_name: str = "",
+) -> None:
+    """End a mediator's assignment because a party objects (entered by staff or by the party)."""
     if not reason.strip():
         raise CaseError(_("Give a reason for the objection."), "reason")
     row = (
@@ -909,13 +972,10 @@ async def object_to_mediator(
     await CaseMediator.update(
         {CaseMediator.active: False, CaseMediator.ended_reason: reason.strip()[:200]}
     ).where(CaseMediator.id == assignment_id)
-    await record_event(
-        case_id,
-        user,
-        "mediator_objected",
-        changes={"mediator": [row["mediator.staff.display_name"], None]},
-        note=reason,
-    )
+    changes = {"mediator": [row["mediator.staff.display_name"], None]}
+    if party_name:
+        changes["party"] = [None, party_name]
+    await record_event(case_id, actor, "mediator_objected", changes=changes, note=reason)
 
 
 async def extend_mediation(
@@ -1030,10 +1090,13 @@ async def sweep_deadlines(on: date | None = None) -> SweepReport:
     """
     on = on or today()
     report = SweepReport()
+    # One policy and one calendar for the whole pass, not a query per case.
+    policy = await current_policy()
+    calendar = await refresh_calendar(force=True)
     rows = await Case.select(Case.all_columns()).where(Case.status.is_in(OPEN_STATUSES))
     for case in rows:
         report.checked += 1
-        states = await clocks_for(case, on)
+        states = await clocks_for(case, on, policy, calendar)
         late = [c for c in states if c["state"].is_overdue and not c["state"].done]
         try:
             if not late:

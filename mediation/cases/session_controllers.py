@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
@@ -14,8 +13,9 @@ from litestar.response import Redirect, Template
 
 from mediation import inputs
 from mediation.accounts.guards import current_user, requires_role
-from mediation.cases import agreements, sessions
+from mediation.cases import agreements, materials, sessions
 from mediation.cases.services import CaseError, case_for
+from mediation.clock import county_zone, local_today
 from mediation.documents.pdf import render_pdf_async
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
@@ -23,7 +23,6 @@ from mediation.intake.validators import ValidationError
 from mediation.web import is_htmx, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-TZ = ZoneInfo("Asia/Shanghai")
 SESSION_ROLES = ("mediator", "volunteer", "grid_worker", "police", "centre_staff")
 
 
@@ -81,7 +80,7 @@ class SessionController(Controller):
         }
         errors: dict[str, str] = {}
         try:
-            starts_at = inputs.parse_local_datetime(values["starts_at"], TZ)
+            starts_at = inputs.parse_local_datetime(values["starts_at"], county_zone())
         except ValidationError as exc:
             starts_at = None
             errors["starts_at"] = exc.message
@@ -253,9 +252,19 @@ async def _session_page(
             "PARTICIPANT_ROLES": sessions.PARTICIPANT_ROLES,
             "OUTCOMES": sessions.OUTCOMES,
             "SIDES": sessions.SIDES,
+            **await _material_context(case_id),
         },
         status_code=status_code,
     )
+
+
+async def _material_context(case_id: int) -> dict:
+    """What the session page's "add a material" form needs (a receipt photographed mid-session)."""
+    from mediation.cases.materials import KINDS
+    from mediation.cases.tables import Party
+
+    parties = await Party.select(Party.id, Party.name, Party.role).where(Party.case == case_id)
+    return {"material_parties": parties, "MATERIAL_KINDS": KINDS}
 
 
 def _pdf_response(pdf: bytes, filename: str) -> Response:
@@ -277,7 +286,7 @@ class AgreementController(Controller):
     @post("/new")
     async def create(
         self, request: Request, case_id: FromPath[int], data: Annotated[dict[str, Any], Form]
-    ) -> Redirect:
+    ) -> Template | Redirect:
         try:
             agreement_id = await agreements.create_agreement(
                 current_user(request),
@@ -286,7 +295,11 @@ class AgreementController(Controller):
                 int(data["supplements"]) if str(data.get("supplements", "")).isdigit() else None,
             )
         except CaseError as exc:
-            raise NotFoundException() from exc
+            if exc.field != "status":
+                raise NotFoundException() from exc
+            from mediation.cases.controllers import render_detail
+
+            return await render_detail(request, case_id, {"agreement": exc.message}, 422)
         return see_other(f"/cases/{case_id}/agreements/{agreement_id}")
 
     @get("/{agreement_id:int}")
@@ -378,7 +391,7 @@ class AgreementController(Controller):
     ) -> Template | Redirect:
         try:
             await agreements.mark_clause_done(
-                current_user(request), agreement_id, clause_id, datetime.now(TZ).date()
+                current_user(request), agreement_id, clause_id, local_today()
             )
         except CaseError as exc:
             return await _agreement_page(request, case_id, agreement_id, {"form": exc.message}, 422)
@@ -468,7 +481,7 @@ async def _agreement_page(
             "KINDS": agreements.KINDS,
             "STATUSES": agreements.STATUSES,
             "SIGNATORY_ROLES": agreements.SIGNATORY_ROLES,
-            "today": datetime.now(TZ).date(),
+            "today": local_today(),
         },
         status_code=status_code,
     )
@@ -559,5 +572,11 @@ class CaseDocumentController(Controller):
             context = await case_file_context(current_user(request), case_id, str(request.base_url))
         except CaseError as exc:
             raise NotFoundException() from exc
+        context.update(
+            await materials.case_file_context(
+                current_user(request), case_id, request.app.state.settings.data_dir
+            )
+        )
         pdf = await render_pdf_async("documents/case_file.html", context)
+        pdf = await materials.append_pdf_appendices_async(pdf, context["materials"])
         return _pdf_response(pdf, f"case-file-{case_id}.pdf")

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from mediation.accounts.services import CurrentUser
 from mediation.cases.services import CaseError, case_for, record_event
 from mediation.cases.tables import MediationSession, MinuteEntry, SessionParticipant
+from mediation.clock import utc_now
 from mediation.db import write_transaction
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
@@ -246,7 +247,7 @@ async def close_session(
             MediationSession.status: "closed",
             MediationSession.outcome: outcome,
             MediationSession.next_date: next_date,
-            MediationSession.closed_at: datetime.now().astimezone(),
+            MediationSession.closed_at: utc_now(),
         }
     ).where(MediationSession.id == session_id, MediationSession.status != "closed")
     await record_event(

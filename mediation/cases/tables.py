@@ -14,6 +14,7 @@ from piccolo.columns import (
     Varchar,
 )
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
 from mediation.grid.tables import Grid, Mediator, Staff
@@ -51,6 +52,11 @@ class Case(Table):
     accepted_on = Date(null=True, default=None)
     mediation_started_on = Date(null=True, default=None)
     closed_on = Date(null=True, default=None)
+    concluded_on = Date(
+        null=True,
+        default=None,
+        help_text="Agreement reached or mediation terminated: the mediation clock stops here",
+    )
     extension_days = Integer(default=0)
     extensions = Integer(default=0)
     overdue = Boolean(default=False, index=True, help_text="Set by the deadline sweep")
@@ -113,7 +119,11 @@ class Notification(Table):
 
 
 class Attachment(Table):
-    """A photo or scan attached to a case, stored on disk under the data directory."""
+    """证据材料: a photo or PDF on a case, stored on disk under the data directory.
+
+    Never deleted: a material a party takes back is marked withdrawn, with the reason, and
+    stays listed in the case file.
+    """
 
     case = ForeignKey(Case, index=True)
     filename = Varchar(length=200)
@@ -123,6 +133,29 @@ class Attachment(Table):
     stored_as = Varchar(length=200)
     uploaded_by = ForeignKey(Staff, null=True, default=None)
     uploaded_at = Timestamptz(default=TimestamptzNow())
+    kind = Varchar(
+        length=16,
+        default="other",
+        help_text="photo, contract, receipt, statement, power_of_attorney or other",
+    )
+    description = Varchar(length=200, default="", help_text="What it is, in a few words")
+    party = ForeignKey(
+        Party, null=True, default=None, help_text="The party who brought it; none: our staff"
+    )
+    session = ForeignKey(
+        LazyTableReference("MediationSession", module_path=__name__),
+        null=True,
+        default=None,
+        help_text="Added during this session",
+    )
+    pages = Integer(default=1, help_text="Pages of a PDF; 1 for a photo")
+    thumbnail_as = Varchar(length=200, default="", help_text="Small JPEG preview of a photo")
+    metadata_removed = Boolean(
+        default=False, help_text="Photo re-encoded without EXIF (older uploads were stored as sent)"
+    )
+    withdrawn_at = Timestamptz(null=True, default=None)
+    withdrawn_by = ForeignKey(Staff, null=True, default=None)
+    withdrawn_reason = Varchar(length=200, default="")
 
 
 class DeadlinePolicy(Table):
@@ -239,3 +272,24 @@ class FollowUp(Table):
     performance = Varchar(length=16, help_text="performed, partly or not")
     satisfaction = Varchar(length=16, default="")
     note = Text(default="")
+
+
+class HolidayYear(Table):
+    """One year's official holiday schedule (国务院办公厅 notice), entered or imported by admin.
+
+    A year without a row is counted Monday to Friday, and every clock that relies on it says so.
+    """
+
+    year = Integer(unique=True)
+    source = Varchar(length=300, default="", help_text="The notice the schedule comes from")
+    updated_at = Timestamptz(default=TimestamptzNow())
+    updated_by = ForeignKey(Staff, null=True, default=None)
+
+
+class HolidayDay(Table):
+    """A holiday (休) or a make-up working day on a weekend (班) of a scheduled year."""
+
+    day = Date(unique=True)
+    year = Integer(index=True)
+    kind = Varchar(length=16, help_text="holiday or workday")
+    name = Varchar(length=60, default="", help_text="e.g. 春节")

@@ -40,12 +40,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import multiprocessing
 import os
 import subprocess
 import sys
 import threading
 import time
 import weakref
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -60,6 +63,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from mediation import i18n
+from mediation.clock import local_date
 from mediation.documents.numerals import format_amount, money_in_capitals
 from mediation.documents.qr import qr_png_data_uri
 from mediation.settings import PROJECT_ROOT
@@ -124,7 +128,7 @@ def print_date(value: date | datetime | None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.date()
+        value = local_date(value)
     return dates.format_date(value, format="long", locale=_babel_locale(i18n.get_locale()))
 
 
@@ -427,11 +431,74 @@ def _print_limiter() -> anyio.CapacityLimiter | None:
     return limiter
 
 
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def print_workers() -> int:
+    """How many printing processes (setting ``PDF_WORKERS``; 0 prints in a thread instead)."""
+    try:
+        return max(int(os.environ.get("PDF_WORKERS", "2")), 0)
+    except ValueError:
+        return 2
+
+
+def _start_worker() -> None:
+    # Each printing process pays the cold start once, before its first real job.
+    try:
+        warm_up()
+    except Exception:
+        logger.exception("print worker warm-up failed")
+
+
+def print_pool() -> ProcessPoolExecutor | None:
+    """The process pool that lays out PDFs, or None when ``PDF_WORKERS`` is 0.
+
+    WeasyPrint's layout is CPU-bound Python: in a thread it holds the GIL, and every other
+    request of the process waits behind it. In separate processes it only competes for CPU.
+    "spawn" starts clean interpreters: forking a process that runs an event loop and threads
+    is not safe.
+    """
+    global _pool
+    workers = print_workers()
+    if workers == 0:
+        return None
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+            )
+        return _pool
+
+
+def _discard_pool(broken: ProcessPoolExecutor) -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is broken:
+            _pool = None
+    broken.shutdown(wait=False, cancel_futures=True)
+
+
 async def render_pdf_async(template_name: str, context: dict) -> bytes:
-    """``render_pdf`` in a worker thread, so the event loop keeps serving while it prints."""
-    return await anyio.to_thread.run_sync(
-        render_pdf, template_name, context, limiter=_print_limiter()
+    """Render a document without stalling the event loop: the HTML in a worker thread (it
+    reads the context as given), the layout in the printing processes."""
+    html = await anyio.to_thread.run_sync(
+        render_html, template_name, context, limiter=_print_limiter()
     )
+    pool = print_pool()
+    if pool is None:
+        return await anyio.to_thread.run_sync(html_to_pdf, html, limiter=_print_limiter())
+    try:
+        return await asyncio.get_running_loop().run_in_executor(pool, html_to_pdf, html)
+    except BrokenProcessPool:
+        # A printing process died (killed, out of memory): start a new pool and try once more.
+        logger.warning("a printing process died; starting a new pool")
+        _discard_pool(pool)
+        pool = print_pool()
+        assert pool is not None
+        return await asyncio.get_running_loop().run_in_executor(pool, html_to_pdf, html)
 
 
 def warm_up() -> None:

@@ -338,9 +338,19 @@ class AdminController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self) -> Template:
+    async def index(self, request: Request) -> Template:
+        from mediation.backup import backup_status
+        from mediation.cases import holidays
+
+        calendar = await holidays.refresh_calendar()
         return Template(
-            "admin/index.html", context={"entities": ENTITIES, "counts": await services.counts()}
+            "admin/index.html",
+            context={
+                "entities": ENTITIES,
+                "counts": await services.counts(),
+                "backup": backup_status(request.app.state.settings),
+                "holidays_missing": holidays.warnings(calendar),
+            },
         )
 
     @get("/{slug:str}")

@@ -7,8 +7,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from mediation.i18n import gettext as _
-
 MAX_BYTES = 10 * 1024 * 1024
 MAX_FILES = 6
 # Magic numbers of the types a grid worker's tablet produces.
@@ -17,12 +15,6 @@ SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
     (b"%PDF-", "application/pdf", ".pdf"),
 )
-
-
-class AttachmentError(ValueError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -46,19 +38,6 @@ def sniff(content: bytes) -> tuple[str, str] | None:
     if content[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1"):
         return "image/heic", ".heic"
     return None
-
-
-def check_file(filename: str, content: bytes) -> CheckedFile:
-    if not content:
-        raise AttachmentError(_("The file %(name)s is empty.", name=filename))
-    if len(content) > MAX_BYTES:
-        raise AttachmentError(_("The file %(name)s is larger than 10 MB.", name=filename))
-    kind = sniff(content)
-    if kind is None:
-        raise AttachmentError(
-            _("The file %(name)s is not a photo (JPEG, PNG, WebP, HEIC) or a PDF.", name=filename)
-        )
-    return CheckedFile(Path(filename).name[:200] or "file", kind[0], kind[1], content)
 
 
 def store(data_dir: Path, checked: CheckedFile) -> str:

@@ -12,9 +12,8 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
-from mediation.cases import services
+from mediation.cases import materials, services
 from mediation.cases.categories import STANDARD_CATEGORIES, category_label
-from mediation.cases.tables import Attachment
 from mediation.grid.services import grids_for
 from mediation.i18n import gettext as _
 from mediation.intake import attachments
@@ -78,8 +77,8 @@ class IntakeController(Controller):
         checked = []
         for upload in _uploads(data)[: attachments.MAX_FILES + 1]:
             try:
-                checked.append(attachments.check_file(upload.filename, await upload.read()))
-            except attachments.AttachmentError as exc:
+                checked.append(materials.prepare_upload(upload.filename, await upload.read()))
+            except materials.MaterialError as exc:
                 errors["attachments"] = exc.message
         if len(checked) > attachments.MAX_FILES:
             errors["attachments"] = _("Attach at most %(n)s files.", n=attachments.MAX_FILES)
@@ -93,20 +92,8 @@ class IntakeController(Controller):
             else:
                 settings = request.app.state.settings
                 for item in checked:
-                    if await Attachment.exists().where(
-                        Attachment.case == case_id, Attachment.sha256 == item.sha256
-                    ):
-                        continue  # a retried submission carries the same files
-                    stored = attachments.store(settings.data_dir, item)
-                    await Attachment(
-                        case=case_id,
-                        filename=item.filename,
-                        content_type=item.content_type,
-                        size=len(item.content),
-                        sha256=item.sha256,
-                        stored_as=stored,
-                        uploaded_by=user.id,
-                    ).save()
+                    # A retried submission carries the same files: they are kept once.
+                    await materials.save_material(user, case_id, item, settings.data_dir)
                 return see_other(f"/cases/{case_id}?registered=1")
         context = await _form_context(request, values, errors)
         if errors.get("attachments"):

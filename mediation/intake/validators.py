@@ -6,6 +6,7 @@ import re
 import unicodedata
 from datetime import date
 
+from mediation.clock import local_today
 from mediation.i18n import gettext as _
 
 # GB 11643-1999: weights 2^(17-i) mod 11 for the 17 body digits, then ISO 7064 MOD 11-2.
@@ -57,7 +58,7 @@ def validate_id_number(value: str | None, *, today: date | None = None) -> str:
         )
     if number[0] not in "12345678":
         raise ValidationError(_("This ID number does not start with a valid region code."))
-    _check_birth_date(number[6:14], today or date.today())
+    _check_birth_date(number[6:14], today or local_today())
     if not legacy and id_check_char(number[:17]) != number[17]:
         raise ValidationError(
             _("The last character of this ID number does not match; please check every digit.")

@@ -25,6 +25,7 @@ from mediation.accounts.services import CurrentUser, load_user
 from mediation.cases.deadlines import is_working_day
 from mediation.cases.services import today
 from mediation.cases.tables import Case, CaseEvent, Notification
+from mediation.clock import county_zone, local_date, local_now
 from mediation.db import write_transaction
 from mediation.grid.tables import Department, Grid, Region, Staff
 from mediation.intake.tables import IntakeSubmission
@@ -36,7 +37,6 @@ from mediation.suggestions.tables import (
     SuggestionTopic,
 )
 
-TZ = rules.CHINA_TZ
 COUNTY_CODE = "330482"
 DANGHU = "330482001"  # centre1 staffs the 当湖街道 centre
 
@@ -772,12 +772,12 @@ def _working(day: date, gap: int) -> date:
 
 def _office(rng: random.Random, day: date) -> datetime:
     minute = rng.randint(8 * 60 + 40, 17 * 60 + 10)
-    return datetime.combine(day, time(minute // 60, minute % 60), TZ)
+    return datetime.combine(day, time(minute // 60, minute % 60), county_zone())
 
 
 def _anytime(rng: random.Random, day: date) -> datetime:
     minute = rng.randint(7 * 60, 22 * 60)
-    return datetime.combine(day, time(minute // 60, minute % 60), TZ)
+    return datetime.combine(day, time(minute // 60, minute % 60), county_zone())
 
 
 def _schedule(rng: random.Random, plan: Plan) -> list[tuple[str, date, dict]]:
@@ -869,43 +869,30 @@ def _ops(rng: random.Random, plans: list[Plan], now: datetime) -> list[Op]:
 
 
 def _align_group(rng: random.Random, leader: Plan, schedules: dict[int, list]) -> None:
-    """Members are registered, grouped, transferred and handled before the leader's reply;
-    the reply reaches them (so they have no reply of their own), then each is rated and
-    concluded on its own."""
+    """Members are registered and grouped before the leader's reply; from then on they follow
+    the leader (transfer, handling, the reply, the conclusion) and are only rated on their
+    own."""
     lead = schedules[id(leader)]
     steps = {a: d for a, d, _f in lead}
     reply_index = next(i for i, (a, _d, _f) in enumerate(lead) if a == "reply")
-    latest_member_start = steps["start_handling"]
+    latest_member_group = steps["register"]
     for member in leader.members:
         own = schedules[id(member)]
         register = max(_working(member.day0, rng.randint(0, 1)), steps["register"])
-        transfer = max(_working(register, 1), steps["transfer"])
-        start = max(_working(transfer, rng.randint(0, 2)), steps["start_handling"])
-        latest_member_start = max(latest_member_start, start)
-        department = {"department": leader.template.department}
-        aligned = [
-            ("register", register, {}),
-            ("group", register, {}),
-            ("transfer", transfer, department),
-            ("start_handling", start, {}),
-        ]
-        after = [(a, d, f) for a, d, f in own if a in ("rate", "conclude")]
-        schedules[id(member)] = aligned + after
-    reply_day = max(lead[reply_index][1], _working(latest_member_start, 1))
+        latest_member_group = max(latest_member_group, register)
+        aligned = [("register", register, {}), ("group", register, {})]
+        schedules[id(member)] = aligned + [(a, d, f) for a, d, f in own if a == "rate"]
+    reply_day = max(lead[reply_index][1], _working(latest_member_group, 1))
     shift = reply_day - lead[reply_index][1]
     schedules[id(leader)] = lead[:reply_index] + [
         (a, d + shift, f) for a, d, f in lead[reply_index:]
     ]
-    # Members are rated and concluded after the shared reply.
+    # Members are rated after the shared reply.
     for member in leader.members:
-        fixed = []
-        for a, d, f in schedules[id(member)]:
-            if a in ("rate", "conclude"):
-                d = max(d, reply_day) + timedelta(days=rng.randint(1, 3))
-                if a == "conclude":
-                    d = _working(d, 0)
-            fixed.append((a, d, f))
-        schedules[id(member)] = fixed
+        schedules[id(member)] = [
+            (a, max(d, reply_day) + timedelta(days=rng.randint(1, 3)) if a == "rate" else d, f)
+            for a, d, f in schedules[id(member)]
+        ]
 
 
 def _times(rng: random.Random, plan: Plan, steps: list, now: datetime) -> list[Op]:
@@ -961,7 +948,7 @@ async def _context() -> Context | None:
     grids: dict[str, int] = {}
     for g in await Grid.select(Grid.id, Grid.region.code).order_by(Grid.code):
         grids.setdefault(g["region.code"], g["id"])
-    now = datetime.now(TZ)
+    now = local_now()
     last = (
         await SuggestionEvent.select(SuggestionEvent.id)
         .order_by(SuggestionEvent.id, ascending=False)
@@ -1026,6 +1013,10 @@ async def _do(ctx: Context, rng: random.Random, op: Op) -> None:
         return
     if op.action == "group":
         await services.group_with(_staff(ctx, plan), plan.sid, plan.leader.sid)
+        # It caught up with what its leader had done so far.
+        for action in ("transfer", "start_handling", "reply", "conclude"):
+            if action in plan.leader.days:
+                plan.days.setdefault(action, local_date(op.at))
     elif op.action == "rate":
         await services.rate(plan.code, plan.secret, op.facts["rating"])
     elif op.action == "reroute_case":
@@ -1045,9 +1036,10 @@ async def _do(ctx: Context, rng: random.Random, op: Op) -> None:
             await Suggestion.update({Suggestion.replied_at: op.at}).where(
                 Suggestion.replied_at >= ctx.started
             )
-            for member in plan.members:  # the reply reached the whole group
-                member.days.setdefault("reply", op.at.date())
-    plan.days.setdefault(op.action, op.at.date())
+        for member in plan.members:  # grouped members moved with their leader
+            if "group" in member.days and op.action != "close":
+                member.days.setdefault(op.action, local_date(op.at))
+    plan.days.setdefault(op.action, local_date(op.at))
 
 
 async def _submit(ctx: Context, rng: random.Random, op: Op) -> None:
@@ -1075,7 +1067,7 @@ async def _submit(ctx: Context, rng: random.Random, op: Op) -> None:
     if errors or receipt is None:
         raise RuntimeError(f"demo suggestion refused: {errors}")
     plan.code, plan.secret = receipt
-    received = op.at.date()
+    received = local_date(op.at)
     if int(plan.code[3:7]) != received.year:  # the receipt code carries the year of receipt
         code = rules.new_tracking_code(received.year)
         digest = rules.hash_secret(plan.secret, services._key(), code=code)
@@ -1109,7 +1101,7 @@ async def _reroute_case(ctx: Context, op: Op) -> None:
         actor, plan.sid, ctx.grids[plan.community], plan.template.case_category
     )
     await Case.update(
-        {Case.registered_on: op.at.date(), Case.registered_at: op.at, Case.updated_at: op.at}
+        {Case.registered_on: local_date(op.at), Case.registered_at: op.at, Case.updated_at: op.at}
     ).where(Case.id == case_id)
     await CaseEvent.update({CaseEvent.at: op.at}).where(
         CaseEvent.case == case_id, CaseEvent.id > last_case_event
@@ -1131,7 +1123,7 @@ def _reply_text(ctx: Context, rng: random.Random, plan: Plan, op: Op) -> str:
     words: dict[str, Any] = dict(plan.words)
     words["title"] = plan.texts["topic"]
     words["department"] = ctx.departments[plan.template.department]["name"]
-    due = op.at.date() + timedelta(days=rng.randint(60, 200))
+    due = local_date(op.at) + timedelta(days=rng.randint(60, 200))
     words["year"] = due.year
     words["month"] = due.month
     if op.facts.get("second"):

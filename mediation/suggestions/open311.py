@@ -20,10 +20,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from mediation.clock import county_zone, local_now
 from mediation.i18n import gettext as _
 from mediation.inputs import EARLIEST_YEAR, LATEST_YEAR
 from mediation.suggestions.rules import (
-    CHINA_TZ,
     MAX_MEASURES,
     MAX_NAME,
     MAX_REASON,
@@ -158,8 +158,8 @@ def w3_datetime(value: date | datetime | None, *, end_of_day: bool = False) -> s
     if not isinstance(value, datetime):
         value = datetime.combine(value, time(23, 59, 59) if end_of_day else time())
     if value.tzinfo is None:
-        value = value.replace(tzinfo=CHINA_TZ)
-    return value.astimezone(CHINA_TZ).replace(microsecond=0).isoformat()
+        value = value.replace(tzinfo=county_zone())
+    return value.astimezone(county_zone()).replace(microsecond=0).isoformat()
 
 
 _MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?!\d)")
@@ -458,7 +458,7 @@ def parse_w3_datetime(text: str) -> datetime | None:
         return None
     if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         return None  # and a search window around year 9999 would overflow datetime
-    return value if value.tzinfo else value.replace(tzinfo=CHINA_TZ)
+    return value if value.tzinfo else value.replace(tzinfo=county_zone())
 
 
 def _split(value: str) -> list[str]:
@@ -481,9 +481,9 @@ def parse_list_params(
     ("open"/"closed"), ``suggestion_statuses`` (ours, for the query) and ``limit``.
     """
     errors: list[dict[str, Any]] = []
-    now = now or datetime.now(CHINA_TZ)
+    now = now or local_now()
     if now.tzinfo is None:
-        now = now.replace(tzinfo=CHINA_TZ)
+        now = now.replace(tzinfo=county_zone())
     params: dict[str, Any] = {"limit": MAX_RESULTS}
 
     ids = _split(_one(query, "service_request_id"))

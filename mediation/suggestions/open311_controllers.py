@@ -52,6 +52,7 @@ from litestar.types import Receive, Scope, Send
 from msgspec import Meta
 
 from mediation import i18n
+from mediation.clock import utc_now
 from mediation.db import with_database
 from mediation.grid.tables import Region
 from mediation.i18n import gettext as _
@@ -121,9 +122,7 @@ async def check_api_key(key: str) -> dict | None:
         .first()
     )
     if row:
-        await ApiKey.update({ApiKey.last_used_at: datetime.now().astimezone()}).where(
-            ApiKey.id == row["id"]
-        )
+        await ApiKey.update({ApiKey.last_used_at: utc_now()}).where(ApiKey.id == row["id"])
     return row
 
 
@@ -317,6 +316,20 @@ def _client(request: Request) -> str:
 RATE_LIMIT = RateLimitConfig(
     rate_limit=("minute", 20),
     identifier_for_request=_client,
+    middleware_class=_PublicRateLimit,
+    store="rate_limit",
+)
+
+
+def _list_client(request: Request) -> str:
+    # Reading the list has its own count, so a client that lists often can still file.
+    return "open311-list:" + get_remote_address(request)
+
+
+# The list answers up to 1000 requests per call: limited per address like the public forms.
+LIST_RATE_LIMIT = RateLimitConfig(
+    rate_limit=("minute", 20),
+    identifier_for_request=_list_client,
     middleware_class=_PublicRateLimit,
     store="rate_limit",
 )
@@ -565,6 +578,7 @@ class Open311Controller(Controller):
         "/requests.json",
         opt={"public": True},
         include_in_schema=True,
+        middleware=[LIST_RATE_LIMIT.middleware],
         summary="GET Service Requests",
         description=(
             "Public; at most 1000 requests and 90 days (by default the last 90). A list of "

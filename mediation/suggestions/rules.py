@@ -9,16 +9,14 @@ import secrets
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
 from mediation.cases.deadlines import add_days, next_working_day
+from mediation.clock import local_today
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext
-
-CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
-
 
 # --- statuses and moves -----------------------------------------------------------------------
 
@@ -391,6 +389,8 @@ MAX_TOPIC = 100
 MAX_REASON = 2000
 MAX_MEASURES = 2000
 MAX_NAME = 50
+MAX_ADDRESS = 250
+MAX_DESCRIPTION = 4000  # Open311's limit on a description (its main reason, here)
 
 _TRUE = {"1", "true", "on", "yes", "y", "是"}
 _FALSE = {"", "0", "false", "off", "no", "n", "否"}
@@ -420,7 +420,50 @@ def normalize_phone(value: Any) -> str | None:
     return text if _PHONE.match(text) else None
 
 
-def clean_submission(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def parse_degrees(value: Any) -> float | None:
+    """Decimal degrees from a form (full-width digits allowed), or None if it is not a number."""
+    text = unicodedata.normalize("NFKC", str(value or "")).strip()
+    if not re.fullmatch(r"[+-]?\d{1,3}(\.\d+)?", text):
+        return None
+    return float(text)
+
+
+def clean_location(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Where the suggestion is about: an address and, optionally, WGS84 coordinates.
+
+    Coordinates come as a pair (a map client or a phone's location), never one alone.
+    """
+    cleaned: dict[str, Any] = {"lat": None, "long": None}
+    errors: dict[str, str] = {}
+    address = str(values.get("address") or "").strip()
+    cleaned["address"] = address
+    if len(address) > MAX_ADDRESS:
+        errors["address"] = _(
+            "Use at most %(max)s characters (now %(count)s).", max=MAX_ADDRESS, count=len(address)
+        )
+    raw = {name: str(values.get(name) or "").strip() for name in ("lat", "long")}
+    if not (raw["lat"] or raw["long"]):
+        return cleaned, errors
+    bounds = {"lat": 90, "long": 180}
+    for name in ("lat", "long"):
+        if not raw[name]:
+            errors[name] = _("Give both latitude and longitude, or neither.")
+            continue
+        degrees = parse_degrees(raw[name])
+        if degrees is None:
+            errors[name] = _("Enter decimal degrees, for example 30.6985 or 121.0153.")
+        elif not -bounds[name] <= degrees <= bounds[name]:
+            errors[name] = _("Enter a value between -%(max)s and %(max)s.", max=bounds[name])
+        else:
+            cleaned[name] = degrees
+    if errors.keys() & {"lat", "long"}:
+        cleaned["lat"] = cleaned["long"] = None
+    return cleaned, errors
+
+
+def clean_submission(
+    values: Mapping[str, Any], *, reason_limit: int = MAX_REASON
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Check a suggestion as the citizen submitted it; return (clean values, errors by field).
 
     Required elements (Shanghai provisions, Art. 10): topic, main reason and proposed
@@ -433,7 +476,7 @@ def clean_submission(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[st
     cleaned: dict[str, Any] = {}
     errors: dict[str, str] = {}
 
-    for name, limit in (("topic", MAX_TOPIC), ("reason", MAX_REASON), ("measures", MAX_MEASURES)):
+    for name, limit in (("topic", MAX_TOPIC), ("reason", reason_limit), ("measures", MAX_MEASURES)):
         text = str(values.get(name) or "").strip()
         cleaned[name] = text
         if not text:
@@ -465,6 +508,9 @@ def clean_submission(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[st
         )
     elif cleaned["reply_by_phone"] and not phone:
         errors["phone"] = _("A reply by phone needs a phone number.")
+    location, location_errors = clean_location(values)
+    cleaned.update(location)
+    errors.update(location_errors)
     return cleaned, errors
 
 
@@ -485,7 +531,7 @@ _CODE_RE = re.compile(rf"^{CODE_PREFIX}(\d{{4}})([{CODE_ALPHABET}]{{{CODE_LENGTH
 
 def new_tracking_code(year: int | None = None) -> str:
     """A receipt code like "JY-2026-7K3Q9M": about a billion codes a year, none guessable."""
-    year = year or datetime.now(CHINA_TZ).year
+    year = year or local_today().year
     body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     return f"{CODE_PREFIX}-{year:04d}-{body}"
 

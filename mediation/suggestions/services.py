@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from mediation.accounts.services import CurrentUser
 from mediation.cases.services import CaseError, CaseInput, PartyInput, register_case, today
+from mediation.clock import utc_now
 from mediation.db import write_transaction
 from mediation.grid.tables import Department, Grid, Region, Staff, TeamMember
 from mediation.i18n import gettext as _
@@ -28,7 +29,7 @@ from mediation.suggestions.tables import (
 POLICY = rules.SuggestionPolicy()
 STAFF_ROLES = ("centre_staff", "admin")
 # What a department may see of a suggestion: never the proposer when it is confidential.
-IDENTITY_FIELDS = ("proposer_name", "proposer_phone")
+IDENTITY_FIELDS = ("proposer_name", "proposer_phone", "proposer_email", "account_id")
 
 
 class SuggestionError(Exception):
@@ -56,7 +57,7 @@ async def bind_device(user: CurrentUser, point_id: int) -> str:
         await DirectReportPoint.update(
             {
                 DirectReportPoint.device_token_digest: digest_token(token),
-                DirectReportPoint.token_issued_at: datetime.now().astimezone(),
+                DirectReportPoint.token_issued_at: utc_now(),
             }
         )
         .where(DirectReportPoint.id == point_id)
@@ -95,6 +96,46 @@ async def point_for_token(token: str | None) -> dict | None:
         )
         .first()
     )
+
+
+NO_FIGURES = {"received": 0, "replied": 0}
+
+
+async def point_figures(on: date | None = None) -> dict[int, dict[str, int]]:
+    """Suggestions handed in at each point this year: received, and answered so far."""
+    on = on or today()
+    rows = await Suggestion.select(Suggestion.point, Suggestion.status).where(
+        Suggestion.point.is_not_null(), Suggestion.received_on >= date(on.year, 1, 1)
+    )
+    figures: dict[int, dict[str, int]] = {}
+    for row in rows:
+        entry = figures.setdefault(row["point"], dict(NO_FIGURES))
+        entry["received"] += 1
+        if row["status"] in ("replied", "concluded"):
+            entry["replied"] += 1
+    return figures
+
+
+async def public_points() -> list[dict]:
+    """The active direct-report points as the public board lists them, with this year's figures."""
+    rows = (
+        await DirectReportPoint.select(
+            DirectReportPoint.id,
+            DirectReportPoint.name,
+            DirectReportPoint.address,
+            DirectReportPoint.opening_hours,
+            DirectReportPoint.host_organisation,
+            DirectReportPoint.contact_name,
+            DirectReportPoint.contact_phone,
+            DirectReportPoint.region.name,
+        )
+        .where(DirectReportPoint.active.eq(True))
+        .order_by(DirectReportPoint.code)
+    )
+    figures = await point_figures()
+    for row in rows:
+        row["figures"] = figures.get(row["id"], NO_FIGURES)
+    return rows
 
 
 async def open_topics(on: date | None = None) -> list[dict]:
@@ -162,12 +203,16 @@ async def submit_suggestion(
     actor: CurrentUser | None = None,
     photo_files: list[Photo] | None = None,
     extra_errors: dict[str, str] | None = None,
+    reason_limit: int = rules.MAX_REASON,
 ) -> tuple[dict[str, Any], dict[str, str], tuple[str, str] | None]:
     """Validate and store; returns (clean values, errors, (tracking code, secret) or None).
 
     ``photo_files`` are already checked and re-encoded (``mediation.suggestions.photos``).
+    An Open311 client also hands over ``email``, ``account_id``, ``address_id`` and
+    ``media_url``, checked by ``open311.parse_service_request_in``: they are kept, never
+    published.
     """
-    cleaned, errors = rules.clean_submission(values)
+    cleaned, errors = rules.clean_submission(values, reason_limit=reason_limit)
     region_id = None
     if str(values.get("region") or "").isdigit():
         region_id = int(values["region"])
@@ -215,6 +260,13 @@ async def submit_suggestion(
         category=cleaned["category"],
         region=region_id,
         region_path=region_path,
+        address=cleaned["address"],
+        lat=cleaned["lat"],
+        long=cleaned["long"],
+        address_id=str(values.get("address_id") or "")[:64],
+        proposer_email=str(values.get("email") or "")[:254],
+        account_id=str(values.get("account_id") or "")[:100],
+        media_url=str(values.get("media_url") or "")[:2000],
         status="received",
         received_on=received,
         route_due=clocks.route_due,
@@ -266,6 +318,7 @@ async def track(code: str, secret: str) -> dict | None:
                 Suggestion.received_on,
                 Suggestion.department.name,
                 Suggestion.conclude_due,
+                Suggestion.case.number,
             )
             .where(Suggestion.tracking_code == parsed)
             .first()
@@ -281,6 +334,7 @@ async def track(code: str, secret: str) -> dict | None:
         await SuggestionEvent.select(
             SuggestionEvent.at,
             SuggestionEvent.action,
+            SuggestionEvent.from_status,
             SuggestionEvent.to_status,
         )
         .where(SuggestionEvent.suggestion == row["id"], SuggestionEvent.public.eq(True))
@@ -327,6 +381,17 @@ async def rate(code: str, secret: str, rating: str) -> dict:
                 }
             ).where(Suggestion.id == found["id"])
             await _event(found["id"], None, "reopen", found["status"], move.to_status.value)
+            # Handled again for this proposer alone: it no longer follows a leader, and a
+            # leader's own reopening leaves its members' answers as they are.
+            left = (
+                await Suggestion.update({Suggestion.group_leader: None})
+                .where(Suggestion.id == found["id"], Suggestion.group_leader.is_not_null())
+                .returning(Suggestion.id)
+            )
+            if left:
+                await _event(
+                    found["id"], None, "ungrouped", move.to_status.value, move.to_status.value
+                )
     return {"reopened": reopen}
 
 
@@ -483,8 +548,24 @@ async def similar_to(user: CurrentUser, suggestion_id: int, limit: int = 8) -> l
     return [{**by_id[i], "score": round(score, 2)} for i, score in found]
 
 
+# Where a suggestion stands on the way to a reply; a member joining a group that is further on
+# catches up with its leader (a group is routed, answered and concluded as one).
+PROGRESS = ("received", "registered", "transferred", "handling", "replied", "concluded")
+# A leader in these states can take no members: nothing more will happen to it as a suggestion.
+NO_NEW_MEMBERS = ("rerouted", "closed")
+
+
+def _rank(status: str) -> int:
+    return PROGRESS.index(status) if status in PROGRESS else -1
+
+
 async def group_with(user: CurrentUser, suggestion_id: int, leader_id: int) -> None:
-    """Group: the leader's reply reaches every proposer of the group."""
+    """Group: the suggestion (and any it led) follows the leader from now on.
+
+    A member that is behind its leader catches up at once (status, department, and the reply
+    with its outcome if there is one), each step written on the member's own timeline, so its
+    proposer sees it on the tracking page.
+    """
     if suggestion_id == leader_id:
         raise SuggestionError(_("A suggestion cannot be grouped with itself."))
     for sid in (suggestion_id, leader_id):
@@ -493,11 +574,132 @@ async def group_with(user: CurrentUser, suggestion_id: int, leader_id: int) -> N
     leader = (
         await Suggestion.select(Suggestion.group_leader).where(Suggestion.id == leader_id).first()
     )
-    root = leader["group_leader"] or leader_id
-    await Suggestion.update({Suggestion.group_leader: root}).where(
-        (Suggestion.id == suggestion_id) | (Suggestion.group_leader == suggestion_id)
+    root_id = leader["group_leader"] or leader_id
+    if root_id == suggestion_id:
+        raise SuggestionError(_("These suggestions are already in one group."))
+    root = await Suggestion.select(*_FOLLOWED).where(Suggestion.id == root_id).first()
+    if root["status"] in NO_NEW_MEMBERS:
+        raise SuggestionError(
+            _("The leading suggestion was closed or re-routed: it cannot lead a group.")
+        )
+    joining = await Suggestion.select(
+        Suggestion.id, Suggestion.status, Suggestion.version, Suggestion.group_leader
+    ).where((Suggestion.id == suggestion_id) | (Suggestion.group_leader == suggestion_id))
+    for row in joining:
+        if row["status"] not in ("received", "registered"):
+            raise SuggestionError(
+                _("Only a suggestion that has not been routed yet can join a group.")
+            )
+    async with write_transaction():
+        for row in joining:
+            values: dict[Any, Any] = {
+                Suggestion.group_leader: root_id,
+                Suggestion.version: row["version"] + 1,
+            }
+            to_status = row["status"]
+            if _rank(root["status"]) > _rank(row["status"]):
+                to_status = root["status"]
+                values.update(
+                    {
+                        Suggestion.status: root["status"],
+                        Suggestion.department: root["department"],
+                        Suggestion.outcome: root["outcome"],
+                        Suggestion.reply_text: root["reply_text"],
+                        Suggestion.replied_at: root["replied_at"],
+                    }
+                )
+            await Suggestion.update(values).where(Suggestion.id == row["id"])
+            await _event(
+                row["id"], user, "grouped", row["status"], to_status, root["tracking_code"]
+            )
+
+
+async def leave_group(user: CurrentUser, suggestion_id: int) -> None:
+    """Take a suggestion out of its group: from now on it is routed and answered on its own."""
+    row = await suggestion_for_staff(user, suggestion_id)
+    if row is None or not user.has_role(*STAFF_ROLES):
+        raise SuggestionError(_("This suggestion does not exist."))
+    if not row["group_leader"]:
+        raise SuggestionError(_("This suggestion is not in a group."))
+    async with write_transaction():
+        await Suggestion.update(
+            {Suggestion.group_leader: None, Suggestion.version: row["version"] + 1}
+        ).where(Suggestion.id == suggestion_id)
+        await _event(suggestion_id, user, "ungrouped", row["status"], row["status"])
+
+
+# What a member takes over from its leader.
+_FOLLOWED = (
+    Suggestion.id,
+    Suggestion.tracking_code,
+    Suggestion.status,
+    Suggestion.department,
+    Suggestion.outcome,
+    Suggestion.reply_text,
+    Suggestion.replied_at,
+)
+
+
+async def _members(leader_id: int) -> list[dict]:
+    return (
+        await Suggestion.select(
+            Suggestion.id, Suggestion.tracking_code, Suggestion.status, Suggestion.version
+        )
+        .where(Suggestion.group_leader == leader_id)
+        .order_by(Suggestion.id)
     )
-    await _event(suggestion_id, user, "grouped", "", "", str(root), public=False)
+
+
+async def _members_follow(
+    user: CurrentUser, leader_id: int, action: str, facts: dict, values: dict, note: str
+) -> None:
+    """Apply the leader's move to each member for which the move is legal from where it is.
+
+    A member that went its own way (its proposer had it reopened) is left where it is.
+    """
+    # Columns compare with == into a query clause, so they are told apart by identity.
+    shared = {
+        k: v
+        for k, v in values.items()
+        if k is not Suggestion.version and k is not Suggestion.status
+    }
+    for member in await _members(leader_id):
+        try:
+            transition = rules.apply(action, member["status"], **facts)
+        except rules.SuggestionRuleError:
+            continue
+        await Suggestion.update(
+            {
+                **shared,
+                Suggestion.status: transition.to_status.value,
+                Suggestion.version: member["version"] + 1,
+            }
+        ).where(Suggestion.id == member["id"])
+        await _event(member["id"], user, action, member["status"], transition.to_status.value, note)
+
+
+async def _hand_group_on(user: CurrentUser | None, leader_id: int, why: str) -> None:
+    """The leader leaves the suggestion channel: its earliest member leads the others now."""
+    members = await _members(leader_id)
+    if not members:
+        return
+    heir, rest = members[0], members[1:]
+    await Suggestion.update({Suggestion.group_leader: None}).where(Suggestion.id == heir["id"])
+    await _event(heir["id"], user, "ungrouped", heir["status"], heir["status"], why)
+    if rest:
+        await Suggestion.update({Suggestion.group_leader: heir["id"]}).where(
+            Suggestion.id.is_in([m["id"] for m in rest])
+        )
+        for member in rest:
+            await _event(
+                member["id"],
+                user,
+                "regrouped",
+                member["status"],
+                member["status"],
+                heir["tracking_code"],
+                public=False,
+            )
 
 
 async def move(user: CurrentUser, suggestion_id: int, action: str, facts: dict[str, Any]) -> str:
@@ -505,6 +707,7 @@ async def move(user: CurrentUser, suggestion_id: int, action: str, facts: dict[s
     row = await suggestion_for_staff(user, suggestion_id)
     if row is None:
         raise SuggestionError(_("This suggestion does not exist."))
+    await _refuse_member(row)
     if (
         user.has_role("handler")
         and not user.has_role(*STAFF_ROLES)
@@ -530,13 +733,8 @@ async def move(user: CurrentUser, suggestion_id: int, action: str, facts: dict[s
     if action == "reply":
         values[Suggestion.outcome] = str(clean["outcome"])
         values[Suggestion.reply_text] = str(clean["reply_text"])[:5000]
-        values[Suggestion.replied_at] = datetime.now().astimezone()
-    targets = [suggestion_id]
-    if action == "reply":
-        members = await Suggestion.select(Suggestion.id).where(
-            Suggestion.group_leader == suggestion_id, Suggestion.status == row["status"]
-        )
-        targets += [m["id"] for m in members]
+        values[Suggestion.replied_at] = utc_now()
+    note = str(clean.get("reply_text") or clean.get("advice_text") or "")
     async with write_transaction():
         updated = (
             await Suggestion.update(values)
@@ -550,13 +748,29 @@ async def move(user: CurrentUser, suggestion_id: int, action: str, facts: dict[s
                     "Reload the page and try again."
                 )
             )
-        if len(targets) > 1:
-            shared = {k: v for k, v in values.items() if k is not Suggestion.version}
-            await Suggestion.update(shared).where(Suggestion.id.is_in(targets[1:]))
-        note = str(clean.get("reply_text") or clean.get("advice_text") or "")
-        for sid in targets:
-            await _event(sid, user, action, row["status"], transition.to_status.value, note)
+        await _event(suggestion_id, user, action, row["status"], transition.to_status.value, note)
+        if action in ("close", "reroute"):
+            # The leader's proposer withdrew, or it left the channel: the others go on.
+            await _hand_group_on(user, suggestion_id, row["tracking_code"])
+        else:
+            await _members_follow(user, suggestion_id, action, clean, values, note)
     return transition.to_status.value
+
+
+async def _refuse_member(row: dict) -> None:
+    if row["group_leader"]:
+        leader = (
+            await Suggestion.select(Suggestion.tracking_code)
+            .where(Suggestion.id == row["group_leader"])
+            .first()
+        )
+        raise SuggestionError(
+            _(
+                "This suggestion follows %(code)s, the leading suggestion of its group: act on "
+                "that one, or take this one out of the group first.",
+                code=leader["tracking_code"] if leader else "",
+            )
+        )
 
 
 async def reroute_to_case(
@@ -566,6 +780,7 @@ async def reroute_to_case(
     row = await suggestion_for_staff(user, suggestion_id)
     if row is None:
         raise SuggestionError(_("This suggestion does not exist."))
+    await _refuse_member(row)
     try:
         rules.apply("reroute", row["status"], reroute_to="dispute_case")
     except rules.SuggestionRuleError as exc:
@@ -605,6 +820,7 @@ async def reroute_to_case(
             "rerouted",
             _("Handled as a dispute by the grid team."),
         )
+        await _hand_group_on(user, suggestion_id, row["tracking_code"])
     from mediation.cases.services import record_event
 
     await record_event(

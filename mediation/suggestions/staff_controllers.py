@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from datetime import date
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
@@ -17,11 +16,12 @@ from mediation.accounts.guards import current_user, requires_role
 from mediation.accounts.services import CurrentUser
 from mediation.cases.categories import CATEGORY_CODES, STANDARD_CATEGORIES, category_label
 from mediation.cases.services import today
+from mediation.clock import to_local
 from mediation.db import write_transaction
 from mediation.documents.qr import qr_svg_data_uri
 from mediation.grid.services import record_audit, region_subtree
-from mediation.i18n import TIMEZONE, lazy_gettext
 from mediation.i18n import gettext as _
+from mediation.i18n import lazy_gettext
 from mediation.inputs import Page
 from mediation.suggestions import photos, rules, services
 from mediation.suggestions.categories import category_choices as suggestion_category_choices
@@ -59,6 +59,8 @@ EVENT_LABELS = {
     "received": rules.STATUS_LABELS[rules.SuggestionStatus.RECEIVED],
     "rated": lazy_gettext("Rated by the proposer"),
     "grouped": lazy_gettext("Grouped with a similar suggestion"),
+    "ungrouped": lazy_gettext("Taken out of its group: handled on its own"),
+    "regrouped": lazy_gettext("Its group has a new leading suggestion"),
     "reward": lazy_gettext("Reward decided"),
     "revealed_phone": lazy_gettext("Phone number shown in full"),
 }
@@ -259,7 +261,7 @@ async def _group(row: dict) -> dict:
             .first()
         )
     members = await Suggestion.select(
-        Suggestion.id, Suggestion.tracking_code, Suggestion.title
+        Suggestion.id, Suggestion.tracking_code, Suggestion.title, Suggestion.status
     ).where(Suggestion.group_leader == row["id"])
     return {"leader": leader, "members": members}
 
@@ -462,6 +464,15 @@ class SuggestionStaffController(Controller):
             return await _detail(request, suggestion_id, _errors(exc), 422)
         return see_other(f"/suggestions/{suggestion_id}")
 
+    @post("/{suggestion_id:int}/ungroup", guards=[requires_role(*STAFF_ROLES)])
+    async def ungroup(self, request: Request, suggestion_id: FromPath[int]) -> Template | Redirect:
+        """Take a member out of its group; the page it came from is shown again."""
+        try:
+            await services.leave_group(current_user(request), suggestion_id)
+        except SuggestionError as exc:
+            return await _detail(request, suggestion_id, _errors(exc), 422)
+        return see_other(f"/suggestions/{suggestion_id}")
+
     @post("/{suggestion_id:int}/phone")
     async def phone(self, request: Request, suggestion_id: FromPath[int]) -> Template:
         phone = await reveal_phone(current_user(request), suggestion_id)
@@ -500,9 +511,6 @@ async def _reroute_to_case(user: CurrentUser, suggestion_id: int, data: dict) ->
         # The case intake names its fields differently from this form.
         field = {"grid_id": "grid", "category": "case_category"}.get(exc.field, exc.field)
         raise SuggestionError(exc.message, field) from exc
-
-
-LOCAL_TZ = ZoneInfo(TIMEZONE)
 
 
 def suggestions_workbook(rows: list[dict]) -> bytes:
@@ -545,9 +553,7 @@ def suggestions_workbook(rows: list[dict]) -> bytes:
                 r["department.name"] or "",
                 str(rules.OUTCOME_LABELS.get(r["outcome"], r["outcome"] or "")),
                 # Spreadsheets know no time zones: local time, as people read it.
-                r["replied_at"].astimezone(LOCAL_TZ).replace(tzinfo=None)
-                if r["replied_at"]
-                else None,
+                to_local(r["replied_at"]).replace(tzinfo=None) if r["replied_at"] else None,
                 hidden if r.get("identity_hidden") else r["proposer_name"],
                 hidden if r.get("identity_hidden") else r["proposer_phone"],
             ]
@@ -593,6 +599,9 @@ async def _detail(
     actions = [a for a in row["actions"] if a != "reopen"]
     if department:
         actions = [a for a in actions if a in DEPARTMENT_ACTIONS]
+    if row["group_leader"]:
+        # A member moves with its leader (services.move refuses a step taken on it alone).
+        actions = []
     group = await _group(row)
     staff_only: dict[str, Any] = {}
     if not department:

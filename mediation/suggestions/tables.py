@@ -5,6 +5,7 @@ from __future__ import annotations
 from piccolo.columns import (
     Boolean,
     Date,
+    DoublePrecision,
     ForeignKey,
     Integer,
     Text,
@@ -25,6 +26,10 @@ class DirectReportPoint(Table):
     name = Varchar(length=100)
     region = ForeignKey(Region, null=True, default=None)
     address = Varchar(length=200, default="")
+    opening_hours = Varchar(length=200, default="", help_text="开放时间, as shown to citizens")
+    host_organisation = Varchar(length=100, default="", help_text="承办单位 that runs the point")
+    contact_name = Varchar(length=50, default="", help_text="联系人")
+    contact_phone = Varchar(length=20, default="", help_text="联系电话 of the point (public)")
     active = Boolean(default=True)
     device_token_digest = Varchar(length=64, default="", index=True, secret=True)
     token_issued_at = Timestamptz(null=True, default=None)
@@ -54,12 +59,21 @@ class Suggestion(Table):
     measures = Text(help_text="对策建议")
     proposer_name = Varchar(length=50, default="")
     proposer_phone = Varchar(length=20, default="")
+    proposer_email = Varchar(length=254, default="", help_text="Never published")
+    account_id = Varchar(
+        length=100, default="", help_text="The proposer's account at an Open311 client; private"
+    )
     reply_by_phone = Boolean(default=False)
     confidential = Boolean(default=False, help_text="Identity never shown to the department")
     consent_to_publish = Boolean(default=False)
     category = Varchar(length=32, default="")
     region = ForeignKey(Region, null=True, default=None, help_text="Area the suggestion is about")
     region_path = Varchar(length=400, default="", index=True)
+    address = Varchar(length=250, default="", help_text="Where it is, most specific first")
+    address_id = Varchar(length=64, default="", help_text="Open311 address_id as given")
+    lat = DoublePrecision(null=True, default=None, help_text="WGS84 latitude")
+    long = DoublePrecision(null=True, default=None, help_text="WGS84 longitude")
+    media_url = Text(default="", help_text="A link to media an Open311 client sent")
     status = Varchar(length=16, default="received", index=True)
     department = ForeignKey(Department, null=True, default=None, index=True)
     outcome = Varchar(length=16, default="")

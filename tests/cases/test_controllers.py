@@ -169,7 +169,7 @@ async def test_a_text_file_renamed_jpg_is_refused_with_a_message(client, setting
     assert await Case.count().where(Case.summary == data["summary"]) == 0
 
 
-async def test_a_real_png_is_accepted_and_stored(client, settings):
+async def test_a_real_png_is_accepted_and_stored_as_a_clean_jpeg(client, settings):
     await login(client, "grid1")
     png = tiny_png()
     data = await intake_form(await grid_id())
@@ -178,10 +178,12 @@ async def test_a_real_png_is_accepted_and_stored(client, settings):
     case_id = case_id_from(response)
     stored = await Attachment.select().where(Attachment.case == case_id)
     assert len(stored) == 1
-    assert stored[0]["content_type"] == "image/png" and stored[0]["size"] == len(png)
-    assert stored[0]["filename"] == "门口.png"
+    # Re-encoded like every photo of a case, so no metadata of the original survives.
+    assert stored[0]["content_type"] == "image/jpeg" and stored[0]["metadata_removed"]
+    assert stored[0]["filename"] == "门口.png" and stored[0]["kind"] == "photo"
     path = settings.data_dir / "attachments" / stored[0]["stored_as"]
-    assert path.read_bytes() == png
+    assert path.read_bytes().startswith(b"\xff\xd8\xff")
+    assert stored[0]["size"] == path.stat().st_size
 
 
 # ---------------------------------------------------------------- the list

@@ -6,15 +6,18 @@ case of its own; these tests only read it.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
 from mediation import crypto
 from mediation.cases import services
 from mediation.cases.demo import DEMO_COUNT, STORY_GRID, load_demo_cases
-from mediation.cases.tables import Case, CaseEvent, CaseMediator, Party
+from mediation.cases.tables import Agreement, AgreementClause, Case, CaseEvent, CaseMediator, Party
 from mediation.cases.workflow import CaseLevel, CaseStatus
+from mediation.clock import local_date, local_now
 from mediation.intake.validators import validate_id_number, validate_phone
 
 pytestmark = pytest.mark.anyio
@@ -71,18 +74,17 @@ async def test_the_deposit_story_is_in_grid1s_grid_and_every_step_is_recorded():
     assert await CaseMediator.exists().where(CaseMediator.case == case["id"])
 
 
-async def test_every_case_starts_with_its_registration_and_events_run_forward_in_time():
+async def test_every_case_starts_with_its_registration_and_nothing_is_dated_in_the_future():
+    # The timeline is shown in time order; sessions and agreements are entered after the case's
+    # own moves but dated the day they happened.
     events = await CaseEvent.select(CaseEvent.case, CaseEvent.action, CaseEvent.at).order_by(
-        CaseEvent.id
+        CaseEvent.at, CaseEvent.id
     )
     first: dict[int, str] = {}
-    last_at: dict[int, datetime] = {}
-    now = datetime.now(services.TZ) + timedelta(minutes=1)
+    now = local_now() + timedelta(minutes=1)
     for e in events:
         first.setdefault(e["case"], e["action"])
-        assert e["at"] >= last_at.get(e["case"], e["at"]), f"case {e['case']} goes back in time"
         assert e["at"] <= now
-        last_at[e["case"]] = e["at"]
     assert set(first.values()) == {"registered"}
     assert set(first) >= set(await _demo_case_ids())
 
@@ -129,3 +131,54 @@ async def test_loading_the_demo_cases_again_does_nothing():
     before = await Case.count()
     assert await load_demo_cases() == 0
     assert await Case.count() == before
+
+
+async def test_demo_agreements_agree_with_their_timeline():
+    """An agreement exists exactly when the timeline records a settlement, of the recorded kind,
+    in effect the day of the settlement, for the amount the settlement names."""
+    settles = {
+        e["case"]: e
+        for e in await CaseEvent.select(
+            CaseEvent.case, CaseEvent.at, CaseEvent.changes, CaseEvent.note
+        )
+        .where(CaseEvent.action == "settle")
+        .order_by(CaseEvent.id)
+        .output(load_json=True)
+    }
+    rows = await Agreement.select(
+        Agreement.id, Agreement.case, Agreement.kind, Agreement.effective_on
+    ).where(Agreement.case.is_in(await _demo_case_ids()))
+    assert rows
+    for a in rows:
+        settle = settles.get(a["case"])
+        assert settle is not None, f"case {a['case']} has an agreement but never settled"
+        assert a["kind"] == settle["changes"]["agreement_form"][1]
+        assert a["effective_on"] == local_date(settle["at"])
+        clauses = await AgreementClause.select(AgreementClause.amount).where(
+            AgreementClause.agreement == a["id"]
+        )
+        named = [Decimal(x) for x in re.findall(r"(\d+(?:\.\d+)?)元", settle["note"])]
+        if a["kind"] == "written" and named:
+            assert sum(c["amount"] or 0 for c in clauses) == sum(named)
+    with_agreement = {a["case"] for a in rows}
+    after = await _demo_cases(Case.id, Case.status)
+    for case in after:
+        if case["status"] in ("settled", "performing", "performed", "breached"):
+            assert case["id"] in with_agreement, f"case {case['id']} in {case['status']}"
+
+
+async def test_most_demo_mediations_end_in_time():
+    """Judged on the day mediation ended (agreement or termination), not the closing day."""
+    finished = await Case.select(Case.all_columns()).where(
+        Case.id.is_in(await _demo_case_ids()),
+        Case.concluded_on.is_not_null(),
+        Case.mediation_started_on.is_not_null(),  # some end before mediation starts
+    )
+    assert len(finished) > 100
+    on_time = 0
+    for case in finished:
+        clocks = {c["clock"].name: c["state"] for c in await services.clocks_for(case)}
+        state = clocks["mediation"]
+        assert state.done
+        on_time += not state.is_overdue
+    assert on_time / len(finished) > 0.8

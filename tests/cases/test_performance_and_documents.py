@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from mediation import i18n
 from mediation.cases import agreements, labels, services, sessions, workflow
 from mediation.cases.labels import EVENT_LABELS
 from mediation.cases.tables import AgreementClause, CaseEvent, CaseMediator, Notification
@@ -82,7 +83,8 @@ async def _case_mediators(case_id: int) -> set[int]:
 async def test_an_overdue_clause_is_reported_once_to_the_mediator_and_the_grid_team(new_key):
     case_id, agreement_id = await _effective_agreement(new_key)
     clause = await AgreementClause.select().where(AgreementClause.agreement == agreement_id).first()
-    due = clause["deadline"]
+    # A last day on a rest day moves to the next working day (Art. 85).
+    due = agreements.performance_due(clause["deadline"])
 
     await agreements.sweep_agreements(on=due)  # due today: not late yet
     assert await _notifications(case_id, "clause_overdue") == []
@@ -98,7 +100,8 @@ async def test_an_overdue_clause_is_reported_once_to_the_mediator_and_the_grid_t
     assert sorted(recipients) == sorted(set(recipients)), "someone was told twice"
     assert await _case_mediators(case_id) <= set(recipients)
     assert await _staff_id("police1") in recipients and await _staff_id("grid1") in recipients
-    assert "李二房东" in sent[0]["message"] and due.isoformat() in sent[0]["message"]
+    assert "李二房东" in sent[0]["message"]
+    assert i18n.format_date(clause["deadline"], "long") in sent[0]["message"]
     events = await CaseEvent.select().where(
         CaseEvent.case == case_id, CaseEvent.action == "clause_overdue"
     )
@@ -135,20 +138,20 @@ async def test_the_judicial_confirmation_window_is_reminded_once_a_week_before_i
     new_key,
 ):
     case_id, _agreement = await _effective_agreement(new_key)
-    effective = services.today()
+    until = agreements.confirmation_until(services.today())
 
     # The signature itself announced the window; the reminder is a separate, later message.
     before = len(await _notifications(case_id, "confirmation_window"))
-    await agreements.sweep_agreements(on=effective + timedelta(days=22))  # 8 days left
+    await agreements.sweep_agreements(on=until - timedelta(days=8))  # 8 days left
     assert len(await _notifications(case_id, "confirmation_window")) == before
-    for day in (23, 24, 29):
-        await agreements.sweep_agreements(on=effective + timedelta(days=day))
+    for days_left in (7, 6, 1):
+        await agreements.sweep_agreements(on=until - timedelta(days=days_left))
     sent = await _notifications(case_id, "confirmation_window")
     reminders = sent[before:]
     assert {n["recipient"] for n in reminders} >= await _case_mediators(case_id)
     assert len(reminders) == len({n["recipient"] for n in reminders})
-    until = (effective + timedelta(days=30)).isoformat()
-    assert all(until in n["message"] and "7" in n["message"] for n in reminders)
+    shown = i18n.format_date(until, "long")
+    assert all(shown in n["message"] and "7" in n["message"] for n in reminders)
     assert (
         await CaseEvent.count().where(
             CaseEvent.case == case_id, CaseEvent.action == "confirmation_reminder"
@@ -160,12 +163,13 @@ async def test_the_judicial_confirmation_window_is_reminded_once_a_week_before_i
 async def test_no_reminder_once_the_window_has_closed(new_key):
     case_id, _agreement = await _effective_agreement(new_key)
     before = len(await _notifications(case_id, "confirmation_window"))
-    await agreements.sweep_agreements(on=services.today() + timedelta(days=31))
+    closed_after = agreements.confirmation_until(services.today()) + timedelta(days=1)
+    await agreements.sweep_agreements(on=closed_after)
     assert len(await _notifications(case_id, "confirmation_window")) == before
 
 
 async def test_a_follow_up_with_a_bad_date_keeps_what_was_typed(client, new_key):
-    case_id = await _case_in_mediation(new_key)
+    case_id, _agreement = await _effective_agreement(new_key)
     await login(client, "mediator1")
     response = await post_form(
         client,

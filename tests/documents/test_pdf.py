@@ -416,3 +416,21 @@ async def test_render_pdf_async_does_not_block_the_event_loop():
     assert len(results) == 3
     assert all(data.startswith(b"%PDF-") for data in results)
     assert ticks >= 5  # the loop kept running while the PDFs rendered
+
+
+@pytest.mark.anyio
+async def test_documents_are_laid_out_in_printing_processes_not_the_app_process():
+    import os
+
+    from mediation.documents.pdf import print_pool, render_pdf_async
+    from mediation.documents.samples import sample_agreement_context
+
+    pool = print_pool()
+    assert pool is not None
+    assert pool.submit(os.getpid).result(timeout=120) != os.getpid()
+    pdf = await render_pdf_async("documents/agreement.html", sample_agreement_context())
+    assert pdf.startswith(b"%PDF")
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    assert "人民调解协议书" in "".join(text.split())

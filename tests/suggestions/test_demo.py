@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from mediation.cases.services import today
 from mediation.cases.tables import Case, CaseEvent
+from mediation.clock import local_date, local_now
 from mediation.grid.tables import Department, Staff
 from mediation.suggestions.demo import POINTS, load_demo_suggestions
-from mediation.suggestions.rules import CHINA_TZ, Outcome, SuggestionStatus
+from mediation.suggestions.rules import Outcome, SuggestionStatus
 from mediation.suggestions.tables import (
     DirectReportPoint,
     Suggestion,
@@ -114,7 +115,7 @@ async def test_grievances_became_real_dispute_cases(demo):
 
 async def test_the_clocks_look_like_months_of_real_work(demo):
     on = today()
-    now = datetime.now(CHINA_TZ)
+    now = local_now()
     assert min(r["received_on"] for r in demo) <= on - timedelta(days=120)
     assert max(r["received_on"] for r in demo) >= on - timedelta(days=3)
     events = await SuggestionEvent.select().where(
@@ -127,11 +128,11 @@ async def test_the_clocks_look_like_months_of_real_work(demo):
         timeline = sorted(by_suggestion[row["id"]], key=lambda e: e["id"])
         assert timeline[0]["action"] == "received"
         assert timeline[0]["at"] == row["created_at"]
-        assert row["created_at"].astimezone(CHINA_TZ).date() == row["received_on"]
+        assert local_date(row["created_at"]) == row["received_on"]
         times = [e["at"] for e in timeline]
         assert times == sorted(times), row["tracking_code"]
         assert times[-1] <= now
         assert str(row["received_on"].year) in row["tracking_code"]
         if row["replied_at"]:
-            assert row["received_on"] < row["replied_at"].astimezone(CHINA_TZ).date() <= on
+            assert row["received_on"] < local_date(row["replied_at"]) <= on
         assert row["route_due"] > row["received_on"] and row["conclude_due"] > row["route_due"]

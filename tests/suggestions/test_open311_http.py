@@ -247,6 +247,20 @@ async def test_too_many_submissions_are_refused_in_the_spec_format(app, api_key)
         assert (await client.get(f"{BASE}/services.json")).status_code == 200
 
 
+async def test_the_public_list_is_limited_per_address_in_the_spec_format(app, api_key):
+    from mediation.app import create_app
+
+    settings = dataclasses.replace(app.state["settings"], public_rate_limit=2)
+    async with AsyncTestClient(create_app(settings)) as client:
+        for _ in range(2):
+            assert (await client.get(f"{BASE}/requests.json")).status_code == 200
+        response = await client.get(f"{BASE}/requests.json")
+        assert_spec_error(response, 429)
+        assert response.headers.get("ratelimit-limit") == "2"
+        # Its own count: the same address may still file a request.
+        assert (await client.post(f"{BASE}/requests.json", data=form(api_key))).status_code == 201
+
+
 # ---------------------------------------------------------------- reading
 
 

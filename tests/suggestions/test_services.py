@@ -145,9 +145,9 @@ async def test_one_reply_reaches_every_proposer_of_a_group():
         await services.move(admin, ids[code], "register", {})
     await services.group_with(admin, ids[second], ids[first])
     dept = (await Department.select(Department.id).where(Department.code == "zfj").first())["id"]
-    for code in (first, second):
-        await services.move(admin, ids[code], "transfer", {"department": str(dept)})
-        await services.move(admin, ids[code], "start_handling", {})
+    # Only the leader is routed and handled: the member follows it.
+    await services.move(admin, ids[first], "transfer", {"department": str(dept)})
+    await services.move(admin, ids[first], "start_handling", {})
     await services.move(
         admin, ids[first], "reply", {"outcome": "adopted", "reply_text": "已修复路灯。"}
     )

@@ -280,19 +280,20 @@ async def test_register_transfer_handle_and_reply_reaches_the_grouped_suggestion
     assert response.status_code == 303
     assert (await _status(member))["group_leader"] == leader
     dept = await _department("zjj")
-    for sid in (leader, member):
-        response = await post_form(
-            client, f"/suggestions/{sid}/move", {"action": "transfer", "department": dept}
-        )
-        assert response.status_code == 303
+    # Only the leader is routed: the member follows it.
+    response = await post_form(
+        client, f"/suggestions/{leader}/move", {"action": "transfer", "department": dept}
+    )
+    assert response.status_code == 303
+    assert (await _status(member))["status"] == "transferred"
 
     client.cookies.clear()
     await login(client, "handler1")
     page = (await client.get(f"/suggestions/{leader}")).text
     assert 'value="start_handling"' in page and 'value="transfer"' not in page
-    for sid in (leader, member):
-        response = await post_form(client, f"/suggestions/{sid}/move", {"action": "start_handling"})
-        assert response.status_code == 303
+    assert 'value="start_handling"' not in (await client.get(f"/suggestions/{member}")).text
+    response = await post_form(client, f"/suggestions/{leader}/move", {"action": "start_handling"})
+    assert response.status_code == 303
     response = await post_form(
         client,
         f"/suggestions/{leader}/move",

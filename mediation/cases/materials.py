@@ -1,0 +1,425 @@
+"""证据材料: photos and PDFs the parties bring, kept on the case, opened with a trace, filed.
+
+A photo is re-encoded by the suggestion-photo code (EXIF with the GPS position and the device
+owner is dropped) and gets a small preview; a PDF is kept as sent and its pages counted, so the
+case file can list it and append it. Whoever opens a material in full or downloads it is
+recorded on the case's timeline, like a reveal of an ID number; previews are recorded once a
+day per person and case, so the timeline is not flooded by thumbnails. A material is never
+deleted: it is withdrawn, with a reason, and stays in the case file marked as such.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from PIL import Image
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PdfReadError
+
+from mediation import clock
+from mediation.accounts.services import CurrentUser
+from mediation.cases.services import CaseError, case_for, record_event
+from mediation.cases.tables import Attachment, CaseEvent, MediationSession, Party
+from mediation.i18n import gettext as _
+from mediation.i18n import lazy_gettext as _l
+from mediation.intake import attachments
+from mediation.suggestions import photos
+
+logger = logging.getLogger(__name__)
+
+KINDS = {
+    "photo": _l("Photo"),
+    "contract": _l("Contract"),
+    "receipt": _l("Receipt"),
+    "statement": _l("Written statement"),
+    "power_of_attorney": _l("Power of attorney"),
+    "other": _l("Other"),
+}
+MAX_FILES = attachments.MAX_FILES
+MAX_PDF_BYTES = attachments.MAX_BYTES
+THUMBNAIL_SIDE = 320
+FOLDER = "attachments"
+PDF = "application/pdf"
+
+
+class MaterialError(CaseError):
+    """An upload or a request about a material that cannot be accepted."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An upload checked by its content and cleaned: what will be stored."""
+
+    filename: str
+    content_type: str
+    extension: str
+    content: bytes
+    pages: int
+    thumbnail: bytes = b""
+
+    @property
+    def sha256(self) -> str:
+        return attachments.CheckedFile(
+            self.filename, self.content_type, self.extension, self.content
+        ).sha256
+
+
+def _thumbnail(jpeg: bytes) -> bytes:
+    with Image.open(io.BytesIO(jpeg)) as image:
+        image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+        out = io.BytesIO()
+        image.save(out, format="JPEG", quality=75)
+        return out.getvalue()
+
+
+def _pdf_pages(filename: str, content: bytes) -> int:
+    try:
+        reader = PdfReader(io.BytesIO(content))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise MaterialError(
+                _("The PDF %(name)s is protected by a password.", name=filename), "files"
+            )
+        return len(reader.pages)
+    except MaterialError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
+        raise MaterialError(
+            _("The PDF %(name)s could not be read.", name=filename), "files"
+        ) from exc
+
+
+def prepare_upload(filename: str, content: bytes) -> Prepared:
+    """One upload checked by its content: a photo re-encoded without metadata, or a PDF."""
+    name = Path(filename or "").name[:200] or "file"
+    kind = attachments.sniff(content) if content else None
+    if kind is not None and kind[0] == PDF:
+        if len(content) > MAX_PDF_BYTES:
+            raise MaterialError(_("The file %(name)s is larger than 10 MB.", name=name), "files")
+        return Prepared(name, PDF, ".pdf", content, _pdf_pages(name, content))
+    if content and kind is None:
+        raise MaterialError(
+            _("The file %(name)s is not a photo (JPEG, PNG or WebP) or a PDF.", name=name),
+            "files",
+        )
+    try:
+        photo = photos.prepare(name, content)
+    except photos.PhotoError as exc:
+        raise MaterialError(exc.message, "files") from exc
+    return Prepared(name, "image/jpeg", ".jpg", photo.content, 1, _thumbnail(photo.content))
+
+
+def folder(data_dir: Path) -> Path:
+    return data_dir / FOLDER
+
+
+def path_of(data_dir: Path, stored_as: str) -> Path:
+    return folder(data_dir) / Path(stored_as).name
+
+
+async def entitled_case(user: CurrentUser, case_id: int) -> dict:
+    """The case if this person is entitled to it, else a MaterialError as if it did not exist."""
+    case = await case_for(user, case_id)
+    if case is None:
+        raise MaterialError(_("This case does not exist."))
+    return case
+
+
+def label_of(row: dict, number: int) -> str:
+    return f"{number}. {row['description'] or KINDS.get(row['kind'], row['kind'])}"
+
+
+async def save_material(
+    user: CurrentUser,
+    case_id: int,
+    item: Prepared,
+    data_dir: Path,
+    kind: str = "",
+    description: str = "",
+    party_id: int | None = None,
+    session_id: int | None = None,
+) -> int:
+    """Store a prepared upload on a case and put it on the timeline; the same file twice is
+    kept once (a tablet retrying an upload, a double tap)."""
+    kind = kind or ("photo" if item.content_type.startswith("image/") else "other")
+    if kind not in KINDS:
+        raise MaterialError(_("Choose from the list."), "kind")
+    description = " ".join(description.split())[:200]
+    if party_id is not None and not await Party.exists().where(
+        Party.id == party_id, Party.case == case_id
+    ):
+        raise MaterialError(_("Choose from the list."), "party")
+    session = None
+    if session_id is not None:
+        session = (
+            await MediationSession.select(MediationSession.id, MediationSession.starts_at)
+            .where(MediationSession.id == session_id, MediationSession.case == case_id)
+            .first()
+        )
+        if session is None:
+            raise MaterialError(_("This session does not exist."))
+    existing = (
+        await Attachment.select(Attachment.id)
+        .where(
+            Attachment.case == case_id,
+            Attachment.sha256 == item.sha256,
+            Attachment.withdrawn_at.is_null(),
+        )
+        .first()
+    )
+    if existing is not None:
+        return existing["id"]
+    checked = attachments.CheckedFile(
+        item.filename, item.content_type, item.extension, item.content
+    )
+    stored = await asyncio.to_thread(attachments.store, data_dir, checked)
+    thumbnail = ""
+    if item.thumbnail:
+        thumbnail = Path(stored).stem + "-thumb.jpg"
+        await asyncio.to_thread(path_of(data_dir, thumbnail).write_bytes, item.thumbnail)
+    row = Attachment(
+        case=case_id,
+        filename=item.filename,
+        content_type=item.content_type,
+        size=len(item.content),
+        sha256=item.sha256,
+        stored_as=stored,
+        uploaded_by=user.id,
+        kind=kind,
+        description=description,
+        party=party_id,
+        session=session_id,
+        pages=item.pages,
+        thumbnail_as=thumbnail,
+        metadata_removed=item.content_type != PDF,
+    )
+    await row.save()
+    number = await Attachment.count().where(Attachment.case == case_id, Attachment.id <= row.id)
+    changes: dict = {
+        "material": [None, label_of({"description": description, "kind": kind}, number)]
+    }
+    if session is not None:
+        changes["session"] = [None, clock.to_local(session["starts_at"]).strftime("%Y-%m-%d %H:%M")]
+    await record_event(case_id, user, "material_added", changes=changes)
+    return row.id
+
+
+async def materials_of_case(case_id: int) -> list[dict]:
+    """Every material of a case, numbered in the order received (withdrawn ones included)."""
+    rows = (
+        await Attachment.select(
+            Attachment.all_columns(),
+            Attachment.uploaded_by.display_name,
+            Attachment.withdrawn_by.display_name,
+            Attachment.party.name,
+            Attachment.party.role,
+        )
+        .where(Attachment.case == case_id)
+        .order_by(Attachment.id)
+    )
+    for number, row in enumerate(rows, start=1):
+        row["number"] = number
+        row["label"] = row["description"] or str(KINDS.get(row["kind"], row["kind"]))
+        row["is_image"] = row["content_type"].startswith("image/")
+        row["is_pdf"] = row["content_type"] == PDF
+        row["received_on"] = clock.local_date(row["uploaded_at"])
+    return rows
+
+
+async def _material(case_id: int, material_id: int) -> dict:
+    rows = await materials_of_case(case_id)
+    for row in rows:
+        if row["id"] == material_id:
+            return row
+    raise MaterialError(_("This material does not exist."))
+
+
+async def _clean_legacy_photo(data_dir: Path, row: dict) -> dict:
+    """Photos attached before materials existed were stored as sent, EXIF and all: re-encode
+    them on first opening, so nobody is ever handed the original metadata."""
+    if row["metadata_removed"] or row["content_type"] not in photos.ACCEPTED:
+        return row
+    source = path_of(data_dir, row["stored_as"])
+    try:
+        photo = photos.prepare(row["filename"], await asyncio.to_thread(source.read_bytes))
+    except (photos.PhotoError, OSError) as exc:
+        raise MaterialError(_("This material does not exist.")) from exc
+    checked = attachments.CheckedFile(row["filename"], "image/jpeg", ".jpg", photo.content)
+    stored = await asyncio.to_thread(attachments.store, data_dir, checked)
+    thumbnail = Path(stored).stem + "-thumb.jpg"
+    await asyncio.to_thread(path_of(data_dir, thumbnail).write_bytes, _thumbnail(photo.content))
+    values = {
+        Attachment.stored_as: stored,
+        Attachment.thumbnail_as: thumbnail,
+        Attachment.content_type: "image/jpeg",
+        Attachment.size: len(photo.content),
+        Attachment.sha256: checked.sha256,
+        Attachment.metadata_removed: True,
+    }
+    await Attachment.update(values).where(Attachment.id == row["id"])
+    await asyncio.to_thread(source.unlink, missing_ok=True)
+    return {**row, **{column._meta.name: value for column, value in values.items()}}
+
+
+_preview_locks: dict[tuple[int, int], asyncio.Lock] = {}
+
+
+async def _log_preview(user: CurrentUser, case_id: int) -> None:
+    lock = _preview_locks.setdefault((user.id, case_id), asyncio.Lock())
+    async with lock:
+        day_start = datetime.combine(clock.local_today(), time(0), clock.county_zone())
+        seen = await CaseEvent.exists().where(
+            CaseEvent.case == case_id,
+            CaseEvent.actor == user.id,
+            CaseEvent.action == "materials_previewed",
+            CaseEvent.at >= day_start,
+            CaseEvent.at < day_start + timedelta(days=1),
+        )
+        if not seen:
+            await record_event(case_id, user, "materials_previewed")
+    if len(_preview_locks) > 10_000:
+        _preview_locks.clear()
+
+
+async def open_material(
+    user: CurrentUser, case_id: int, material_id: int, how: str, data_dir: Path
+) -> tuple[Path, str, str]:
+    """The file to send for a view, a download or a preview, after the access is recorded:
+    (path, content type, file name)."""
+    await entitled_case(user, case_id)
+    row = await _clean_legacy_photo(data_dir, await _material(case_id, material_id))
+    if how == "thumbnail":
+        if not row["thumbnail_as"]:
+            raise MaterialError(_("This material does not exist."))
+        await _log_preview(user, case_id)
+        return path_of(data_dir, row["thumbnail_as"]), "image/jpeg", row["filename"]
+    path = path_of(data_dir, row["stored_as"])
+    if not path.is_file():
+        raise MaterialError(_("This material does not exist."))
+    await record_event(
+        case_id,
+        user,
+        "material_downloaded" if how == "download" else "material_viewed",
+        changes={"material": [None, label_of(row, row["number"])]},
+    )
+    filename = row["filename"]
+    if row["content_type"] == "image/jpeg" and not filename.lower().endswith((".jpg", ".jpeg")):
+        filename = Path(filename).stem + ".jpg"  # a PNG re-encoded as JPEG says so
+    return path, row["content_type"], filename
+
+
+async def withdraw_material(user: CurrentUser, case_id: int, material_id: int, reason: str) -> None:
+    """Mark a material withdrawn (a party takes it back, or it was attached by mistake): the
+    file and the row stay, the case file lists it as withdrawn with the reason."""
+    await entitled_case(user, case_id)
+    row = await _material(case_id, material_id)
+    reason = " ".join(reason.split())[:200]
+    if not reason:
+        raise MaterialError(_("Say why the material is withdrawn."), "reason")
+    if row["withdrawn_at"] is not None:
+        raise MaterialError(_("This material has already been withdrawn."), "reason")
+    await Attachment.update(
+        {
+            Attachment.withdrawn_at: clock.utc_now(),
+            Attachment.withdrawn_by: user.id,
+            Attachment.withdrawn_reason: reason,
+        }
+    ).where(Attachment.id == material_id)
+    await record_event(
+        case_id,
+        user,
+        "material_withdrawn",
+        changes={"material": [None, label_of(row, row["number"])]},
+        note=reason,
+    )
+
+
+# ---------------------------------------------------------------- the case file (卷宗)
+
+
+def _image_data_uri(data_dir: Path, row: dict) -> str:
+    content = path_of(data_dir, row["stored_as"]).read_bytes()
+    if not row["metadata_removed"]:
+        content = photos.prepare(row["filename"], content).content
+    return "data:image/jpeg;base64," + base64.b64encode(content).decode("ascii")
+
+
+def _file_rows(data_dir: Path, rows: list[dict]) -> list[dict]:
+    for row in rows:
+        row["data_uri"] = ""
+        row["appendix_path"] = None
+        if row["withdrawn_at"] is not None:
+            continue  # listed, marked withdrawn, but no longer part of the evidence
+        path = path_of(data_dir, row["stored_as"])
+        if not path.is_file():
+            continue
+        if row["is_image"]:
+            try:
+                row["data_uri"] = _image_data_uri(data_dir, row)
+            except (photos.PhotoError, OSError):
+                continue
+        elif row["is_pdf"]:
+            row["appendix_path"] = path
+    return rows
+
+
+async def case_file_materials(case_id: int, data_dir: Path) -> list[dict]:
+    """The materials for the case file: each with its photo (as a data URI, the print
+    templates load nothing else) or the path of its PDF to append."""
+    return await asyncio.to_thread(_file_rows, data_dir, await materials_of_case(case_id))
+
+
+def append_pdf_appendices(case_file: bytes, appendices: list[Path]) -> bytes:
+    """Put each PDF material's own pages behind its heading page.
+
+    The case-file template ends with one heading page per PDF material, in the order given:
+    the original pages go right after their heading, untouched (text stays text).
+    """
+    if not appendices:
+        return case_file
+    reader = PdfReader(io.BytesIO(case_file))
+    writer = PdfWriter()
+    first_heading = len(reader.pages) - len(appendices)
+    for page in reader.pages[:first_heading]:
+        writer.add_page(page)
+    for heading, path in zip(reader.pages[first_heading:], appendices, strict=True):
+        writer.add_page(heading)
+        try:
+            original = PdfReader(path)
+            if original.is_encrypted:
+                original.decrypt("")
+            for page in original.pages:
+                writer.add_page(page)
+        except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError):
+            logger.warning("material %s could not be appended to the case file", path.name)
+    if reader.metadata:
+        writer.add_metadata({k: v for k, v in reader.metadata.items() if isinstance(v, str)})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+async def append_pdf_appendices_async(case_file: bytes, materials: list[dict]) -> bytes:
+    paths = [m["appendix_path"] for m in materials if m.get("appendix_path")]
+    return await asyncio.to_thread(append_pdf_appendices, case_file, paths)
+
+
+async def case_file_context(user: CurrentUser, case_id: int, data_dir: Path) -> dict:
+    """What the case file's materials part needs; printing the materials is an access to
+    them, so it is recorded like opening one."""
+    await entitled_case(user, case_id)
+    rows = await case_file_materials(case_id, data_dir)
+    filed = [r for r in rows if r["data_uri"] or r["appendix_path"]]
+    if filed:
+        await record_event(
+            case_id,
+            user,
+            "materials_printed",
+            changes={"material": [None, "、".join(str(r["number"]) for r in filed)]},
+        )
+    return {"materials": rows, "MATERIAL_KINDS": KINDS}

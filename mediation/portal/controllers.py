@@ -1,0 +1,257 @@
+"""Pages of 一案一码: the party's own page (/my-case) and the staff's page of a case's codes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from mediation.accounts.guards import current_user, requires_role
+from mediation.cases.labels import PARTY_ROLE_LABELS
+from mediation.documents.pdf import render_pdf_async
+from mediation.documents.qr import qr_svg_data_uri
+from mediation.i18n import gettext as _
+from mediation.portal import services
+from mediation.suggestions import limits
+from mediation.web import see_other
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+PUBLIC = {"public": True}
+MAX_BODY = 16 * 1024
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+STAFF_ROLES = ("grid_worker", "police", "mediator", "volunteer", "centre_staff", "admin")
+
+
+def _one(value: Any, limit: int = 2000) -> str:
+    if isinstance(value, list):
+        value = value[-1] if value else ""
+    return str(value or "")[:limit]
+
+
+def _int(value: Any) -> int | None:
+    text = _one(value, 20).strip()
+    return int(text) if text.isdigit() and len(text) < 12 else None
+
+
+def my_case_url(request: Request, code: str) -> str:
+    return str(request.base_url).rstrip("/") + "/my-case?" + urlencode({"code": code})
+
+
+# ---------------------------------------------------------------- the party's page
+
+
+def _page(
+    request: Request,
+    values: dict,
+    *,
+    view: dict | None = None,
+    errors: dict | None = None,
+    done: str = "",
+    limited: bool = False,
+    status_code: int = 200,
+    retry_after: int = 0,
+) -> Template:
+    headers = dict(NO_STORE)
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
+    return Template(
+        "portal/my_case.html",
+        context={
+            "values": values,
+            "view": view,
+            "errors": errors or {},
+            "done": done,
+            "limited": limited,
+            "RATING_LABELS": services.RATING_LABELS,
+        },
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+async def _guard(request: Request, code: str) -> limits.Verdict:
+    """The same protection as /track: per address every lookup counts, per code wrong secrets."""
+    settings = request.app.state.settings
+    store = limits.store_of(request)
+    verdict = await limits.hit(
+        store, limits.address_limit(settings), "my-case:" + limits.client_address(request)
+    )
+    if verdict.allowed and code:
+        failures = limits.track_failure_limit(settings)
+        if await limits.count(store, failures, "my-case:" + code) >= failures.max:
+            return limits.Verdict(False, failures.window)
+    return verdict
+
+
+async def _authenticate(
+    request: Request, data: dict[str, Any]
+) -> tuple[services.Access | None, dict, Template | None]:
+    """The party behind the posted code and secret, or the page to answer with instead."""
+    values = {"code": _one(data.get("code"), 32).strip()}
+    secret = _one(data.get("secret"), 32).strip()
+    code = services.parse_code(values["code"]) or ""
+    verdict = await _guard(request, code)
+    if not verdict.allowed:
+        page = _page(
+            request, values, limited=True, status_code=429, retry_after=verdict.retry_after
+        )
+        return None, values, page
+    who = await services.access(values["code"], secret)
+    if who is None:
+        if code:
+            settings = request.app.state.settings
+            await limits.hit(
+                limits.store_of(request), limits.track_failure_limit(settings), "my-case:" + code
+            )
+        page = _page(
+            request,
+            values,
+            errors={"form": _("The code or the secret is not right.")},
+            status_code=403,
+        )
+        return None, values, page
+    return who, {**values, "secret": secret}, None
+
+
+class MyCaseController(Controller):
+    """A party follows their own dispute with the code and secret from their slip."""
+
+    path = "/my-case"
+    include_in_schema = False
+
+    @get("/", opt=PUBLIC)
+    async def form(self, request: Request, code: FromQuery[str] = "") -> Template:
+        return _page(request, {"code": code.strip()[:32]})
+
+    @post("/", opt=PUBLIC, request_max_body_size=MAX_BODY)
+    async def lookup(self, request: Request, data: Annotated[dict[str, Any], Form]) -> Template:
+        who, values, refused = await _authenticate(request, data)
+        if refused is not None:
+            return refused
+        return _page(request, values, view=await services.party_view(who))
+
+    @post("/act", opt=PUBLIC, request_max_body_size=MAX_BODY)
+    async def act(self, request: Request, data: Annotated[dict[str, Any], Form]) -> Template:
+        """One of the party's actions; the page comes back with the result or the error."""
+        who, values, refused = await _authenticate(request, data)
+        if refused is not None:
+            return refused
+        action = _one(data.get("action"), 32)
+        reason = _one(data.get("reason"))
+        done = action
+        try:
+            if action == "reschedule":
+                await services.request_reschedule(who, _int(data.get("session")) or 0, reason)
+            elif action == "object":
+                await services.object_to_mediator(who, _int(data.get("mediator")) or 0, reason)
+            elif action == "confirm":
+                await services.confirm_clause(who, _int(data.get("clause")) or 0)
+            elif action == "rate":
+                await services.rate_mediation(
+                    who, _one(data.get("rating"), 32), _one(data.get("comment"), 2000)
+                )
+            else:
+                raise services.PortalError(_("Choose what you want to do."), "action")
+        except services.PortalError as exc:
+            view = await services.party_view(who)
+            errors = {f"{action}-{exc.field or 'form'}": exc.message}
+            form = {"action": action, "reason": reason, "comment": _one(data.get("comment"))}
+            return _page(request, {**values, **form}, view=view, errors=errors, status_code=422)
+        return _page(request, values, view=await services.party_view(who), done=done)
+
+    @post("/agreement", opt=PUBLIC, request_max_body_size=MAX_BODY)
+    async def agreement(
+        self, request: Request, data: Annotated[dict[str, Any], Form]
+    ) -> Template | Response:
+        """The party's copy of an issued agreement, as PDF (no ID numbers or phones)."""
+        who, _values, refused = await _authenticate(request, data)
+        if refused is not None:
+            return refused
+        context = await services.agreement_of_party(who, _int(data.get("agreement")) or 0)
+        if context is None:
+            raise NotFoundException()
+        pdf = await render_pdf_async("documents/agreement.html", context)
+        return Response(
+            pdf,
+            status_code=200,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="agreement-{who.code}.pdf"',
+                **NO_STORE,
+            },
+        )
+
+
+# ---------------------------------------------------------------- staff: codes of a case
+
+
+class PartyCodeController(Controller):
+    """Staff print a party's slip or notice, reissue a code, and read the texts sent."""
+
+    path = "/cases/{case_id:int}/parties"
+    guards = [requires_role(*STAFF_ROLES)]
+    include_in_schema = False
+
+    @get("/")
+    async def codes(self, request: Request, case_id: FromPath[int]) -> Template:
+        user = current_user(request)
+        try:
+            parties = await services.codes_of_case(user, case_id)
+            messages = await services.messages_of_case(user, case_id)
+        except services.PortalError as exc:
+            raise NotFoundException() from exc
+        from mediation.cases.services import case_for
+
+        case = await case_for(user, case_id)
+        return Template(
+            "portal/codes.html",
+            context={
+                "case": case,
+                "parties": parties,
+                "messages": messages,
+                "ROLE_LABELS": PARTY_ROLE_LABELS,
+                "reissued": request.query_params.get("reissued", ""),
+            },
+            headers=NO_STORE,
+        )
+
+    @post("/{party_id:int}/reissue")
+    async def reissue(
+        self, request: Request, case_id: FromPath[int], party_id: FromPath[int]
+    ) -> Redirect:
+        try:
+            await services.reissue_code(current_user(request), case_id, party_id)
+        except services.PortalError as exc:
+            raise NotFoundException() from exc
+        return see_other(f"/cases/{case_id}/parties?reissued={party_id}")
+
+    @get("/{party_id:int}/slip.pdf")
+    async def slip(
+        self,
+        request: Request,
+        case_id: FromPath[int],
+        party_id: FromPath[int],
+        paper: FromQuery[str] = "slip",
+    ) -> Response:
+        """The 80-mm slip, or with ?paper=a4 the acceptance notice (受理告知书)."""
+        try:
+            context = await services.slip_for(current_user(request), case_id, party_id)
+        except services.PortalError as exc:
+            raise NotFoundException() from exc
+        url = my_case_url(request, context["code"])
+        context.update({"url": url, "qr": qr_svg_data_uri(url), "ROLE_LABELS": PARTY_ROLE_LABELS})
+        template = "portal/notice_print.html" if paper == "a4" else "portal/slip_print.html"
+        pdf = await render_pdf_async(template, context)
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'inline; filename="party-{party_id}-{paper}.pdf"',
+                **NO_STORE,
+            },
+        )

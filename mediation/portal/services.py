@@ -1,0 +1,606 @@
+"""The parties' side of a case: codes and secrets, what a party may see and do, texts to parties.
+
+A party's page shows their own case and nothing personal about anyone: no ID numbers, no
+phones, no other party's details beyond the names printed on an agreement. Every action a
+party takes lands on the case's timeline.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from mediation import crypto
+from mediation.accounts.services import CurrentUser
+from mediation.cases import services as case_services
+from mediation.cases.categories import category_label
+from mediation.cases.tables import (
+    Agreement,
+    AgreementClause,
+    Case,
+    CaseMediator,
+    MediationSession,
+    Party,
+)
+from mediation.clock import local_date, local_today, to_local, utc_now
+from mediation.i18n import gettext as _
+from mediation.i18n import lazy_gettext as _l
+from mediation.masking import mask_phone
+from mediation.portal import messaging
+from mediation.portal.tables import CaseRating, PartyAccess, PartyMessage
+
+log = logging.getLogger(__name__)
+
+CODE_PREFIX = "JF"  # 解纷码
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+CODE_LENGTH = 6
+SECRET_DIGITS = 6
+_CODE_RE = re.compile(rf"^{CODE_PREFIX}(\d{{4}})([{CODE_ALPHABET}]{{{CODE_LENGTH}}})$")
+
+RATINGS = ("satisfied", "basically_satisfied", "not_satisfied")
+RATING_LABELS = {
+    "satisfied": _l("Satisfied"),
+    "basically_satisfied": _l("Basically satisfied"),
+    "not_satisfied": _l("Not satisfied"),
+}
+
+# What a party reads about their case: plain words, not the workflow's terms.
+PLAIN_STATUS = {
+    "registered": _l("Your dispute has been registered and is waiting to be accepted."),
+    "accepted": _l("Your dispute has been accepted; a mediation is being arranged."),
+    "declined": _l("The mediation committee could not take on this dispute."),
+    "mediating": _l("Mediation is under way."),
+    "settled": _l("The parties have reached a mediation agreement."),
+    "performing": _l("The agreement is being carried out."),
+    "performed": _l("The agreement has been carried out."),
+    "breached": _l("The agreement has not been carried out; the committee will contact you."),
+    "terminated": _l("The mediation has ended without an agreement."),
+    "closed": _l("The case is closed."),
+}
+
+
+class PortalError(Exception):
+    """A party's request that cannot be done, with a message for the field it concerns."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who is asking: one party of one case, proven by code and secret."""
+
+    access_id: int
+    case_id: int
+    party_id: int
+    party_name: str
+    code: str
+
+
+# ---------------------------------------------------------------- codes and secrets
+
+
+def new_code(year: int | None = None) -> str:
+    """A party's code like "JF-2026-7K3Q9M": about a billion a year, none guessable."""
+    year = year or local_today().year
+    body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{CODE_PREFIX}-{year:04d}-{body}"
+
+
+def parse_code(text: str | None) -> str | None:
+    """The canonical code from what a party typed (any case, width, spacing), else None."""
+    compact = re.sub(r"[\s\-_—–]", "", unicodedata.normalize("NFKC", text or "")).upper()
+    match = _CODE_RE.match(compact)
+    if not match:
+        return None
+    return f"{CODE_PREFIX}-{match.group(1)}-{match.group(2)}"
+
+
+def new_secret() -> str:
+    return f"{secrets.randbelow(10**SECRET_DIGITS):0{SECRET_DIGITS}d}"
+
+
+async def _issue(case_id: int, party_id: int, actor: CurrentUser | None) -> tuple[str, str]:
+    secret = new_secret()
+    for _attempt in range(5):
+        code = new_code()
+        if not await PartyAccess.exists().where(PartyAccess.code == code):
+            break
+    await PartyAccess.insert(
+        PartyAccess(
+            case=case_id,
+            party=party_id,
+            code=code,
+            secret_encrypted=crypto.encrypt(secret),
+            issued_by=actor.id if actor else None,
+        )
+    )
+    return code, secret
+
+
+async def issue_codes_for_case(case_id: int, actor: CurrentUser | None) -> int:
+    """At registration: a code and secret for every party with a phone number."""
+    parties = await Party.select(Party.id, Party.phone).where(Party.case == case_id)
+    issued = 0
+    for party in parties:
+        if party["phone"]:
+            await _issue(case_id, party["id"], actor)
+            issued += 1
+    return issued
+
+
+async def _case_party(user: CurrentUser, case_id: int, party_id: int) -> tuple[dict, dict]:
+    case = await case_services.case_for(user, case_id)
+    if case is None:
+        raise PortalError(_("This case does not exist."))
+    party = (
+        await Party.select(Party.id, Party.name, Party.role, Party.phone)
+        .where(Party.id == party_id, Party.case == case_id)
+        .first()
+    )
+    if party is None:
+        raise PortalError(_("This party is not on the case."))
+    return case, party
+
+
+async def reissue_code(user: CurrentUser, case_id: int, party_id: int) -> str:
+    """A new code and secret for a party; the old secret stops working at once."""
+    case, party = await _case_party(user, case_id, party_id)
+    await PartyAccess.update({PartyAccess.active: False}).where(
+        PartyAccess.party == party_id, PartyAccess.active.eq(True)
+    )
+    code, _secret = await _issue(case_id, party_id, user)
+    await case_services.record_event(
+        case_id, user, "party_code_reissued", changes={"party": [None, party["name"]]}
+    )
+    return code
+
+
+async def codes_of_case(user: CurrentUser, case_id: int) -> list[dict]:
+    """Each party with their current code (no secret), for the staff's page of the case."""
+    if await case_services.case_for(user, case_id) is None:
+        raise PortalError(_("This case does not exist."))
+    parties = (
+        await Party.select(Party.id, Party.name, Party.role, Party.phone)
+        .where(Party.case == case_id)
+        .order_by(Party.id)
+    )
+    active = await PartyAccess.select(
+        PartyAccess.party, PartyAccess.code, PartyAccess.issued_at
+    ).where(PartyAccess.case == case_id, PartyAccess.active.eq(True))
+    by_party = {row["party"]: row for row in active}
+    return [
+        {
+            "id": p["id"],
+            "name": p["name"],
+            "role": p["role"],
+            "phone_masked": mask_phone(p["phone"]),
+            "code": by_party.get(p["id"], {}).get("code", ""),
+            "issued_at": by_party.get(p["id"], {}).get("issued_at"),
+        }
+        for p in parties
+    ]
+
+
+async def slip_for(user: CurrentUser, case_id: int, party_id: int) -> dict:
+    """What the printed slip needs, secret included: printing it is recorded on the case."""
+    case, party = await _case_party(user, case_id, party_id)
+    row = (
+        await PartyAccess.select(PartyAccess.code, PartyAccess.secret_encrypted)
+        .where(PartyAccess.party == party_id, PartyAccess.active.eq(True))
+        .first()
+    )
+    if row is None:
+        if not party["phone"]:
+            raise PortalError(_("A code is given to parties with a phone number."))
+        code, secret = await _issue(case_id, party_id, user)
+    else:
+        code, secret = row["code"], crypto.decrypt(row["secret_encrypted"])
+    await case_services.record_event(
+        case_id, user, "party_code_printed", changes={"party": [None, party["name"]]}
+    )
+    from mediation.cases.agreements import _committee_for
+
+    committee, _short = await _committee_for(case)
+    return {
+        "case": case,
+        "party": party,
+        "code": code,
+        "secret": secret,
+        "category": category_label(case["category"]),
+        "committee": committee,
+        "registered_on": case["registered_on"],
+    }
+
+
+# ---------------------------------------------------------------- the party's side
+
+
+async def access(code: str, secret: str) -> Access | None:
+    """The party behind a code and secret, or None: a wrong pair reveals nothing at all."""
+    canonical = parse_code(code)
+    if canonical is None or not secret:
+        return None
+    row = (
+        await PartyAccess.select(
+            PartyAccess.id,
+            PartyAccess.case,
+            PartyAccess.party,
+            PartyAccess.party.name,
+            PartyAccess.secret_encrypted,
+        )
+        .where(PartyAccess.code == canonical, PartyAccess.active.eq(True))
+        .first()
+    )
+    if row is None:
+        return None
+    try:
+        expected = crypto.decrypt(row["secret_encrypted"])
+    except Exception:  # a key that does not open it is the same as a wrong secret here
+        log.exception("party code %s: the stored secret does not decrypt", canonical)
+        return None
+    if not hmac.compare_digest(expected.encode(), secret.strip().encode()):
+        return None
+    return Access(
+        access_id=row["id"],
+        case_id=row["case"],
+        party_id=row["party"],
+        party_name=row["party.name"],
+        code=canonical,
+    )
+
+
+async def _mediators(case_id: int) -> list[dict]:
+    rows = await CaseMediator.select(
+        CaseMediator.id,
+        CaseMediator.mediator.staff.display_name,
+        CaseMediator.mediator.organisation,
+    ).where(CaseMediator.case == case_id, CaseMediator.active.eq(True))
+    return [
+        {
+            "assignment_id": r["id"],
+            "name": r["mediator.staff.display_name"],
+            "organisation": r["mediator.organisation"],
+        }
+        for r in rows
+    ]
+
+
+async def _next_session(case_id: int) -> dict | None:
+    return (
+        await MediationSession.select(
+            MediationSession.id,
+            MediationSession.starts_at,
+            MediationSession.room,
+            MediationSession.mode,
+        )
+        .where(
+            MediationSession.case == case_id,
+            MediationSession.status == "scheduled",
+            MediationSession.starts_at >= utc_now(),
+        )
+        .order_by(MediationSession.starts_at)
+        .first()
+    )
+
+
+async def _agreements(case_id: int) -> list[dict]:
+    agreements = (
+        await Agreement.select(
+            Agreement.id,
+            Agreement.number,
+            Agreement.kind,
+            Agreement.status,
+            Agreement.issued_on,
+            Agreement.effective_on,
+        )
+        .where(Agreement.case == case_id, Agreement.status != "draft")
+        .order_by(Agreement.id)
+    )
+    for agreement in agreements:
+        agreement["clauses"] = (
+            await AgreementClause.select(
+                AgreementClause.id,
+                AgreementClause.seq,
+                AgreementClause.obligor,
+                AgreementClause.obligation,
+                AgreementClause.amount,
+                AgreementClause.deadline,
+                AgreementClause.done_on,
+            )
+            .where(AgreementClause.agreement == agreement["id"])
+            .order_by(AgreementClause.seq)
+        )
+    return agreements
+
+
+async def party_view(who: Access) -> dict:
+    """Everything the party's page shows, and nothing personal about anyone."""
+    case = await Case.select(Case.all_columns()).where(Case.id == who.case_id).first()
+    clocks = await case_services.clocks_for(case)
+    agreements = await _agreements(who.case_id)
+    for agreement in agreements:
+        for clause in agreement["clauses"]:
+            # A clause is owed to this party when someone else is its obligor.
+            clause["owed_to_me"] = clause["obligor"] != who.party_name
+    rating = (
+        await CaseRating.select(CaseRating.rating, CaseRating.comment)
+        .where(CaseRating.party == who.party_id)
+        .first()
+    )
+    return {
+        "code": who.code,
+        "party_name": who.party_name,
+        "number": case["number"],
+        "category": category_label(case["category"]),
+        "status": case["status"],
+        "status_words": str(PLAIN_STATUS.get(case["status"], case["status"])),
+        "registered_on": case["registered_on"],
+        "accepted_on": case["accepted_on"],
+        "next_session": await _next_session(who.case_id),
+        "mediators": await _mediators(who.case_id),
+        "deadlines": [
+            {"label": c["clock"].label, "due": c["clock"].due, "state": c["state"]}
+            for c in clocks
+            if c["clock"].name == "mediation"
+        ],
+        "agreements": agreements,
+        "rating": rating,
+        "can_rate": case["status"] == "closed" and rating is None,
+    }
+
+
+async def request_reschedule(who: Access, session_id: int, reason: str) -> None:
+    """A party asks for another date: the mediator and the grid team are told, nothing moves."""
+    reason = reason.strip()
+    if not reason:
+        raise PortalError(_("Say why you need another date."), "reason")
+    session = (
+        await MediationSession.select(
+            MediationSession.id,
+            MediationSession.starts_at,
+            MediationSession.mediator.staff,
+        )
+        .where(
+            MediationSession.id == session_id,
+            MediationSession.case == who.case_id,
+            MediationSession.status == "scheduled",
+        )
+        .first()
+    )
+    if session is None:
+        raise PortalError(_("This session cannot be rescheduled any more."), "session")
+    when = local_date(session["starts_at"])
+    await case_services.record_event(
+        who.case_id,
+        None,
+        "party_reschedule_request",
+        changes={"party": [None, who.party_name], "session": [None, when]},
+        note=reason,
+    )
+    case = await Case.select(Case.number, Case.grid).where(Case.id == who.case_id).first()
+    recipients = [row["staff"] for row in await case_services._team(case["grid"])]
+    if session["mediator.staff"]:
+        recipients.append(session["mediator.staff"])
+    await case_services.notify(
+        recipients,
+        who.case_id,
+        "party_request",
+        _(
+            "%(party)s asks to reschedule the session of case %(number)s: %(reason)s",
+            party=who.party_name,
+            number=case["number"],
+            reason=reason,
+        ),
+    )
+
+
+async def object_to_mediator(who: Access, assignment_id: int, reason: str) -> None:
+    """A party objects to a mediator: recorded exactly as when staff enter the objection."""
+    try:
+        await case_services.end_assignment_on_objection(
+            who.case_id, assignment_id, reason, actor=None, party_name=who.party_name
+        )
+    except case_services.CaseError as exc:
+        raise PortalError(exc.message, exc.field or "mediator") from exc
+
+
+async def confirm_clause(who: Access, clause_id: int) -> None:
+    """The party a clause is owed to confirms it was carried out."""
+    row = (
+        await AgreementClause.select(
+            AgreementClause.id,
+            AgreementClause.seq,
+            AgreementClause.obligor,
+            AgreementClause.done_on,
+            AgreementClause.agreement.number,
+            AgreementClause.agreement.status,
+            AgreementClause.agreement.case,
+        )
+        .where(AgreementClause.id == clause_id)
+        .first()
+    )
+    if row is None or row["agreement.case"] != who.case_id:
+        raise PortalError(_("This clause does not exist."), "clause")
+    if row["agreement.status"] != "effective":
+        raise PortalError(_("Performance is confirmed once the agreement is in effect."), "clause")
+    if row["obligor"] == who.party_name:
+        raise PortalError(_("Only the party a clause is owed to can confirm it."), "clause")
+    if row["done_on"] is None:
+        await AgreementClause.update({AgreementClause.done_on: local_today()}).where(
+            AgreementClause.id == clause_id
+        )
+    await case_services.record_event(
+        who.case_id,
+        None,
+        "party_confirmed_clause",
+        changes={
+            "party": [None, who.party_name],
+            "clause": [None, f"{row['agreement.number']} #{row['seq']}"],
+        },
+    )
+
+
+async def rate_mediation(who: Access, rating: str, comment: str) -> None:
+    """Once the case is closed, each party rates the mediation once."""
+    if rating not in RATINGS:
+        raise PortalError(_("Choose satisfied, basically satisfied or not satisfied."), "rating")
+    status = await Case.select(Case.status).where(Case.id == who.case_id).first()
+    if status["status"] != "closed":
+        raise PortalError(_("The mediation can be rated once the case is closed."), "rating")
+    if await CaseRating.exists().where(CaseRating.party == who.party_id):
+        raise PortalError(_("You have already rated this mediation."), "rating")
+    comment = comment.strip()
+    if len(comment) > 500:
+        raise PortalError(_("At most %(n)s characters.", n=500), "comment")
+    await CaseRating.insert(
+        CaseRating(case=who.case_id, party=who.party_id, rating=rating, comment=comment)
+    )
+    await case_services.record_event(
+        who.case_id,
+        None,
+        "party_rated",
+        changes={"party": [None, who.party_name], "rating": [None, rating]},
+        note=comment,
+    )
+
+
+async def agreement_of_party(who: Access, agreement_id: int) -> dict | None:
+    """The party's own copy: an issued agreement of their case, with no ID numbers or phones."""
+    row = (
+        await Agreement.select(Agreement.id, Agreement.status)
+        .where(Agreement.id == agreement_id, Agreement.case == who.case_id)
+        .first()
+    )
+    if row is None or row["status"] == "draft":
+        return None
+    case = await Case.select(Case.region_path).where(Case.id == who.case_id).first()
+    # The print context is read as someone who sees exactly this case's area.
+    reader = CurrentUser(
+        id=0, username="", display_name="", roles=frozenset(), region_path=case["region_path"]
+    )
+    from mediation.cases import agreements
+
+    context = await agreements.print_context(reader, agreement_id, "", full_ids=False)
+    for party in context["agreement"]["parties"]:
+        party["id_number_display"] = ""
+        party["phone"] = ""
+    context["agreement"].pop("verification", None)
+    return context
+
+
+# ---------------------------------------------------------------- texts to parties
+
+
+def _message_text(event: str, number: str, code: str, extra: dict) -> str | None:
+    if event == "accepted":
+        return _(
+            "Your dispute (case %(number)s) has been accepted. Follow it with your code %(code)s.",
+            number=number,
+            code=code,
+        )
+    if event in ("session_scheduled", "session_rescheduled"):
+        if not extra.get("when"):
+            return None
+        return _(
+            "A mediation session for case %(number)s is set for %(when)s, %(place)s.",
+            number=number,
+            when=extra["when"],
+            place=extra.get("place") or _("place to be told"),
+        )
+    if event == "agreement_issued":
+        return _(
+            "The mediation agreement of case %(number)s has been issued; "
+            "you can read it with your code %(code)s.",
+            number=number,
+            code=code,
+        )
+    if event == "closed":
+        return _(
+            "Case %(number)s is closed. Please rate the mediation with your code %(code)s.",
+            number=number,
+            code=code,
+        )
+    return None
+
+
+def _party_event(action: str, to_status: str) -> str | None:
+    if to_status == "accepted":
+        return "accepted"
+    if to_status == "closed":
+        return "closed"
+    if action in ("session_scheduled", "session_rescheduled", "agreement_issued"):
+        return action
+    return None
+
+
+async def on_case_event(case_id: int, action: str, to_status: str) -> None:
+    """Called for every recorded case event: texts the parties about the ones they care about."""
+    event = _party_event(action, to_status)
+    if event is None:
+        return
+    case = await Case.select(Case.number).where(Case.id == case_id).first()
+    extra: dict = {}
+    if event.startswith("session_"):
+        session = await _next_session(case_id)
+        if session:
+            starts = session["starts_at"]
+            extra = {"when": _format_when(starts), "place": session["room"]}
+    recipients = await PartyAccess.select(
+        PartyAccess.party, PartyAccess.code, PartyAccess.party.phone
+    ).where(PartyAccess.case == case_id, PartyAccess.active.eq(True))
+    backend = messaging.backend()
+    for row in recipients:
+        phone = row["party.phone"]
+        text = _message_text(event, case["number"], row["code"], extra)
+        if not phone or not text:
+            continue
+        status = "sent"
+        try:
+            await backend.send(phone, text)
+        except Exception:  # a gateway failure must never undo the case's change
+            log.exception("message to a party of case %s failed", case_id)
+            status = "failed"
+        await PartyMessage.insert(
+            PartyMessage(
+                case=case_id,
+                party=row["party"],
+                event=event,
+                phone_masked=mask_phone(phone),
+                text=text,
+                backend=backend.name,
+                status=status,
+            )
+        )
+
+
+def _format_when(instant: datetime) -> str:
+    local = to_local(instant)
+    return _(
+        "%(month)s/%(day)s %(time)s", month=local.month, day=local.day, time=local.strftime("%H:%M")
+    )
+
+
+async def messages_of_case(user: CurrentUser, case_id: int) -> list[dict]:
+    """The texts sent to the case's parties, newest first, for staff (phones masked)."""
+    if await case_services.case_for(user, case_id) is None:
+        raise PortalError(_("This case does not exist."))
+    return (
+        await PartyMessage.select(
+            PartyMessage.created_at,
+            PartyMessage.party.name,
+            PartyMessage.phone_masked,
+            PartyMessage.text,
+            PartyMessage.status,
+            PartyMessage.event,
+        )
+        .where(PartyMessage.case == case_id)
+        .order_by(PartyMessage.id, ascending=False)
+    )

@@ -1,0 +1,362 @@
+"""一案一码: each party follows their own case with a code and a secret, and nothing more.
+
+王堃 (the student, applicant) and 李二房东 (the sublessor, respondent) each get a code at
+registration; each sees only their own case, never an ID number or a phone, and the other
+party's name only once it is printed on an agreement.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from mediation import crypto
+from mediation.cases import services, sessions
+from mediation.cases.tables import (
+    Agreement,
+    AgreementClause,
+    Case,
+    CaseEvent,
+    CaseMediator,
+    Party,
+)
+from mediation.clock import county_zone
+from mediation.portal import messaging
+from mediation.portal.tables import CaseRating, PartyAccess, PartyMessage
+from tests.cases.conftest import STUDENT_ID, deposit_case, grid_id, user
+from tests.helpers import login, post_form, text_of
+
+pytestmark = pytest.mark.anyio
+
+
+async def _register(new_key, **overrides) -> int:
+    grid1 = await user("grid1")
+    return await services.register_case(
+        deposit_case(await grid_id(), **overrides), grid1, new_key()
+    )
+
+
+async def _pair(case_id: int, name: str) -> tuple[str, str]:
+    row = (
+        await PartyAccess.select(PartyAccess.code, PartyAccess.secret_encrypted)
+        .where(
+            PartyAccess.case == case_id,
+            PartyAccess.party.name == name,
+            PartyAccess.active.eq(True),
+        )
+        .first()
+    )
+    return row["code"], crypto.decrypt(row["secret_encrypted"])
+
+
+async def _open(client, code: str, secret: str):
+    return await post_form(client, "/my-case", {"code": code, "secret": secret})
+
+
+async def _actions(case_id: int) -> list[str]:
+    rows = await CaseEvent.select(CaseEvent.action).where(CaseEvent.case == case_id)
+    return [r["action"] for r in rows]
+
+
+async def test_registration_gives_a_code_to_each_party_with_a_phone(new_key):
+    parties = deposit_case(1).parties + [
+        services.PartyInput(role="third_party", name="赵邻居", phone="")
+    ]
+    case_id = await _register(new_key, parties=parties)
+    rows = await PartyAccess.select(PartyAccess.party.name, PartyAccess.code).where(
+        PartyAccess.case == case_id
+    )
+    assert sorted(r["party.name"] for r in rows) == ["李二房东", "王堃"]
+    assert all(r["code"].startswith("JF-") for r in rows)
+    assert len({r["code"] for r in rows}) == 2
+
+
+async def test_the_code_and_secret_open_that_partys_own_case_and_nothing_personal(client, new_key):
+    case_id = await _register(new_key)
+    number = (await Case.select(Case.number).where(Case.id == case_id).first())["number"]
+    code, secret = await _pair(case_id, "王堃")
+    response = await _open(client, code, secret)
+    assert response.status_code == 200
+    page = text_of(response.text)
+    assert number in page
+    assert "王堃" in page
+    assert "已登记" in page  # status in plain words
+    # No ID number or phone of anyone, and not the other party before any agreement.
+    for secret_text in (STUDENT_ID, STUDENT_ID[-4:], "13812345678", "13900001111", "1111"):
+        assert secret_text not in page
+    assert "李二房东" not in page
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_a_wrong_secret_or_another_partys_secret_reveals_nothing(client, new_key):
+    case_id = await _register(new_key)
+    number = (await Case.select(Case.number).where(Case.id == case_id).first())["number"]
+    code, secret = await _pair(case_id, "王堃")
+    _other_code, other_secret = await _pair(case_id, "李二房东")
+    wrong = "000000" if secret != "000000" else "111111"
+    for attempt in (wrong, other_secret if other_secret != secret else wrong, ""):
+        response = await _open(client, code, attempt)
+        assert response.status_code == 403
+        assert number not in response.text
+        assert "王堃" not in response.text
+
+
+async def test_a_reissued_secret_ends_the_old_one(client, new_key):
+    case_id = await _register(new_key)
+    old_code, old_secret = await _pair(case_id, "王堃")
+    party_id = (
+        await Party.select(Party.id).where(Party.case == case_id, Party.name == "王堃").first()
+    )["id"]
+    await login(client, "grid1")
+    response = await post_form(client, f"/cases/{case_id}/parties/{party_id}/reissue", {})
+    assert response.status_code == 303
+    new_code, new_secret = await _pair(case_id, "王堃")
+    assert new_code != old_code
+    assert (await _open(client, old_code, old_secret)).status_code == 403
+    assert (await _open(client, new_code, new_secret)).status_code == 200
+    assert "party_code_reissued" in await _actions(case_id)
+
+
+async def test_a_slip_prints_the_code_and_secret_and_is_recorded(client, new_key):
+    case_id = await _register(new_key)
+    code, secret = await _pair(case_id, "王堃")
+    party_id = (
+        await Party.select(Party.id).where(Party.case == case_id, Party.name == "王堃").first()
+    )["id"]
+    await login(client, "grid1")
+    for paper, must in (("slip", "您的解纷码"), ("a4", "人民调解受理告知书")):
+        response = await client.get(f"/cases/{case_id}/parties/{party_id}/slip.pdf?paper={paper}")
+        assert response.status_code == 200
+        text = subprocess.run(
+            ["pdftotext", "-", "-"], input=response.content, capture_output=True, check=True
+        ).stdout.decode()
+        compact = "".join(text.split())
+        assert must in compact
+        assert code in compact and secret in compact
+        assert f"/my-case?code={code}" in compact
+    assert (await _actions(case_id)).count("party_code_printed") == 2
+    # The A4 notice states the parties' rights and duties (Arts 23–24).
+    assert "如实陈述纠纷事实" in compact and "选择或者接受人民调解员" in compact
+
+
+async def test_staff_of_another_community_cannot_print_or_reissue(client, new_key):
+    case_id = await _register(new_key)
+    party_id = (
+        await Party.select(Party.id).where(Party.case == case_id, Party.name == "王堃").first()
+    )["id"]
+    await login(client, "grid4")
+    assert (await client.get(f"/cases/{case_id}/parties/{party_id}/slip.pdf")).status_code == 404
+    response = await post_form(client, f"/cases/{case_id}/parties/{party_id}/reissue", {})
+    assert response.status_code == 404
+    assert (await client.get(f"/cases/{case_id}/parties")).status_code == 404
+
+
+async def test_wrong_secrets_lock_the_code_and_the_answer_says_when_to_retry(client, new_key):
+    case_id = await _register(new_key)
+    code, secret = await _pair(case_id, "王堃")
+    wrong = "000000" if secret != "000000" else "111111"
+    for _ in range(10):
+        assert (await _open(client, code, wrong)).status_code == 403
+    response = await _open(client, code, secret)
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) > 0
+    assert "王堃" not in response.text
+
+
+async def _case_with_session(new_key) -> tuple[int, int]:
+    grid1 = await user("grid1")
+    centre1 = await user("centre1")
+    mediator1 = await user("mediator1")
+    case_id = await _register(new_key)
+    await services.transition_case(grid1, case_id, "accept", {})
+    suggestions = await services.suggest_mediators(centre1, case_id)
+    await services.assign_mediator(centre1, case_id, suggestions[0].mediator.id)
+    await services.transition_case(grid1, case_id, "start_mediation", {})
+    when = datetime.now(county_zone()).replace(microsecond=0) + timedelta(days=3)
+    session_id, _ = await sessions.schedule_session(
+        mediator1, case_id, when, 60, "东湖社区调解室", "in_person", None
+    )
+    return case_id, session_id
+
+
+async def test_the_party_sees_the_next_session_and_asks_for_another_date(client, new_key):
+    case_id, session_id = await _case_with_session(new_key)
+    code, secret = await _pair(case_id, "王堃")
+    page = text_of((await _open(client, code, secret)).text)
+    assert "东湖社区调解室" in page
+    assert "调解中" in page or "正在调解" in page
+
+    base = {"code": code, "secret": secret, "action": "reschedule", "session": str(session_id)}
+    response = await post_form(client, "/my-case/act", {**base, "reason": ""})
+    assert response.status_code == 422
+    assert "请说明需要改期的原因" in response.text
+    response = await post_form(client, "/my-case/act", {**base, "reason": "那天要考试，下周都可以"})
+    assert response.status_code == 200
+    assert "party_reschedule_request" in await _actions(case_id)
+    event = (
+        await CaseEvent.select(CaseEvent.note)
+        .where(CaseEvent.case == case_id, CaseEvent.action == "party_reschedule_request")
+        .first()
+    )
+    assert event["note"] == "那天要考试，下周都可以"
+
+
+async def test_a_party_objects_to_a_mediator_as_staff_would_record_it(client, new_key):
+    case_id, _session = await _case_with_session(new_key)
+    code, secret = await _pair(case_id, "李二房东")
+    assignment = (
+        await CaseMediator.select(CaseMediator.id)
+        .where(CaseMediator.case == case_id, CaseMediator.active.eq(True))
+        .first()
+    )
+    response = await post_form(
+        client,
+        "/my-case/act",
+        {
+            "code": code,
+            "secret": secret,
+            "action": "object",
+            "mediator": str(assignment["id"]),
+            "reason": "调解员是对方的亲戚",
+        },
+    )
+    assert response.status_code == 200
+    row = await CaseMediator.select().where(CaseMediator.id == assignment["id"]).first()
+    assert row["active"] is False and row["ended_reason"] == "调解员是对方的亲戚"
+    event = (
+        await CaseEvent.select(CaseEvent.changes, CaseEvent.actor)
+        .where(CaseEvent.case == case_id, CaseEvent.action == "mediator_objected")
+        .output(load_json=True)
+        .first()
+    )
+    assert event["changes"]["party"] == [None, "李二房东"]
+    assert event["actor"] is None
+
+
+async def _effective_agreement(case_id: int) -> tuple[int, int, int]:
+    agreement = Agreement(
+        case=case_id,
+        kind="written",
+        status="effective",
+        committee="平湖市当湖街道人民调解委员会",
+        committee_short="当湖",
+        number=f"（2026）当湖调字第9{case_id}号",
+        main_facts="租客提前退租，二房东扣押押金。",
+        copies=3,
+        issued_on=date(2026, 11, 20),
+        effective_on=date(2026, 11, 21),
+    )
+    await agreement.save()
+    owed = AgreementClause(
+        agreement=agreement.id,
+        seq=1,
+        obligor="李二房东",
+        obligation="向王堃退还押金",
+        amount=Decimal("1500"),
+    )
+    await owed.save()
+    own = AgreementClause(agreement=agreement.id, seq=2, obligor="王堃", obligation="归还钥匙")
+    await own.save()
+    return agreement.id, owed.id, own.id
+
+
+async def test_the_party_confirms_a_clause_owed_to_them_but_not_their_own(client, new_key):
+    case_id, _session = await _case_with_session(new_key)
+    _agreement, owed, own = await _effective_agreement(case_id)
+    code, secret = await _pair(case_id, "王堃")
+    base = {"code": code, "secret": secret, "action": "confirm"}
+    response = await post_form(client, "/my-case/act", {**base, "clause": str(own)})
+    assert response.status_code == 422
+    response = await post_form(client, "/my-case/act", {**base, "clause": str(owed)})
+    assert response.status_code == 200
+    done = await AgreementClause.select(AgreementClause.done_on).where(AgreementClause.id == owed)
+    assert done[0]["done_on"] is not None
+    assert "party_confirmed_clause" in await _actions(case_id)
+
+
+async def test_the_partys_agreement_pdf_carries_no_id_number_or_phone(client, new_key):
+    case_id, _session = await _case_with_session(new_key)
+    agreement_id, _owed, _own = await _effective_agreement(case_id)
+    code, secret = await _pair(case_id, "王堃")
+    page = text_of((await _open(client, code, secret)).text)
+    assert "李二房东" in page  # named on the agreement, so the party may see the name
+    response = await post_form(
+        client, "/my-case/agreement", {"code": code, "secret": secret, "agreement": agreement_id}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=response.content, capture_output=True, check=True
+    ).stdout.decode()
+    compact = "".join(text.split())
+    assert "向王堃退还押金" in compact
+    for personal in (STUDENT_ID, "13812345678", "13900001111", "138****5678", "139****1111"):
+        assert personal not in compact
+    # Someone else's agreement id answers nothing.
+    other_case, _s = await _case_with_session(new_key)
+    other_agreement, _o, _w = await _effective_agreement(other_case)
+    response = await post_form(
+        client, "/my-case/agreement", {"code": code, "secret": secret, "agreement": other_agreement}
+    )
+    assert response.status_code == 404
+
+
+async def test_a_party_rates_a_closed_case_once(client, new_key):
+    case_id = await _register(new_key)
+    code, secret = await _pair(case_id, "王堃")
+    base = {"code": code, "secret": secret, "action": "rate", "rating": "satisfied"}
+    response = await post_form(client, "/my-case/act", base)
+    assert response.status_code == 422  # not closed yet
+    await Case.update({Case.status: "closed"}).where(Case.id == case_id)
+    response = await post_form(client, "/my-case/act", {**base, "comment": "调解员很耐心"})
+    assert response.status_code == 200
+    rows = await CaseRating.select().where(CaseRating.case == case_id)
+    assert [(r["rating"], r["comment"]) for r in rows] == [("satisfied", "调解员很耐心")]
+    assert (await post_form(client, "/my-case/act", base)).status_code == 422
+    assert "party_rated" in await _actions(case_id)
+
+
+async def test_acceptance_sends_each_party_a_text_that_staff_can_read(client, new_key, caplog):
+    case_id = await _register(new_key)
+    grid1 = await user("grid1")
+    with caplog.at_level(logging.INFO, logger="mediation.messages"):
+        await services.transition_case(grid1, case_id, "accept", {})
+    rows = await PartyMessage.select().where(PartyMessage.case == case_id)
+    assert sorted(r["event"] for r in rows) == ["accepted", "accepted"]
+    code, _secret = await _pair(case_id, "王堃")
+    assert any(code in r["text"] and "已受理" in r["text"] for r in rows)
+    assert all("13812345678" not in r["phone_masked"] for r in rows)
+    assert any("138****5678" in record.getMessage() for record in caplog.records)
+    await login(client, "grid1")
+    page = text_of((await client.get(f"/cases/{case_id}/parties")).text)
+    assert code in page and "已受理" in page
+
+
+class RecordingGateway:
+    """A stand-in SMS gateway loaded by name from MESSAGE_BACKEND."""
+
+    name = "recording"
+    sent: list[tuple[str, str]] = []
+
+    async def send(self, phone: str, text: str) -> None:
+        self.sent.append((phone, text))
+
+
+async def test_an_sms_gateway_is_plugged_in_by_configuration(monkeypatch, new_key):
+    monkeypatch.setenv("MESSAGE_BACKEND", "tests.portal.test_portal:RecordingGateway")
+    messaging._load.cache_clear()
+    try:
+        case_id = await _register(new_key)
+        await services.transition_case(await user("grid1"), case_id, "accept", {})
+    finally:
+        messaging._load.cache_clear()
+    assert sorted(phone for phone, _ in RecordingGateway.sent[-2:]) == [
+        "13812345678",
+        "13900001111",
+    ]
+    rows = await PartyMessage.select(PartyMessage.backend).where(PartyMessage.case == case_id)
+    assert {r["backend"] for r in rows} == {"recording"}
