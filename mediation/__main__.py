@@ -153,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backup-to", default="", help="where (default: BACKUP_DIR or data/backups)")
     p.set_defaults(func=cmd_migrate)
     p = sub.add_parser("backup", help="back up the database, stored files and a manifest")
-    p.add_argument("--to", default="", help="folder for the backup (default: BACKUP_DIR)")
+    p.add_argument(
+        "--to", default="", help="folder for the backup (default: BACKUP_DIR, else data/backups)"
+    )
     p.add_argument("--with-keys", action="store_true", help="include FIELD_KEY and SECRET_KEY")
     p.add_argument("--keep", type=int, default=None, help="then keep only the newest N backups")
     p.set_defaults(func=cmd_backup)

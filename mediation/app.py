@@ -12,6 +12,7 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, RequestBody, Schema
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.routes import HTTPRoute
@@ -33,6 +34,7 @@ from mediation.cases.controllers import (
     NotificationController,
 )
 from mediation.cases.material_controllers import MaterialController
+from mediation.cases.party_controllers import PartyController
 from mediation.cases.session_controllers import (
     AgreementController,
     CaseDocumentController,
@@ -76,6 +78,7 @@ CONTROLLERS: list[Any] = [
     IntakeController,
     CaseController,
     MaterialController,
+    PartyController,
     NotificationController,
     DeadlinePolicyController,
     HolidayCalendarController,
@@ -211,9 +214,55 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return app
 
 
-# Open311 filing: the standard's required arguments. The form model gives them defaults so a
-# missing one is answered in the standard's error format, which hides them from the schema.
+# Open311 filing (POST requests.json): the handler reads the form by hand, so one handler takes
+# url-encoded and multipart bodies and answers a missing argument in the standard's format;
+# the schema gets the form described here, with the standard's required arguments.
+OPEN311_FORM_FIELDS = {
+    "api_key": "Required: the key issued to the client.",
+    "service_code": "Required: from GET services.",
+    "description": "Required: the main reason (主要事由).",
+    "jurisdiction_id": "Ignored: one county per endpoint.",
+    "lat": "",
+    "long": "",
+    "address_string": "",
+    "address_id": "An administrative division code sets the area.",
+    "email": "Checked, not kept.",
+    "device_id": "Not kept.",
+    "account_id": "",
+    "first_name": "",
+    "last_name": "",
+    "phone": "",
+    "media_url": "",
+    "attribute[topic]": "",
+    "attribute[measures]": "",
+    "attribute[confidential]": "",
+    "attribute[consent_to_publish]": "",
+    "attribute[call]": "",
+}
 OPEN311_REQUIRED_FORM_FIELDS = ["api_key", "service_code", "description"]
+
+
+def _open311_form_body() -> RequestBody:
+    def form(with_media: bool) -> Schema:
+        properties: dict[str, Any] = {
+            name: Schema(type=OpenAPIType.STRING, description=text or None)
+            for name, text in OPEN311_FORM_FIELDS.items()
+        }
+        if with_media:
+            properties["media"] = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+        return Schema(
+            type=OpenAPIType.OBJECT,
+            properties=properties,
+            required=OPEN311_REQUIRED_FORM_FIELDS,
+        )
+
+    return RequestBody(
+        required=True,
+        content={
+            "application/x-www-form-urlencoded": OpenAPIMediaType(schema=form(False)),
+            "multipart/form-data": OpenAPIMediaType(schema=form(True)),
+        },
+    )
 
 
 def _complete_openapi(app: Litestar) -> None:
@@ -226,6 +275,6 @@ def _complete_openapi(app: Litestar) -> None:
             operation = getattr(item, method, None)
             if operation is not None:
                 operation.security = []  # public: no session cookie (the root asks for one)
-    form = (schema.components.schemas or {}).get("ServiceRequestForm")
-    if form is not None and form.properties:
-        form.required = [f for f in OPEN311_REQUIRED_FORM_FIELDS if f in form.properties]
+        if path.endswith(("/requests.json", "/requests.xml")) and item.post is not None:
+            if item.post.request_body is None:
+                item.post.request_body = _open311_form_body()

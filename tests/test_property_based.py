@@ -141,8 +141,10 @@ def test_the_schema_says_open311_needs_no_session_and_the_api_does(api_schema):
 
 def test_the_schema_marks_required_form_fields_and_types_dates(api_schema):
     raw = api_schema.raw_schema
-    form = raw["components"]["schemas"]["ServiceRequestForm"]
-    assert set(form["required"]) == {"api_key", "service_code", "description"}
+    body = raw["paths"]["/open311/v2/requests.json"]["post"]["requestBody"]
+    for media_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = body["content"][media_type]["schema"]
+        assert set(form["required"]) == {"api_key", "service_code", "description"}
     listing = raw["paths"]["/open311/v2/requests.json"]["get"]["parameters"]
     dates = {p["name"]: p["schema"] for p in listing if p["name"] in ("start_date", "end_date")}
     assert dates and all(s.get("format") == "date-time" for s in dates.values())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -11,11 +12,13 @@ from decimal import Decimal
 
 from mediation import crypto
 from mediation.accounts.services import CurrentUser
+from mediation.cases.parties import print_party
 from mediation.cases.services import CaseError, case_for, notify, record_event, today
 from mediation.cases.tables import (
     Agreement,
     AgreementClause,
     AgreementCounter,
+    Case,
     CaseMediator,
     Party,
     Signature,
@@ -63,6 +66,12 @@ class ClauseInput:
     method: str = ""
     place: str = ""
     deadline: date | None = None
+    obligee: str = ""
+
+
+CLAUSE_FIELDS = ("obligor", "obligee", "obligation", "amount", "method", "place", "deadline")
+# A sum written into the wording as well as in the amount field would print twice.
+_SUM_IN_WORDS = re.compile(r"(人民币|￥|¥|RMB)\s*[0-9０-９]|[0-9０-９][0-9０-９,，.]*\s*(元|块)")
 
 
 def parse_clauses(rows: list[dict]) -> tuple[list[ClauseInput], dict[str, str]]:
@@ -78,6 +87,11 @@ def parse_clauses(rows: list[dict]) -> tuple[list[ClauseInput], dict[str, str]]:
             errors[prefix + "obligor"] = _("This field is required.")
         if not obligation:
             errors[prefix + "obligation"] = _("This field is required.")
+        elif _SUM_IN_WORDS.search(obligation):
+            errors[prefix + "obligation"] = _(
+                "Leave the sum out of the wording and enter it under Amount: the amount prints "
+                "once, in figures and in words."
+            )
         amount = None
         raw_amount = str(row.get("amount", "")).strip()
         if raw_amount:
@@ -94,29 +108,82 @@ def parse_clauses(rows: list[dict]) -> tuple[list[ClauseInput], dict[str, str]]:
                 errors[prefix + "deadline"] = _("Enter a date.")
         method = str(row.get("method", "")).strip()
         place = str(row.get("place", "")).strip()
+        obligee = str(row.get("obligee", "")).strip()
         for field, text, limit in (
             ("obligor", obligor, 100),
             ("obligation", obligation, 2000),
             ("method", method, 200),
             ("place", place, 200),
+            ("obligee", obligee, 100),
         ):
             if message := too_long(text, limit):
                 errors[prefix + field] = message
-        clauses.append(ClauseInput(obligor, obligation, amount, method, place, deadline))
+        clauses.append(ClauseInput(obligor, obligation, amount, method, place, deadline, obligee))
     return clauses, errors
 
 
+@dataclass(frozen=True)
+class Committee:
+    """A people's mediation committee: full name with the county, and the short form used in
+    document numbers (（2026）当湖调字第12号)."""
+
+    name: str
+    short: str
+
+
+def _short_name(name: str) -> str:
+    for suffix in ("街道", "社区", "镇", "乡", "村"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name.removesuffix(suffix)
+    return name
+
+
+async def committee_for(case: dict) -> Committee:
+    """The committee that handles the case: the village/community committee while the case is
+    at grid or community level, the town's once it is at town level or above. The full name
+    starts with the county (平湖市当湖街道人民调解委员会)."""
+    codes = [p for p in case["region_path"].split("/") if p]
+    rows = await Region.select(Region.code, Region.name).where(Region.code.is_in(codes or [""]))
+    names = {r["code"]: r["name"] for r in rows}
+    chain = [names[c] for c in codes if c in names]
+    if case.get("level") in ("town", "county") and len(chain) > 2:
+        chain = chain[:2]
+    if not chain:
+        return Committee(_("People's mediation committee"), "")
+    short = "".join(_short_name(n) for n in chain[1:]) or _short_name(chain[0])
+    return Committee(f"{''.join(chain)}人民调解委员会", short[:16])
+
+
 async def _committee_for(case: dict) -> tuple[str, str]:
-    """The town's people's mediation committee: 当湖街道人民调解委员会, short name 当湖."""
-    parts = [p for p in case["region_path"].split("/") if p]
-    town = (
-        await Region.select(Region.name).where(Region.code == parts[1]).first()
-        if len(parts) > 1
-        else None
+    committee = await committee_for(case)
+    return committee.name, committee.short
+
+
+async def may_handle(user: CurrentUser, case: dict) -> bool:
+    """Only a mediator assigned to the case, or centre staff of its area, may draft, issue or
+    record signatures on its documents."""
+    if (
+        user.has_role("centre_staff")
+        and user.region_path
+        and user.can_see_path(case["region_path"])
+    ):
+        return True
+    return await CaseMediator.exists().where(
+        CaseMediator.case == case["id"],
+        CaseMediator.active.eq(True),
+        CaseMediator.mediator.staff == user.id,
     )
-    name = town["name"] if town else ""
-    short = name.removesuffix("街道").removesuffix("镇").removesuffix("乡") or name
-    return f"{name}人民调解委员会", short[:16]
+
+
+async def _require_handler(user: CurrentUser, case: dict) -> None:
+    if not await may_handle(user, case):
+        raise CaseError(
+            _(
+                "Only a mediator assigned to this case, or mediation-centre staff of its area, "
+                "may draft, issue or sign its agreements."
+            ),
+            "permission",
+        )
 
 
 def mediation_started(case: dict) -> bool:
@@ -129,8 +196,16 @@ def mediation_started(case: dict) -> bool:
 
 
 async def create_agreement(
-    user: CurrentUser, case_id: int, kind: str = "written", supplements: int | None = None
+    user: CurrentUser,
+    case_id: int,
+    kind: str = "written",
+    supplements: int | None = None,
+    *,
+    oral_content: str = "",
+    reached_on: date | None = None,
 ) -> int:
+    """Draft an agreement. An oral agreement recorded with its content and the day it was
+    reached takes effect at once (Art. 30): no signatures, no seal."""
     case = await case_for(user, case_id)
     if case is None:
         raise CaseError(_("This case does not exist."))
@@ -138,12 +213,30 @@ async def create_agreement(
         raise CaseError(_("Choose from the list."), "kind")
     if not mediation_started(case):
         raise CaseError(_("An agreement can be drafted once mediation has started."), "status")
-    committee, short = await _committee_for(case)
+    await _require_handler(user, case)
+    if supplements is not None:
+        original = (
+            await Agreement.select(Agreement.status)
+            .where(Agreement.id == supplements, Agreement.case == case_id)
+            .first()
+        )
+        if original is None or original["status"] != "effective":
+            raise CaseError(_("Only an agreement in effect can be supplemented."), "supplements")
+    committee = await committee_for(case)
     agreement = Agreement(
-        case=case_id, kind=kind, committee=committee, committee_short=short, supplements=supplements
+        case=case_id,
+        kind=kind,
+        committee=committee.name,
+        committee_short=committee.short,
+        supplements=supplements,
+        recorded_by=user.id,
+        oral_content=oral_content.strip()[:10000],
+        reached_on=reached_on,
     )
     await agreement.save()
     await record_event(case_id, user, "agreement_drafted", changes={"kind": [None, kind]})
+    if kind == "oral" and oral_content.strip():
+        await issue_agreement(user, agreement.id)
     return agreement.id
 
 
@@ -153,7 +246,11 @@ async def agreement_for(user: CurrentUser, agreement_id: int) -> dict | None:
             Agreement.all_columns(),
             Agreement.case.number,
             Agreement.case.region_path,
+            Agreement.case.status,
             Agreement.supplements.number,
+            Agreement.supplements.effective_on,
+            Agreement.supplements.issued_on,
+            Agreement.recorded_by.display_name,
         )
         .where(Agreement.id == agreement_id)
         .first()
@@ -197,6 +294,9 @@ async def _editable(user: CurrentUser, agreement_id: int) -> dict:
     agreement = await agreement_for(user, agreement_id)
     if agreement is None:
         raise CaseError(_("This agreement does not exist."))
+    await _require_handler(
+        user, {"id": agreement["case"], "region_path": agreement["case.region_path"]}
+    )
     if agreement["status"] != "draft":
         raise CaseError(
             _(
@@ -217,10 +317,15 @@ async def update_draft(
     oral_content: str,
     copies: int,
     clauses: list[ClauseInput],
+    *,
+    amended_clauses: str = "",
+    reached_on: date | None = None,
 ) -> None:
     agreement = await _editable(user, agreement_id)
     party_count = len(agreement["parties"])
-    if copies < party_count + 1:
+    if reached_on is not None and reached_on > today():
+        raise CaseError(_("The date cannot be in the future."), "reached_on")
+    if agreement["kind"] == "written" and copies < party_count + 1:
         raise CaseError(
             _(
                 "Print at least one copy per party and one for the committee (%(n)s).",
@@ -237,6 +342,8 @@ async def update_draft(
                 Agreement.performance_method: performance_method.strip()[:2000],
                 Agreement.oral_content: oral_content.strip()[:10000],
                 Agreement.copies: copies,
+                Agreement.amended_clauses: amended_clauses.strip()[:200],
+                Agreement.reached_on: reached_on or agreement["reached_on"],
                 Agreement.version: agreement["version"] + 1,
             }
         ).where(Agreement.id == agreement_id)
@@ -246,6 +353,7 @@ async def update_draft(
                 agreement=agreement_id,
                 seq=seq,
                 obligor=clause.obligor,
+                obligee=clause.obligee,
                 obligation=clause.obligation,
                 amount=clause.amount,
                 method=clause.method,
@@ -279,10 +387,15 @@ def canonical_content(agreement: dict) -> str:
                 c["method"],
                 c["place"],
                 c["deadline"].isoformat() if c["deadline"] else None,
+                *([c["obligee"]] if c.get("obligee") else []),
             ]
             for c in agreement["clauses"]
         ],
     }
+    if agreement.get("amended_clauses"):
+        content["amended_clauses"] = agreement["amended_clauses"]
+    if agreement["kind"] == "oral" and agreement.get("reached_on"):
+        content["reached_on"] = agreement["reached_on"].isoformat()
     return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -295,35 +408,56 @@ def _verification_code() -> str:
     return f"{raw[:4]}-{raw[4:]}"
 
 
+async def next_document_number(key: str) -> int:
+    """The next number of a series (agreements, termination notices) per committee and year;
+    bumped atomically, so two at once never share a number."""
+    rows = await AgreementCounter.raw(
+        "INSERT INTO agreement_counter (key, last_number) VALUES ({}, 1) "
+        "ON CONFLICT (key) DO UPDATE SET last_number = agreement_counter.last_number + 1 "
+        "RETURNING last_number",
+        key[:64],
+    )
+    return rows[0]["last_number"]
+
+
 async def issue_agreement(user: CurrentUser, agreement_id: int) -> str:
-    """Give the agreement its number (per committee and year) and freeze its content."""
+    """Give the agreement its number (per committee and year) and freeze its content.
+
+    A written agreement then waits for its signatures and the seal. An oral agreement takes
+    effect on the day it was reached (Art. 30): recording it is issuing it.
+    """
     agreement = await _editable(user, agreement_id)
-    if agreement["kind"] == "written" and not agreement["clauses"]:
+    oral = agreement["kind"] == "oral"
+    if not oral and not agreement["clauses"]:
         raise CaseError(_("Add at least one clause before issuing."), "clauses")
-    if agreement["kind"] == "oral" and not agreement["oral_content"]:
+    if oral and not agreement["oral_content"]:
         raise CaseError(_("Record what was agreed orally."), "oral_content")
     year = today().year
     key = f"{agreement['committee_short']}-{year}"
     async with write_transaction():
-        rows = await AgreementCounter.raw(
-            "INSERT INTO agreement_counter (key, last_number) VALUES ({}, 1) "
-            "ON CONFLICT (key) DO UPDATE SET last_number = agreement_counter.last_number + 1 "
-            "RETURNING last_number",
-            key,
-        )
-        number = f"（{year}）{agreement['committee_short']}调字第{rows[0]['last_number']}号"
+        serial = await next_document_number(key)
+        number = f"（{year}）{agreement['committee_short']}调字第{serial}号"
         agreement["number"] = number
         digest = content_hash(agreement)
-        updated = (
-            await Agreement.update(
+        values = {
+            Agreement.number: number,
+            Agreement.status: "issued",
+            Agreement.issued_on: today(),
+            Agreement.verification_code: _verification_code(),
+            Agreement.content_hash: digest,
+        }
+        effective_on = None
+        if oral:
+            effective_on = agreement["reached_on"] or today()
+            values.update(
                 {
-                    Agreement.number: number,
-                    Agreement.status: "issued",
-                    Agreement.issued_on: today(),
-                    Agreement.verification_code: _verification_code(),
-                    Agreement.content_hash: digest,
+                    Agreement.status: "effective",
+                    Agreement.effective_on: effective_on,
+                    Agreement.reached_on: effective_on,
                 }
             )
+        updated = (
+            await Agreement.update(values)
             .where(Agreement.id == agreement_id, Agreement.status == "draft")
             .returning(Agreement.id)
         )
@@ -332,11 +466,25 @@ async def issue_agreement(user: CurrentUser, agreement_id: int) -> str:
         await record_event(
             agreement["case"], user, "agreement_issued", changes={"number": [None, number]}
         )
+        if oral:
+            await record_event(
+                agreement["case"],
+                user,
+                "agreement_effective",
+                changes={"effective_on": [None, effective_on.isoformat()]},
+            )
+    if oral:
+        await _case_follows_agreement(user, agreement, effective_on)
     return number
 
 
 def missing_signatures(agreement: dict) -> list[str]:
-    """Who still has to sign: every party, a mediator, and the committee's seal (Arts. 29–30)."""
+    """Who still has to sign: every party, a mediator, and the committee's seal (Arts. 29–30).
+
+    An oral agreement has no signatures to wait for: it is in effect once recorded.
+    """
+    if agreement.get("kind") == "oral":
+        return []
     signed = {(s["role"], s["signatory"]) for s in agreement["signatures"]}
     missing = [p["name"] for p in agreement["parties"] if ("party", p["name"]) not in signed]
     if not any(role == "mediator" for role, _name in signed):
@@ -346,6 +494,25 @@ def missing_signatures(agreement: dict) -> list[str]:
     return missing
 
 
+async def _case_follows_agreement(user: CurrentUser, agreement: dict, effective_on: date) -> None:
+    """An agreement in effect settles a case in mediation and starts its performance, so
+    nobody has to tap through "settled" and "performing" by hand."""
+    from mediation.cases.services import transition_case
+
+    status = await Case.select(Case.status).where(Case.id == agreement["case"]).first()
+    if status is None or status["status"] != "mediating":
+        return
+    note = _("Agreement %(number)s took effect.", number=agreement["number"])
+    try:
+        await transition_case(
+            user, agreement["case"], "settle", {"agreement_form": agreement["kind"]}, note=note
+        )
+        await transition_case(user, agreement["case"], "start_performance", {}, note=note)
+    except CaseError:
+        # Another agreement of the same case moved it at the same moment: it has followed.
+        return
+
+
 async def record_signature(
     user: CurrentUser, agreement_id: int, signatory: str, role: str, signed_on: date
 ) -> bool:
@@ -353,6 +520,9 @@ async def record_signature(
     agreement = await agreement_for(user, agreement_id)
     if agreement is None:
         raise CaseError(_("This agreement does not exist."))
+    await _require_handler(
+        user, {"id": agreement["case"], "region_path": agreement["case.region_path"]}
+    )
     if agreement["status"] != "issued":
         raise CaseError(_("Only an issued agreement awaiting signatures can be signed."))
     if role not in SIGNATORY_ROLES:
@@ -377,7 +547,7 @@ async def record_signature(
             agreement["case"],
             user,
             "agreement_signed",
-            changes={"signatory": [None, signatory or role]},
+            changes={"signatory": [None, signatory or str(SIGNATORY_ROLES[role])]},
         )
         agreement["signatures"].append(
             {
@@ -398,6 +568,7 @@ async def record_signature(
             "agreement_effective",
             changes={"effective_on": [None, effective_on.isoformat()]},
         )
+    await _case_follows_agreement(user, agreement, effective_on)
     mediators = await CaseMediator.select(CaseMediator.mediator.staff).where(
         CaseMediator.case == agreement["case"], CaseMediator.active.eq(True)
     )
@@ -605,6 +776,20 @@ async def public_verification(code: str) -> dict | None:
     return row
 
 
+ROLE_NAMES_ZH = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in (text or "").splitlines() if p.strip()]
+
+
+def print_clause(c: dict) -> dict:
+    return {
+        k: c.get(k)
+        for k in ("obligor", "obligee", "obligation", "amount", "method", "place", "deadline")
+    }
+
+
 async def print_context(
     user: CurrentUser, agreement_id: int, base_url: str, full_ids: bool = True
 ) -> dict:
@@ -613,55 +798,57 @@ async def print_context(
     if agreement is None:
         raise CaseError(_("This agreement does not exist."))
     parties = await Party.select().where(Party.case == agreement["case"]).order_by(Party.id)
-    role_names = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}
     mediators = await CaseMediator.select(CaseMediator.mediator.staff.display_name).where(
         CaseMediator.case == agreement["case"], CaseMediator.active.eq(True)
     )
-
-    def paragraphs(text: str) -> list[str]:
-        return [p.strip() for p in (text or "").splitlines() if p.strip()]
-
-    clauses = [
+    oral = agreement["kind"] == "oral"
+    clauses = [print_clause(c) for c in agreement["clauses"]]
+    if oral:
+        clauses = [{"text": t} for t in _paragraphs(agreement["oral_content"])]
+    clauses += [{"text": t} for t in _paragraphs(agreement["performance_method"])]
+    signatures = [
         {
-            "obligor": c["obligor"],
-            "obligation": c["obligation"],
-            "amount": c["amount"],
-            "method": c["method"],
-            "place": c["place"],
-            "deadline": c["deadline"],
+            "role": s["role"],
+            "role_label": str(SIGNATORY_ROLES.get(s["role"], s["role"])),
+            "signatory": s["signatory"],
+            "signed_on": s["signed_on"],
         }
-        for c in agreement["clauses"]
+        for s in agreement["signatures"]
     ]
-    if agreement["kind"] == "oral":
-        clauses = [{"text": t} for t in paragraphs(agreement["oral_content"])]
-    clauses += [{"text": t} for t in paragraphs(agreement["performance_method"])]
     context = {
+        "id": agreement["id"],
+        "kind": agreement["kind"],
+        "status": agreement["status"],
         "committee": agreement["committee"],
         "number": agreement["number"] or _("(draft, not yet issued)"),
         "parties": [
-            {
-                "role": role_names.get(p["role"], p["role"]),
-                "name": p["name"],
-                "id_number_display": (
-                    crypto.decrypt(p["id_number_encrypted"]) if full_ids else p["id_number_masked"]
-                ),
-                "address": p["address"],
-                "phone": p["phone"],
-            }
+            print_party(
+                p,
+                ROLE_NAMES_ZH.get(p["role"], p["role"]),
+                crypto.decrypt(p["id_number_encrypted"]) if full_ids else p["id_number_masked"],
+            )
             for p in parties
         ],
-        "facts": paragraphs(agreement["main_facts"]),
-        "disputes": paragraphs(agreement["issues"]),
-        "responsibilities": paragraphs(agreement["responsibilities"]),
+        "facts": _paragraphs(agreement["main_facts"]),
+        "disputes": _paragraphs(agreement["issues"]),
+        "responsibilities": _paragraphs(agreement["responsibilities"]),
         "clauses": clauses,
         "mediators": [m["mediator.staff.display_name"] for m in mediators] or [""],
+        "recorder": agreement["recorded_by.display_name"] or "",
         "copies": agreement["copies"],
         "signed_on": agreement["effective_on"],
+        "reached_on": agreement["reached_on"],
+        "signatures": signatures,
     }
-    if agreement["kind"] == "oral":
+    if oral:
         context["title"] = _("Record of an oral mediation agreement")
     elif agreement["supplements"]:
         context["title"] = _("Supplementary people's mediation agreement")
+        context["original"] = {
+            "number": agreement["supplements.number"],
+            "date": agreement["supplements.effective_on"] or agreement["supplements.issued_on"],
+            "amended_clauses": agreement["amended_clauses"],
+        }
     if agreement["verification_code"]:
         context["verification"] = {
             "code": agreement["verification_code"],
@@ -669,3 +856,44 @@ async def print_context(
             "digest": agreement["content_hash"],
         }
     return {"agreement": context}
+
+
+async def update_party(user: CurrentUser, case_id: int, party_id: int, values: dict) -> None:
+    """Complete or correct a party's basic information (Art. 29(1)); recorded on the timeline
+    by field name, so the timeline never repeats personal data."""
+    case = await case_for(user, case_id)
+    if case is None:
+        raise CaseError(_("This case does not exist."))
+    await _require_handler(user, case)
+    party = await Party.select().where(Party.id == party_id, Party.case == case_id).first()
+    if party is None:
+        raise CaseError(_("This party does not exist."))
+    changed = {k: v for k, v in values.items() if party.get(k) != v}
+    if not changed:
+        return
+    async with write_transaction():
+        await Party.update({getattr(Party, k): v for k, v in changed.items()}).where(
+            Party.id == party_id
+        )
+        await record_event(
+            case_id,
+            user,
+            "party_updated",
+            changes={"party": [None, party["name"]]},
+            note="、".join(str(PARTY_FIELD_LABELS.get(k, k)) for k in changed),
+        )
+
+
+PARTY_FIELD_LABELS = {
+    "name": _l("Name"),
+    "address": _l("Address"),
+    "gender": _l("Gender"),
+    "ethnicity": _l("Ethnicity"),
+    "birth_date": _l("Date of birth"),
+    "occupation": _l("Occupation or employer"),
+    "credit_code": _l("Unified social credit code"),
+    "legal_rep": _l("Legal representative (person in charge)"),
+    "legal_rep_title": _l("Post"),
+    "agent_name": _l("Authorised agent"),
+    "agent_relation": _l("Relation to the party, or law firm"),
+}

@@ -101,6 +101,9 @@ async def _last_event_id() -> int:
 _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)元")
 
 
+_WITHOUT_SUM = re.compile(r"(人民币)?\s*[0-9][0-9,，.]*\s*元")
+
+
 def _terms(note: str, summary: str) -> tuple[str, Decimal | None]:
     """The agreed terms of a settle note (「达成书面调解协议：…」) and the money in them."""
     terms = note.split("：", 1)[1].strip() if "：" in note else note.strip()
@@ -193,7 +196,8 @@ async def _documents_for(case: dict, user, rng: random.Random) -> bool:
             [
                 agreements.ClauseInput(
                     obligor,
-                    terms.removeprefix(obligor),
+                    # The amount field prints the sum: the wording must not repeat it.
+                    _WITHOUT_SUM.sub("", terms.removeprefix(obligor)).rstrip("，,。") or terms,
                     amount,
                     "银行转账" if amount else "",
                     "平湖市" if amount else "",
@@ -202,14 +206,19 @@ async def _documents_for(case: dict, user, rng: random.Random) -> bool:
             ],
         )
     await agreements.issue_agreement(user, agreement_id)
-    for p in parties:
-        await agreements.record_signature(user, agreement_id, p["name"], "party", today)
-    await agreements.record_signature(user, agreement_id, mediator_name, "mediator", today)
-    await agreements.record_signature(user, agreement_id, "", "seal", today)
+    if kind != "oral":  # an oral agreement is in effect once recorded: nothing to sign
+        for p in parties:
+            await agreements.record_signature(user, agreement_id, p["name"], "party", today)
+        await agreements.record_signature(user, agreement_id, mediator_name, "mediator", today)
+        await agreements.record_signature(user, agreement_id, "", "seal", today)
     # Issued and signed at the session where the parties agreed, the day the case settled.
-    await Agreement.update({Agreement.issued_on: day, Agreement.effective_on: day}).where(
-        Agreement.id == agreement_id
-    )
+    await Agreement.update(
+        {
+            Agreement.issued_on: day,
+            Agreement.effective_on: day,
+            Agreement.reached_on: day if kind == "oral" else None,
+        }
+    ).where(Agreement.id == agreement_id)
     await Signature.update({Signature.signed_on: day}).where(Signature.agreement == agreement_id)
     await CaseEvent.update({CaseEvent.changes: {"effective_on": [None, day.isoformat()]}}).where(
         CaseEvent.case == case["id"],

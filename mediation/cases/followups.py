@@ -6,7 +6,14 @@ from datetime import date
 
 from mediation.accounts.services import CurrentUser
 from mediation.cases import agreements, sessions
-from mediation.cases.services import CaseError, case_detail, case_for, record_event, today
+from mediation.cases.services import (
+    CaseError,
+    case_detail,
+    case_for,
+    record_event,
+    today,
+    transition_case,
+)
 from mediation.cases.tables import Agreement, AgreementClause, Case, CaseEvent, FollowUp
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
@@ -15,6 +22,12 @@ PERFORMANCE = {
     "performed": _l("Performed in full"),
     "partly": _l("Partly performed"),
     "not": _l("Not performed"),
+}
+METHODS = {
+    "visit": _l("Home or on-site visit"),
+    "phone": _l("Telephone"),
+    "video": _l("Video call"),
+    "interview": _l("Interview at the committee"),
 }
 SATISFACTION = {
     "satisfied": _l("Satisfied"),
@@ -30,6 +43,8 @@ async def record_follow_up(
     performance: str,
     satisfaction: str,
     note: str,
+    method: str = "",
+    place: str = "",
 ) -> int:
     if await case_for(user, case_id) is None:
         raise CaseError(_("This case does not exist."))
@@ -43,6 +58,8 @@ async def record_follow_up(
         raise CaseError(
             _("A follow-up visit is recorded after an agreement or a termination."), "status"
         )
+    if method and method not in METHODS:
+        raise CaseError(_("Choose from the list."), "method")
     row = FollowUp(
         case=case_id,
         visited_on=visited_on,
@@ -50,12 +67,45 @@ async def record_follow_up(
         performance=performance,
         satisfaction=satisfaction,
         note=note.strip()[:2000],
+        method=method,
+        place=place.strip()[:200],
     )
     await row.save()
     await record_event(
         case_id, user, "follow_up", changes={"performance": [None, performance]}, note=note[:200]
     )
+    if performance == "performed":
+        await _mark_all_performed(user, case_id, visited_on)
     return row.id
+
+
+async def _mark_all_performed(user: CurrentUser, case_id: int, visited_on: date) -> None:
+    """A visit that finds the agreement performed in full marks every open clause performed on
+    that day, and moves a case in performance to performed: the record never says "performed
+    in full" above a clause still marked open."""
+    open_clauses = await AgreementClause.select(
+        AgreementClause.id, AgreementClause.seq, AgreementClause.agreement.number
+    ).where(
+        AgreementClause.agreement.case == case_id,
+        AgreementClause.agreement.status == "effective",
+        AgreementClause.done_on.is_null(),
+    )
+    for clause in open_clauses:
+        await AgreementClause.update({AgreementClause.done_on: visited_on}).where(
+            AgreementClause.id == clause["id"]
+        )
+        await record_event(
+            case_id,
+            user,
+            "clause_performed",
+            changes={"clause": [None, f"{clause['agreement.number']} #{clause['seq']}"]},
+            note=_("Found performed at the follow-up visit."),
+        )
+    case = await Case.select(Case.status).where(Case.id == case_id).first()
+    if case and case["status"] == "performing":
+        await transition_case(
+            user, case_id, "record_performed", {}, note=_("Found performed at the follow-up visit.")
+        )
 
 
 FOLLOW_UP_STATUSES = ("settled", "performing", "performed", "breached", "terminated", "closed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from mediation.i18n import lazy_gettext as _l
@@ -69,6 +70,10 @@ EVENT_LABELS = {
     "materials_previewed": _l("Material previews seen"),
     "material_withdrawn": _l("Material withdrawn"),
     "materials_printed": _l("Materials printed in the case file"),
+    "party_updated": _l("Party's basic information completed"),
+    "session_cancelled": _l("Session cancelled"),
+    "session_rescheduled": _l("Session rescheduled"),
+    "termination_notice_numbered": _l("Termination notice numbered"),
 }
 
 FIELD_LABELS = {
@@ -99,7 +104,12 @@ FIELD_LABELS = {
     "due": _l("Due"),
     "until": _l("Until"),
     "material": _l("Material"),
+    "number_of_notice": _l("Notice number"),
+    "starts_at": _l("Session time"),
+    "reason": _l("Reason"),
 }
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 REVEALED_FIELD_LABELS = {"id_number": _l("ID number"), "phone": _l("Phone")}
 
@@ -132,4 +142,17 @@ def change_value(field: str, value: object) -> object:
     table = _value_labels().get(field)
     if table is not None and isinstance(value, str) and value in table:
         return table[value]
+    if field == "signatory" and value in ("seal", "mediator", "party"):
+        from mediation.cases.agreements import SIGNATORY_ROLES
+
+        return SIGNATORY_ROLES[value]
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        # Dates were recorded in ISO form; people read them in their own language.
+        from datetime import date
+
+        from mediation.i18n import format_date
+
+        return format_date(date.fromisoformat(value[:10]), "long")
+    if isinstance(value, str) and "," in value and field == "referral_advice":
+        return "、".join(str(change_value(field, v)) for v in value.split(","))
     return value

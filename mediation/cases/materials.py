@@ -374,29 +374,37 @@ async def case_file_materials(case_id: int, data_dir: Path) -> list[dict]:
     return await asyncio.to_thread(_file_rows, data_dir, await materials_of_case(case_id))
 
 
-def append_pdf_appendices(case_file: bytes, appendices: list[Path]) -> bytes:
-    """Put each PDF material's own pages behind its heading page.
+def append_pdf_appendices(case_file: bytes, appendices: list[tuple[str, Path]]) -> bytes:
+    """Put each PDF material's own pages right behind its heading page in the case file.
 
-    The case-file template ends with one heading page per PDF material, in the order given:
-    the original pages go right after their heading, untouched (text stays text).
+    ``appendices`` pairs the heading's element id (a named destination in WeasyPrint's PDF)
+    with the material's file; the original pages go in untouched (text stays text). A heading
+    that cannot be found puts its pages at the end rather than dropping them.
     """
     if not appendices:
         return case_file
     reader = PdfReader(io.BytesIO(case_file))
+    destinations = reader.named_destinations
+    after: dict[int, list[Path]] = {}
+    for anchor, path in appendices:
+        index = len(reader.pages) - 1
+        if anchor in destinations:
+            index = reader.get_destination_page_number(destinations[anchor])
+        else:
+            logger.warning("case file has no heading %s: its pages go at the end", anchor)
+        after.setdefault(index, []).append(path)
     writer = PdfWriter()
-    first_heading = len(reader.pages) - len(appendices)
-    for page in reader.pages[:first_heading]:
+    for index, page in enumerate(reader.pages):
         writer.add_page(page)
-    for heading, path in zip(reader.pages[first_heading:], appendices, strict=True):
-        writer.add_page(heading)
-        try:
-            original = PdfReader(path)
-            if original.is_encrypted:
-                original.decrypt("")
-            for page in original.pages:
-                writer.add_page(page)
-        except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError):
-            logger.warning("material %s could not be appended to the case file", path.name)
+        for path in after.get(index, []):
+            try:
+                original = PdfReader(path)
+                if original.is_encrypted:
+                    original.decrypt("")
+                for original_page in original.pages:
+                    writer.add_page(original_page)
+            except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError):
+                logger.warning("material %s could not be appended to the case file", path.name)
     if reader.metadata:
         writer.add_metadata({k: v for k, v in reader.metadata.items() if isinstance(v, str)})
     out = io.BytesIO()
@@ -405,8 +413,10 @@ def append_pdf_appendices(case_file: bytes, appendices: list[Path]) -> bytes:
 
 
 async def append_pdf_appendices_async(case_file: bytes, materials: list[dict]) -> bytes:
-    paths = [m["appendix_path"] for m in materials if m.get("appendix_path")]
-    return await asyncio.to_thread(append_pdf_appendices, case_file, paths)
+    pairs = [
+        (f"appendix-pdf-{m['id']}", m["appendix_path"]) for m in materials if m.get("appendix_path")
+    ]
+    return await asyncio.to_thread(append_pdf_appendices, case_file, pairs)
 
 
 async def case_file_context(user: CurrentUser, case_id: int, data_dir: Path) -> dict:

@@ -13,6 +13,7 @@ from piccolo.columns.combination import WhereRaw
 from mediation import crypto, inputs
 from mediation.accounts.services import CurrentUser
 from mediation.cases import assignment, deadlines, workdays, workflow
+from mediation.cases import parties as party_info
 from mediation.cases.holidays import refresh_calendar
 from mediation.cases.tables import (
     Case,
@@ -78,6 +79,39 @@ class PartyInput:
     address: str = ""
     representative: str = ""
     refuses_mediation: bool = False
+    gender: str = ""
+    ethnicity: str = ""
+    birth_date: date | None = None
+    occupation: str = ""
+    credit_code: str = ""
+    legal_rep: str = ""
+    legal_rep_title: str = ""
+    agent_name: str = ""
+    agent_relation: str = ""
+
+
+def basic_information(p: PartyInput) -> dict[str, Any]:
+    """The columns of a party's basic information; a person's birth date and gender come from
+    the ID number unless typed, an organisation keeps only what describes an organisation."""
+    if p.kind == "organisation":
+        credit_code = p.credit_code.strip().upper()
+        if not credit_code and party_info.looks_like_credit_code(p.id_number):
+            credit_code = p.id_number.strip().upper()
+        return {
+            Party.credit_code: credit_code[:18],
+            Party.legal_rep: (p.legal_rep or p.representative).strip()[:50],
+            Party.legal_rep_title: p.legal_rep_title.strip()[:50],
+            Party.agent_name: p.agent_name.strip()[:50],
+            Party.agent_relation: p.agent_relation.strip()[:100],
+        }
+    return {
+        Party.gender: p.gender or party_info.gender_from_id(p.id_number),
+        Party.ethnicity: p.ethnicity.strip()[:20],
+        Party.birth_date: p.birth_date or party_info.birth_date_from_id(p.id_number),
+        Party.occupation: p.occupation.strip()[:100],
+        Party.agent_name: (p.agent_name or p.representative).strip()[:50],
+        Party.agent_relation: p.agent_relation.strip()[:100],
+    }
 
 
 @dataclass
@@ -276,6 +310,7 @@ async def register_case(inp: CaseInput, actor: CurrentUser, idempotency_key: str
                     address=p.address,
                     representative=p.representative,
                     refuses_mediation=p.refuses_mediation,
+                    **{column._meta.name: value for column, value in basic_information(p).items()},
                 ).save()
             if idempotency_key:
                 await IntakeSubmission(key=idempotency_key, staff=actor.id, case=case.id).save()
@@ -420,6 +455,8 @@ async def case_detail(user: CurrentUser, case_id: int) -> dict | None:
             Party.address,
             Party.representative,
             Party.refuses_mediation,
+            Party.legal_rep,
+            Party.agent_name,
         )
         .where(Party.case == case_id)
         .order_by(Party.id)
@@ -713,6 +750,8 @@ async def transition_case(
 
         recorded = await FollowUp.exists().where(FollowUp.case == case_id)
         facts["follow_up_recorded"] = bool(facts.get("follow_up_recorded")) or recorded
+        if problem := await _performance_disagreement(case_id):
+            raise CaseError(problem, "performance")
     try:
         move = workflow.apply(
             action, workflow.CaseStatus(case["status"]), workflow.CaseLevel(case["level"]), **facts
@@ -752,6 +791,44 @@ async def transition_case(
             _("Case %(number)s was escalated to you.", number=case["number"]),
         )
     return move.to_status.value
+
+
+async def _performance_disagreement(case_id: int) -> str:
+    """Why the clauses of the case's agreements and its last follow-up disagree, or "".
+
+    A case closes only when every clause in effect is recorded as performed and the last
+    follow-up visit found the agreement performed in full."""
+    from mediation.cases.tables import AgreementClause, FollowUp
+
+    clauses = await AgreementClause.select(
+        AgreementClause.seq, AgreementClause.done_on, AgreementClause.agreement.number
+    ).where(
+        AgreementClause.agreement.case == case_id, AgreementClause.agreement.status == "effective"
+    )
+    if not clauses:
+        return ""
+    open_clauses = [c for c in clauses if c["done_on"] is None]
+    if open_clauses:
+        return _(
+            "The case cannot be closed: clauses %(clauses)s are not recorded as performed. "
+            "Mark them performed, or record a follow-up visit that finds the agreement "
+            "performed in full.",
+            clauses="、".join(f"{c['agreement.number']}#{c['seq']}" for c in open_clauses),
+        )
+    last = (
+        await FollowUp.select(FollowUp.performance)
+        .where(FollowUp.case == case_id)
+        .order_by(FollowUp.visited_on, ascending=False)
+        .order_by(FollowUp.id, ascending=False)
+        .first()
+    )
+    if last is not None and last["performance"] != "performed":
+        return _(
+            "The case cannot be closed: the last follow-up visit found the agreement not "
+            "performed in full, although every clause is marked performed. Record a new "
+            "follow-up visit."
+        )
+    return ""
 
 
 async def change_colour(

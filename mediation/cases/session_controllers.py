@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
+from html import escape
 from typing import Annotated, Any
 
+import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
@@ -16,7 +19,7 @@ from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import agreements, materials, sessions
 from mediation.cases.services import CaseError, case_for
 from mediation.clock import county_zone, local_today
-from mediation.documents.pdf import render_pdf_async
+from mediation.documents.pdf import render_html, render_pdf_async
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
 from mediation.intake.validators import ValidationError
@@ -295,12 +298,56 @@ class AgreementController(Controller):
                 int(data["supplements"]) if str(data.get("supplements", "")).isdigit() else None,
             )
         except CaseError as exc:
+            if exc.field in ("permission", "supplements"):
+                raise PermissionDeniedException(exc.message) from exc
             if exc.field != "status":
                 raise NotFoundException() from exc
             from mediation.cases.controllers import render_detail
 
             return await render_detail(request, case_id, {"agreement": exc.message}, 422)
         return see_other(f"/cases/{case_id}/agreements/{agreement_id}")
+
+    @get("/{agreement_id:int}/clause-row")
+    async def clause_row(
+        self, request: Request, case_id: FromPath[int], agreement_id: FromPath[int]
+    ) -> Template:
+        """One more empty clause for the draft form (htmx appends it)."""
+        return Template(
+            "cases/partials/_clause_row.html",
+            context={
+                "c": {
+                    "index": time.time_ns() // 1_000_000 % 1_000_000_000,
+                    **dict.fromkeys(agreements.CLAUSE_FIELDS, ""),
+                },
+                "number": None,
+                "errors": {},
+                "case_id": case_id,
+                "a": {"id": agreement_id},
+            },
+        )
+
+    @post("/{agreement_id:int}/clause-preview")
+    async def clause_preview(
+        self,
+        request: Request,
+        case_id: FromPath[int],
+        agreement_id: FromPath[int],
+        data: Annotated[dict[str, Any], Form],
+    ) -> Response:
+        """The sentence one clause will print as, in the print language, while it is typed."""
+        rows = _grouped(data, "clauses", agreements.CLAUSE_FIELDS)
+        clauses, errors = agreements.parse_clauses(rows)
+        if not rows or not clauses:
+            return Response("", media_type="text/html")
+        if errors:
+            html = "".join(f'<span class="error">{escape(m)}</span>' for m in errors.values())
+            return Response(html, media_type="text/html")
+        html = await anyio.to_thread.run_sync(
+            render_html,
+            "documents/_clause_preview.html",
+            {"c": agreements.print_clause(vars(clauses[0]))},
+        )
+        return Response(html, media_type="text/html")
 
     @get("/{agreement_id:int}")
     async def agreement_page(
@@ -317,15 +364,24 @@ class AgreementController(Controller):
         data: Annotated[dict[str, Any], Form],
     ) -> Template | Redirect:
         user = current_user(request)
-        clauses, errors = agreements.parse_clauses(
-            _grouped(
-                data, "clauses", ("obligor", "obligation", "amount", "method", "place", "deadline")
-            )
-        )
+        rows = [
+            r
+            for r in _grouped(data, "clauses", (*agreements.CLAUSE_FIELDS, "remove"))
+            if not r.get("remove")
+        ]
+        clauses, errors = agreements.parse_clauses(rows)
         try:
             copies = int(str(data.get("copies", "3")) or 3)
+            if not 0 < copies < 100:
+                raise ValueError
         except ValueError:
             copies, errors["copies"] = 0, _("Enter a whole number.")
+        reached_on = None
+        if str(data.get("reached_on", "")).strip():
+            try:
+                reached_on = date.fromisoformat(str(data.get("reached_on")).strip())
+            except ValueError:
+                errors["reached_on"] = _("Enter a date.")
         if not errors:
             try:
                 await agreements.update_draft(
@@ -338,6 +394,8 @@ class AgreementController(Controller):
                     str(data.get("oral_content", "")),
                     copies,
                     clauses,
+                    amended_clauses=str(data.get("amended_clauses", "")),
+                    reached_on=reached_on,
                 )
             except CaseError as exc:
                 errors[exc.field or "form"] = exc.message
@@ -410,6 +468,18 @@ class AgreementController(Controller):
         return _pdf_response(pdf, f"agreement-{agreement_id}.pdf")
 
 
+_AGREEMENT_FIELDS = (
+    "main_facts",
+    "issues",
+    "responsibilities",
+    "performance_method",
+    "oral_content",
+    "copies",
+    "amended_clauses",
+    "reached_on",
+)
+
+
 async def _agreement_page(
     request: Request,
     case_id: int,
@@ -422,54 +492,26 @@ async def _agreement_page(
     if agreement is None or agreement["case"] != case_id:
         raise NotFoundException()
     if values:
-        form = {
-            k: str(values.get(k, ""))
-            for k in (
-                "main_facts",
-                "issues",
-                "responsibilities",
-                "performance_method",
-                "oral_content",
-                "copies",
-            )
-        }
-        clauses = _grouped(
-            values, "clauses", ("obligor", "obligation", "amount", "method", "place", "deadline")
-        )
+        form = {k: str(values.get(k, "")) for k in _AGREEMENT_FIELDS}
+        clauses = [
+            r
+            for r in _grouped(values, "clauses", (*agreements.CLAUSE_FIELDS, "remove"))
+            if not r.get("remove")
+        ]
     else:
-        form = {
-            k: str(agreement[k])
-            for k in (
-                "main_facts",
-                "issues",
-                "responsibilities",
-                "performance_method",
-                "oral_content",
-                "copies",
-            )
-        }
+        form = {k: ("" if agreement[k] is None else str(agreement[k])) for k in _AGREEMENT_FIELDS}
+        if not form["copies"] or agreement["status"] == "draft" and not agreement["clauses"]:
+            form["copies"] = str(max(agreement["copies"], len(agreement["parties"]) + 1))
         clauses = [
             {
                 "index": i,
-                **{
-                    k: ("" if c[k] is None else str(c[k]))
-                    for k in ("obligor", "obligation", "amount", "method", "place", "deadline")
-                },
+                **{k: ("" if c[k] is None else str(c[k])) for k in agreements.CLAUSE_FIELDS},
             }
             for i, c in enumerate(agreement["clauses"])
         ]
-    while len(clauses) < 3:
-        clauses.append(
-            {
-                "index": len(clauses) + 100,
-                "obligor": "",
-                "obligation": "",
-                "amount": "",
-                "method": "",
-                "place": "",
-                "deadline": "",
-            }
-        )
+    # One empty clause to fill in; "Add a clause" appends more.
+    next_index = max((int(c["index"]) for c in clauses), default=-1) + 1
+    clauses.append({"index": next_index, **dict.fromkeys(agreements.CLAUSE_FIELDS, "")})
     return Template(
         "cases/agreement.html",
         context={
@@ -482,6 +524,10 @@ async def _agreement_page(
             "STATUSES": agreements.STATUSES,
             "SIGNATORY_ROLES": agreements.SIGNATORY_ROLES,
             "today": local_today(),
+            "may_handle": await agreements.may_handle(
+                current_user(request),
+                {"id": agreement["case"], "region_path": agreement["case.region_path"]},
+            ),
         },
         status_code=status_code,
     )

@@ -61,6 +61,9 @@ class Case(Table):
     extensions = Integer(default=0)
     overdue = Boolean(default=False, index=True, help_text="Set by the deadline sweep")
     linked_case = ForeignKey("self", null=True, default=None, help_text="Possible duplicate of")
+    termination_number = Varchar(
+        length=64, null=True, default=None, index=True, help_text="终止调解通知书 number"
+    )
     search_text = Text(default="", help_text="Number, party names and summary, for search")
     version = Integer(default=1, help_text="Optimistic lock: bumped by every change")
     updated_at = Timestamptz(default=TimestamptzNow(), index=True)
@@ -78,7 +81,16 @@ class Party(Table):
     id_number_digest = Varchar(length=64, default="", index=True, help_text="Keyed hash, to match")
     phone = Varchar(length=32, default="", index=True)
     address = Varchar(length=200, default="")
-    representative = Varchar(length=100, default="")
+    representative = Varchar(length=100, default="", help_text="Superseded by legal_rep/agent")
+    gender = Varchar(length=8, default="", help_text="male or female (persons)")
+    ethnicity = Varchar(length=20, default="", help_text="民族 (persons)")
+    birth_date = Date(null=True, default=None, help_text="From the ID number unless corrected")
+    occupation = Varchar(length=100, default="", help_text="职业或工作单位 (persons)")
+    credit_code = Varchar(length=18, default="", help_text="统一社会信用代码 (organisations)")
+    legal_rep = Varchar(length=50, default="", help_text="法定代表人（负责人） (organisations)")
+    legal_rep_title = Varchar(length=50, default="", help_text="The legal representative's post")
+    agent_name = Varchar(length=50, default="", help_text="委托代理人")
+    agent_relation = Varchar(length=100, default="", help_text="Relation to the party, or firm")
     refuses_mediation = Boolean(default=False)
     staff = ForeignKey(Staff, null=True, default=None, help_text="If the party is on our staff")
 
@@ -175,7 +187,11 @@ class MediationSession(Table):
     room = Varchar(length=100, default="")
     mode = Varchar(length=16, default="in_person", help_text="in_person, phone or video")
     mediator = ForeignKey(Mediator, null=True, default=None)
-    status = Varchar(length=16, default="scheduled", help_text="scheduled, open or closed")
+    status = Varchar(
+        length=16, default="scheduled", help_text="scheduled, open, closed or cancelled"
+    )
+    cancel_reason = Varchar(length=200, default="")
+    recorder = Varchar(length=50, default="", help_text="记录人")
     outcome = Varchar(length=16, default="", help_text="agreement, partial, adjourned, failed")
     next_date = Date(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
@@ -230,6 +246,11 @@ class Agreement(Table):
     issued_on = Date(null=True, default=None)
     effective_on = Date(null=True, default=None)
     supplements = ForeignKey("self", null=True, default=None, help_text="Supplementary to")
+    amended_clauses = Varchar(
+        length=200, default="", help_text="Supplementary: which clauses of the original change"
+    )
+    reached_on = Date(null=True, default=None, help_text="Oral: the day it was reached")
+    recorded_by = ForeignKey(Staff, null=True, default=None, help_text="Who drafted/recorded it")
     version = Integer(default=1)
     confirmation_reminded_on = Date(
         null=True, default=None, help_text="When the judicial-confirmation reminder went out"
@@ -242,6 +263,7 @@ class AgreementClause(Table):
     agreement = ForeignKey(Agreement, index=True)
     seq = Integer()
     obligor = Varchar(length=100)
+    obligee = Varchar(length=100, default="")
     obligation = Text()
     amount = Numeric(digits=(14, 2), null=True, default=None)
     method = Varchar(length=200, default="")
@@ -270,6 +292,8 @@ class FollowUp(Table):
     visited_on = Date()
     visited_by = ForeignKey(Staff, null=True, default=None)
     performance = Varchar(length=16, help_text="performed, partly or not")
+    method = Varchar(length=16, default="", help_text="回访方式: visit, phone, video, letter")
+    place = Varchar(length=200, default="", help_text="回访地点")
     satisfaction = Varchar(length=16, default="")
     note = Text(default="")
 

@@ -18,6 +18,7 @@ _AGREEMENT = {
     "parties": [
         {
             "role": "申请人",
+            "kind": "person",
             "name": "王堃",
             "gender": "男",
             "ethnicity": "汉族",
@@ -29,6 +30,7 @@ _AGREEMENT = {
         },
         {
             "role": "申请人",
+            "kind": "person",
             "name": "张𠮷昇",
             "gender": "男",
             "ethnicity": "汉族",
@@ -40,6 +42,7 @@ _AGREEMENT = {
         },
         {
             "role": "被申请人",
+            "kind": "person",
             "name": "李玥",
             "gender": "女",
             "ethnicity": "汉族",
@@ -86,6 +89,7 @@ _AGREEMENT = {
         },
     ],
     "mediators": ["陈𡈽", "沈秀英"],
+    "copies": 4,
     "signed_on": date(2026, 3, 12),
     "verification": {
         "code": "7K3M-Q9TX",
@@ -105,7 +109,7 @@ def sample_agreement_context() -> dict:
 
 
 def long_agreement_context(clause_count: int = 125) -> dict:
-    """The sample agreement with many clauses (125 give 10 A4 pages): a long document for the
+    """The sample agreement with many clauses (125 give 9 A4 pages): a long document for the
     benchmark and the pagination tests."""
     context = sample_agreement_context()
     agreement = context["agreement"]

@@ -41,24 +41,37 @@ COUNTY_CODE = "330482"
 DANGHU = "330482001"  # centre1 staffs the 当湖街道 centre
 
 # code, name, region code, address
+# code, name, community or town, address, opening hours, host organisation, contact, phone
 POINTS = [
     (
         "ZBD-330482001001",
         "东湖社区党群服务中心直报点",
         "330482001001",
         "平湖市当湖街道东湖路88号东湖社区党群服务中心一楼",
+        "周一至周五 8:30–11:30，13:30–17:00",
+        "东湖社区居民委员会",
+        "沈丽华",
+        "0573-85010801",
     ),
     (
         "ZBD-330482002",
         "钟埭街道便民服务中心直报点",
         "330482002",
         "平湖市钟埭街道钟埭大道1号便民服务中心大厅",
+        "周一至周六 8:30–17:00（法定节假日除外）",
+        "钟埭街道社会治理中心",
+        "陆建明",
+        "0573-85020802",
     ),
     (
         "ZBD-330482101",
         "新埭镇文化礼堂直报点",
         "330482101001",
         "平湖市新埭镇新埭大街文化礼堂西侧",
+        "每周二、四、六 9:00–16:00",
+        "新埭镇人民建议征集工作站",
+        "顾晓燕",
+        "0573-85030803",
     ),
 ]
 # Which point serves a town.
@@ -1142,12 +1155,16 @@ async def _stamp(ctx: Context, at: datetime) -> None:
 
 
 async def _create_points_and_topics(ctx: Context, on: date) -> None:
-    for code, name, region_code, address in POINTS:
+    for code, name, region_code, address, hours, host, contact, phone in POINTS:
         point = DirectReportPoint(
             code=code,
             name=name,
             region=ctx.regions[region_code]["id"],
             address=address,
+            opening_hours=hours,
+            host_organisation=host,
+            contact_name=contact,
+            contact_phone=phone,
             active=True,
             device_token_digest="",
         )

@@ -24,9 +24,9 @@ from mediation.clock import county_zone, local_now
 from mediation.i18n import gettext as _
 from mediation.inputs import EARLIEST_YEAR, LATEST_YEAR
 from mediation.suggestions.rules import (
+    MAX_DESCRIPTION,
     MAX_MEASURES,
     MAX_NAME,
-    MAX_REASON,
     MAX_TOPIC,
     STATUS_LABELS,
     Channel,
@@ -37,10 +37,9 @@ from mediation.suggestions.rules import (
 )
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
-FORMATS = ["application/json"]
+FORMATS = ["text/xml", "application/json"]
 MAX_WINDOW = timedelta(days=90)  # GET requests: "may not span more than 90 days"
 MAX_RESULTS = 1000  # "first 1000 requests returned"
-MAX_DESCRIPTION = 4000  # the spec's limit on description
 MAX_ADDRESS = 250
 MAX_URL = 2000
 
@@ -349,8 +348,8 @@ def parse_service_request_in(
     values["reason"] = reason
     if not reason:
         errors.append(_missing("description"))
-    elif len(reason) > MAX_REASON:
-        errors.append(_too_long("description", MAX_REASON, reason))
+    elif len(reason) > MAX_DESCRIPTION:
+        errors.append(_too_long("description", MAX_DESCRIPTION, reason))
 
     topic = _one(form, "attribute[topic]")
     if topic and len(topic) > MAX_TOPIC:
@@ -400,7 +399,10 @@ def _location(form: Mapping[str, Any], values: dict[str, Any]) -> list[dict[str,
     if len(address) > MAX_ADDRESS:
         errors.append(_too_long("address_string", MAX_ADDRESS, address))
     values["address"] = address
-    values["address_id"] = _one(form, "address_id")
+    address_id = _one(form, "address_id")
+    if len(address_id) > 64:
+        errors.append(_too_long("address_id", 64, address_id))
+    values["address_id"] = address_id
     return errors
 
 
@@ -418,10 +420,13 @@ def _proposer(form: Mapping[str, Any], values: dict[str, Any]) -> list[dict[str,
     values["phone"] = phone or ""
 
     email = _one(form, "email")
-    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+    if email and (len(email) > 254 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
         errors.append(_error(400, _("email is not a valid address.")))
     values["email"] = email
-    values["account_id"] = _one(form, "account_id") or None
+    account_id = _one(form, "account_id")
+    if len(account_id) > 100:
+        errors.append(_too_long("account_id", 100, account_id))
+    values["account_id"] = account_id or None
     return errors
 
 

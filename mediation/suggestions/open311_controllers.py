@@ -1,31 +1,33 @@
-"""Open311 GeoReport v2 for people's suggestions, under /open311/v2/ (JSON only).
+"""Open311 GeoReport v2 for people's suggestions, under /open311/v2/, in XML and JSON.
 
-Endpoints (https://wiki.open311.org/GeoReport_v2):
+Endpoints (https://wiki.open311.org/GeoReport_v2); each answers in XML or JSON by the
+extension of the resource (``services.xml``, ``requests/JY-2026-7K3Q9M.json``), errors too:
 
-- ``GET discovery.json``: the Service Discovery document.
-- ``GET services.json``: one service per *suggestion category* (``SUGGESTION_CATEGORIES``),
+- ``GET discovery.{xml,json}``: the Service Discovery document.
+- ``GET services.{xml,json}``: one service per *suggestion category* (``SUGGESTION_CATEGORIES``),
   not per dispute category: what a citizen files here is a suggestion, and its
-  ``service_code`` is stored as the suggestion's ``category``. Disputes have their own
-  statistics list and do not come in through Open311.
-- ``GET services/{service_code}.json``: the definition. Every service has ``metadata: false``
-  (nothing beyond the standard fields is required); the definition lists our optional
-  attributes (topic, measures, confidentiality, consent to publish, thematic collection).
-- ``POST requests.json``: files a suggestion (form-encoded, as the spec says), with an
-  ``api_key`` issued by ``create_api_key``; the answer's ``service_request_id`` is our
-  receipt code (JY-2026-XXXXXX). The citizen's 6-digit secret is *not* returned: an Open311
-  client follows its request by ``service_request_id`` and sees only the public status.
-- ``GET requests.json`` and ``GET requests/{service_request_id}.json``: public, no key; what
-  goes out is decided by ``open311.service_request_out`` (never the proposer's name, phone or
-  email; nothing about the place of a confidential suggestion; the content only with consent).
+  ``service_code`` is stored as the suggestion's ``category``.
+- ``GET services/{service_code}.{xml,json}``: the definition. Every service has
+  ``metadata: false``; the definition lists our optional attributes (topic, measures,
+  confidentiality, consent to publish, thematic collection).
+- ``POST requests.{xml,json}``: files a suggestion, form-encoded as the spec says or multipart
+  (then a ``media`` file may come along: it is stored as the suggestion's photo, without its
+  metadata), with an ``api_key`` in the body (or the query string). The answer's
+  ``service_request_id`` is our receipt code (JY-2026-XXXXXX), and ``service_notice`` the
+  deadlines of the policy. The citizen's 6-digit secret is *not* returned: an Open311 client
+  follows its request by ``service_request_id`` and sees only the public status.
+- ``GET requests.{xml,json}`` and ``GET requests/{service_request_id}.{xml,json}``: public, no
+  key; what goes out is decided by ``open311.service_request_out``.
+- ``GET media/{service_request_id}/{photo}.jpg``: the photo of a request whose proposer agreed
+  to publication (re-encoded at intake, so without EXIF or location metadata).
 
-Errors always have the spec's shape, ``[{"code": ..., "description": ...}]``, with the same
-HTTP status. ``jurisdiction_id`` is accepted and ignored: this endpoint serves one county.
+Stored as given and returned: ``lat``/``long``, ``address_string`` (as ``address``) and
+``address_id`` (an administrative division code also sets the suggestion's area); ``media_url``
+(returned only with consent). Kept and never returned: ``first_name``/``last_name``,
+``phone``, ``email``, ``account_id``. ``device_id`` is not kept.
 
-The Suggestion table has no columns for coordinates, address, e-mail or media: a given
-``address_string``, ``lat``/``long`` and ``media_url`` are appended to the main reason (so staff
-see them; they go out again only with consent), ``address_id`` is matched against our
-administrative division codes (a match sets the suggestion's area), and ``email`` and
-``device_id`` are not kept.
+``jurisdiction_id`` may be left out (this endpoint serves one county); if given it must be
+the county's division code (e.g. 330482), else the answer is the spec's 404.
 
 Issue a key: ``python -m mediation.suggestions.open311_controllers create-key "NAME"``.
 """
@@ -38,16 +40,17 @@ import hashlib
 import secrets
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
+import anyio
 import msgspec
-from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.enums import RequestEncodingType
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware, get_remote_address
 from litestar.openapi import ResponseSpec
-from litestar.params import Body, FromPath, Parameter
+from litestar.params import FromPath, Parameter
 from litestar.types import Receive, Scope, Send
 from msgspec import Meta
 
@@ -56,15 +59,18 @@ from mediation.clock import utc_now
 from mediation.db import with_database
 from mediation.grid.tables import Region
 from mediation.i18n import gettext as _
-from mediation.suggestions import open311, rules, services
+from mediation.suggestions import open311, photos, rules, services
+from mediation.suggestions import open311_render as render
 from mediation.suggestions.categories import CATEGORY_CODES, SUGGESTION_CATEGORIES, category_name
-from mediation.suggestions.tables import ApiKey, Suggestion, SuggestionEvent
+from mediation.suggestions.tables import ApiKey, Suggestion, SuggestionEvent, SuggestionPhoto
 from mediation.web import guard_request
 
 BASE_PATH = "/open311/v2"
 KEY_PREFIX = "o311_"
 MAX_KEY_LENGTH = 200
 NO_MEASURES = "（未单独填写对策建议，详见主要事由。）"
+# The text fields and one photo (multipart).
+MAX_POST_BODY = photos.MAX_PHOTOS * photos.MAX_PHOTO_BYTES + 256 * 1024
 
 # A sortable time stamp of the last change to SUGGESTION_CATEGORIES (Service Discovery).
 CATEGORIES_CHANGESET = "2026-11-23T00:00:00+08:00"
@@ -208,38 +214,16 @@ class Created(msgspec.Struct):
     account_id: str | None
 
 
-class ServiceRequestForm(msgspec.Struct, kw_only=True):
-    """POST requests: application/x-www-form-urlencoded, field names as the spec spells them."""
-
-    api_key: Annotated[str, Meta(description="Required: the key issued to the client.")] = ""
-    jurisdiction_id: Annotated[str, Meta(description="Ignored: one county per endpoint.")] = ""
-    service_code: Annotated[str, Meta(description="Required: from GET services.")] = ""
-    description: Annotated[str, Meta(description="Required: the main reason (主要事由).")] = ""
-    lat: str = ""
-    long: str = ""
-    address_string: str = ""
-    address_id: Annotated[
-        str, Meta(description="An administrative division code sets the area.")
-    ] = ""
-    email: Annotated[str, Meta(description="Checked, not kept.")] = ""
-    device_id: Annotated[str, Meta(description="Not kept.")] = ""
-    account_id: str = ""
-    first_name: str = ""
-    last_name: str = ""
-    phone: str = ""
-    media_url: str = ""
-    topic: str = msgspec.field(default="", name="attribute[topic]")
-    measures: str = msgspec.field(default="", name="attribute[measures]")
-    confidential: str = msgspec.field(default="", name="attribute[confidential]")
-    consent_to_publish: str = msgspec.field(default="", name="attribute[consent_to_publish]")
-    call: str = msgspec.field(default="", name="attribute[call]")
+def _form_values(form: Any) -> dict[str, Any]:
+    """The posted fields as text (a repeated field: its first value); files are left out."""
+    values: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if key not in values and not isinstance(value, UploadFile):
+            values[key] = value
+    return values
 
 
-def _form_values(data: ServiceRequestForm) -> dict[str, Any]:
-    return {f.encode_name: getattr(data, f.name) for f in msgspec.structs.fields(data)}
-
-
-# ---------------------------------------------------------------- errors
+# ---------------------------------------------------------------- errors and formats
 
 
 class Open311Problem(Exception):
@@ -255,12 +239,22 @@ def _problem(status: int, description: str) -> Open311Problem:
     return Open311Problem(status, open311.error_response(status, description))
 
 
-def _error_body(status: int, errors: list[dict[str, Any]], headers=None) -> Response:
-    return Response(errors, status_code=status, media_type=MediaType.JSON, headers=headers)
+def format_of(request: Request) -> str:
+    """The format the resource asks for by its extension; XML (the spec's own) for an unknown
+    one, so that even that refusal can be read."""
+    last = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        return render.split_format(last)[1]
+    except render.UnknownFormat:
+        return render.XML
 
 
-def _on_problem(_request: Request, exc: Open311Problem) -> Response:
-    return _error_body(exc.status, exc.errors)
+def _error_body(request: Request, status: int, errors: list[dict[str, Any]], headers=None):
+    return render.document(format_of(request), "errors", errors, status, headers)
+
+
+def _on_problem(request: Request, exc: Open311Problem) -> Response:
+    return _error_body(request, exc.status, exc.errors)
 
 
 def open311_http_error(request: Request, exc: HTTPException) -> Response:
@@ -277,12 +271,14 @@ def open311_http_error(request: Request, exc: HTTPException) -> Response:
         text = _("The request could not be understood")
         if exc.detail and status == 400:
             text = f"{text}: {exc.detail}"
-    return _error_body(status, open311.error_response(status, text), headers=exc.headers)
+    return _error_body(request, status, open311.error_response(status, text), exc.headers)
 
 
 def _on_internal_error(request: Request, exc: Exception) -> Response:
     request.logger.exception("unhandled error in the Open311 interface", exc_info=exc)
-    return _error_body(500, open311.error_response(500, _("Something went wrong on our side")))
+    return _error_body(
+        request, 500, open311.error_response(500, _("Something went wrong on our side"))
+    )
 
 
 async def _use_request_locale(request: Request) -> Response | None:
@@ -293,6 +289,26 @@ async def _use_request_locale(request: Request) -> Response | None:
         if locale:
             i18n.set_locale(locale)
     return await guard_request(request)  # this hook replaces the app's, which does the same
+
+
+def _resource(name: str) -> tuple[str, str]:
+    """``x.json`` → (``x``, json); a format other than XML or JSON is the spec's 400."""
+    try:
+        return render.split_format(name)
+    except render.UnknownFormat:
+        raise _problem(
+            400, i18n.gettext("Only the XML and JSON formats are offered: use .xml or .json.")
+        ) from None
+
+
+async def _check_jurisdiction(jurisdiction_id: str | None) -> None:
+    """One county per endpoint: no jurisdiction_id is fine, another county's is not found."""
+    wanted = (jurisdiction_id or "").strip()
+    if not wanted:
+        return
+    county = await Region.select(Region.code).where(Region.parent.is_null()).first()
+    if county is None or wanted != county["code"]:
+        raise _problem(404, i18n.gettext("jurisdiction_id not found: %(id)s.", id=wanted[:100]))
 
 
 # ---------------------------------------------------------------- rate limit
@@ -347,11 +363,18 @@ _COLUMNS = (
     Suggestion.measures,
     Suggestion.proposer_name,
     Suggestion.proposer_phone,
+    Suggestion.proposer_email,
     Suggestion.confidential,
     Suggestion.consent_to_publish,
     Suggestion.reply_text,
     Suggestion.created_at,
+    Suggestion.route_due,
     Suggestion.conclude_due,
+    Suggestion.address,
+    Suggestion.address_id,
+    Suggestion.lat,
+    Suggestion.long,
+    Suggestion.media_url,
     Suggestion.department.name,
     Suggestion.region.code,
     Suggestion.region.name,
@@ -373,7 +396,36 @@ async def _last_public_change(ids: list[int]) -> dict[int, datetime]:
     return latest
 
 
-def _record(row: dict, updated_at: datetime | None) -> dict[str, Any]:
+async def _first_photos(ids: list[int]) -> dict[int, int]:
+    first: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        rows = (
+            await SuggestionPhoto.select(SuggestionPhoto.id, SuggestionPhoto.suggestion)
+            .where(SuggestionPhoto.suggestion.is_in(ids[start : start + 500]))
+            .order_by(SuggestionPhoto.id)
+        )
+        for r in rows:
+            first.setdefault(r["suggestion"], r["id"])
+    return first
+
+
+def _notice(status: rules.SuggestionStatus, route_due: date, conclude_due: date) -> str | None:
+    """What the deadline policy promises next, for a request still on its way to a reply."""
+    if status in (rules.SuggestionStatus.RECEIVED, rules.SuggestionStatus.REGISTERED):
+        return i18n.gettext(
+            "To be passed to the department in charge by %(route)s and concluded by %(due)s.",
+            route=route_due.isoformat(),
+            due=conclude_due.isoformat(),
+        )
+    if status in (rules.SuggestionStatus.TRANSFERRED, rules.SuggestionStatus.HANDLING):
+        return i18n.gettext(
+            "With the department in charge; to be concluded by %(due)s.",
+            due=conclude_due.isoformat(),
+        )
+    return None
+
+
+def _record(row: dict, updated_at: datetime | None, media_url: str | None = None) -> dict[str, Any]:
     status = rules.SuggestionStatus(row["status"])
     public = row["consent_to_publish"] and not row["confidential"]
     place = [
@@ -381,6 +433,9 @@ def _record(row: dict, updated_at: datetime | None) -> dict[str, Any]:
         for key in ("region.name", "region.parent.name", "region.parent.parent.name")
         if row.get(key)
     ]
+    # Most specific first, as the spec asks: the address given, then the area's names.
+    address = "，".join([row["address"], *place] if row["address"] else place)
+    waiting = not rules.is_finished(status) and status is not rules.SuggestionStatus.REPLIED
     return {
         "tracking_code": row["tracking_code"],
         "status": status.value,
@@ -393,40 +448,43 @@ def _record(row: dict, updated_at: datetime | None) -> dict[str, Any]:
         "reason": row["reason"],
         "measures": "" if row["measures"] == NO_MEASURES else row["measures"],
         "department_name": row["department.name"],
+        "service_notice": _notice(status, row["route_due"], row["conclude_due"])
+        if waiting
+        else None,
         "received_at": row["created_at"],
         "updated_at": updated_at,
-        "conclude_due": None if rules.is_finished(status) else row["conclude_due"],
-        "address": "，".join(place) or None,
-        "address_id": row["region.code"],
+        "conclude_due": row["conclude_due"] if waiting else None,
+        "address": address or None,
+        "address_id": row["address_id"] or row["region.code"],
+        "lat": row["lat"],
+        "long": row["long"],
+        "media_url": media_url or row["media_url"] or None,
         "confidential": row["confidential"],
         "consent_to_publish": row["consent_to_publish"],
         # Read only to scrub them out of the text.
         "name": row["proposer_name"],
         "phone": row["proposer_phone"],
+        "email": row["proposer_email"],
     }
 
 
-async def _service_requests(rows: list[dict]) -> list[ServiceRequest]:
-    latest = await _last_public_change([r["id"] for r in rows])
-    return [
-        msgspec.convert(
-            open311.service_request_out(_record(r, latest.get(r["id"]))), ServiceRequest
+async def _service_requests(request: Request, rows: list[dict]) -> list[dict[str, Any]]:
+    ids = [r["id"] for r in rows]
+    latest = await _last_public_change(ids)
+    photo_of = await _first_photos(ids)
+    base = str(request.base_url).rstrip("/") + BASE_PATH
+    out = []
+    for r in rows:
+        media = None
+        if r["id"] in photo_of:
+            media = f"{base}/media/{r['tracking_code']}/{photo_of[r['id']]}.jpg"
+        record = _record(r, latest.get(r["id"]), media)
+        out.append(
+            msgspec.to_builtins(
+                msgspec.convert(open311.service_request_out(record), ServiceRequest)
+            )
         )
-        for r in rows
-    ]
-
-
-def _format(name: str) -> str:
-    """``x.json`` → ``x``; any other format is refused (only JSON is offered)."""
-    stem, dot, extension = name.rpartition(".")
-    if not dot:
-        return name
-    if extension.lower() != "json":
-        raise _problem(
-            400,
-            i18n.gettext("Only the JSON format is offered: use .json."),
-        )
-    return stem
+    return out
 
 
 # ---------------------------------------------------------------- the controller
@@ -435,6 +493,10 @@ _ERRORS = {
     400: ResponseSpec(list[Open311Error], description="A required argument is missing or wrong"),
     404: ResponseSpec(list[Open311Error], description="Not found"),
 }
+_FORMAT_NOTE = " The same in XML: use .xml instead of .json."
+JURISDICTION = Parameter(
+    description="Optional: this endpoint serves one county (its division code, e.g. 330482)."
+)
 
 
 class Open311Controller(Controller):
@@ -453,30 +515,37 @@ class Open311Controller(Controller):
     }
 
     @get(
-        "/discovery.json",
+        ["/discovery.json", "/discovery.xml"],
         opt={"public": True},
         include_in_schema=True,
         summary="Service Discovery",
-        description="Where the GeoReport v2 endpoint is, which formats it offers, who to ask.",
+        description="Where the GeoReport v2 endpoint is, which formats it offers, who to ask."
+        + _FORMAT_NOTE,
     )
-    async def discovery(self, request: Request) -> Discovery:
+    async def discovery(self, request: Request) -> Response[Discovery]:
         base = str(request.base_url).rstrip("/") + BASE_PATH
-        return msgspec.convert(open311.discovery(base, changeset=CATEGORIES_CHANGESET), Discovery)
+        doc = open311.discovery(base, changeset=CATEGORIES_CHANGESET)
+        return render.document(format_of(request), "discovery", doc)
 
     @get(
-        "/services.json",
+        ["/services.json", "/services.xml"],
         opt={"public": True},
         include_in_schema=True,
         summary="GET Service List",
-        description="One service per suggestion category; service_code is the category code.",
+        description="One service per suggestion category; service_code is the category code."
+        + _FORMAT_NOTE,
+        responses={404: _ERRORS[404]},
     )
     async def services(
         self,
-        jurisdiction_id: Annotated[
-            str | None, Parameter(description="Ignored: this endpoint serves one county.")
-        ] = None,
-    ) -> list[Service]:
-        return msgspec.convert(open311.service_list(_categories()), list[Service])
+        request: Request,
+        jurisdiction_id: Annotated[str | None, JURISDICTION] = None,
+    ) -> Response[list[Service]]:
+        await _check_jurisdiction(jurisdiction_id)
+        services_ = msgspec.to_builtins(
+            msgspec.convert(open311.service_list(_categories()), list[Service])
+        )
+        return render.document(format_of(request), "services", services_)
 
     @get(
         "/services/{service_file:str}",
@@ -484,35 +553,39 @@ class Open311Controller(Controller):
         include_in_schema=True,
         summary="GET Service Definition",
         description=(
-            "``service_file`` is the service_code followed by .json. No attribute is required "
-            "(metadata is false); the optional ones are listed."
+            "``service_file`` is the service_code followed by .xml or .json. No attribute is "
+            "required (metadata is false); the optional ones are listed."
         ),
         responses=_ERRORS,
     )
     async def service_definition(
         self,
         service_file: FromPath[str],
-        jurisdiction_id: Annotated[str | None, Parameter(description="Ignored.")] = None,
-    ) -> ServiceDefinition:
-        code = _format(service_file)
+        jurisdiction_id: Annotated[str | None, JURISDICTION] = None,
+    ) -> Response[ServiceDefinition]:
+        code, fmt = _resource(service_file)
+        await _check_jurisdiction(jurisdiction_id)
         if code not in CATEGORY_CODES:
             raise _problem(
                 404,
                 i18n.gettext("service_code not found: %(code)s.", code=code),
             )
-        return ServiceDefinition(service_code=code, attributes=await _attributes())
+        definition = ServiceDefinition(service_code=code, attributes=await _attributes())
+        return render.document(fmt, "service_definition", msgspec.to_builtins(definition))
 
     @post(
-        "/requests.json",
+        ["/requests.json", "/requests.xml"],
         opt={"public": True},
         include_in_schema=True,
         status_code=201,
         middleware=[RATE_LIMIT.middleware],
+        request_max_body_size=MAX_POST_BODY,
         summary="POST Service Request: file a suggestion",
         description=(
-            "Needs an api_key. The answer's service_request_id is the receipt code; the "
-            "citizen's secret is not given to Open311 clients, who follow the request by its "
-            "service_request_id and see its public status only."
+            "Needs an api_key, in the body or the query string. Form-encoded as the spec says, "
+            "or multipart with an optional ``media`` photo. The answer's service_request_id is "
+            "the receipt code; the citizen's secret is not given to Open311 clients, who follow "
+            "the request by its service_request_id and see its public status only." + _FORMAT_NOTE
         ),
         responses={
             **_ERRORS,
@@ -520,13 +593,11 @@ class Open311Controller(Controller):
             429: ResponseSpec(list[Open311Error], description="Too many requests"),
         },
     )
-    async def create_request(
-        self,
-        request: Request,
-        data: Annotated[ServiceRequestForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-    ) -> Response[list[Created]]:
-        form = _form_values(data)
-        if not form["api_key"]:
+    async def create_request(self, request: Request) -> Response[list[Created]]:
+        # Read by hand, not as a typed body: one handler takes both encodings.
+        posted = await request.form()
+        form = _form_values(posted)
+        if not form.get("api_key"):
             form["api_key"] = request.query_params.get("api_key") or ""
         values, errors = open311.parse_service_request_in(form)
         if any(e["code"] == 403 for e in errors):
@@ -534,6 +605,7 @@ class Open311Controller(Controller):
         key = await check_api_key(values["api_key"])
         if key is None:
             raise _problem(403, i18n.gettext("api_key is not valid."))
+        await _check_jurisdiction(values["jurisdiction_id"])
         if errors:
             raise Open311Problem(400, errors)
         if values["service_code"] not in CATEGORY_CODES:
@@ -541,9 +613,13 @@ class Open311Controller(Controller):
                 404,
                 i18n.gettext("service_code not found: %(code)s.", code=values["service_code"]),
             )
-        submission = await _submission(values, form.get("attribute[call]") or "")
+        photo_files = await _media(posted)
+        submission = await _submission(values, str(form.get("attribute[call]") or ""))
         _cleaned, refused, receipt = await services.submit_suggestion(
-            submission, rules.Channel.OPEN311.value
+            submission,
+            rules.Channel.OPEN311.value,
+            photo_files=photo_files,
+            reason_limit=rules.MAX_DESCRIPTION,
         )
         if refused or receipt is None:
             raise Open311Problem(
@@ -555,7 +631,7 @@ class Open311Controller(Controller):
             )
         code, _secret = receipt  # never sent: see the module's docstring
         row = (
-            await Suggestion.select(Suggestion.id, Suggestion.conclude_due)
+            await Suggestion.select(Suggestion.id, Suggestion.route_due, Suggestion.conclude_due)
             .where(Suggestion.tracking_code == code)
             .first()
         )
@@ -563,31 +639,28 @@ class Open311Controller(Controller):
 
         await record_audit(None, "open311_submit", "suggestion", row["id"], detail=key["name"])
         notice = i18n.gettext(
-            "Received. Follow it with service_request_id %(code)s; it is due to be concluded "
-            "by %(due)s.",
+            "Received. Follow it with service_request_id %(code)s. %(next)s",
             code=code,
-            due=row["conclude_due"].isoformat(),
+            next=_notice(rules.SuggestionStatus.RECEIVED, row["route_due"], row["conclude_due"]),
         )
-        return Response(
-            msgspec.convert(open311.created_response(code, notice), list[Created]),
-            status_code=201,
-            media_type=MediaType.JSON,
-        )
+        created = open311.created_response(code, notice, values["account_id"])
+        return render.document(format_of(request), "service_requests", created, 201)
 
     @get(
-        "/requests.json",
+        ["/requests.json", "/requests.xml"],
         opt={"public": True},
         include_in_schema=True,
         middleware=[LIST_RATE_LIMIT.middleware],
         summary="GET Service Requests",
         description=(
             "Public; at most 1000 requests and 90 days (by default the last 90). A list of "
-            "service_request_id overrides every other argument."
+            "service_request_id overrides every other argument." + _FORMAT_NOTE
         ),
-        responses={400: _ERRORS[400]},
+        responses={400: _ERRORS[400], 404: _ERRORS[404]},
     )
     async def list_requests(
         self,
+        request: Request,
         service_request_id: Annotated[
             str | None, Parameter(description="Receipt codes, comma-separated")
         ] = None,
@@ -601,8 +674,9 @@ class Open311Controller(Controller):
             str | None, Parameter(description="W3C date-time", schema_extra={"format": "date-time"})
         ] = None,
         status: Annotated[str | None, Parameter(description="open, closed or both")] = None,
-        jurisdiction_id: Annotated[str | None, Parameter(description="Ignored.")] = None,
-    ) -> list[ServiceRequest]:
+        jurisdiction_id: Annotated[str | None, JURISDICTION] = None,
+    ) -> Response[list[ServiceRequest]]:
+        await _check_jurisdiction(jurisdiction_id)
         query = {
             "service_request_id": service_request_id or "",
             "service_code": service_code or "",
@@ -625,29 +699,70 @@ class Open311Controller(Controller):
             if params["service_codes"]:
                 select = select.where(Suggestion.category.is_in(params["service_codes"]))
         rows = await select.order_by(Suggestion.created_at, ascending=False).limit(params["limit"])
-        return await _service_requests(rows)
+        found = await _service_requests(request, rows)
+        return render.document(format_of(request), "service_requests", found)
 
     @get(
         "/requests/{request_file:str}",
         opt={"public": True},
         include_in_schema=True,
         summary="GET Service Request",
-        description="``request_file`` is the service_request_id followed by .json; the answer "
-        "is a list of one request, as the spec has it.",
+        description="``request_file`` is the service_request_id followed by .xml or .json; the "
+        "answer is a list of one request, as the spec has it.",
         responses=_ERRORS,
     )
     async def read_request(
         self,
+        request: Request,
         request_file: FromPath[str],
-        jurisdiction_id: Annotated[str | None, Parameter(description="Ignored.")] = None,
-    ) -> list[ServiceRequest]:
-        code = rules.parse_tracking_code(_format(request_file))
+        jurisdiction_id: Annotated[str | None, JURISDICTION] = None,
+    ) -> Response[list[ServiceRequest]]:
+        name, fmt = _resource(request_file)
+        await _check_jurisdiction(jurisdiction_id)
+        code = rules.parse_tracking_code(name)
         rows = []
         if code:
             rows = await Suggestion.select(*_COLUMNS).where(Suggestion.tracking_code == code)
         if not rows:
             raise _problem(404, _("This suggestion does not exist."))
-        return await _service_requests(rows)
+        return render.document(fmt, "service_requests", await _service_requests(request, rows))
+
+    @get(
+        "/media/{request_id:str}/{photo_file:str}",
+        opt={"public": True},
+        include_in_schema=True,
+        summary="The photo of a request (media_url)",
+        description="Only for a request whose proposer agreed to publication; the photo was "
+        "re-encoded at intake, without EXIF or location metadata.",
+        responses={404: _ERRORS[404]},
+        media_type="image/jpeg",
+    )
+    async def media(
+        self, request: Request, request_id: FromPath[str], photo_file: FromPath[str]
+    ) -> Response[bytes]:
+        code = rules.parse_tracking_code(request_id)
+        stem, _dot, extension = photo_file.rpartition(".")
+        row = None
+        if code and stem.isdigit() and len(stem) < 12 and extension.lower() in ("jpg", "jpeg"):
+            row = (
+                await SuggestionPhoto.select(SuggestionPhoto.stored_as)
+                .where(
+                    SuggestionPhoto.id == int(stem),
+                    SuggestionPhoto.suggestion.tracking_code == code,
+                    SuggestionPhoto.suggestion.consent_to_publish.eq(True),
+                    SuggestionPhoto.suggestion.confidential.eq(False),
+                )
+                .first()
+            )
+        data_dir = request.app.state.settings.data_dir
+        path = photos.path_of(data_dir, row["stored_as"]) if row else None
+        if path is None or not path.is_file():
+            raise Open311Problem(404, open311.error_response(404, _("Page not found")))
+        return Response(
+            path.read_bytes(),
+            media_type="image/jpeg",
+            headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
+        )
 
 
 # Our field names → the Open311 argument a client sent them in.
@@ -661,55 +776,52 @@ _PARAMS = {
     "consent_to_publish": "attribute[consent_to_publish]",
     "region": "address_id",
     "call": "attribute[call]",
+    "address": "address_string",
+    "photos": "media",
 }
+
+
+async def _media(form: Any) -> list[photos.Photo]:
+    """A photo sent as the multipart field ``media``: checked and re-encoded without metadata."""
+    uploads = [
+        value
+        for key, value in form.multi_items()
+        if key == "media" and isinstance(value, UploadFile) and value.filename
+    ]
+    if not uploads:
+        return []
+    try:
+        contents = [(f.filename, await f.read()) for f in uploads[: photos.MAX_PHOTOS]]
+        return await anyio.to_thread.run_sync(photos.prepare_all, contents)
+    except photos.PhotoError as exc:
+        raise _problem(400, f"media: {exc.message}") from exc
 
 
 async def _submission(values: dict[str, Any], call: str) -> dict[str, Any]:
     """The suggestion form's values from the Open311 ones."""
-    reason = values["reason"]
-    extra = []
-    place = values["address"]
-    if values["lat"] is not None:
-        place = (
-            f"{place}（{values['lat']}, {values['long']}）"
-            if place
-            else (f"{values['lat']}, {values['long']}")
-        )
-    if place:
-        extra.append(f"地点：{place}")
-    if values["media_url"]:
-        extra.append(f"附件链接：{values['media_url']}")
-    if extra:
-        reason = reason + "\n\n" + "\n".join(extra)
-    if len(reason) > rules.MAX_REASON:
-        raise Open311Problem(
-            400,
-            open311.error_response(
-                400,
-                _(
-                    "%(field)s may have at most %(max)s characters (it has %(count)s).",
-                    field="description + address_string + media_url",
-                    max=rules.MAX_REASON,
-                    count=len(reason),
-                ),
-            ),
-        )
     region = ""
     if values["address_id"]:
         row = await Region.select(Region.id).where(Region.code == values["address_id"]).first()
         region = str(row["id"]) if row else ""
     return {
         "topic": values["topic"],
-        "reason": reason,
+        "reason": values["reason"],
         "measures": values["measures"] or NO_MEASURES,
         "name": values["name"],
         "phone": values["phone"],
+        "email": values["email"],
+        "account_id": values["account_id"] or "",
         "reply_by_phone": "",
         "confidential": "1" if values["confidential"] else "",
         "consent_to_publish": "1" if values["consent_to_publish"] else "",
         "category": values["service_code"],
         "region": region,
         "call": call.strip(),
+        "address": values["address"],
+        "address_id": values["address_id"],
+        "lat": "" if values["lat"] is None else repr(values["lat"]),
+        "long": "" if values["long"] is None else repr(values["long"]),
+        "media_url": values["media_url"],
     }
 
 

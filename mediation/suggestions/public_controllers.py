@@ -43,6 +43,9 @@ TEXT_FIELDS = (
     "measures",
     "category",
     "region",
+    "address",
+    "lat",
+    "long",
     "name",
     "phone",
     "call",
@@ -170,6 +173,7 @@ async def _form_page(
                 "reason": rules.MAX_REASON,
                 "measures": rules.MAX_MEASURES,
                 "name": rules.MAX_NAME,
+                "address": rules.MAX_ADDRESS,
             },
         },
         status_code=status_code,
@@ -534,6 +538,7 @@ class BoardController(Controller):
             "suggestions/public/board.html",
             context={
                 "rows": await services.public_board(),
+                "points": await services.public_points(),
                 "OUTCOME_LABELS": rules.OUTCOME_LABELS,
             },
         )

@@ -186,40 +186,87 @@ async def reveal_phone(user: CurrentUser, suggestion_id: int) -> str:
     return row["proposer_phone"]
 
 
-async def create_point(user: CurrentUser, values: dict[str, Any]) -> tuple[int | None, dict]:
-    """A new direct-report point in the user's area; returns (id, errors by field)."""
+# Fields of a point as the form names them, with their length limits.
+POINT_FIELDS = (
+    ("code", 32),
+    ("name", 100),
+    ("address", 200),
+    ("opening_hours", 200),
+    ("host_organisation", 100),
+    ("contact_name", 50),
+    ("contact_phone", 20),
+)
+POINT_REQUIRED = ("code", "name", "address", "opening_hours", "host_organisation")
+
+
+async def _check_point(
+    user: CurrentUser, values: dict[str, Any], point_id: int | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A point's fields as typed, checked; (clean values, errors by field)."""
     errors: dict[str, str] = {}
-    code = str(values.get("code") or "").strip()
-    name = str(values.get("name") or "").strip()
-    address = str(values.get("address") or "").strip()
-    region = str(values.get("region") or "").strip()
-    for field, text, limit in (("code", code, 32), ("name", name, 100), ("address", address, 200)):
-        if not text and field != "address":
+    clean: dict[str, Any] = {}
+    for field, limit in POINT_FIELDS:
+        text = str(values.get(field) or "").strip()
+        clean[field] = text
+        if not text and field in POINT_REQUIRED:
             errors[field] = _("This field is required.")
         elif len(text) > limit:
             errors[field] = _(
                 "Use at most %(max)s characters (now %(count)s).", max=limit, count=len(text)
             )
-    region_id = None
+    if clean["contact_phone"] and "contact_phone" not in errors:
+        phone = rules.normalize_phone(clean["contact_phone"])
+        if phone is None:
+            errors["contact_phone"] = _(
+                "Enter a phone number of 7 to 15 digits, for example 13800138000 or 0573-85012345."
+            )
+    region = str(values.get("region") or "").strip()
+    clean["region"] = None
     if region:
         if region not in {key for key, _label in await _region_choices(user)}:
             errors["region"] = _("Choose from the list.")
         else:
-            region_id = int(region)
+            clean["region"] = int(region)
     elif user.region_path:
         errors["region"] = _("This field is required.")
-    if (
-        code
-        and "code" not in errors
-        and await DirectReportPoint.exists().where(DirectReportPoint.code == code)
-    ):
-        errors["code"] = _("This code is already in use.")
+    if clean["code"] and "code" not in errors:
+        taken = DirectReportPoint.exists().where(DirectReportPoint.code == clean["code"])
+        if point_id is not None:
+            taken = taken.where(DirectReportPoint.id != point_id)
+        if await taken:
+            errors["code"] = _("This code is already in use.")
+    return clean, errors
+
+
+async def create_point(user: CurrentUser, values: dict[str, Any]) -> tuple[int | None, dict]:
+    """A new direct-report point in the user's area; returns (id, errors by field)."""
+    clean, errors = await _check_point(user, values)
     if errors:
         return None, errors
-    point = DirectReportPoint(code=code, name=name, region=region_id, address=address)
+    point = DirectReportPoint(**clean)
     await point.save()
-    await record_audit(user, "create", "direct_report_point", point.id, after={"code": code})
+    await record_audit(user, "create", "direct_report_point", point.id, after=clean)
     return point.id, {}
+
+
+async def update_point(user: CurrentUser, point_id: int, values: dict[str, Any]) -> dict:
+    """Change a point's particulars (what the board tells citizens); returns errors by field."""
+    before = await _point_for(user, point_id)
+    clean, errors = await _check_point(user, values, point_id)
+    if errors:
+        return errors
+    await DirectReportPoint.update(
+        {getattr(DirectReportPoint, field): value for field, value in clean.items()}
+    ).where(DirectReportPoint.id == point_id)
+    await record_audit(
+        user,
+        "update",
+        "direct_report_point",
+        point_id,
+        before={field: before.get(field) for field in clean},
+        after=clean,
+    )
+    return {}
 
 
 async def _points(user: CurrentUser) -> list[dict]:
@@ -228,6 +275,10 @@ async def _points(user: CurrentUser) -> list[dict]:
         DirectReportPoint.code,
         DirectReportPoint.name,
         DirectReportPoint.address,
+        DirectReportPoint.opening_hours,
+        DirectReportPoint.host_organisation,
+        DirectReportPoint.contact_name,
+        DirectReportPoint.contact_phone,
         DirectReportPoint.active,
         DirectReportPoint.token_issued_at,
         DirectReportPoint.device_token_digest,
@@ -235,11 +286,13 @@ async def _points(user: CurrentUser) -> list[dict]:
         DirectReportPoint.region.name,
         DirectReportPoint.region.path,
     ).order_by(DirectReportPoint.code)
+    figures = await services.point_figures()
     visible = []
     for row in rows:
         if row["region"] is None or user.can_see_path(row["region.path"]):
             # The digest never leaves this function: the page only needs to know one exists.
             row["bound"] = bool(row.pop("device_token_digest"))
+            row["figures"] = figures.get(row["id"], services.NO_FIGURES)
             visible.append(row)
     return visible
 
@@ -717,6 +770,24 @@ class DirectReportPointController(Controller):
             return await _points_page(request, values, errors, 422)
         return see_other("/suggestions/points")
 
+    @get("/{point_id:int}")
+    async def edit(self, request: Request, point_id: FromPath[int]) -> Template:
+        point = await _point_for(current_user(request), point_id)
+        values = {**point, "region": str(point["region"] or "")}
+        return await _point_page(request, point, values, {})
+
+    @post("/{point_id:int}")
+    async def update(
+        self, request: Request, point_id: FromPath[int], data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        user = current_user(request)
+        point = await _point_for(user, point_id)
+        values = _form_values(data)
+        errors = await update_point(user, point_id, values)
+        if errors:
+            return await _point_page(request, point, values, errors, 422)
+        return see_other("/suggestions/points")
+
     @post("/{point_id:int}/bind")
     async def bind(self, request: Request, point_id: FromPath[int]) -> Template:
         user = current_user(request)
@@ -748,6 +819,23 @@ async def _points_page(
             "points": await _points(user),
             "region_choices": await _region_choices(user),
             # Staff of a town place points in their town; county-wide staff may leave it open.
+            "region_required": bool(user.region_path),
+            "values": values,
+            "errors": errors,
+        },
+        status_code=status_code,
+    )
+
+
+async def _point_page(
+    request: Request, point: dict, values: dict, errors: dict, status_code: int = 200
+) -> Template:
+    user = current_user(request)
+    return Template(
+        "suggestions/staff/point.html",
+        context={
+            "point": point,
+            "region_choices": await _region_choices(user),
             "region_required": bool(user.region_path),
             "values": values,
             "errors": errors,

@@ -20,6 +20,7 @@ from weasyprint import HTML
 
 from mediation.cases import services, sessions
 from mediation.cases.tables import Attachment, CaseEvent, Party
+from mediation.grid.tables import Mediator, Staff
 from tests.cases.conftest import deposit_case, grid_id, user
 from tests.helpers import ensure_csrf, login, post_form, text_of
 
@@ -223,9 +224,23 @@ async def test_a_material_of_another_case_is_not_found_through_this_case(client,
     assert (await client.get(f"/cases/{mine}/materials/{row['id']}")).status_code == 404
 
 
+async def case_of_mediator1(new_key) -> int:
+    """The deposit case in mediation with mediator1 assigned to it."""
+    grid1, centre1 = await user("grid1"), await user("centre1")
+    case_id = await new_case(new_key)
+    await services.transition_case(grid1, case_id, "accept", {})
+    staff = await Staff.select(Staff.id).where(Staff.username == "mediator1").first()
+    mediator = await Mediator.select(Mediator.id).where(Mediator.staff == staff["id"]).first()
+    # The demo gives mediator1 a full load; make room so this case can be theirs.
+    await Mediator.update({Mediator.max_cases: 99}).where(Mediator.id == mediator["id"])
+    await services.assign_mediator(centre1, case_id, mediator["id"])
+    await services.transition_case(grid1, case_id, "start_mediation", {})
+    return case_id
+
+
 async def test_a_receipt_photographed_during_a_session_lands_on_the_timeline(client, new_key):
     mediator1 = await user("mediator1")
-    case_id = await new_case(new_key)
+    case_id = await case_of_mediator1(new_key)
     session_id, _ = await sessions.schedule_session(
         mediator1, case_id, datetime(2031, 6, 2, 9, 30, tzinfo=TZ), 60, "调解室", "in_person", None
     )
@@ -363,3 +378,20 @@ async def test_a_photo_attached_before_materials_existed_loses_its_exif_when_ope
     after = await material_of(case_id)
     assert after["metadata_removed"] and after["thumbnail_as"]
     assert not (folder / "legacy-test.jpg").exists()
+
+
+async def test_a_pdf_goes_right_behind_its_heading_wherever_the_heading_is(tmp_path):
+    from mediation.cases.materials import append_pdf_appendices
+
+    case_file = HTML(
+        string='<p>COVER</p><div style="page-break-before: always" id="appendix-pdf-5">'
+        'HEADING-FIVE</div><div style="page-break-before: always">BACK-PAGE</div>'
+    ).write_pdf()
+    material = tmp_path / "m.pdf"
+    material.write_bytes(text_pdf("ORIGINAL-ONE", "ORIGINAL-TWO"))
+    merged = append_pdf_appendices(case_file, [("appendix-pdf-5", material)])
+    out = tmp_path / "merged.pdf"
+    out.write_bytes(merged)
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
+    order = ["COVER", "HEADING-FIVE", "ORIGINAL-ONE", "ORIGINAL-TWO", "BACK-PAGE"]
+    assert [text.index(word) for word in order] == sorted(text.index(word) for word in order)

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mediation.cases import agreements, services, sessions
-from mediation.cases.tables import Agreement, Case, CaseEvent
+from mediation.cases.tables import Agreement, Case, CaseEvent, CaseMediator
 from mediation.documents.pdf import render_pdf
+from mediation.grid.tables import Mediator
 from mediation.i18n import gettext
 from tests.cases.conftest import deposit_case, grid_id, user
 from tests.helpers import login, post_form
@@ -29,8 +30,19 @@ async def _case_in_mediation(new_key) -> int:
     await services.transition_case(grid1, case_id, "accept", {})
     suggestions = await services.suggest_mediators(centre1, case_id)
     await services.assign_mediator(centre1, case_id, suggestions[0].mediator.id)
+    await assign_directly(case_id, "mediator1")
     await services.transition_case(grid1, case_id, "start_mediation", {})
     return case_id
+
+
+async def assign_directly(case_id: int, username: str) -> None:
+    """Put a named mediator on the case, whatever the suggestion ranking says: only an
+    assigned mediator may draft, issue and sign the case's agreements."""
+    mediator = await Mediator.select(Mediator.id).where(Mediator.staff.username == username).first()
+    if not await CaseMediator.exists().where(
+        CaseMediator.case == case_id, CaseMediator.mediator == mediator["id"]
+    ):
+        await CaseMediator(case=case_id, mediator=mediator["id"]).save()
 
 
 async def test_a_double_booked_room_is_reported_but_not_blocked(new_key):
@@ -126,7 +138,10 @@ async def test_issuing_numbers_the_agreement_per_committee_and_year(new_key):
     _case, agreement_id = await _issued_agreement(new_key)
     row = await Agreement.select().where(Agreement.id == agreement_id).first()
     year = services.today().year
-    assert re.fullmatch(rf"（{year}）当湖调字第\d+号", row["number"])
+    # A grid-level case is handled by its community's committee, named after town and
+    # community (平湖市当湖街道东湖社区人民调解委员会).
+    assert row["committee"] == "平湖市当湖街道东湖社区人民调解委员会"
+    assert re.fullmatch(rf"（{year}）当湖东湖调字第\d+号", row["number"])
     assert re.fullmatch(r"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}", row["verification_code"])
     assert len(row["content_hash"]) == 64
 

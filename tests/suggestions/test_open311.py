@@ -138,7 +138,7 @@ def test_the_discovery_document_has_the_fields_of_the_spec():
     assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2" == SPECIFICATION
     assert endpoint["url"] == "https://jianyi.example.gov.cn/open311/v2"
     assert endpoint["type"] == "production"
-    assert endpoint["formats"] == ["application/json"]
+    assert endpoint["formats"] == ["text/xml", "application/json"]
     assert endpoint["changeset"] == doc["changeset"]
     assert "人民建议征集办公室" in doc["contact"]
     assert "api_key" in doc["key_service"]
@@ -455,7 +455,7 @@ def test_a_bad_location_is_refused(lat, long, fragment):
         ("media_url", "javascript:alert(1)"),
         ("media_url", "ftp://example.com/a.jpg"),
         ("attribute[confidential]", "perhaps"),
-        ("description", "由" * 2001),
+        ("description", "由" * 4001),
         ("attribute[topic]", "题" * 101),
         ("address_string", "址" * 251),
     ],

@@ -470,6 +470,8 @@ async def test_a_point_is_created_bound_to_a_tablet_and_revoked(client):
             "name": "东湖社区党群服务中心",
             "region": await _region("330482001001"),
             "address": "东湖路1号",
+            "opening_hours": "周一至周五 9:00–17:00",
+            "host_organisation": "东湖社区居民委员会",
         },
     )
     assert response.status_code == 303
