@@ -45,6 +45,12 @@ from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
 from mediation.intake.controllers import IntakeController
 from mediation.portal.controllers import MyCaseController, PartyCodeController
+from mediation.reports.controllers import (
+    ConclusionFiguresController,
+    ReportController,
+    StatutoryReportController,
+    WarningController,
+)
 from mediation.settings import Settings, get_settings
 from mediation.static_assets import static_file
 from mediation.suggestions.open311_controllers import Open311Controller
@@ -97,6 +103,10 @@ CONTROLLERS: list[Any] = [
     SuggestController,
     TrackController,
     BoardController,
+    ReportController,
+    ConclusionFiguresController,
+    StatutoryReportController,
+    WarningController,
 ]
 
 # Pages anyone may open without signing in (the handlers also carry opt={"public": True}).

@@ -116,3 +116,7 @@ async def migrate() -> None:
     response = await run_forwards(app_name="all", migration_id="all", fake=False)
     if not response.success:
         raise RuntimeError(response.message)
+    from mediation.reports.rollups import ensure_rollups
+
+    # Before the app serves again: the figures of cases that existed before the rollups did.
+    await ensure_rollups()

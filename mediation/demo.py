@@ -244,6 +244,16 @@ async def reset_all() -> None:
         await Region.delete().where(Region.level == level)
 
 
+async def rebuild_demo_figures() -> None:
+    """The demo dates its cases back after moving them: conclusions and figures follow."""
+    from mediation.reports.rollups import backfill_conclusions, rebuild_rollups
+    from mediation.reports.warnings import run_warning_rules
+
+    await backfill_conclusions(redo=True)
+    await rebuild_rollups()
+    await run_warning_rules()
+
+
 async def load_demo(reset: bool = False) -> str:
     """Create the demo county once; running it again changes nothing unless ``reset``."""
     from mediation.cases.categories import STANDARD_CATEGORIES
@@ -368,6 +378,7 @@ async def load_demo(reset: bool = False) -> str:
     cases = await load_demo_cases()
     documents = await load_demo_documents()
     suggestions = await load_demo_suggestions()
+    await rebuild_demo_figures()
     return (
         f"Demo county loaded: {len(regions)} regions, {len(grids)} grids, "
         f"{await Staff.count()} staff, {cases} cases ({documents} with sessions and "

@@ -25,6 +25,7 @@ APP_REGISTRY = AppRegistry(
         "mediation.intake.piccolo_app",
         "mediation.cases.piccolo_app",
         "mediation.suggestions.piccolo_app",
+        "mediation.reports.piccolo_app",
         "mediation.portal.piccolo_app",
     ]
 )

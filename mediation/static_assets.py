@@ -16,6 +16,7 @@ from pathlib import Path
 
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 STATIC_DIR = Path(__file__).parent / "static"
 YEAR = 365 * 24 * 3600
@@ -55,7 +56,7 @@ def static_url(name: str) -> str:
 
 
 @get("/static/{name:path}", opt={"public": True}, include_in_schema=False, sync_to_thread=False)
-def static_file(request: Request, name: str) -> Response:
+def static_file(request: Request, name: FromPath[str]) -> Response:
     asset = _asset(name.lstrip("/"))
     etag = f'"{asset.version}"'
     if request.query_params.get("v") == asset.version:

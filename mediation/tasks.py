@@ -17,16 +17,21 @@ async def sweep_all() -> str:
     """One pass of every sweep (cases, agreements, suggestions); returns a one-line summary."""
     from mediation.cases.agreements import sweep_agreements
     from mediation.cases.services import sweep_deadlines
+    from mediation.reports.rollups import ensure_rollups
     from mediation.suggestions.services import sweep_suggestions
 
+    await ensure_rollups()
     cases = await sweep_deadlines()
     agreements = await sweep_agreements()
     late_suggestions = await sweep_suggestions()
+    from mediation.reports.warnings import run_warning_rules
+
+    warnings = await run_warning_rules()
     return (
         f"Checked {cases.checked} open cases: {cases.newly_overdue} newly overdue, "
         f"{cases.escalated} escalated; {agreements.clauses_overdue} agreement clauses newly "
         f"overdue, {agreements.confirmation_reminders} judicial-confirmation reminders; "
-        f"{late_suggestions} suggestions newly overdue."
+        f"{late_suggestions} suggestions newly overdue; {warnings} new early warnings."
     )
 
 

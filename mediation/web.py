@@ -219,8 +219,9 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, NotAuthorizedException) and not wants_json(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.headers.get("hx-request"):
-            # htmx follows HX-Redirect with a full page load, not a swap into a fragment.
-            return Response("", status_code=401, headers={"HX-Redirect": "/login"})
+            # The page stays as it is (with whatever was typed) and offers to sign in again in
+            # a new tab (static/app.js); a redirect would replace the whole page.
+            return Response("", status_code=401)
         return Redirect(f"/login?next={quote(target)}")
     detail = ""
     if exc.status_code in (400, 413, 429) and exc.detail and wants_json(request):
@@ -236,4 +237,9 @@ def handle_internal_error(request: Request, exc: Exception) -> Response:
 
 
 def is_htmx(request: Request[Any, Any, Any]) -> bool:
-    return request.headers.get("hx-request") == "true"
+    """An htmx request that wants a fragment. Restoring a page missing from htmx's history cache
+    (Back after many filter changes) asks for the whole page, layout and filters included."""
+    return (
+        request.headers.get("hx-request") == "true"
+        and request.headers.get("hx-history-restore-request") != "true"
+    )

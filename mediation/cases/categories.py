@@ -17,6 +17,7 @@ STANDARD_CATEGORIES: list[tuple[str, str, str]] = [
     ("land_requisition", "征地拆迁", "Land requisition and demolition"),
     ("pollution", "环境污染", "Environmental pollution"),
     ("labour", "劳动争议", "Labour disputes"),
+    ("village_affairs", "村务管理", "Village affairs management"),
     ("consumer", "消费", "Consumer disputes"),
     ("medical", "医疗", "Medical disputes"),
     ("traffic", "道路交通事故", "Road traffic accidents"),

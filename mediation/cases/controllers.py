@@ -23,6 +23,7 @@ from mediation.cases.categories import STANDARD_CATEGORIES, category_label
 from mediation.grid.services import grid_choices_for
 from mediation.i18n import gettext as _
 from mediation.inputs import Page, db_id
+from mediation.reports.labels import MEASURE_LABELS
 from mediation.templating import environment
 from mediation.web import is_htmx, see_other
 
@@ -56,7 +57,9 @@ def _facts_from_form(action: str, data: dict) -> dict:
         "termination_text",
         "referral_advice",
     ):
-        value = str(data.get(key, "")).strip()
+        raw = data.get(key, "")
+        # Several channels may be advised at once: checkboxes send a list.
+        value = ",".join(map(str, raw)) if isinstance(raw, list) else str(raw).strip()
         if value:
             facts[key] = value
     if action == "close":
@@ -84,6 +87,7 @@ def filter_form(grid_choices: list[tuple[str, str]], args: dict[str, str]) -> Ma
             args=args,
             grid_choices=grid_choices,
             category_choices=[(c, category_label(c)) for c, _zh, _en in STANDARD_CATEGORIES],
+            event_choices=[("", _("Registration")), *MEASURE_LABELS.items()],
         )
     )
     _FILTER_FORMS[key] = (grid_choices, html)
@@ -158,8 +162,15 @@ class CaseController(Controller):
         date_to: FromQuery[str] = "",
         q: FromQuery[str] = "",
         page: Page = 1,
+        event: FromQuery[str] = "",
+        region: FromQuery[str] = "",
+        agreement_form: FromQuery[str] = "",
     ) -> Template:
         user = current_user(request)
+        event = event if event in services.CASE_EVENTS else ""
+        agreement_form = agreement_form if agreement_form in ("written", "oral") else ""
+        area = await services.region_for_filter(region)
+        region = area["code"] if area else ""
         filters = services.CaseFilters(
             status=status,
             colour=colour,
@@ -172,6 +183,9 @@ class CaseController(Controller):
             date_to=_date(date_to),
             q=q[:100],
             page=max(page, 1),
+            event=event,
+            region_path=area["path"] if area else "",
+            agreement_form=agreement_form,
         )
         rows, has_more = await services.list_cases(user, filters)
         args = {
@@ -187,6 +201,9 @@ class CaseController(Controller):
                 "date_from": date_from,
                 "date_to": date_to,
                 "q": q,
+                "event": event,
+                "region": region,
+                "agreement_form": agreement_form,
             }.items()
             if v
         }
@@ -199,6 +216,7 @@ class CaseController(Controller):
         if is_htmx(request):
             return Template("cases/partials/_rows.html", context=context)
         context["filter_form"] = filter_form(await grid_choices_for(user), args)
+        context["area_name"] = area["name"] if area else ""
         return Template("cases/list.html", context=context)
 
     @get("/mine")

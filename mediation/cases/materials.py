@@ -19,7 +19,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from PIL import Image
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfReader, PdfWriter, Transformation
 from pypdf.errors import PdfReadError
 
 from mediation import clock
@@ -374,48 +374,60 @@ async def case_file_materials(case_id: int, data_dir: Path) -> list[dict]:
     return await asyncio.to_thread(_file_rows, data_dir, await materials_of_case(case_id))
 
 
-def append_pdf_appendices(case_file: bytes, appendices: list[tuple[str, Path]]) -> bytes:
-    """Put each PDF material's own pages right behind its heading page in the case file.
+# A4 in points, and the band kept clear for the case file's page footer.
+A4 = (595.28, 841.89)
+FOOTER_BAND = 62.0
+TOP_BAND = 28.0
 
-    ``appendices`` pairs the heading's element id (a named destination in WeasyPrint's PDF)
-    with the material's file; the original pages go in untouched (text stays text). A heading
-    that cannot be found puts its pages at the end rather than dropping them.
+
+def _fit(target, original) -> None:
+    """Draw ``original`` scaled into ``target`` above its footer, centred, text kept as text."""
+    box = original.mediabox
+    width, height = float(box.width), float(box.height)
+    area_w, area_h = A4[0], A4[1] - FOOTER_BAND - TOP_BAND
+    scale = min(area_w / width, area_h / height, 1.0)
+    dx = (area_w - width * scale) / 2
+    dy = FOOTER_BAND + (area_h - height * scale) / 2
+    transformation = (
+        Transformation()
+        .translate(-float(box.left), -float(box.bottom))
+        .scale(scale, scale)
+        .translate(dx, dy)
+    )
+    target.merge_transformed_page(original, transformation)
+
+
+def append_pdf_appendices(case_file: bytes, appendices: list[tuple[int, Path]]) -> bytes:
+    """Draw each PDF material's pages onto the blank appendix pages the case file keeps for
+    them (element ids ``appendix-pdf-<id>-<n>``, named destinations in WeasyPrint's PDF).
+
+    The pages are WeasyPrint's own, so their footer numbers count the appended pages too; the
+    originals are scaled into the space above the footer, their text still text.
     """
     if not appendices:
         return case_file
     reader = PdfReader(io.BytesIO(case_file))
+    writer = PdfWriter(clone_from=reader)
     destinations = reader.named_destinations
-    after: dict[int, list[Path]] = {}
-    for anchor, path in appendices:
-        index = len(reader.pages) - 1
-        if anchor in destinations:
-            index = reader.get_destination_page_number(destinations[anchor])
-        else:
-            logger.warning("case file has no heading %s: its pages go at the end", anchor)
-        after.setdefault(index, []).append(path)
-    writer = PdfWriter()
-    for index, page in enumerate(reader.pages):
-        writer.add_page(page)
-        for path in after.get(index, []):
-            try:
-                original = PdfReader(path)
-                if original.is_encrypted:
-                    original.decrypt("")
-                for original_page in original.pages:
-                    writer.add_page(original_page)
-            except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError):
-                logger.warning("material %s could not be appended to the case file", path.name)
-    if reader.metadata:
-        writer.add_metadata({k: v for k, v in reader.metadata.items() if isinstance(v, str)})
+    for material_id, path in appendices:
+        try:
+            original = PdfReader(path)
+            if original.is_encrypted:
+                original.decrypt("")
+            for n, page in enumerate(original.pages, start=1):
+                anchor = destinations.get(f"appendix-pdf-{material_id}-{n}")
+                if anchor is None:
+                    break
+                _fit(writer.pages[reader.get_destination_page_number(anchor)], page)
+        except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError):
+            logger.warning("material %s could not be drawn into the case file", path.name)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
 
 
 async def append_pdf_appendices_async(case_file: bytes, materials: list[dict]) -> bytes:
-    pairs = [
-        (f"appendix-pdf-{m['id']}", m["appendix_path"]) for m in materials if m.get("appendix_path")
-    ]
+    pairs = [(m["id"], m["appendix_path"]) for m in materials if m.get("appendix_path")]
     return await asyncio.to_thread(append_pdf_appendices, case_file, pairs)
 
 

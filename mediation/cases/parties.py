@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from mediation.clock import local_today
 from mediation.i18n import lazy_gettext as _l
 
 GENDERS = {"male": _l("Male"), "female": _l("Female")}
@@ -94,7 +95,7 @@ def parse_basic_information(kind: str, data: dict) -> tuple[dict, dict[str, str]
                 continue
             try:
                 born = date.fromisoformat(raw)
-                if not date(1900, 1, 1) <= born <= date.today():
+                if not date(1900, 1, 1) <= born <= local_today():
                     raise ValueError
                 values[field] = born
             except ValueError:

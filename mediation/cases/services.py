@@ -31,6 +31,7 @@ from mediation.grid.tables import Grid, Mediator, Region, Staff, TeamMember
 from mediation.i18n import gettext as _
 from mediation.intake.tables import IntakeSubmission
 from mediation.masking import mask_id_number
+from mediation.reports import rollups
 from mediation.settings import get_settings
 
 OPEN_STATUSES = [s.value for s in workflow.CaseStatus if workflow.is_open(s)]
@@ -297,6 +298,7 @@ async def register_case(inp: CaseInput, actor: CurrentUser, idempotency_key: str
                 search_text=_search_text(number, inp.summary, inp.parties),
             )
             await case.save()
+            await rollups.apply_change(None, await rollups.stat_row(case.id))
             for p in inp.parties:
                 await Party(
                     case=case.id,
@@ -580,11 +582,50 @@ class CaseFilters:
     date_to: date | None = None
     q: str = ""
     page: int = 1
+    # What the dates mean (a figure's measure, see mediation.reports.rollups) and an area.
+    event: str = ""
+    region_path: str = ""
+    agreement_form: str = ""
+
+
+# The day column each figure counts by, and what else a case needs to count (reports links).
+_EVENT_DATES = {
+    "received": (Case.registered_on, None),
+    "accepted": (Case.accepted_on, None),
+    "mediating": (Case.mediation_started_on, None),
+    "declined": (Case.closed_on, Case.status == "declined"),
+    "closed": (Case.closed_on, Case.status == "closed"),
+    "settled": (Case.concluded_on, Case.outcome == "settled"),
+    "terminated": (Case.concluded_on, Case.outcome == "terminated"),
+    "concluded": (Case.concluded_on, Case.outcome.is_in(["settled", "terminated"])),
+    "prevent_suicide": (Case.concluded_on, Case.prevented_suicide.eq(True)),
+    "prevent_criminal": (Case.concluded_on, Case.prevented_criminal_persons > 0),
+    "prevent_petition": (Case.concluded_on, Case.prevented_petition_persons > 0),
+    "prevent_fight": (Case.concluded_on, Case.prevented_fight_persons > 0),
+    "screened": (Case.concluded_on, Case.found_by_screening.eq(True)),
+    "prevented": (Case.concluded_on, Case.prevented.eq(True)),
+    "confirmed": (
+        Case.concluded_on,
+        Case.judicially_confirmed.eq(True) & (Case.outcome == "settled"),
+    ),
+}
+CASE_EVENTS = tuple(_EVENT_DATES)
 
 
 async def _filtered(query, user: CurrentUser, f: CaseFilters):
     if user.region_path:
         query = query.where(Case.region_path.like(user.region_path + "%"))
+    if f.region_path:
+        query = query.where(Case.region_path.like(f.region_path + "%"))
+    if f.agreement_form:
+        query = query.where(Case.agreement_form == f.agreement_form)
+    day_column, condition = _EVENT_DATES.get(f.event, (Case.registered_on, None))
+    if condition is not None:
+        query = query.where(condition)
+    if f.event in _EVENT_DATES and f.event != "received":
+        query = query.where(day_column.is_not_null())
+        if f.event.startswith("prevent") or f.event in ("screened", "prevented", "confirmed"):
+            query = query.where(Case.outcome.is_in(["settled", "terminated"]))
     if f.status:
         query = query.where(Case.status == f.status)
     if f.colour:
@@ -600,9 +641,9 @@ async def _filtered(query, user: CurrentUser, f: CaseFilters):
     if f.overdue:
         query = query.where(Case.overdue.eq(True))
     if f.date_from:
-        query = query.where(Case.registered_on >= f.date_from)
+        query = query.where(day_column >= f.date_from)
     if f.date_to:
-        query = query.where(Case.registered_on <= f.date_to)
+        query = query.where(day_column <= f.date_to)
     if f.q:
         query = query.where(await text_search_condition(f.q))
     return query
@@ -711,8 +752,12 @@ async def _update_case(case: dict, values: dict, actor: CurrentUser | None, vers
     rows = (
         await Case.update(values)
         .where(Case.id == case["id"], Case.version == expected)
-        .returning(Case.id)
+        .returning(*rollups.STAT_COLUMNS)
     )
+    if rows:
+        # The update matched the version ``case`` was read at, so ``case`` is the exact
+        # before-image: move the case's share of the figures in the same transaction.
+        await rollups.apply_change(case, rows[0])
     if not rows:
         raise EditConflict(
             _(
@@ -758,6 +803,21 @@ async def transition_case(
         )
     except workflow.WorkflowError as exc:
         raise CaseError(exc.message, getattr(exc, "field", "") or "") from exc
+    if advice := (move.details or {}).get("referral_advice"):
+        allowed = {c.value for c in workflow.channels_for(case["category"])}
+        if wrong := [a for a in advice.split(",") if a not in allowed]:
+            raise CaseError(
+                _(
+                    "“%(channel)s” is not open for this kind of dispute; choose among: "
+                    "%(allowed)s.",
+                    channel=workflow.REFERRAL_ADVICE_LABELS[workflow.ReferralAdvice(wrong[0])],
+                    allowed="、".join(
+                        str(workflow.REFERRAL_ADVICE_LABELS[c])
+                        for c in workflow.channels_for(case["category"])
+                    ),
+                ),
+                "referral_advice",
+            )
     changes: dict[Any, Any] = {Case.status: move.to_status.value}
     the_day = today()
     if move.to_status == workflow.CaseStatus.ACCEPTED and not case["accepted_on"]:
@@ -768,6 +828,8 @@ async def transition_case(
         changes[Case.closed_on] = the_day
     if move.to_status in (workflow.CaseStatus.SETTLED, workflow.CaseStatus.TERMINATED):
         changes[Case.concluded_on] = the_day
+        changes[Case.outcome] = move.to_status.value
+        changes[Case.agreement_form] = (move.details or {}).get("agreement_form", "")
     if move.level_after != move.level_before:
         changes[Case.level] = move.level_after.value
     async with write_transaction():
@@ -1239,6 +1301,18 @@ async def _escalate_overdue(case: dict, late: list[dict]) -> bool:
     return True
 
 
+async def region_for_filter(code: str) -> dict | None:
+    """A region chosen by code in a list filter (its path does the scoping; the user's own
+    subtree is applied separately, so a region outside it simply narrows to nothing)."""
+    if not code or len(code) > 32:
+        return None
+    return (
+        await Region.select(Region.code, Region.name, Region.path)
+        .where(Region.code == code)
+        .first()
+    )
+
+
 async def region_name(path: str) -> str:
     code = [p for p in path.split("/") if p][-1]
     row = await Region.select(Region.name).where(Region.code == code).first()
@@ -1247,3 +1321,44 @@ async def region_name(path: str) -> str:
 
 def uses_postgres() -> bool:
     return is_postgres()
+
+
+# ---------------------------------------------------------------- conclusion figures
+
+PREVENTION_FLAGS = ("prevented_suicide", "found_by_screening", "prevented", "judicially_confirmed")
+PREVENTION_PERSONS = (
+    "prevented_criminal_persons",
+    "prevented_petition_persons",
+    "prevented_fight_persons",
+)
+MAX_PERSONS = 100_000
+
+
+async def record_conclusion_figures(
+    user: CurrentUser, case_id: int, values: dict[str, Any], version: int | None = None
+) -> None:
+    """The statutory statistics' facts the workflow does not know (prevention, head counts,
+    judicial confirmation), recorded on a concluded case; each change is a timeline event."""
+    case = await case_for(user, case_id)
+    if case is None:
+        raise CaseError(_("This case does not exist."))
+    if case["outcome"] not in ("settled", "terminated"):
+        raise CaseError(_("These figures are recorded once mediation has concluded."))
+    new: dict[str, Any] = {name: bool(values.get(name)) for name in PREVENTION_FLAGS}
+    for name in PREVENTION_PERSONS:
+        raw = str(values.get(name, "") or "0").strip()
+        if not raw.isdigit() or int(raw) > MAX_PERSONS:
+            raise CaseError(
+                _("Enter a whole number of persons from 0 to %(max)s.", max=MAX_PERSONS), name
+            )
+        new[name] = int(raw)
+    if new["judicially_confirmed"] and case["outcome"] != "settled":
+        raise CaseError(_("Only an agreement can be judicially confirmed."), "judicially_confirmed")
+    changed = {name: [case[name], value] for name, value in new.items() if case[name] != value}
+    if not changed:
+        return
+    async with write_transaction():
+        await _update_case(
+            case, {getattr(Case, name): value for name, value in new.items()}, user, version
+        )
+        await record_event(case_id, user, "figures_recorded", changes=changed)

@@ -57,6 +57,22 @@ class Case(Table):
         default=None,
         help_text="Agreement reached or mediation terminated: the mediation clock stops here",
     )
+    outcome = Varchar(length=16, default="", help_text="settled or terminated, once concluded")
+    agreement_form = Varchar(length=8, default="", help_text="written or oral, when settled")
+    # Prevention figures of the statutory statistics, recorded when the case concludes.
+    prevented_suicide = Boolean(default=False, help_text="防止民间纠纷引起自杀")
+    prevented_criminal_persons = Integer(
+        default=0, help_text="防止民间纠纷转化为刑事案件: persons (0 = not such a case)"
+    )
+    prevented_petition_persons = Integer(
+        default=0, help_text="防止群体性上访: persons (0 = not such a case)"
+    )
+    prevented_fight_persons = Integer(
+        default=0, help_text="防止群体性械斗: persons (0 = not such a case)"
+    )
+    found_by_screening = Boolean(default=False, help_text="Found by dispute screening (排查)")
+    prevented = Boolean(default=False, help_text="Settled before it broke out (预防)")
+    judicially_confirmed = Boolean(default=False, help_text="Agreement judicially confirmed")
     extension_days = Integer(default=0)
     extensions = Integer(default=0)
     overdue = Boolean(default=False, index=True, help_text="Set by the deadline sweep")

@@ -40,6 +40,7 @@ import hashlib
 import secrets
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -50,6 +51,14 @@ from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware, get_remote_address
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
 from litestar.params import FromPath, Parameter
 from litestar.types import Receive, Scope, Send
 from msgspec import Meta
@@ -212,6 +221,64 @@ class Created(msgspec.Struct):
     service_request_id: Annotated[str, Meta(description="The receipt code, e.g. JY-2026-7K3Q9M")]
     service_notice: str | None
     account_id: str | None
+
+
+# The fields of POST requests, as the spec spells them, for the OpenAPI document (the handler
+# reads the form itself, so that one handler takes both encodings).
+FORM_FIELDS = {
+    "api_key": "Required: the key issued to the client (or in the query string).",
+    "jurisdiction_id": "Optional; if given, the county's division code.",
+    "service_code": "Required: from GET services.",
+    "description": "Required: the main reason (主要事由), at most 4,000 characters.",
+    "lat": "WGS84 latitude; with long.",
+    "long": "WGS84 longitude; with lat.",
+    "address_string": "Where, most specific first; returned as address.",
+    "address_id": "Kept; an administrative division code also sets the area.",
+    "email": "Kept, never published.",
+    "device_id": "Not kept.",
+    "account_id": "Kept, never published.",
+    "first_name": "Kept, never published.",
+    "last_name": "Kept, never published.",
+    "phone": "Kept, never published.",
+    "media_url": "Published only with consent.",
+    "attribute[topic]": "建议主题, at most 100 characters.",
+    "attribute[measures]": "对策建议, at most 2,000 characters.",
+    "attribute[confidential]": "true or false.",
+    "attribute[consent_to_publish]": "true or false.",
+    "attribute[call]": "The thematic collection answered, from the service definition.",
+}
+
+
+def _form_schema(with_media: bool) -> Schema:
+    properties: dict[str, Any] = {
+        name: Schema(type=OpenAPIType.STRING, description=text)
+        for name, text in FORM_FIELDS.items()
+    }
+    if with_media:
+        properties["media"] = Schema(
+            type=OpenAPIType.STRING,
+            format=OpenAPIFormat.BINARY,
+            description="A photo; stored without its metadata.",
+        )
+    return Schema(
+        type=OpenAPIType.OBJECT,
+        properties=properties,
+        required=["api_key", "service_code", "description"],
+    )
+
+
+@dataclass
+class _FormOperation(Operation):
+    """POST requests in the OpenAPI document: form-encoded or multipart."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            content={
+                "application/x-www-form-urlencoded": OpenAPIMediaType(schema=_form_schema(False)),
+                "multipart/form-data": OpenAPIMediaType(schema=_form_schema(True)),
+            },
+        )
 
 
 def _form_values(form: Any) -> dict[str, Any]:
@@ -580,6 +647,7 @@ class Open311Controller(Controller):
         status_code=201,
         middleware=[RATE_LIMIT.middleware],
         request_max_body_size=MAX_POST_BODY,
+        operation_class=_FormOperation,
         summary="POST Service Request: file a suggestion",
         description=(
             "Needs an api_key, in the body or the query string. Form-encoded as the spec says, "

@@ -18,15 +18,17 @@ async def _case_in_mediation_with_a_session() -> tuple[int, int]:
     from datetime import datetime, timedelta
 
     from mediation.cases import services, sessions
-    from mediation.cases.tables import Party
+    from mediation.cases.tables import CaseMediator, Party
     from mediation.clock import county_zone
+    from mediation.grid.tables import Mediator
     from tests.cases.conftest import deposit_case, grid_id, user
 
     grid1, centre1, mediator1 = await user("grid1"), await user("centre1"), await user("mediator1")
     case_id = await services.register_case(deposit_case(await grid_id()), grid1, uuid.uuid4().hex)
     await services.transition_case(grid1, case_id, "accept", {})
-    suggestions = await services.suggest_mediators(centre1, case_id)
-    await services.assign_mediator(centre1, case_id, suggestions[0].mediator.id)
+    # mediator1 on the case directly: earlier tests may have filled every mediator's load.
+    mediator = await Mediator.select(Mediator.id).where(Mediator.staff == mediator1.id).first()
+    await CaseMediator(case=case_id, mediator=mediator["id"], assigned_by=centre1.id).save()
     await services.transition_case(grid1, case_id, "start_mediation", {})
     when = datetime.now(county_zone()).replace(microsecond=0) + timedelta(days=2)
     await sessions.schedule_session(

@@ -344,6 +344,11 @@ async def test_the_case_file_lists_materials_and_appends_photos_and_pdfs(
     # The PDF's own pages follow its heading page, text intact, in order.
     assert body.index("附件2") < body.index("TENANCY-CONTRACT-PAGE-ONE")
     assert body.index("TENANCY-CONTRACT-PAGE-ONE") < body.index("TENANCY-CONTRACT-PAGE-TWO")
+    # The original pages are numbered with the rest: every footer counts them.
+    from pypdf import PdfReader
+
+    total = len(PdfReader(pdf).pages)
+    assert re.search(rf"第\s*{total}\s*页\s*共\s*{total}\s*页", body)
     images = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True)
     sizes = {tuple(line.split()[3:5]) for line in images.stdout.splitlines()[2:]}
     assert ("800", "600") in sizes  # the photo itself, as an appendix page
@@ -380,18 +385,27 @@ async def test_a_photo_attached_before_materials_existed_loses_its_exif_when_ope
     assert not (folder / "legacy-test.jpg").exists()
 
 
-async def test_a_pdf_goes_right_behind_its_heading_wherever_the_heading_is(tmp_path):
+async def test_a_pdfs_pages_are_drawn_onto_its_numbered_appendix_pages(tmp_path):
     from mediation.cases.materials import append_pdf_appendices
 
     case_file = HTML(
-        string='<p>COVER</p><div style="page-break-before: always" id="appendix-pdf-5">'
-        'HEADING-FIVE</div><div style="page-break-before: always">BACK-PAGE</div>'
+        string="<p>COVER</p>"
+        '<div style="page-break-before: always" id="appendix-pdf-5">HEADING-FIVE</div>'
+        '<div style="page-break-before: always; height: 1mm" id="appendix-pdf-5-1"></div>'
+        '<div style="page-break-before: always; height: 1mm" id="appendix-pdf-5-2"></div>'
+        '<div style="page-break-before: always">BACK-PAGE</div>'
     ).write_pdf()
     material = tmp_path / "m.pdf"
     material.write_bytes(text_pdf("ORIGINAL-ONE", "ORIGINAL-TWO"))
-    merged = append_pdf_appendices(case_file, [("appendix-pdf-5", material)])
+    merged = append_pdf_appendices(case_file, [(5, material)])
     out = tmp_path / "merged.pdf"
     out.write_bytes(merged)
-    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
-    order = ["COVER", "HEADING-FIVE", "ORIGINAL-ONE", "ORIGINAL-TWO", "BACK-PAGE"]
-    assert [text.index(word) for word in order] == sorted(text.index(word) for word in order)
+    pages = [
+        subprocess.run(
+            ["pdftotext", "-f", str(n), "-l", str(n), str(out), "-"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        for n in range(1, 6)
+    ]
+    assert pages == ["COVER", "HEADING-FIVE", "ORIGINAL-ONE", "ORIGINAL-TWO", "BACK-PAGE"]

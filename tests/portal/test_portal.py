@@ -25,6 +25,7 @@ from mediation.cases.tables import (
     Party,
 )
 from mediation.clock import county_zone
+from mediation.grid.tables import Mediator
 from mediation.portal import messaging
 from mediation.portal.tables import CaseRating, PartyAccess, PartyMessage
 from tests.cases.conftest import STUDENT_ID, deposit_case, grid_id, user
@@ -173,8 +174,9 @@ async def _case_with_session(new_key) -> tuple[int, int]:
     mediator1 = await user("mediator1")
     case_id = await _register(new_key)
     await services.transition_case(grid1, case_id, "accept", {})
-    suggestions = await services.suggest_mediators(centre1, case_id)
-    await services.assign_mediator(centre1, case_id, suggestions[0].mediator.id)
+    # mediator1 on the case directly: earlier tests may have filled every mediator's load.
+    mediator = await Mediator.select(Mediator.id).where(Mediator.staff == mediator1.id).first()
+    await CaseMediator(case=case_id, mediator=mediator["id"], assigned_by=centre1.id).save()
     await services.transition_case(grid1, case_id, "start_mediation", {})
     when = datetime.now(county_zone()).replace(microsecond=0) + timedelta(days=3)
     session_id, _ = await sessions.schedule_session(

@@ -419,6 +419,12 @@ async def test_the_endpoints_are_in_the_openapi_document(client):
     assert len(paths) >= 5
     post = schema["paths"]["/open311/v2/requests.json"]["post"]
     assert post["tags"] == ["open311"]
+    # The form is documented for both encodings the endpoint takes.
+    content = post["requestBody"]["content"]
+    assert set(content) == {"application/x-www-form-urlencoded", "multipart/form-data"}
+    fields = content["application/x-www-form-urlencoded"]["schema"]["properties"]
+    assert {"api_key", "service_code", "description", "lat", "long", "email"} <= set(fields)
+    assert content["multipart/form-data"]["schema"]["properties"]["media"]["format"] == "binary"
 
 
 def test_the_command_line_issues_a_key_once(capsys):

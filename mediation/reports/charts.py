@@ -1,0 +1,120 @@
+"""Charts drawn on the server as SVG (pygal): the same picture for the page and the PDF.
+
+Colours are the Okabe–Ito palette, told apart by people with colour-vision deficiencies; the
+risk colours are drawn in its vermillion, orange and bluish green and always carry their name
+(红/黄/绿) in the legend and on the axis, so colour is never the only signal. Each chart is
+shown beside a table of the same numbers. No script is embedded (pygal's tooltips would load
+one from the internet): the SVG is static.
+"""
+
+from __future__ import annotations
+
+from markupsafe import Markup
+
+OKABE_ITO = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#000000",
+)
+RISK_COLOURS = {"red": "#D55E00", "yellow": "#E69F00", "green": "#009E73"}
+FONT = "'Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', sans-serif"
+
+
+def _style(colours=OKABE_ITO):
+    from pygal.style import Style
+
+    return Style(
+        background="white",
+        plot_background="white",
+        foreground="#222",
+        foreground_strong="#111",
+        foreground_subtle="#666",
+        colors=tuple(colours),
+        font_family=FONT,
+        label_font_size=13,
+        major_label_font_size=13,
+        legend_font_size=13,
+        title_font_size=15,
+        value_font_size=12,
+        value_label_font_size=12,
+    )
+
+
+def _config(chart, title: str) -> None:
+    chart.config.js = []  # no tooltip script fetched from the internet
+    chart.config.disable_xml_declaration = True
+    chart.config.explicit_size = True
+    chart.config.title = title
+    chart.config.print_values = True
+    chart.config.legend_at_bottom = True
+    chart.config.legend_at_bottom_columns = 3
+    chart.config.show_y_guides = True
+
+
+def _render(chart) -> Markup:
+    svg = chart.render(is_unicode=True)
+    # The chart is decorative for screen readers: its table beside it carries the numbers.
+    svg = svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1)
+    return Markup(svg)
+
+
+def bar_chart(
+    title: str, labels: list[str], series: list[tuple[str, list[int]]], width: int = 720
+) -> Markup:
+    """Grouped horizontal bars: one group per label, one bar per series."""
+    import pygal
+
+    chart = pygal.HorizontalBar(
+        style=_style(), width=width, height=max(220, 60 + 34 * len(labels) * max(1, len(series)))
+    )
+    _config(chart, title)
+    # pygal draws the first label at the bottom: reversed, the chart reads like its table.
+    chart.x_labels = list(reversed(labels))
+    for name, values in series:
+        chart.add(name, list(reversed(values)))
+    return _render(chart)
+
+
+def risk_chart(
+    title: str, series_name: str, rows: list[tuple[str, str, int]], width: int = 480
+) -> Markup:
+    """One bar per risk colour, drawn in that colour and named in words on the axis:
+    rows of (code, label, count)."""
+    import pygal
+
+    chart = pygal.Bar(style=_style(), width=width, height=300, show_legend=False)
+    _config(chart, title)
+    chart.x_labels = [label for _code, label, _n in rows]
+    chart.add(
+        series_name,
+        [{"value": n, "color": RISK_COLOURS.get(code, "#999999")} for code, _label, n in rows],
+    )
+    return _render(chart)
+
+
+def trend_chart(
+    title: str, labels: list[str], series: list[tuple[str, list[int]]], width: int = 720
+) -> Markup:
+    """Lines over months."""
+    import pygal
+
+    chart = pygal.Line(style=_style(), width=width, height=320, dots_size=4)
+    _config(chart, title)
+    chart.x_labels = labels
+    chart.config.print_values = False
+    for name, values in series:
+        chart.add(name, values)
+    return _render(chart)
+
+
+def as_data_uri(svg: Markup) -> str:
+    """The SVG as an ``<img>`` source, for the PDF."""
+    import base64
+
+    text = str(svg).replace('aria-hidden="true" focusable="false" ', "", 1)
+    return "data:image/svg+xml;base64," + base64.b64encode(text.encode()).decode()

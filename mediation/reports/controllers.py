@@ -1,0 +1,509 @@
+"""Pages of the figures: the dashboard, the statutory report, early warnings."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Response, Template
+
+from mediation import i18n
+from mediation.accounts.guards import current_user, requires_role
+from mediation.cases import labels as case_labels
+from mediation.cases import workflow
+from mediation.cases.categories import category_label
+from mediation.i18n import gettext as _
+from mediation.reports import charts, periods, services
+from mediation.reports.labels import AGREEMENT_FORM_LABELS, MEASURE_LABELS, PERIOD_LABELS
+from mediation.suggestions import rules as suggestion_rules
+
+REPORT_ROLES = ("centre_staff", "admin")
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def parse_period(period: str, start: str, end: str) -> tuple[periods.Period, dict[str, str]]:
+    """The chosen period, and an error per field for a custom range that cannot be used."""
+    errors: dict[str, str] = {}
+    kind = period if period in periods.PERIODS else "month"
+    first, last = _date(start), _date(end)
+    if kind == "custom":
+        if start and first is None:
+            errors["start"] = _("Enter a date like 2026-11-01.")
+        if end and last is None:
+            errors["end"] = _("Enter a date like 2026-11-30.")
+        if not start:
+            errors["start"] = _("Enter the first day.")
+        if not end:
+            errors["end"] = _("Enter the last day.")
+        if first and last and first > last:
+            errors["end"] = _("The last day comes before the first day.")
+        elif first and last and (last - first).days > periods.MAX_CUSTOM_DAYS:
+            errors["end"] = _("Choose at most three years.")
+        elif first and (first.year < 2000 or (last and last.year > 2100)):
+            errors["start"] = _("Choose dates between 2000 and 2100.")
+        if errors:
+            kind = "month"
+    chosen = periods.period_for(kind, services.today_in_county(), first, last)
+    return chosen, errors
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _rows(table: dict[str, dict[str, int]], order: list[str], label) -> list[dict]:
+    keys = [k for k in order if k in table] + sorted(k for k in table if k not in order)
+    return [{"code": k, "label": str(label(k)), **table[k]} for k in keys]
+
+
+class ReportController(Controller):
+    path = "/reports"
+    guards = [requires_role(*REPORT_ROLES)]
+    include_in_schema = False
+
+    @get("/")
+    async def dashboard(
+        self,
+        request: Request,
+        period: FromQuery[str] = "month",
+        start: FromQuery[str] = "",
+        end: FromQuery[str] = "",
+        region: FromQuery[str] = "",
+    ) -> Template:
+        user = current_user(request)
+        chosen, errors = parse_period(period, start[:20], end[:20])
+        before = periods.previous(chosen)
+        scope = await services.scope_for(user, region[:32])
+        now = await services.case_figures(scope, chosen)
+        prev = await services.case_figures(scope, before, with_breakdowns=False)
+        suggestions = await services.suggestion_figures(scope, chosen)
+        prev_suggestions = await services.suggestion_figures(scope, before)
+        context = _dashboard_context(
+            scope, chosen, before, now, prev, suggestions, prev_suggestions
+        )
+        names = await services.child_names(scope, list(now.regions))
+        context["regions"] = []
+        for key, values in sorted(now.regions.items(), key=lambda kv: names.get(kv[0], kv[0])):
+            if key.startswith("grid:"):
+                target, extra = scope, {"grid": key[5:]}
+            else:
+                target, extra = services.Scope("", key, "", ""), {}
+            context["regions"].append(
+                {
+                    "name": names.get(key, key),
+                    "drill": None if key.startswith("grid:") else key,
+                    "link": services.case_link(chosen, "received", target, **extra),
+                    "settled_link": services.case_link(chosen, "settled", target, **extra),
+                    **values,
+                }
+            )
+        context.update(
+            errors=errors,
+            args={"period": period, "start": start[:20], "end": end[:20], "region": scope.code},
+            period_choices=list(PERIOD_LABELS.items()),
+        )
+        return Template("reports/dashboard.html", context=context)
+
+
+def _dashboard_context(scope, chosen, before, now, prev, suggestions, prev_suggestions) -> dict:
+    link = services.case_link
+    headline = []
+    for measure in services.FLOW_MEASURES:
+        n = now.totals[measure]["n"]
+        was = prev.totals[measure]["n"]
+        headline.append(
+            {
+                "measure": measure,
+                "label": str(MEASURE_LABELS[measure]),
+                "n": n,
+                "previous": was,
+                "change": services.change(n, was),
+                "link": link(chosen, measure, scope),
+                "previous_link": link(before, measure, scope),
+            }
+        )
+    prevention = [
+        {
+            "measure": m,
+            "label": str(MEASURE_LABELS[m]),
+            "n": now.totals[m]["n"],
+            "persons": now.totals[m]["persons"],
+            "link": link(chosen, m, scope),
+        }
+        for m in services.PREVENTION_MEASURES
+    ]
+    categories = _rows(now.by.get("category", {}), services.category_order(), category_label)
+    colours = _rows(
+        now.by.get("colour", {}), ["red", "yellow", "green"], case_labels.COLOUR_LABELS.get
+    )
+    sources = _rows(
+        now.by.get("source", {}), list(case_labels.SOURCE_LABELS), case_labels.SOURCE_LABELS.get
+    )
+    levels = _rows(
+        now.by.get("level", {}),
+        [lv.value for lv in workflow.CaseLevel],
+        lambda k: (
+            workflow.LEVEL_LABELS.get(workflow.CaseLevel(k), k)
+            if k in workflow.CaseLevel._value2member_map_
+            else k
+        ),
+    )
+    for rows, dim in (
+        (categories, "category"),
+        (colours, "colour"),
+        (sources, "source"),
+        (levels, "level"),
+    ):
+        for row in rows:
+            row["link"] = link(chosen, "received", scope, **{dim: row["code"]})
+            row["settled_link"] = link(chosen, "settled", scope, **{dim: row["code"]})
+    received_label = str(MEASURE_LABELS["received"])
+    settled_label = str(MEASURE_LABELS["settled"])
+    category_chart = (
+        charts.bar_chart(
+            _("Disputes by category"),
+            [r["label"] for r in categories],
+            [
+                (received_label, [r.get("received", 0) for r in categories]),
+                (settled_label, [r.get("settled", 0) for r in categories]),
+            ],
+        )
+        if categories
+        else None
+    )
+    colour_chart = (
+        charts.risk_chart(
+            _("Disputes received by risk colour"),
+            received_label,
+            [(r["code"], r["label"], r.get("received", 0)) for r in colours],
+        )
+        if colours
+        else None
+    )
+    success_now, success_before = now.success_rate, prev.success_rate
+    return {
+        "scope": scope,
+        "period": chosen,
+        "previous": before,
+        "period_label": str(PERIOD_LABELS.get(chosen.kind, "")),
+        "headline": headline,
+        "success_rate": _pct(success_now),
+        "success_rate_before": _pct(success_before),
+        "concluded_link": link(chosen, "concluded", scope),
+        "median_days": now.median_days,
+        "median_days_before": prev.median_days,
+        "amount": now.totals["settled"]["amount"],
+        "amount_before": prev.totals["settled"]["amount"],
+        "forms": [
+            {
+                "label": str(AGREEMENT_FORM_LABELS[f]),
+                "n": now.forms.get(f, 0),
+                "link": link(chosen, "settled", scope, agreement_form=f),
+            }
+            for f in ("written", "oral")
+        ],
+        "prevention": prevention,
+        "categories": categories,
+        "colours": colours,
+        "sources": sources,
+        "levels": levels,
+        "category_chart": category_chart,
+        "colour_chart": colour_chart,
+        "suggestions": suggestions,
+        "prev_suggestions": prev_suggestions,
+        "channel_labels": {str(k): str(v) for k, v in suggestion_rules.CHANNEL_LABELS.items()},
+        "outcome_labels": {str(k): str(v) for k, v in suggestion_rules.OUTCOME_LABELS.items()},
+        "rating_labels": {str(k): str(v) for k, v in suggestion_rules.RATING_LABELS.items()},
+        "pct": _pct,
+    }
+
+
+class ConclusionFiguresController(Controller):
+    """The statutory statistics' facts recorded on a concluded case (from its page)."""
+
+    path = "/reports/cases"
+    guards = [requires_role("grid_worker", "police", "centre_staff", "mediator", "volunteer")]
+    include_in_schema = False
+
+    @post("/{case_id:int}/figures")
+    async def record(
+        self, request: Request, case_id: FromPath[int], data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        from mediation.cases import services as case_services
+        from mediation.cases.controllers import render_detail
+        from mediation.web import see_other
+
+        version = str(data.get("version", ""))
+        try:
+            await case_services.record_conclusion_figures(
+                current_user(request),
+                case_id,
+                data,
+                int(version) if version.isdigit() else None,
+            )
+        except case_services.CaseError as exc:
+            field = exc.field if exc.field in case_services.PREVENTION_PERSONS else "figures"
+            values = {**data, "figures_form": "1"}
+            return await render_detail(request, case_id, {field: exc.message}, 422, values)
+        return see_other(f"/cases/{case_id}#figures")
+
+
+STATUTORY_KINDS = ("month", "quarter", "year")
+
+
+def parse_statutory(kind: str, year: str, number: str) -> tuple[periods.Period, dict, dict]:
+    """The statutory period chosen, errors beside the fields, and the values as typed."""
+    today = services.today_in_county()
+    errors: dict[str, str] = {}
+    kind = kind if kind in STATUTORY_KINDS else "month"
+    args = {"kind": kind, "year": year[:8] or str(today.year), "number": number[:4]}
+    the_year = today.year
+    if year:
+        if year.isdigit() and 2000 <= int(year) <= 2100:
+            the_year = int(year)
+        else:
+            errors["year"] = _("Enter a year between 2000 and 2100.")
+    limit = {"month": 12, "quarter": 4, "year": 1}[kind]
+    default = {"month": today.month, "quarter": (today.month - 1) // 3 + 1, "year": 1}[kind]
+    the_number = int(number) if number.isdigit() and 1 <= int(number) <= limit else default
+    args["number"] = str(the_number)
+    return periods.statutory_period(kind, the_year, the_number), errors, args
+
+
+async def _statutory(request: Request, kind: str, year: str, number: str, region: str):
+    from mediation.reports import statutory
+
+    user = current_user(request)
+    period, errors, args = parse_statutory(kind, year, number)
+    scope = await services.scope_for(user, region[:32])
+    args["region"] = scope.code
+    county = await services.county_name()
+    report = await statutory.build_report(scope, period, county)
+    return user, scope, period, errors, args, report
+
+
+def _statutory_context(report, period) -> dict:
+    from mediation.reports import statutory
+
+    return {
+        "report": report,
+        "columns": statutory.COLUMNS,
+        "headings": statutory.column_headings(),
+        "period_text": statutory.period_text(period),
+    }
+
+
+class StatutoryReportController(Controller):
+    path = "/reports"
+    guards = [requires_role(*REPORT_ROLES)]
+    include_in_schema = False
+
+    @get("/statutory")
+    async def page(
+        self,
+        request: Request,
+        kind: FromQuery[str] = "month",
+        year: FromQuery[str] = "",
+        number: FromQuery[str] = "",
+        region: FromQuery[str] = "",
+    ) -> Template:
+        user, scope, period, errors, args, report = await _statutory(
+            request, kind, year, number, region
+        )
+        for item in report.prevention:
+            item["link"] = services.case_link(period, item["measure"], scope)
+        kinds = {"month": _("Monthly"), "quarter": _("Quarterly"), "year": _("Annual")}
+        limit = {"month": 12, "quarter": 4, "year": 1}[args["kind"]]
+        context = {
+            **_statutory_context(report, period),
+            "errors": errors,
+            "args": args,
+            "query": urlencode({k: args[k] for k in ("kind", "year", "number", "region")}),
+            "kind_choices": list(kinds.items()),
+            "number_choices": [(str(n), str(n)) for n in range(1, limit + 1)],
+            "region_choices": await services.region_choices(user),
+        }
+        return Template("reports/statutory.html", context=context)
+
+    @get("/statutory.xlsx")
+    async def xlsx(
+        self,
+        request: Request,
+        kind: FromQuery[str] = "month",
+        year: FromQuery[str] = "",
+        number: FromQuery[str] = "",
+        region: FromQuery[str] = "",
+    ) -> Response:
+        from mediation.reports import statutory
+
+        user, scope, period, _errors, args, report = await _statutory(
+            request, kind, year, number, region
+        )
+        body = statutory.report_xlsx(report, user.display_name, services.today_in_county())
+        await services.log_export(user, "statutory_xlsx", args)
+        name = f"statistics-{args['region'] or 'all'}-{period.start.isoformat()}.xlsx"
+        return Response(
+            body,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @get("/statutory.pdf")
+    async def pdf(
+        self,
+        request: Request,
+        kind: FromQuery[str] = "month",
+        year: FromQuery[str] = "",
+        number: FromQuery[str] = "",
+        region: FromQuery[str] = "",
+    ) -> Response:
+        from mediation.documents.pdf import PRINT_LOCALE, render_pdf_async
+
+        token = i18n.set_locale(PRINT_LOCALE)  # a Chinese document, whatever the UI language
+        try:
+            user, scope, period, _errors, args, report = await _statutory(
+                request, kind, year, number, region
+            )
+            context = _statutory_context(report, period)
+            rows = [r for r in report.rows if r["mediated"]]
+            chart = (
+                charts.bar_chart(
+                    _("Disputes mediated and settled by category"),
+                    [r["label"] for r in rows],
+                    [
+                        (column_label("mediated"), [r["mediated"] for r in rows]),
+                        (column_label("settled"), [r["settled"] for r in rows]),
+                    ],
+                    width=640,
+                )
+                if rows
+                else None
+            )
+        finally:
+            i18n.reset_locale(token)
+        context.update(
+            chart_uri=charts.as_data_uri(chart) if chart else "",
+            preparer=user.display_name,
+            prepared_on=services.today_in_county(),
+        )
+        body = await render_pdf_async("reports/statutory_print.html", context)
+        await services.log_export(user, "statutory_pdf", args)
+        name = f"statistics-{args['region'] or 'all'}-{period.start.isoformat()}.pdf"
+        return Response(
+            body,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{name}"'},
+        )
+
+
+def column_label(key: str) -> str:
+    from mediation.reports import statutory
+
+    return statutory.column_headings()[key]
+
+
+class WarningController(Controller):
+    """Early warnings: the list, acknowledge or dismiss, and the thresholds (administrators)."""
+
+    path = "/reports/warnings"
+    guards = [requires_role("centre_staff", "admin", "police")]
+    include_in_schema = False
+
+    @get("/")
+    async def warning_list(self, request: Request, status: FromQuery[str] = "open") -> Template:
+        return await _warning_page(request, status, {})
+
+    @post("/{warning_id:int}")
+    async def handle(
+        self, request: Request, warning_id: FromPath[int], data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        from mediation.reports import warnings
+        from mediation.web import see_other
+
+        try:
+            await warnings.handle_warning(
+                current_user(request),
+                warning_id,
+                str(data.get("action", "")),
+                str(data.get("note", "")),
+            )
+        except warnings.WarningError as exc:
+            errors = {
+                "warning": warning_id,
+                "message": exc.message,
+                "note": str(data.get("note", ""))[:1000],
+            }
+            return await _warning_page(request, "open", errors, 422)
+        return see_other("/reports/warnings")
+
+    @get("/rules", guards=[requires_role("admin")])
+    async def rules(self, request: Request) -> Template:
+        return await _rules_page({}, {})
+
+    @post("/rules", guards=[requires_role("admin")])
+    async def save_rules(
+        self, request: Request, data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        from mediation.reports import warnings
+        from mediation.web import see_other
+
+        code = str(data.get("rule", ""))
+        if code not in warnings.DEFAULTS:
+            return await _rules_page({"form": _("Choose from the list.")}, {}, 422)
+        errors = await warnings.save_rule(
+            code, bool(data.get("enabled")), data, current_user(request).id
+        )
+        if errors:
+            return await _rules_page({code: errors}, {code: data}, 422)
+        return see_other("/reports/warnings/rules")
+
+
+async def _warning_page(request: Request, status: str, errors: dict, code: int = 200) -> Template:
+    from mediation.reports import warnings
+
+    user = current_user(request)
+    status = status if status in ("open", "acknowledged", "dismissed") else "open"
+    rows = await warnings.warnings_for(user, status)
+    for row in rows:
+        row["label"] = str(warnings.RULE_LABELS.get(row["rule"], row["rule"]))
+        row["why"] = warnings.reason_text(row["rule"], row["reason_args"] or {})
+    return Template(
+        "reports/warnings.html",
+        context={"rows": rows, "status": status, "errors": errors},
+        status_code=code,
+    )
+
+
+async def _rules_page(errors: dict, values: dict, code: int = 200) -> Template:
+    from mediation.reports import warnings
+
+    rules = await warnings.rule_params()
+    items = [
+        {
+            "code": c,
+            "label": str(warnings.RULE_LABELS[c]),
+            "enabled": (values.get(c, {}).get("enabled") if c in values else rule["enabled"]),
+            "params": [
+                (name, str(warnings.PARAM_LABELS[name]), values.get(c, {}).get(name, value))
+                for name, value in rule["params"].items()
+            ],
+            "errors": errors.get(c, {}),
+        }
+        for c, rule in rules.items()
+    ]
+    return Template(
+        "reports/warning_rules.html",
+        context={"rules": items, "errors": errors},
+        status_code=code,
+    )

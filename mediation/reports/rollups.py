@@ -1,0 +1,295 @@
+"""Case figure rollups: what one case contributes to the figures, and keeping the sums in step.
+
+Every figure the dashboard and the statutory report show is a sum over ``CaseStat`` rows. A
+case contributes one row per thing that happened to it on a county day (``contributions``).
+When a case changes, the change's transaction subtracts what the case contributed before and
+adds what it contributes now (``apply_change``), so the sums are exact at every commit:
+
+- The before-image is exact: case updates are conditional on the version the caller read
+  (``cases.services._update_case``), so when the update succeeds the row was exactly the dict
+  the caller holds. The after-image is what the update returned.
+- The sums are updated with ``n = n + delta`` upserts, row-locked on PostgreSQL and under the
+  single writer lock on SQLite, inside the case's own transaction: two concurrent changes both
+  land or, if one rolls back, so does its delta. Keys are applied in sorted order so two
+  transactions never wait on each other's rows in opposite orders (no deadlock).
+
+``rebuild_rollups`` recomputes everything from the cases (after a bulk load, after the demo, or
+when the table is empty on a first sweep), and is what the tests compare the running sums with.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from mediation.cases.tables import Case, CaseEvent
+from mediation.clock import local_date
+from mediation.reports.tables import CaseStat
+
+# Measures, each dated by a column of the case.
+RECEIVED = "received"
+ACCEPTED = "accepted"
+DECLINED = "declined"
+MEDIATING = "mediating"
+SETTLED = "settled"
+TERMINATED = "terminated"
+CLOSED = "closed"
+PREVENT_SUICIDE = "prevent_suicide"
+PREVENT_CRIMINAL = "prevent_criminal"
+PREVENT_PETITION = "prevent_petition"
+PREVENT_FIGHT = "prevent_fight"
+SCREENED = "screened"
+PREVENTED = "prevented"
+CONFIRMED = "confirmed"
+
+MEASURES = (
+    RECEIVED,
+    ACCEPTED,
+    DECLINED,
+    MEDIATING,
+    SETTLED,
+    TERMINATED,
+    CLOSED,
+    PREVENT_SUICIDE,
+    PREVENT_CRIMINAL,
+    PREVENT_PETITION,
+    PREVENT_FIGHT,
+    SCREENED,
+    PREVENTED,
+    CONFIRMED,
+)
+
+# The case columns a contribution depends on (and nothing else).
+STAT_COLUMNS = (
+    Case.id,
+    Case.grid,
+    Case.region_path,
+    Case.category,
+    Case.colour,
+    Case.source,
+    Case.level,
+    Case.status,
+    Case.amount,
+    Case.registered_on,
+    Case.accepted_on,
+    Case.mediation_started_on,
+    Case.closed_on,
+    Case.concluded_on,
+    Case.outcome,
+    Case.agreement_form,
+    Case.prevented_suicide,
+    Case.prevented_criminal_persons,
+    Case.prevented_petition_persons,
+    Case.prevented_fight_persons,
+    Case.found_by_screening,
+    Case.prevented,
+    Case.judicially_confirmed,
+)
+STAT_FIELDS = tuple(c._meta.name for c in STAT_COLUMNS)
+
+# (day, measure, grid, region_path, category, colour, source, level, days, detail)
+Key = tuple[date, str, int, str, str, str, str, str, int, str]
+
+
+def contributions(case: dict[str, Any]) -> list[tuple[Key, int, int, Decimal]]:
+    """What one case adds to the figures: (key, cases, persons, amount) per measure."""
+    amount = Decimal(case.get("amount") or 0)
+    base = (
+        int(case["grid"]),
+        case["region_path"] or "",
+        case["category"] or "",
+        case["colour"] or "",
+        case["source"] or "",
+        case["level"] or "",
+    )
+    out: list[tuple[Key, int, int, Decimal]] = []
+
+    def add(day: date | None, measure: str, days: int = -1, detail: str = "", persons: int = 0):
+        if day is not None:
+            out.append(((day, measure, *base, days, detail), 1, persons, amount))
+
+    registered = case["registered_on"]
+    add(registered, RECEIVED)
+    add(case["accepted_on"], ACCEPTED)
+    if case["status"] == "declined":
+        add(case["closed_on"], DECLINED)
+    add(case["mediation_started_on"], MEDIATING)
+    concluded = case["concluded_on"]
+    if concluded is not None and case["outcome"] in (SETTLED, TERMINATED):
+        days = max((concluded - registered).days, 0)
+        detail = case["agreement_form"] or "" if case["outcome"] == SETTLED else ""
+        add(concluded, case["outcome"], days, detail)
+        if case["prevented_suicide"]:
+            add(concluded, PREVENT_SUICIDE)
+        for measure, persons in (
+            (PREVENT_CRIMINAL, case["prevented_criminal_persons"]),
+            (PREVENT_PETITION, case["prevented_petition_persons"]),
+            (PREVENT_FIGHT, case["prevented_fight_persons"]),
+        ):
+            if persons:
+                add(concluded, measure, persons=int(persons))
+        if case["found_by_screening"]:
+            add(concluded, SCREENED)
+        if case["prevented"]:
+            add(concluded, PREVENTED)
+        if case["judicially_confirmed"] and case["outcome"] == SETTLED:
+            add(concluded, CONFIRMED)
+    if case["status"] == "closed":
+        add(case["closed_on"], CLOSED)
+    return out
+
+
+def key_text(key: Key) -> str:
+    day, measure, grid, _path, category, colour, source, level, days, detail = key
+    return (
+        f"{day.isoformat()}|{measure}|{grid}|{category}|{colour}|{source}|{level}|{days}|{detail}"
+    )
+
+
+def _net(
+    removed: Iterable[tuple[Key, int, int, Decimal]], added: Iterable[tuple[Key, int, int, Decimal]]
+) -> dict[Key, list]:
+    net: dict[Key, list] = defaultdict(lambda: [0, 0, Decimal(0)])
+    for key, n, persons, amount in removed:
+        entry = net[key]
+        entry[0] -= n
+        entry[1] -= persons
+        entry[2] -= amount
+    for key, n, persons, amount in added:
+        entry = net[key]
+        entry[0] += n
+        entry[1] += persons
+        entry[2] += amount
+    return {k: v for k, v in net.items() if v[0] or v[1] or v[2]}
+
+
+_UPSERT = (
+    'INSERT INTO "case_stat" ("key", "day", "measure", "grid", "region_path", "category", '
+    '"colour", "source", "level", "days", "detail", "n", "persons", "amount") '
+    "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) "
+    'ON CONFLICT ("key") DO UPDATE SET "n" = "case_stat"."n" + excluded."n", '
+    '"persons" = "case_stat"."persons" + excluded."persons", '
+    '"amount" = "case_stat"."amount" + excluded."amount"'
+)
+
+
+async def _apply(net: dict[Key, list]) -> None:
+    for key in sorted(net, key=key_text):
+        n, persons, amount = net[key]
+        day, measure, grid, path, category, colour, source, level, days, detail = key
+        await CaseStat.raw(
+            _UPSERT,
+            key_text(key),
+            day,
+            measure,
+            grid,
+            path,
+            category,
+            colour,
+            source,
+            level,
+            days,
+            detail,
+            n,
+            persons,
+            amount,
+        )
+
+
+async def apply_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+    """Move a case's contribution from ``before`` to ``after`` (None: not there). Call inside
+    the transaction that changed the case."""
+    removed = contributions(before) if before else []
+    added = contributions(after) if after else []
+    net = _net(removed, added)
+    if net:
+        await _apply(net)
+
+
+async def stat_row(case_id: int) -> dict[str, Any] | None:
+    return await Case.select(*STAT_COLUMNS).where(Case.id == case_id).first()
+
+
+async def rebuild_rollups(batch: int = 5000) -> int:
+    """Recompute every rollup row from the cases; returns the number of rows written."""
+    totals: dict[Key, list] = defaultdict(lambda: [0, 0, Decimal(0)])
+    last_id = 0
+    while True:
+        rows = (
+            await Case.select(*STAT_COLUMNS).where(Case.id > last_id).order_by(Case.id).limit(batch)
+        )
+        if not rows:
+            break
+        last_id = rows[-1]["id"]
+        for row in rows:
+            for key, n, persons, amount in contributions(row):
+                entry = totals[key]
+                entry[0] += n
+                entry[1] += persons
+                entry[2] += amount
+    await CaseStat.delete(force=True)
+    stats = []
+    for key, (n, persons, amount) in totals.items():
+        day, measure, grid, path, category, colour, source, level, days, detail = key
+        stats.append(
+            CaseStat(
+                key=key_text(key),
+                day=day,
+                measure=measure,
+                grid=grid,
+                region_path=path,
+                category=category,
+                colour=colour,
+                source=source,
+                level=level,
+                days=days,
+                detail=detail,
+                n=n,
+                persons=persons,
+                amount=amount,
+            )
+        )
+    for start in range(0, len(stats), 1000):
+        await CaseStat.insert(*stats[start : start + 1000])
+    return len(stats)
+
+
+async def backfill_conclusions(redo: bool = False) -> int:
+    """Cases concluded before their ``outcome`` was recorded: take the day and the outcome
+    from their settle/terminate event (``redo``: for every case, as after the demo
+    dates its events back). Returns how many cases were filled in."""
+    query = CaseEvent.select(
+        CaseEvent.case, CaseEvent.at, CaseEvent.to_status, CaseEvent.changes
+    ).where(CaseEvent.to_status.is_in([SETTLED, TERMINATED]))
+    if not redo:
+        query = query.where(CaseEvent.case.outcome == "")
+    events = await query.order_by(CaseEvent.id)
+    latest: dict[int, dict] = {}
+    for event in events:
+        latest[event["case"]] = event  # the last conclusion counts (re-mediation)
+    for case_id, event in latest.items():
+        changes = event["changes"] or {}
+        if isinstance(changes, str):
+            changes = json.loads(changes or "{}")
+        form = (changes.get("agreement_form") or [None, ""])[-1] or ""
+        await Case.update(
+            {
+                Case.concluded_on: local_date(event["at"]),
+                Case.outcome: event["to_status"],
+                Case.agreement_form: form if event["to_status"] == SETTLED else "",
+            }
+        ).where(Case.id == case_id)
+    return len(latest)
+
+
+async def ensure_rollups() -> bool:
+    """First sweep after the reports app arrives: fill in conclusions and build the sums once."""
+    if await CaseStat.exists() or not await Case.exists():
+        return False
+    await backfill_conclusions()
+    await rebuild_rollups()
+    return True
