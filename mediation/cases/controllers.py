@@ -56,7 +56,9 @@ def _facts_from_form(action: str, data: dict) -> dict:
         "termination_text",
         "referral_advice",
     ):
-        value = str(data.get(key, "")).strip()
+        raw = data.get(key, "")
+        # Several channels may be advised at once: checkboxes send a list.
+        value = ",".join(map(str, raw)) if isinstance(raw, list) else str(raw).strip()
         if value:
             facts[key] = value
     if action == "close":

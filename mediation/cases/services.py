@@ -800,6 +800,21 @@ async def transition_case(
         )
     except workflow.WorkflowError as exc:
         raise CaseError(exc.message, getattr(exc, "field", "") or "") from exc
+    if advice := (move.details or {}).get("referral_advice"):
+        allowed = {c.value for c in workflow.channels_for(case["category"])}
+        if wrong := [a for a in advice.split(",") if a not in allowed]:
+            raise CaseError(
+                _(
+                    "“%(channel)s” is not open for this kind of dispute; choose among: "
+                    "%(allowed)s.",
+                    channel=workflow.REFERRAL_ADVICE_LABELS[workflow.ReferralAdvice(wrong[0])],
+                    allowed="、".join(
+                        str(workflow.REFERRAL_ADVICE_LABELS[c])
+                        for c in workflow.channels_for(case["category"])
+                    ),
+                ),
+                "referral_advice",
+            )
     changes: dict[Any, Any] = {Case.status: move.to_status.value}
     the_day = today()
     if move.to_status == workflow.CaseStatus.ACCEPTED and not case["accepted_on"]:

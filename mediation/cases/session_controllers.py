@@ -227,7 +227,9 @@ class SessionController(Controller):
         session = await sessions.session_for(current_user(request), session_id)
         if session is None or session["case"] != case_id:
             raise NotFoundException()
-        pdf = await render_pdf_async("documents/session_record.html", {"session": session})
+        pdf = await render_pdf_async(
+            "documents/session_record.html", await sessions.record_context(session)
+        )
         return _pdf_response(pdf, f"session-record-{session_id}.pdf")
 
 
