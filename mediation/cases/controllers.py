@@ -355,6 +355,7 @@ async def render_detail(
         suggestions = (await services.suggest_mediators(user, case_id))[:5]
     from mediation.cases.agreements import STATUSES as AGREEMENT_STATUSES
     from mediation.cases.agreements import agreements_of_case, mediation_started
+    from mediation.cases.followups import METHODS as FOLLOW_UP_METHODS
     from mediation.cases.followups import (
         PERFORMANCE,
         SATISFACTION,
@@ -381,6 +382,7 @@ async def render_detail(
             "follow_ups": await follow_ups_of_case(case_id),
             "PERFORMANCE": PERFORMANCE,
             "SATISFACTION": SATISFACTION,
+            "FOLLOW_UP_METHODS": FOLLOW_UP_METHODS,
             "materials": await materials_of_case(case_id),
             "can_draft_agreement": mediation_started(case),
             "follow_up_due": await follow_up_due(case_id),

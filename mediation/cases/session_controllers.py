@@ -565,7 +565,10 @@ class CaseDocumentController(Controller):
         from mediation.cases.controllers import render_detail
         from mediation.cases.followups import record_follow_up
 
-        values = {k: str(data.get(k, "")) for k in ("visited_on", "performance", "satisfaction")}
+        values = {
+            k: str(data.get(k, ""))
+            for k in ("visited_on", "performance", "satisfaction", "method", "place")
+        }
         values["note"] = str(data.get("note", ""))[:2000]
         try:
             visited_on = date.fromisoformat(values["visited_on"])
@@ -580,6 +583,8 @@ class CaseDocumentController(Controller):
                 values["performance"],
                 values["satisfaction"],
                 values["note"],
+                values["method"],
+                values["place"],
             )
         except CaseError as exc:
             if not exc.field:
