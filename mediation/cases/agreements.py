@@ -8,7 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from mediation import crypto
 from mediation.accounts.services import CurrentUser
@@ -30,6 +30,8 @@ from mediation.grid.tables import Region, TeamMember
 from mediation.i18n import format_date
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
+from mediation.inputs import parse_amount, too_long
+from mediation.intake.validators import ValidationError
 from mediation.masking import mask_phone
 
 KINDS = {"written": _l("Written agreement"), "oral": _l("Oral agreement")}
@@ -93,14 +95,12 @@ def parse_clauses(rows: list[dict]) -> tuple[list[ClauseInput], dict[str, str]]:
                 "once, in figures and in words."
             )
         amount = None
-        raw_amount = str(row.get("amount", "")).replace(",", "").strip()
+        raw_amount = str(row.get("amount", "")).strip()
         if raw_amount:
             try:
-                amount = Decimal(raw_amount)
-                if amount < 0 or amount != amount.quantize(Decimal("0.01")):
-                    raise InvalidOperation
-            except InvalidOperation:
-                errors[prefix + "amount"] = _("Enter an amount in yuan, e.g. 1500 or 1500.50.")
+                amount = parse_amount(raw_amount)
+            except ValidationError as exc:
+                errors[prefix + "amount"] = exc.message
         deadline = None
         raw_deadline = str(row.get("deadline", "")).strip()
         if raw_deadline:
@@ -108,17 +108,19 @@ def parse_clauses(rows: list[dict]) -> tuple[list[ClauseInput], dict[str, str]]:
                 deadline = date.fromisoformat(raw_deadline)
             except ValueError:
                 errors[prefix + "deadline"] = _("Enter a date.")
-        clauses.append(
-            ClauseInput(
-                obligor[:100],
-                obligation[:2000],
-                amount,
-                str(row.get("method", "")).strip()[:200],
-                str(row.get("place", "")).strip()[:200],
-                deadline,
-                str(row.get("obligee", "")).strip()[:100],
-            )
-        )
+        method = str(row.get("method", "")).strip()
+        place = str(row.get("place", "")).strip()
+        obligee = str(row.get("obligee", "")).strip()
+        for field, text, limit in (
+            ("obligor", obligor, 100),
+            ("obligation", obligation, 2000),
+            ("method", method, 200),
+            ("place", place, 200),
+            ("obligee", obligee, 100),
+        ):
+            if message := too_long(text, limit):
+                errors[prefix + field] = message
+        clauses.append(ClauseInput(obligor, obligation, amount, method, place, deadline, obligee))
     return clauses, errors
 
 

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from mediation.accounts.services import CurrentUser, load_user
-from mediation.cases import assignment, services
+from mediation.cases import assignment, services, workflow
 from mediation.cases.tables import Case, CaseEvent, CaseMediator, Notification
 from mediation.clock import county_zone, local_date, local_now
 from mediation.db import write_transaction
@@ -870,6 +870,11 @@ def _path(rng: random.Random, plan: Plan) -> list[Step]:
 
     def terminate(gap: int | None = None) -> None:
         reason, text, advice = rng.choice(TERMINATIONS)
+        # Only channels open to the category: no arbitration for family or neighbour disputes
+        # (Arbitration Law Art. 3), labour arbitration for labour disputes.
+        open_channels = [c.value for c in workflow.channels_for(plan.scenario.category)]
+        if advice not in open_channels:
+            advice = open_channels[0]
         facts = {"termination_reason": reason, "referral_advice": advice}
         if text:
             facts["termination_text"] = text
@@ -890,7 +895,10 @@ def _path(rng: random.Random, plan: Plan) -> list[Step]:
         return _to_steps(steps)
     if plan.refuses:  # a party refuses mediation (Art. 17): it ends without a session
         terminate(rng.randint(2, 6))
-        steps[-1][2].update(termination_reason="party_refuses", referral_advice="litigation")
+        steps[-1][2].update(
+            termination_reason="party_refuses",
+            referral_advice=workflow.channels_for(plan.scenario.category)[0].value,
+        )
         steps[-1][2].pop("termination_text", None)
         if final == "closed":
             add("close", rng.randint(7, 25), follow_up_recorded=True)

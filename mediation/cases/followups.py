@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from mediation.accounts.services import CurrentUser
-from mediation.cases import agreements, sessions
+from mediation.cases import agreements, sessions, workflow
 from mediation.cases.services import (
     CaseError,
     case_detail,
@@ -15,6 +15,7 @@ from mediation.cases.services import (
     transition_case,
 )
 from mediation.cases.tables import Agreement, AgreementClause, Case, CaseEvent, FollowUp
+from mediation.clock import local_date
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 
@@ -145,21 +146,50 @@ async def termination_context(user: CurrentUser, case_id: int) -> dict:
     )
     if event is None:
         raise CaseError(_("This case was not terminated."))
-    from mediation.cases.workflow import REFERRAL_ADVICE_LABELS, TERMINATION_REASON_LABELS
 
     changes = event["changes"] or {}
     reason = (changes.get("termination_reason") or [None, ""])[1]
     text = (changes.get("termination_text") or [None, ""])[1]
-    advice = (changes.get("referral_advice") or [None, ""])[1]
-    committee, _short = await agreements._committee_for(case)  # noqa: SLF001
+    advice = (changes.get("referral_advice") or [None, ""])[1] or ""
+    committee = await agreements.committee_for(case)
+    number = case["termination_number"] or await _number_notice(user, case, committee)
+    allowed = {c.value for c in workflow.channels_for(case["category"])}
+    channels = [a for a in advice.split(",") if a in allowed] or [
+        workflow.channels_for(case["category"])[0].value
+    ]
     return {
         "case": case,
-        "committee": committee,
-        "terminated_on": event["at"],
-        "reason": str(TERMINATION_REASON_LABELS.get(reason, reason)),
+        "committee": committee.name,
+        "number": number,
+        "terminated_on": local_date(event["at"]),
+        "reason": str(workflow.TERMINATION_REASON_LABELS.get(reason, reason)),
         "reason_text": text,
-        "advice": str(REFERRAL_ADVICE_LABELS.get(advice, advice)),
+        "channels": channels,
+        "advice": "、".join(str(workflow.REFERRAL_ADVICE_LABELS.get(a, a)) for a in channels),
     }
+
+
+async def _number_notice(user: CurrentUser, case: dict, committee) -> str:
+    """A termination notice has its own series per committee and year: （2026）当湖调终字第N号.
+    Numbered once, at the first print, and kept."""
+    year = today().year
+    serial = await agreements.next_document_number(f"{committee.short}-终-{year}")
+    number = f"（{year}）{committee.short}调终字第{serial}号"
+    updated = (
+        await Case.update({Case.termination_number: number})
+        .where(Case.id == case["id"], Case.termination_number.is_null())
+        .returning(Case.id)
+    )
+    if not updated:  # printed at the same moment elsewhere: theirs stands
+        row = await Case.select(Case.termination_number).where(Case.id == case["id"]).first()
+        return row["termination_number"]
+    await record_event(
+        case["id"],
+        user,
+        "termination_notice_numbered",
+        changes={"number_of_notice": [None, number]},
+    )
+    return number
 
 
 async def case_file_context(user: CurrentUser, case_id: int, base_url: str) -> dict:
@@ -211,6 +241,7 @@ async def follow_up_context(user: CurrentUser, case_id: int, follow_up_id: int) 
     return {
         "case": case,
         "committee": committee,
+        "METHODS": METHODS,
         "follow_up": row,
         "agreements": [a["number"] for a in issued],
         "clauses": clauses,

@@ -10,7 +10,7 @@ from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 
-from mediation import crypto
+from mediation import crypto, inputs
 from mediation.accounts.services import CurrentUser
 from mediation.cases import access, assignment, deadlines, workdays, workflow
 from mediation.cases import parties as party_info
@@ -675,16 +675,19 @@ async def _sqlite_fts_ready() -> bool:
 
 
 async def text_search_condition(q: str):
-    """``search_text LIKE '%term%'``. On SQLite a term of three or more characters is looked
-    up in the FTS5 trigram index, which answers the same LIKE; shorter terms (many Chinese
-    names have two characters) and PostgreSQL (its own trigram index) use the column."""
-    term = q.strip().lower().replace("%", "").replace("_", "")
-    needle = f"%{term}%"
-    if len(term) >= 3 and not is_postgres() and await _sqlite_fts_ready():
+    """``search_text`` contains the term, its ``%`` and ``_`` literal. On SQLite a term of three
+    or more characters is looked up in the FTS5 trigram index, which answers the same LIKE;
+    shorter terms (many Chinese names have two characters), terms with LIKE's special
+    characters (the index cannot honour an ESCAPE) and PostgreSQL (its own trigram index) use
+    the column."""
+    term = q.strip().lower()
+    plain = not any(c in term for c in "%_\\")
+    if plain and len(term) >= 3 and not is_postgres() and await _sqlite_fts_ready():
         return WhereRaw(
-            '"case"."id" IN (SELECT rowid FROM case_search WHERE search_text LIKE {})', needle
+            '"case"."id" IN (SELECT rowid FROM case_search WHERE search_text LIKE {})',
+            f"%{term}%",
         )
-    return Case.search_text.like(needle)
+    return inputs.contains(Case.search_text, term)
 
 
 LIST_COLUMNS = (
@@ -813,6 +816,21 @@ async def transition_case(
         )
     except workflow.WorkflowError as exc:
         raise CaseError(exc.message, getattr(exc, "field", "") or "") from exc
+    if advice := (move.details or {}).get("referral_advice"):
+        allowed = {c.value for c in workflow.channels_for(case["category"])}
+        if wrong := [a for a in advice.split(",") if a not in allowed]:
+            raise CaseError(
+                _(
+                    "“%(channel)s” is not open for this kind of dispute; choose among: "
+                    "%(allowed)s.",
+                    channel=workflow.REFERRAL_ADVICE_LABELS[workflow.ReferralAdvice(wrong[0])],
+                    allowed="、".join(
+                        str(workflow.REFERRAL_ADVICE_LABELS[c])
+                        for c in workflow.channels_for(case["category"])
+                    ),
+                ),
+                "referral_advice",
+            )
     changes: dict[Any, Any] = {Case.status: move.to_status.value}
     the_day = today()
     if move.to_status == workflow.CaseStatus.ACCEPTED and not case["accepted_on"]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime
+from datetime import date
 from html import escape
 from typing import Annotated, Any
 
@@ -14,6 +14,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
+from mediation import inputs
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import agreements, materials, sessions
 from mediation.cases.access import case_entitled
@@ -22,6 +23,7 @@ from mediation.clock import county_zone, local_today
 from mediation.documents.pdf import render_html, render_pdf_async
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
+from mediation.intake.validators import ValidationError
 from mediation.web import is_htmx, public_url, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -82,10 +84,10 @@ class SessionController(Controller):
         }
         errors: dict[str, str] = {}
         try:
-            starts_at = datetime.fromisoformat(values["starts_at"]).replace(tzinfo=county_zone())
-        except ValueError:
+            starts_at = inputs.parse_local_datetime(values["starts_at"], county_zone())
+        except ValidationError as exc:
             starts_at = None
-            errors["starts_at"] = _("Enter a date and time.")
+            errors["starts_at"] = exc.message
         try:
             minutes = int(values["minutes"] or 60)
         except ValueError:
@@ -100,7 +102,7 @@ class SessionController(Controller):
                     minutes,
                     values["room"],
                     values["mode"],
-                    int(values["mediator"]) if values["mediator"].isdigit() else None,
+                    inputs.db_id(values["mediator"]),
                 )
             except CaseError as exc:
                 errors[exc.field or "form"] = exc.message
@@ -228,7 +230,9 @@ class SessionController(Controller):
         session = await sessions.session_for(current_user(request), session_id)
         if session is None or session["case"] != case_id:
             raise NotFoundException()
-        pdf = await render_pdf_async("documents/session_record.html", {"session": session})
+        pdf = await render_pdf_async(
+            "documents/session_record.html", await sessions.record_context(session)
+        )
         return _pdf_response(pdf, f"session-record-{session_id}.pdf")
 
 
@@ -566,7 +570,10 @@ class CaseDocumentController(Controller):
         from mediation.cases.controllers import render_detail
         from mediation.cases.followups import record_follow_up
 
-        values = {k: str(data.get(k, "")) for k in ("visited_on", "performance", "satisfaction")}
+        values = {
+            k: str(data.get(k, ""))
+            for k in ("visited_on", "performance", "satisfaction", "method", "place")
+        }
         values["note"] = str(data.get("note", ""))[:2000]
         try:
             visited_on = date.fromisoformat(values["visited_on"])
@@ -581,6 +588,8 @@ class CaseDocumentController(Controller):
                 values["performance"],
                 values["satisfaction"],
                 values["note"],
+                values["method"],
+                values["place"],
             )
         except CaseError as exc:
             if not exc.field:

@@ -14,6 +14,7 @@ from mediation.db import write_transaction
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
+from mediation.inputs import too_long
 
 MODES = {"in_person": _l("In person"), "phone": _l("By phone"), "video": _l("By video")}
 PARTICIPANT_ROLES = {
@@ -37,6 +38,7 @@ OUTCOMES = {
 SIDES = {"applicant": _l("Applicant side"), "respondent": _l("Respondent side")}
 # Ningbo regulations Art. 20: a side with many parties elects at most five representatives.
 MAX_REPRESENTATIVES_PER_SIDE = 5
+MAX_ROOM = 100
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,8 @@ async def schedule_session(
         raise CaseError(_("Choose from the list."), "mode")
     if not 10 <= minutes <= 600:
         raise CaseError(_("A session lasts between 10 minutes and 10 hours."), "minutes")
+    if message := too_long(room.strip(), MAX_ROOM):
+        raise CaseError(message, "room")
     if mediator_id and not await Mediator.exists().where(Mediator.id == mediator_id):
         raise CaseError(_("Choose from the list."), "mediator")
     conflicts = await booking_conflicts(starts_at, minutes, room, mediator_id)
@@ -107,7 +111,7 @@ async def schedule_session(
         case=case_id,
         starts_at=starts_at,
         minutes_planned=minutes,
-        room=room.strip()[:100],
+        room=room.strip(),
         mode=mode,
         mediator=mediator_id,
         created_by=user.id,
@@ -245,6 +249,7 @@ async def close_session(
             MediationSession.outcome: outcome,
             MediationSession.next_date: next_date,
             MediationSession.closed_at: utc_now(),
+            MediationSession.recorder: session.get("recorder") or user.display_name,
         }
     ).where(MediationSession.id == session_id, MediationSession.status != "closed")
     await record_event(
@@ -264,3 +269,48 @@ async def sessions_of_case(case_id: int) -> list[dict]:
         .where(MediationSession.case == case_id)
         .order_by(MediationSession.starts_at)
     )
+
+
+async def record_context(session: dict) -> dict:
+    """调解笔录: the session with its committee, 案由, roles in words and local times."""
+    from mediation.cases.agreements import committee_for
+    from mediation.cases.categories import category_label
+    from mediation.cases.labels import PARTY_ROLE_LABELS
+    from mediation.cases.tables import Case, Party
+    from mediation.clock import to_local
+
+    case = await Case.select().where(Case.id == session["case"]).first()
+    committee = await committee_for(case)
+    party_roles = {
+        p["name"]: PARTY_ROLE_LABELS.get(p["role"], p["role"])
+        for p in await Party.select(Party.name, Party.role).where(Party.case == case["id"])
+    }
+    ended = session["closed_at"] or (
+        session["starts_at"] + timedelta(minutes=session["minutes_planned"])
+        if session["status"] != "closed"
+        else None
+    )
+    return {
+        "session": session,
+        "committee": committee.name,
+        "cause": f"{category_label(case['category'])}：{case['summary']}",
+        "starts": to_local(session["starts_at"]),
+        "ends": to_local(session["closed_at"]) if session["closed_at"] else None,
+        "planned_end": to_local(ended) if ended else None,
+        "present": [
+            {
+                **p,
+                "role_label": (
+                    party_roles.get(p["name"])
+                    if p["role"] == "party"
+                    else PARTICIPANT_ROLES.get(p["role"], p["role"])
+                )
+                or PARTICIPANT_ROLES.get(p["role"], p["role"]),
+            }
+            for p in session["participants"]
+            if p["attended"]
+        ],
+        "recorder": session.get("recorder") or "",
+        "ROLES": PARTICIPANT_ROLES,
+        "MODES": MODES,
+    }

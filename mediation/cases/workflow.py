@@ -85,6 +85,23 @@ class ReferralAdvice(StrEnum):
     LITIGATION = "litigation"
     ARBITRATION = "arbitration"
     ADMINISTRATIVE = "administrative"
+    LABOUR_ARBITRATION = "labour_arbitration"
+
+
+# Arbitration Law Art. 3: marriage, adoption, guardianship, maintenance and succession are not
+# arbitrable, and commercial arbitration needs an agreement between parties of equal standing
+# over contracts or property rights; labour disputes go to labour arbitration instead.
+_ARBITRABLE = frozenset({"contract", "business", "consumer", "property_mgmt", "housing_land"})
+
+
+def channels_for(category: str) -> list[ReferralAdvice]:
+    """The channels a termination notice may point to for a dispute of this category."""
+    channels = [ReferralAdvice.LITIGATION, ReferralAdvice.ADMINISTRATIVE]
+    if category == "labour":
+        channels.insert(0, ReferralAdvice.LABOUR_ARBITRATION)
+    elif category in _ARBITRABLE:
+        channels.insert(1, ReferralAdvice.ARBITRATION)
+    return channels
 
 
 class AgreementForm(StrEnum):
@@ -151,6 +168,7 @@ REFERRAL_ADVICE_LABELS = {
     ReferralAdvice.LITIGATION: lazy_gettext("Bring a lawsuit"),
     ReferralAdvice.ARBITRATION: lazy_gettext("Apply for arbitration"),
     ReferralAdvice.ADMINISTRATIVE: lazy_gettext("Go through the administrative channel"),
+    ReferralAdvice.LABOUR_ARBITRATION: lazy_gettext("Apply for labour dispute arbitration"),
 }
 
 AGREEMENT_FORM_LABELS = {
@@ -377,16 +395,23 @@ def _terminate_rules(facts: dict[str, Any]) -> dict[str, str]:
                 field="termination_text",
             )
         details["termination_text"] = text
-    advice = _enum_fact(
-        facts,
-        "referral_advice",
-        ReferralAdvice,
-        _(
-            "Record which channel the parties were advised to use: litigation, arbitration "
-            "or an administrative body (People's Mediation Law, Art. 26)."
-        ),
+    raw = facts.get("referral_advice")
+    values = raw if isinstance(raw, (list, tuple)) else str(raw or "").split(",")
+    message = _(
+        "Record which channel the parties were advised to use: litigation, arbitration "
+        "or an administrative body (People's Mediation Law, Art. 26)."
     )
-    details["referral_advice"] = advice.value
+    advice = []
+    for value in values:
+        if not str(value).strip():
+            continue
+        try:
+            advice.append(ReferralAdvice(str(value).strip()).value)
+        except ValueError:
+            raise IllegalTransition(message, field="referral_advice") from None
+    if not advice:
+        raise IllegalTransition(message, field="referral_advice")
+    details["referral_advice"] = ",".join(dict.fromkeys(advice))
     return details
 
 

@@ -62,7 +62,9 @@ def _one(value: Any) -> str:
     """A form value as one string: a repeated field keeps its last value."""
     if isinstance(value, list):
         value = value[-1] if value else ""
-    return str(value or "")[:10_000]
+    # Never cut here: the rules refuse a text over its limit and name the limit, and the
+    # request's body size bounds what can arrive at all.
+    return str(value or "")
 
 
 def _values(data: dict[str, Any]) -> dict[str, Any]:

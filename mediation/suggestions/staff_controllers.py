@@ -22,6 +22,7 @@ from mediation.exports import workbook_bytes
 from mediation.grid.services import record_audit, region_subtree
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext
+from mediation.inputs import Page
 from mediation.suggestions import photos, rules, services
 from mediation.suggestions.categories import category_choices as suggestion_category_choices
 from mediation.suggestions.categories import category_name as suggestion_category_name
@@ -360,7 +361,7 @@ class SuggestionStaffController(Controller):
 
     @get("/")
     async def suggestion_list(
-        self, request: Request, status: FromQuery[str] = "", page: FromQuery[int] = 1
+        self, request: Request, status: FromQuery[str] = "", page: Page = 1
     ) -> Template:
         user = current_user(request)
         if status not in {s.value for s in rules.SuggestionStatus}:
