@@ -22,6 +22,7 @@ from mediation.cases import labels as case_labels
 from mediation.cases.categories import STANDARD_CATEGORIES, category_label
 from mediation.grid.services import grid_choices_for
 from mediation.i18n import gettext as _
+from mediation.inputs import Page, db_id
 from mediation.reports.labels import MEASURE_LABELS
 from mediation.templating import environment
 from mediation.web import is_htmx, see_other
@@ -160,7 +161,7 @@ class CaseController(Controller):
         date_from: FromQuery[str] = "",
         date_to: FromQuery[str] = "",
         q: FromQuery[str] = "",
-        page: FromQuery[int] = 1,
+        page: Page = 1,
         event: FromQuery[str] = "",
         region: FromQuery[str] = "",
         agreement_form: FromQuery[str] = "",
@@ -175,7 +176,7 @@ class CaseController(Controller):
             colour=colour,
             category=category,
             level=level,
-            grid=_int(grid),
+            grid=db_id(grid),
             source=source,
             overdue=bool(overdue),
             date_from=_date(date_from),
@@ -354,6 +355,7 @@ async def render_detail(
         suggestions = (await services.suggest_mediators(user, case_id))[:5]
     from mediation.cases.agreements import STATUSES as AGREEMENT_STATUSES
     from mediation.cases.agreements import agreements_of_case, mediation_started
+    from mediation.cases.followups import METHODS as FOLLOW_UP_METHODS
     from mediation.cases.followups import (
         PERFORMANCE,
         SATISFACTION,
@@ -380,6 +382,7 @@ async def render_detail(
             "follow_ups": await follow_ups_of_case(case_id),
             "PERFORMANCE": PERFORMANCE,
             "SATISFACTION": SATISFACTION,
+            "FOLLOW_UP_METHODS": FOLLOW_UP_METHODS,
             "materials": await materials_of_case(case_id),
             "can_draft_agreement": mediation_started(case),
             "follow_up_due": await follow_up_due(case_id),

@@ -241,6 +241,7 @@ async def follow_up_context(user: CurrentUser, case_id: int, follow_up_id: int) 
     return {
         "case": case,
         "committee": committee,
+        "METHODS": METHODS,
         "follow_up": row,
         "agreements": [a["number"] for a in issued],
         "clauses": clauses,

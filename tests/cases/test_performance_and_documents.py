@@ -211,6 +211,8 @@ async def test_the_follow_up_record_prints_the_visit_and_every_clause(client, ne
             "performance": "partly",
             "satisfaction": "basically",
             "note": "押金已退一半，余款月底付清",
+            "method": "visit",
+            "place": "梅园小区3幢",
         },
     )
     assert response.status_code == 303
@@ -229,8 +231,13 @@ async def test_the_follow_up_record_prints_the_visit_and_every_clause(client, ne
         "押金已退一半",
         "壹仟伍佰元整",
         "尚未履行",
+        "回访方式：上门或实地走访",
+        "回访地点：梅园小区3幢",
+        "一、李二房东退还押金人民币1,500.00元",
+        "被回访人：王堃",
     ):
         assert expected in text, expected
+    assert text.count("人民币1,500.00元") == 1
     client.cookies.clear()
     await login(client, "grid4")  # another community
     assert (await client.get(link.group(0))).status_code in (403, 404)
