@@ -17,6 +17,7 @@ from mediation.cases import labels as case_labels
 from mediation.cases import workflow
 from mediation.cases.categories import category_label
 from mediation.i18n import gettext as _
+from mediation.portal.services import RATING_LABELS
 from mediation.reports import charts, periods, services
 from mediation.reports.labels import AGREEMENT_FORM_LABELS, MEASURE_LABELS, PERIOD_LABELS
 from mediation.suggestions import rules as suggestion_rules
@@ -92,6 +93,8 @@ class ReportController(Controller):
         context = _dashboard_context(
             scope, chosen, before, now, prev, suggestions, prev_suggestions
         )
+        context["party_ratings"] = await services.party_ratings(scope, chosen)
+        context["PARTY_RATING_LABELS"] = RATING_LABELS
         names = await services.child_names(scope, list(now.regions))
         context["regions"] = []
         for key, values in sorted(now.regions.items(), key=lambda kv: names.get(kv[0], kv[0])):

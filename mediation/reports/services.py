@@ -356,3 +356,27 @@ def today_in_county() -> date:
     from mediation.clock import local_today
 
     return local_today()
+
+
+async def party_ratings(scope: Scope, period: Period) -> dict[str, int]:
+    """How the parties rated closed mediations in the period (一案一码), by rating.
+
+    Counted directly: a rating is given once per party, so there are few rows to count.
+    """
+    from datetime import datetime, time, timedelta
+
+    from mediation.clock import county_zone
+    from mediation.portal.tables import CaseRating
+
+    zone = county_zone()
+    start = datetime.combine(period.start, time(0), zone)
+    end = datetime.combine(period.end + timedelta(days=1), time(0), zone)
+    query = CaseRating.select(CaseRating.rating).where(
+        CaseRating.rated_at >= start, CaseRating.rated_at < end
+    )
+    if scope.path:
+        query = query.where(CaseRating.case.region_path.like(scope.path + "%"))
+    counts: dict[str, int] = {}
+    for row in await query:
+        counts[row["rating"]] = counts.get(row["rating"], 0) + 1
+    return counts

@@ -362,3 +362,39 @@ async def test_an_sms_gateway_is_plugged_in_by_configuration(monkeypatch, new_ke
     ]
     rows = await PartyMessage.select(PartyMessage.backend).where(PartyMessage.case == case_id)
     assert {r["backend"] for r in rows} == {"recording"}
+
+
+async def test_the_parties_ratings_feed_the_centres_figures(client, new_key):
+    import re
+
+    from mediation.cases.tables import Case as CaseTable
+
+    case_id = await _register(new_key)
+    code, secret = await _pair(case_id, "王堃")
+    await CaseTable.update({CaseTable.status: "closed"}).where(CaseTable.id == case_id)
+    response = await post_form(
+        client,
+        "/my-case/act",
+        {"code": code, "secret": secret, "action": "rate", "rating": "satisfied"},
+    )
+    assert response.status_code == 200
+    town = (await CaseTable.select(CaseTable.region_path).where(CaseTable.id == case_id).first())[
+        "region_path"
+    ]
+    expected = 0
+    for row in await CaseRating.select(
+        CaseRating.rating, CaseRating.rated_at, CaseRating.case.region_path
+    ):
+        local = row["rated_at"].astimezone(county_zone()).date()
+        today = datetime.now(county_zone()).date()
+        if (
+            row["rating"] == "satisfied"
+            and row["case.region_path"].startswith("/".join(town.split("/")[:3]))
+            and (local.year, local.month) == (today.year, today.month)
+        ):
+            expected += 1
+    await login(client, "centre1")
+    page = (await client.get("/reports")).text
+    section = page.split("当事人对调解工作的评价", 1)[1].split("<h2", 1)[0]
+    shown = re.search(r'<th scope="row">满意</th><td class="num">(\d+)</td>', section)
+    assert shown and int(shown.group(1)) == expected >= 1
