@@ -44,6 +44,7 @@ from mediation.cases.session_controllers import (
 from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
 from mediation.intake.controllers import IntakeController
+from mediation.keys import field_key_lifespan
 from mediation.portal.controllers import MyCaseController, PartyCodeController
 from mediation.reports.controllers import (
     ConclusionFiguresController,
@@ -68,6 +69,9 @@ from mediation.suggestions.staff_controllers import (
 from mediation.tasks import sweep_lifespan
 from mediation.templating import environment
 from mediation.web import (
+    CSRF_COOKIE,
+    add_security_headers,
+    csrf_cookie_refresh_middleware,
     guard_request,
     handle_http_exception,
     handle_internal_error,
@@ -127,8 +131,13 @@ PUBLIC_PATHS = [
 
 
 async def retrieve_user(session: dict[str, Any], _: ASGIConnection) -> CurrentUser | None:
+    """The signed-in user, unless their password, roles or region changed since sign-in: a
+    password reset or a change of privileges ends every session signed in before it."""
     staff_id = session.get("staff_id")
-    return await load_user(staff_id) if isinstance(staff_id, int) else None
+    user = await load_user(staff_id) if isinstance(staff_id, int) else None
+    if user is None or session.get("stamp") != user.session_stamp:
+        return None
+    return user
 
 
 def _stores(settings: Settings) -> dict[str, Any]:
@@ -178,7 +187,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     csrf = CSRFConfig(
         secret=settings.secret_key,
-        cookie_name="csrftoken",
+        cookie_name=CSRF_COOKIE,
         header_name="x-csrftoken",
         cookie_secure=settings.secure_cookies,
         cookie_httponly=True,
@@ -197,10 +206,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compression_config=CompressionConfig(
             backend="gzip", gzip_compress_level=6, exclude=r"\.(pdf|xlsx|jpe?g|png)$"
         ),
-        lifespan=[db.lifespan, sweep_lifespan(settings.run_background_tasks, settings=settings)],
-        middleware=[login_limit.middleware, locale_middleware, options_middleware],
+        lifespan=[
+            db.lifespan,
+            field_key_lifespan(settings.field_key),
+            sweep_lifespan(settings.run_background_tasks, settings=settings),
+        ],
+        middleware=[
+            csrf_cookie_refresh_middleware(settings.secret_key),
+            login_limit.middleware,
+            locale_middleware,
+            options_middleware,
+        ],
         on_app_init=[auth.on_app_init],
         before_request=_before_request,
+        before_send=[add_security_headers],
         csrf_config=csrf,
         stores=_stores(settings),
         template_config=TemplateConfig(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from litestar import MediaType, Request, Response
 from litestar.connection import ASGIConnection
-from litestar.datastructures import UploadFile
+from litestar.datastructures import MutableScopeHeaders, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import (
     ClientException,
@@ -18,11 +19,13 @@ from litestar.exceptions import (
 from litestar.response import Redirect, Template
 from litestar.response.base import ASGIResponse
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 from mediation import i18n, inputs
 
 LOCALE_COOKIE = "lang"
+CSRF_COOKIE = "csrftoken"
 
 
 def locale_for(connection: ASGIConnection) -> str:
@@ -43,6 +46,103 @@ def locale_middleware(app: ASGIApp) -> ASGIApp:
             i18n.reset_locale(token)
 
     return middleware
+
+
+# Only the app's own scripts and styles (no inline code, no eval: htmx is configured for that in
+# base.html); QR codes are data: images; nothing may frame a page.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+    )
+)
+
+
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """Headers every response carries (a ``before_send`` hook, so error pages get them too):
+    the Content-Security-Policy, no framing, no referrer to other sites, no MIME sniffing, and
+    ``Cache-Control: no-store`` on everything but static files unless the handler chose
+    otherwise — pages, fragments, JSON and PDFs carry personal data, and a shared tablet's
+    cache or the Back button must not bring it back."""
+    if message["type"] != "http.response.start" or scope["type"] != "http":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    content_type = headers.get("content-type") or ""
+    if content_type.startswith("text/html"):
+        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        headers["X-Frame-Options"] = "DENY"
+    elif content_type.startswith("application/pdf"):
+        # The kiosk prints a receipt from a hidden frame of its own page.
+        headers["Content-Security-Policy"] = "frame-ancestors 'self'"
+        headers["X-Frame-Options"] = "SAMEORIGIN"
+    else:
+        headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    headers["Referrer-Policy"] = "same-origin"
+    headers["X-Content-Type-Options"] = "nosniff"
+    if not scope["path"].startswith("/static/") and "cache-control" not in headers:
+        headers["Cache-Control"] = "no-store"
+
+
+def csrf_cookie_refresh_middleware(secret: str) -> Any:
+    """A browser whose CSRF cookie was signed with an earlier SECRET_KEY gets a new one on its
+    next page view (Litestar would keep re-using the stale cookie, and every form, the sign-in
+    form included, would be refused until the user cleared their cookies)."""
+    from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
+
+    def valid(token: str) -> bool:
+        if len(token) <= CSRF_SECRET_LENGTH:
+            return False
+        expected = generate_csrf_hash(token=token[:CSRF_SECRET_LENGTH], secret=secret)
+        return hmac.compare_digest(token[CSRF_SECRET_LENGTH:], expected)
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+                _drop_stale_csrf_cookie(scope, valid)
+            await app(scope, receive, send)
+
+        return middleware
+
+    return factory
+
+
+def _drop_stale_csrf_cookie(scope: Scope, valid: Any) -> None:
+    raw = [(k, v) for k, v in scope["headers"] if k == b"cookie"]
+    if not raw:
+        return
+    changed = False
+    headers = []
+    for key, value in scope["headers"]:
+        if key == b"cookie":
+            parts = []
+            for part in value.decode("latin-1").split(";"):
+                name, _, token = part.strip().partition("=")
+                if name == CSRF_COOKIE and not valid(token.strip('"')):
+                    changed = True
+                    continue
+                parts.append(part.strip())
+            value = "; ".join(parts).encode("latin-1")
+        headers.append((key, value))
+    if changed:
+        scope["headers"] = headers
+        # The session middleware may have parsed the cookies already; forget what it cached.
+        state = ScopeState.from_scope(scope)
+        state.cookies = Empty
+        state.headers = Empty
+
+
+def public_url(request: Request, path: str) -> str:
+    """An absolute link for print and QR codes, from PUBLIC_BASE_URL (a forged Host header must
+    not end up on an agreement or a binding link)."""
+    return request.app.state.settings.public_base_url.rstrip("/") + path
 
 
 def options_middleware(app: ASGIApp) -> ASGIApp:

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from mediation import crypto
 from mediation.accounts.services import CurrentUser
+from mediation.cases.access import case_entitled, may_reveal
 from mediation.cases.parties import print_party
 from mediation.cases.services import CaseError, case_for, notify, record_event, today
 from mediation.cases.tables import (
@@ -31,6 +32,7 @@ from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 from mediation.inputs import parse_amount, too_long
 from mediation.intake.validators import ValidationError
+from mediation.masking import mask_phone
 
 KINDS = {"written": _l("Written agreement"), "oral": _l("Oral agreement")}
 STATUSES = {
@@ -255,7 +257,7 @@ async def agreement_for(user: CurrentUser, agreement_id: int) -> dict | None:
         .where(Agreement.id == agreement_id)
         .first()
     )
-    if row is None or not user.can_see_path(row["case.region_path"]):
+    if row is None or not await case_entitled(user, row["case"]):
         return None
     row["clauses"] = (
         await AgreementClause.select()
@@ -803,10 +805,14 @@ def print_clause(c: dict) -> dict:
 async def print_context(
     user: CurrentUser, agreement_id: int, base_url: str, full_ids: bool = True
 ) -> dict:
-    """The context for templates/documents/agreement.html, from the stored agreement."""
+    """The context for templates/documents/agreement.html, from the stored agreement.
+
+    Printing ID numbers and phones in full is a reveal: only for someone entitled to the case
+    who may reveal (anyone else gets them masked), and recorded on the case like a reveal."""
     agreement = await agreement_for(user, agreement_id)
     if agreement is None:
         raise CaseError(_("This agreement does not exist."))
+    full_ids = full_ids and may_reveal(user)
     parties = await Party.select().where(Party.case == agreement["case"]).order_by(Party.id)
     mediators = await CaseMediator.select(CaseMediator.mediator.staff.display_name).where(
         CaseMediator.case == agreement["case"], CaseMediator.active.eq(True)
@@ -832,11 +838,14 @@ async def print_context(
         "committee": agreement["committee"],
         "number": agreement["number"] or _("(draft, not yet issued)"),
         "parties": [
-            print_party(
-                p,
-                ROLE_NAMES_ZH.get(p["role"], p["role"]),
-                crypto.decrypt(p["id_number_encrypted"]) if full_ids else p["id_number_masked"],
-            )
+            {
+                **print_party(
+                    p,
+                    ROLE_NAMES_ZH.get(p["role"], p["role"]),
+                    crypto.decrypt(p["id_number_encrypted"]) if full_ids else p["id_number_masked"],
+                ),
+                **({} if full_ids else {"phone": mask_phone(p["phone"])}),
+            }
             for p in parties
         ],
         "facts": _paragraphs(agreement["main_facts"]),
@@ -865,6 +874,17 @@ async def print_context(
             "url": f"{base_url.rstrip('/')}/verify/{agreement['verification_code']}",
             "digest": agreement["content_hash"],
         }
+    if full_ids:
+        await record_event(
+            agreement["case"],
+            user,
+            "revealed",
+            changes={
+                "document": [None, "agreement"],
+                "agreement": [None, agreement["number"] or agreement_id],
+            },
+            note=_("Printed with full ID numbers and phone numbers"),
+        )
     return {"agreement": context}
 
 

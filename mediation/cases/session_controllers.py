@@ -17,13 +17,14 @@ from litestar.response import Redirect, Template
 from mediation import inputs
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import agreements, materials, sessions
+from mediation.cases.access import case_entitled
 from mediation.cases.services import CaseError, case_for
 from mediation.clock import county_zone, local_today
 from mediation.documents.pdf import render_html, render_pdf_async
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
 from mediation.intake.validators import ValidationError
-from mediation.web import is_htmx, see_other
+from mediation.web import is_htmx, public_url, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 SESSION_ROLES = ("mediator", "volunteer", "grid_worker", "police", "centre_staff")
@@ -314,6 +315,8 @@ class AgreementController(Controller):
         self, request: Request, case_id: FromPath[int], agreement_id: FromPath[int]
     ) -> Template:
         """One more empty clause for the draft form (htmx appends it)."""
+        if not await case_entitled(current_user(request), case_id):
+            raise NotFoundException()
         return Template(
             "cases/partials/_clause_row.html",
             context={
@@ -337,6 +340,8 @@ class AgreementController(Controller):
         data: Annotated[dict[str, Any], Form],
     ) -> Response:
         """The sentence one clause will print as, in the print language, while it is typed."""
+        if not await case_entitled(current_user(request), case_id):
+            raise NotFoundException()
         rows = _grouped(data, "clauses", agreements.CLAUSE_FIELDS)
         clauses, errors = agreements.parse_clauses(rows)
         if not rows or not clauses:
@@ -463,7 +468,7 @@ class AgreementController(Controller):
     ) -> Response:
         user = current_user(request)
         try:
-            context = await agreements.print_context(user, agreement_id, str(request.base_url))
+            context = await agreements.print_context(user, agreement_id, public_url(request, ""))
         except CaseError as exc:
             raise NotFoundException() from exc
         pdf = await render_pdf_async("documents/agreement.html", context)
@@ -622,7 +627,9 @@ class CaseDocumentController(Controller):
         from mediation.cases.followups import case_file_context
 
         try:
-            context = await case_file_context(current_user(request), case_id, str(request.base_url))
+            context = await case_file_context(
+                current_user(request), case_id, public_url(request, "")
+            )
         except CaseError as exc:
             raise NotFoundException() from exc
         context.update(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from mediation.accounts.services import CurrentUser
+from mediation.cases.access import case_entitled
 from mediation.cases.services import CaseError, case_for, record_event
 from mediation.cases.tables import MediationSession, MinuteEntry, SessionParticipant
 from mediation.clock import utc_now
@@ -137,7 +138,7 @@ async def session_for(user: CurrentUser, session_id: int) -> dict | None:
         .where(MediationSession.id == session_id)
         .first()
     )
-    if row is None or not user.can_see_path(row["case.region_path"]):
+    if row is None or not await case_entitled(user, row["case"]):
         return None
     row["participants"] = (
         await SessionParticipant.select()

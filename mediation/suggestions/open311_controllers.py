@@ -590,7 +590,7 @@ class Open311Controller(Controller):
         + _FORMAT_NOTE,
     )
     async def discovery(self, request: Request) -> Response[Discovery]:
-        base = str(request.base_url).rstrip("/") + BASE_PATH
+        base = request.app.state.settings.public_base_url.rstrip("/") + BASE_PATH
         doc = open311.discovery(base, changeset=CATEGORIES_CHANGESET)
         return render.document(format_of(request), "discovery", doc)
 
