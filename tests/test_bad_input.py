@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -25,6 +27,7 @@ INT64_PLUS_ONE = "9223372036854775808"
 INT32_PLUS_ONE = "2147483648"
 HUGE_PAGE = "368934881474191034"
 UNSTORABLE_ZH = "无法保存的字符"
+TZ = ZoneInfo("Asia/Shanghai")
 
 
 def _error_beside(html: str, field: str) -> str:
@@ -365,3 +368,19 @@ async def test_a_suggestion_over_ten_thousand_characters_is_refused_with_its_tru
     assert not await Suggestion.exists().where(
         Suggestion.title == "路灯不亮", Suggestion.reason == reason
     )
+
+
+async def test_a_minute_over_its_limit_is_refused_not_cut():
+    from mediation.cases import sessions
+    from mediation.cases.services import CaseError
+
+    grid1 = await user("grid1")
+    case_id = await _case_of_grid1()
+    session_id, _conflicts = await sessions.schedule_session(
+        grid1, case_id, datetime(2031, 6, 2, 9, 30, tzinfo=TZ), 60, "调解室", "in_person", None
+    )
+    with pytest.raises(CaseError) as refused:
+        await sessions.add_minute(grid1, session_id, "王堃", "说" * 5001)
+    assert refused.value.field == "statement" and "5000" in refused.value.message
+    entry = await sessions.add_minute(grid1, session_id, "王堃", "说" * 5000)
+    assert len(entry["statement"]) == 5000

@@ -335,14 +335,24 @@ async def update_draft(
             ),
             "copies",
         )
+    texts = {
+        "main_facts": (main_facts.strip(), 10000),
+        "issues": (issues.strip(), 5000),
+        "responsibilities": (responsibilities.strip(), 5000),
+        "performance_method": (performance_method.strip(), 2000),
+        "oral_content": (oral_content.strip(), 10000),
+    }
+    for field, (text, limit) in texts.items():
+        if message := too_long(text, limit):
+            raise CaseError(message, field)
     async with write_transaction():
         await Agreement.update(
             {
-                Agreement.main_facts: main_facts.strip()[:10000],
-                Agreement.issues: issues.strip()[:5000],
-                Agreement.responsibilities: responsibilities.strip()[:5000],
-                Agreement.performance_method: performance_method.strip()[:2000],
-                Agreement.oral_content: oral_content.strip()[:10000],
+                Agreement.main_facts: texts["main_facts"][0],
+                Agreement.issues: texts["issues"][0],
+                Agreement.responsibilities: texts["responsibilities"][0],
+                Agreement.performance_method: texts["performance_method"][0],
+                Agreement.oral_content: texts["oral_content"][0],
                 Agreement.copies: copies,
                 Agreement.amended_clauses: amended_clauses.strip()[:200],
                 Agreement.reached_on: reached_on or agreement["reached_on"],

@@ -39,6 +39,7 @@ SIDES = {"applicant": _l("Applicant side"), "respondent": _l("Respondent side")}
 # Ningbo regulations Art. 20: a side with many parties elects at most five representatives.
 MAX_REPRESENTATIVES_PER_SIDE = 5
 MAX_ROOM = 100
+MAX_STATEMENT = 5000
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,8 @@ async def add_participant(
     name = name.strip()
     if not name:
         raise CaseError(_("This field is required."), "name")
+    if message := too_long(name, 100):
+        raise CaseError(message, "name")
     if role not in PARTICIPANT_ROLES:
         raise CaseError(_("Choose from the list."), "role")
     if role == "representative":
@@ -184,7 +187,7 @@ async def add_participant(
                 "role",
             )
     participant = SessionParticipant(
-        session=session["id"], name=name[:100], role=role, side=side, attended=attended
+        session=session["id"], name=name, role=role, side=side, attended=attended
     )
     await participant.save()
     return participant.id
@@ -198,6 +201,10 @@ async def add_minute(user: CurrentUser, session_id: int, speaker: str, statement
         raise CaseError(_("Say who is speaking."), "speaker")
     if not statement:
         raise CaseError(_("Write what was said."), "statement")
+    # Refused, never cut: a statement typed live must not lose its end.
+    for field, text, limit in (("speaker", speaker, 100), ("statement", statement, MAX_STATEMENT)):
+        if message := too_long(text, limit):
+            raise CaseError(message, field)
     async with write_transaction():
         last = (
             await MinuteEntry.select(MinuteEntry.seq)
@@ -208,8 +215,8 @@ async def add_minute(user: CurrentUser, session_id: int, speaker: str, statement
         entry = MinuteEntry(
             session=session_id,
             seq=(last["seq"] if last else 0) + 1,
-            speaker=speaker[:100],
-            statement=statement[:5000],
+            speaker=speaker,
+            statement=statement,
             created_by=user.id,
         )
         await entry.save()
@@ -229,7 +236,9 @@ async def edit_minute(user: CurrentUser, session_id: int, entry_id: int, stateme
     await _open_session(user, session_id)
     if not statement.strip():
         raise CaseError(_("Write what was said."), "statement")
-    await MinuteEntry.update({MinuteEntry.statement: statement.strip()[:5000]}).where(
+    if message := too_long(statement.strip(), MAX_STATEMENT):
+        raise CaseError(message, "statement")
+    await MinuteEntry.update({MinuteEntry.statement: statement.strip()}).where(
         MinuteEntry.id == entry_id, MinuteEntry.session == session_id
     )
 
