@@ -135,8 +135,47 @@ def cmd_sweep(_: argparse.Namespace) -> int:
     return 0
 
 
+def _field_key_matches() -> bool:
+    from mediation.keys import FieldKeyMismatch, verify_field_key
+    from mediation.settings import get_settings
+
+    try:
+        _run(with_database(verify_field_key, get_settings().field_key))
+    except FieldKeyMismatch as exc:
+        print(f"Not starting: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    """Re-encrypt the personal data under a new key (the current key must be in place)."""
+    import os
+
+    from mediation.keys import FieldKeyMismatch, new_key, rotate_field_key, write_key_file
+    from mediation.settings import get_settings
+
+    settings = get_settings()
+    new = args.new_key or new_key()
+    try:
+        count = _run(with_database(rotate_field_key, settings.field_key, new))
+    except (FieldKeyMismatch, ValueError) as exc:
+        print(f"Nothing was changed: {exc}", file=sys.stderr)
+        return 2
+    print(f"Re-encrypted {count} ID numbers under the new key.")
+    if os.environ.get("FIELD_KEY"):
+        print("Set FIELD_KEY to the new key before the app starts again:", file=sys.stderr)
+        print(new)
+    else:
+        write_key_file(settings.data_dir / "field_key", new)
+        print(f"The new key is in {settings.data_dir / 'field_key'}; back it up.")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
+
+    if not _field_key_matches():
+        return 2
 
     print(f"Serving on http://{args.host}:{args.port}/", flush=True)
     uvicorn.run(
@@ -176,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "sweep", help="mark overdue cases, notify and escalate (safe to run any time)"
     ).set_defaults(func=cmd_sweep)
+    p = sub.add_parser(
+        "rotate-key", help="re-encrypt ID numbers under a new FIELD_KEY (prints or stores it)"
+    )
+    p.add_argument("--new-key", default="", help="the new key (default: a random one)")
+    p.set_defaults(func=cmd_rotate_key)
     p = sub.add_parser("serve", help="run the web app")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)

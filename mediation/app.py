@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar, Request
+from litestar import Litestar, Request, Response
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
@@ -12,8 +12,10 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, RequestBody, Schema
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.routes import HTTPRoute
 from litestar.security.session_auth import SessionAuth
 from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
@@ -42,6 +44,7 @@ from mediation.cases.session_controllers import (
 from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
 from mediation.intake.controllers import IntakeController
+from mediation.keys import field_key_lifespan
 from mediation.portal.controllers import MyCaseController, PartyCodeController
 from mediation.reports.controllers import (
     ConclusionFiguresController,
@@ -65,7 +68,16 @@ from mediation.suggestions.staff_controllers import (
 )
 from mediation.tasks import sweep_lifespan
 from mediation.templating import environment
-from mediation.web import handle_http_exception, handle_internal_error, locale_middleware
+from mediation.web import (
+    CSRF_COOKIE,
+    add_security_headers,
+    csrf_cookie_refresh_middleware,
+    guard_request,
+    handle_http_exception,
+    handle_internal_error,
+    locale_middleware,
+    options_middleware,
+)
 
 # Every controller, in one place.
 CONTROLLERS: list[Any] = [
@@ -119,8 +131,13 @@ PUBLIC_PATHS = [
 
 
 async def retrieve_user(session: dict[str, Any], _: ASGIConnection) -> CurrentUser | None:
+    """The signed-in user, unless their password, roles or region changed since sign-in: a
+    password reset or a change of privileges ends every session signed in before it."""
     staff_id = session.get("staff_id")
-    return await load_user(staff_id) if isinstance(staff_id, int) else None
+    user = await load_user(staff_id) if isinstance(staff_id, int) else None
+    if user is None or session.get("stamp") != user.session_stamp:
+        return None
+    return user
 
 
 def _stores(settings: Settings) -> dict[str, Any]:
@@ -147,6 +164,11 @@ async def _refresh_holiday_calendar(_request: Request) -> None:
     await refresh_calendar()
 
 
+async def _before_request(request: Request) -> Response | None:
+    await _refresh_holiday_calendar(request)
+    return await guard_request(request)
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     session_config = QuietSessionConfig(
@@ -165,7 +187,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     csrf = CSRFConfig(
         secret=settings.secret_key,
-        cookie_name="csrftoken",
+        cookie_name=CSRF_COOKIE,
         header_name="x-csrftoken",
         cookie_secure=settings.secure_cookies,
         cookie_httponly=True,
@@ -177,17 +199,27 @@ def create_app(settings: Settings | None = None) -> Litestar:
         check_throttle_handler=_is_login_attempt,
         store="rate_limit",
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[static_file, *CONTROLLERS],
         # Tablets on patchy networks: pages, CSS and JS gzipped (PDFs, photos and sheets are
         # compressed formats already).
         compression_config=CompressionConfig(
             backend="gzip", gzip_compress_level=6, exclude=r"\.(pdf|xlsx|jpe?g|png)$"
         ),
-        lifespan=[db.lifespan, sweep_lifespan(settings.run_background_tasks, settings=settings)],
-        middleware=[login_limit.middleware, locale_middleware],
+        lifespan=[
+            db.lifespan,
+            field_key_lifespan(settings.field_key),
+            sweep_lifespan(settings.run_background_tasks, settings=settings),
+        ],
+        middleware=[
+            csrf_cookie_refresh_middleware(settings.secret_key),
+            login_limit.middleware,
+            locale_middleware,
+            options_middleware,
+        ],
         on_app_init=[auth.on_app_init],
-        before_request=_refresh_holiday_calendar,
+        before_request=_before_request,
+        before_send=[add_security_headers],
         csrf_config=csrf,
         stores=_stores(settings),
         template_config=TemplateConfig(
@@ -201,3 +233,77 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings}),
         debug=settings.debug,
     )
+    # Every path's complete list of methods, for options_middleware.
+    app.state.allowed_methods = {
+        route.path_format: ", ".join(sorted(route.methods))
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+    }
+    _complete_openapi(app)
+    return app
+
+
+# Open311 filing (POST requests.json): the handler reads the form by hand, so one handler takes
+# url-encoded and multipart bodies and answers a missing argument in the standard's format;
+# the schema gets the form described here, with the standard's required arguments.
+OPEN311_FORM_FIELDS = {
+    "api_key": "Required: the key issued to the client.",
+    "service_code": "Required: from GET services.",
+    "description": "Required: the main reason (主要事由).",
+    "jurisdiction_id": "Ignored: one county per endpoint.",
+    "lat": "",
+    "long": "",
+    "address_string": "",
+    "address_id": "An administrative division code sets the area.",
+    "email": "Checked, not kept.",
+    "device_id": "Not kept.",
+    "account_id": "",
+    "first_name": "",
+    "last_name": "",
+    "phone": "",
+    "media_url": "",
+    "attribute[topic]": "",
+    "attribute[measures]": "",
+    "attribute[confidential]": "",
+    "attribute[consent_to_publish]": "",
+    "attribute[call]": "",
+}
+OPEN311_REQUIRED_FORM_FIELDS = ["api_key", "service_code", "description"]
+
+
+def _open311_form_body() -> RequestBody:
+    def form(with_media: bool) -> Schema:
+        properties: dict[str, Any] = {
+            name: Schema(type=OpenAPIType.STRING, description=text or None)
+            for name, text in OPEN311_FORM_FIELDS.items()
+        }
+        if with_media:
+            properties["media"] = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+        return Schema(
+            type=OpenAPIType.OBJECT,
+            properties=properties,
+            required=OPEN311_REQUIRED_FORM_FIELDS,
+        )
+
+    return RequestBody(
+        required=True,
+        content={
+            "application/x-www-form-urlencoded": OpenAPIMediaType(schema=form(False)),
+            "multipart/form-data": OpenAPIMediaType(schema=form(True)),
+        },
+    )
+
+
+def _complete_openapi(app: Litestar) -> None:
+    """What the generated schema cannot infer from the handlers' signatures."""
+    schema = app.openapi_schema
+    for path, item in (schema.paths or {}).items():
+        if not path.startswith("/open311/"):
+            continue
+        for method in ("get", "post", "put", "patch", "delete"):
+            operation = getattr(item, method, None)
+            if operation is not None:
+                operation.security = []  # public: no session cookie (the root asks for one)
+        if path.endswith(("/requests.json", "/requests.xml")) and item.post is not None:
+            if item.post.request_body is None:
+                item.post.request_body = _open311_form_body()

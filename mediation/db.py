@@ -23,9 +23,19 @@ def is_postgres() -> bool:
 
 def prepare_sqlite_file(path: str) -> None:
     """WAL lets readers proceed while one writer commits; the setting lives in the file."""
+    import os
     from pathlib import Path
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    from mediation.settings import secure_dir
+
+    file = Path(path)
+    secure_dir(file.parent)
+    # Created readable by the owner only; SQLite gives its -wal and -shm files the same mode.
+    os.close(os.open(file, os.O_RDWR | os.O_CREAT, 0o600))
+    try:
+        file.chmod(0o600)
+    except PermissionError:
+        pass
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
 

@@ -18,6 +18,28 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def secure_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) for the app's own data: readable by its owner only."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        path.chmod(0o700)
+    except PermissionError:  # a directory someone else owns: leave it as the operator set it
+        pass
+    return path
+
+
+def write_private_file(path: Path, content: bytes | str) -> None:
+    """Write a file readable by its owner only, created so from the start (no window in which
+    another user could open it), replacing any earlier one atomically."""
+    data = content.encode() if isinstance(content, str) else content
+    secure_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
 def _secret_from_file(data_dir: Path, name: str) -> str:
     """A random secret kept in the data directory, so restarts keep sessions and keys.
 
@@ -26,10 +48,8 @@ def _secret_from_file(data_dir: Path, name: str) -> str:
     path = data_dir / name
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48)
-    path.write_text(value)
-    path.chmod(0o600)
+    write_private_file(path, value)
     return value
 
 
@@ -46,6 +66,9 @@ class Settings:
     login_rate_limit: int = 10  # attempts per minute per client address
     public_rate_limit: int = 20  # public form submissions per minute per client address
     county_code: str = "平湖"
+    # The address citizens and parties reach the app at: printed in QR codes and links
+    # (verification, tracking, tablet binding). Never taken from a request's Host header.
+    public_base_url: str = "http://127.0.0.1:8000"
     db_pool_size: int = 10
     run_background_tasks: bool = True
     backup_dir: Path | None = None  # nightly backups go here when set
@@ -66,7 +89,7 @@ class Settings:
 
 def settings_from_env(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
-    data_dir = Path(env.get("MEDIATION_DATA_DIR") or PROJECT_ROOT / "data").resolve()
+    data_dir = secure_dir(Path(env.get("MEDIATION_DATA_DIR") or PROJECT_ROOT / "data").resolve())
     database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'mediation.sqlite3'}"
     secret_key = env.get("SECRET_KEY") or _secret_from_file(data_dir, "secret_key")
     field_key = env.get("FIELD_KEY") or _secret_from_file(data_dir, "field_key")
@@ -82,6 +105,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         login_rate_limit=int(env.get("LOGIN_RATE_LIMIT") or 10),
         public_rate_limit=int(env.get("PUBLIC_RATE_LIMIT") or 20),
         county_code=env.get("COUNTY_CODE") or "平湖",
+        public_base_url=(env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         db_pool_size=int(env.get("DB_POOL_SIZE") or 10),
         run_background_tasks=_bool(env.get("RUN_BACKGROUND_TASKS"), True),
         backup_dir=Path(env["BACKUP_DIR"]).resolve() if env.get("BACKUP_DIR") else None,

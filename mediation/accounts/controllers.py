@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 
 from mediation import i18n
 from mediation.accounts import services
+from mediation.accounts.sessions import renew_session
 from mediation.web import LOCALE_COOKIE, safe_next, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -62,9 +63,11 @@ class AccountController(Controller):
                 context={"form": form, "errors": errors, "next": next_url},
                 status_code=422,
             )
-        # A fresh session on sign-in: whatever was in the old one is not carried over.
+        # A fresh session with a new id on sign-in: nothing of the old one is carried over, and
+        # an id planted in the browser beforehand never becomes a signed-in session.
         request.clear_session()
-        request.set_session({"staff_id": user.id})
+        renew_session(request)
+        request.set_session({"staff_id": user.id, "stamp": user.session_stamp})
         response = see_other(next_url)
         if user.locale:
             _with_locale_cookie(response, user.locale, request)
@@ -73,6 +76,7 @@ class AccountController(Controller):
     @post("/logout")
     async def logout(self, request: Request) -> Redirect:
         request.clear_session()
+        renew_session(request)
         return see_other("/login")
 
     @post("/locale", opt={"public": True})

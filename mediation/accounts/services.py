@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 
@@ -39,6 +40,9 @@ class CurrentUser:
     region_name: str = ""
     department_id: int | None = None
     locale: str = ""
+    # Changes when the password, roles, region or department change: a session signed in
+    # before that no longer counts (see ``retrieve_user`` in the app factory).
+    session_stamp: str = field(default="", compare=False)
     extra: dict = field(default_factory=dict, compare=False)
 
     def has_role(self, *roles: str) -> bool:
@@ -61,7 +65,20 @@ _USER_COLUMNS = (
     Staff.region.name,
     Staff.department,
     Staff.locale,
+    Staff.password_hash,
 )
+
+
+def _stamp(row: dict) -> str:
+    material = "|".join(
+        (
+            row["password_hash"] or "",
+            ",".join(sorted(row["roles"] or ())),
+            str(row["region"]),
+            str(row["department"]),
+        )
+    )
+    return hashlib.sha256(material.encode()).hexdigest()[:24]
 
 
 def _to_user(row: dict) -> CurrentUser:
@@ -75,6 +92,7 @@ def _to_user(row: dict) -> CurrentUser:
         region_name=row["region.name"] or "",
         department_id=row["department"],
         locale=row["locale"] or "",
+        session_stamp=_stamp(row),
     )
 
 
@@ -113,7 +131,7 @@ async def authenticate(username: str, password: str) -> CurrentUser | None:
     """The user if the credentials are right and the account is active; every attempt is logged."""
     username = username.strip()
     row = (
-        await Staff.select(*_USER_COLUMNS, Staff.password_hash)
+        await Staff.select(*_USER_COLUMNS)
         .where(Staff.username == username, Staff.active.eq(True))
         .first()
     )

@@ -8,10 +8,11 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from mediation import crypto
 from mediation.accounts.services import CurrentUser
+from mediation.cases.access import case_entitled, may_reveal
 from mediation.cases.parties import print_party
 from mediation.cases.services import CaseError, case_for, notify, record_event, today
 from mediation.cases.tables import (
@@ -29,6 +30,9 @@ from mediation.grid.tables import Region, TeamMember
 from mediation.i18n import format_date
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
+from mediation.inputs import parse_amount, too_long
+from mediation.intake.validators import ValidationError
+from mediation.masking import mask_phone
 
 KINDS = {"written": _l("Written agreement"), "oral": _l("Oral agreement")}
 STATUSES = {
@@ -91,14 +95,12 @@ def parse_clauses(rows: list[dict]) -> tuple[list[ClauseInput], dict[str, str]]:
                 "once, in figures and in words."
             )
         amount = None
-        raw_amount = str(row.get("amount", "")).replace(",", "").strip()
+        raw_amount = str(row.get("amount", "")).strip()
         if raw_amount:
             try:
-                amount = Decimal(raw_amount)
-                if amount < 0 or amount != amount.quantize(Decimal("0.01")):
-                    raise InvalidOperation
-            except InvalidOperation:
-                errors[prefix + "amount"] = _("Enter an amount in yuan, e.g. 1500 or 1500.50.")
+                amount = parse_amount(raw_amount)
+            except ValidationError as exc:
+                errors[prefix + "amount"] = exc.message
         deadline = None
         raw_deadline = str(row.get("deadline", "")).strip()
         if raw_deadline:
@@ -106,17 +108,19 @@ def parse_clauses(rows: list[dict]) -> tuple[list[ClauseInput], dict[str, str]]:
                 deadline = date.fromisoformat(raw_deadline)
             except ValueError:
                 errors[prefix + "deadline"] = _("Enter a date.")
-        clauses.append(
-            ClauseInput(
-                obligor[:100],
-                obligation[:2000],
-                amount,
-                str(row.get("method", "")).strip()[:200],
-                str(row.get("place", "")).strip()[:200],
-                deadline,
-                str(row.get("obligee", "")).strip()[:100],
-            )
-        )
+        method = str(row.get("method", "")).strip()
+        place = str(row.get("place", "")).strip()
+        obligee = str(row.get("obligee", "")).strip()
+        for field, text, limit in (
+            ("obligor", obligor, 100),
+            ("obligation", obligation, 2000),
+            ("method", method, 200),
+            ("place", place, 200),
+            ("obligee", obligee, 100),
+        ):
+            if message := too_long(text, limit):
+                errors[prefix + field] = message
+        clauses.append(ClauseInput(obligor, obligation, amount, method, place, deadline, obligee))
     return clauses, errors
 
 
@@ -253,7 +257,7 @@ async def agreement_for(user: CurrentUser, agreement_id: int) -> dict | None:
         .where(Agreement.id == agreement_id)
         .first()
     )
-    if row is None or not user.can_see_path(row["case.region_path"]):
+    if row is None or not await case_entitled(user, row["case"]):
         return None
     row["clauses"] = (
         await AgreementClause.select()
@@ -331,14 +335,24 @@ async def update_draft(
             ),
             "copies",
         )
+    texts = {
+        "main_facts": (main_facts.strip(), 10000),
+        "issues": (issues.strip(), 5000),
+        "responsibilities": (responsibilities.strip(), 5000),
+        "performance_method": (performance_method.strip(), 2000),
+        "oral_content": (oral_content.strip(), 10000),
+    }
+    for field, (text, limit) in texts.items():
+        if message := too_long(text, limit):
+            raise CaseError(message, field)
     async with write_transaction():
         await Agreement.update(
             {
-                Agreement.main_facts: main_facts.strip()[:10000],
-                Agreement.issues: issues.strip()[:5000],
-                Agreement.responsibilities: responsibilities.strip()[:5000],
-                Agreement.performance_method: performance_method.strip()[:2000],
-                Agreement.oral_content: oral_content.strip()[:10000],
+                Agreement.main_facts: texts["main_facts"][0],
+                Agreement.issues: texts["issues"][0],
+                Agreement.responsibilities: texts["responsibilities"][0],
+                Agreement.performance_method: texts["performance_method"][0],
+                Agreement.oral_content: texts["oral_content"][0],
                 Agreement.copies: copies,
                 Agreement.amended_clauses: amended_clauses.strip()[:200],
                 Agreement.reached_on: reached_on or agreement["reached_on"],
@@ -791,10 +805,14 @@ def print_clause(c: dict) -> dict:
 async def print_context(
     user: CurrentUser, agreement_id: int, base_url: str, full_ids: bool = True
 ) -> dict:
-    """The context for templates/documents/agreement.html, from the stored agreement."""
+    """The context for templates/documents/agreement.html, from the stored agreement.
+
+    Printing ID numbers and phones in full is a reveal: only for someone entitled to the case
+    who may reveal (anyone else gets them masked), and recorded on the case like a reveal."""
     agreement = await agreement_for(user, agreement_id)
     if agreement is None:
         raise CaseError(_("This agreement does not exist."))
+    full_ids = full_ids and may_reveal(user)
     parties = await Party.select().where(Party.case == agreement["case"]).order_by(Party.id)
     mediators = await CaseMediator.select(CaseMediator.mediator.staff.display_name).where(
         CaseMediator.case == agreement["case"], CaseMediator.active.eq(True)
@@ -820,11 +838,14 @@ async def print_context(
         "committee": agreement["committee"],
         "number": agreement["number"] or _("(draft, not yet issued)"),
         "parties": [
-            print_party(
-                p,
-                ROLE_NAMES_ZH.get(p["role"], p["role"]),
-                crypto.decrypt(p["id_number_encrypted"]) if full_ids else p["id_number_masked"],
-            )
+            {
+                **print_party(
+                    p,
+                    ROLE_NAMES_ZH.get(p["role"], p["role"]),
+                    crypto.decrypt(p["id_number_encrypted"]) if full_ids else p["id_number_masked"],
+                ),
+                **({} if full_ids else {"phone": mask_phone(p["phone"])}),
+            }
             for p in parties
         ],
         "facts": _paragraphs(agreement["main_facts"]),
@@ -853,6 +874,17 @@ async def print_context(
             "url": f"{base_url.rstrip('/')}/verify/{agreement['verification_code']}",
             "digest": agreement["content_hash"],
         }
+    if full_ids:
+        await record_event(
+            agreement["case"],
+            user,
+            "revealed",
+            changes={
+                "document": [None, "agreement"],
+                "agreement": [None, agreement["number"] or agreement_id],
+            },
+            note=_("Printed with full ID numbers and phone numbers"),
+        )
     return {"agreement": context}
 
 

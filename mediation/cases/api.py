@@ -19,6 +19,7 @@ from mediation.cases import services
 from mediation.cases.controllers import CASE_ROLES
 from mediation.clock import to_local
 from mediation.i18n import gettext as _
+from mediation.inputs import OptionalId, Page
 from mediation.intake.controllers import INTAKE_ROLES
 from mediation.intake.forms import MAX_PARTIES, parse_intake
 from mediation.masking import mask_phone
@@ -357,13 +358,13 @@ class CaseApiController(Controller):
         colour: FromQuery[str] = "",
         category: FromQuery[str] = "",
         level: FromQuery[str] = "",
-        grid: FromQuery[int | None] = None,
+        grid: OptionalId = None,
         source: FromQuery[str] = "",
         overdue: FromQuery[bool] = False,
         date_from: FromQuery[date | None] = None,
         date_to: FromQuery[date | None] = None,
         q: Annotated[str, QueryParameter(max_length=100)] = "",
-        page: Annotated[int, QueryParameter(ge=1)] = 1,
+        page: Page = 1,
     ) -> CasePage:
         filters = services.CaseFilters(
             status=status,

@@ -22,6 +22,7 @@ from mediation.cases import labels as case_labels
 from mediation.cases.categories import STANDARD_CATEGORIES, category_label
 from mediation.grid.services import grid_choices_for
 from mediation.i18n import gettext as _
+from mediation.inputs import Page, db_id
 from mediation.reports.labels import MEASURE_LABELS
 from mediation.templating import environment
 from mediation.web import is_htmx, see_other
@@ -160,7 +161,7 @@ class CaseController(Controller):
         date_from: FromQuery[str] = "",
         date_to: FromQuery[str] = "",
         q: FromQuery[str] = "",
-        page: FromQuery[int] = 1,
+        page: Page = 1,
         event: FromQuery[str] = "",
         region: FromQuery[str] = "",
         agreement_form: FromQuery[str] = "",
@@ -175,7 +176,7 @@ class CaseController(Controller):
             colour=colour,
             category=category,
             level=level,
-            grid=_int(grid),
+            grid=db_id(grid),
             source=source,
             overdue=bool(overdue),
             date_from=_date(date_from),

@@ -121,6 +121,10 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 REVEALED_FIELD_LABELS = {"id_number": _l("ID number"), "phone": _l("Phone")}
+# Printed documents that carry personal data in full: printing one is recorded as a reveal.
+PRINTED_DOCUMENT_LABELS = {"agreement": _l("Mediation agreement, printed")}
+FIELD_LABELS["document"] = _l("Document")
+FIELD_LABELS["agreement"] = _l("Agreement")
 
 
 @cache
@@ -141,6 +145,7 @@ def _value_labels() -> dict[str, dict]:
         "performance": followups.PERFORMANCE,
         "source": SOURCE_LABELS,
         "field": REVEALED_FIELD_LABELS,
+        "document": PRINTED_DOCUMENT_LABELS,
     }
 
 

@@ -29,6 +29,7 @@ from mediation.cases.tables import Attachment, CaseEvent, MediationSession, Part
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 from mediation.intake import attachments
+from mediation.settings import write_private_file
 from mediation.suggestions import photos
 
 logger = logging.getLogger(__name__)
@@ -181,7 +182,7 @@ async def save_material(
     thumbnail = ""
     if item.thumbnail:
         thumbnail = Path(stored).stem + "-thumb.jpg"
-        await asyncio.to_thread(path_of(data_dir, thumbnail).write_bytes, item.thumbnail)
+        await asyncio.to_thread(write_private_file, path_of(data_dir, thumbnail), item.thumbnail)
     row = Attachment(
         case=case_id,
         filename=item.filename,
@@ -252,7 +253,9 @@ async def _clean_legacy_photo(data_dir: Path, row: dict) -> dict:
     checked = attachments.CheckedFile(row["filename"], "image/jpeg", ".jpg", photo.content)
     stored = await asyncio.to_thread(attachments.store, data_dir, checked)
     thumbnail = Path(stored).stem + "-thumb.jpg"
-    await asyncio.to_thread(path_of(data_dir, thumbnail).write_bytes, _thumbnail(photo.content))
+    await asyncio.to_thread(
+        write_private_file, path_of(data_dir, thumbnail), _thumbnail(photo.content)
+    )
     values = {
         Attachment.stored_as: stored,
         Attachment.thumbnail_as: thumbnail,

@@ -10,9 +10,9 @@ from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 
-from mediation import crypto
+from mediation import crypto, inputs
 from mediation.accounts.services import CurrentUser
-from mediation.cases import assignment, deadlines, workdays, workflow
+from mediation.cases import access, assignment, deadlines, workdays, workflow
 from mediation.cases import parties as party_info
 from mediation.cases.holidays import refresh_calendar
 from mediation.cases.tables import (
@@ -181,18 +181,27 @@ async def notify(staff_ids: list[int], case_id: int | None, kind: str, message: 
 
 
 async def unread_count(user: CurrentUser) -> int:
-    return await Notification.count().where(
+    """Unread notifications the inbox shows (those about a case the user may no longer open
+    are left out there, so they are not counted here either)."""
+    rows = await Notification.select(Notification.case).where(
         Notification.recipient == user.id, Notification.read.eq(False)
     )
+    cases = {r["case"] for r in rows if r["case"] is not None}
+    allowed = await access.entitled_case_ids(user, cases) if cases else set()
+    return sum(1 for r in rows if r["case"] is None or r["case"] in allowed)
 
 
 async def notifications_for(user: CurrentUser, limit: int = 50) -> list[dict]:
-    return (
+    """The user's latest notifications; one about a case they may no longer open (a mediator
+    taken off it) is left out, so nothing points to a page that would refuse them."""
+    rows = (
         await Notification.select(Notification.all_columns(), Notification.case.number)
         .where(Notification.recipient == user.id)
         .order_by(Notification.id, ascending=False)
         .limit(limit)
     )
+    allowed = await access.entitled_case_ids(user, [r["case"] for r in rows])
+    return [r for r in rows if r["case"] is None or r["case"] in allowed]
 
 
 async def mark_notifications_read(user: CurrentUser) -> None:
@@ -417,14 +426,16 @@ async def find_duplicates(
         Case.id, Case.number, Case.summary, Case.status, Case.registered_on, Case.region_path
     ).where(Case.id.is_in(list(case_ids)))
     rows = await query.order_by(Case.id, ascending=False).limit(10)
-    return [r for r in rows if user.can_see_path(r["region_path"])]
+    allowed = await access.entitled_case_ids(user, [r["id"] for r in rows])
+    return [r for r in rows if r["id"] in allowed]
 
 
 # ---------------------------------------------------------------- reading
 
 
 async def case_for(user: CurrentUser, case_id: int) -> dict | None:
-    """The case if the user's region subtree holds it; otherwise None, as if it did not exist."""
+    """The case if the user is entitled to it (see ``access``); otherwise None, as if it did not
+    exist."""
     row = (
         await Case.select(
             Case.all_columns(),
@@ -437,7 +448,7 @@ async def case_for(user: CurrentUser, case_id: int) -> dict | None:
         .where(Case.id == case_id)
         .first()
     )
-    if row is None or not user.can_see_path(row["region_path"]):
+    if not await access.entitled_to_case(user, row):
         return None
     return row
 
@@ -613,8 +624,8 @@ CASE_EVENTS = tuple(_EVENT_DATES)
 
 
 async def _filtered(query, user: CurrentUser, f: CaseFilters):
-    if user.region_path:
-        query = query.where(Case.region_path.like(user.region_path + "%"))
+    scope = await access.case_scope(user)
+    query = query.where(Case.id < 0 if scope is None else scope)
     if f.region_path:
         query = query.where(Case.region_path.like(f.region_path + "%"))
     if f.agreement_form:
@@ -664,16 +675,19 @@ async def _sqlite_fts_ready() -> bool:
 
 
 async def text_search_condition(q: str):
-    """``search_text LIKE '%term%'``. On SQLite a term of three or more characters is looked
-    up in the FTS5 trigram index, which answers the same LIKE; shorter terms (many Chinese
-    names have two characters) and PostgreSQL (its own trigram index) use the column."""
-    term = q.strip().lower().replace("%", "").replace("_", "")
-    needle = f"%{term}%"
-    if len(term) >= 3 and not is_postgres() and await _sqlite_fts_ready():
+    """``search_text`` contains the term, its ``%`` and ``_`` literal. On SQLite a term of three
+    or more characters is looked up in the FTS5 trigram index, which answers the same LIKE;
+    shorter terms (many Chinese names have two characters), terms with LIKE's special
+    characters (the index cannot honour an ESCAPE) and PostgreSQL (its own trigram index) use
+    the column."""
+    term = q.strip().lower()
+    plain = not any(c in term for c in "%_\\")
+    if plain and len(term) >= 3 and not is_postgres() and await _sqlite_fts_ready():
         return WhereRaw(
-            '"case"."id" IN (SELECT rowid FROM case_search WHERE search_text LIKE {})', needle
+            '"case"."id" IN (SELECT rowid FROM case_search WHERE search_text LIKE {})',
+            f"%{term}%",
         )
-    return Case.search_text.like(needle)
+    return inputs.contains(Case.search_text, term)
 
 
 LIST_COLUMNS = (
@@ -703,8 +717,10 @@ async def list_cases(user: CurrentUser, f: CaseFilters) -> tuple[list[dict], boo
 async def my_work(user: CurrentUser, limit: int = 50) -> list[dict]:
     """The open cases a person is expected to act on, most urgent first."""
     query = Case.select(*LIST_COLUMNS).where(Case.status.is_in(OPEN_STATUSES))
-    if user.region_path:
-        query = query.where(Case.region_path.like(user.region_path + "%"))
+    scope = await access.case_scope(user)
+    if scope is None:
+        return []
+    query = query.where(scope)
     conditions = []
     if user.has_role("grid_worker", "police"):
         grids = [
@@ -928,7 +944,7 @@ async def reveal_party_field(
     user: CurrentUser, case_id: int, party_id: int, field_name: str
 ) -> str:
     """Show one party's full ID number or phone to a permitted user; every reveal is logged."""
-    if not user.has_role("grid_worker", "police", "mediator", "volunteer", "centre_staff"):
+    if not access.may_reveal(user):
         raise CaseError(_("You may not see this in full."))
     case = await case_for(user, case_id)
     if case is None or field_name not in ("id_number", "phone"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime
+from datetime import date
 from html import escape
 from typing import Annotated, Any
 
@@ -14,14 +14,17 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
+from mediation import inputs
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import agreements, materials, sessions
+from mediation.cases.access import case_entitled
 from mediation.cases.services import CaseError, case_for
 from mediation.clock import county_zone, local_today
 from mediation.documents.pdf import render_html, render_pdf_async
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
-from mediation.web import is_htmx, see_other
+from mediation.intake.validators import ValidationError
+from mediation.web import is_htmx, public_url, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 SESSION_ROLES = ("mediator", "volunteer", "grid_worker", "police", "centre_staff")
@@ -81,10 +84,10 @@ class SessionController(Controller):
         }
         errors: dict[str, str] = {}
         try:
-            starts_at = datetime.fromisoformat(values["starts_at"]).replace(tzinfo=county_zone())
-        except ValueError:
+            starts_at = inputs.parse_local_datetime(values["starts_at"], county_zone())
+        except ValidationError as exc:
             starts_at = None
-            errors["starts_at"] = _("Enter a date and time.")
+            errors["starts_at"] = exc.message
         try:
             minutes = int(values["minutes"] or 60)
         except ValueError:
@@ -99,7 +102,7 @@ class SessionController(Controller):
                     minutes,
                     values["room"],
                     values["mode"],
-                    int(values["mediator"]) if values["mediator"].isdigit() else None,
+                    inputs.db_id(values["mediator"]),
                 )
             except CaseError as exc:
                 errors[exc.field or "form"] = exc.message
@@ -312,6 +315,8 @@ class AgreementController(Controller):
         self, request: Request, case_id: FromPath[int], agreement_id: FromPath[int]
     ) -> Template:
         """One more empty clause for the draft form (htmx appends it)."""
+        if not await case_entitled(current_user(request), case_id):
+            raise NotFoundException()
         return Template(
             "cases/partials/_clause_row.html",
             context={
@@ -335,6 +340,8 @@ class AgreementController(Controller):
         data: Annotated[dict[str, Any], Form],
     ) -> Response:
         """The sentence one clause will print as, in the print language, while it is typed."""
+        if not await case_entitled(current_user(request), case_id):
+            raise NotFoundException()
         rows = _grouped(data, "clauses", agreements.CLAUSE_FIELDS)
         clauses, errors = agreements.parse_clauses(rows)
         if not rows or not clauses:
@@ -461,7 +468,7 @@ class AgreementController(Controller):
     ) -> Response:
         user = current_user(request)
         try:
-            context = await agreements.print_context(user, agreement_id, str(request.base_url))
+            context = await agreements.print_context(user, agreement_id, public_url(request, ""))
         except CaseError as exc:
             raise NotFoundException() from exc
         pdf = await render_pdf_async("documents/agreement.html", context)
@@ -620,7 +627,9 @@ class CaseDocumentController(Controller):
         from mediation.cases.followups import case_file_context
 
         try:
-            context = await case_file_context(current_user(request), case_id, str(request.base_url))
+            context = await case_file_context(
+                current_user(request), case_id, public_url(request, "")
+            )
         except CaseError as exc:
             raise NotFoundException() from exc
         context.update(

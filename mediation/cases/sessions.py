@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from mediation.accounts.services import CurrentUser
+from mediation.cases.access import case_entitled
 from mediation.cases.services import CaseError, case_for, record_event
 from mediation.cases.tables import MediationSession, MinuteEntry, SessionParticipant
 from mediation.clock import utc_now
@@ -13,6 +14,7 @@ from mediation.db import write_transaction
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
+from mediation.inputs import too_long
 
 MODES = {"in_person": _l("In person"), "phone": _l("By phone"), "video": _l("By video")}
 PARTICIPANT_ROLES = {
@@ -36,6 +38,8 @@ OUTCOMES = {
 SIDES = {"applicant": _l("Applicant side"), "respondent": _l("Respondent side")}
 # Ningbo regulations Art. 20: a side with many parties elects at most five representatives.
 MAX_REPRESENTATIVES_PER_SIDE = 5
+MAX_ROOM = 100
+MAX_STATEMENT = 5000
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,8 @@ async def schedule_session(
         raise CaseError(_("Choose from the list."), "mode")
     if not 10 <= minutes <= 600:
         raise CaseError(_("A session lasts between 10 minutes and 10 hours."), "minutes")
+    if message := too_long(room.strip(), MAX_ROOM):
+        raise CaseError(message, "room")
     if mediator_id and not await Mediator.exists().where(Mediator.id == mediator_id):
         raise CaseError(_("Choose from the list."), "mediator")
     conflicts = await booking_conflicts(starts_at, minutes, room, mediator_id)
@@ -106,7 +112,7 @@ async def schedule_session(
         case=case_id,
         starts_at=starts_at,
         minutes_planned=minutes,
-        room=room.strip()[:100],
+        room=room.strip(),
         mode=mode,
         mediator=mediator_id,
         created_by=user.id,
@@ -132,7 +138,7 @@ async def session_for(user: CurrentUser, session_id: int) -> dict | None:
         .where(MediationSession.id == session_id)
         .first()
     )
-    if row is None or not user.can_see_path(row["case.region_path"]):
+    if row is None or not await case_entitled(user, row["case"]):
         return None
     row["participants"] = (
         await SessionParticipant.select()
@@ -163,6 +169,8 @@ async def add_participant(
     name = name.strip()
     if not name:
         raise CaseError(_("This field is required."), "name")
+    if message := too_long(name, 100):
+        raise CaseError(message, "name")
     if role not in PARTICIPANT_ROLES:
         raise CaseError(_("Choose from the list."), "role")
     if role == "representative":
@@ -179,7 +187,7 @@ async def add_participant(
                 "role",
             )
     participant = SessionParticipant(
-        session=session["id"], name=name[:100], role=role, side=side, attended=attended
+        session=session["id"], name=name, role=role, side=side, attended=attended
     )
     await participant.save()
     return participant.id
@@ -193,6 +201,10 @@ async def add_minute(user: CurrentUser, session_id: int, speaker: str, statement
         raise CaseError(_("Say who is speaking."), "speaker")
     if not statement:
         raise CaseError(_("Write what was said."), "statement")
+    # Refused, never cut: a statement typed live must not lose its end.
+    for field, text, limit in (("speaker", speaker, 100), ("statement", statement, MAX_STATEMENT)):
+        if message := too_long(text, limit):
+            raise CaseError(message, field)
     async with write_transaction():
         last = (
             await MinuteEntry.select(MinuteEntry.seq)
@@ -203,8 +215,8 @@ async def add_minute(user: CurrentUser, session_id: int, speaker: str, statement
         entry = MinuteEntry(
             session=session_id,
             seq=(last["seq"] if last else 0) + 1,
-            speaker=speaker[:100],
-            statement=statement[:5000],
+            speaker=speaker,
+            statement=statement,
             created_by=user.id,
         )
         await entry.save()
@@ -224,7 +236,9 @@ async def edit_minute(user: CurrentUser, session_id: int, entry_id: int, stateme
     await _open_session(user, session_id)
     if not statement.strip():
         raise CaseError(_("Write what was said."), "statement")
-    await MinuteEntry.update({MinuteEntry.statement: statement.strip()[:5000]}).where(
+    if message := too_long(statement.strip(), MAX_STATEMENT):
+        raise CaseError(message, "statement")
+    await MinuteEntry.update({MinuteEntry.statement: statement.strip()}).where(
         MinuteEntry.id == entry_id, MinuteEntry.session == session_id
     )
 

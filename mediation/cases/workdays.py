@@ -234,12 +234,11 @@ def parse_schedule(year: int, text: str) -> list[tuple[date, str, str]]:
 
 def schedule_csv(rows: Iterable[tuple[date, str, str]]) -> str:
     """The rows back as the CSV the import reads."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["date", "kind", "name"])
-    for day, kind, name in rows:
-        writer.writerow([day.isoformat(), kind, name])
-    return out.getvalue()
+    from mediation.exports import csv_text
+
+    return csv_text(
+        ["date", "kind", "name"], ((day.isoformat(), kind, name) for day, kind, name in rows)
+    )
 
 
 def rolled_to_working_day(day: date, calendar: HolidayCalendar | None = None) -> date:

@@ -28,6 +28,7 @@ from mediation.grid.tables import (
 )
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
+from mediation.inputs import Page, contains
 from mediation.labels import LEVEL_LABELS, ROLE_LABELS, TEAM_ROLE_LABELS
 from mediation.web import see_other
 
@@ -354,7 +355,7 @@ class AdminController(Controller):
 
     @get("/{slug:str}")
     async def list_entities(
-        self, slug: FromPath[str], q: FromQuery[str] = "", page: FromQuery[int] = 1
+        self, slug: FromPath[str], q: FromQuery[str] = "", page: Page = 1
     ) -> Template:
         entity = _entity(slug)
         query = entity.table.select(*_select_columns(entity))
@@ -364,7 +365,7 @@ class AdminController(Controller):
                 "mediators": Mediator.staff.display_name,
                 "categories": DisputeCategory.name_zh,
             }.get(slug) or entity.table.name
-            query = query.where(text_field.ilike(f"%{q}%"))
+            query = query.where(contains(text_field, q))
         page = max(page, 1)
         rows = (
             await query.order_by(entity.table.id)

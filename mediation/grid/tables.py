@@ -112,3 +112,14 @@ class AuditEvent(Table):
     before = JSON(default={})
     after = JSON(default={})
     detail = Text(default="")
+
+
+class FieldKeyCheck(Table):
+    """A check value of the key that encrypts personal data: the app refuses to start when the
+    configured key does not produce it (a wrong or lost FIELD_KEY would otherwise read nothing
+    and encrypt new records under the wrong key)."""
+
+    name = Varchar(length=32, unique=True, help_text="Which key: 'field_key'")
+    check_value = Varchar(length=64, help_text="HMAC of a fixed text under the key")
+    created_at = Timestamptz(default=TimestamptzNow())
+    rotated_at = Timestamptz(null=True, default=None)

@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from mediation.settings import write_private_file
+
 MAX_BYTES = 10 * 1024 * 1024
 MAX_FILES = 6
 # Magic numbers of the types a grid worker's tablet produces.
@@ -42,7 +44,6 @@ def sniff(content: bytes) -> tuple[str, str] | None:
 
 def store(data_dir: Path, checked: CheckedFile) -> str:
     folder = data_dir / "attachments"
-    folder.mkdir(parents=True, exist_ok=True)
     name = uuid.uuid4().hex + checked.extension
-    (folder / name).write_bytes(checked.content)
+    write_private_file(folder / name, checked.content)
     return name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from mediation.cases.categories import CATEGORY_CODES
@@ -15,6 +14,7 @@ from mediation.cases.services import (
     PartyInput,
 )
 from mediation.i18n import gettext as _
+from mediation.inputs import db_id, parse_amount, too_long
 from mediation.intake.validators import (
     ValidationError,
     validate_credit_code,
@@ -79,31 +79,22 @@ def parse_intake(data: dict[str, Any]) -> tuple[dict, CaseInput | None, dict[str
         errors["summary"] = _("This is too long (at most %(n)s characters).", n=200)
     if len(values["facts"]) > 5000:
         errors["facts"] = _("This is too long (at most %(n)s characters).", n=5000)
+    if message := too_long(values["location"], 200):
+        errors["location"] = message
     grid_id = None
     if values["grid"]:
-        try:
-            grid_id = int(values["grid"])
-        except ValueError:
+        grid_id = db_id(values["grid"])
+        if grid_id is None:
             errors["grid"] = _("Choose from the list.")
     amount = None
     if values["amount"]:
         try:
-            amount = Decimal(values["amount"].replace(",", "").replace("，", ""))
-            if (
-                amount < 0
-                or amount >= Decimal("1e12")
-                or amount != amount.quantize(Decimal("0.01"))
-            ):
-                raise InvalidOperation
-        except InvalidOperation:
-            errors["amount"] = _("Enter an amount in yuan, e.g. 1500 or 1500.50.")
-            amount = None
+            amount = parse_amount(values["amount"])
+        except ValidationError as exc:
+            errors["amount"] = exc.message
     linked = None
     if values["linked_case"]:
-        try:
-            linked = int(values["linked_case"])
-        except ValueError:
-            linked = None
+        linked = db_id(values["linked_case"])
     parties: list[PartyInput] = []
     rows = []
     for index in party_indexes(data):
@@ -122,6 +113,9 @@ def parse_intake(data: dict[str, Any]) -> tuple[dict, CaseInput | None, dict[str
             errors[prefix + "name"] = required
         elif len(row["name"]) > 100:
             errors[prefix + "name"] = _("This is too long (at most %(n)s characters).", n=100)
+        for field, limit in (("address", 200), ("representative", 100)):
+            if message := too_long(row[field], limit):
+                errors[prefix + field] = message
         id_number = ""
         if row["id_number"]:
             if row["kind"] == "organisation":
@@ -147,8 +141,8 @@ def parse_intake(data: dict[str, Any]) -> tuple[dict, CaseInput | None, dict[str
                 name=row["name"],
                 id_number=id_number,
                 phone=phone,
-                address=row["address"][:200],
-                representative=row["representative"][:100],
+                address=row["address"],
+                representative=row["representative"],
                 refuses_mediation=row["refuses_mediation"] or values["parties_consent"] == "no",
             )
         )
@@ -168,7 +162,7 @@ def parse_intake(data: dict[str, Any]) -> tuple[dict, CaseInput | None, dict[str
             colour=values["colour"],
             public_security_risk=values["public_security_risk"],
             amount=amount,
-            location=values["location"][:200],
+            location=values["location"],
             parties=parties,
             linked_case_id=linked,
         ),

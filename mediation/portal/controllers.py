@@ -18,7 +18,7 @@ from mediation.documents.qr import qr_svg_data_uri
 from mediation.i18n import gettext as _
 from mediation.portal import services
 from mediation.suggestions import limits
-from mediation.web import see_other
+from mediation.web import public_url, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 PUBLIC = {"public": True}
@@ -39,7 +39,7 @@ def _int(value: Any) -> int | None:
 
 
 def my_case_url(request: Request, code: str) -> str:
-    return str(request.base_url).rstrip("/") + "/my-case?" + urlencode({"code": code})
+    return public_url(request, "/my-case?" + urlencode({"code": code}))
 
 
 # ---------------------------------------------------------------- the party's page

@@ -10,12 +10,12 @@ and the region (a committee's community, a town or the county) — never a scan 
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from mediation.cases.categories import STANDARD_CATEGORIES, category_label
+from mediation.exports import neutralise
 from mediation.i18n import gettext as _
 from mediation.reports import rollups
 from mediation.reports.periods import Period
@@ -141,17 +141,7 @@ def period_text(period: Period) -> str:
 
 # ---------------------------------------------------------------- spreadsheet
 
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
-
-
-def neutralise(value: str) -> str:
-    """Text a spreadsheet program will not run: characters the file cannot hold removed, a
-    formula-like beginning (also full-width, as Chinese input methods type it) defused."""
-    text = _ILLEGAL.sub("", value)
-    if text.lstrip(" \u3000").startswith(_FORMULA_START):
-        return "'" + text
-    return text
+# Text cells are neutralised by the one helper every export uses (mediation.exports).
 
 
 def report_xlsx(report: StatutoryReport, preparer: str, prepared_on: date) -> bytes:

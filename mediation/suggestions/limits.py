@@ -7,17 +7,21 @@ process, Redis when several share the load), forgotten when the window ends.
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from litestar.stores.base import Store
+from litestar.stores.redis import RedisStore
 
 # A kiosk is one tablet in a community hall: even a queue of citizens files fewer than this.
 POINT_SUBMISSIONS = 30
 POINT_WINDOW = 600
-# Wrong secrets for one receipt code before it is locked for the rest of the hour: six digits
-# are a million guesses, so ten an hour makes guessing hopeless.
+# Wrong secrets for one receipt code from one client address before that client is locked out
+# of that code for the rest of the hour: six digits are a million guesses, so ten an hour makes
+# guessing hopeless, and someone else's guesses never lock out the citizen who holds the secret.
 TRACK_FAILURES = 10
 TRACK_WINDOW = 3600
 
@@ -56,6 +60,33 @@ def _window(limit: Limit, key: str, now: float) -> tuple[str, int]:
     return f"public:{limit.name}:{key}:{start}", max(start + limit.window - int(now), 1)
 
 
+_memory_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _add(store: Store, key: str, amount: int, expires_in: int) -> int:
+    """Add ``amount`` to the counter at ``key`` and return the new value, atomically: Redis
+    increments in one command; the in-process store is read and written under a lock, so a
+    burst of simultaneous requests cannot all read the same old count."""
+    if isinstance(store, RedisStore):
+        name = store._make_key(key)  # noqa: SLF001 - the namespaced key, as the store writes it
+        async with store._redis.pipeline(transaction=True) as pipe:  # noqa: SLF001
+            pipe.incrby(name, amount)
+            pipe.expire(name, expires_in, nx=True)
+            value, _ = await pipe.execute()
+        return int(value)
+    loop = asyncio.get_running_loop()
+    lock = _memory_locks.get(loop)
+    if lock is None:
+        lock = _memory_locks[loop] = asyncio.Lock()
+    async with lock:
+        raw = await store.get(key)
+        value = (int(raw) if raw else 0) + amount
+        await store.set(key, str(value), expires_in=expires_in)
+        return value
+
+
 async def count(store: Store, limit: Limit, key: str, now: float | None = None) -> int:
     """How many attempts ``key`` has made in the current window."""
     store_key, _left = _window(limit, key, time.time() if now is None else now)
@@ -64,18 +95,17 @@ async def count(store: Store, limit: Limit, key: str, now: float | None = None) 
 
 
 async def hit(store: Store, limit: Limit, key: str, now: float | None = None) -> Verdict:
-    """Count one attempt; refused (and not counted) once the window's allowance is used.
-
-    Read-then-write, like Litestar's own rate-limit middleware: two simultaneous requests
-    may both pass at the edge of the limit, which is fine for slowing robots down.
-    """
+    """Count one attempt; refused once the window's allowance is used. The attempt is counted
+    before it is judged, in one atomic step, so simultaneous requests never overshoot."""
     store_key, left = _window(limit, key, time.time() if now is None else now)
-    raw = await store.get(store_key)
-    used = int(raw) if raw else 0
-    if used >= limit.max:
-        return Verdict(False, left)
-    await store.set(store_key, str(used + 1), expires_in=left)
-    return Verdict(True, left)
+    used = await _add(store, store_key, 1, left)
+    return Verdict(used <= limit.max, left)
+
+
+async def give_back(store: Store, limit: Limit, key: str, now: float | None = None) -> None:
+    """Un-count an attempt that turned out not to count (a right secret is no failure)."""
+    store_key, left = _window(limit, key, time.time() if now is None else now)
+    await _add(store, store_key, -1, left)
 
 
 def client_address(request: Any) -> str:

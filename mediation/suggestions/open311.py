@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from mediation.clock import county_zone, local_now
 from mediation.i18n import gettext as _
+from mediation.inputs import EARLIEST_YEAR, LATEST_YEAR
 from mediation.suggestions.rules import (
     MAX_DESCRIPTION,
     MAX_MEASURES,
@@ -460,6 +461,8 @@ def parse_w3_datetime(text: str) -> datetime | None:
             return None
     except ValueError:
         return None
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        return None  # and a search window around year 9999 would overflow datetime
     return value if value.tzinfo else value.replace(tzinfo=county_zone())
 
 

@@ -72,6 +72,7 @@ from mediation.suggestions import open311, photos, rules, services
 from mediation.suggestions import open311_render as render
 from mediation.suggestions.categories import CATEGORY_CODES, SUGGESTION_CATEGORIES, category_name
 from mediation.suggestions.tables import ApiKey, Suggestion, SuggestionEvent, SuggestionPhoto
+from mediation.web import guard_request
 
 BASE_PATH = "/open311/v2"
 KEY_PREFIX = "o311_"
@@ -347,14 +348,14 @@ def _on_internal_error(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _use_request_locale(request: Request) -> None:
+async def _use_request_locale(request: Request) -> Response | None:
     """API clients have no locale cookie: Accept-Language chooses, Chinese by default."""
-    if request.cookies.get("lang"):
-        return
-    first = (request.headers.get("accept-language") or "").split(",")[0].split(";")[0]
-    locale = i18n.normalize_locale(first)
-    if locale:
-        i18n.set_locale(locale)
+    if not request.cookies.get("lang"):
+        first = (request.headers.get("accept-language") or "").split(",")[0].split(";")[0]
+        locale = i18n.normalize_locale(first)
+        if locale:
+            i18n.set_locale(locale)
+    return await guard_request(request)  # this hook replaces the app's, which does the same
 
 
 def _resource(name: str) -> tuple[str, str]:
@@ -572,6 +573,8 @@ class Open311Controller(Controller):
     tags = ["open311"]
     include_in_schema = True
     before_request = _use_request_locale
+    # Public reads and key-authenticated filing: no session cookie (overrides the app's).
+    security: list = []
     exception_handlers = {
         Open311Problem: _on_problem,
         HTTPException: open311_http_error,
@@ -587,7 +590,7 @@ class Open311Controller(Controller):
         + _FORMAT_NOTE,
     )
     async def discovery(self, request: Request) -> Response[Discovery]:
-        base = str(request.base_url).rstrip("/") + BASE_PATH
+        base = request.app.state.settings.public_base_url.rstrip("/") + BASE_PATH
         doc = open311.discovery(base, changeset=CATEGORIES_CHANGESET)
         return render.document(format_of(request), "discovery", doc)
 
@@ -732,8 +735,12 @@ class Open311Controller(Controller):
         service_code: Annotated[
             str | None, Parameter(description="Service codes, comma-separated")
         ] = None,
-        start_date: Annotated[str | None, Parameter(description="W3C date-time")] = None,
-        end_date: Annotated[str | None, Parameter(description="W3C date-time")] = None,
+        start_date: Annotated[
+            str | None, Parameter(description="W3C date-time", schema_extra={"format": "date-time"})
+        ] = None,
+        end_date: Annotated[
+            str | None, Parameter(description="W3C date-time", schema_extra={"format": "date-time"})
+        ] = None,
         status: Annotated[str | None, Parameter(description="open, closed or both")] = None,
         jurisdiction_id: Annotated[str | None, JURISDICTION] = None,
     ) -> Response[list[ServiceRequest]]:

@@ -17,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mediation.i18n import gettext as _
 from mediation.intake.attachments import sniff
+from mediation.settings import write_private_file
 
 MAX_PHOTOS = 3
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
@@ -79,9 +80,8 @@ def prepare_all(uploads: list[tuple[str, bytes]]) -> list[Photo]:
 
 def store(data_dir: Path, photo: Photo) -> str:
     folder = data_dir / FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
     name = uuid.uuid4().hex + ".jpg"
-    (folder / name).write_bytes(photo.content)
+    write_private_file(folder / name, photo.content)
     return name
 
 

@@ -21,7 +21,7 @@ from mediation.grid.tables import Region
 from mediation.i18n import gettext as _
 from mediation.suggestions import limits, photos, rules, services
 from mediation.suggestions.categories import category_choices
-from mediation.web import LOCALE_COOKIE, error_page, is_htmx, see_other
+from mediation.web import LOCALE_COOKIE, error_page, is_htmx, public_url, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 PUBLIC = {"public": True}
@@ -62,7 +62,9 @@ def _one(value: Any) -> str:
     """A form value as one string: a repeated field keeps its last value."""
     if isinstance(value, list):
         value = value[-1] if value else ""
-    return str(value or "")[:10_000]
+    # Never cut here: the rules refuse a text over its limit and name the limit, and the
+    # request's body size bounds what can arrive at all.
+    return str(value or "")
 
 
 def _values(data: dict[str, Any]) -> dict[str, Any]:
@@ -80,7 +82,7 @@ def _reset_seconds(requested: str, default: int) -> int:
 
 
 def _track_url(request: Request, code: str) -> str:
-    return str(request.base_url).rstrip("/") + "/track?" + urlencode({"code": code})
+    return public_url(request, "/track?" + urlencode({"code": code}))
 
 
 def _session(request: Request) -> dict[str, Any]:
@@ -318,8 +320,10 @@ class KioskController(Controller):
 
     @get("/bind/{token:str}", opt=PUBLIC)
     async def bind(self, request: Request, token: FromPath[str]) -> Template | Redirect:
-        point = await services.point_for_token(token)
-        if point is None:
+        # The link is spent here: this tablet gets its own device token, a second opening of
+        # the link (another tablet, a chat preview) is refused.
+        device_token = await services.exchange_bind_token(token)
+        if device_token is None:
             return _unbound(request, invalid_link=True)
         # A kiosk carries nobody's session: a member of staff who opened the link here is
         # signed out, so the next citizen cannot walk into the staff pages.
@@ -327,7 +331,7 @@ class KioskController(Controller):
         response = Redirect("/kiosk", status_code=303, headers=NO_STORE)
         response.set_cookie(
             KIOSK_COOKIE,
-            token,
+            device_token,
             max_age=KIOSK_COOKIE_AGE,
             path="/kiosk",
             httponly=True,
@@ -432,35 +436,51 @@ def _track_page(
     )
 
 
+def _failure_key(request: Request, code: str) -> str:
+    return f"{limits.client_address(request)}:{code}"
+
+
 async def _guard_tracking(request: Request, code: str) -> limits.Verdict:
-    """Per address, every lookup counts; per receipt code, only wrong secrets do."""
+    """Per address, every lookup counts; per address and receipt code, only wrong secrets do.
+
+    The lookup is counted as a failure before the secret is checked (and given back when the
+    secret is right), so a burst of simultaneous guesses cannot all pass the check at once."""
     settings = request.app.state.settings
     store = limits.store_of(request)
     verdict = await limits.hit(
         store, limits.address_limit(settings), "track:" + limits.client_address(request)
     )
     if verdict.allowed and code:
-        failures = limits.track_failure_limit(settings)
-        if await limits.count(store, failures, code) >= failures.max:
-            return limits.Verdict(False, failures.window)
+        verdict = await limits.hit(
+            store, limits.track_failure_limit(settings), _failure_key(request, code)
+        )
     return verdict
 
 
+async def _right_secret(request: Request, code: str) -> None:
+    if code:
+        settings = request.app.state.settings
+        await limits.give_back(
+            limits.store_of(request),
+            limits.track_failure_limit(settings),
+            _failure_key(request, code),
+        )
+
+
+def _too_many(request: Request, verdict: limits.Verdict) -> Response:
+    response = error_page(request, 429)
+    response.headers["Retry-After"] = str(verdict.retry_after)
+    return response
+
+
 async def _refused(request: Request, code: str, values: dict[str, Any]) -> Template:
-    """A wrong code or secret: counted against the code, and the same words whatever was wrong."""
-    await _wrong_secret(request, code)
+    """A wrong code or secret (already counted): the same words whatever was wrong."""
     return _track_page(
         request,
         values,
         errors={"form": _("The code or the secret is not right.")},
         status_code=422,
     )
-
-
-async def _wrong_secret(request: Request, code: str) -> None:
-    if code:
-        settings = request.app.state.settings
-        await limits.hit(limits.store_of(request), limits.track_failure_limit(settings), code)
 
 
 class TrackController(Controller):
@@ -486,6 +506,7 @@ class TrackController(Controller):
         found = await services.track(values["code"], secret)
         if found is None:
             return await _refused(request, code, values)
+        await _right_secret(request, code)
         return _track_page(request, {**values, "secret": secret}, found=found)
 
     @post("/rate", opt=PUBLIC, request_max_body_size=MAX_BODY)
@@ -498,13 +519,14 @@ class TrackController(Controller):
         code = rules.parse_tracking_code(values["code"]) or ""
         verdict = await _guard_tracking(request, code)
         if not verdict.allowed:
-            return error_page(request, 429)
+            return _too_many(request, verdict)
         try:
             result = await services.rate(values["code"], secret, rating)
         except services.SuggestionError as exc:
             found = await services.track(values["code"], secret)
             if found is None:
                 return await _refused(request, code, values)
+            await _right_secret(request, code)
             return _track_page(
                 request,
                 {**values, "secret": secret},
@@ -512,6 +534,7 @@ class TrackController(Controller):
                 errors={"rating": exc.message},
                 status_code=422,
             )
+        await _right_secret(request, code)
         found = await services.track(values["code"], secret)
         return _track_page(
             request,

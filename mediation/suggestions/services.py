@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from mediation.accounts.services import CurrentUser
@@ -50,14 +50,19 @@ def digest_token(token: str) -> str:
 # ---------------------------------------------------------------- direct-report points
 
 
+BIND_LINK_HOURS = 24
+
+
 async def bind_device(user: CurrentUser, point_id: int) -> str:
-    """Staff bind a tablet to a point: a new token replaces (revokes) any earlier one."""
+    """Staff bind a tablet to a point: a one-time link (valid BIND_LINK_HOURS) that the tablet
+    exchanges for its own device token; any tablet bound earlier stops working now."""
     token = secrets.token_urlsafe(32)
     updated = (
         await DirectReportPoint.update(
             {
-                DirectReportPoint.device_token_digest: digest_token(token),
-                DirectReportPoint.token_issued_at: utc_now(),
+                DirectReportPoint.bind_token_digest: digest_token(token),
+                DirectReportPoint.bind_issued_at: utc_now(),
+                DirectReportPoint.device_token_digest: "",
             }
         )
         .where(DirectReportPoint.id == point_id)
@@ -71,10 +76,42 @@ async def bind_device(user: CurrentUser, point_id: int) -> str:
     return token
 
 
-async def revoke_device(user: CurrentUser, point_id: int) -> None:
-    await DirectReportPoint.update({DirectReportPoint.device_token_digest: ""}).where(
-        DirectReportPoint.id == point_id
+async def exchange_bind_token(link_token: str) -> str | None:
+    """The tablet's device token for a binding link, or None if the link is unknown, used,
+    replaced, withdrawn or expired. One UPDATE both checks and spends the link, so two tablets
+    opening it at once cannot both get a device token."""
+    if not link_token:
+        return None
+    device_token = secrets.token_urlsafe(32)
+    now = utc_now()
+    rows = (
+        await DirectReportPoint.update(
+            {
+                DirectReportPoint.bind_token_digest: "",
+                DirectReportPoint.device_token_digest: digest_token(device_token),
+                DirectReportPoint.token_issued_at: now,
+            }
+        )
+        .where(
+            DirectReportPoint.bind_token_digest == digest_token(link_token),
+            DirectReportPoint.bind_token_digest != "",
+            DirectReportPoint.active.eq(True),
+            DirectReportPoint.bind_issued_at >= now - timedelta(hours=BIND_LINK_HOURS),
+        )
+        .returning(DirectReportPoint.id)
     )
+    if not rows:
+        return None
+    from mediation.grid.services import record_audit
+
+    await record_audit(None, "device_bound", "direct_report_point", rows[0]["id"])
+    return device_token
+
+
+async def revoke_device(user: CurrentUser, point_id: int) -> None:
+    await DirectReportPoint.update(
+        {DirectReportPoint.device_token_digest: "", DirectReportPoint.bind_token_digest: ""}
+    ).where(DirectReportPoint.id == point_id)
     from mediation.grid.services import record_audit
 
     await record_audit(user, "revoke_device", "direct_report_point", point_id)
@@ -774,9 +811,18 @@ async def _refuse_member(row: dict) -> None:
 
 
 async def reroute_to_case(
-    user: CurrentUser, suggestion_id: int, grid_id: int, category: str
+    user: CurrentUser,
+    suggestion_id: int,
+    grid_id: int,
+    category: str,
+    identity_consent: str = "",
 ) -> int:
-    """A personal grievance is not a suggestion: it becomes a dispute case, linked both ways."""
+    """A personal grievance is not a suggestion: it becomes a dispute case, linked both ways.
+
+    The proposer's name and phone go into the case for the grid team to contact them. For a
+    confidential suggestion they go only with the proposer's consent, recorded here as
+    ``identity_consent`` (how and when they agreed); without it the case names an anonymous
+    applicant and carries no phone."""
     row = await suggestion_for_staff(user, suggestion_id)
     if row is None:
         raise SuggestionError(_("This suggestion does not exist."))
@@ -785,6 +831,12 @@ async def reroute_to_case(
         rules.apply("reroute", row["status"], reroute_to="dispute_case")
     except rules.SuggestionRuleError as exc:
         raise SuggestionError(exc.message) from exc
+    identity_consent = identity_consent.strip()
+    if len(identity_consent) > 200:
+        raise SuggestionError(
+            _("Write at most %(limit)s characters.", limit=200), "identity_consent"
+        )
+    carries_identity = not row["confidential"] or bool(identity_consent)
     inp = CaseInput(
         category=category,
         summary=row["title"][:200],
@@ -795,8 +847,10 @@ async def reroute_to_case(
         parties=[
             PartyInput(
                 role="applicant",
-                name=row["proposer_name"] or _("Proposer"),
-                phone=row["proposer_phone"],
+                name=(row["proposer_name"] if carries_identity else "")
+                or (_("Proposer (identity kept confidential)") if row["confidential"] else "")
+                or _("Proposer"),
+                phone=row["proposer_phone"] if carries_identity else "",
             )
         ],
     )
@@ -820,6 +874,21 @@ async def reroute_to_case(
             "rerouted",
             _("Handled as a dispute by the grid team."),
         )
+        if row["confidential"]:
+            await _event(
+                suggestion_id,
+                user,
+                "identity_consent" if carries_identity else "identity_withheld",
+                "rerouted",
+                "rerouted",
+                _(
+                    "The proposer agreed that their name and phone go to the case: %(how)s",
+                    how=identity_consent,
+                )
+                if carries_identity
+                else _("The case does not name the proposer: no consent was recorded."),
+                public=False,
+            )
         await _hand_group_on(user, suggestion_id, row["tracking_code"])
     from mediation.cases.services import record_event
 

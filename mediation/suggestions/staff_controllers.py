@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from typing import Annotated, Any
 
@@ -19,9 +18,11 @@ from mediation.cases.services import today
 from mediation.clock import to_local
 from mediation.db import write_transaction
 from mediation.documents.qr import qr_svg_data_uri
+from mediation.exports import workbook_bytes
 from mediation.grid.services import record_audit, region_subtree
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext
+from mediation.inputs import Page
 from mediation.suggestions import photos, rules, services
 from mediation.suggestions.categories import category_choices as suggestion_category_choices
 from mediation.suggestions.categories import category_name as suggestion_category_name
@@ -33,7 +34,7 @@ from mediation.suggestions.tables import (
     SuggestionPhoto,
     SuggestionTopic,
 )
-from mediation.web import is_htmx, see_other
+from mediation.web import is_htmx, public_url, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 STAFF_ROLES = services.STAFF_ROLES
@@ -62,6 +63,8 @@ EVENT_LABELS = {
     "regrouped": lazy_gettext("Its group has a new leading suggestion"),
     "reward": lazy_gettext("Reward decided"),
     "revealed_phone": lazy_gettext("Phone number shown in full"),
+    "identity_consent": lazy_gettext("Identity passed to the case with consent"),
+    "identity_withheld": lazy_gettext("Identity kept out of the case"),
 }
 LABELS = {
     "STATUS": rules.STATUS_LABELS,
@@ -358,7 +361,7 @@ class SuggestionStaffController(Controller):
 
     @get("/")
     async def suggestion_list(
-        self, request: Request, status: FromQuery[str] = "", page: FromQuery[int] = 1
+        self, request: Request, status: FromQuery[str] = "", page: Page = 1
     ) -> Template:
         user = current_user(request)
         if status not in {s.value for s in rules.SuggestionStatus}:
@@ -558,7 +561,9 @@ async def _reroute_to_case(user: CurrentUser, suggestion_id: int, data: dict) ->
     if category not in CATEGORY_CODES:
         raise SuggestionError(_("Choose from the list."), "case_category")
     try:
-        return await services.reroute_to_case(user, suggestion_id, int(grid), category)
+        return await services.reroute_to_case(
+            user, suggestion_id, int(grid), category, str(data.get("identity_consent") or "")
+        )
     except SuggestionError as exc:
         # The case intake names its fields differently from this form.
         field = {"grid_id": "grid", "category": "case_category"}.get(exc.field, exc.field)
@@ -567,52 +572,44 @@ async def _reroute_to_case(user: CurrentUser, suggestion_id: int, data: dict) ->
 
 def suggestions_workbook(rows: list[dict]) -> bytes:
     """One sheet, a header row in the user's language, one row per suggestion."""
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(_("Suggestions"))
-    sheet.append(
-        [
-            _("Tracking code"),
-            _("Received on"),
-            _("Received by"),
-            _("Topic"),
-            _("Main reason"),
-            _("Proposed measures"),
-            _("Subject area"),
-            _("Area concerned"),
-            _("Status"),
-            _("Department"),
-            _("Handling outcome"),
-            _("Replied on"),
-            _("Proposer"),
-            _("Phone"),
-        ]
-    )
+    header = [
+        _("Tracking code"),
+        _("Received on"),
+        _("Received by"),
+        _("Topic"),
+        _("Main reason"),
+        _("Proposed measures"),
+        _("Subject area"),
+        _("Area concerned"),
+        _("Status"),
+        _("Department"),
+        _("Handling outcome"),
+        _("Replied on"),
+        _("Proposer"),
+        _("Phone"),
+    ]
     hidden = _("(confidential)")
-    for r in rows:
-        sheet.append(
-            [
-                r["tracking_code"],
-                r["received_on"],
-                str(rules.CHANNEL_LABELS.get(r["channel"], r["channel"])),
-                r["title"],
-                r["reason"],
-                r["measures"],
-                suggestion_category_name(r["category"]) or r["category"],
-                r["region.name"] or "",
-                str(rules.STATUS_LABELS.get(r["status"], r["status"])),
-                r["department.name"] or "",
-                str(rules.OUTCOME_LABELS.get(r["outcome"], r["outcome"] or "")),
-                # Spreadsheets know no time zones: local time, as people read it.
-                to_local(r["replied_at"]).replace(tzinfo=None) if r["replied_at"] else None,
-                hidden if r.get("identity_hidden") else r["proposer_name"],
-                hidden if r.get("identity_hidden") else r["proposer_phone"],
-            ]
-        )
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    body = (
+        [
+            r["tracking_code"],
+            r["received_on"],
+            str(rules.CHANNEL_LABELS.get(r["channel"], r["channel"])),
+            r["title"],
+            r["reason"],
+            r["measures"],
+            suggestion_category_name(r["category"]) or r["category"],
+            r["region.name"] or "",
+            str(rules.STATUS_LABELS.get(r["status"], r["status"])),
+            r["department.name"] or "",
+            str(rules.OUTCOME_LABELS.get(r["outcome"], r["outcome"] or "")),
+            # Spreadsheets know no time zones: local time, as people read it.
+            to_local(r["replied_at"]).replace(tzinfo=None) if r["replied_at"] else None,
+            hidden if r.get("identity_hidden") else r["proposer_name"],
+            hidden if r.get("identity_hidden") else r["proposer_phone"],
+        ]
+        for r in rows
+    )
+    return workbook_bytes(_("Suggestions"), header, body)
 
 
 async def _entry_form(
@@ -792,7 +789,7 @@ class DirectReportPointController(Controller):
         user = current_user(request)
         point = await _point_for(user, point_id)
         token = await services.bind_device(user, point_id)
-        url = str(request.base_url).rstrip("/") + f"/kiosk/bind/{token}"
+        url = public_url(request, f"/kiosk/bind/{token}")
         # Rendered straight from the POST: the link is shown this once and stored nowhere.
         # Posting again simply issues a new link and voids this one.
         return Template(

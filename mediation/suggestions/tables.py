@@ -33,6 +33,14 @@ class DirectReportPoint(Table):
     active = Boolean(default=True)
     device_token_digest = Varchar(length=64, default="", index=True, secret=True)
     token_issued_at = Timestamptz(null=True, default=None)
+    bind_token_digest = Varchar(
+        length=64,
+        default="",
+        index=True,
+        secret=True,
+        help_text="One-time binding link, exchanged for the device token on first use",
+    )
+    bind_issued_at = Timestamptz(null=True, default=None)
 
 
 class SuggestionTopic(Table):

@@ -11,7 +11,8 @@ import uuid
 import pytest
 
 from mediation.cases import services
-from mediation.cases.tables import Case, CaseEvent
+from mediation.cases.tables import Case, CaseEvent, CaseMediator
+from mediation.grid.tables import Mediator
 from mediation.intake.tables import IntakeSubmission
 from tests.cases.conftest import STUDENT_ID, deposit_case, grid_id, user
 from tests.helpers import ensure_csrf, login
@@ -295,10 +296,14 @@ async def test_anonymous_callers_get_401_as_json(client):
         assert response.json()["status_code"] == 401
 
 
-async def test_only_intake_roles_may_register_but_case_roles_may_read(client):
+async def test_only_intake_roles_may_register_but_an_assigned_mediator_may_read(client):
     grid1 = await user("grid1")
     case_id = await services.register_case(deposit_case(await grid_id()), grid1, uuid.uuid4().hex)
     await login(client, "mediator1")
+    assert (await client.get(f"/api/cases/{case_id}")).status_code == 404
+    mediator1 = await user("mediator1")
+    profile = await Mediator.select(Mediator.id).where(Mediator.staff == mediator1.id).first()
+    await CaseMediator(case=case_id, mediator=profile["id"]).save()
     assert (await client.get(f"/api/cases/{case_id}")).status_code == 200
     response = await post_json(client, "/api/cases", case_json(await grid_id()))
     assert response.status_code == 403

@@ -25,11 +25,8 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 async def _case_in_mediation(new_key) -> int:
     grid1 = await user("grid1")
-    centre1 = await user("centre1")
     case_id = await services.register_case(deposit_case(await grid_id()), grid1, new_key())
     await services.transition_case(grid1, case_id, "accept", {})
-    suggestions = await services.suggest_mediators(centre1, case_id)
-    await services.assign_mediator(centre1, case_id, suggestions[0].mediator.id)
     await assign_directly(case_id, "mediator1")
     await services.transition_case(grid1, case_id, "start_mediation", {})
     return case_id

@@ -161,9 +161,11 @@ async def test_a_bound_device_opens_the_kiosk_and_revoking_closes_it():
     point = DirectReportPoint(code="TEST-P1", name="测试直报点")
     await point.save()
     admin = await user("admin")
-    token = await services.bind_device(admin, point.id)
+    link = await services.bind_device(admin, point.id)
+    assert await services.point_for_token(link) is None  # the link itself opens nothing
+    token = await services.exchange_bind_token(link)
     assert (await services.point_for_token(token))["id"] == point.id
-    new_token = await services.bind_device(admin, point.id)
+    new_token = await services.exchange_bind_token(await services.bind_device(admin, point.id))
     assert await services.point_for_token(token) is None
     await services.revoke_device(admin, point.id)
     assert await services.point_for_token(new_token) is None

@@ -483,12 +483,13 @@ async def test_a_point_is_created_bound_to_a_tablet_and_revoked(client):
     bound = await post_form(client, f"/suggestions/points/{point['id']}/bind", {})
     assert bound.status_code == 200 and "data:image/svg+xml" in bound.text
     token = re.search(r"/kiosk/bind/([A-Za-z0-9_\-]+)", bound.text).group(1)
-    assert (await services.point_for_token(token))["id"] == point["id"]
     assert token not in (await client.get("/suggestions/points")).text
+    device = await services.exchange_bind_token(token)
+    assert (await services.point_for_token(device))["id"] == point["id"]
 
     revoked = await post_form(client, f"/suggestions/points/{point['id']}/revoke", {})
     assert revoked.status_code == 303
-    assert await services.point_for_token(token) is None
+    assert await services.point_for_token(device) is None
 
 
 async def test_a_point_needs_a_unique_code_and_a_name(client):
