@@ -209,6 +209,8 @@ async def case_file_context(user: CurrentUser, case_id: int, base_url: str) -> d
     return {
         "case": case,
         "committee": committee,
+        "filed_by": user.display_name,
+        "filed_on": today(),
         "sessions": session_rows,
         "agreements": agreement_contexts,
         "follow_ups": await follow_ups_of_case(case_id),

@@ -118,6 +118,7 @@ FIELD_LABELS = {
 }
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 REVEALED_FIELD_LABELS = {"id_number": _l("ID number"), "phone": _l("Phone")}
 # Printed documents that carry personal data in full: printing one is recorded as a reveal.
@@ -159,6 +160,17 @@ def change_value(field: str, value: object) -> object:
         from mediation.cases.agreements import SIGNATORY_ROLES
 
         return SIGNATORY_ROLES[value]
+    if isinstance(value, str) and _ISO_DATETIME.match(value):
+        from datetime import datetime
+
+        from mediation.clock import to_local
+        from mediation.i18n import format_date
+
+        try:
+            moment = to_local(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+        return f"{format_date(moment.date(), 'long')} {moment:%H:%M}"
     if isinstance(value, str) and _ISO_DATE.match(value):
         # Dates were recorded in ISO form; people read them in their own language.
         from datetime import date

@@ -319,6 +319,25 @@ async def test_the_case_file_holds_registration_sessions_agreements_and_visits(c
     number = (await agreements.agreement_for(mediator1, agreement_id))["number"]
     for expected in ("卷宗", "王堃", "双方同意按协议履行。", number, "壹仟伍佰元整", "已全部退还"):
         assert expected in text, expected
+    # The cover, and the contents with page numbers; the agreement with its full terms and
+    # signature record; labels, never codes, on the timeline.
+    for expected in (
+        "案由房屋宅基地：学生提前退租，二房东扣押押金",
+        "当事人王堃、李二房东",
+        "调解员",
+        "受理日期",
+        "结案日期",
+        "调解结果",
+        "立卷人沈建华",
+        "立卷日期",
+        "保管期限长期",
+        "一、李二房东退还押金人民币1,500.00元",
+        "签署情况：",
+        "委员会印章（",
+    ):
+        assert expected in text, expected
+    assert re.search(r"登记\.{3,}3", text), "the contents give page numbers"
+    assert "签署人：seal" not in text and "T0" not in text
 
 
 async def test_oral_and_supplementary_agreements_print_under_their_own_titles(new_key):
