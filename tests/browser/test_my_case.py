@@ -91,7 +91,9 @@ def test_a_party_follows_the_case_from_the_slip_on_a_phone(live_server, browser,
         ["pdftotext", "-", "-"], input=slip.body(), capture_output=True, check=True
     ).stdout.decode()
     compact = "".join(text.split())
-    url = re.search(r"http://[^\s]+/my-case\?code=JF-\d{4}-[0-9A-Z]{6}", compact).group(0)
+    printed = re.search(r"https?://[^\s]+(/my-case\?code=JF-\d{4}-[0-9A-Z]{6})", compact)
+    # The slip prints the public address (PUBLIC_BASE_URL); here the app runs on a test port.
+    url = live_server + printed.group(1)
     secret = re.search(r"密码(\d{6})", compact).group(1)
     staff.close()
 
