@@ -450,6 +450,9 @@ async def issue_agreement(user: CurrentUser, agreement_id: int) -> str:
         serial = await next_document_number(key)
         number = f"（{year}）{agreement['committee_short']}调字第{serial}号"
         agreement["number"] = number
+        if oral:
+            # The date reached is part of what the hash stands for: fix it before hashing.
+            agreement["reached_on"] = agreement["reached_on"] or today()
         digest = content_hash(agreement)
         values = {
             Agreement.number: number,

@@ -220,6 +220,12 @@ async def _documents_for(case: dict, user, rng: random.Random) -> bool:
         }
     ).where(Agreement.id == agreement_id)
     await Signature.update({Signature.signed_on: day}).where(Signature.agreement == agreement_id)
+    # The content printed on the agreement now carries the back-dated day (an oral agreement's
+    # date reached): its hash must stand for that content, or /verify and restore disagree.
+    issued = await agreements.agreement_for(user, agreement_id)
+    await Agreement.update({Agreement.content_hash: agreements.content_hash(issued)}).where(
+        Agreement.id == agreement_id
+    )
     await CaseEvent.update({CaseEvent.changes: {"effective_on": [None, day.isoformat()]}}).where(
         CaseEvent.case == case["id"],
         CaseEvent.id > mark,

@@ -66,10 +66,21 @@ async def _delete_case(case_id: int) -> None:
         for column in table._meta.foreign_key_columns
         if column._foreign_key_meta.resolved_references is Case and table not in (Case, Party)
     ]
+    from mediation.cases.tables import CaseCounter
+    from mediation.reports import rollups
+
+    # Its figures and its number go too: the statistics and the gap-free numbering of the
+    # year must read as if the case had never been registered.
+    await rollups.apply_change(await rollups.stat_row(case_id), None)
+    number = (await Case.select(Case.number).where(Case.id == case_id).first())["number"]
     for table, column in referring:  # rows that may also refer to a party go first
         await table.delete().where(column == case_id)
     await Party.delete().where(Party.case == case_id)
     await Case.delete().where(Case.id == case_id)
+    prefix, seq = number.rsplit("-", 1)
+    await CaseCounter.update({CaseCounter.last_number: CaseCounter.last_number - 1}).where(
+        CaseCounter.key == prefix, CaseCounter.last_number == int(seq)
+    )
 
 
 # ---------------------------------------------------------------- the seeded table

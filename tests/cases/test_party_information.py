@@ -85,7 +85,8 @@ async def test_a_mediator_not_on_the_case_cannot_change_a_party(client, new_key)
     response = await post_form(
         client, f"/cases/{case_id}/parties/{party['id']}/", {"name": "改名", "ethnicity": "汉族"}
     )
-    assert response.status_code == 422
+    # Refused: off the case the mediator may not change it (and may not even see it).
+    assert response.status_code in (404, 422)
     assert (await Party.select(Party.name).where(Party.id == party["id"]).first())["name"] == (
         party["name"]
     )
