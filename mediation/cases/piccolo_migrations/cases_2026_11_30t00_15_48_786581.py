@@ -428,4 +428,12 @@ async def forwards():
         schema=None,
     )
 
+    async def drop_index_first():
+        # SQLite will not drop a column that an index still names: the index goes first.
+        from piccolo.engine import engine_finder
+
+        await engine_finder().run_ddl('DROP INDEX IF EXISTS "case_termination_number"')
+
+    manager.add_raw_backwards(drop_index_first)
+
     return manager
