@@ -45,6 +45,7 @@ def environment() -> Environment:
         mask_id=mask_id_number,
         mask_phone=mask_phone,
     )
+    from mediation.accounts.sessions import warn_before
     from mediation.cases import labels as case_labels
     from mediation.cases import workflow
     from mediation.cases.categories import category_label
@@ -53,6 +54,7 @@ def environment() -> Environment:
 
     env.globals.update(
         static_url=static_url,
+        session_warn=lambda request: warn_before(request.app.state.settings.session_idle),
         ROLE_LABELS=ROLE_LABELS,
         LEVEL_LABELS=LEVEL_LABELS,
         TEAM_ROLE_LABELS=TEAM_ROLE_LABELS,
