@@ -26,6 +26,7 @@ from mediation import db
 from mediation.accounts.controllers import AccountController
 from mediation.accounts.services import CurrentUser, load_user
 from mediation.accounts.sessions import QuietSessionConfig
+from mediation.cases.agreement_controllers import AgreementController, VerifyController
 from mediation.cases.api import CaseApiController
 from mediation.cases.controllers import (
     CaseController,
@@ -33,14 +34,10 @@ from mediation.cases.controllers import (
     HolidayCalendarController,
     NotificationController,
 )
+from mediation.cases.document_controllers import CaseDocumentController
 from mediation.cases.material_controllers import MaterialController
 from mediation.cases.party_controllers import PartyController
-from mediation.cases.session_controllers import (
-    AgreementController,
-    CaseDocumentController,
-    SessionController,
-    VerifyController,
-)
+from mediation.cases.session_controllers import SessionController
 from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
 from mediation.intake.controllers import IntakeController

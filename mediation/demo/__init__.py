@@ -257,9 +257,9 @@ async def rebuild_demo_figures() -> None:
 async def load_demo(reset: bool = False) -> str:
     """Create the demo county once; running it again changes nothing unless ``reset``."""
     from mediation.cases.categories import STANDARD_CATEGORIES
-    from mediation.cases.demo import load_demo_cases
-    from mediation.cases.demo_documents import load_demo_documents
-    from mediation.suggestions.demo import load_demo_suggestions
+    from mediation.demo.cases import load_demo_cases
+    from mediation.demo.documents import load_demo_documents
+    from mediation.demo.suggestions import load_demo_suggestions
 
     if reset:
         await reset_all()
