@@ -176,3 +176,6 @@ async def test_editing_a_category_records_before_and_after(client):
     await DisputeCategory.update({DisputeCategory.name_zh: "其他"}).where(
         DisputeCategory.id == row["id"]
     )
+    from mediation.cases.category_store import refresh_categories
+
+    await refresh_categories(force=True)
