@@ -154,15 +154,18 @@ def _is_login_attempt(request: Request) -> bool:
     return request.method == "POST" and request.url.path == "/login"
 
 
-async def _refresh_holiday_calendar(_request: Request) -> None:
-    """Keep the in-memory holiday calendar current (a clock check; a query once a minute)."""
+async def _refresh_reference_data(_request: Request) -> None:
+    """Keep the in-memory holiday calendar and dispute categories current (a clock check
+    each; a query once a minute)."""
+    from mediation.cases.category_store import refresh_categories
     from mediation.cases.holidays import refresh_calendar
 
     await refresh_calendar()
+    await refresh_categories()
 
 
 async def _before_request(request: Request) -> Response | None:
-    await _refresh_holiday_calendar(request)
+    await _refresh_reference_data(request)
     return await guard_request(request)
 
 

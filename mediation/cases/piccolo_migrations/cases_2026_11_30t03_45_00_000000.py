@@ -1,27 +1,30 @@
+"""Agreement.parties_snapshot: the parties as printed, frozen when the agreement is issued.
+
+The next migration back-fills it (Piccolo runs a migration's raw steps before its new columns).
+"""
+
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.column_types import Integer
+from piccolo.columns import Text
 from piccolo.columns.indexes import IndexMethod
 
 ID = "2026-11-30T03:45:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "A rescheduled session points to the session that replaces it"
+DESCRIPTION = "Agreement.parties_snapshot"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="cases", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="cases", description=DESCRIPTION)
 
     manager.add_column(
-        table_class_name="MediationSession",
-        tablename="mediation_session",
-        column_name="rescheduled_to",
-        db_column_name="rescheduled_to",
-        column_class_name="Integer",
-        column_class=Integer,
+        table_class_name="Agreement",
+        tablename="agreement",
+        column_name="parties_snapshot",
+        db_column_name="parties_snapshot",
+        column_class_name="Text",
+        column_class=Text,
         params={
-            "default": None,
-            "null": True,
+            "default": "",
+            "null": False,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -32,5 +35,4 @@ async def forwards():
         },
         schema=None,
     )
-
     return manager
