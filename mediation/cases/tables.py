@@ -271,6 +271,10 @@ class Agreement(Table):
     confirmation_reminded_on = Date(
         null=True, default=None, help_text="When the judicial-confirmation reminder went out"
     )
+    parties_snapshot = Text(
+        default="",
+        help_text="JSON: the parties as printed, frozen at issue (the hash and reprints use it)",
+    )
 
 
 class AgreementClause(Table):
