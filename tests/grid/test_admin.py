@@ -41,7 +41,7 @@ async def test_a_community_cannot_hang_directly_under_the_county(client):
         {"code": "330482009999", "name": "错位社区", "level": "community", "parent": str(county)},
     )
     assert response.status_code == 422
-    assert "村社区属于镇街" in response.text
+    assert "村（社区）属于镇（街道）" in response.text
     # What the admin typed is still there.
     assert 'value="错位社区"' in response.text
     assert not await Region.exists().where(Region.code == "330482009999")
