@@ -26,6 +26,7 @@ from mediation import db
 from mediation.accounts.controllers import AccountController
 from mediation.accounts.services import CurrentUser, load_user
 from mediation.accounts.sessions import QuietSessionConfig
+from mediation.cases.agreement_controllers import AgreementController, VerifyController
 from mediation.cases.api import CaseApiController
 from mediation.cases.controllers import (
     CaseController,
@@ -33,14 +34,10 @@ from mediation.cases.controllers import (
     HolidayCalendarController,
     NotificationController,
 )
+from mediation.cases.document_controllers import CaseDocumentController
 from mediation.cases.material_controllers import MaterialController
 from mediation.cases.party_controllers import PartyController
-from mediation.cases.session_controllers import (
-    AgreementController,
-    CaseDocumentController,
-    SessionController,
-    VerifyController,
-)
+from mediation.cases.session_controllers import SessionController
 from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
 from mediation.intake.controllers import IntakeController
@@ -157,15 +154,18 @@ def _is_login_attempt(request: Request) -> bool:
     return request.method == "POST" and request.url.path == "/login"
 
 
-async def _refresh_holiday_calendar(_request: Request) -> None:
-    """Keep the in-memory holiday calendar current (a clock check; a query once a minute)."""
+async def _refresh_reference_data(_request: Request) -> None:
+    """Keep the in-memory holiday calendar and dispute categories current (a clock check
+    each; a query once a minute)."""
+    from mediation.cases.category_store import refresh_categories
     from mediation.cases.holidays import refresh_calendar
 
     await refresh_calendar()
+    await refresh_categories()
 
 
 async def _before_request(request: Request) -> Response | None:
-    await _refresh_holiday_calendar(request)
+    await _refresh_reference_data(request)
     return await guard_request(request)
 
 

@@ -23,6 +23,7 @@ from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from mediation import i18n, inputs
+from mediation.suggestions.open311_errors import http_error_response
 
 LOCALE_COOKIE = "lang"
 CSRF_COOKIE = "csrftoken"
@@ -313,9 +314,7 @@ async def guard_request(request: Request) -> Response | None:
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     if request.url.path.startswith("/open311/"):
         # Unknown paths and methods under the Open311 root answer in the standard's format.
-        from mediation.suggestions.open311_controllers import open311_http_error
-
-        return open311_http_error(request, exc)
+        return http_error_response(request, exc)
     if isinstance(exc, NotAuthorizedException) and not wants_json(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.headers.get("hx-request"):

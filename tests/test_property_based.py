@@ -27,7 +27,7 @@ from mediation.cases.tables import CaseMediator
 from mediation.demo import DEMO_PASSWORD
 from mediation.grid.tables import Mediator
 from mediation.settings import settings_from_env
-from mediation.suggestions.open311_controllers import create_api_key
+from mediation.suggestions.open311_keys import create_api_key
 from tests.cases.conftest import deposit_case, grid_id, user
 
 BOUNDED = hypothesis_settings(

@@ -12,8 +12,7 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
-from mediation.cases import materials, services
-from mediation.cases.categories import STANDARD_CATEGORIES, category_label
+from mediation.cases import categories, materials, services
 from mediation.grid.services import grids_for
 from mediation.i18n import gettext as _
 from mediation.intake import attachments
@@ -36,9 +35,7 @@ async def _form_context(request: Request, values: dict, errors: dict) -> dict:
         "values": values,
         "errors": errors,
         "grid_choices": [(str(g["id"]), g["name"]) for g in grids],
-        "category_choices": [
-            (code, category_label(code)) for code, _zh, _en in STANDARD_CATEGORIES
-        ],
+        "category_choices": categories.current().intake_choices(),
         "duplicates": [],
     }
 

@@ -391,7 +391,7 @@ async def request_reschedule(who: Access, session_id: int, reason: str) -> None:
         note=reason,
     )
     case = await Case.select(Case.number, Case.grid).where(Case.id == who.case_id).first()
-    recipients = [row["staff"] for row in await case_services._team(case["grid"])]
+    recipients = [row["staff"] for row in await case_services.grid_team(case["grid"])]
     if session["mediator.staff"]:
         recipients.append(session["mediator.staff"])
     await case_services.notify(

@@ -6,7 +6,7 @@ When a case changes, the change's transaction subtracts what the case contribute
 adds what it contributes now (``apply_change``), so the sums are exact at every commit:
 
 - The before-image is exact: case updates are conditional on the version the caller read
-  (``cases.services._update_case``), so when the update succeeds the row was exactly the dict
+  (``cases.changes.update_case``), so when the update succeeds the row was exactly the dict
   the caller holds. The after-image is what the update returned.
 - The sums are updated with ``n = n + delta`` upserts, row-locked on PostgreSQL and under the
   single writer lock on SQLite, inside the case's own transaction: two concurrent changes both

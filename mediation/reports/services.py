@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from piccolo.query.functions.aggregate import Count, Sum
 
 from mediation.accounts.services import CurrentUser
-from mediation.cases.categories import STANDARD_CATEGORIES
+from mediation.cases import categories
 from mediation.clock import local_date
 from mediation.grid.tables import Department, Grid, Region
 from mediation.reports import rollups
@@ -235,7 +235,7 @@ def case_link(period: Period, measure: str, scope: Scope | None = None, **filter
 
 
 def category_order() -> list[str]:
-    return [code for code, _zh, _en in STANDARD_CATEGORIES]
+    return categories.current().ordered_codes()
 
 
 # ---------------------------------------------------------------- suggestions

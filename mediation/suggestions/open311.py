@@ -40,6 +40,10 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = ["text/xml", "application/json"]
 MAX_WINDOW = timedelta(days=90)  # GET requests: "may not span more than 90 days"
 MAX_RESULTS = 1000  # "first 1000 requests returned"
+# GET requests without page_size answer the newest DEFAULT_PAGE_SIZE; page_size may ask for
+# up to MAX_PAGE_SIZE (the spec's own cap).
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = MAX_RESULTS
 MAX_ADDRESS = 250
 MAX_URL = 2000
 
@@ -483,7 +487,9 @@ def parse_list_params(
     params: ``service_request_ids`` (our receipt codes; when given they override every
     other argument, as the spec says), ``service_codes``, ``start`` and ``end`` (aware
     datetimes; by default the most recent 90 days, never more than 90 days), ``statuses``
-    ("open"/"closed"), ``suggestion_statuses`` (ours, for the query) and ``limit``.
+    ("open"/"closed"), ``suggestion_statuses`` (ours, for the query) and ``limit`` (the
+    ``page_size`` asked for, DEFAULT_PAGE_SIZE without one, at most MAX_PAGE_SIZE; a list of
+    receipt codes is answered whole).
     """
     errors: list[dict[str, Any]] = []
     now = now or local_now()
@@ -507,6 +513,21 @@ def parse_list_params(
 
     params["service_request_ids"] = []
     params["service_codes"] = _split(_one(query, "service_code"))
+    page_size = _one(query, "page_size")
+    params["limit"] = DEFAULT_PAGE_SIZE
+    if page_size:
+        if page_size.isascii() and page_size.isdigit() and 1 <= int(page_size) <= MAX_PAGE_SIZE:
+            params["limit"] = int(page_size)
+        else:
+            errors.append(
+                _error(
+                    400,
+                    _(
+                        "page_size must be a whole number from 1 to %(max)s.",
+                        max=MAX_PAGE_SIZE,
+                    ),
+                )
+            )
 
     statuses = [item.lower() for item in _split(_one(query, "status"))]
     unknown = [item for item in statuses if item not in OPEN311_STATUSES]

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
 from mediation.accounts.services import CurrentUser
-from mediation.cases.categories import CATEGORY_CODES, STANDARD_CATEGORIES, category_label
+from mediation.cases import categories as case_categories
 from mediation.cases.services import today
 from mediation.clock import to_local
 from mediation.db import write_transaction
@@ -135,7 +135,7 @@ async def _region_choices(user: CurrentUser) -> list[tuple[str, str]]:
 
 
 def _category_choices() -> list[tuple[str, str]]:
-    return [(code, category_label(code)) for code, _zh, _en in STANDARD_CATEGORIES]
+    return case_categories.current().intake_choices()
 
 
 # ---------------------------------------------------------------- small services of this page
@@ -558,7 +558,7 @@ async def _reroute_to_case(user: CurrentUser, suggestion_id: int, data: dict) ->
     if grid not in {key for key, _label in await services.grid_choices(user)}:
         raise SuggestionError(_("Choose from the list."), "grid")
     category = str(data.get("case_category") or "")
-    if category not in CATEGORY_CODES:
+    if category not in case_categories.current().intake_codes:
         raise SuggestionError(_("Choose from the list."), "case_category")
     try:
         return await services.reroute_to_case(

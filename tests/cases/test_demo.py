@@ -14,10 +14,10 @@ import pytest
 
 from mediation import crypto
 from mediation.cases import services
-from mediation.cases.demo import DEMO_COUNT, STORY_GRID, load_demo_cases
 from mediation.cases.tables import Agreement, AgreementClause, Case, CaseEvent, CaseMediator, Party
 from mediation.cases.workflow import CaseLevel, CaseStatus
 from mediation.clock import local_date, local_now
+from mediation.demo.cases import DEMO_COUNT, STORY_GRID, load_demo_cases
 from mediation.intake.validators import validate_id_number, validate_phone
 
 pytestmark = pytest.mark.anyio

@@ -380,7 +380,12 @@ def test_status_and_level_labels_use_the_words_of_practice():
         "breached": "未履行",
         "closed": "结案",
     }
-    assert [str(LEVEL_LABELS[level]) for level in CaseLevel] == ["网格", "村社区", "镇街", "县级"]
+    assert [str(LEVEL_LABELS[level]) for level in CaseLevel] == [
+        "网格",
+        "村（社区）",
+        "镇（街道）",
+        "县级",
+    ]
 
 
 def test_labels_follow_the_locale():

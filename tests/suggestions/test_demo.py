@@ -10,8 +10,8 @@ import pytest
 from mediation.cases.services import today
 from mediation.cases.tables import Case, CaseEvent
 from mediation.clock import local_date, local_now
+from mediation.demo.suggestions import POINTS, load_demo_suggestions
 from mediation.grid.tables import Department, Staff
-from mediation.suggestions.demo import POINTS, load_demo_suggestions
 from mediation.suggestions.rules import Outcome, SuggestionStatus
 from mediation.suggestions.tables import (
     DirectReportPoint,

@@ -492,9 +492,24 @@ def test_by_default_the_list_covers_the_last_90_days():
     assert errors == []
     assert params["end"] == NOW
     assert params["start"] == NOW - timedelta(days=90)
-    assert params["limit"] == 1000
+    assert params["limit"] == 100  # the documented default page_size
     assert params["service_request_ids"] == [] and params["service_codes"] == []
     assert set(params["suggestion_statuses"]) == set(SuggestionStatus)
+
+
+def test_page_size_chooses_how_many_up_to_the_documented_maximum():
+    from mediation.suggestions.open311 import MAX_PAGE_SIZE
+
+    assert MAX_PAGE_SIZE == 1000
+    assert parse_list_params({"page_size": "1"}, now=NOW) == (
+        {**parse_list_params({}, now=NOW)[0], "limit": 1},
+        [],
+    )
+    assert parse_list_params({"page_size": "1000"}, now=NOW)[0]["limit"] == 1000
+    for bad in ("0", "1001", "-5", "ten", "1.5", "２"):
+        params, errors = parse_list_params({"page_size": bad}, now=NOW)
+        assert [e["code"] for e in errors] == [400], bad
+        assert "page_size" in errors[0]["description"] and "1000" in errors[0]["description"]
 
 
 def test_the_spec_sample_query_is_understood():

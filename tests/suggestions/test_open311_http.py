@@ -10,14 +10,9 @@ from litestar.testing import AsyncTestClient
 
 from mediation.grid.tables import AuditEvent
 from mediation.suggestions import rules
-from mediation.suggestions.open311_controllers import (
-    CATEGORY_CODES,
-    NO_MEASURES,
-    create_api_key,
-    digest_key,
-    main,
-    revoke_api_keys,
-)
+from mediation.suggestions.categories import CATEGORY_CODES
+from mediation.suggestions.open311_keys import create_api_key, digest_key, main, revoke_api_keys
+from mediation.suggestions.open311_reading import NO_MEASURES
 from mediation.suggestions.tables import ApiKey, Suggestion
 from tests.suggestions.test_open311 import (
     SPEC_DISCOVERY_KEYS,
@@ -324,6 +319,29 @@ async def test_requests_can_be_listed_by_id_status_code_and_date_window(client, 
     assert code in await listed(**window)
     past = {"start_date": "2025-01-01T00:00:00+08:00", "end_date": "2025-03-01T00:00:00+08:00"}
     assert code not in await listed(**past)
+
+
+async def test_the_list_answers_page_size_newest_requests(client, api_key, monkeypatch):
+    from mediation.suggestions import open311
+
+    codes = [await create(client, api_key) for _ in range(3)]
+
+    async def listed(**params) -> list[str]:
+        response = await client.get(f"{BASE}/requests.json", params=params)
+        assert response.status_code == 200, response.text
+        return [r["service_request_id"] for r in response.json()]
+
+    assert await listed(page_size="2") == [codes[2], codes[1]]
+    # Without page_size, the default: the newest DEFAULT_PAGE_SIZE.
+    monkeypatch.setattr(open311, "DEFAULT_PAGE_SIZE", 2)
+    assert await listed() == [codes[2], codes[1]]
+    assert await listed(page_size="3") == [codes[2], codes[1], codes[0]]
+    response = await client.get(f"{BASE}/requests.json", params={"page_size": "1001"})
+    assert "1000" in assert_spec_error(response, 400)
+    # The default and the maximum are documented in the OpenAPI document.
+    schema = (await client.get("/schema/openapi.json")).json()
+    text = schema["paths"]["/open311/v2/requests.json"]["get"]["description"]
+    assert "100 by default" in text and "at most 1000" in text
 
 
 async def test_a_window_over_90_days_and_bad_arguments_are_spec_400_errors(client):

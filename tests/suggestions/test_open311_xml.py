@@ -296,7 +296,7 @@ async def _post_body(client, path: str, body: str):
 
 @pytest.fixture
 async def api_key():
-    from mediation.suggestions.open311_controllers import create_api_key
+    from mediation.suggestions.open311_keys import create_api_key
 
     return await create_api_key("XML 客户端")
 

@@ -1,0 +1,109 @@
+"""The case timeline and staff notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mediation.accounts.services import CurrentUser
+from mediation.cases import access
+from mediation.cases.tables import (
+    CaseEvent,
+    Notification,
+)
+from mediation.grid.tables import Staff, TeamMember
+
+
+async def record_event(
+    case_id: int,
+    actor: CurrentUser | None,
+    action: str,
+    from_status: str = "",
+    to_status: str = "",
+    changes: dict | None = None,
+    note: str = "",
+) -> None:
+    await CaseEvent.insert(
+        CaseEvent(
+            case=case_id,
+            actor=actor.id if actor else None,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            changes=_jsonable(changes or {}),
+            note=note,
+        )
+    )
+    # The parties hear of the events that concern them (accepted, sessions, agreement, closed).
+    from mediation.portal.services import on_case_event
+
+    await on_case_event(case_id, action, to_status)
+
+
+def _jsonable(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {str(k): _jsonable(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_jsonable(v) for v in data]
+    if isinstance(data, (str, int, float, bool)) or data is None:
+        return data
+    return str(data)
+
+
+async def notify(staff_ids: list[int], case_id: int | None, kind: str, message: str) -> None:
+    if not staff_ids:
+        return
+    await Notification.insert(
+        *[
+            Notification(recipient=sid, case=case_id, kind=kind, message=message[:300])
+            for sid in dict.fromkeys(staff_ids)
+        ]
+    )
+
+
+async def unread_count(user: CurrentUser) -> int:
+    """Unread notifications the inbox shows (those about a case the user may no longer open
+    are left out there, so they are not counted here either)."""
+    rows = await Notification.select(Notification.case).where(
+        Notification.recipient == user.id, Notification.read.eq(False)
+    )
+    cases = {r["case"] for r in rows if r["case"] is not None}
+    allowed = await access.entitled_case_ids(user, cases) if cases else set()
+    return sum(1 for r in rows if r["case"] is None or r["case"] in allowed)
+
+
+async def notifications_for(user: CurrentUser, limit: int = 50) -> list[dict]:
+    """The user's latest notifications; one about a case they may no longer open (a mediator
+    taken off it) is left out, so nothing points to a page that would refuse them."""
+    rows = (
+        await Notification.select(Notification.all_columns(), Notification.case.number)
+        .where(Notification.recipient == user.id)
+        .order_by(Notification.id, ascending=False)
+        .limit(limit)
+    )
+    allowed = await access.entitled_case_ids(user, [r["case"] for r in rows])
+    return [r for r in rows if r["case"] is None or r["case"] in allowed]
+
+
+async def mark_notifications_read(user: CurrentUser) -> None:
+    await Notification.update({Notification.read: True}).where(
+        Notification.recipient == user.id, Notification.read.eq(False)
+    )
+
+
+async def grid_team(grid_id: int) -> list[dict]:
+    return await TeamMember.select(TeamMember.staff, TeamMember.role).where(
+        TeamMember.grid == grid_id
+    )
+
+
+async def centre_staff(region_path: str, level: str) -> list[int]:
+    """Centre staff responsible at ``level`` for a community path (town or county centre)."""
+    parts = [p for p in region_path.split("/") if p]
+    depth = {"community": 3, "town": 2, "county": 1}.get(level, 2)
+    if level == "grid":
+        depth = 3
+    target = "/" + "/".join(parts[:depth]) + "/"
+    rows = await Staff.select(Staff.id, Staff.roles).where(
+        Staff.region.path == target, Staff.active.eq(True)
+    )
+    return [r["id"] for r in rows if "centre_staff" in (r["roles"] or [])]

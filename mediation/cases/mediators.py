@@ -1,0 +1,220 @@
+"""Choosing, assigning and replacing a case's mediators; extending mediation."""
+
+from __future__ import annotations
+
+from mediation import crypto
+from mediation.accounts.services import CurrentUser
+from mediation.cases import assignment, deadlines
+from mediation.cases.changes import update_case
+from mediation.cases.common import OPEN_STATUSES, CaseError
+from mediation.cases.events import notify, record_event
+from mediation.cases.policy_store import current_policy
+from mediation.cases.queries import case_for
+from mediation.cases.tables import (
+    Case,
+    CaseMediator,
+    Party,
+)
+from mediation.db import write_transaction
+from mediation.grid.tables import Mediator
+from mediation.i18n import gettext as _
+
+
+async def suggest_mediators(user: CurrentUser, case_id: int) -> list[assignment.Suggestion]:
+    case = await case_for(user, case_id)
+    if case is None:
+        raise CaseError(_("This case does not exist."))
+    parties = await Party.select(
+        Party.name, Party.id_number_encrypted, Party.phone, Party.staff
+    ).where(Party.case == case_id)
+    objected = {
+        r["mediator"]
+        for r in await CaseMediator.select(CaseMediator.mediator).where(
+            CaseMediator.case == case_id, CaseMediator.ended_reason != ""
+        )
+    }
+    active = {
+        r["mediator"]
+        for r in await CaseMediator.select(CaseMediator.mediator).where(
+            CaseMediator.case == case_id, CaseMediator.active.eq(True)
+        )
+    }
+    facts = assignment.CaseFacts(
+        category_code=case["category"],
+        region_path=case["region_path"],
+        parties=tuple(
+            assignment.Person(
+                name=p["name"],
+                id_number=crypto.decrypt(p["id_number_encrypted"]) or None,
+                phone=p["phone"] or None,
+                staff_id=p["staff"],
+            )
+            for p in parties
+        ),
+        objected_mediator_ids=frozenset(objected),
+    )
+    rows = await Mediator.select(
+        Mediator.id,
+        Mediator.staff,
+        Mediator.staff.display_name,
+        Mediator.staff.region.path,
+        Mediator.staff.phone,
+        Mediator.skills,
+        Mediator.dialects,
+        Mediator.available,
+        Mediator.max_cases,
+        Mediator.related_persons,
+    ).output(load_json=True)
+    loads = await _mediator_loads()
+    candidates = []
+    for r in rows:
+        if r["id"] in active:
+            continue
+        related = frozenset(
+            assignment.Person(
+                name=p.get("name", ""), id_number=p.get("id_number"), phone=p.get("phone")
+            )
+            for p in (r["related_persons"] or [])
+            if isinstance(p, dict)
+        )
+        candidates.append(
+            assignment.MediatorFacts(
+                id=r["id"],
+                name=r["staff.display_name"],
+                region_path=r["staff.region.path"] or "",
+                skills=frozenset(r["skills"] or []),
+                dialects=frozenset(r["dialects"] or []),
+                available=r["available"],
+                current_load=loads.get(r["id"], 0),
+                max_load=r["max_cases"],
+                phone=r["staff.phone"] or None,
+                related_persons=related,
+            )
+        )
+    # Staff ids of parties are matched against the mediator's staff id, not the profile id.
+    staff_of = {r["id"]: r["staff"] for r in rows}
+    party_staff = {p["staff"] for p in parties if p["staff"]}
+    candidates = [c for c in candidates if staff_of[c.id] not in party_staff]
+    return assignment.rank_mediators(facts, candidates)
+
+
+async def _mediator_loads() -> dict[int, int]:
+    rows = await CaseMediator.select(CaseMediator.mediator).where(
+        CaseMediator.active.eq(True), CaseMediator.case.status.is_in(OPEN_STATUSES)
+    )
+    loads: dict[int, int] = {}
+    for r in rows:
+        loads[r["mediator"]] = loads.get(r["mediator"], 0) + 1
+    return loads
+
+
+async def assign_mediator(user: CurrentUser, case_id: int, mediator_id: int) -> None:
+    """Staff confirm one of the suggested mediators (conflicts of interest are refused)."""
+    suggestions = await suggest_mediators(user, case_id)
+    chosen = next((s for s in suggestions if s.mediator.id == mediator_id), None)
+    if chosen is None:
+        raise CaseError(
+            _("This mediator cannot take the case (conflict of interest, objection or full load)."),
+            "mediator",
+        )
+    await CaseMediator(case=case_id, mediator=mediator_id, assigned_by=user.id).save()
+    staff = (
+        await Mediator.select(Mediator.staff, Mediator.staff.display_name)
+        .where(Mediator.id == mediator_id)
+        .first()
+    )
+    case = await case_for(user, case_id)
+    await record_event(
+        case_id,
+        user,
+        "mediator_assigned",
+        changes={"mediator": [None, staff["staff.display_name"]]},
+    )
+    await notify(
+        [staff["staff"]],
+        case_id,
+        "assigned",
+        _("You were assigned to case %(number)s.", number=case["number"]),
+    )
+
+
+async def object_to_mediator(
+    user: CurrentUser, case_id: int, assignment_id: int, reason: str
+) -> None:
+    """A party objects to a mediator: the assignment ends and the objection is recorded."""
+    if await case_for(user, case_id) is None:
+        raise CaseError(_("This case does not exist."))
+    await end_assignment_on_objection(case_id, assignment_id, reason, actor=user)
+
+
+async def end_assignment_on_objection(
+    case_id: int,
+    assignment_id: int,
+    reason: str,
+    actor: CurrentUser | None,
+    party_name: str = "",
+) -> None:
+    """End a mediator's assignment because a party objects (entered by staff or by the party)."""
+    if not reason.strip():
+        raise CaseError(_("Give a reason for the objection."), "reason")
+    row = (
+        await CaseMediator.select(CaseMediator.id, CaseMediator.mediator.staff.display_name)
+        .where(
+            CaseMediator.id == assignment_id,
+            CaseMediator.case == case_id,
+            CaseMediator.active.eq(True),
+        )
+        .first()
+    )
+    if row is None:
+        raise CaseError(_("This mediator is not on the case."))
+    await CaseMediator.update(
+        {CaseMediator.active: False, CaseMediator.ended_reason: reason.strip()[:200]}
+    ).where(CaseMediator.id == assignment_id)
+    changes = {"mediator": [row["mediator.staff.display_name"], None]}
+    if party_name:
+        changes["party"] = [None, party_name]
+    await record_event(case_id, actor, "mediator_objected", changes=changes, note=reason)
+
+
+async def extend_mediation(
+    user: CurrentUser,
+    case_id: int,
+    days: int,
+    applicant_consents: bool,
+    respondent_consents: bool,
+    version: int | None = None,
+) -> None:
+    case = await case_for(user, case_id)
+    if case is None:
+        raise CaseError(_("This case does not exist."))
+    if case["status"] != "mediating":
+        raise CaseError(_("Only a case in mediation can have its mediation period extended."))
+    policy = await current_policy()
+    try:
+        added = deadlines.extend_mediation(
+            policy,
+            days=days,
+            times_extended=case["extensions"],
+            applicant_consents=applicant_consents,
+            respondent_consents=respondent_consents,
+        )
+    except deadlines.DeadlineError as exc:
+        raise CaseError(exc.message, "days") from exc
+    async with write_transaction():
+        await update_case(
+            case,
+            {
+                Case.extension_days: case["extension_days"] + added,
+                Case.extensions: case["extensions"] + 1,
+            },
+            user,
+            version,
+        )
+        await record_event(
+            case_id,
+            user,
+            "extended",
+            changes={"extension_days": [case["extension_days"], case["extension_days"] + added]},
+            note=_("Both sides consented."),
+        )

@@ -1,0 +1,62 @@
+"""The deadline policy kept in the database (the newest row wins; older ones are history)."""
+
+from __future__ import annotations
+
+from mediation.accounts.services import CurrentUser
+from mediation.cases import deadlines
+from mediation.cases.common import CaseError
+from mediation.cases.tables import (
+    DeadlinePolicy,
+)
+from mediation.i18n import gettext as _
+
+
+async def current_policy() -> deadlines.Policy:
+    row = (
+        await DeadlinePolicy.select(DeadlinePolicy.body)
+        .order_by(DeadlinePolicy.id, ascending=False)
+        .output(load_json=True)
+        .first()
+    )
+    if row is None:
+        return deadlines.default_policy()
+    return deadlines.parse_policy(row["body"], "stored deadline policy")
+
+
+async def current_policy_json() -> str:
+    import json
+
+    row = (
+        await DeadlinePolicy.select(DeadlinePolicy.body)
+        .order_by(DeadlinePolicy.id, ascending=False)
+        .output(load_json=True)
+        .first()
+    )
+    if row is None:
+        return deadlines.DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
+    return json.dumps(row["body"], ensure_ascii=False, indent=2)
+
+
+async def save_policy_text(user: CurrentUser, text: str) -> None:
+    """Store a new policy (the old ones stay as history) after checking it completely."""
+    import json
+
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CaseError(
+            _(
+                "This is not valid JSON (line %(line)s, column %(col)s).",
+                line=exc.lineno,
+                col=exc.colno,
+            ),
+            "body",
+        ) from exc
+    try:
+        deadlines.parse_policy(body, "deadline policy")
+    except deadlines.PolicyError as exc:
+        raise CaseError(_("The policy is not valid: %(detail)s", detail=str(exc)), "body") from exc
+    await DeadlinePolicy(body=body, updated_by=user.id).save()
+    from mediation.grid.services import record_audit
+
+    await record_audit(user, "update", "deadline_policy", "", {}, {"size": len(text)})

@@ -1,0 +1,369 @@
+"""Reading cases: one case, its detail and clocks, the filtered lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from piccolo.columns.combination import WhereRaw
+
+from mediation import inputs
+from mediation.accounts.services import CurrentUser
+from mediation.cases import access, deadlines, workdays, workflow
+from mediation.cases.common import OPEN_STATUSES, PAGE_SIZE, today
+from mediation.cases.holidays import refresh_calendar
+from mediation.cases.policy_store import current_policy
+from mediation.cases.tables import (
+    Case,
+    CaseEvent,
+    CaseMediator,
+    Party,
+)
+from mediation.cases.workdays import HolidayCalendar
+from mediation.clock import local_date
+from mediation.db import is_postgres
+from mediation.grid.tables import Mediator, Region, TeamMember
+
+
+async def case_for(user: CurrentUser, case_id: int) -> dict | None:
+    """The case if the user is entitled to it (see ``access``); otherwise None, as if it did not
+    exist."""
+    row = (
+        await Case.select(
+            Case.all_columns(),
+            Case.grid.name,
+            Case.grid.code,
+            Case.grid.region.name,
+            Case.registered_by.display_name,
+            Case.linked_case.number,
+        )
+        .where(Case.id == case_id)
+        .first()
+    )
+    if not await access.entitled_to_case(user, row):
+        return None
+    return row
+
+
+async def case_detail(user: CurrentUser, case_id: int) -> dict | None:
+    case = await case_for(user, case_id)
+    if case is None:
+        return None
+    case["parties"] = (
+        await Party.select(
+            Party.id,
+            Party.role,
+            Party.kind,
+            Party.name,
+            Party.id_number_masked,
+            Party.phone,
+            Party.address,
+            Party.representative,
+            Party.refuses_mediation,
+            Party.legal_rep,
+            Party.agent_name,
+        )
+        .where(Party.case == case_id)
+        .order_by(Party.id)
+    )
+    case["events"] = (
+        await CaseEvent.select(CaseEvent.all_columns(), CaseEvent.actor.display_name)
+        .where(CaseEvent.case == case_id)
+        # In time order: records entered afterwards (a backdated follow-up) sit where they belong.
+        .order_by(CaseEvent.at, CaseEvent.id)
+        .output(load_json=True)
+    )
+    case["team"] = await TeamMember.select(
+        TeamMember.role, TeamMember.staff.display_name, TeamMember.staff
+    ).where(TeamMember.grid == case["grid"])
+    case["mediators"] = (
+        await CaseMediator.select(
+            CaseMediator.id,
+            CaseMediator.mediator,
+            CaseMediator.active,
+            CaseMediator.ended_reason,
+            CaseMediator.mediator.staff.display_name,
+            CaseMediator.mediator.organisation,
+        )
+        .where(CaseMediator.case == case_id)
+        .order_by(CaseMediator.id)
+    )
+    case["clocks"] = await clocks_for(case)
+    case["suggestion"] = await suggestion_of_case(user, case_id)
+    case["actions"] = [
+        a.value
+        for a in workflow.allowed_actions(
+            workflow.CaseStatus(case["status"]), workflow.CaseLevel(case["level"])
+        )
+    ]
+    return case
+
+
+async def suggestion_of_case(user: CurrentUser, case_id: int) -> dict | None:
+    """The people's suggestion this case was re-routed from, if any.
+
+    ``url`` is its page for those who may open it (the suggestion office of the area), else
+    None: the code alone still tells a grid worker where the case came from.
+    """
+    from mediation.suggestions.tables import Suggestion
+
+    row = (
+        await Suggestion.select(Suggestion.id, Suggestion.tracking_code, Suggestion.region_path)
+        .where(Suggestion.case == case_id)
+        .first()
+    )
+    if row is None:
+        return None
+    may_open = user.has_role("centre_staff", "admin") and (
+        not row["region_path"] or user.can_see_path(row["region_path"])
+    )
+    return {
+        "id": row["id"],
+        "tracking_code": row["tracking_code"],
+        "url": f"/suggestions/{row['id']}" if may_open else None,
+    }
+
+
+async def clocks_for(
+    case: dict,
+    on: date | None = None,
+    policy: deadlines.Policy | None = None,
+    calendar: HolidayCalendar | None = None,
+) -> list[dict]:
+    """The case's clocks and where each stands; a clock crossing a year with no holiday schedule
+    is flagged (and logged) as an estimate."""
+    policy = policy or await current_policy()
+    calendar = calendar or await refresh_calendar()
+    clocks = deadlines.compute_clocks(
+        policy,
+        case["registered_on"],
+        case["category"],
+        case["colour"],
+        case["level"],
+        case["mediation_started_on"],
+        case["extension_days"],
+        accepted_on=case["accepted_on"],
+        calendar=calendar,
+    )
+    result = []
+    for clock in clocks:
+        if clock.estimated_years:
+            workdays.note_estimate(clock.estimated_years)
+        done = _clock_done_on(clock.name, case)
+        state = deadlines.clock_state(clock, on or today(), done)
+        result.append({"clock": clock, "state": state})
+    return result
+
+
+def _clock_done_on(name: str, case: dict) -> date | None:
+    status = case["status"]
+    if name == "accept":
+        return case["accepted_on"] or (case["closed_on"] if status == "declined" else None)
+    if name == "handle":
+        if status in ("registered", "accepted"):
+            return None
+        return case["mediation_started_on"] or case["closed_on"]
+    if name == "mediation":
+        # The clock stops the day agreement is reached or mediation is terminated, not the day
+        # the case is closed after the follow-up visit.
+        if status in ("settled", "terminated", "performing", "performed", "breached", "closed"):
+            return case.get("concluded_on") or case["closed_on"] or local_date(case["updated_at"])
+        return None
+    return case["closed_on"]
+
+
+@dataclass
+class CaseFilters:
+    status: str = ""
+    colour: str = ""
+    category: str = ""
+    level: str = ""
+    grid: int | None = None
+    source: str = ""
+    overdue: bool = False
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str = ""
+    page: int = 1
+    # What the dates mean (a figure's measure, see mediation.reports.rollups) and an area.
+    event: str = ""
+    region_path: str = ""
+    agreement_form: str = ""
+
+
+# The day column each figure counts by, and what else a case needs to count (reports links).
+_EVENT_DATES = {
+    "received": (Case.registered_on, None),
+    "accepted": (Case.accepted_on, None),
+    "mediating": (Case.mediation_started_on, None),
+    "declined": (Case.closed_on, Case.status == "declined"),
+    "closed": (Case.closed_on, Case.status == "closed"),
+    "settled": (Case.concluded_on, Case.outcome == "settled"),
+    "terminated": (Case.concluded_on, Case.outcome == "terminated"),
+    "concluded": (Case.concluded_on, Case.outcome.is_in(["settled", "terminated"])),
+    "prevent_suicide": (Case.concluded_on, Case.prevented_suicide.eq(True)),
+    "prevent_criminal": (Case.concluded_on, Case.prevented_criminal_persons > 0),
+    "prevent_petition": (Case.concluded_on, Case.prevented_petition_persons > 0),
+    "prevent_fight": (Case.concluded_on, Case.prevented_fight_persons > 0),
+    "screened": (Case.concluded_on, Case.found_by_screening.eq(True)),
+    "prevented": (Case.concluded_on, Case.prevented.eq(True)),
+    "confirmed": (
+        Case.concluded_on,
+        Case.judicially_confirmed.eq(True) & (Case.outcome == "settled"),
+    ),
+}
+CASE_EVENTS = tuple(_EVENT_DATES)
+
+
+async def _filtered(query, user: CurrentUser, f: CaseFilters):
+    scope = await access.case_scope(user)
+    query = query.where(Case.id < 0 if scope is None else scope)
+    if f.region_path:
+        query = query.where(Case.region_path.like(f.region_path + "%"))
+    if f.agreement_form:
+        query = query.where(Case.agreement_form == f.agreement_form)
+    day_column, condition = _EVENT_DATES.get(f.event, (Case.registered_on, None))
+    if condition is not None:
+        query = query.where(condition)
+    if f.event in _EVENT_DATES and f.event != "received":
+        query = query.where(day_column.is_not_null())
+        if f.event.startswith("prevent") or f.event in ("screened", "prevented", "confirmed"):
+            query = query.where(Case.outcome.is_in(["settled", "terminated"]))
+    if f.status:
+        query = query.where(Case.status == f.status)
+    if f.colour:
+        query = query.where(Case.colour == f.colour)
+    if f.category:
+        query = query.where(Case.category == f.category)
+    if f.level:
+        query = query.where(Case.level == f.level)
+    if f.grid:
+        query = query.where(Case.grid == f.grid)
+    if f.source:
+        query = query.where(Case.source == f.source)
+    if f.overdue:
+        query = query.where(Case.overdue.eq(True))
+    if f.date_from:
+        query = query.where(day_column >= f.date_from)
+    if f.date_to:
+        query = query.where(day_column <= f.date_to)
+    if f.q:
+        query = query.where(await text_search_condition(f.q))
+    return query
+
+
+_fts_ready: dict[str, bool] = {}  # per database file
+
+
+async def _sqlite_fts_ready() -> bool:
+    """Whether the FTS5 trigram table of the case search exists (see its migration)."""
+    path = getattr(Case._meta.db, "path", "")
+    if path not in _fts_ready:
+        rows = await Case.raw(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'case_search'"
+        )
+        _fts_ready[path] = bool(rows)
+    return _fts_ready[path]
+
+
+async def text_search_condition(q: str):
+    """``search_text`` contains the term, its ``%`` and ``_`` literal. On SQLite a term of three
+    or more characters is looked up in the FTS5 trigram index, which answers the same LIKE;
+    shorter terms (many Chinese names have two characters), terms with LIKE's special
+    characters (the index cannot honour an ESCAPE) and PostgreSQL (its own trigram index) use
+    the column."""
+    term = q.strip().lower()
+    plain = not any(c in term for c in "%_\\")
+    if plain and len(term) >= 3 and not is_postgres() and await _sqlite_fts_ready():
+        return WhereRaw(
+            '"case"."id" IN (SELECT rowid FROM case_search WHERE search_text LIKE {})',
+            f"%{term}%",
+        )
+    return inputs.contains(Case.search_text, term)
+
+
+LIST_COLUMNS = (
+    Case.id,
+    Case.number,
+    Case.summary,
+    Case.category,
+    Case.status,
+    Case.colour,
+    Case.level,
+    Case.source,
+    Case.overdue,
+    Case.registered_on,
+    Case.grid.name,
+)
+
+
+async def list_cases(user: CurrentUser, f: CaseFilters) -> tuple[list[dict], bool]:
+    """One page of cases in the user's subtree, newest first, and whether more follow."""
+    page = max(f.page, 1)
+    query = Case.select(*LIST_COLUMNS)
+    query = (await _filtered(query, user, f)).order_by(Case.id, ascending=False)
+    rows = await query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+async def my_work(user: CurrentUser, limit: int = 50) -> list[dict]:
+    """The open cases a person is expected to act on, most urgent first."""
+    query = Case.select(*LIST_COLUMNS).where(Case.status.is_in(OPEN_STATUSES))
+    scope = await access.case_scope(user)
+    if scope is None:
+        return []
+    query = query.where(scope)
+    conditions = []
+    if user.has_role("grid_worker", "police"):
+        grids = [
+            r["grid"]
+            for r in await TeamMember.select(TeamMember.grid).where(TeamMember.staff == user.id)
+        ]
+        if grids:
+            conditions.append(Case.grid.is_in(grids))
+    if user.has_role("mediator", "volunteer"):
+        mediator = await Mediator.select(Mediator.id).where(Mediator.staff == user.id).first()
+        if mediator:
+            ids = [
+                r["case"]
+                for r in await CaseMediator.select(CaseMediator.case).where(
+                    CaseMediator.mediator == mediator["id"], CaseMediator.active.eq(True)
+                )
+            ]
+            if ids:
+                conditions.append(Case.id.is_in(ids))
+    if user.has_role("centre_staff"):
+        depth = len([p for p in user.region_path.split("/") if p])
+        level = {1: "county", 2: "town", 3: "community"}.get(depth, "town")
+        conditions.append((Case.level == level) | (Case.colour == "red") | (Case.overdue.eq(True)))
+    if not conditions:
+        return []
+    combined = conditions[0]
+    for c in conditions[1:]:
+        combined = combined | c
+    rows = await query.where(combined).order_by(Case.id, ascending=False).limit(limit)
+    rank = {"red": 0, "yellow": 1, "green": 2}
+    rows.sort(key=lambda r: (not r["overdue"], rank.get(r["colour"], 3)))
+    return rows
+
+
+async def region_for_filter(code: str) -> dict | None:
+    """A region chosen by code in a list filter (its path does the scoping; the user's own
+    subtree is applied separately, so a region outside it simply narrows to nothing)."""
+    if not code or len(code) > 32:
+        return None
+    return (
+        await Region.select(Region.code, Region.name, Region.path)
+        .where(Region.code == code)
+        .first()
+    )
+
+
+async def region_name(path: str) -> str:
+    code = [p for p in path.split("/") if p][-1]
+    row = await Region.select(Region.name).where(Region.code == code).first()
+    return row["name"] if row else ""
+
+
+def uses_postgres() -> bool:
+    return is_postgres()

@@ -1,0 +1,195 @@
+"""Reading suggestions for Open311: the list, one request, a published photo, and the
+translation of our rows into the spec's service requests (``open311.service_request_out``
+decides what goes out)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import msgspec
+
+from mediation import i18n
+from mediation.suggestions import open311, rules
+from mediation.suggestions.categories import category_name
+from mediation.suggestions.open311_documents import ServiceRequest
+from mediation.suggestions.tables import Suggestion, SuggestionEvent, SuggestionPhoto
+
+BASE_PATH = "/open311/v2"
+# Filed without measures (the spec has no such field): not shown back as measures.
+NO_MEASURES = "（未单独填写对策建议，详见主要事由。）"
+
+_COLUMNS = (
+    Suggestion.id,
+    Suggestion.tracking_code,
+    Suggestion.status,
+    Suggestion.category,
+    Suggestion.title,
+    Suggestion.reason,
+    Suggestion.measures,
+    Suggestion.proposer_name,
+    Suggestion.proposer_phone,
+    Suggestion.proposer_email,
+    Suggestion.confidential,
+    Suggestion.consent_to_publish,
+    Suggestion.reply_text,
+    Suggestion.created_at,
+    Suggestion.route_due,
+    Suggestion.conclude_due,
+    Suggestion.address,
+    Suggestion.address_id,
+    Suggestion.lat,
+    Suggestion.long,
+    Suggestion.media_url,
+    Suggestion.department.name,
+    Suggestion.region.code,
+    Suggestion.region.name,
+    Suggestion.region.parent.name,
+    Suggestion.region.parent.parent.name,
+)
+
+
+async def _last_public_change(ids: list[int]) -> dict[int, datetime]:
+    latest: dict[int, datetime] = {}
+    for start in range(0, len(ids), 500):
+        rows = await SuggestionEvent.select(SuggestionEvent.suggestion, SuggestionEvent.at).where(
+            SuggestionEvent.suggestion.is_in(ids[start : start + 500]),
+            SuggestionEvent.public.eq(True),
+        )
+        for r in rows:
+            if r["suggestion"] not in latest or r["at"] > latest[r["suggestion"]]:
+                latest[r["suggestion"]] = r["at"]
+    return latest
+
+
+async def _first_photos(ids: list[int]) -> dict[int, int]:
+    first: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        rows = (
+            await SuggestionPhoto.select(SuggestionPhoto.id, SuggestionPhoto.suggestion)
+            .where(SuggestionPhoto.suggestion.is_in(ids[start : start + 500]))
+            .order_by(SuggestionPhoto.id)
+        )
+        for r in rows:
+            first.setdefault(r["suggestion"], r["id"])
+    return first
+
+
+def notice(status: rules.SuggestionStatus, route_due: date, conclude_due: date) -> str | None:
+    """What the deadline policy promises next, for a request still on its way to a reply."""
+    if status in (rules.SuggestionStatus.RECEIVED, rules.SuggestionStatus.REGISTERED):
+        return i18n.gettext(
+            "To be passed to the department in charge by %(route)s and concluded by %(due)s.",
+            route=route_due.isoformat(),
+            due=conclude_due.isoformat(),
+        )
+    if status in (rules.SuggestionStatus.TRANSFERRED, rules.SuggestionStatus.HANDLING):
+        return i18n.gettext(
+            "With the department in charge; to be concluded by %(due)s.",
+            due=conclude_due.isoformat(),
+        )
+    return None
+
+
+def _record(row: dict, updated_at: datetime | None, media_url: str | None = None) -> dict[str, Any]:
+    status = rules.SuggestionStatus(row["status"])
+    public = row["consent_to_publish"] and not row["confidential"]
+    place = [
+        row.get(key)
+        for key in ("region.name", "region.parent.name", "region.parent.parent.name")
+        if row.get(key)
+    ]
+    # Most specific first, as the spec asks: the address given, then the area's names.
+    address = "，".join([row["address"], *place] if row["address"] else place)
+    waiting = not rules.is_finished(status) and status is not rules.SuggestionStatus.REPLIED
+    return {
+        "tracking_code": row["tracking_code"],
+        "status": status.value,
+        "status_notes": row["reply_text"]
+        if public and status in rules.RATEABLE and row["reply_text"]
+        else None,
+        "category_code": row["category"] or None,
+        "category_name": category_name(row["category"]),
+        "topic": row["title"],
+        "reason": row["reason"],
+        "measures": "" if row["measures"] == NO_MEASURES else row["measures"],
+        "department_name": row["department.name"],
+        "service_notice": notice(status, row["route_due"], row["conclude_due"])
+        if waiting
+        else None,
+        "received_at": row["created_at"],
+        "updated_at": updated_at,
+        "conclude_due": row["conclude_due"] if waiting else None,
+        "address": address or None,
+        "address_id": row["address_id"] or row["region.code"],
+        "lat": row["lat"],
+        "long": row["long"],
+        "media_url": media_url or row["media_url"] or None,
+        "confidential": row["confidential"],
+        "consent_to_publish": row["consent_to_publish"],
+        # Read only to scrub them out of the text.
+        "name": row["proposer_name"],
+        "phone": row["proposer_phone"],
+        "email": row["proposer_email"],
+    }
+
+
+async def service_requests(base_url: str, rows: list[dict]) -> list[dict[str, Any]]:
+    ids = [r["id"] for r in rows]
+    latest = await _last_public_change(ids)
+    photo_of = await _first_photos(ids)
+    base = base_url.rstrip("/") + BASE_PATH
+    out = []
+    for r in rows:
+        media = None
+        if r["id"] in photo_of:
+            media = f"{base}/media/{r['tracking_code']}/{photo_of[r['id']]}.jpg"
+        record = _record(r, latest.get(r["id"]), media)
+        out.append(
+            msgspec.to_builtins(
+                msgspec.convert(open311.service_request_out(record), ServiceRequest)
+            )
+        )
+    return out
+
+
+async def find_requests(params: dict[str, Any]) -> list[dict]:
+    """The rows of GET requests for checked ``open311.parse_list_params`` params: the given
+    receipt codes, or the newest ``limit`` in the date window, statuses and services."""
+    select = Suggestion.select(*_COLUMNS)
+    if params["service_request_ids"]:
+        select = select.where(Suggestion.tracking_code.is_in(params["service_request_ids"]))
+    else:
+        select = select.where(
+            Suggestion.created_at >= params["start"],
+            Suggestion.created_at <= params["end"],
+            Suggestion.status.is_in([s.value for s in params["suggestion_statuses"]]),
+        )
+        if params["service_codes"]:
+            select = select.where(Suggestion.category.is_in(params["service_codes"]))
+    return await select.order_by(Suggestion.created_at, ascending=False).limit(params["limit"])
+
+
+async def find_request(code: str | None) -> list[dict]:
+    """The row of one receipt code (a list of one, or empty)."""
+    if not code:
+        return []
+    return await Suggestion.select(*_COLUMNS).where(Suggestion.tracking_code == code)
+
+
+async def published_photo(code: str | None, photo_file: str) -> dict | None:
+    """The photo row behind a media_url (``<id>.jpg``), only if its proposer agreed to
+    publication and asked for no confidentiality; None otherwise."""
+    stem, _dot, extension = photo_file.rpartition(".")
+    if not (code and stem.isdigit() and len(stem) < 12 and extension.lower() in ("jpg", "jpeg")):
+        return None
+    return (
+        await SuggestionPhoto.select(SuggestionPhoto.id, SuggestionPhoto.stored_as)
+        .where(
+            SuggestionPhoto.id == int(stem),
+            SuggestionPhoto.suggestion.tracking_code == code,
+            SuggestionPhoto.suggestion.consent_to_publish.eq(True),
+            SuggestionPhoto.suggestion.confidential.eq(False),
+        )
+        .first()
+    )
