@@ -184,3 +184,11 @@ def change_value(field: str, value: object) -> object:
     if isinstance(value, str) and "," in value and field == "referral_advice":
         return "、".join(str(change_value(field, v)) for v in value.split(","))
     return value
+
+
+def template_globals() -> dict[str, object]:
+    """What the cases domain gives every template: its labels, the workflow, category names."""
+    from mediation.cases import labels, workflow
+    from mediation.cases.categories import category_label
+
+    return {"CASE": labels, "WORKFLOW": workflow, "category_label": category_label}

@@ -19,7 +19,7 @@ from mediation.clock import county_zone
 from mediation.documents.pdf import render_pdf_async
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
-from mediation.intake.validators import ValidationError
+from mediation.validators import ValidationError
 from mediation.web import is_htmx, see_other
 
 
