@@ -249,6 +249,8 @@
       try { el.click(); } finally { passing = false; }
     });
   }, true);
+})();
+
 /* Forms after a failed submit: every invalid control carries aria-invalid and names its
    message; an error summary at the top of the form links each message to its field; the
    first invalid field takes focus and is scrolled into view (below the header, above the
