@@ -112,7 +112,8 @@ def still_valid(session: dict[str, Any], connection: ASGIConnection, settings: A
     idle, cap = settings.session_idle, settings.session_max_age
     if now - seen >= idle or now - since >= cap:
         return False
-    if not connection.headers.get(BACKGROUND_HEADER) and now - seen >= SEEN_WRITE_EVERY:
+    every = min(SEEN_WRITE_EVERY, idle // 4)
+    if not connection.headers.get(BACKGROUND_HEADER) and now - seen >= every:
         seen = now
         session["seen"] = seen
     connection.scope[SESSION_LEFT] = min(seen + idle, since + cap) - now  # type: ignore[literal-required]

@@ -242,6 +242,12 @@
     if (passing) return;
     var el = event.target.closest && event.target.closest("button[type=button][data-confirm]");
     if (!el) return;
+    // data-confirm-scope: ask only when something was typed there (an empty row goes quietly).
+    var scope = el.getAttribute("data-confirm-scope");
+    var box = scope && el.closest(scope);
+    if (box && !Array.prototype.some.call(box.querySelectorAll("input, textarea, select"), function (f) {
+      return f.type !== "hidden" && f.type !== "checkbox" && f.type !== "radio" && f.tagName !== "SELECT" && f.value.trim();
+    })) return;
     event.preventDefault();
     event.stopImmediatePropagation();
     ask(el.getAttribute("data-confirm"), el.getAttribute("data-confirm-yes"), function () {
