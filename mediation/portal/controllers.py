@@ -17,6 +17,7 @@ from mediation.documents.pdf import render_pdf_async
 from mediation.documents.qr import qr_svg_data_uri
 from mediation.i18n import gettext as _
 from mediation.portal import services
+from mediation.roles import STAFF_ROLES
 from mediation.suggestions import limits
 from mediation.web import public_url, see_other
 
@@ -24,7 +25,6 @@ Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 PUBLIC = {"public": True}
 MAX_BODY = 16 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-STAFF_ROLES = ("grid_worker", "police", "mediator", "volunteer", "centre_staff", "admin")
 
 
 def _one(value: Any, limit: int = 2000) -> str:

@@ -97,21 +97,6 @@ def risk_chart(
     return _render(chart)
 
 
-def trend_chart(
-    title: str, labels: list[str], series: list[tuple[str, list[int]]], width: int = 720
-) -> Markup:
-    """Lines over months."""
-    import pygal
-
-    chart = pygal.Line(style=_style(), width=width, height=320, dots_size=4)
-    _config(chart, title)
-    chart.x_labels = labels
-    chart.config.print_values = False
-    for name, values in series:
-        chart.add(name, values)
-    return _render(chart)
-
-
 def as_data_uri(svg: Markup) -> str:
     """The SVG as an ``<img>`` source, for the PDF."""
     import base64

@@ -21,7 +21,7 @@ from mediation.grid.tables import Region
 from mediation.i18n import gettext as _
 from mediation.suggestions import limits, photos, rules, services
 from mediation.suggestions.categories import category_choices
-from mediation.web import LOCALE_COOKIE, error_page, is_htmx, public_url, see_other
+from mediation.web import LOCALE_COOKIE, error_page, public_url, see_other, wants_fragment
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 PUBLIC = {"public": True}
@@ -426,7 +426,7 @@ def _track_page(
         "RATING_LABELS": rules.RATING_LABELS,
         "can_reopen": bool(found) and found["times_reopened"] < rules.MAX_REOPENINGS,
     }
-    if is_htmx(request) and found is not None:
+    if wants_fragment(request) and found is not None:
         # htmx 2 swaps only 2xx answers: the fragment carries any message itself.
         return Template(
             "suggestions/public/partials/_tracking.html", context=context, headers=headers
