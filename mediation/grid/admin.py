@@ -472,12 +472,15 @@ class AdminController(Controller):
     async def delete_entity(
         self, request: Request, slug: FromPath[str], pk: FromPath[int]
     ) -> Template | Redirect:
-        # Only categories can be deleted here; other reference data is deactivated.
-        if slug != "categories":
+        entity = _entity(slug)
+        if await _fetch(entity, pk) is None:
             raise NotFoundException()
-        refusal = await delete_category(pk, current_user(request))
+        # Only an unused category can be deleted; other reference data is deactivated.
+        if slug == "categories":
+            refusal = await delete_category(pk, current_user(request))
+        else:
+            refusal = _("This cannot be deleted; mark it inactive instead.")
         if refusal:
-            entity = ENTITIES["categories"]
             row = await _fetch(entity, pk) or {}
             values = {
                 k: ("" if v is None else (v if isinstance(v, bool) else str(v)))
