@@ -169,9 +169,14 @@ class CaseController(Controller):
         event: FromQuery[str] = "",
         region: FromQuery[str] = "",
         agreement_form: FromQuery[str] = "",
+        mediator: FromQuery[str] = "",
+        assignment: FromQuery[str] = "",
     ) -> Template:
         user = current_user(request)
         event = event if event in services.CASE_EVENTS else ""
+        assignment = assignment if assignment in services.ASSIGNMENT_FILTERS else ""
+        mediator_id = db_id(mediator)
+        mediator = str(mediator_id) if mediator_id else ""
         agreement_form = agreement_form if agreement_form in ("written", "oral") else ""
         area = await services.region_for_filter(region)
         region = area["code"] if area else ""
@@ -190,6 +195,8 @@ class CaseController(Controller):
             event=event,
             region_path=area["path"] if area else "",
             agreement_form=agreement_form,
+            mediator=mediator_id,
+            assignment=assignment,
         )
         rows, has_more = await services.list_cases(user, filters)
         args = {
@@ -208,6 +215,8 @@ class CaseController(Controller):
                 "event": event,
                 "region": region,
                 "agreement_form": agreement_form,
+                "mediator": mediator,
+                "assignment": assignment,
             }.items()
             if v
         }
@@ -221,6 +230,7 @@ class CaseController(Controller):
             return Template("cases/partials/_rows.html", context=context)
         context["filter_form"] = filter_form(await grid_choices_for(user), args)
         context["area_name"] = area["name"] if area else ""
+        context["mediator_name"] = await services.mediator_name(mediator_id) if mediator_id else ""
         return Template("cases/list.html", context=context)
 
     @get("/mine")
