@@ -170,9 +170,14 @@ class CaseController(Controller):
         event: FromQuery[str] = "",
         region: FromQuery[str] = "",
         agreement_form: FromQuery[str] = "",
+        mediator: FromQuery[str] = "",
+        assignment: FromQuery[str] = "",
     ) -> Template:
         user = current_user(request)
         event = event if event in services.CASE_EVENTS else ""
+        assignment = assignment if assignment in services.ASSIGNMENT_FILTERS else ""
+        mediator_id = db_id(mediator)
+        mediator = str(mediator_id) if mediator_id else ""
         agreement_form = agreement_form if agreement_form in ("written", "oral") else ""
         area = await services.region_for_filter(region)
         region = area["code"] if area else ""
@@ -191,6 +196,8 @@ class CaseController(Controller):
             event=event,
             region_path=area["path"] if area else "",
             agreement_form=agreement_form,
+            mediator=mediator_id,
+            assignment=assignment,
         )
         rows, has_more = await services.list_cases(user, filters)
         args = {
@@ -209,6 +216,8 @@ class CaseController(Controller):
                 "event": event,
                 "region": region,
                 "agreement_form": agreement_form,
+                "mediator": mediator,
+                "assignment": assignment,
             }.items()
             if v
         }
@@ -222,6 +231,7 @@ class CaseController(Controller):
             return Template("cases/partials/_rows.html", context=context)
         context["filter_form"] = filter_form(await grid_choices_for(user), args)
         context["area_name"] = area["name"] if area else ""
+        context["mediator_name"] = await services.mediator_name(mediator_id) if mediator_id else ""
         return Template("cases/list.html", context=context)
 
     @get("/mine")
@@ -370,7 +380,14 @@ async def render_detail(
     from mediation.cases.materials import KINDS as MATERIAL_KINDS
     from mediation.cases.materials import materials_of_case
     from mediation.cases.sessions import OUTCOMES, sessions_of_case
+    from mediation.cases.sessions import STATUS_LABELS as SESSION_STATUS_LABELS
 
+    termination_number = case.get("termination_number")
+    if not termination_number and any(e["action"] == "terminate" for e in case["events"]):
+        # Cases terminated before notices were numbered at termination get theirs now.
+        from mediation.cases.followups import number_termination_notice
+
+        termination_number = await number_termination_notice(user, case_id)
     return Template(
         "cases/detail.html",
         context={
@@ -382,6 +399,8 @@ async def render_detail(
             "can_mediate": user.has_role(*MANAGE_ROLES, "mediator", "volunteer"),
             "sessions": await sessions_of_case(case_id),
             "OUTCOMES": OUTCOMES,
+            "SESSION_STATUS_LABELS": SESSION_STATUS_LABELS,
+            "termination_number": termination_number,
             "agreements": await agreements_of_case(case_id),
             "AGREEMENT_STATUSES": AGREEMENT_STATUSES,
             "follow_ups": await follow_ups_of_case(case_id),
