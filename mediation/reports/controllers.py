@@ -190,8 +190,10 @@ async def _more_figures(scope, chosen, before) -> dict:
             "performed_link": link(due_until, "clause_performed", scope),
         },
         "trend": trend,
-        "trend_chart": charts.trend_chart(
-            _("Disputes per month, last twelve months"), trend_labels, trend_series
+        "trend_chart": charts.on_page(
+            charts.trend_chart(
+                _("Disputes per month, last twelve months"), trend_labels, trend_series
+            )
         ),
         "slink": lambda **filters: services.suggestion_link(chosen, scope, **filters),
     }
@@ -306,8 +308,8 @@ def _dashboard_context(scope, chosen, before, now, prev, suggestions, prev_sugge
         "colours": colours,
         "sources": sources,
         "levels": levels,
-        "category_chart": category_chart,
-        "colour_chart": colour_chart,
+        "category_chart": charts.on_page(category_chart),
+        "colour_chart": charts.on_page(colour_chart),
         "suggestions": suggestions,
         "prev_suggestions": prev_suggestions,
         "channel_labels": {str(k): str(v) for k, v in suggestion_rules.CHANNEL_LABELS.items()},
