@@ -130,3 +130,6 @@ async def migrate() -> None:
 
     # Before the app serves again: the figures of cases that existed before the rollups did.
     await ensure_rollups()
+    from mediation.cases.category_store import seed_categories
+
+    await seed_categories()

@@ -42,7 +42,7 @@ def disk_path(data_dir: Path, folder: str, name: str) -> Path:
 
 async def save(data_dir: Path, folder: str, name: str, content: bytes) -> None:
     if in_database():
-        from mediation.intake.tables import StoredFile
+        from mediation.stored_files import StoredFile
 
         await StoredFile.raw(
             'INSERT INTO "stored_file" ("key", "content", "size", "created_at") '
@@ -68,7 +68,7 @@ async def read(data_dir: Path, folder: str, name: str) -> bytes | None:
     if not name:
         return None
     if in_database():
-        from mediation.intake.tables import StoredFile
+        from mediation.stored_files import StoredFile
 
         row = (
             await StoredFile.select(StoredFile.content)
@@ -89,7 +89,7 @@ async def read(data_dir: Path, folder: str, name: str) -> bytes | None:
 
 async def delete(data_dir: Path, folder: str, name: str) -> None:
     if in_database():
-        from mediation.intake.tables import StoredFile
+        from mediation.stored_files import StoredFile
 
         await StoredFile.delete().where(StoredFile.key == _key(folder, name))
         return
@@ -100,7 +100,7 @@ async def existing(data_dir: Path, folder: str, names: list[str]) -> set[str]:
     """Which of ``names`` are stored."""
     wanted = [Path(n).name for n in names if n]
     if in_database():
-        from mediation.intake.tables import StoredFile
+        from mediation.stored_files import StoredFile
 
         found: set[str] = set()
         for start in range(0, len(wanted), 1000):
@@ -142,7 +142,7 @@ async def move_onto_disk(data_dir: Path) -> int:
     """The way back (the migration run backwards): every stored file written to disk."""
     if not in_database():
         return 0
-    from mediation.intake.tables import StoredFile
+    from mediation.stored_files import StoredFile
 
     moved = 0
     last = ""

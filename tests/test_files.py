@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from mediation import db, files
-from mediation.intake.tables import StoredFile
+from mediation.stored_files import StoredFile
 
 pytestmark = pytest.mark.anyio
 

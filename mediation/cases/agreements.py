@@ -27,12 +27,12 @@ from mediation.cases.tables import (
 from mediation.cases.workdays import rolled_to_working_day
 from mediation.db import write_transaction
 from mediation.grid.tables import Region, TeamMember
-from mediation.i18n import format_date
+from mediation.i18n import format_date, ngettext
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 from mediation.inputs import parse_amount, too_long
-from mediation.intake.validators import ValidationError
 from mediation.masking import mask_phone
+from mediation.validators import ValidationError
 
 KINDS = {"written": _l("Written agreement"), "oral": _l("Oral agreement")}
 STATUSES = {
@@ -242,6 +242,49 @@ async def create_agreement(
     return agreement.id
 
 
+# What a printed agreement says about each party: frozen on the agreement when it is issued, so
+# correcting a party afterwards changes neither the hash behind /verify nor a reprint. ID numbers
+# stay on the party (encrypted under the current key): only their masked form is copied.
+SNAPSHOT_FIELDS = (
+    "id",
+    "role",
+    "kind",
+    "name",
+    "id_number_masked",
+    "phone",
+    "address",
+    "gender",
+    "ethnicity",
+    "birth_date",
+    "occupation",
+    "credit_code",
+    "legal_rep",
+    "legal_rep_title",
+    "agent_name",
+    "agent_relation",
+)
+_SNAPSHOT_COLUMNS = [getattr(Party, f) for f in SNAPSHOT_FIELDS]
+
+
+def freeze_parties(parties: list[dict]) -> str:
+    """The parties' printed details as stored on an issued agreement (JSON)."""
+    rows = []
+    for p in parties:
+        row = {f: p.get(f) for f in SNAPSHOT_FIELDS}
+        if isinstance(row["birth_date"], date):
+            row["birth_date"] = row["birth_date"].isoformat()
+        rows.append(row)
+    return json.dumps(rows, ensure_ascii=False)
+
+
+def thaw_parties(snapshot: str) -> list[dict]:
+    rows = json.loads(snapshot)
+    for row in rows:
+        if row.get("birth_date"):
+            row["birth_date"] = date.fromisoformat(row["birth_date"])
+    return rows
+
+
 async def agreement_for(user: CurrentUser, agreement_id: int) -> dict | None:
     row = (
         await Agreement.select(
@@ -267,19 +310,15 @@ async def agreement_for(user: CurrentUser, agreement_id: int) -> dict | None:
     row["signatures"] = (
         await Signature.select().where(Signature.agreement == agreement_id).order_by(Signature.id)
     )
-    row["parties"] = (
-        await Party.select(
-            Party.id,
-            Party.role,
-            Party.name,
-            Party.kind,
-            Party.address,
-            Party.phone,
-            Party.id_number_masked,
+    if row["parties_snapshot"]:
+        # Issued: the parties as printed then, whatever has been corrected on the case since.
+        row["parties"] = thaw_parties(row["parties_snapshot"])
+    else:
+        row["parties"] = (
+            await Party.select(*_SNAPSHOT_COLUMNS)
+            .where(Party.case == row["case"])
+            .order_by(Party.id)
         )
-        .where(Party.case == row["case"])
-        .order_by(Party.id)
-    )
     row["missing_signatures"] = missing_signatures(row)
     if row["effective_on"]:
         row["confirmation_until"] = confirmation_until(row["effective_on"])
@@ -460,6 +499,7 @@ async def issue_agreement(user: CurrentUser, agreement_id: int) -> str:
             Agreement.issued_on: today(),
             Agreement.verification_code: _verification_code(),
             Agreement.content_hash: digest,
+            Agreement.parties_snapshot: freeze_parties(agreement["parties"]),
         }
         effective_on = None
         if oral:
@@ -748,12 +788,14 @@ async def sweep_agreements(on: date | None = None) -> AgreementSweepReport:
             await _people_of_case(agreement["case"], agreement["case.grid"]),
             agreement["case"],
             "confirmation_window",
-            _(
+            ngettext(
                 "The parties to agreement %(number)s may jointly apply to the court for "
-                "judicial confirmation until %(until)s (%(days)s days left).",
+                "judicial confirmation until %(until)s (%(num)s day left).",
+                "The parties to agreement %(number)s may jointly apply to the court for "
+                "judicial confirmation until %(until)s (%(num)s days left).",
+                (until - on).days,
                 number=agreement["number"],
                 until=format_date(until, "long"),
-                days=(until - on).days,
             ),
         )
         report.confirmation_reminders += 1
@@ -816,7 +858,13 @@ async def print_context(
     if agreement is None:
         raise CaseError(_("This agreement does not exist."))
     full_ids = full_ids and may_reveal(user)
-    parties = await Party.select().where(Party.case == agreement["case"]).order_by(Party.id)
+    parties = agreement["parties"]
+    id_numbers: dict[int, str] = {}
+    if full_ids:
+        rows = await Party.select(Party.id, Party.id_number_encrypted).where(
+            Party.case == agreement["case"]
+        )
+        id_numbers = {r["id"]: crypto.decrypt(r["id_number_encrypted"]) for r in rows}
     mediators = await CaseMediator.select(CaseMediator.mediator.staff.display_name).where(
         CaseMediator.case == agreement["case"], CaseMediator.active.eq(True)
     )
@@ -845,7 +893,7 @@ async def print_context(
                 **print_party(
                     p,
                     ROLE_NAMES_ZH.get(p["role"], p["role"]),
-                    crypto.decrypt(p["id_number_encrypted"]) if full_ids else p["id_number_masked"],
+                    id_numbers.get(p["id"]) or p["id_number_masked"],
                 ),
                 **({} if full_ids else {"phone": mask_phone(p["phone"])}),
             }

@@ -17,9 +17,8 @@ from markupsafe import Markup
 
 from mediation import i18n
 from mediation.accounts.guards import current_user, requires_role
-from mediation.cases import holidays, services, workdays, workflow
+from mediation.cases import categories, holidays, services, workdays, workflow
 from mediation.cases import labels as case_labels
-from mediation.cases.categories import STANDARD_CATEGORIES, category_label
 from mediation.grid.services import grid_choices_for
 from mediation.i18n import gettext as _
 from mediation.inputs import Page, db_id
@@ -75,7 +74,13 @@ _FILTER_FORMS_MAX = 512
 
 
 def filter_form(grid_choices: list[tuple[str, str]], args: dict[str, str]) -> Markup:
-    key = (i18n.get_locale(), id(grid_choices), tuple(sorted(args.items())))
+    category_list = categories.current()
+    key = (
+        i18n.get_locale(),
+        category_list.version,
+        id(grid_choices),
+        tuple(sorted(args.items())),
+    )
     hit = _FILTER_FORMS.get(key)
     if hit is not None and hit[0] is grid_choices:
         _FILTER_FORMS.move_to_end(key)
@@ -86,7 +91,7 @@ def filter_form(grid_choices: list[tuple[str, str]], args: dict[str, str]) -> Ma
         .render(
             args=args,
             grid_choices=grid_choices,
-            category_choices=[(c, category_label(c)) for c, _zh, _en in STANDARD_CATEGORIES],
+            category_choices=category_list.filter_choices(),
             event_choices=[("", _("Registration")), *MEASURE_LABELS.items()],
         )
     )
@@ -97,15 +102,15 @@ def filter_form(grid_choices: list[tuple[str, str]], args: dict[str, str]) -> Ma
 
 
 @lru_cache(maxsize=8)
-def _row_labels(locale: str) -> dict[str, dict[str, str]]:
-    """Every label a list row shows, translated once per locale."""
+def _row_labels(locale: str, category_list: categories.CategoryList) -> dict[str, dict[str, str]]:
+    """Every label a list row shows, translated once per locale and list of categories."""
     token = i18n.set_locale(locale)
     try:
         return {
             "status": {str(k): str(v) for k, v in workflow.STATUS_LABELS.items()},
             "level": {str(k): str(v) for k, v in workflow.LEVEL_LABELS.items()},
             "colour": {k: str(v) for k, v in case_labels.COLOUR_LABELS.items()},
-            "category": {c: category_label(c) for c, _zh, _en in STANDARD_CATEGORIES},
+            "category": {c.code: c.label(locale) for c in category_list.all},
         }
     finally:
         i18n.reset_locale(token)
@@ -113,7 +118,7 @@ def _row_labels(locale: str) -> dict[str, dict[str, str]]:
 
 def row_views(rows: list[dict]) -> list[dict]:
     """List rows with their labels and dates as display text (lists render many rows)."""
-    labels = _row_labels(i18n.get_locale())
+    labels = _row_labels(i18n.get_locale(), categories.current())
     status, level, colour, category = (
         labels["status"],
         labels["level"],
@@ -165,9 +170,14 @@ class CaseController(Controller):
         event: FromQuery[str] = "",
         region: FromQuery[str] = "",
         agreement_form: FromQuery[str] = "",
+        mediator: FromQuery[str] = "",
+        assignment: FromQuery[str] = "",
     ) -> Template:
         user = current_user(request)
         event = event if event in services.CASE_EVENTS else ""
+        assignment = assignment if assignment in services.ASSIGNMENT_FILTERS else ""
+        mediator_id = db_id(mediator)
+        mediator = str(mediator_id) if mediator_id else ""
         agreement_form = agreement_form if agreement_form in ("written", "oral") else ""
         area = await services.region_for_filter(region)
         region = area["code"] if area else ""
@@ -186,6 +196,8 @@ class CaseController(Controller):
             event=event,
             region_path=area["path"] if area else "",
             agreement_form=agreement_form,
+            mediator=mediator_id,
+            assignment=assignment,
         )
         rows, has_more = await services.list_cases(user, filters)
         args = {
@@ -204,6 +216,8 @@ class CaseController(Controller):
                 "event": event,
                 "region": region,
                 "agreement_form": agreement_form,
+                "mediator": mediator,
+                "assignment": assignment,
             }.items()
             if v
         }
@@ -217,6 +231,7 @@ class CaseController(Controller):
             return Template("cases/partials/_rows.html", context=context)
         context["filter_form"] = filter_form(await grid_choices_for(user), args)
         context["area_name"] = area["name"] if area else ""
+        context["mediator_name"] = await services.mediator_name(mediator_id) if mediator_id else ""
         return Template("cases/list.html", context=context)
 
     @get("/mine")
@@ -365,7 +380,14 @@ async def render_detail(
     from mediation.cases.materials import KINDS as MATERIAL_KINDS
     from mediation.cases.materials import materials_of_case
     from mediation.cases.sessions import OUTCOMES, sessions_of_case
+    from mediation.cases.sessions import STATUS_LABELS as SESSION_STATUS_LABELS
 
+    termination_number = case.get("termination_number")
+    if not termination_number and any(e["action"] == "terminate" for e in case["events"]):
+        # Cases terminated before notices were numbered at termination get theirs now.
+        from mediation.cases.followups import number_termination_notice
+
+        termination_number = await number_termination_notice(user, case_id)
     return Template(
         "cases/detail.html",
         context={
@@ -377,6 +399,8 @@ async def render_detail(
             "can_mediate": user.has_role(*MANAGE_ROLES, "mediator", "volunteer"),
             "sessions": await sessions_of_case(case_id),
             "OUTCOMES": OUTCOMES,
+            "SESSION_STATUS_LABELS": SESSION_STATUS_LABELS,
+            "termination_number": termination_number,
             "agreements": await agreements_of_case(case_id),
             "AGREEMENT_STATUSES": AGREEMENT_STATUSES,
             "follow_ups": await follow_ups_of_case(case_id),

@@ -179,6 +179,7 @@ async def create_admin(username: str, password: str) -> None:
 
 
 async def reset_all() -> None:
+    from mediation.cases.submissions import IntakeSubmission
     from mediation.cases.tables import (
         Agreement,
         AgreementClause,
@@ -197,7 +198,6 @@ async def reset_all() -> None:
         SessionParticipant,
         Signature,
     )
-    from mediation.intake.tables import IntakeSubmission
     from mediation.suggestions.tables import (
         ApiKey,
         DirectReportPoint,
@@ -256,7 +256,7 @@ async def rebuild_demo_figures() -> None:
 
 async def load_demo(reset: bool = False) -> str:
     """Create the demo county once; running it again changes nothing unless ``reset``."""
-    from mediation.cases.categories import STANDARD_CATEGORIES
+    from mediation.cases.category_store import seed_categories
     from mediation.demo.cases import load_demo_cases
     from mediation.demo.documents import load_demo_documents
     from mediation.demo.suggestions import load_demo_suggestions
@@ -266,9 +266,8 @@ async def load_demo(reset: bool = False) -> str:
     if await Region.exists().where(Region.code == COUNTY[0]):
         return "Demo data already present."
     password_hash = hash_password(DEMO_PASSWORD)
+    await seed_categories()
     async with write_transaction():
-        for order, (code, zh, en) in enumerate(STANDARD_CATEGORIES):
-            await DisputeCategory(code=code, name_zh=zh, name_en=en, sort_order=order).save()
         county = Region(
             code=COUNTY[0], name=COUNTY[1], level="county", path=child_path(None, COUNTY[0])
         )

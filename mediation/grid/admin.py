@@ -67,7 +67,9 @@ async def _role_choices() -> list[tuple[str, str]]:
 
 
 async def _category_choices() -> list[tuple[str, str]]:
-    return [(r["code"], r["name_zh"]) for r in await services.active_categories()]
+    from mediation.cases.category_store import refresh_categories
+
+    return (await refresh_categories()).intake_choices()
 
 
 async def _mediator_staff_choices() -> list[tuple[str, str]]:
@@ -213,7 +215,15 @@ ENTITIES: dict[str, Entity] = {
             FieldSpec("name_zh", _l("Chinese name"), required=True, max_length=50),
             FieldSpec("name_en", _l("English name"), required=True, max_length=80),
             FieldSpec("sort_order", _l("Sort order"), "int"),
-            FieldSpec("active", _l("Active"), "bool"),
+            FieldSpec(
+                "active",
+                _l("Active"),
+                "bool",
+                help=_l(
+                    "Untick to retire a category: new cases can no longer choose it, "
+                    "older cases keep it."
+                ),
+            ),
         ],
         [
             ("code", _l("Code")),
@@ -289,7 +299,39 @@ async def _check_rules(slug: str, values: dict, pk: int | None) -> dict[str, str
             has_children = await Region.exists().where(Region.parent == pk)
             if current and has_children and current["level"] != values["level"]:
                 errors["level"] = _("A region with sub-regions cannot change its level.")
+    if slug == "categories" and pk is not None and values.get("code"):
+        from mediation.cases.category_store import in_use
+
+        current = (
+            await DisputeCategory.select(DisputeCategory.code)
+            .where(DisputeCategory.id == pk)
+            .first()
+        )
+        if current and current["code"] != values["code"] and await in_use(current["code"]):
+            errors["code"] = _(
+                "Cases are filed under this code, so it cannot change (statistics count by it)."
+            )
     return errors
+
+
+async def delete_category(pk: int, actor) -> str:
+    """Delete a category nobody uses; '' when done, else why not (retire it instead)."""
+    from mediation.cases.categories import STANDARD_CODES
+    from mediation.cases.category_store import in_use, refresh_categories
+
+    row = await DisputeCategory.select().where(DisputeCategory.id == pk).first()
+    if row is None:
+        raise NotFoundException()
+    if row["code"] in STANDARD_CODES:
+        return _(
+            "A standard category of the statistics cannot be deleted; untick Active to retire it."
+        )
+    if await in_use(row["code"]):
+        return _("Cases are filed under this category: untick Active to retire it instead.")
+    await DisputeCategory.delete().where(DisputeCategory.id == pk)
+    await services.record_audit(actor, "delete", "categories", pk, row, {})
+    await refresh_categories(force=True)
+    return ""
 
 
 async def save_entity(slug: str, values: dict, pk: int | None, actor) -> int:
@@ -324,6 +366,10 @@ async def save_entity(slug: str, values: dict, pk: int | None, actor) -> int:
             await services.move_subtree(before["path"], data["path"])
     if slug in ("staff", "regions"):
         forget_user()
+    if slug == "categories":
+        from mediation.cases.category_store import refresh_categories
+
+        await refresh_categories(force=True)
     logged = {k: v for k, v in data.items() if k != "password_hash"}
     before_logged = {k: before.get(k) for k in logged} if before else {}
     await services.record_audit(
@@ -422,6 +468,24 @@ class AdminController(Controller):
             raise NotFoundException()
         return await _submit(request, entity, pk, data)
 
+    @post("/{slug:str}/{pk:int}/delete")
+    async def delete_entity(
+        self, request: Request, slug: FromPath[str], pk: FromPath[int]
+    ) -> Template | Redirect:
+        # Only categories can be deleted here; other reference data is deactivated.
+        if slug != "categories":
+            raise NotFoundException()
+        refusal = await delete_category(pk, current_user(request))
+        if refusal:
+            entity = ENTITIES["categories"]
+            row = await _fetch(entity, pk) or {}
+            values = {
+                k: ("" if v is None else (v if isinstance(v, bool) else str(v)))
+                for k, v in row.items()
+            }
+            return await _form_page(entity, pk, values, {}, status_code=409, refusal=refusal)
+        return see_other("/admin/categories?deleted=1")
+
     @post("/teams/{pk:int}")
     async def add_team_member(
         self, request: Request, pk: FromPath[int], data: Annotated[dict[str, Any], Form]
@@ -491,6 +555,7 @@ async def _form_page(
     errors: dict,
     team_errors: dict | None = None,
     status_code: int = 200,
+    refusal: str = "",
 ) -> Template:
     choices = {f.name: await f.choices() for f in entity.fields if f.choices}
     context: dict[str, Any] = {
@@ -499,6 +564,7 @@ async def _form_page(
         "values": values,
         "errors": errors,
         "choices": choices,
+        "refusal": refusal,
     }
     if entity.slug == "grids" and pk is not None:
         context["team"] = await TeamMember.select(

@@ -47,11 +47,13 @@ LEVEL_ALIASES = {
     "镇": "town",
     "街道": "town",
     "镇街": "town",
+    "镇（街道）": "town",
     "乡": "town",
     "community": "community",
     "村": "community",
     "社区": "community",
     "村社区": "community",
+    "村（社区）": "community",
 }
 PARENT_LEVEL = {"county": None, "town": "county", "community": "town"}
 

@@ -9,7 +9,6 @@ from mediation.accounts.guards import scoped
 from mediation.accounts.services import CurrentUser
 from mediation.grid.tables import (
     AuditEvent,
-    DisputeCategory,
     Grid,
     Mediator,
     Region,
@@ -128,14 +127,6 @@ async def my_teams(user: CurrentUser) -> list[dict]:
 
 async def region_subtree(path: str) -> list[dict]:
     return await Region.select().where(Region.path.like(path + "%")).order_by(Region.path)
-
-
-async def active_categories() -> list[dict]:
-    return (
-        await DisputeCategory.select()
-        .where(DisputeCategory.active.eq(True))
-        .order_by(DisputeCategory.sort_order, DisputeCategory.code)
-    )
 
 
 async def counts() -> dict[str, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mediation.cases.categories import CATEGORY_CODES
+from mediation.cases import categories as dispute_categories
 from mediation.cases.services import (
     COLOURS,
     PARTY_KINDS,
@@ -15,7 +15,7 @@ from mediation.cases.services import (
 )
 from mediation.i18n import gettext as _
 from mediation.inputs import db_id, parse_amount, too_long
-from mediation.intake.validators import (
+from mediation.validators import (
     ValidationError,
     validate_credit_code,
     validate_id_number,
@@ -45,8 +45,13 @@ def party_indexes(data: dict) -> list[int]:
     return sorted(found)[:MAX_PARTIES]
 
 
-def parse_intake(data: dict[str, Any]) -> tuple[dict, CaseInput | None, dict[str, str]]:
-    """(values as typed, the validated input or None, errors keyed by field name)."""
+def parse_intake(
+    data: dict[str, Any], categories: dispute_categories.CategoryList | None = None
+) -> tuple[dict, CaseInput | None, dict[str, str]]:
+    """(values as typed, the validated input or None, errors keyed by field name).
+
+    ``categories`` defaults to the process's list; a retired category is refused."""
+    intake_codes = (categories or dispute_categories.current()).intake_codes
     values: dict[str, Any] = {
         k: _one(data, k)
         for k in (
@@ -69,7 +74,7 @@ def parse_intake(data: dict[str, Any]) -> tuple[dict, CaseInput | None, dict[str
     for key in ("category", "summary", "grid", "source", "colour"):
         if not values[key]:
             errors[key] = required
-    if values["category"] and values["category"] not in CATEGORY_CODES:
+    if values["category"] and values["category"] not in intake_codes:
         errors["category"] = _("Choose from the list.")
     if values["source"] and values["source"] not in SOURCES:
         errors["source"] = _("Choose from the list.")

@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mediation import files
 from mediation.i18n import gettext as _
-from mediation.intake.attachments import sniff
+from mediation.uploads import sniff
 
 MAX_PHOTOS = 3
 MAX_PHOTO_BYTES = 8 * 1024 * 1024

@@ -154,8 +154,8 @@ def test_closer_mediators_rank_higher_when_skills_are_equal():
     ]
     ranked = rank_mediators(a_case(), candidates)
     assert names(ranked) == ["丁", "丙", "乙", "甲"]
-    assert ranked[0].reasons[0] == "同村社区"
-    assert ranked[1].reasons[0] == "同镇街"
+    assert ranked[0].reasons[0] == "同村（社区）"
+    assert ranked[1].reasons[0] == "同镇（街道）"
     assert ranked[2].reasons[0] == "同县"
     assert not any(reason.startswith("同") for reason in ranked[3].reasons)
 
@@ -191,7 +191,7 @@ def test_ties_are_broken_by_name_then_id():
 def test_reasons_read_as_a_person_would_say_them():
     mediator = a_mediator(1, "王芳", skills=frozenset({"neighbour"}), current_load=2, max_load=5)
     [suggestion] = rank_mediators(a_case(), [mediator])
-    assert suggestion.reasons == ("擅长邻里纠纷", "同村社区", "当前 2/5 件")
+    assert suggestion.reasons == ("擅长邻里纠纷", "同村（社区）", "当前 2/5 件")
     assert suggestion.warnings == ()
 
 

@@ -10,7 +10,7 @@ import chinese_calendar
 import pytest
 
 from mediation import i18n
-from mediation.cases.categories import CATEGORY_CODES
+from mediation.cases.categories import STANDARD_CODES
 from mediation.cases.deadlines import (
     Clock,
     ClockPatch,
@@ -149,7 +149,7 @@ def test_the_packaged_policy_loads_and_matches_practice(policy):
     assert (rules["handle"].days, rules["handle"].unit) == (7, "working")
     assert (rules["mediation"].days, rules["mediation"].unit) == (30, "calendar")
     assert (policy.extension.max_days, policy.extension.max_times) == (30, 1)
-    assert set(policy.categories) <= CATEGORY_CODES
+    assert set(policy.categories) <= STANDARD_CODES
 
 
 def test_a_green_case_gets_two_and_seven_working_days(policy):

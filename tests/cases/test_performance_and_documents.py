@@ -388,6 +388,6 @@ async def test_the_timeline_shows_recorded_codes_as_labels(client, new_key):
     page = (await client.get(f"/cases/{case_id}")).text
     timeline = page[page.index('class="timeline"') :]
     assert "绿色" in timeline and "→ green" not in timeline
-    assert "网格 → 村社区" in timeline and "grid → community" not in timeline
+    assert "网格 → 村（社区）" in timeline and "grid → community" not in timeline
     assert labels.change_value("colour", None) == "—"
     assert labels.change_value("room", "二楼调解室") == "二楼调解室"

@@ -67,7 +67,7 @@ GOOD_FACTS = {
 
 RULES_PO = Path(i18n.LOCALE_DIR) / "zh_CN" / "LC_MESSAGES" / "rules.po"
 RULES_MODULES = [
-    "mediation/intake/validators.py",
+    "mediation/validators.py",
     "mediation/cases/workflow.py",
     "mediation/cases/deadlines.py",
     "mediation/cases/assignment.py",
@@ -380,7 +380,12 @@ def test_status_and_level_labels_use_the_words_of_practice():
         "breached": "未履行",
         "closed": "结案",
     }
-    assert [str(LEVEL_LABELS[level]) for level in CaseLevel] == ["网格", "村社区", "镇街", "县级"]
+    assert [str(LEVEL_LABELS[level]) for level in CaseLevel] == [
+        "网格",
+        "村（社区）",
+        "镇（街道）",
+        "县级",
+    ]
 
 
 def test_labels_follow_the_locale():

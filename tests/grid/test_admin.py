@@ -41,7 +41,7 @@ async def test_a_community_cannot_hang_directly_under_the_county(client):
         {"code": "330482009999", "name": "错位社区", "level": "community", "parent": str(county)},
     )
     assert response.status_code == 422
-    assert "村社区属于镇街" in response.text
+    assert "村（社区）属于镇（街道）" in response.text
     # What the admin typed is still there.
     assert 'value="错位社区"' in response.text
     assert not await Region.exists().where(Region.code == "330482009999")
@@ -176,3 +176,6 @@ async def test_editing_a_category_records_before_and_after(client):
     await DisputeCategory.update({DisputeCategory.name_zh: "其他"}).where(
         DisputeCategory.id == row["id"]
     )
+    from mediation.cases.category_store import refresh_categories
+
+    await refresh_categories(force=True)

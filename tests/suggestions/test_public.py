@@ -469,7 +469,7 @@ async def test_tracking_shows_the_steps_the_department_and_its_reply(client):
     code, secret = await _file(client, topic=topic)
     page = await post_form(client, "/track", {"code": code.lower(), "secret": secret})
     assert page.status_code == 200
-    assert topic in page.text and "已收到" in page.text and "尚未交办" in page.text
+    assert topic in page.text and "已收到" in page.text and "尚未转办" in page.text
     assert "您对答复满意吗" not in page.text
     await _reply(code, text="东门充电棚已纳入明年改造计划。")
     page = await post_form(client, "/track", {"code": code, "secret": secret})
