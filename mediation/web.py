@@ -16,6 +16,7 @@ from litestar.exceptions import (
     NotAuthorizedException,
     NotFoundException,
 )
+from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from litestar.response.base import ASGIResponse
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -335,10 +336,10 @@ def handle_internal_error(request: Request, exc: Exception) -> Response:
     return error_page(request, HTTP_500_INTERNAL_SERVER_ERROR)
 
 
-def is_htmx(request: Request[Any, Any, Any]) -> bool:
-    """An htmx request that wants a fragment. Restoring a page missing from htmx's history cache
-    (Back after many filter changes) asks for the whole page, layout and filters included."""
-    return (
-        request.headers.get("hx-request") == "true"
-        and request.headers.get("hx-history-restore-request") != "true"
-    )
+def wants_fragment(request: Request[Any, Any, Any]) -> bool:
+    """An htmx request that wants a fragment (HTMXPlugin makes every request an HTMXRequest).
+    Restoring a page missing from htmx's history cache (Back after many filter changes) asks
+    for the whole page, layout and filters included."""
+    if not isinstance(request, HTMXRequest):
+        return False
+    return bool(request.htmx) and not request.htmx.history_restore_request

@@ -209,6 +209,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "POST /admin/{slug:str}/new": ADMIN_ONLY,
     "GET /admin/{slug:str}/{pk:int}": ADMIN_ONLY,
     "POST /admin/{slug:str}/{pk:int}": ADMIN_ONLY,
+    "POST /admin/{slug:str}/{pk:int}/delete": ADMIN_ONLY,
     # ------------------------------------------------------------ cases: lists and intake
     # Lists hold only what each may open (tests/cases/test_case_access.py checks the rows).
     "GET /cases": staff(*CASE_READERS),

@@ -21,7 +21,7 @@ from mediation.grid.tables import Region
 from mediation.i18n import gettext as _
 from mediation.suggestions import limits, photos, rules, services
 from mediation.suggestions.categories import category_choices
-from mediation.web import LOCALE_COOKIE, error_page, is_htmx, public_url, see_other
+from mediation.web import LOCALE_COOKIE, error_page, public_url, see_other, wants_fragment
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 PUBLIC = {"public": True}
@@ -426,7 +426,7 @@ def _track_page(
         "RATING_LABELS": rules.RATING_LABELS,
         "can_reopen": bool(found) and found["times_reopened"] < rules.MAX_REOPENINGS,
     }
-    if is_htmx(request) and found is not None:
+    if wants_fragment(request) and found is not None:
         # htmx 2 swaps only 2xx answers: the fragment carries any message itself.
         return Template(
             "suggestions/public/partials/_tracking.html", context=context, headers=headers
@@ -434,37 +434,6 @@ def _track_page(
     return Template(
         "suggestions/public/track.html", context=context, status_code=status_code, headers=headers
     )
-
-
-def _failure_key(request: Request, code: str) -> str:
-    return f"{limits.client_address(request)}:{code}"
-
-
-async def _guard_tracking(request: Request, code: str) -> limits.Verdict:
-    """Per address, every lookup counts; per address and receipt code, only wrong secrets do.
-
-    The lookup is counted as a failure before the secret is checked (and given back when the
-    secret is right), so a burst of simultaneous guesses cannot all pass the check at once."""
-    settings = request.app.state.settings
-    store = limits.store_of(request)
-    verdict = await limits.hit(
-        store, limits.address_limit(settings), "track:" + limits.client_address(request)
-    )
-    if verdict.allowed and code:
-        verdict = await limits.hit(
-            store, limits.track_failure_limit(settings), _failure_key(request, code)
-        )
-    return verdict
-
-
-async def _right_secret(request: Request, code: str) -> None:
-    if code:
-        settings = request.app.state.settings
-        await limits.give_back(
-            limits.store_of(request),
-            limits.track_failure_limit(settings),
-            _failure_key(request, code),
-        )
 
 
 def _too_many(request: Request, verdict: limits.Verdict) -> Response:
@@ -498,7 +467,7 @@ class TrackController(Controller):
         values = {"code": _one(data.get("code")).strip()[:32]}
         secret = _one(data.get("secret")).strip()[:32]
         code = rules.parse_tracking_code(values["code"]) or ""
-        verdict = await _guard_tracking(request, code)
+        verdict = await limits.guard_code_lookup(request, "track", code)
         if not verdict.allowed:
             return _track_page(
                 request, values, status_code=429, limited=True, retry_after=verdict.retry_after
@@ -506,7 +475,7 @@ class TrackController(Controller):
         found = await services.track(values["code"], secret)
         if found is None:
             return await _refused(request, code, values)
-        await _right_secret(request, code)
+        await limits.right_secret(request, "track", code)
         return _track_page(request, {**values, "secret": secret}, found=found)
 
     @post("/rate", opt=PUBLIC, request_max_body_size=MAX_BODY)
@@ -517,7 +486,7 @@ class TrackController(Controller):
         secret = _one(data.get("secret")).strip()[:32]
         rating = _one(data.get("rating")).strip()[:32]
         code = rules.parse_tracking_code(values["code"]) or ""
-        verdict = await _guard_tracking(request, code)
+        verdict = await limits.guard_code_lookup(request, "track", code)
         if not verdict.allowed:
             return _too_many(request, verdict)
         try:
@@ -526,7 +495,7 @@ class TrackController(Controller):
             found = await services.track(values["code"], secret)
             if found is None:
                 return await _refused(request, code, values)
-            await _right_secret(request, code)
+            await limits.right_secret(request, "track", code)
             return _track_page(
                 request,
                 {**values, "secret": secret},
@@ -534,7 +503,7 @@ class TrackController(Controller):
                 errors={"rating": exc.message},
                 status_code=422,
             )
-        await _right_secret(request, code)
+        await limits.right_secret(request, "track", code)
         found = await services.track(values["code"], secret)
         return _track_page(
             request,
