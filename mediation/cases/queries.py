@@ -23,6 +23,7 @@ from mediation.cases.workdays import HolidayCalendar
 from mediation.clock import county_zone, local_date
 from mediation.db import is_postgres
 from mediation.grid.tables import Mediator, Region, TeamMember
+from mediation.roles import AREA_ROLES, MEDIATOR_ROLES, TEAM_ROLES
 
 
 async def case_for(user: CurrentUser, case_id: int) -> dict | None:
@@ -114,7 +115,7 @@ async def suggestion_of_case(user: CurrentUser, case_id: int) -> dict | None:
     )
     if row is None:
         return None
-    may_open = user.has_role("centre_staff", "admin") and (
+    may_open = user.has_role(*AREA_ROLES) and (
         not row["region_path"] or user.can_see_path(row["region_path"])
     )
     return {
@@ -129,12 +130,42 @@ async def clocks_for(
     on: date | None = None,
     policy: deadlines.Policy | None = None,
     calendar: HolidayCalendar | None = None,
+    memo: dict | None = None,
 ) -> list[dict]:
     """The case's clocks and where each stands; a clock crossing a year with no holiday schedule
-    is flagged (and logged) as an estimate."""
+    is flagged (and logged) as an estimate.
+
+    ``memo`` (a dict kept for one pass with one policy and one calendar, as the sweep does)
+    shares the clocks of cases with the same dates, category, colour and level.
+    """
     policy = policy or await current_policy()
     calendar = calendar or await refresh_calendar()
-    clocks = deadlines.compute_clocks(
+    key = (
+        case["registered_on"],
+        case["category"],
+        case["colour"],
+        case["level"],
+        case["mediation_started_on"],
+        case["extension_days"],
+        case["accepted_on"],
+    )
+    clocks = memo.get(key) if memo is not None else None
+    if clocks is None:
+        clocks = _compute_clocks(case, policy, calendar)
+        if memo is not None:
+            memo[key] = clocks
+    result = []
+    for clock in clocks:
+        if clock.estimated_years:
+            workdays.note_estimate(clock.estimated_years)
+        done = _clock_done_on(clock.name, case)
+        state = deadlines.clock_state(clock, on or today(), done)
+        result.append({"clock": clock, "state": state})
+    return result
+
+
+def _compute_clocks(case: dict, policy: deadlines.Policy, calendar: HolidayCalendar) -> list:
+    return deadlines.compute_clocks(
         policy,
         case["registered_on"],
         case["category"],
@@ -145,14 +176,6 @@ async def clocks_for(
         accepted_on=case["accepted_on"],
         calendar=calendar,
     )
-    result = []
-    for clock in clocks:
-        if clock.estimated_years:
-            workdays.note_estimate(clock.estimated_years)
-        done = _clock_done_on(clock.name, case)
-        state = deadlines.clock_state(clock, on or today(), done)
-        result.append({"clock": clock, "state": state})
-    return result
 
 
 def _clock_done_on(name: str, case: dict) -> date | None:
@@ -366,14 +389,14 @@ async def my_work(user: CurrentUser, limit: int = 50) -> list[dict]:
         return []
     query = query.where(scope)
     conditions = []
-    if user.has_role("grid_worker", "police"):
+    if user.has_role(*TEAM_ROLES):
         grids = [
             r["grid"]
             for r in await TeamMember.select(TeamMember.grid).where(TeamMember.staff == user.id)
         ]
         if grids:
             conditions.append(Case.grid.is_in(grids))
-    if user.has_role("mediator", "volunteer"):
+    if user.has_role(*MEDIATOR_ROLES):
         mediator = await Mediator.select(Mediator.id).where(Mediator.staff == user.id).first()
         if mediator:
             ids = [
