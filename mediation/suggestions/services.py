@@ -110,6 +110,23 @@ async def exchange_bind_token(link_token: str) -> str | None:
     return device_token
 
 
+async def point_for_bind_token(link_token: str) -> dict | None:
+    """The point a binding link is for, while the link is valid, without spending it (the
+    page a GET of the link shows asks to confirm; only its POST binds)."""
+    if not link_token:
+        return None
+    return (
+        await DirectReportPoint.select(DirectReportPoint.id, DirectReportPoint.name)
+        .where(
+            DirectReportPoint.bind_token_digest == digest_token(link_token),
+            DirectReportPoint.bind_token_digest != "",
+            DirectReportPoint.active.eq(True),
+            DirectReportPoint.bind_issued_at >= utc_now() - timedelta(hours=BIND_LINK_HOURS),
+        )
+        .first()
+    )
+
+
 async def revoke_device(user: CurrentUser, point_id: int) -> None:
     await DirectReportPoint.update(
         {DirectReportPoint.device_token_digest: "", DirectReportPoint.bind_token_digest: ""}
@@ -321,7 +338,7 @@ async def submit_suggestion(
             width=photo.width,
             height=photo.height,
             sha256=photo.sha256,
-            stored_as=photos.store(data_dir, photo),
+            stored_as=await photos.store(data_dir, photo),
         ).save()
     await _event(suggestion.id, actor, "received", "", "received")
     return cleaned, {}, (code, secret)
