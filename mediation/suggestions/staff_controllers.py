@@ -431,6 +431,7 @@ class SuggestionStaffController(Controller):
             "page": page,
             "args": {**filter_args, **({"status": status} if status else {})},
             "filter_args": filter_args,
+            "filter_dates": {"start": filters.date_from, "end": filters.date_to},
             "is_department": _is_department(user),
             "L": LABELS,
         }
