@@ -211,9 +211,9 @@ async def bulk_load(n: int, seed: int = 7) -> float:
     from mediation.cases.tables import Case, CaseCounter, CaseEvent, Party
     from mediation.db import write_transaction
     from mediation.grid.tables import Grid, TeamMember
-    from mediation.intake.validators import id_check_char
     from mediation.masking import mask_id_number
     from mediation.settings import get_settings
+    from mediation.validators import id_check_char
 
     started = time.perf_counter()
     rng = random.Random(seed)
@@ -611,7 +611,7 @@ def sign_in(base: str, username: str) -> dict[str, str]:
 
 
 def intake_fields(grid_id: int) -> list[tuple[str, str]]:
-    from mediation.intake.validators import id_check_char
+    from mediation.validators import id_check_char
 
     body = "33048219900307001"
     return [

@@ -26,8 +26,8 @@ from mediation import db
 from mediation.accounts.controllers import AccountController
 from mediation.accounts.services import CurrentUser, load_user
 from mediation.accounts.sessions import QuietSessionConfig
+from mediation.cases import labels as case_labels
 from mediation.cases.agreement_controllers import AgreementController, VerifyController
-from mediation.cases.api import CaseApiController
 from mediation.cases.controllers import (
     CaseController,
     DeadlinePolicyController,
@@ -40,6 +40,7 @@ from mediation.cases.party_controllers import PartyController
 from mediation.cases.session_controllers import SessionController
 from mediation.grid.admin import AdminController
 from mediation.grid.controllers import GridController, HomeController
+from mediation.intake.api import CaseIntakeApiController
 from mediation.intake.controllers import IntakeController
 from mediation.keys import field_key_lifespan
 from mediation.portal.controllers import MyCaseController, PartyCodeController
@@ -64,7 +65,7 @@ from mediation.suggestions.staff_controllers import (
     SuggestionTopicController,
 )
 from mediation.tasks import sweep_lifespan
-from mediation.templating import environment
+from mediation.templating import install_globals
 from mediation.web import (
     CSRF_COOKIE,
     add_security_headers,
@@ -89,7 +90,7 @@ CONTROLLERS: list[Any] = [
     NotificationController,
     DeadlinePolicyController,
     HolidayCalendarController,
-    CaseApiController,
+    CaseIntakeApiController,
     SessionController,
     AgreementController,
     VerifyController,
@@ -223,7 +224,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         csrf_config=csrf,
         stores=_stores(settings),
         template_config=TemplateConfig(
-            instance=JinjaTemplateEngine.from_environment(environment())
+            instance=JinjaTemplateEngine.from_environment(
+                install_globals(**case_labels.template_globals())
+            )
         ),
         plugins=[HTMXPlugin()],
         exception_handlers={HTTPException: handle_http_exception, Exception: handle_internal_error},

@@ -36,7 +36,7 @@ MANIFEST = "manifest.json"
 STATUS_FILE = "last-backup.json"
 SQLITE_FILE = "database.sqlite3"
 PG_FILE = "database.pgdump"
-# Folders of the data directory that hold stored files (see intake.attachments, photos).
+# Folders of the data directory that hold stored files (see mediation.uploads, photos).
 FILE_FOLDERS = ("attachments", "suggestion-photos")
 KEY_NAMES = {"field_key": "FIELD_KEY", "secret_key": "SECRET_KEY"}
 # Piccolo's own bookkeeping table: it grows when a restore migrates forward.

@@ -18,7 +18,7 @@ from piccolo.columns.combination import Where
 from piccolo.columns.operators.comparison import ComparisonOperator
 
 from mediation.i18n import gettext as _
-from mediation.intake.validators import ValidationError
+from mediation.validators import ValidationError
 
 # Ids are PostgreSQL ``integer`` (serial) columns: a larger number names nothing.
 DB_INT_MIN = -(2**31)

@@ -1,4 +1,9 @@
-"""The one Jinja environment: i18n callables, locale-aware filters, masking helpers."""
+"""The one Jinja environment: i18n callables, locale-aware filters, masking helpers.
+
+This module knows no domain: the labels and helpers of a domain that templates need are
+installed by whoever composes the app (``install_globals``; see ``app.create_app`` and
+``documents.pdf``), so the dependency runs from the domains to this module, not back.
+"""
 
 from __future__ import annotations
 
@@ -45,9 +50,6 @@ def environment() -> Environment:
         mask_id=mask_id_number,
         mask_phone=mask_phone,
     )
-    from mediation.cases import labels as case_labels
-    from mediation.cases import workflow
-    from mediation.cases.categories import category_label
     from mediation.labels import LEVEL_LABELS, ROLE_LABELS, TEAM_ROLE_LABELS
     from mediation.static_assets import static_url
 
@@ -56,11 +58,15 @@ def environment() -> Environment:
         ROLE_LABELS=ROLE_LABELS,
         LEVEL_LABELS=LEVEL_LABELS,
         TEAM_ROLE_LABELS=TEAM_ROLE_LABELS,
-        CASE=case_labels,
-        WORKFLOW=workflow,
-        category_label=category_label,
         get_locale=i18n.get_locale,
         LOCALE_NAMES=i18n.LOCALE_NAMES,
         SUPPORTED_LOCALES=i18n.SUPPORTED_LOCALES,
     )
+    return env
+
+
+def install_globals(**values: object) -> Environment:
+    """Add names every template may use (a domain's labels); the same names again is a no-op."""
+    env = environment()
+    env.globals.update(values)
     return env

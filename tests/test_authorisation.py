@@ -239,6 +239,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "POST /cases/{case_id:int}/sessions/{session_id:int}/participants": case(),
     "POST /cases/{case_id:int}/sessions/{session_id:int}/minutes": case(),
     "POST /cases/{case_id:int}/sessions/{session_id:int}/close": case(),
+    "POST /cases/{case_id:int}/sessions/{session_id:int}/cancel": case(),
+    "POST /cases/{case_id:int}/sessions/{session_id:int}/reschedule": case(),
     "GET /cases/{case_id:int}/sessions/{session_id:int}/record.pdf": case(),
     # Agreements are drafted by the case's mediators and centre staff, not the grid team.
     "POST /cases/{case_id:int}/agreements/new": case() | {"grid_own": DENY, "police": DENY},

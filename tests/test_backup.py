@@ -134,8 +134,8 @@ def targets(tmp_path):
 
 async def _add_stored_files() -> None:
     """One case attachment and one suggestion photo on disk, as uploads leave them."""
-    from mediation.intake.attachments import CheckedFile, store
     from mediation.settings import get_settings
+    from mediation.uploads import CheckedFile, store
 
     data_dir = get_settings().data_dir
     if await Attachment.count() and await SuggestionPhoto.count():

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from litestar.testing import AsyncTestClient
 
-from mediation import db
+from mediation import db, uploads
 from mediation.app import create_app
-from mediation.intake import attachments
 from mediation.settings import settings_from_env
 from tests.helpers import csrf_token, login, post_form
 
@@ -143,8 +142,8 @@ def test_the_data_directory_keys_database_and_attachments_are_the_owners_only(tm
         extra = Path(str(settings.sqlite_path) + suffix)
         if extra.exists():
             assert _mode(extra) == 0o600
-    stored = attachments.store(
-        data_dir, attachments.CheckedFile("scan.pdf", "application/pdf", ".pdf", b"%PDF-1.4")
+    stored = uploads.store(
+        data_dir, uploads.CheckedFile("scan.pdf", "application/pdf", ".pdf", b"%PDF-1.4")
     )
     assert _mode(data_dir / "attachments") == 0o700
     assert _mode(data_dir / "attachments" / stored) == 0o600

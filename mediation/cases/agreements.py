@@ -31,8 +31,8 @@ from mediation.i18n import format_date
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 from mediation.inputs import parse_amount, too_long
-from mediation.intake.validators import ValidationError
 from mediation.masking import mask_phone
+from mediation.validators import ValidationError
 
 KINDS = {"written": _l("Written agreement"), "oral": _l("Oral agreement")}
 STATUSES = {

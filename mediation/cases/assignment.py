@@ -8,7 +8,7 @@ from functools import partial
 
 from mediation.cases.categories import category_label
 from mediation.i18n import gettext as _
-from mediation.intake.validators import ValidationError, validate_phone
+from mediation.validators import ValidationError, validate_phone
 
 # Skill dominates: the other bonuses together (40 + 20 + 15) stay below it.
 SKILL_POINTS = 100

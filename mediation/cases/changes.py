@@ -120,6 +120,11 @@ async def transition_case(
         await record_event(
             case_id, user, action, case["status"], move.to_status.value, record, note
         )
+    if move.to_status == workflow.CaseStatus.TERMINATED:
+        # The termination notice is numbered when it is decided, shown on the case page.
+        from mediation.cases.followups import number_termination_notice
+
+        await number_termination_notice(user, case_id)
     if action == "escalate":
         centre = await centre_staff(case["region_path"], move.level_after.value)
         await notify(

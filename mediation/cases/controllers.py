@@ -384,7 +384,14 @@ async def render_detail(
     from mediation.cases.materials import KINDS as MATERIAL_KINDS
     from mediation.cases.materials import materials_of_case
     from mediation.cases.sessions import OUTCOMES, sessions_of_case
+    from mediation.cases.sessions import STATUS_LABELS as SESSION_STATUS_LABELS
 
+    termination_number = case.get("termination_number")
+    if not termination_number and any(e["action"] == "terminate" for e in case["events"]):
+        # Cases terminated before notices were numbered at termination get theirs now.
+        from mediation.cases.followups import number_termination_notice
+
+        termination_number = await number_termination_notice(user, case_id)
     return Template(
         "cases/detail.html",
         context={
@@ -397,6 +404,8 @@ async def render_detail(
             "can_mediate": user.has_role(*MANAGE_ROLES, "mediator", "volunteer"),
             "sessions": await sessions_of_case(case_id),
             "OUTCOMES": OUTCOMES,
+            "SESSION_STATUS_LABELS": SESSION_STATUS_LABELS,
+            "termination_number": termination_number,
             "agreements": await agreements_of_case(case_id),
             "AGREEMENT_STATUSES": AGREEMENT_STATUSES,
             "follow_ups": await follow_ups_of_case(case_id),

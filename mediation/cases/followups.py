@@ -192,15 +192,37 @@ async def _number_notice(user: CurrentUser, case: dict, committee) -> str:
     return number
 
 
+async def number_termination_notice(user: CurrentUser, case_id: int) -> str | None:
+    """The notice's number, given when the case is terminated (or at the first look at a case
+    terminated before numbers were given then); None if the case was not terminated."""
+    case = await Case.select().where(Case.id == case_id).first()
+    if case is None:
+        return None
+    if case["termination_number"]:
+        return case["termination_number"]
+    if not await CaseEvent.exists().where(
+        CaseEvent.case == case_id, CaseEvent.action == "terminate"
+    ):
+        return None
+    return await _number_notice(user, case, await agreements.committee_for(case))
+
+
 async def case_file_context(user: CurrentUser, case_id: int, base_url: str) -> dict:
-    """卷宗 (Art. 27): registration, session records, agreements, follow-ups, in that order."""
+    """卷宗 (Art. 27): registration, session records, agreements, the termination notice of a
+    terminated case, follow-ups, in that order. A cancelled or rescheduled session never took
+    place: it stays on the timeline but has no record in the file."""
     case = await case_detail(user, case_id)
     if case is None:
         raise CaseError(_("This case does not exist."))
     committee, _short = await agreements._committee_for(case)  # noqa: SLF001
     session_rows = [
-        await sessions.session_for(user, s["id"]) for s in await sessions.sessions_of_case(case_id)
+        await sessions.session_for(user, s["id"])
+        for s in await sessions.sessions_of_case(case_id)
+        if s["status"] not in sessions.NOT_HELD_STATUSES
     ]
+    termination = None
+    if await CaseEvent.exists().where(CaseEvent.case == case_id, CaseEvent.action == "terminate"):
+        termination = await termination_context(user, case_id)
     agreement_contexts = [
         (await agreements.print_context(user, a["id"], base_url, full_ids=False))["agreement"]
         for a in await agreements.agreements_of_case(case_id)
@@ -213,6 +235,7 @@ async def case_file_context(user: CurrentUser, case_id: int, base_url: str) -> d
         "filed_on": today(),
         "sessions": session_rows,
         "agreements": agreement_contexts,
+        "termination": termination,
         "follow_ups": await follow_ups_of_case(case_id),
         "PERFORMANCE": PERFORMANCE,
         "SATISFACTION": SATISFACTION,

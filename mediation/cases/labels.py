@@ -74,6 +74,7 @@ EVENT_LABELS = {
     "party_updated": _l("Party's basic information completed"),
     "session_cancelled": _l("Session cancelled"),
     "session_rescheduled": _l("Session rescheduled"),
+    "session_double_booked": _l("Session scheduled despite a double booking"),
     "termination_notice_numbered": _l("Termination notice numbered"),
 }
 
@@ -115,6 +116,8 @@ FIELD_LABELS = {
     "number_of_notice": _l("Notice number"),
     "starts_at": _l("Session time"),
     "reason": _l("Reason"),
+    "other_case": _l("Overlaps with the session of case"),
+    "other_session": _l("Time of the overlapping session"),
 }
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -181,3 +184,11 @@ def change_value(field: str, value: object) -> object:
     if isinstance(value, str) and "," in value and field == "referral_advice":
         return "、".join(str(change_value(field, v)) for v in value.split(","))
     return value
+
+
+def template_globals() -> dict[str, object]:
+    """What the cases domain gives every template: its labels, the workflow, category names."""
+    from mediation.cases import labels, workflow
+    from mediation.cases.categories import category_label
+
+    return {"CASE": labels, "WORKFLOW": workflow, "category_label": category_label}

@@ -22,13 +22,12 @@ from PIL import Image
 from pypdf import PdfReader, PdfWriter, Transformation
 from pypdf.errors import PdfReadError
 
-from mediation import clock
+from mediation import clock, uploads
 from mediation.accounts.services import CurrentUser
 from mediation.cases.services import CaseError, case_for, record_event
 from mediation.cases.tables import Attachment, CaseEvent, MediationSession, Party
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
-from mediation.intake import attachments
 from mediation.settings import write_private_file
 from mediation.suggestions import photos
 
@@ -42,8 +41,8 @@ KINDS = {
     "power_of_attorney": _l("Power of attorney"),
     "other": _l("Other"),
 }
-MAX_FILES = attachments.MAX_FILES
-MAX_PDF_BYTES = attachments.MAX_BYTES
+MAX_FILES = uploads.MAX_FILES
+MAX_PDF_BYTES = uploads.MAX_BYTES
 THUMBNAIL_SIDE = 320
 FOLDER = "attachments"
 PDF = "application/pdf"
@@ -66,7 +65,7 @@ class Prepared:
 
     @property
     def sha256(self) -> str:
-        return attachments.CheckedFile(
+        return uploads.CheckedFile(
             self.filename, self.content_type, self.extension, self.content
         ).sha256
 
@@ -98,7 +97,7 @@ def _pdf_pages(filename: str, content: bytes) -> int:
 def prepare_upload(filename: str, content: bytes) -> Prepared:
     """One upload checked by its content: a photo re-encoded without metadata, or a PDF."""
     name = Path(filename or "").name[:200] or "file"
-    kind = attachments.sniff(content) if content else None
+    kind = uploads.sniff(content) if content else None
     if kind is not None and kind[0] == PDF:
         if len(content) > MAX_PDF_BYTES:
             raise MaterialError(_("The file %(name)s is larger than 10 MB.", name=name), "files")
@@ -175,10 +174,8 @@ async def save_material(
     )
     if existing is not None:
         return existing["id"]
-    checked = attachments.CheckedFile(
-        item.filename, item.content_type, item.extension, item.content
-    )
-    stored = await asyncio.to_thread(attachments.store, data_dir, checked)
+    checked = uploads.CheckedFile(item.filename, item.content_type, item.extension, item.content)
+    stored = await asyncio.to_thread(uploads.store, data_dir, checked)
     thumbnail = ""
     if item.thumbnail:
         thumbnail = Path(stored).stem + "-thumb.jpg"
@@ -250,8 +247,8 @@ async def _clean_legacy_photo(data_dir: Path, row: dict) -> dict:
         photo = photos.prepare(row["filename"], await asyncio.to_thread(source.read_bytes))
     except (photos.PhotoError, OSError) as exc:
         raise MaterialError(_("This material does not exist.")) from exc
-    checked = attachments.CheckedFile(row["filename"], "image/jpeg", ".jpg", photo.content)
-    stored = await asyncio.to_thread(attachments.store, data_dir, checked)
+    checked = uploads.CheckedFile(row["filename"], "image/jpeg", ".jpg", photo.content)
+    stored = await asyncio.to_thread(uploads.store, data_dir, checked)
     thumbnail = Path(stored).stem + "-thumb.jpg"
     await asyncio.to_thread(
         write_private_file, path_of(data_dir, thumbnail), _thumbnail(photo.content)

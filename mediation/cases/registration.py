@@ -16,6 +16,7 @@ from mediation.cases.common import CaseError, today
 from mediation.cases.events import centre_staff, grid_team, notify, record_event
 from mediation.cases.policy_store import current_policy
 from mediation.cases.queries import case_for
+from mediation.cases.submissions import IntakeSubmission
 from mediation.cases.tables import (
     Case,
     CaseCounter,
@@ -24,7 +25,6 @@ from mediation.cases.tables import (
 from mediation.db import write_transaction
 from mediation.grid.tables import Grid, Staff
 from mediation.i18n import gettext as _
-from mediation.intake.tables import IntakeSubmission
 from mediation.masking import mask_id_number
 from mediation.reports import rollups
 from mediation.settings import get_settings

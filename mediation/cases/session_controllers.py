@@ -19,13 +19,41 @@ from mediation.clock import county_zone
 from mediation.documents.pdf import render_pdf_async
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
-from mediation.intake.validators import ValidationError
+from mediation.validators import ValidationError
 from mediation.web import is_htmx, see_other
 
 
 async def _mediator_choices() -> list[tuple[str, str]]:
     rows = await Mediator.select(Mediator.id, Mediator.staff.display_name).order_by(Mediator.id)
     return [(str(r["id"]), r["staff.display_name"]) for r in rows]
+
+
+def many(data: dict[str, Any], key: str) -> list[str]:
+    """A form field that may repeat (ticked boxes): always a list of strings."""
+    value = data.get(key)
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+async def _new_session_page(
+    case: dict, values: dict, errors: dict, conflicts: list, status_code: int
+) -> Template:
+    assigned = await sessions.assigned_mediators(case["id"])
+    return Template(
+        "cases/session_new.html",
+        context={
+            "case": case,
+            "values": values,
+            "errors": errors,
+            "conflicts": conflicts,
+            "mediators": await _mediator_choices(),
+            "assigned": assigned,
+            "attending_choices": [(str(m["id"]), m["name"]) for m in assigned],
+            "modes": list(sessions.MODES.items()),
+        },
+        status_code=status_code,
+    )
 
 
 class SessionController(Controller):
@@ -35,21 +63,23 @@ class SessionController(Controller):
 
     @get("/new")
     async def new_session(self, request: Request, case_id: FromPath[int]) -> Template:
-        case = await case_for(current_user(request), case_id)
+        user = current_user(request)
+        case = await case_for(user, case_id)
         if case is None:
             raise NotFoundException()
-        values = {"mode": "in_person", "minutes": "60", "room": ""}
-        return Template(
-            "cases/session_new.html",
-            context={
-                "case": case,
-                "values": values,
-                "errors": {},
-                "conflicts": [],
-                "mediators": await _mediator_choices(),
-                "modes": list(sessions.MODES.items()),
-            },
+        assigned = await sessions.assigned_mediators(case_id)
+        # The case's own mediators come ticked, the one signed in (if assigned) chairs.
+        chair = next(
+            (m for m in assigned if m["staff"] == user.id), assigned[0] if assigned else None
         )
+        values = {
+            "mode": "in_person",
+            "minutes": "60",
+            "room": "",
+            "mediator": str(chair["id"]) if chair else "",
+            "attending": [str(m["id"]) for m in assigned],
+        }
+        return await _new_session_page(case, values, {}, [], 200)
 
     @post("/new")
     async def create(
@@ -59,10 +89,13 @@ class SessionController(Controller):
         case = await case_for(user, case_id)
         if case is None:
             raise NotFoundException()
-        values = {
+        values: dict[str, Any] = {
             k: str(data.get(k, "")) for k in ("starts_at", "minutes", "room", "mode", "mediator")
         }
+        values["attending"] = many(data, "attending")
+        confirmed = bool(data.get("double_booking_confirmed"))
         errors: dict[str, str] = {}
+        conflicts: list[sessions.Booking] = []
         try:
             starts_at = inputs.parse_local_datetime(values["starts_at"], county_zone())
         except ValidationError as exc:
@@ -83,24 +116,19 @@ class SessionController(Controller):
                     values["room"],
                     values["mode"],
                     inputs.db_id(values["mediator"]),
+                    refuse_double_booking=not confirmed,
+                    attending_mediators=[
+                        i for i in map(inputs.db_id, values["attending"]) if i is not None
+                    ],
                 )
+            except sessions.DoubleBooking as exc:
+                conflicts = exc.conflicts
             except CaseError as exc:
                 errors[exc.field or "form"] = exc.message
             else:
                 target = f"/cases/{case_id}/sessions/{session_id}"
                 return see_other(target + ("?double_booked=1" if conflicts else ""))
-        return Template(
-            "cases/session_new.html",
-            context={
-                "case": case,
-                "values": values,
-                "errors": errors,
-                "conflicts": [],
-                "mediators": await _mediator_choices(),
-                "modes": list(sessions.MODES.items()),
-            },
-            status_code=422,
-        )
+        return await _new_session_page(case, values, errors, conflicts, 422)
 
     @get("/{session_id:int}")
     async def session_page(
@@ -116,15 +144,21 @@ class SessionController(Controller):
         session_id: FromPath[int],
         data: Annotated[dict[str, Any], Form],
     ) -> Template | Redirect:
+        user = current_user(request)
+        ticks = many(data, "present")
         try:
-            await sessions.add_participant(
-                current_user(request),
-                session_id,
-                str(data.get("name", "")),
-                str(data.get("role", "")),
-                str(data.get("side", "")),
-                bool(data.get("attended")),
-            )
+            if ticks:
+                await sessions.add_attendance(user, session_id, ticks)
+            # Anyone else is typed by name; with ticks the name may stay empty.
+            if str(data.get("name", "")).strip() or not ticks:
+                await sessions.add_participant(
+                    user,
+                    session_id,
+                    str(data.get("name", "")),
+                    str(data.get("role", "")),
+                    str(data.get("side", "")),
+                    bool(data.get("attended")),
+                )
         except CaseError as exc:
             return await _session_page(
                 request,
@@ -203,6 +237,62 @@ class SessionController(Controller):
             )
         return see_other(f"/cases/{case_id}/sessions/{session_id}")
 
+    @post("/{session_id:int}/cancel")
+    async def cancel(
+        self,
+        request: Request,
+        case_id: FromPath[int],
+        session_id: FromPath[int],
+        data: Annotated[dict[str, Any], Form],
+    ) -> Template | Redirect:
+        reason = str(data.get("cancel_reason", ""))
+        try:
+            await sessions.cancel_session(current_user(request), session_id, reason)
+        except CaseError as exc:
+            field = "cancel_reason" if exc.field == "reason" else "form"
+            return await _session_page(
+                request, case_id, session_id, {field: exc.message}, 422, data
+            )
+        return see_other(f"/cases/{case_id}/sessions/{session_id}")
+
+    @post("/{session_id:int}/reschedule")
+    async def reschedule(
+        self,
+        request: Request,
+        case_id: FromPath[int],
+        session_id: FromPath[int],
+        data: Annotated[dict[str, Any], Form],
+    ) -> Template | Redirect:
+        """Like a new session, a double booking needs an explicit "schedule anyway"."""
+        try:
+            starts_at = inputs.parse_local_datetime(
+                str(data.get("new_starts_at", "")), county_zone()
+            )
+        except ValidationError as exc:
+            return await _session_page(
+                request, case_id, session_id, {"new_starts_at": exc.message}, 422, data
+            )
+        try:
+            new_id, conflicts = await sessions.reschedule_session(
+                current_user(request),
+                session_id,
+                starts_at,
+                str(data.get("new_room", "")),
+                str(data.get("reschedule_reason", "")),
+                refuse_double_booking=not data.get("double_booking_confirmed"),
+            )
+        except sessions.DoubleBooking as exc:
+            return await _session_page(
+                request, case_id, session_id, {}, 422, data, conflicts=exc.conflicts
+            )
+        except CaseError as exc:
+            field = {"reason": "reschedule_reason", "room": "new_room"}.get(exc.field, "form")
+            return await _session_page(
+                request, case_id, session_id, {field: exc.message}, 422, data
+            )
+        target = f"/cases/{case_id}/sessions/{new_id}"
+        return see_other(target + ("?double_booked=1" if conflicts else ""))
+
     @get("/{session_id:int}/record.pdf")
     async def record_pdf(
         self, request: Request, case_id: FromPath[int], session_id: FromPath[int]
@@ -210,6 +300,8 @@ class SessionController(Controller):
         session = await sessions.session_for(current_user(request), session_id)
         if session is None or session["case"] != case_id:
             raise NotFoundException()
+        if session["status"] in sessions.NOT_HELD_STATUSES:
+            raise NotFoundException(_("This session did not take place: it has no record."))
         pdf = await render_pdf_async(
             "documents/session_record.html", await sessions.record_context(session)
         )
@@ -223,10 +315,31 @@ async def _session_page(
     errors: dict,
     status_code: int = 200,
     values: dict | None = None,
+    conflicts: list | None = None,
 ) -> Template:
     session = await sessions.session_for(current_user(request), session_id)
     if session is None or session["case"] != case_id:
         raise NotFoundException()
+    from mediation.cases.labels import PARTY_ROLE_LABELS
+    from mediation.cases.tables import Party
+
+    case_parties = await Party.select(
+        Party.id, Party.name, Party.role, Party.agent_name, Party.agent_relation
+    ).where(Party.case == case_id)
+    present = {p["name"] for p in session["participants"]}
+    # Attendance is ticked from the case's parties and their authorised agents.
+    attendance_choices = []
+    for p in case_parties:
+        if p["name"] not in present:
+            label = PARTY_ROLE_LABELS.get(p["role"], p["role"])
+            attendance_choices.append(
+                (f"party-{p['id']}", _("%(role)s: %(name)s", role=label, name=p["name"]))
+            )
+        if p["agent_name"] and p["agent_name"] not in present:
+            whose = _("Authorised agent of %(party)s", party=p["name"])
+            attendance_choices.append(
+                (f"agent-{p['id']}", _("%(role)s: %(name)s", role=whose, name=p["agent_name"]))
+            )
     return Template(
         "cases/session.html",
         context={
@@ -238,6 +351,11 @@ async def _session_page(
             "PARTICIPANT_ROLES": sessions.PARTICIPANT_ROLES,
             "OUTCOMES": sessions.OUTCOMES,
             "SIDES": sessions.SIDES,
+            "STATUS_LABELS": sessions.STATUS_LABELS,
+            "PARTY_ROLE_LABELS": PARTY_ROLE_LABELS,
+            "attendance_choices": attendance_choices,
+            "conflicts": conflicts or [],
+            "ticked": many(values or {}, "present"),
             **await _material_context(case_id),
         },
         status_code=status_code,

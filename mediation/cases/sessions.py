@@ -1,4 +1,5 @@
-"""Consultation sessions: scheduling with double-booking warnings, participants, live minutes."""
+"""Consultation sessions: scheduling checked for double bookings, cancelling and rescheduling,
+participants, live minutes."""
 
 from __future__ import annotations
 
@@ -8,10 +9,17 @@ from datetime import date, datetime, timedelta
 from mediation.accounts.services import CurrentUser
 from mediation.cases.access import case_entitled
 from mediation.cases.services import CaseError, case_for, record_event
-from mediation.cases.tables import MediationSession, MinuteEntry, SessionParticipant
+from mediation.cases.tables import (
+    CaseMediator,
+    MediationSession,
+    MinuteEntry,
+    Party,
+    SessionParticipant,
+)
 from mediation.clock import utc_now
 from mediation.db import write_transaction
 from mediation.grid.tables import Mediator
+from mediation.i18n import format_datetime
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 from mediation.inputs import too_long
@@ -20,6 +28,7 @@ MODES = {"in_person": _l("In person"), "phone": _l("By phone"), "video": _l("By 
 PARTICIPANT_ROLES = {
     "party": _l("Party"),
     "representative": _l("Representative"),
+    "agent": _l("Authorised agent"),
     "mediator": _l("Mediator"),
     "grid_worker": _l("Grid worker"),
     "police": _l("Community police officer"),
@@ -36,6 +45,19 @@ OUTCOMES = {
     "failed": _l("No agreement"),
 }
 SIDES = {"applicant": _l("Applicant side"), "respondent": _l("Respondent side")}
+# A session that finished is 已结束 (never 结案: that word belongs to the case).
+STATUS_LABELS = {
+    "scheduled": _l("Scheduled"),
+    "open": _l("In progress"),
+    "closed": _l("Finished"),
+    "cancelled": _l("Cancelled"),
+    "rescheduled": _l("Rescheduled"),
+}
+# Only these still hold their room and mediator; the others are history.
+ACTIVE_STATUSES = ("scheduled", "open")
+# Left out of the case file's session records: the sitting never took place.
+NOT_HELD_STATUSES = ("cancelled", "rescheduled")
+MAX_REASON = 200
 # Ningbo regulations Art. 20: a side with many parties elects at most five representatives.
 MAX_REPRESENTATIVES_PER_SIDE = 5
 MAX_ROOM = 100
@@ -48,6 +70,19 @@ class Booking:
     case_number: str
     starts_at: datetime
     reason: str
+    room: str = ""
+    minutes: int = 60
+    case_id: int | None = None
+
+
+class DoubleBooking(CaseError):
+    """The room or the mediator is taken: nothing is saved until the user confirms."""
+
+    def __init__(self, conflicts: list[Booking]) -> None:
+        super().__init__(
+            _("The room or the mediator is already booked at this time."), "double_booking"
+        )
+        self.conflicts = conflicts
 
 
 async def booking_conflicts(
@@ -66,11 +101,12 @@ async def booking_conflicts(
         MediationSession.minutes_planned,
         MediationSession.room,
         MediationSession.mediator,
+        MediationSession.case,
         MediationSession.case.number,
     ).where(
         MediationSession.starts_at >= window_start,
         MediationSession.starts_at < window_end,
-        MediationSession.status != "closed",
+        MediationSession.status.is_in(list(ACTIVE_STATUSES)),
     )
     if exclude_session:
         query = query.where(MediationSession.id != exclude_session)
@@ -79,11 +115,53 @@ async def booking_conflicts(
         other_end = row["starts_at"] + timedelta(minutes=row["minutes_planned"])
         if not (row["starts_at"] < window_end and starts_at < other_end):
             continue
-        if room and row["room"].strip() == room.strip():
-            found.append(Booking(row["id"], row["case.number"], row["starts_at"], "room"))
+        if room.strip() and row["room"].strip() == room.strip():
+            reason = "room"
         elif mediator_id and row["mediator"] == mediator_id:
-            found.append(Booking(row["id"], row["case.number"], row["starts_at"], "mediator"))
+            reason = "mediator"
+        else:
+            continue
+        found.append(
+            Booking(
+                row["id"],
+                row["case.number"],
+                row["starts_at"],
+                reason,
+                row["room"],
+                row["minutes_planned"],
+                row["case"],
+            )
+        )
     return found
+
+
+def _conflict_note(conflicts: list[Booking]) -> str:
+    """The other sessions as people read them, for the timeline."""
+    return "；".join(
+        _(
+            "case %(number)s, %(when)s, %(room)s",
+            number=c.case_number,
+            when=format_datetime(c.starts_at, "long"),
+            room=c.room or "—",
+        )
+        for c in conflicts
+    )
+
+
+async def _record_override(
+    case_id: int, user: CurrentUser, starts_at: datetime, room: str, conflicts: list[Booking]
+) -> None:
+    await record_event(
+        case_id,
+        user,
+        "session_double_booked",
+        changes={
+            "session": [None, starts_at.isoformat(timespec="minutes")],
+            "other_case": [None, conflicts[0].case_number],
+            "other_session": [None, conflicts[0].starts_at.isoformat(timespec="minutes")],
+        },
+        note=_("Scheduled anyway, overlapping: %(others)s", others=_conflict_note(conflicts)),
+    )
 
 
 async def schedule_session(
@@ -94,8 +172,13 @@ async def schedule_session(
     room: str,
     mode: str,
     mediator_id: int | None,
+    *,
+    refuse_double_booking: bool = False,
+    attending_mediators: list[int] | None = None,
 ) -> tuple[int, list[Booking]]:
-    """Create a session; a double booking does not block, it is returned as a warning."""
+    """Create a session. A double booking is checked first: the web form refuses it
+    (``DoubleBooking``, nothing saved) until the user confirms "schedule anyway"; a confirmed
+    or programmatic override is saved, recorded on the timeline and returned."""
     case = await case_for(user, case_id)
     if case is None:
         raise CaseError(_("This case does not exist."))
@@ -108,6 +191,15 @@ async def schedule_session(
     if mediator_id and not await Mediator.exists().where(Mediator.id == mediator_id):
         raise CaseError(_("Choose from the list."), "mediator")
     conflicts = await booking_conflicts(starts_at, minutes, room, mediator_id)
+    for other in attending_mediators or []:
+        if other != mediator_id:
+            conflicts += [
+                c
+                for c in await booking_conflicts(starts_at, minutes, "", other)
+                if c.session_id not in {k.session_id for k in conflicts}
+            ]
+    if conflicts and refuse_double_booking:
+        raise DoubleBooking(conflicts)
     session = MediationSession(
         case=case_id,
         starts_at=starts_at,
@@ -117,14 +209,155 @@ async def schedule_session(
         mediator=mediator_id,
         created_by=user.id,
     )
-    await session.save()
+    async with write_transaction():
+        await session.save()
+        names = await _mediator_names(attending_mediators or [], case_id)
+        for name in names:
+            await SessionParticipant(session=session.id, name=name, role="mediator").save()
     await record_event(
         case_id,
         user,
         "session_scheduled",
         changes={"session": [None, starts_at.isoformat(timespec="minutes")], "room": [None, room]},
     )
+    if conflicts:
+        await _record_override(case_id, user, starts_at, room, conflicts)
     return session.id, conflicts
+
+
+async def _mediator_names(mediator_ids: list[int], case_id: int) -> list[str]:
+    """Names of the case's own mediators among the ticked ones (others are ignored)."""
+    if not mediator_ids:
+        return []
+    rows = await CaseMediator.select(CaseMediator.mediator.staff.display_name).where(
+        CaseMediator.case == case_id,
+        CaseMediator.active.eq(True),
+        CaseMediator.mediator.is_in(mediator_ids),
+    )
+    return list(dict.fromkeys(r["mediator.staff.display_name"] for r in rows))
+
+
+async def assigned_mediators(case_id: int) -> list[dict]:
+    """The case's active mediators, for the new-session form (ticked by default)."""
+    rows = (
+        await CaseMediator.select(
+            CaseMediator.mediator.as_alias("id"),
+            CaseMediator.mediator.staff.as_alias("staff"),
+            CaseMediator.mediator.staff.display_name.as_alias("name"),
+        )
+        .where(CaseMediator.case == case_id, CaseMediator.active.eq(True))
+        .order_by(CaseMediator.id)
+    )
+    return list({r["id"]: r for r in rows}.values())
+
+
+async def _scheduled_session(user: CurrentUser, session_id: int) -> dict:
+    session = await session_for(user, session_id)
+    if session is None:
+        raise CaseError(_("This session does not exist."))
+    if session["status"] != "scheduled":
+        raise CaseError(_("Only a session that has not started can be cancelled or rescheduled."))
+    return session
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise CaseError(_("Give the reason."), "reason")
+    if message := too_long(reason, MAX_REASON):
+        raise CaseError(message, "reason")
+    return reason
+
+
+async def cancel_session(user: CurrentUser, session_id: int, reason: str) -> None:
+    """A session that will not take place: kept, with its reason, out of the case file."""
+    session = await _scheduled_session(user, session_id)
+    reason = _reason(reason)
+    updated = (
+        await MediationSession.update(
+            {MediationSession.status: "cancelled", MediationSession.cancel_reason: reason}
+        )
+        .where(MediationSession.id == session_id, MediationSession.status == "scheduled")
+        .returning(MediationSession.id)
+    )
+    if not updated:
+        raise CaseError(_("Only a session that has not started can be cancelled or rescheduled."))
+    await record_event(
+        session["case"],
+        user,
+        "session_cancelled",
+        changes={"session": [None, session["starts_at"].isoformat(timespec="minutes")]},
+        note=reason,
+    )
+
+
+async def reschedule_session(
+    user: CurrentUser,
+    session_id: int,
+    starts_at: datetime,
+    room: str,
+    reason: str,
+    *,
+    refuse_double_booking: bool = False,
+) -> tuple[int, list[Booking]]:
+    """Move a session to another time or room: the old one is kept as 已改期 and points to the
+    new one, which is checked for double bookings like any new session."""
+    old = await _scheduled_session(user, session_id)
+    reason = _reason(reason)
+    if message := too_long(room.strip(), MAX_ROOM):
+        raise CaseError(message, "room")
+    minutes = old["minutes_planned"]
+    conflicts = [
+        c
+        for c in await booking_conflicts(starts_at, minutes, room, old["mediator"], session_id)
+        if c.session_id != session_id
+    ]
+    if conflicts and refuse_double_booking:
+        raise DoubleBooking(conflicts)
+    async with write_transaction():
+        updated = (
+            await MediationSession.update(
+                {MediationSession.status: "rescheduled", MediationSession.cancel_reason: reason}
+            )
+            .where(MediationSession.id == session_id, MediationSession.status == "scheduled")
+            .returning(MediationSession.id)
+        )
+        if not updated:
+            raise CaseError(
+                _("Only a session that has not started can be cancelled or rescheduled.")
+            )
+        new = MediationSession(
+            case=old["case"],
+            starts_at=starts_at,
+            minutes_planned=minutes,
+            room=room.strip(),
+            mode=old["mode"],
+            mediator=old["mediator"],
+            created_by=user.id,
+        )
+        await new.save()
+        await MediationSession.update({MediationSession.rescheduled_to: new.id}).where(
+            MediationSession.id == session_id
+        )
+        for p in old["participants"]:
+            if p["role"] == "mediator":
+                await SessionParticipant(session=new.id, name=p["name"], role="mediator").save()
+    await record_event(
+        old["case"],
+        user,
+        "session_rescheduled",
+        changes={
+            "session": [
+                old["starts_at"].isoformat(timespec="minutes"),
+                starts_at.isoformat(timespec="minutes"),
+            ],
+            "room": [old["room"], room.strip()],
+        },
+        note=reason,
+    )
+    if conflicts:
+        await _record_override(old["case"], user, starts_at, room, conflicts)
+    return new.id, conflicts
 
 
 async def session_for(user: CurrentUser, session_id: int) -> dict | None:
@@ -140,6 +373,16 @@ async def session_for(user: CurrentUser, session_id: int) -> dict | None:
     )
     if row is None or not await case_entitled(user, row["case"]):
         return None
+    row["rescheduled_starts_at"] = None
+    if row["rescheduled_to"]:
+        moved = (
+            await MediationSession.select(MediationSession.starts_at, MediationSession.room)
+            .where(MediationSession.id == row["rescheduled_to"])
+            .first()
+        )
+        if moved:
+            row["rescheduled_starts_at"] = moved["starts_at"]
+            row["rescheduled_room"] = moved["room"]
     row["participants"] = (
         await SessionParticipant.select()
         .where(SessionParticipant.session == session_id)
@@ -159,6 +402,8 @@ async def _open_session(user: CurrentUser, session_id: int) -> dict:
         raise CaseError(_("This session does not exist."))
     if session["status"] == "closed":
         raise CaseError(_("The session is closed: its record can no longer be changed."))
+    if session["status"] in NOT_HELD_STATUSES:
+        raise CaseError(_("This session did not take place: it has no participants or minutes."))
     return session
 
 
@@ -270,6 +515,35 @@ async def close_session(
     )
 
 
+async def add_attendance(user: CurrentUser, session_id: int, ticks: list[str]) -> int:
+    """Participants ticked from the case's parties (``party-<id>``) and their authorised
+    agents (``agent-<id>``): each keeps the party's role and side; names already on the
+    session are not added twice. Returns how many were added."""
+    session = await _open_session(user, session_id)
+    parties = await Party.select(
+        Party.id, Party.name, Party.role, Party.agent_name, Party.agent_relation
+    ).where(Party.case == session["case"])
+    present = {p["name"] for p in session["participants"]}
+    added = 0
+    async with write_transaction():
+        for p in parties:
+            side = p["role"] if p["role"] in SIDES else ""
+            rows = []
+            if f"party-{p['id']}" in ticks:
+                rows.append((p["name"], "party"))
+            if f"agent-{p['id']}" in ticks and p["agent_name"]:
+                rows.append((p["agent_name"], "agent"))
+            for name, role in rows:
+                if name in present:
+                    continue
+                await SessionParticipant(
+                    session=session_id, name=name, role=role, side=side, attended=True
+                ).save()
+                present.add(name)
+                added += 1
+    return added
+
+
 async def sessions_of_case(case_id: int) -> list[dict]:
     return (
         await MediationSession.select(
@@ -290,10 +564,11 @@ async def record_context(session: dict) -> dict:
 
     case = await Case.select().where(Case.id == session["case"]).first()
     committee = await committee_for(case)
-    party_roles = {
-        p["name"]: PARTY_ROLE_LABELS.get(p["role"], p["role"])
-        for p in await Party.select(Party.name, Party.role).where(Party.case == case["id"])
-    }
+    party_rows = await Party.select(Party.name, Party.role, Party.agent_name).where(
+        Party.case == case["id"]
+    )
+    party_roles = {p["name"]: PARTY_ROLE_LABELS.get(p["role"], p["role"]) for p in party_rows}
+    agent_of = {p["agent_name"]: p["name"] for p in party_rows if p["agent_name"]}
     ended = session["closed_at"] or (
         session["starts_at"] + timedelta(minutes=session["minutes_planned"])
         if session["status"] != "closed"
@@ -312,6 +587,8 @@ async def record_context(session: dict) -> dict:
                 "role_label": (
                     party_roles.get(p["name"])
                     if p["role"] == "party"
+                    else _("Authorised agent of %(party)s", party=agent_of[p["name"]])
+                    if p["role"] == "agent" and p["name"] in agent_of
                     else PARTICIPANT_ROLES.get(p["role"], p["role"])
                 )
                 or PARTICIPANT_ROLES.get(p["role"], p["role"]),

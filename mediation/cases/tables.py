@@ -204,9 +204,14 @@ class MediationSession(Table):
     mode = Varchar(length=16, default="in_person", help_text="in_person, phone or video")
     mediator = ForeignKey(Mediator, null=True, default=None)
     status = Varchar(
-        length=16, default="scheduled", help_text="scheduled, open, closed or cancelled"
+        length=16,
+        default="scheduled",
+        help_text="scheduled, open, closed, cancelled or rescheduled",
     )
-    cancel_reason = Varchar(length=200, default="")
+    cancel_reason = Varchar(length=200, default="", help_text="Why cancelled or rescheduled")
+    rescheduled_to = Integer(
+        null=True, default=None, help_text="The session that replaces a rescheduled one"
+    )
     recorder = Varchar(length=50, default="", help_text="记录人")
     outcome = Varchar(length=16, default="", help_text="agreement, partial, adjourned, failed")
     next_date = Date(null=True, default=None)

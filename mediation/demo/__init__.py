@@ -179,6 +179,7 @@ async def create_admin(username: str, password: str) -> None:
 
 
 async def reset_all() -> None:
+    from mediation.cases.submissions import IntakeSubmission
     from mediation.cases.tables import (
         Agreement,
         AgreementClause,
@@ -197,7 +198,6 @@ async def reset_all() -> None:
         SessionParticipant,
         Signature,
     )
-    from mediation.intake.tables import IntakeSubmission
     from mediation.suggestions.tables import (
         ApiKey,
         DirectReportPoint,

@@ -22,12 +22,12 @@ from typing import Any
 
 from mediation.accounts.services import CurrentUser, load_user
 from mediation.cases import assignment, services, workflow
+from mediation.cases.submissions import IntakeSubmission
 from mediation.cases.tables import Case, CaseEvent, CaseMediator, Notification
 from mediation.clock import county_zone, local_date, local_now
 from mediation.db import write_transaction
 from mediation.grid.tables import Grid, Mediator, Staff, TeamMember
-from mediation.intake.tables import IntakeSubmission
-from mediation.intake.validators import id_check_char
+from mediation.validators import id_check_char
 
 DEMO_COUNT = 300
 STORY_KEY = "demo-story-deposit"

@@ -24,11 +24,11 @@ from typing import Any
 from mediation.accounts.services import CurrentUser, load_user
 from mediation.cases.deadlines import is_working_day
 from mediation.cases.services import today
+from mediation.cases.submissions import IntakeSubmission
 from mediation.cases.tables import Case, CaseEvent, Notification
 from mediation.clock import county_zone, local_date, local_now
 from mediation.db import write_transaction
 from mediation.grid.tables import Department, Grid, Region, Staff
-from mediation.intake.tables import IntakeSubmission
 from mediation.suggestions import rules, services
 from mediation.suggestions.tables import (
     DirectReportPoint,

@@ -63,11 +63,12 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from mediation import i18n
+from mediation.cases import labels as case_labels
 from mediation.clock import local_date
 from mediation.documents.numerals import format_amount, money_in_capitals
 from mediation.documents.qr import qr_png_data_uri
 from mediation.settings import PROJECT_ROOT
-from mediation.templating import TEMPLATE_DIR, environment
+from mediation.templating import TEMPLATE_DIR, install_globals
 
 logger = logging.getLogger(__name__)
 
@@ -384,7 +385,7 @@ def render_html(template_name: str, context: dict) -> str:
     """The template rendered to an HTML string in the print locale (zh_CN)."""
     token = i18n.set_locale(PRINT_LOCALE)
     try:
-        template = environment().get_template(template_name)
+        template = install_globals(**case_labels.template_globals()).get_template(template_name)
         return template.render({**TEMPLATE_HELPERS, **context})
     finally:
         token.var.reset(token)

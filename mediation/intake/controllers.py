@@ -11,18 +11,18 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
+from mediation import uploads
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import categories, materials, services
 from mediation.grid.services import grids_for
 from mediation.i18n import gettext as _
-from mediation.intake import attachments
 from mediation.intake.forms import blank_party, parse_intake
-from mediation.intake.validators import ValidationError, validate_id_number, validate_phone
+from mediation.roles import INTAKE_ROLES
+from mediation.validators import ValidationError, validate_id_number, validate_phone
 from mediation.web import see_other
 
 Multipart = Body(media_type=RequestEncodingType.MULTI_PART)
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-INTAKE_ROLES = ("grid_worker", "centre_staff", "police")
 
 
 async def _form_context(request: Request, values: dict, errors: dict) -> dict:
@@ -72,13 +72,13 @@ class IntakeController(Controller):
         user = current_user(request)
         values, case_input, errors = parse_intake(data)
         checked = []
-        for upload in _uploads(data)[: attachments.MAX_FILES + 1]:
+        for upload in _uploads(data)[: uploads.MAX_FILES + 1]:
             try:
                 checked.append(materials.prepare_upload(upload.filename, await upload.read()))
             except materials.MaterialError as exc:
                 errors["attachments"] = exc.message
-        if len(checked) > attachments.MAX_FILES:
-            errors["attachments"] = _("Attach at most %(n)s files.", n=attachments.MAX_FILES)
+        if len(checked) > uploads.MAX_FILES:
+            errors["attachments"] = _("Attach at most %(n)s files.", n=uploads.MAX_FILES)
         if case_input is not None and not errors:
             try:
                 case_id = await services.register_case(

@@ -15,7 +15,7 @@ from mediation.cases.services import (
 )
 from mediation.i18n import gettext as _
 from mediation.inputs import db_id, parse_amount, too_long
-from mediation.intake.validators import (
+from mediation.validators import (
     ValidationError,
     validate_credit_code,
     validate_id_number,

@@ -16,8 +16,8 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mediation.i18n import gettext as _
-from mediation.intake.attachments import sniff
 from mediation.settings import write_private_file
+from mediation.uploads import sniff
 
 MAX_PHOTOS = 3
 MAX_PHOTO_BYTES = 8 * 1024 * 1024

@@ -11,9 +11,9 @@ import uuid
 import pytest
 
 from mediation.cases import services
+from mediation.cases.submissions import IntakeSubmission
 from mediation.cases.tables import Case, CaseEvent, CaseMediator
 from mediation.grid.tables import Mediator
-from mediation.intake.tables import IntakeSubmission
 from tests.cases.conftest import STUDENT_ID, deposit_case, grid_id, user
 from tests.helpers import ensure_csrf, login
 

@@ -18,7 +18,7 @@ from mediation.cases.tables import Agreement, AgreementClause, Case, CaseEvent, 
 from mediation.cases.workflow import CaseLevel, CaseStatus
 from mediation.clock import local_date, local_now
 from mediation.demo.cases import DEMO_COUNT, STORY_GRID, load_demo_cases
-from mediation.intake.validators import validate_id_number, validate_phone
+from mediation.validators import validate_id_number, validate_phone
 
 pytestmark = pytest.mark.anyio
 

@@ -67,7 +67,7 @@ GOOD_FACTS = {
 
 RULES_PO = Path(i18n.LOCALE_DIR) / "zh_CN" / "LC_MESSAGES" / "rules.po"
 RULES_MODULES = [
-    "mediation/intake/validators.py",
+    "mediation/validators.py",
     "mediation/cases/workflow.py",
     "mediation/cases/deadlines.py",
     "mediation/cases/assignment.py",

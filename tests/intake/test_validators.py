@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mediation import i18n
-from mediation.intake.validators import (
+from mediation.validators import (
     ValidationError,
     birth_date_from_id,
     gender_from_id,
@@ -296,7 +296,7 @@ def test_it_rejects_digits_from_other_scripts():
 
 
 def test_it_checks_an_organisations_unified_social_credit_code():
-    from mediation.intake.validators import validate_credit_code
+    from mediation.validators import validate_credit_code
 
     assert validate_credit_code("91350100m000100y43") == "91350100M000100Y43"
     with pytest.raises(ValidationError):

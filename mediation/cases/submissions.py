@@ -1,4 +1,11 @@
-"""Tables of the intake domain: idempotency of submissions."""
+"""Idempotency of case registration: a submission already turned into a case.
+
+``register_case`` writes this table in the transaction that creates the case, so it lives
+beside the cases. Its migrations stay with the ``intake`` Piccolo app, which created it (the
+table name ``intake_submission`` is unchanged): that app's ``table_finder`` reads this module,
+and the ``cases`` app reads only ``cases.tables``. Moving the migrations to the cases app
+would need a copy-and-drop migration for no gain.
+"""
 
 from __future__ import annotations
 
