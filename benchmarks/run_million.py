@@ -146,7 +146,9 @@ async def pick_targets() -> dict[str, Any]:
         .order_by(Suggestion.id, ascending=False)
         .first()
     )
+    deep = await Case.select(Case.id).order_by(Case.id, ascending=False).offset(10_000 - 1).first()
     return {
+        "deep_after": deep["id"] if deep else 1,
         "staff": {k: v["id"] for k, v in staff.items()},
         "town_case": await case_where(
             Case.region_path.like(town + "%"), Case.status.is_in(open_statuses)
@@ -221,21 +223,11 @@ async def _suggestion_list(user):
 
 async def _open311(_user):
     from mediation.suggestions import open311
-    from mediation.suggestions.open311_controllers import _COLUMNS
-    from mediation.suggestions.tables import Suggestion
+    from mediation.suggestions.open311_reading import find_requests, service_requests
 
     params, _errors = open311.parse_list_params({})
-    rows = (
-        await Suggestion.select(*_COLUMNS)
-        .where(
-            Suggestion.created_at >= params["start"],
-            Suggestion.created_at <= params["end"],
-            Suggestion.status.is_in([s.value for s in params["suggestion_statuses"]]),
-        )
-        .order_by(Suggestion.created_at, ascending=False)
-        .limit(params["limit"])
-    )
-    return len(rows)
+    found = await service_requests("http://127.0.0.1/", await find_requests(params))
+    return len(found)
 
 
 async def _dashboard(user):
@@ -288,10 +280,17 @@ def rows_for(t: dict[str, Any]) -> list[Row]:
         ),
         Row(
             "list_county_deep",
-            "case list, county, page 400",
+            "case list, county, page 401 (the next-page link: after a case id)",
             "centre2",
-            "/cases?page=400",
-            lambda u, t: _list(u, page=400),
+            f"/cases?page=401&after={t['deep_after']}",
+            lambda u, t: _list(u, page=401, after=t["deep_after"]),
+        ),
+        Row(
+            "list_county_offset",
+            "case list, county, page 401 by offset (an old link)",
+            "centre2",
+            "/cases?page=401",
+            lambda u, t: _list(u, page=401),
         ),
         Row(
             "search_number",

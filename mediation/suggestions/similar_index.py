@@ -2,10 +2,11 @@
 
 The first look-up in a process reads the texts of the suggestions received since the start
 of the same month last year and builds a ``similarity.SimilarityIndex`` in a worker thread
-(so the event loop keeps serving other pages meanwhile). Every later look-up first adds the
-suggestions registered since (``id`` above the last one indexed: a suggestion's topic, reason
-and measures never change once it is received), then searches. Results are kept per
-suggestion until the index grows, so reloading a page costs one cheap query.
+(so the event loop keeps serving other pages meanwhile); suggestions with the same text
+(topic, reason and measures) share one vector. Every later look-up first adds the
+suggestions registered since (``id`` above the last one indexed: a suggestion's texts never
+change once it is received), then searches, also in a worker thread. Results are kept per
+suggestion until a new suggestion arrives, so reloading a page costs two cheap queries.
 
 Several app processes each keep their own index; each catches up with the others' new
 suggestions on its next look-up.
@@ -14,9 +15,9 @@ suggestions on its next look-up.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import weakref
 from collections import OrderedDict
-from collections.abc import Hashable
 from datetime import date
 
 import anyio.to_thread
@@ -30,15 +31,49 @@ CACHED_RESULTS = 2048
 
 class _Corpus:
     def __init__(self) -> None:
+        # One vector per distinct text (topic, reason, measures): suggestions sent in the same
+        # words (a petition passed round, a message sent twice) share it.
         self.index = similarity.SimilarityIndex()
-        self.received: dict[Hashable, date] = {}
+        self.groups: dict[tuple[str, str, str], list[int]] = {}
+        self.received: dict[int, date] = {}
         self.since: date | None = None
         self.last_id = 0
-        self.results: OrderedDict[tuple[int, int, date, int], list[tuple[Hashable, float]]] = (
+        self.results: OrderedDict[tuple[int, int, date, int], list[tuple[int, float]]] = (
             OrderedDict()
         )
 
+    def add(self, row: dict) -> None:
+        key = (row["title"] or "", row["reason"] or "", row["measures"] or "")
+        self.received[row["id"]] = row["received_on"]
+        ids = self.groups.get(key)
+        if ids is not None:
+            ids.append(row["id"])
+            return
+        self.groups[key] = [row["id"]]
+        self.index.add(similarity.SuggestionText(key, *key))
 
+    def search(
+        self, item: similarity.SuggestionText, since: date, limit: int
+    ) -> list[tuple[int, float]]:
+        """What ``similarity.find_similar`` gives over the window's suggestions, ``item``
+        left out: best first, ties in the order the suggestions came in."""
+        probe = similarity.SuggestionText(_PROBE, item.topic, item.reason, item.measures)
+        tiers: dict[float, list[list[int]]] = {}
+        for key, score in self.index.scores(probe):
+            if score >= similarity.DEFAULT_THRESHOLD:
+                tiers.setdefault(score, []).append(self.groups[key])  # type: ignore[index]
+        found: list[tuple[int, float]] = []
+        for score in sorted(tiers, reverse=True):
+            # Each group's ids ascend: merged, a tier comes out in the order of arrival.
+            for suggestion_id in heapq.merge(*tiers[score]):
+                if suggestion_id != item.id and self.received[suggestion_id] >= since:
+                    found.append((suggestion_id, score))
+                    if len(found) >= limit:
+                        return found
+        return found
+
+
+_PROBE = object()  # the id of a text searched for: matches no indexed text's key
 _corpora: dict[int, _Corpus] = {}  # per engine (the database in use)
 _locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
     weakref.WeakKeyDictionary()
@@ -53,15 +88,11 @@ _TEXT_COLUMNS = (
 )
 
 
-def _text(row: dict) -> similarity.SuggestionText:
-    return similarity.SuggestionText(row["id"], row["title"], row["reason"], row["measures"])
-
-
-def _build(rows: list[dict]) -> similarity.SimilarityIndex:
-    index = similarity.SimilarityIndex()
+def _build(rows: list[dict]) -> _Corpus:
+    corpus = _Corpus()
     for row in rows:
-        index.add(_text(row))
-    return index
+        corpus.add(row)
+    return corpus
 
 
 def _lock() -> asyncio.Lock:
@@ -89,9 +120,7 @@ async def _corpus(since: date) -> _Corpus:
                 .where(Suggestion.received_on >= since)
                 .order_by(Suggestion.id)
             )
-            corpus = _Corpus()
-            corpus.index = await anyio.to_thread.run_sync(_build, rows)
-            corpus.received = {r["id"]: r["received_on"] for r in rows}
+            corpus = await anyio.to_thread.run_sync(_build, rows)
             corpus.since = since
             corpus.last_id = max([top, *(r["id"] for r in rows)])
             _corpora[db] = corpus
@@ -102,30 +131,23 @@ async def _corpus(since: date) -> _Corpus:
                 .order_by(Suggestion.id)
             )
             for row in rows:
-                corpus.index.add(_text(row))
-                corpus.received[row["id"]] = row["received_on"]
+                corpus.add(row)
             corpus.last_id = max([corpus.last_id, *(r["id"] for r in rows)])
         return corpus
 
 
 async def find_similar(
     item: similarity.SuggestionText, since: date, limit: int
-) -> list[tuple[Hashable, float]]:
+) -> list[tuple[int, float]]:
     """(id, score) of the suggestions received on or after ``since`` that are like ``item``
     (itself left out), best first: what ``similarity.find_similar`` gives over them."""
     corpus = await _corpus(since)
-    key = (hash(item.id), len(corpus.index), since, limit)
+    key = (hash(item.id), corpus.last_id, since, limit)
     cached = corpus.results.get(key)
     if cached is not None:
         corpus.results.move_to_end(key)
         return cached
-
-    def search() -> list[tuple[Hashable, float]]:
-        found = corpus.index.search(item, limit=None)
-        received = corpus.received
-        return [(i, s) for i, s in found if received.get(i, date.min) >= since][:limit]
-
-    found = await anyio.to_thread.run_sync(search)
+    found = await anyio.to_thread.run_sync(corpus.search, item, since, limit)
     corpus.results[key] = found
     if len(corpus.results) > CACHED_RESULTS:
         corpus.results.popitem(last=False)

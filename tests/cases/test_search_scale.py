@@ -137,3 +137,41 @@ async def test_mediator_loads_count_active_assignments_of_open_cases():
     from mediation.cases.mediators import _mediator_loads
 
     assert await _mediator_loads() == expected
+
+
+async def test_the_mediator_ranking_is_worked_out_only_where_it_is_shown(
+    client, monkeypatch, new_key
+):
+    from tests.helpers import login
+
+    calls: list[int] = []
+    original = services.suggest_mediators
+
+    async def counting(user, case_id):
+        calls.append(case_id)
+        return await original(user, case_id)
+
+    monkeypatch.setattr(services, "suggest_mediators", counting)
+    centre = await user("centre1")
+    row = (
+        await CaseMediator.select(CaseMediator.case)
+        .where(
+            CaseMediator.active.eq(True),
+            CaseMediator.case.status == "mediating",
+            CaseMediator.case.region_path.like(centre.region_path + "%"),
+        )
+        .first()
+    )
+    assert row, "the demo has a mediating case with a mediator in centre1's town"
+    await login(client, "centre1")
+    page = (await client.get(f"/cases/{row['case']}")).text
+    link = f'href="/cases/{row["case"]}?mediators=1#mediators"'
+    assert calls == [] and link in page
+    page = (await client.get(f"/cases/{row['case']}?mediators=1")).text
+    assert calls == [row["case"]] and link not in page
+    # A new case has no mediator yet: the ranking is what the page is for.
+    case_id = await services.register_case(
+        deposit_case(await grid_id()), await user("grid1"), new_key()
+    )
+    page = (await client.get(f"/cases/{case_id}")).text
+    assert calls[-1] == case_id and f"/cases/{case_id}?mediators=1#mediators" not in page

@@ -7,6 +7,8 @@
 - ``case.region_path`` with ``text_pattern_ops`` (PostgreSQL): every list is scoped by
   ``region_path LIKE 'prefix%'``, which the existing B-tree cannot answer unless the
   database's collation is C;
+- ``case (status, region_path text_pattern_ops)`` (PostgreSQL): "my work" and lists filtered
+  by status within a town read only that status's cases of the town;
 - ``case.registered_by``: a grid worker's list and "my work" include the cases they
   registered;
 - ``case_mediator (mediator, case) WHERE active``: mediators' loads (one aggregate query).
@@ -29,6 +31,7 @@ POSTGRES = (
     "CREATE INDEX IF NOT EXISTS party_phone_reverse ON party (reverse(phone) text_pattern_ops)",
     'CREATE INDEX IF NOT EXISTS case_region_path_prefix ON "case" '
     "(region_path text_pattern_ops)",
+    'CREATE INDEX IF NOT EXISTS case_status_region ON "case" (status, region_path text_pattern_ops)',
 )
 SQLITE = ("CREATE INDEX IF NOT EXISTS party_name_prefix ON party (lower(name))",)
 BOTH = (
@@ -40,6 +43,7 @@ NAMES = (
     "party_name_prefix",
     "party_phone_reverse",
     "case_region_path_prefix",
+    "case_status_region",
     "case_registered_by",
     "case_mediator_active",
 )
