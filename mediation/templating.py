@@ -23,6 +23,12 @@ def _template_gettext(message: str, **params: object) -> Markup:
     return Markup(i18n.translations_for(i18n.get_locale()).gettext(message)) % params
 
 
+def _template_ngettext(singular: str, plural: str, n: int, **params: object) -> Markup:
+    """A count in a sentence: "1 day left", "2 days left" (``%(num)s`` is the count)."""
+    text = i18n.translations_for(i18n.get_locale()).ngettext(singular, plural, n)
+    return Markup(text) % {"num": n, **params}
+
+
 @cache
 def environment() -> Environment:
     """Shared by page rendering (Litestar's engine wraps it) and PDF rendering."""
@@ -42,6 +48,7 @@ def environment() -> Environment:
     # markup, the parameters are escaped into it) without its second trip through
     # Context.call: pages call _() dozens of times per render.
     env.globals["_"] = env.globals["gettext"] = _template_gettext
+    env.globals["ngettext"] = _template_ngettext
     env.filters.update(
         date=i18n.format_date,
         datetime=i18n.format_datetime,

@@ -27,7 +27,7 @@ from mediation.cases.tables import (
 from mediation.cases.workdays import rolled_to_working_day
 from mediation.db import write_transaction
 from mediation.grid.tables import Region, TeamMember
-from mediation.i18n import format_date
+from mediation.i18n import format_date, ngettext
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 from mediation.inputs import parse_amount, too_long
@@ -788,12 +788,14 @@ async def sweep_agreements(on: date | None = None) -> AgreementSweepReport:
             await _people_of_case(agreement["case"], agreement["case.grid"]),
             agreement["case"],
             "confirmation_window",
-            _(
+            ngettext(
                 "The parties to agreement %(number)s may jointly apply to the court for "
-                "judicial confirmation until %(until)s (%(days)s days left).",
+                "judicial confirmation until %(until)s (%(num)s day left).",
+                "The parties to agreement %(number)s may jointly apply to the court for "
+                "judicial confirmation until %(until)s (%(num)s days left).",
+                (until - on).days,
                 number=agreement["number"],
                 until=format_date(until, "long"),
-                days=(until - on).days,
             ),
         )
         report.confirmation_reminders += 1

@@ -172,9 +172,14 @@ class CaseController(Controller):
         agreement_form: FromQuery[str] = "",
         after: FromQuery[str] = "",
         before: FromQuery[str] = "",
+        mediator: FromQuery[str] = "",
+        assignment: FromQuery[str] = "",
     ) -> Template:
         user = current_user(request)
         event = event if event in services.CASE_EVENTS else ""
+        assignment = assignment if assignment in services.ASSIGNMENT_FILTERS else ""
+        mediator_id = db_id(mediator)
+        mediator = str(mediator_id) if mediator_id else ""
         agreement_form = agreement_form if agreement_form in ("written", "oral") else ""
         area = await services.region_for_filter(region)
         region = area["code"] if area else ""
@@ -195,6 +200,8 @@ class CaseController(Controller):
             agreement_form=agreement_form,
             after=db_id(after) if page > 1 else None,
             before=db_id(before) if page > 1 else None,
+            mediator=mediator_id,
+            assignment=assignment,
         )
         rows, has_more = await services.list_cases(user, filters)
         args = {
@@ -213,6 +220,8 @@ class CaseController(Controller):
                 "event": event,
                 "region": region,
                 "agreement_form": agreement_form,
+                "mediator": mediator,
+                "assignment": assignment,
             }.items()
             if v
         }
@@ -226,6 +235,7 @@ class CaseController(Controller):
             return Template("cases/partials/_rows.html", context=context)
         context["filter_form"] = filter_form(await grid_choices_for(user), args)
         context["area_name"] = area["name"] if area else ""
+        context["mediator_name"] = await services.mediator_name(mediator_id) if mediator_id else ""
         return Template("cases/list.html", context=context)
 
     @get("/mine")

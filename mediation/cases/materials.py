@@ -202,7 +202,11 @@ async def save_material(
         "material": [None, label_of({"description": description, "kind": kind}, number)]
     }
     if session is not None:
-        changes["session"] = [None, clock.to_local(session["starts_at"]).strftime("%Y-%m-%d %H:%M")]
+        # With its offset: the timeline reads it back as county time (a naive value is UTC).
+        changes["session"] = [
+            None,
+            clock.to_local(session["starts_at"]).isoformat(timespec="minutes"),
+        ]
     await record_event(case_id, user, "material_added", changes=changes)
     return row.id
 

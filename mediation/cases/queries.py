@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from piccolo.columns.combination import WhereRaw
 
@@ -21,7 +21,7 @@ from mediation.cases.tables import (
     Party,
 )
 from mediation.cases.workdays import HolidayCalendar
-from mediation.clock import local_date
+from mediation.clock import county_zone, local_date
 from mediation.db import is_postgres
 from mediation.grid.tables import Mediator, Region, TeamMember
 from mediation.settings import get_settings
@@ -196,6 +196,10 @@ class CaseFilters:
     # the database read every case of the pages skipped.
     after: int | None = None
     before: int | None = None
+    # A mediator's cases (reports links): ``assignment`` is "" (any assignment), "active",
+    # "objected" (ended by a party's objection) or "load" (active, on an open case).
+    mediator: int | None = None
+    assignment: str = ""
 
 
 # The day column each figure counts by, and what else a case needs to count (reports links).
@@ -219,7 +223,49 @@ _EVENT_DATES = {
         Case.judicially_confirmed.eq(True) & (Case.outcome == "settled"),
     ),
 }
-CASE_EVENTS = tuple(_EVENT_DATES)
+# "assigned": the dates are those a mediator was assigned to the case (county days).
+# "clause_due" / "clause_performed": cases with a clause of an effective agreement due in the
+# dates (performed, for the second), the agreement performance figure's list.
+CASE_EVENTS = (*_EVENT_DATES, "assigned", "clause_due", "clause_performed")
+_OTHER_DATES = ("assigned", "clause_due", "clause_performed")
+ASSIGNMENT_FILTERS = ("active", "objected", "load")
+
+
+def _assignment_condition(f: CaseFilters):
+    """Cases with a mediator assignment matching the filters, as a sub-select."""
+    sub = CaseMediator.select(CaseMediator.case)
+    if f.mediator:
+        sub = sub.where(CaseMediator.mediator == f.mediator)
+    if f.assignment in ("active", "load"):
+        sub = sub.where(CaseMediator.active.eq(True))
+    elif f.assignment == "objected":
+        sub = sub.where(CaseMediator.active.eq(False))
+    if f.event == "assigned":
+        zone = county_zone()
+        if f.date_from:
+            start = datetime.combine(f.date_from, time(0), zone)
+            sub = sub.where(CaseMediator.assigned_at >= start)
+        if f.date_to:
+            end = datetime.combine(f.date_to + timedelta(days=1), time(0), zone)
+            sub = sub.where(CaseMediator.assigned_at < end)
+    return Case.id.is_in(sub)
+
+
+def _clause_condition(f: CaseFilters):
+    from mediation.cases.tables import AgreementClause
+
+    sub = AgreementClause.select(AgreementClause.agreement.case).where(
+        AgreementClause.agreement.status == "effective"
+    )
+    if f.event == "clause_performed":
+        sub = sub.where(AgreementClause.done_on.is_not_null())
+    if f.date_from:
+        sub = sub.where(AgreementClause.deadline >= f.date_from)
+    if f.date_to:
+        sub = sub.where(AgreementClause.deadline <= f.date_to)
+    else:
+        sub = sub.where(AgreementClause.deadline.is_not_null())
+    return Case.id.is_in(sub)
 
 
 async def _filtered(query, user: CurrentUser, f: CaseFilters):
@@ -229,6 +275,12 @@ async def _filtered(query, user: CurrentUser, f: CaseFilters):
         query = query.where(Case.region_path.like(f.region_path + "%"))
     if f.agreement_form:
         query = query.where(Case.agreement_form == f.agreement_form)
+    if f.mediator or f.assignment or f.event == "assigned":
+        query = query.where(_assignment_condition(f))
+        if f.assignment == "load":
+            query = query.where(Case.status.is_in(OPEN_STATUSES))
+    if f.event in ("clause_due", "clause_performed"):
+        query = query.where(_clause_condition(f))
     day_column, condition = _EVENT_DATES.get(f.event, (Case.registered_on, None))
     if condition is not None:
         query = query.where(condition)
@@ -250,9 +302,9 @@ async def _filtered(query, user: CurrentUser, f: CaseFilters):
         query = query.where(Case.source == f.source)
     if f.overdue:
         query = query.where(Case.overdue.eq(True))
-    if f.date_from:
+    if f.date_from and f.event not in _OTHER_DATES:
         query = query.where(day_column >= f.date_from)
-    if f.date_to:
+    if f.date_to and f.event not in _OTHER_DATES:
         query = query.where(day_column <= f.date_to)
     if f.q:
         query = query.where(await text_search_condition(f.q))
@@ -469,6 +521,14 @@ async def region_for_filter(code: str) -> dict | None:
         .where(Region.code == code)
         .first()
     )
+
+
+async def mediator_name(mediator_id: int) -> str:
+    """A mediator chosen in a list filter, by profile id (shown above the list)."""
+    row = (
+        await Mediator.select(Mediator.staff.display_name).where(Mediator.id == mediator_id).first()
+    )
+    return (row or {}).get("staff.display_name") or ""
 
 
 async def region_name(path: str) -> str:

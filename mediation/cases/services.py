@@ -50,6 +50,7 @@ from mediation.cases.policy_store import (
     save_policy_text,
 )
 from mediation.cases.queries import (
+    ASSIGNMENT_FILTERS,
     CASE_EVENTS,
     LIST_COLUMNS,
     CaseFilters,
@@ -57,6 +58,7 @@ from mediation.cases.queries import (
     case_for,
     clocks_for,
     list_cases,
+    mediator_name,
     my_work,
     region_for_filter,
     region_name,
@@ -75,6 +77,7 @@ from mediation.cases.registration import (
 )
 
 __all__ = [
+    "ASSIGNMENT_FILTERS",
     "CASE_EVENTS",
     "COLOURS",
     "CaseError",
@@ -114,6 +117,7 @@ __all__ = [
     "object_to_mediator",
     "record_conclusion_figures",
     "record_event",
+    "mediator_name",
     "region_for_filter",
     "region_name",
     "register_case",

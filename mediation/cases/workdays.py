@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
 
+from mediation.i18n import format_date
 from mediation.i18n import gettext as _
 
 log = logging.getLogger(__name__)
@@ -194,7 +195,9 @@ def parse_schedule(year: int, text: str) -> list[tuple[date, str, str]]:
             problems.append((number, _("%(value)s is not a date.", value=cells[0][:40])))
             continue
         if day.year != year:
-            problems.append((number, _("%(day)s is not in %(year)s.", day=day, year=year)))
+            problems.append(
+                (number, _("%(day)s is not in %(year)s.", day=format_date(day, "long"), year=year))
+            )
             continue
         if kind is None:
             problems.append(
@@ -211,7 +214,10 @@ def parse_schedule(year: int, text: str) -> list[tuple[date, str, str]]:
             problems.append(
                 (
                     number,
-                    _("%(day)s is a weekday: a make-up working day is a weekend day.", day=day),
+                    _(
+                        "%(day)s is a weekday: a make-up working day is a weekend day.",
+                        day=format_date(day, "long"),
+                    ),
                 )
             )
             continue
@@ -220,7 +226,14 @@ def parse_schedule(year: int, text: str) -> list[tuple[date, str, str]]:
             continue
         if day in seen:
             problems.append(
-                (number, _("%(day)s is already on line %(line)s.", day=day, line=seen[day]))
+                (
+                    number,
+                    _(
+                        "%(day)s is already on line %(line)s.",
+                        day=format_date(day, "long"),
+                        line=seen[day],
+                    ),
+                )
             )
             continue
         seen[day] = number

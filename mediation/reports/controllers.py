@@ -93,6 +93,7 @@ class ReportController(Controller):
         context = _dashboard_context(
             scope, chosen, before, now, prev, suggestions, prev_suggestions
         )
+        context.update(await _more_figures(scope, chosen, before))
         context["party_ratings"] = await services.party_ratings(scope, chosen)
         context["PARTY_RATING_LABELS"] = RATING_LABELS
         names = await services.child_names(scope, list(now.regions))
@@ -117,6 +118,92 @@ class ReportController(Controller):
             period_choices=list(PERIOD_LABELS.items()),
         )
         return Template("reports/dashboard.html", context=context)
+
+
+async def _more_figures(scope, chosen, before) -> dict:
+    """Mediators, on-time rates per clock, agreement performance, the monthly trend, and the
+    links of the suggestion figures."""
+    from mediation.cases.deadlines import CLOCK_LABELS
+
+    link = services.case_link
+    mediators = []
+    for m in await services.mediator_figures(scope, chosen):
+        mine = {"mediator": m.id}
+        mediators.append(
+            {
+                "name": m.name,
+                "assigned": m.assigned,
+                "settled": m.settled,
+                "terminated": m.terminated,
+                "load": m.load,
+                "objections": m.objections,
+                "median_days": m.median_days,
+                "assigned_link": link(chosen, "assigned", scope, **mine),
+                "settled_link": link(chosen, "settled", scope, assignment="active", **mine),
+                "terminated_link": link(chosen, "terminated", scope, assignment="active", **mine),
+                "concluded_link": link(chosen, "concluded", scope, assignment="active", **mine),
+                "load_link": _load_link(scope, m.id),
+                "objections_link": link(chosen, "assigned", scope, assignment="objected", **mine),
+            }
+        )
+    ontime_now = await services.ontime_figures(scope, chosen)
+    ontime_before = await services.ontime_figures(scope, before)
+    ontime = []
+    for name, (measure, _column) in services.CLOCK_MEASURES.items():
+        now, was = ontime_now[name], ontime_before[name]
+        ontime.append(
+            {
+                "label": str(CLOCK_LABELS.get(name, name)),
+                "basis": str(MEASURE_LABELS[measure]),
+                "done": now["done"],
+                "on_time": now["on_time"],
+                "rate": _pct(services._rate(now["on_time"], now["done"])),
+                "rate_before": _pct(services._rate(was["on_time"], was["done"])),
+                "link": link(chosen, measure, scope),
+            }
+        )
+    due_until = periods.Period(
+        chosen.kind, chosen.start, min(chosen.end, services.today_in_county())
+    )
+    performance = await services.performance_figures(scope, chosen)
+    performance_before = await services.performance_figures(scope, before)
+    trend = await services.monthly_trend(scope, chosen.end)
+    trend_labels = [f"{t['month'].year}-{t['month'].month:02d}" for t in trend]
+    trend_series = [
+        (str(MEASURE_LABELS[m]), [t[m] for t in trend])
+        for m in ("received", "settled", "terminated")
+    ]
+    for t, label in zip(trend, trend_labels, strict=True):
+        month = periods.statutory_period("month", t["month"].year, t["month"].month)
+        t["label"] = label
+        t["links"] = {m: link(month, m, scope) for m in ("received", "settled", "terminated")}
+    return {
+        "mediators": mediators,
+        "ontime": ontime,
+        "performance": {
+            **performance,
+            "rate": _pct(services._rate(performance["performed"], performance["due"])),
+            "rate_before": _pct(
+                services._rate(performance_before["performed"], performance_before["due"])
+            ),
+            "due_link": link(due_until, "clause_due", scope),
+            "performed_link": link(due_until, "clause_performed", scope),
+        },
+        "trend": trend,
+        "trend_chart": charts.on_page(
+            charts.trend_chart(
+                _("Disputes per month, last twelve months"), trend_labels, trend_series
+            )
+        ),
+        "slink": lambda **filters: services.suggestion_link(chosen, scope, **filters),
+    }
+
+
+def _load_link(scope, mediator_id: int) -> str:
+    args = {"mediator": mediator_id, "assignment": "load"}
+    if scope.code:
+        args["region"] = scope.code
+    return "/cases?" + urlencode(args)
 
 
 def _dashboard_context(scope, chosen, before, now, prev, suggestions, prev_suggestions) -> dict:
@@ -221,13 +308,14 @@ def _dashboard_context(scope, chosen, before, now, prev, suggestions, prev_sugge
         "colours": colours,
         "sources": sources,
         "levels": levels,
-        "category_chart": category_chart,
-        "colour_chart": colour_chart,
+        "category_chart": charts.on_page(category_chart),
+        "colour_chart": charts.on_page(colour_chart),
         "suggestions": suggestions,
         "prev_suggestions": prev_suggestions,
         "channel_labels": {str(k): str(v) for k, v in suggestion_rules.CHANNEL_LABELS.items()},
         "outcome_labels": {str(k): str(v) for k, v in suggestion_rules.OUTCOME_LABELS.items()},
         "rating_labels": {str(k): str(v) for k, v in suggestion_rules.RATING_LABELS.items()},
+        "reward_labels": {t.code: str(t.label) for t in suggestion_rules.REWARD_TIERS},
         "pct": _pct,
     }
 

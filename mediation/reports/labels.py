@@ -21,6 +21,9 @@ MEASURE_LABELS = {
     "screened": _l("Found by screening"),
     "prevented": _l("Prevented before it broke out"),
     "confirmed": _l("Agreement judicially confirmed"),
+    "assigned": _l("Mediator assigned"),
+    "clause_due": _l("Agreement clause due"),
+    "clause_performed": _l("Agreement clause due and performed"),
 }
 
 PERIOD_LABELS = {

@@ -215,7 +215,13 @@ async def stat_row(case_id: int) -> dict[str, Any] | None:
 
 
 async def rebuild_rollups(batch: int = 5000) -> int:
-    """Recompute every rollup row from the cases; returns the number of rows written."""
+    """Recompute every rollup row from the cases; returns the number of rows written.
+
+    Public on purpose: call it after loading cases in bulk (``COPY``, an import, a restore)
+    that went around ``apply_change``, and run ``backfill_conclusions`` first if the loaded
+    cases have no ``concluded_on``/``outcome``. It reads the cases in id order, ``batch`` at a
+    time, and replaces the whole table in one pass (readers see the old sums until then only
+    if the caller wraps it in a transaction)."""
     totals: dict[Key, list] = defaultdict(lambda: [0, 0, Decimal(0)])
     last_id = 0
     while True:

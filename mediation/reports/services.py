@@ -7,6 +7,7 @@ indexed date range).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -234,6 +235,18 @@ def case_link(period: Period, measure: str, scope: Scope | None = None, **filter
     return "/cases?" + urlencode({k: v for k, v in args.items() if v not in ("", None)})
 
 
+def suggestion_link(period: Period, scope: Scope | None = None, **filters: Any) -> str:
+    """The suggestion list that makes up a figure: received in the period, in the scope."""
+    args: dict[str, Any] = {
+        "date_from": period.start.isoformat(),
+        "date_to": period.end.isoformat(),
+    }
+    if scope is not None and scope.code:
+        args["region"] = scope.code
+    args.update(filters)
+    return "/suggestions?" + urlencode({k: v for k, v in args.items() if v not in ("", None)})
+
+
 def category_order() -> list[str]:
     return categories.current().ordered_codes()
 
@@ -251,7 +264,7 @@ class SuggestionFigures:
     reopened: int = 0
     median_days_to_reply: float | None = None
     by_channel: dict[str, int] = field(default_factory=dict)
-    by_point: list[tuple[str, int]] = field(default_factory=list)
+    by_point: list[tuple[int, str, int]] = field(default_factory=list)  # (id, name, n)
     by_outcome: dict[str, int] = field(default_factory=dict)
     by_rating: dict[str, int] = field(default_factory=dict)
     by_reward: dict[str, int] = field(default_factory=dict)
@@ -307,7 +320,7 @@ async def suggestion_figures(scope: Scope, period: Period) -> SuggestionFigures:
         )
     }
     figures.by_point = sorted(
-        ((names.get(k, ""), v) for k, v in points.items() if k), key=lambda x: -x[1]
+        ((k, names.get(k, ""), v) for k, v in points.items() if k), key=lambda x: -x[2]
     )
     replies = await _suggestion_scope(
         Suggestion.select(
@@ -338,7 +351,7 @@ async def suggestion_figures(scope: Scope, period: Period) -> SuggestionFigures:
             )
         }
         figures.by_department = sorted(
-            ({"name": names.get(k, ""), **v} for k, v in departments.items()),
+            ({"id": k, "name": names.get(k, ""), **v} for k, v in departments.items()),
             key=lambda d: -d["routed"],
         )
     return figures
@@ -380,3 +393,230 @@ async def party_ratings(scope: Scope, period: Period) -> dict[str, int]:
     for row in await query:
         counts[row["rating"]] = counts.get(row["rating"], 0) + 1
     return counts
+
+
+# ---------------------------------------------------------------- mediators
+
+
+def _day_bounds(period: Period):
+    """The period's county days as UTC-comparable instants: [start, end)."""
+    from datetime import datetime, time, timedelta
+
+    from mediation.clock import county_zone
+
+    zone = county_zone()
+    return (
+        datetime.combine(period.start, time(0), zone),
+        datetime.combine(period.end + timedelta(days=1), time(0), zone),
+    )
+
+
+@dataclass
+class MediatorRow:
+    """One mediator's figures in a scope and period (see ``mediator_figures``)."""
+
+    id: int
+    name: str = ""
+    assigned: int = 0
+    settled: int = 0
+    terminated: int = 0
+    load: int = 0
+    objections: int = 0
+    median_days: float | None = None
+
+
+async def mediator_figures(scope: Scope, period: Period) -> list[MediatorRow]:
+    """Per mediator, over the cases inside the scope:
+
+    - ``assigned``: cases the mediator was assigned to in the period (any assignment, even one
+      later ended by an objection);
+    - ``settled`` / ``terminated``: cases concluded in the period with the mediator still on
+      them, and ``median_days`` from registration to conclusion of those cases;
+    - ``load``: open cases the mediator is on now (one aggregate query);
+    - ``objections``: assignments made in the period that a party objected to (an objection is
+      the only thing that ends an assignment: ``end_assignment_on_objection``).
+
+    These are counted directly: assignments are few next to the cases, and each query is
+    bounded by the period or by the open cases.
+    """
+    from mediation.cases.services import OPEN_STATUSES
+    from mediation.cases.tables import CaseMediator
+    from mediation.grid.tables import Mediator
+
+    start, end = _day_bounds(period)
+    rows: dict[int, MediatorRow] = {}
+
+    def row(mediator: int) -> MediatorRow:
+        return rows.setdefault(mediator, MediatorRow(mediator))
+
+    def scoped(query):
+        if scope.path:
+            query = query.where(CaseMediator.case.region_path.like(scope.path + "%"))
+        return query
+
+    assigned = await scoped(
+        CaseMediator.select(CaseMediator.mediator, CaseMediator.case, CaseMediator.active).where(
+            CaseMediator.assigned_at >= start, CaseMediator.assigned_at < end
+        )
+    )
+    cases_of: dict[int, set[int]] = defaultdict(set)
+    for r in assigned:
+        cases_of[r["mediator"]].add(r["case"])
+        if not r["active"]:
+            row(r["mediator"]).objections += 1
+    for mediator, cases in cases_of.items():
+        row(mediator).assigned = len(cases)
+    concluded = await scoped(
+        CaseMediator.select(
+            CaseMediator.mediator,
+            CaseMediator.case,
+            CaseMediator.case.outcome,
+            CaseMediator.case.registered_on,
+            CaseMediator.case.concluded_on,
+        ).where(
+            CaseMediator.active.eq(True),
+            CaseMediator.case.concluded_on >= period.start,
+            CaseMediator.case.concluded_on <= period.end,
+            CaseMediator.case.outcome.is_in(["settled", "terminated"]),
+        )
+    )
+    durations: dict[int, dict[int, int]] = defaultdict(dict)
+    seen: set[tuple[int, int]] = set()
+    for r in concluded:
+        if (r["mediator"], r["case"]) in seen:
+            continue
+        seen.add((r["mediator"], r["case"]))
+        entry = row(r["mediator"])
+        if r["case.outcome"] == "settled":
+            entry.settled += 1
+        else:
+            entry.terminated += 1
+        days = max((r["case.concluded_on"] - r["case.registered_on"]).days, 0)
+        histogram = durations[r["mediator"]]
+        histogram[days] = histogram.get(days, 0) + 1
+    for mediator, histogram in durations.items():
+        row(mediator).median_days = _median(histogram)
+    loads = await scoped(
+        CaseMediator.select(CaseMediator.mediator, Count(CaseMediator.case, alias="n"))
+        .where(
+            CaseMediator.active.eq(True),
+            CaseMediator.case.status.is_in(list(OPEN_STATUSES)),
+        )
+        .group_by(CaseMediator.mediator)
+    )
+    for r in loads:
+        row(r["mediator"]).load = int(r["n"])
+    if rows:
+        for r in await Mediator.select(Mediator.id, Mediator.staff.display_name).where(
+            Mediator.id.is_in(list(rows))
+        ):
+            rows[r["id"]].name = r["staff.display_name"] or ""
+    return sorted(rows.values(), key=lambda m: (-m.assigned, -m.load, m.name))
+
+
+# ---------------------------------------------------------------- clocks and agreements
+
+# Each clock is judged over the cases that finished it in the period, on the day they did:
+# (the measure whose list makes up the figure, the case column of the day it finished).
+CLOCK_MEASURES = {
+    "accept": ("accepted", "accepted_on"),
+    "handle": ("mediating", "mediation_started_on"),
+    "mediation": ("concluded", "concluded_on"),
+}
+_ONTIME_CACHE: dict[tuple, tuple[float, dict[str, dict[str, int]]]] = {}
+_ONTIME_TTL = 600.0
+
+
+async def ontime_figures(scope: Scope, period: Period) -> dict[str, dict[str, int]]:
+    """Per clock of the case clocks (``mediation.cases.deadlines``): of the cases that finished
+    the clock in the period (accepted; mediation started; settled or terminated), how many did
+    so by the clock's due date: ``{clock: {"done": n, "on_time": n}}``.
+
+    Due dates need the working-day calendar, so this is computed from the cases (not the
+    rollups). The answer is kept for ten minutes per scope and period, and recomputed at once
+    when any case changes (the newest ``updated_at``, an indexed column, is part of the key).
+    """
+    import time as monotonic_time
+
+    from piccolo.query.functions.aggregate import Max
+
+    from mediation.cases.holidays import refresh_calendar
+    from mediation.cases.services import clocks_for, current_policy
+    from mediation.cases.tables import Case
+
+    newest = await Case.select(Max(Case.updated_at, alias="m")).first()
+    key = (scope.path, period.start, period.end, str((newest or {}).get("m")))
+    hit = _ONTIME_CACHE.get(key)
+    if hit and monotonic_time.monotonic() - hit[0] < _ONTIME_TTL:
+        return hit[1]
+    policy = await current_policy()
+    calendar = await refresh_calendar()
+    out: dict[str, dict[str, int]] = {name: {"done": 0, "on_time": 0} for name in CLOCK_MEASURES}
+    columns = (
+        Case.id,
+        Case.registered_on,
+        Case.category,
+        Case.colour,
+        Case.level,
+        Case.status,
+        Case.mediation_started_on,
+        Case.accepted_on,
+        Case.concluded_on,
+        Case.closed_on,
+        Case.outcome,
+        Case.extension_days,
+        Case.updated_at,
+    )
+    for name, (_measure, column) in CLOCK_MEASURES.items():
+        day = getattr(Case, column)
+        query = Case.select(*columns).where(day >= period.start, day <= period.end)
+        if name == "mediation":
+            query = query.where(Case.outcome.is_in(["settled", "terminated"]))
+        if scope.path:
+            query = query.where(Case.region_path.like(scope.path + "%"))
+        for case in await query:
+            finished = case[column]
+            for item in await clocks_for(case, finished, policy, calendar):
+                if item["clock"].name != name:
+                    continue
+                out[name]["done"] += 1
+                if finished <= item["clock"].due:
+                    out[name]["on_time"] += 1
+    if len(_ONTIME_CACHE) > 256:
+        _ONTIME_CACHE.clear()
+    _ONTIME_CACHE[key] = (monotonic_time.monotonic(), out)
+    return out
+
+
+async def performance_figures(scope: Scope, period: Period) -> dict[str, int]:
+    """Agreement performance: the clauses of effective agreements due in the period (deadline
+    within it and not after today), and how many of them have been performed."""
+    from mediation.cases.tables import AgreementClause
+
+    last = min(period.end, today_in_county())
+    query = AgreementClause.select(AgreementClause.done_on).where(
+        AgreementClause.agreement.status == "effective",
+        AgreementClause.deadline >= period.start,
+        AgreementClause.deadline <= last,
+    )
+    if scope.path:
+        query = query.where(AgreementClause.agreement.case.region_path.like(scope.path + "%"))
+    rows = await query
+    return {"due": len(rows), "performed": sum(1 for r in rows if r["done_on"] is not None)}
+
+
+async def monthly_trend(scope: Scope, end: date, months: int = 12) -> list[dict]:
+    """Received, settled and terminated per month, for the ``months`` months ending with the
+    month of ``end``: [{"month": date, "received": n, ...}], oldest first."""
+    from mediation.reports.periods import _add_months, _month_end
+
+    first = _add_months(end.replace(day=1), -(months - 1))
+    span = Period("custom", first, _month_end(end))
+    wanted = (rollups.RECEIVED, rollups.SETTLED, rollups.TERMINATED)
+    counts: dict[date, dict[str, int]] = {
+        _add_months(first, i): {m: 0 for m in wanted} for i in range(months)
+    }
+    for row in await grouped(scope, span, "day", measures=wanted):
+        bucket = counts[row["day"].replace(day=1)]
+        bucket[row["measure"]] += row["n"]
+    return [{"month": month, **values} for month, values in counts.items()]

@@ -148,7 +148,63 @@ async def _raise(rule: str, subject: str, path: str, cases: list[int], args: dic
         if "unique" in str(exc).lower():
             return False
         raise
+    await notify_warning(rule, path, sorted(cases), args)
     return True
+
+
+async def warning_recipients(path: str, case_ids: list[int]) -> dict[int, int | None]:
+    """Who is told of a warning, each with the case their notification points to: the centre
+    staff of the warning's area (the nearest region, from the warning's own up to the county,
+    that has centre staff) and the police officers on the teams of the cases' grids."""
+    from mediation.grid.tables import Staff, TeamMember
+
+    cases = await Case.select(Case.id, Case.grid).where(Case.id.is_in(case_ids or [0]))
+    first = min((c["id"] for c in cases), default=None)
+    recipients: dict[int, int | None] = {}
+    for region in [path, *reversed(_ancestors(path))]:
+        rows = await Staff.select(Staff.id, Staff.roles).where(
+            Staff.region.path == region, Staff.active.eq(True)
+        )
+        centre = [r["id"] for r in rows if "centre_staff" in (r["roles"] or [])]
+        if centre:
+            recipients.update(dict.fromkeys(centre, first))
+            break
+    case_of_grid: dict[int, int] = {}
+    for case in sorted(cases, key=lambda c: c["id"]):
+        case_of_grid.setdefault(case["grid"], case["id"])
+    if case_of_grid:
+        for member in await TeamMember.select(TeamMember.staff, TeamMember.grid).where(
+            TeamMember.grid.is_in(list(case_of_grid)),
+            TeamMember.role == "police",
+            TeamMember.staff.active.eq(True),
+        ):
+            recipients.setdefault(member["staff"], case_of_grid[member["grid"]])
+    return recipients
+
+
+async def notify_warning(rule: str, path: str, case_ids: list[int], args: dict) -> None:
+    """Tell the right people a warning was raised (their notification inbox and its poll)."""
+    from mediation.cases.tables import Notification
+
+    recipients = await warning_recipients(path, case_ids)
+    if not recipients:
+        return
+    numbers = [
+        r["number"]
+        for r in await Case.select(Case.number).where(Case.id.is_in(case_ids)).order_by(Case.id)
+    ]
+    message = _(
+        "Early warning: %(rule)s. %(why)s Cases: %(numbers)s",
+        rule=str(RULE_LABELS.get(rule, rule)),
+        why=reason_text(rule, args),
+        numbers="、".join(numbers),
+    )
+    await Notification.insert(
+        *[
+            Notification(recipient=staff, case=case, kind="warning", message=message[:300])
+            for staff, case in recipients.items()
+        ]
+    )
 
 
 def _common_path(paths: list[str]) -> str:
@@ -319,7 +375,21 @@ async def warnings_for(user, status: str = "open") -> list[dict]:
         row["reason_args"] = from_json(row["reason_args"]) or {}
     if user.has_role("police") and not user.has_role("centre_staff", "admin"):
         rows = [r for r in rows if await _police_sees(user, r["case_ids"])]
+    await _with_case_numbers(rows)
     return rows
+
+
+async def _with_case_numbers(rows: list[dict]) -> None:
+    """Each warning's cases as ``{"id", "number"}``, in one query for the page."""
+    ids = {cid for row in rows for cid in row["case_ids"]}
+    numbers = {
+        r["id"]: r["number"]
+        for r in await Case.select(Case.id, Case.number).where(Case.id.is_in(list(ids) or [0]))
+    }
+    for row in rows:
+        row["cases"] = [
+            {"id": cid, "number": numbers[cid]} for cid in row["case_ids"] if cid in numbers
+        ]
 
 
 def _ancestors(path: str) -> list[str]:

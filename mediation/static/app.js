@@ -123,3 +123,154 @@
 
   document.addEventListener("htmx:timeout", function () { show("offline", true, false); });
 })();
+
+/* Forms after a failed submit: every invalid control carries aria-invalid and names its
+   message; an error summary at the top of the form links each message to its field; the
+   first invalid field takes focus and is scrolled into view (below the header, above the
+   sticky submit bar). After an htmx swap replaces a form, focus stays where the user was. */
+(function () {
+  "use strict";
+  var CONTROLS = "input:not([type=hidden]), select, textarea";
+
+  /* Safety net for hand-written fields: a .field.invalid container marks its control. */
+  function markInvalid(root) {
+    root.querySelectorAll(".field.invalid, fieldset.invalid").forEach(function (box) {
+      var message = box.querySelector(".error");
+      var control = box.querySelector(CONTROLS);
+      if (!message || !control) return;
+      if (!message.id) message.id = (control.id || control.name || "field") + "-error";
+      box.querySelectorAll(CONTROLS).forEach(function (el) {
+        el.setAttribute("aria-invalid", "true");
+        var ids = (el.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+        if (ids.indexOf(message.id) < 0) {
+          ids.push(message.id);
+          el.setAttribute("aria-describedby", ids.join(" "));
+        }
+      });
+    });
+  }
+
+  function labelText(control) {
+    var box = control.closest("fieldset.invalid, .field");
+    var legend = control.type === "radio" || control.type === "checkbox"
+      ? box && box.querySelector("legend") : null;
+    var label = legend || (control.labels && control.labels[0]);
+    if (!label) return "";
+    var copy = label.cloneNode(true);
+    copy.querySelectorAll(".muted, .hint, .badge, input").forEach(function (el) { el.remove(); });
+    return copy.textContent.replace(/\s+/g, " ").replace(/[*:：\s]+$/, "").trim();
+  }
+
+  function messageOf(control) {
+    var ids = (control.getAttribute("aria-describedby") || "").split(/\s+/);
+    for (var i = 0; i < ids.length; i += 1) {
+      var el = ids[i] && document.getElementById(ids[i]);
+      if (el && el.classList.contains("error")) return el.textContent.trim();
+    }
+    return "";
+  }
+
+  function goTo(control) {
+    var box = control.closest(".field, fieldset") || control;
+    box.scrollIntoView({ block: "center" });
+    control.focus({ preventScroll: true });
+  }
+
+  /* The summary: inside the alert just before the form when the page has one, otherwise a
+     new one at the top of the form. One link per invalid field (a radio group once). */
+  function summarise(form) {
+    var seen = {};
+    var invalid = Array.prototype.filter.call(
+      form.querySelectorAll('[aria-invalid="true"]'),
+      function (el) {
+        if (!el.name || seen[el.name]) return false;
+        seen[el.name] = true;
+        return true;
+      }
+    );
+    var old = form.parentNode.querySelector("[data-error-list]");
+    if (old) old.remove();
+    if (!invalid.length) return null;
+    var list = document.createElement("ul");
+    list.setAttribute("data-error-list", "");
+    list.className = "error-list";
+    invalid.forEach(function (control) {
+      if (!control.id) return;
+      var item = document.createElement("li");
+      var link = document.createElement("a");
+      link.href = "#" + control.id;
+      var label = labelText(control);
+      var message = messageOf(control);
+      link.textContent = label && message ? label + "：" + message : label || message;
+      link.addEventListener("click", function (evt) {
+        evt.preventDefault();
+        goTo(control);
+      });
+      item.appendChild(link);
+      list.appendChild(item);
+    });
+    var box = form.previousElementSibling;
+    if (!box || !box.matches(".alert.error")) {
+      box = form.querySelector(":scope > .error-summary");
+      if (!box) {
+        box = document.createElement("div");
+        box.className = "alert error error-summary";
+        box.setAttribute("role", "alert");
+        var title = document.createElement("p");
+        title.textContent = (document.getElementById("main") || document.body)
+          .getAttribute("data-error-summary") || "";
+        box.appendChild(title);
+        form.insertBefore(box, form.firstChild);
+      }
+    }
+    box.appendChild(list);
+    return invalid[0];
+  }
+
+  function showErrors(root, moveFocus) {
+    markInvalid(root);
+    var first = null;
+    var forms = root.tagName === "FORM" ? [root] : root.querySelectorAll("form");
+    Array.prototype.forEach.call(forms, function (form) {
+      var f = summarise(form);
+      if (f && !first) first = f;
+    });
+    if (first && moveFocus) goTo(first);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    showErrors(document.body, true);
+  });
+
+  /* Focus that an htmx swap would drop (the focused element was replaced) goes back to the
+     same place: the element named by the form's data-focus-after-swap, the element with the
+     same id, or the same button. */
+  var lost = null;
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var active = document.activeElement;
+    var target = evt.detail.target;
+    lost = null;
+    if (active && active !== document.body && target && target.contains(active)) {
+      lost = { id: active.id, name: active.name, text: active.textContent, tag: active.tagName };
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    var root = evt.detail.elt;
+    if (!root || !root.querySelectorAll) return;
+    var failed = root.querySelector('[aria-invalid="true"], .field.invalid');
+    showErrors(root, !!failed);
+    if (failed || !lost) { lost = null; return; }
+    var active = document.activeElement;
+    if (active && active !== document.body && document.contains(active)) { lost = null; return; }
+    var form = root.matches("form") ? root : root.querySelector("form");
+    var wanted = form && form.getAttribute("data-focus-after-swap");
+    var next = (wanted && document.querySelector(wanted)) ||
+      (lost.id && document.getElementById(lost.id)) ||
+      Array.prototype.find.call(root.querySelectorAll(lost.tag), function (el) {
+        return el.name === lost.name && el.textContent === lost.text;
+      });
+    lost = null;
+    if (next) next.focus();
+  });
+})();

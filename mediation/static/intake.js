@@ -7,9 +7,17 @@
       event.detail.parameters.index = Date.now() % 1000000;
     }
   });
+  // Focus stays in place: on the next party's remove button, else the previous one's, else
+  // on "Add a party" (the removed button took the focus with it).
+  function removeParty(row) {
+    var near = row.nextElementSibling || row.previousElementSibling;
+    var next = (near && near.querySelector("[data-remove-party]")) || document.getElementById("add-party");
+    row.remove();
+    if (next) next.focus();
+  }
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-remove-party]");
-    if (button) button.closest(".party").remove();
+    if (button) removeParty(button.closest(".party"));
   });
 })();
 // Keeps a local draft of the intake form so a reload or a dropped connection loses nothing.

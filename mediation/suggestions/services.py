@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -496,8 +497,60 @@ def _list_scope(query, user: CurrentUser, status: str = ""):
     return query
 
 
+@dataclass
+class ListFilters:
+    """Narrowing of the staff list, as the dashboard's figures link to it (all optional)."""
+
+    channel: str = ""
+    point: int | None = None
+    department: int | None = None
+    region_path: str = ""
+    date_from: date | None = None  # received on or after (county date)
+    date_to: date | None = None
+    outcomes: tuple[str, ...] = ()
+    rating: str = ""
+    reward: str = ""
+    routed: bool = False
+    replied: bool = False
+    reopened: bool = False
+
+
+def apply_list_filters(query, f: ListFilters | None):
+    if f is None:
+        return query
+    if f.channel:
+        query = query.where(Suggestion.channel == f.channel)
+    if f.point:
+        query = query.where(Suggestion.point == f.point)
+    if f.department:
+        query = query.where(Suggestion.department == f.department)
+    if f.region_path:
+        query = query.where(Suggestion.region_path.like(f.region_path + "%"))
+    if f.date_from:
+        query = query.where(Suggestion.received_on >= f.date_from)
+    if f.date_to:
+        query = query.where(Suggestion.received_on <= f.date_to)
+    if f.outcomes:
+        query = query.where(Suggestion.outcome.is_in(list(f.outcomes)))
+    if f.rating:
+        query = query.where(Suggestion.rating == f.rating)
+    if f.reward:
+        query = query.where(Suggestion.reward_tier == f.reward)
+    if f.routed:
+        query = query.where(Suggestion.department.is_not_null())
+    if f.replied:
+        query = query.where(Suggestion.replied_at.is_not_null())
+    if f.reopened:
+        query = query.where(Suggestion.times_reopened > 0)
+    return query
+
+
 async def staff_list(
-    user: CurrentUser, status: str = "", page: int = 1, page_size: int = 25
+    user: CurrentUser,
+    status: str = "",
+    page: int = 1,
+    page_size: int = 25,
+    filters: ListFilters | None = None,
 ) -> tuple[list[dict], bool]:
     query = Suggestion.select(
         Suggestion.id,
@@ -514,6 +567,7 @@ async def staff_list(
     query = _list_scope(query, user, status)
     if query is None:
         return [], False
+    query = apply_list_filters(query, filters)
     rows = (
         await query.order_by(Suggestion.id, ascending=False)
         .limit(page_size + 1)

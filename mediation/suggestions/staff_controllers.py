@@ -20,6 +20,7 @@ from mediation.db import write_transaction
 from mediation.documents.qr import qr_svg_data_uri
 from mediation.exports import workbook_bytes
 from mediation.grid.services import record_audit, region_subtree
+from mediation.grid.tables import Region
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext
 from mediation.inputs import Page
@@ -352,6 +353,61 @@ def _facts(data: dict) -> dict[str, str]:
 # ---------------------------------------------------------------- inbox, entry, detail
 
 
+FILTER_PARAMS = (
+    "channel",
+    "point",
+    "department",
+    "region",
+    "date_from",
+    "date_to",
+    "outcome",
+    "rating",
+    "reward",
+    "routed",
+    "replied",
+    "reopened",
+)
+
+
+async def list_filters(request: Request) -> tuple[services.ListFilters, dict[str, str]]:
+    """The list's narrowing from the query (what the dashboard's figures link to), and the
+    values kept for the form and the page links. Unknown values are ignored."""
+    from mediation.inputs import db_id
+
+    raw = {k: str(request.query_params.get(k, ""))[:64] for k in FILTER_PARAMS}
+    f = services.ListFilters()
+    args: dict[str, str] = {}
+    if raw["channel"] in {str(c.value) for c in rules.Channel}:
+        f.channel = args["channel"] = raw["channel"]
+    for name in ("point", "department"):
+        value = db_id(raw[name])
+        if value:
+            setattr(f, name, value)
+            args[name] = str(value)
+    if raw["region"]:
+        row = await Region.select(Region.path).where(Region.code == raw["region"]).first()
+        if row:
+            f.region_path, args["region"] = row["path"], raw["region"]
+    for name in ("date_from", "date_to"):
+        try:
+            setattr(f, name, date.fromisoformat(raw[name]))
+            args[name] = raw[name]
+        except ValueError:
+            pass
+    outcomes = tuple(o for o in raw["outcome"].split(",") if o in rules.OUTCOME_LABELS)
+    if outcomes:
+        f.outcomes, args["outcome"] = outcomes, ",".join(outcomes)
+    if raw["rating"] in rules.RATING_LABELS:
+        f.rating = args["rating"] = raw["rating"]
+    if raw["reward"] in REWARD_CODES:
+        f.reward = args["reward"] = raw["reward"]
+    for name in ("routed", "replied", "reopened"):
+        if raw[name]:
+            setattr(f, name, True)
+            args[name] = "1"
+    return f, args
+
+
 class SuggestionStaffController(Controller):
     """The suggestion office's list and the department's inbox share one URL; services scope it."""
 
@@ -367,12 +423,14 @@ class SuggestionStaffController(Controller):
         if status not in {s.value for s in rules.SuggestionStatus}:
             status = ""
         page = max(page, 1)
-        rows, has_more = await services.staff_list(user, status, page)
+        filters, filter_args = await list_filters(request)
+        rows, has_more = await services.staff_list(user, status, page, filters=filters)
         context = {
             "rows": await _with_due_dates(rows),
             "has_more": has_more,
             "page": page,
-            "args": {"status": status} if status else {},
+            "args": {**filter_args, **({"status": status} if status else {})},
+            "filter_args": filter_args,
             "is_department": _is_department(user),
             "L": LABELS,
         }

@@ -213,7 +213,7 @@ async def test_a_deadline_across_new_year_2027_is_an_estimate_until_the_schedule
             files={"file": ("", b"", "text/csv")},
         )
         assert response.status_code == 422
-        assert "2027-02-22是工作日：调休上班日应是周末。" in text_of(response.text)
+        assert "2027年2月22日是工作日：调休上班日应是周末。" in text_of(response.text)
         assert "国办发明电〔2026〕7号" in response.text and "2027-02-22,workday" in response.text
         assert not await HolidayYear.exists().where(HolidayYear.year == 2027)
 

@@ -262,10 +262,11 @@ async def test_a_receipt_photographed_during_a_session_lands_on_the_timeline(cli
     assert row["session"] == session_id and row["kind"] == "receipt"
     [added] = await events(case_id, "material_added")
     assert added["actor.username"] == "mediator1"
-    assert added["changes"]["session"][1] == "2031-06-02 09:30"
+    assert added["changes"]["session"][1] == "2031-06-02T09:30+08:00"
     page = text_of((await client.get(f"/cases/{case_id}")).text)
     assert "1. 押金收据" in page and "收据" in page
-    assert "调解时间" in page or "会议时间" in page or "2031-06-02 09:30" in page
+    # The timeline gives the session's county time in Chinese, never an ISO stamp.
+    assert "2031年6月2日 09:30" in page and "2031-06-02" not in page
 
 
 def _png() -> bytes:

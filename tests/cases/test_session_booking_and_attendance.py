@@ -19,6 +19,7 @@ from mediation.grid.tables import Mediator
 from tests.cases.conftest import user
 from tests.cases.test_printed_records import pdf_text
 from tests.cases.test_sessions_and_agreements import _case_in_mediation, assign_directly
+from tests.conftest import ARTIFACTS
 from tests.helpers import login, post_form, text_of
 
 pytestmark = pytest.mark.anyio
@@ -298,7 +299,9 @@ async def test_a_terminated_case_file_carries_the_termination_notice(client, new
         rf'<span class="termination-number">{re.escape(number)}</span>',
         case_page,
     )
-    file_text = pdf_text((await client.get(f"/cases/{case_id}/file.pdf")).content)
+    pdf = (await client.get(f"/cases/{case_id}/file.pdf")).content
+    (ARTIFACTS / "case-file-terminated.pdf").write_bytes(pdf)  # rendered to PNG and looked at
+    file_text = pdf_text(pdf)
     for expected in (
         "终止调解通知书",
         number,

@@ -105,3 +105,30 @@ async def test_the_statutory_report_prints_with_heading_period_preparer_and_date
     assert "2026年第4季度" in text
     assert "填报人：系统管理员" in text
     assert "防止群体性上访" in text and "合计" in text
+
+
+async def test_each_suggestion_figure_links_to_a_list_of_as_many_suggestions(client):
+    await login(client, "centre1")
+    page = await client.get("/reports?period=year")
+    section = page.text.split("/suggestions?", 1)
+    assert len(section) == 2, "the suggestion figures link to the list"
+    links = re.findall(r'<a href="(/suggestions\?[^"]+)">([\d,]+)</a>', page.text)
+    assert len(links) >= 4
+    kinds = set()
+    for href, shown in links:
+        href = unescape(href)
+        kinds.update(k.split("=")[0] for k in href.split("?", 1)[1].split("&"))
+        assert await _count_suggestions(client, href) == int(shown.replace(",", "")), href
+    # Every figure keeps the period and the area; some narrow further.
+    assert {"date_from", "date_to", "region", "channel", "routed", "replied"} <= kinds
+
+
+async def _count_suggestions(client, href: str) -> int:
+    total, page_no = 0, 1
+    while True:
+        response = await client.get(f"{href}&page={page_no}", headers={"HX-Request": "true"})
+        assert response.status_code == 200
+        total += len(re.findall(r'<a href="/suggestions/\d+"', response.text))
+        if f"page={page_no + 1}" not in response.text:
+            return total
+        page_no += 1
