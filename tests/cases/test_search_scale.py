@@ -124,7 +124,7 @@ async def test_the_keyset_links_lead_to_the_next_and_previous_pages(client):
 def _case_links(html: str) -> list[int]:
     import re
 
-    return [int(m) for m in re.findall(r'<td><a href="/cases/(\d+)">', html)]
+    return [int(m) for m in re.findall(r'<td><a [^>]*href="/cases/(\d+)">', html)]
 
 
 async def test_mediator_loads_count_active_assignments_of_open_cases():
