@@ -23,12 +23,11 @@ from mediation.grid.services import grid_choices_for
 from mediation.i18n import gettext as _
 from mediation.inputs import Page, db_id
 from mediation.reports.labels import MEASURE_LABELS
+from mediation.roles import CASE_ROLES, MANAGE_ROLES
 from mediation.templating import environment
-from mediation.web import is_htmx, see_other
+from mediation.web import see_other, wants_fragment
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-CASE_ROLES = ("grid_worker", "police", "mediator", "volunteer", "centre_staff")
-MANAGE_ROLES = ("grid_worker", "police", "centre_staff")
 
 
 def _date(value: str) -> date | None:
@@ -231,7 +230,7 @@ class CaseController(Controller):
             "page": filters.page,
             "args": args,
         }
-        if is_htmx(request):
+        if wants_fragment(request):
             return Template("cases/partials/_rows.html", context=context)
         context["filter_form"] = filter_form(await grid_choices_for(user), args)
         context["area_name"] = area["name"] if area else ""

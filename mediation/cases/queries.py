@@ -24,6 +24,7 @@ from mediation.cases.workdays import HolidayCalendar
 from mediation.clock import county_zone, local_date
 from mediation.db import is_postgres
 from mediation.grid.tables import Mediator, Region, TeamMember
+from mediation.roles import AREA_ROLES, MEDIATOR_ROLES, TEAM_ROLES
 from mediation.settings import get_settings
 
 
@@ -116,7 +117,7 @@ async def suggestion_of_case(user: CurrentUser, case_id: int) -> dict | None:
     )
     if row is None:
         return None
-    may_open = user.has_role("centre_staff", "admin") and (
+    may_open = user.has_role(*AREA_ROLES) and (
         not row["region_path"] or user.can_see_path(row["region_path"])
     )
     return {
@@ -478,14 +479,14 @@ async def my_work(user: CurrentUser, limit: int = 50) -> list[dict]:
         return []
     query = query.where(scope)
     conditions = []
-    if user.has_role("grid_worker", "police"):
+    if user.has_role(*TEAM_ROLES):
         grids = [
             r["grid"]
             for r in await TeamMember.select(TeamMember.grid).where(TeamMember.staff == user.id)
         ]
         if grids:
             conditions.append(Case.grid.is_in(grids))
-    if user.has_role("mediator", "volunteer"):
+    if user.has_role(*MEDIATOR_ROLES):
         mediator = await Mediator.select(Mediator.id).where(Mediator.staff == user.id).first()
         if mediator:
             ids = [

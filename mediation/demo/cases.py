@@ -834,14 +834,6 @@ def _quotas(count: int) -> list[str]:
     return finals[:count] if len(finals) > count else finals
 
 
-def _working_days_back(day: date, n: int) -> date:
-    while n > 0:
-        day -= timedelta(days=1)
-        if day.weekday() < 5:
-            n -= 1
-    return day
-
-
 def _path(rng: random.Random, plan: Plan) -> list[Step]:
     """The moves after registration that lead to the plan's final status, with day gaps."""
     labour = plan.scenario.category == "labour"

@@ -20,9 +20,10 @@ from mediation.i18n import gettext as _
 from mediation.portal.services import RATING_LABELS
 from mediation.reports import charts, periods, services
 from mediation.reports.labels import AGREEMENT_FORM_LABELS, MEASURE_LABELS, PERIOD_LABELS
+from mediation.roles import AREA_ROLES, CASE_ROLES, WARNING_ROLES
 from mediation.suggestions import rules as suggestion_rules
 
-REPORT_ROLES = ("centre_staff", "admin")
+REPORT_ROLES = AREA_ROLES
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
@@ -324,7 +325,7 @@ class ConclusionFiguresController(Controller):
     """The statutory statistics' facts recorded on a concluded case (from its page)."""
 
     path = "/reports/cases"
-    guards = [requires_role("grid_worker", "police", "centre_staff", "mediator", "volunteer")]
+    guards = [requires_role(*CASE_ROLES)]
     include_in_schema = False
 
     @post("/{case_id:int}/figures")
@@ -508,7 +509,7 @@ class WarningController(Controller):
     """Early warnings: the list, acknowledge or dismiss, and the thresholds (administrators)."""
 
     path = "/reports/warnings"
-    guards = [requires_role("centre_staff", "admin", "police")]
+    guards = [requires_role(*WARNING_ROLES)]
     include_in_schema = False
 
     @get("/")

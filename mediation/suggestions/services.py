@@ -12,9 +12,10 @@ from mediation.accounts.services import CurrentUser
 from mediation.cases.services import CaseError, CaseInput, PartyInput, register_case, today
 from mediation.clock import utc_now
 from mediation.db import write_transaction
-from mediation.grid.tables import Department, Grid, Region, Staff, TeamMember
+from mediation.grid.tables import Department, Grid, Region
 from mediation.i18n import gettext as _
 from mediation.masking import mask_phone
+from mediation.roles import AREA_ROLES
 from mediation.settings import get_settings
 from mediation.suggestions import photos, rules, similarity
 from mediation.suggestions.categories import CATEGORY_CODES
@@ -28,7 +29,7 @@ from mediation.suggestions.tables import (
 )
 
 POLICY = rules.SuggestionPolicy()
-STAFF_ROLES = ("centre_staff", "admin")
+STAFF_ROLES = AREA_ROLES
 # What a department may see of a suggestion: never the proposer when it is confidential.
 IDENTITY_FIELDS = ("proposer_name", "proposer_phone", "proposer_email", "account_id")
 
@@ -107,6 +108,23 @@ async def exchange_bind_token(link_token: str) -> str | None:
 
     await record_audit(None, "device_bound", "direct_report_point", rows[0]["id"])
     return device_token
+
+
+async def point_for_bind_token(link_token: str) -> dict | None:
+    """The point a binding link is for, while the link is valid, without spending it (the
+    page a GET of the link shows asks to confirm; only its POST binds)."""
+    if not link_token:
+        return None
+    return (
+        await DirectReportPoint.select(DirectReportPoint.id, DirectReportPoint.name)
+        .where(
+            DirectReportPoint.bind_token_digest == digest_token(link_token),
+            DirectReportPoint.bind_token_digest != "",
+            DirectReportPoint.active.eq(True),
+            DirectReportPoint.bind_issued_at >= utc_now() - timedelta(hours=BIND_LINK_HOURS),
+        )
+        .first()
+    )
 
 
 async def revoke_device(user: CurrentUser, point_id: int) -> None:
@@ -1035,13 +1053,3 @@ async def sweep_suggestions(on: date | None = None) -> int:
         .returning(Suggestion.id)
     )
     return len(rows)
-
-
-async def handlers_of(department_id: int) -> list[int]:
-    rows = await Staff.select(Staff.id, Staff.roles).where(Staff.department == department_id)
-    return [r["id"] for r in rows if "handler" in (r["roles"] or [])]
-
-
-async def team_of_grid(grid_id: int) -> list[int]:
-    rows = await TeamMember.select(TeamMember.staff).where(TeamMember.grid == grid_id)
-    return [r["staff"] for r in rows]

@@ -35,7 +35,7 @@ from mediation.suggestions.tables import (
     SuggestionPhoto,
     SuggestionTopic,
 )
-from mediation.web import is_htmx, public_url, see_other
+from mediation.web import public_url, see_other, wants_fragment
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 STAFF_ROLES = services.STAFF_ROLES
@@ -434,7 +434,7 @@ class SuggestionStaffController(Controller):
             "is_department": _is_department(user),
             "L": LABELS,
         }
-        if is_htmx(request):
+        if wants_fragment(request):
             return Template("suggestions/staff/partials/_rows.html", context=context)
         return Template("suggestions/staff/list.html", context=context)
 
@@ -589,7 +589,7 @@ class SuggestionStaffController(Controller):
     @post("/{suggestion_id:int}/phone")
     async def phone(self, request: Request, suggestion_id: FromPath[int]) -> Template:
         phone = await reveal_phone(current_user(request), suggestion_id)
-        if is_htmx(request):
+        if wants_fragment(request):
             return Template("suggestions/staff/partials/_phone.html", context={"phone": phone})
         return await _detail(request, suggestion_id, {}, revealed_phone=phone)
 
