@@ -132,12 +132,42 @@ async def clocks_for(
     on: date | None = None,
     policy: deadlines.Policy | None = None,
     calendar: HolidayCalendar | None = None,
+    memo: dict | None = None,
 ) -> list[dict]:
     """The case's clocks and where each stands; a clock crossing a year with no holiday schedule
-    is flagged (and logged) as an estimate."""
+    is flagged (and logged) as an estimate.
+
+    ``memo`` (a dict kept for one pass with one policy and one calendar, as the sweep does)
+    shares the clocks of cases with the same dates, category, colour and level.
+    """
     policy = policy or await current_policy()
     calendar = calendar or await refresh_calendar()
-    clocks = deadlines.compute_clocks(
+    key = (
+        case["registered_on"],
+        case["category"],
+        case["colour"],
+        case["level"],
+        case["mediation_started_on"],
+        case["extension_days"],
+        case["accepted_on"],
+    )
+    clocks = memo.get(key) if memo is not None else None
+    if clocks is None:
+        clocks = _compute_clocks(case, policy, calendar)
+        if memo is not None:
+            memo[key] = clocks
+    result = []
+    for clock in clocks:
+        if clock.estimated_years:
+            workdays.note_estimate(clock.estimated_years)
+        done = _clock_done_on(clock.name, case)
+        state = deadlines.clock_state(clock, on or today(), done)
+        result.append({"clock": clock, "state": state})
+    return result
+
+
+def _compute_clocks(case: dict, policy: deadlines.Policy, calendar: HolidayCalendar) -> list:
+    return deadlines.compute_clocks(
         policy,
         case["registered_on"],
         case["category"],
@@ -148,14 +178,6 @@ async def clocks_for(
         accepted_on=case["accepted_on"],
         calendar=calendar,
     )
-    result = []
-    for clock in clocks:
-        if clock.estimated_years:
-            workdays.note_estimate(clock.estimated_years)
-        done = _clock_done_on(clock.name, case)
-        state = deadlines.clock_state(clock, on or today(), done)
-        result.append({"clock": clock, "state": state})
-    return result
 
 
 def _clock_done_on(name: str, case: dict) -> date | None:

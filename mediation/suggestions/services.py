@@ -338,7 +338,7 @@ async def submit_suggestion(
             width=photo.width,
             height=photo.height,
             sha256=photo.sha256,
-            stored_as=photos.store(data_dir, photo),
+            stored_as=await photos.store(data_dir, photo),
         ).save()
     await _event(suggestion.id, actor, "received", "", "received")
     return cleaned, {}, (code, secret)
