@@ -41,7 +41,7 @@ async def sweep_deadlines(on: date | None = None) -> SweepReport:
     for case in rows:
         report.checked += 1
         states = await clocks_for(case, on, policy, calendar)
-        late = [c for c in states if c["state"].is_overdue and not c["state"].done]
+        late = [c for c in states if c.state.is_overdue and not c.state.done]
         try:
             if not late:
                 if case["overdue"]:
@@ -55,7 +55,7 @@ async def sweep_deadlines(on: date | None = None) -> SweepReport:
             async with write_transaction():
                 await update_case(case, {Case.overdue: True}, None, case["version"])
                 await record_event(
-                    case["id"], None, "overdue", note=", ".join(c["clock"].label for c in late)
+                    case["id"], None, "overdue", note=", ".join(c.clock.label for c in late)
                 )
             case["version"] += 1
             report.newly_overdue += 1
@@ -76,7 +76,7 @@ async def sweep_deadlines(on: date | None = None) -> SweepReport:
 
 async def _escalate_overdue(case: dict, late: list[dict]) -> bool:
     """One rung up when an overdue clock says so: once per overdue episode, never twice."""
-    clock = next((c["clock"] for c in late if c["clock"].escalates_when_overdue), None)
+    clock = next((c.clock for c in late if c.clock.escalates_when_overdue), None)
     level = workflow.CaseLevel(case["level"])
     upper = level.next_level()
     if clock is None or upper is None:

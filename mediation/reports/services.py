@@ -577,10 +577,10 @@ async def ontime_figures(scope: Scope, period: Period) -> dict[str, dict[str, in
         for case in await query:
             finished = case[column]
             for item in await clocks_for(case, finished, policy, calendar):
-                if item["clock"].name != name:
+                if item.clock.name != name:
                     continue
                 out[name]["done"] += 1
-                if finished <= item["clock"].due:
+                if finished <= item.clock.due:
                     out[name]["on_time"] += 1
     if len(_ONTIME_CACHE) > 256:
         _ONTIME_CACHE.clear()
