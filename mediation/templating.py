@@ -57,11 +57,13 @@ def environment() -> Environment:
         mask_id=mask_id_number,
         mask_phone=mask_phone,
     )
+    from mediation.accounts.sessions import warn_before
     from mediation.labels import LEVEL_LABELS, ROLE_LABELS, TEAM_ROLE_LABELS
     from mediation.static_assets import static_url
 
     env.globals.update(
         static_url=static_url,
+        session_warn=lambda request: warn_before(request.app.state.settings.session_idle),
         ROLE_LABELS=ROLE_LABELS,
         LEVEL_LABELS=LEVEL_LABELS,
         TEAM_ROLE_LABELS=TEAM_ROLE_LABELS,

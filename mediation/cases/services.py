@@ -65,6 +65,7 @@ from mediation.cases.queries import (
     region_name,
     suggestion_of_case,
     text_search_condition,
+    text_search_condition_scan,
     uses_postgres,
 )
 from mediation.cases.registration import (
@@ -128,6 +129,7 @@ __all__ = [
     "suggestion_of_case",
     "sweep_deadlines",
     "text_search_condition",
+    "text_search_condition_scan",
     "today",
     "transition_case",
     "unread_count",

@@ -20,6 +20,7 @@ from mediation.cases.tables import (
     Agreement,
     AgreementClause,
     Case,
+    CaseEvent,
     CaseMediator,
     MediationSession,
     Party,
@@ -504,6 +505,15 @@ def _message_text(event: str, number: str, code: str, extra: dict) -> str | None
             when=extra["when"],
             place=extra.get("place") or _("place to be told"),
         )
+    if event == "session_cancelled":
+        if not extra.get("when"):
+            return None
+        return _(
+            "The mediation session of case %(number)s set for %(when)s is cancelled; "
+            "you will be told the new date.",
+            number=number,
+            when=extra["when"],
+        )
     if event == "agreement_issued":
         return _(
             "The mediation agreement of case %(number)s has been issued; "
@@ -525,7 +535,9 @@ def _party_event(action: str, to_status: str) -> str | None:
         return "accepted"
     if to_status == "closed":
         return "closed"
-    if action in ("session_scheduled", "session_rescheduled", "agreement_issued"):
+    if action in ("session_scheduled", "session_rescheduled", "session_cancelled"):
+        return action
+    if action == "agreement_issued":
         return action
     return None
 
@@ -537,7 +549,19 @@ async def on_case_event(case_id: int, action: str, to_status: str) -> None:
         return
     case = await Case.select(Case.number).where(Case.id == case_id).first()
     extra: dict = {}
-    if event.startswith("session_"):
+    if event == "session_cancelled":
+        # The time of the sitting just called off, as recorded on the timeline.
+        cancelled = (
+            await CaseEvent.select(CaseEvent.changes)
+            .where(CaseEvent.case == case_id, CaseEvent.action == "session_cancelled")
+            .order_by(CaseEvent.id, ascending=False)
+            .output(load_json=True)
+            .first()
+        )
+        when = ((cancelled or {}).get("changes") or {}).get("session") or [None, None]
+        if when[1]:
+            extra = {"when": _format_when(datetime.fromisoformat(when[1]))}
+    elif event.startswith("session_"):
         session = await _next_session(case_id)
         if session:
             starts = session["starts_at"]

@@ -431,6 +431,7 @@ class SuggestionStaffController(Controller):
             "page": page,
             "args": {**filter_args, **({"status": status} if status else {})},
             "filter_args": filter_args,
+            "filter_dates": {"start": filters.date_from, "end": filters.date_to},
             "is_department": _is_department(user),
             "L": LABELS,
         }
@@ -519,11 +520,11 @@ class SuggestionStaffController(Controller):
             .first()
         )
         data_dir = request.app.state.settings.data_dir
-        path = photos.path_of(data_dir, row["stored_as"]) if row else None
-        if path is None or not path.is_file():
+        content = await photos.read(data_dir, row["stored_as"]) if row else None
+        if content is None:
             raise NotFoundException()
         return Response(
-            path.read_bytes(),
+            content,
             media_type="image/jpeg",
             headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
         )
