@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Annotated, Any
 
@@ -447,8 +448,10 @@ class SuggestionStaffController(Controller):
             status = ""
         rows = await services.export_rows(user, status)
         await record_audit(user, "export", "suggestion", "", None, {"rows": len(rows)}, status)
+        # Built in a worker thread: a large workbook must not stall the event loop.
+        body = await asyncio.to_thread(suggestions_workbook, rows)
         return Response(
-            suggestions_workbook(rows),
+            body,
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             headers={
                 "Content-Disposition": 'attachment; filename="suggestions.xlsx"',
