@@ -23,7 +23,7 @@ from mediation.cases.common import OPEN_STATUSES, today
 from mediation.cases.events import centre_target, notify_many
 from mediation.cases.holidays import refresh_calendar
 from mediation.cases.policy_store import current_policy
-from mediation.cases.queries import clocks_for
+from mediation.cases.queries import ClockStanding, clocks_for
 from mediation.cases.tables import Case, CaseEvent
 from mediation.clock import utc_now
 from mediation.db import write_transaction
@@ -73,11 +73,11 @@ async def sweep_deadlines(on: date | None = None) -> SweepReport:
     rows = await Case.select(*SWEEP_COLUMNS).where(Case.status.is_in(OPEN_STATUSES))
     report.checked = len(rows)
     caught_up: list[dict] = []
-    late_cases: list[tuple[dict, list[dict]]] = []
+    late_cases: list[tuple[dict, list[ClockStanding]]] = []
     memo: dict = {}
     for case in rows:
         states = await clocks_for(case, on, policy, calendar, memo)
-        late = [c for c in states if c["state"].is_overdue and not c["state"].done]
+        late = [c for c in states if c.state.is_overdue and not c.state.done]
         if not late:
             if case["overdue"]:
                 caught_up.append(case)  # work caught up: the next lapse is a new episode
@@ -98,7 +98,7 @@ async def sweep_deadlines(on: date | None = None) -> SweepReport:
         late_cases = [(case, late) for case, late in late_cases if case["id"] in changed]
         await _record(
             [
-                (case["id"], "overdue", "", "", {}, ", ".join(c["clock"].label for c in late))
+                (case["id"], "overdue", "", "", {}, ", ".join(c.clock.label for c in late))
                 for case, late in late_cases
             ]
         )
@@ -200,11 +200,11 @@ async def _notify_teams(cases: list[dict]) -> None:
     )
 
 
-async def _escalate(late_cases: list[tuple[dict, list[dict]]]) -> int:
+async def _escalate(late_cases: list[tuple[dict, list[ClockStanding]]]) -> int:
     """One rung up where an overdue clock says so: once per overdue episode, never twice."""
     wanted: list[tuple[dict, str, Any]] = []
     for case, late in late_cases:
-        clock = next((c["clock"] for c in late if c["clock"].escalates_when_overdue), None)
+        clock = next((c.clock for c in late if c.clock.escalates_when_overdue), None)
         upper = workflow.CaseLevel(case["level"]).next_level()
         if clock is None or upper is None:
             continue

@@ -127,13 +127,21 @@ async def suggestion_of_case(user: CurrentUser, case_id: int) -> dict | None:
     }
 
 
+@dataclass(frozen=True)
+class ClockStanding:
+    """One clock of a case (its rule and due date) and where it stands on a given day."""
+
+    clock: deadlines.Clock
+    state: deadlines.ClockState
+
+
 async def clocks_for(
     case: dict,
     on: date | None = None,
     policy: deadlines.Policy | None = None,
     calendar: HolidayCalendar | None = None,
     memo: dict | None = None,
-) -> list[dict]:
+) -> list[ClockStanding]:
     """The case's clocks and where each stands; a clock crossing a year with no holiday schedule
     is flagged (and logged) as an estimate.
 
@@ -162,7 +170,7 @@ async def clocks_for(
             workdays.note_estimate(clock.estimated_years)
         done = _clock_done_on(clock.name, case)
         state = deadlines.clock_state(clock, on or today(), done)
-        result.append({"clock": clock, "state": state})
+        result.append(ClockStanding(clock, state))
     return result
 
 

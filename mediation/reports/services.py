@@ -582,10 +582,10 @@ async def ontime_figures(scope: Scope, period: Period) -> dict[str, dict[str, in
             finished[case["id"]][name] = case[column]
     for case_id, done in finished.items():
         for item in await clocks_for(cases[case_id], None, policy, calendar):
-            name = item["clock"].name
+            name = item.clock.name
             if name in done:
                 out[name]["done"] += 1
-                if done[name] <= item["clock"].due:
+                if done[name] <= item.clock.due:
                     out[name]["on_time"] += 1
     if len(_ONTIME_CACHE) > 256:
         _ONTIME_CACHE.clear()

@@ -53,7 +53,7 @@ async def per_case_sweep(case_ids: list[int], on: date) -> None:
     rows = await Case.select(Case.all_columns()).where(Case.id.is_in(case_ids))
     for case in rows:
         states = await clocks_for(case, on, policy, calendar)
-        late = [c for c in states if c["state"].is_overdue and not c["state"].done]
+        late = [c for c in states if c.state.is_overdue and not c.state.done]
         try:
             if not late:
                 if case["overdue"]:
@@ -64,7 +64,7 @@ async def per_case_sweep(case_ids: list[int], on: date) -> None:
                 continue
             await update_case(case, {Case.overdue: True}, None, case["version"])
             await record_event(
-                case["id"], None, "overdue", note=", ".join(c["clock"].label for c in late)
+                case["id"], None, "overdue", note=", ".join(c.clock.label for c in late)
             )
             case["version"] += 1
             team = await grid_team(case["grid"])
@@ -74,7 +74,7 @@ async def per_case_sweep(case_ids: list[int], on: date) -> None:
                 "overdue",
                 _("Case %(number)s is overdue.", number=case["number"]),
             )
-            clock = next((c["clock"] for c in late if c["clock"].escalates_when_overdue), None)
+            clock = next((c.clock for c in late if c.clock.escalates_when_overdue), None)
             level = workflow.CaseLevel(case["level"])
             upper = level.next_level()
             if clock is None or upper is None:
