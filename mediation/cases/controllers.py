@@ -169,6 +169,8 @@ class CaseController(Controller):
         event: FromQuery[str] = "",
         region: FromQuery[str] = "",
         agreement_form: FromQuery[str] = "",
+        after: FromQuery[str] = "",
+        before: FromQuery[str] = "",
         mediator: FromQuery[str] = "",
         assignment: FromQuery[str] = "",
     ) -> Template:
@@ -195,6 +197,8 @@ class CaseController(Controller):
             event=event,
             region_path=area["path"] if area else "",
             agreement_form=agreement_form,
+            after=db_id(after) if page > 1 else None,
+            before=db_id(before) if page > 1 else None,
             mediator=mediator_id,
             assignment=assignment,
         )
@@ -364,8 +368,18 @@ async def render_detail(
     case = await services.case_detail(user, case_id)
     if case is None:
         raise NotFoundException()
+    # The mediator ranking is worked out only where it is shown: on an open case with no
+    # active mediator (someone has to be assigned), when staff ask for another one, or when an
+    # assignment was just refused. Otherwise the page offers a link to it.
     suggestions = []
-    if user.has_role(*MANAGE_ROLES) and workflow.is_open(case["status"]):
+    may_assign = user.has_role(*MANAGE_ROLES) and workflow.is_open(case["status"])
+    has_mediator = any(m["active"] for m in case["mediators"])
+    show_ranking = may_assign and (
+        not has_mediator
+        or request.query_params.get("mediators") == "1"
+        or errors.get("action") == "assign"
+    )
+    if show_ranking:
         suggestions = (await services.suggest_mediators(user, case_id))[:5]
     from mediation.cases.agreements import STATUSES as AGREEMENT_STATUSES
     from mediation.cases.agreements import agreements_of_case, mediation_started
@@ -394,6 +408,7 @@ async def render_detail(
             "errors": errors,
             "values": values or {},
             "suggestions": suggestions,
+            "offer_ranking": may_assign and not show_ranking,
             "can_manage": user.has_role(*MANAGE_ROLES),
             "can_mediate": user.has_role(*MANAGE_ROLES, "mediator", "volunteer"),
             "sessions": await sessions_of_case(case_id),

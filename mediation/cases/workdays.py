@@ -64,6 +64,11 @@ class HolidayCalendar:
     holidays: frozenset[date] = frozenset()
     workdays: frozenset[date] = frozenset()
     names: Mapping[date, str] = field(default_factory=dict, compare=False)
+    # Working-day sums already worked out, (start, n) -> day: a sweep over many cases asks the
+    # same few thousand questions again and again.
+    _sums: dict[tuple[date, int], date] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     def covers(self, year: int) -> bool:
         return year in self.years
@@ -75,6 +80,22 @@ class HolidayCalendar:
         if day in self.holidays:
             return False
         return day.weekday() < 5
+
+    def add_working_days(self, start: date, n: int) -> date:
+        """The day ``n`` working days after ``start`` (before it for a negative ``n``); the
+        start day is never counted."""
+        known = self._sums.get((start, n))
+        if known is not None:
+            return known
+        step = timedelta(days=1 if n >= 0 else -1)
+        day, left = start, abs(n)
+        while left:
+            day += step
+            if self.is_working_day(day):
+                left -= 1
+        if len(self._sums) < 200_000:
+            self._sums[(start, n)] = day
+        return day
 
     def missing_years(self, first: date, last: date) -> tuple[int, ...]:
         """Years between two days (either order) whose schedule the calendar lacks."""

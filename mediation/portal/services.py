@@ -328,13 +328,13 @@ async def party_view(who: Access) -> dict:
         "mediators": await _mediators(who.case_id),
         "deadlines": [
             {
-                "label": c["clock"].label,
-                "due": c["clock"].due,
-                "state": c["state"],
-                "late": c["clock"].due < local_today(),
+                "label": c.clock.label,
+                "due": c.clock.due,
+                "state": c.state,
+                "late": c.clock.due < local_today(),
             }
             for c in clocks
-            if c["clock"].name == "mediation"
+            if c.clock.name == "mediation"
         ],
         "agreements": agreements,
         "rating": rating,

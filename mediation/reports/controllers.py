@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -442,7 +443,10 @@ class StatutoryReportController(Controller):
         user, scope, period, _errors, args, report = await _statutory(
             request, kind, year, number, region
         )
-        body = statutory.report_xlsx(report, user.display_name, services.today_in_county())
+        # Built in a worker thread (it copies the locale): the event loop keeps serving.
+        body = await asyncio.to_thread(
+            statutory.report_xlsx, report, user.display_name, services.today_in_county()
+        )
         await services.log_export(user, "statutory_xlsx", args)
         name = f"statistics-{args['region'] or 'all'}-{period.start.isoformat()}.xlsx"
         return Response(

@@ -338,7 +338,7 @@ async def submit_suggestion(
             width=photo.width,
             height=photo.height,
             sha256=photo.sha256,
-            stored_as=photos.store(data_dir, photo),
+            stored_as=await photos.store(data_dir, photo),
         ).save()
     await _event(suggestion.id, actor, "received", "", "received")
     return cleaned, {}, (code, secret)
@@ -631,30 +631,55 @@ async def export_rows(user: CurrentUser, status: str = "") -> list[dict]:
 
 
 async def similar_to(user: CurrentUser, suggestion_id: int, limit: int = 8) -> list[dict]:
-    """Suggestions on the same matter already in the system (same area, last year)."""
+    """Suggestions on the same matter already in the system (received since the start of the
+    same month last year), from the index each process keeps (``similar_index``)."""
+    from mediation.suggestions import similar_index
+
     row = await suggestion_for_staff(user, suggestion_id)
     if row is None:
         return []
     since = date(today().year - 1, today().month, 1)
-    candidates = await Suggestion.select(
-        Suggestion.id,
-        Suggestion.title,
-        Suggestion.reason,
-        Suggestion.measures,
-        Suggestion.tracking_code,
-        Suggestion.status,
-    ).where(Suggestion.received_on >= since, Suggestion.id != suggestion_id)
+    new = similarity.SuggestionText(row["id"], row["title"], row["reason"], row["measures"])
+    found = await similar_index.find_similar(new, since, limit)
+    if not found:
+        return []
+    rows = await Suggestion.select(*_SIMILAR_COLUMNS).where(
+        Suggestion.id.is_in([i for i, _score in found])
+    )
+    by_id = {c["id"]: c for c in rows}
+    return [{**by_id[i], "score": round(score, 2)} for i, score in found if i in by_id]
+
+
+_SIMILAR_COLUMNS = (
+    Suggestion.id,
+    Suggestion.title,
+    Suggestion.reason,
+    Suggestion.measures,
+    Suggestion.tracking_code,
+    Suggestion.status,
+)
+
+
+async def similar_to_scan(suggestion_id: int, limit: int = 8) -> list[tuple[int, float]]:
+    """(id, score) as the page used to find them: every suggestion of the window read and
+    compared on each call (kept to check the index against)."""
+    row = await Suggestion.select(*_SIMILAR_COLUMNS).where(Suggestion.id == suggestion_id).first()
+    if row is None:
+        return []
+    since = date(today().year - 1, today().month, 1)
+    candidates = await Suggestion.select(*_SIMILAR_COLUMNS).where(
+        Suggestion.received_on >= since, Suggestion.id != suggestion_id
+    )
     new = similarity.SuggestionText(row["id"], row["title"], row["reason"], row["measures"])
     found = similarity.find_similar(
         new,
         [
             similarity.SuggestionText(c["id"], c["title"], c["reason"], c["measures"])
-            for c in candidates
+            for c in sorted(candidates, key=lambda c: c["id"])
         ],
         limit=limit,
     )
-    by_id = {c["id"]: c for c in candidates}
-    return [{**by_id[i], "score": round(score, 2)} for i, score in found]
+    return [(int(i), score) for i, score in found]  # type: ignore[call-overload]
 
 
 # Where a suggestion stands on the way to a reply; a member joining a group that is further on

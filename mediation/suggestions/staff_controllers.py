@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Annotated, Any
 
@@ -431,6 +432,7 @@ class SuggestionStaffController(Controller):
             "page": page,
             "args": {**filter_args, **({"status": status} if status else {})},
             "filter_args": filter_args,
+            "filter_dates": {"start": filters.date_from, "end": filters.date_to},
             "is_department": _is_department(user),
             "L": LABELS,
         }
@@ -446,8 +448,10 @@ class SuggestionStaffController(Controller):
             status = ""
         rows = await services.export_rows(user, status)
         await record_audit(user, "export", "suggestion", "", None, {"rows": len(rows)}, status)
+        # Built in a worker thread: a large workbook must not stall the event loop.
+        body = await asyncio.to_thread(suggestions_workbook, rows)
         return Response(
-            suggestions_workbook(rows),
+            body,
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             headers={
                 "Content-Disposition": 'attachment; filename="suggestions.xlsx"',
@@ -519,11 +523,11 @@ class SuggestionStaffController(Controller):
             .first()
         )
         data_dir = request.app.state.settings.data_dir
-        path = photos.path_of(data_dir, row["stored_as"]) if row else None
-        if path is None or not path.is_file():
+        content = await photos.read(data_dir, row["stored_as"]) if row else None
+        if content is None:
             raise NotFoundException()
         return Response(
-            path.read_bytes(),
+            content,
             media_type="image/jpeg",
             headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
         )

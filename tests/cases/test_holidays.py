@@ -304,7 +304,7 @@ async def test_the_mediation_clock_of_a_case_ended_in_time_and_closed_late_is_on
         case = await services.case_for(grid1, case_id)
         assert case["concluded_on"] == date(2026, 3, 14)
         assert case["closed_on"] == date(2026, 5, 16)
-        clocks = {c["clock"].name: c["state"] for c in await services.clocks_for(case)}
+        clocks = {c.clock.name: c.state for c in await services.clocks_for(case)}
         assert clocks["mediation"].done and not clocks["mediation"].is_overdue
         await login(client, "grid1")
         page = text_of((await client.get(f"/cases/{case_id}")).text)

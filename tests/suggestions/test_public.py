@@ -207,7 +207,8 @@ async def test_category_area_and_photos_are_kept_and_photos_lose_their_metadata(
     stored = await SuggestionPhoto.select().where(SuggestionPhoto.suggestion == row["id"])
     assert len(stored) == 2
     for item in stored:
-        content = photos.path_of(settings.data_dir, item["stored_as"]).read_bytes()
+        content = await photos.read(settings.data_dir, item["stored_as"])
+        assert content is not None
         assert content.startswith(b"\xff\xd8\xff")
         assert b"SecretCam" not in content and b"Exif" not in content
         assert "周玥".encode() not in content
