@@ -366,6 +366,7 @@ FILTER_PARAMS = (
     "routed",
     "replied",
     "reopened",
+    "q",
 )
 
 
@@ -405,6 +406,8 @@ async def list_filters(request: Request) -> tuple[services.ListFilters, dict[str
         if raw[name]:
             setattr(f, name, True)
             args[name] = "1"
+    if raw["q"].strip():
+        f.q = args["q"] = raw["q"].strip()
     return f, args
 
 
@@ -444,8 +447,17 @@ class SuggestionStaffController(Controller):
         user = current_user(request)
         if status not in {s.value for s in rules.SuggestionStatus}:
             status = ""
-        rows = await services.export_rows(user, status)
-        await record_audit(user, "export", "suggestion", "", None, {"rows": len(rows)}, status)
+        filters, filter_args = await list_filters(request)
+        rows = await services.export_rows(user, status, filters)
+        await record_audit(
+            user,
+            "export",
+            "suggestion",
+            "",
+            None,
+            {"rows": len(rows), **filter_args},
+            status,
+        )
         return Response(
             suggestions_workbook(rows),
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
