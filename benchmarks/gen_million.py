@@ -751,6 +751,7 @@ CROSS JOIN LATERAL (VALUES
 WHERE v.day IS NOT NULL
 GROUP BY v.day, v.measure, c.grid, c.region_path, c.category, c.colour, c.source, c.level,
          v.days, v.detail
+ORDER BY v.day, v.measure
 """
 
 ROLLUP_COLUMNS = (
@@ -760,7 +761,8 @@ ROLLUP_COLUMNS = (
 
 
 async def rebuild_rollups_sql(conn, bulk: bool = False) -> int:
-    """Empty ``case_stat`` and fill it with one statement. ``bulk``: without its secondary
+    """Empty ``case_stat`` and fill it with one statement, in day order (as the app appends
+    them day by day, so a period's rows lie together). ``bulk``: without its secondary
     indexes and unique constraint while it fills (put back after), as for the other tables."""
     await conn.execute("TRUNCATE case_stat")
     restore: list[str] = []

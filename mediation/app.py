@@ -25,7 +25,7 @@ from litestar.template.config import TemplateConfig
 from mediation import db
 from mediation.accounts.controllers import AccountController
 from mediation.accounts.services import CurrentUser, load_user
-from mediation.accounts.sessions import QuietSessionConfig
+from mediation.accounts.sessions import QuietSessionConfig, still_valid
 from mediation.cases import labels as case_labels
 from mediation.cases.agreement_controllers import AgreementController, VerifyController
 from mediation.cases.controllers import (
@@ -128,11 +128,18 @@ PUBLIC_PATHS = [
 ]
 
 
-async def retrieve_user(session: dict[str, Any], _: ASGIConnection) -> CurrentUser | None:
+async def retrieve_user(session: dict[str, Any], connection: ASGIConnection) -> CurrentUser | None:
     """The signed-in user, unless their password, roles or region changed since sign-in: a
-    password reset or a change of privileges ends every session signed in before it."""
+    password reset or a change of privileges ends every session signed in before it. A session
+    also ends after ``SESSION_IDLE`` seconds without activity and ``SESSION_MAX_AGE`` seconds
+    after sign-in (activity extends it up to that cap)."""
     staff_id = session.get("staff_id")
-    user = await load_user(staff_id) if isinstance(staff_id, int) else None
+    if not isinstance(staff_id, int):
+        return None
+    if not still_valid(session, connection, connection.app.state.settings):
+        connection.clear_session()  # the store forgets it when the response is sent
+        return None
+    user = await load_user(staff_id)
     if user is None or session.get("stamp") != user.session_stamp:
         return None
     return user

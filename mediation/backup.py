@@ -36,7 +36,8 @@ MANIFEST = "manifest.json"
 STATUS_FILE = "last-backup.json"
 SQLITE_FILE = "database.sqlite3"
 PG_FILE = "database.pgdump"
-# Folders of the data directory that hold stored files (see mediation.uploads, photos).
+# Folders of the data directory that hold stored files with SQLite (``mediation.files``; with
+# PostgreSQL the files are rows of ``stored_file`` and travel inside the pg_dump archive).
 FILE_FOLDERS = ("attachments", "suggestion-photos")
 KEY_NAMES = {"field_key": "FIELD_KEY", "secret_key": "SECRET_KEY"}
 # Piccolo's own bookkeeping table: it grows when a restore migrates forward.
@@ -661,28 +662,29 @@ def compare_counts(expected: dict[str, int], actual: dict[str, int]) -> list[str
 
 
 async def verify_stored_files(data_dir: Path) -> int:
-    """Every attachment and photo a row refers to is on disk with the row's SHA-256."""
+    """Every attachment and photo a row refers to is stored (on disk with SQLite, in the
+    database with PostgreSQL: ``mediation.files``) with the row's SHA-256."""
+    from mediation import files
     from mediation.cases.tables import Attachment
-    from mediation.suggestions import photos
     from mediation.suggestions.tables import SuggestionPhoto
 
     problems, checked = [], 0
     attachments = await Attachment.select(
         Attachment.stored_as, Attachment.sha256, Attachment.thumbnail_as
     )
-    folder = data_dir / "attachments"
-    rows = [(folder / Path(r["stored_as"]).name, r["sha256"]) for r in attachments]
+    rows = [(files.ATTACHMENTS, r["stored_as"], r["sha256"]) for r in attachments]
     # Thumbnails carry no checksum of their own; they must be there.
-    rows += [(folder / Path(r["thumbnail_as"]).name, "") for r in attachments if r["thumbnail_as"]]
+    rows += [(files.ATTACHMENTS, r["thumbnail_as"], "") for r in attachments if r["thumbnail_as"]]
     rows += [
-        (photos.path_of(data_dir, r["stored_as"]), r["sha256"])
+        (files.SUGGESTION_PHOTOS, r["stored_as"], r["sha256"])
         for r in await SuggestionPhoto.select(SuggestionPhoto.stored_as, SuggestionPhoto.sha256)
     ]
-    for path, expected in rows:
-        if not path.is_file():
-            problems.append(f"{path.name} is missing")
-        elif expected and sha256_of(path) != expected:
-            problems.append(f"{path.name} does not match its SHA-256")
+    for folder, name, expected in rows:
+        content = await files.read(data_dir, folder, name)
+        if content is None:
+            problems.append(f"{Path(name).name} is missing")
+        elif expected and hashlib.sha256(content).hexdigest() != expected:
+            problems.append(f"{Path(name).name} does not match its SHA-256")
         checked += 1
     if problems:
         raise BackupError("Stored files are wrong after the restore: " + "; ".join(problems))

@@ -31,10 +31,10 @@ def extract_msgids() -> dict[str, list[str]]:
         for filename, lineno, message, _comments, _context in extract_from_dir(
             str(folder), method_map, options_map=options, keywords=KEYWORDS
         ):
-            messages = message if isinstance(message, tuple) else (message,)
-            for msgid in messages:
-                if msgid:
-                    found.setdefault(msgid, []).append(f"{folder.name}/{filename}:{lineno}")
+            # A plural message (ngettext) is one catalog entry, found by its singular.
+            msgid = message[0] if isinstance(message, tuple) else message
+            if msgid:
+                found.setdefault(msgid, []).append(f"{folder.name}/{filename}:{lineno}")
     return found
 
 
@@ -42,7 +42,8 @@ def untranslated(locale: str = "zh_CN") -> dict[str, list[str]]:
     catalog = translations_for(locale)
     missing = {}
     for msgid, places in extract_msgids().items():
-        if catalog.gettext(msgid) == msgid and not catalog._catalog.get(msgid):  # noqa: SLF001
+        entries = catalog._catalog  # noqa: SLF001
+        if catalog.gettext(msgid) == msgid and not entries.get(msgid) and (msgid, 0) not in entries:
             missing[msgid] = places
     return missing
 

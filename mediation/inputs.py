@@ -53,15 +53,6 @@ def db_id(value: Any) -> int | None:
     return number if 1 <= number <= DB_INT_MAX else None
 
 
-def page_number(value: Any) -> int:
-    """A page number from a query value: out-of-range or garbage asks for the first page."""
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return 1
-    return number if 1 <= number <= MAX_PAGE else 1
-
-
 def too_long(value: str, limit: int) -> str | None:
     """The message for a text over its limit, naming the limit; None if it fits."""
     if len(value) > limit:

@@ -62,7 +62,10 @@ class Settings:
     redis_url: str = ""
     debug: bool = False
     secure_cookies: bool = False
+    # A session ends after session_idle seconds without a request from the user (each request
+    # extends it) and in any case session_max_age seconds after sign-in.
     session_max_age: int = 12 * 3600
+    session_idle: int = 2 * 3600
     login_rate_limit: int = 10  # attempts per minute per client address
     public_rate_limit: int = 20  # public form submissions per minute per client address
     county_code: str = "平湖"
@@ -102,6 +105,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         debug=_bool(env.get("DEBUG"), False),
         secure_cookies=_bool(env.get("SECURE_COOKIES"), False),
         session_max_age=int(env.get("SESSION_MAX_AGE") or 12 * 3600),
+        session_idle=int(env.get("SESSION_IDLE") or 2 * 3600),
         login_rate_limit=int(env.get("LOGIN_RATE_LIMIT") or 10),
         public_rate_limit=int(env.get("PUBLIC_RATE_LIMIT") or 20),
         county_code=env.get("COUNTY_CODE") or "平湖",

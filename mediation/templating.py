@@ -23,6 +23,12 @@ def _template_gettext(message: str, **params: object) -> Markup:
     return Markup(i18n.translations_for(i18n.get_locale()).gettext(message)) % params
 
 
+def _template_ngettext(singular: str, plural: str, n: int, **params: object) -> Markup:
+    """A count in a sentence: "1 day left", "2 days left" (``%(num)s`` is the count)."""
+    text = i18n.translations_for(i18n.get_locale()).ngettext(singular, plural, n)
+    return Markup(text) % {"num": n, **params}
+
+
 @cache
 def environment() -> Environment:
     """Shared by page rendering (Litestar's engine wraps it) and PDF rendering."""
@@ -42,6 +48,7 @@ def environment() -> Environment:
     # markup, the parameters are escaped into it) without its second trip through
     # Context.call: pages call _() dozens of times per render.
     env.globals["_"] = env.globals["gettext"] = _template_gettext
+    env.globals["ngettext"] = _template_ngettext
     env.filters.update(
         date=i18n.format_date,
         datetime=i18n.format_datetime,
@@ -50,11 +57,13 @@ def environment() -> Environment:
         mask_id=mask_id_number,
         mask_phone=mask_phone,
     )
+    from mediation.accounts.sessions import warn_before
     from mediation.labels import LEVEL_LABELS, ROLE_LABELS, TEAM_ROLE_LABELS
     from mediation.static_assets import static_url
 
     env.globals.update(
         static_url=static_url,
+        session_warn=lambda request: warn_before(request.app.state.settings.session_idle),
         ROLE_LABELS=ROLE_LABELS,
         LEVEL_LABELS=LEVEL_LABELS,
         TEAM_ROLE_LABELS=TEAM_ROLE_LABELS,

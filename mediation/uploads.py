@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from mediation.settings import write_private_file
+from mediation import files
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_FILES = 6
@@ -42,8 +42,8 @@ def sniff(content: bytes) -> tuple[str, str] | None:
     return None
 
 
-def store(data_dir: Path, checked: CheckedFile) -> str:
-    folder = data_dir / "attachments"
+async def store(data_dir: Path, checked: CheckedFile) -> str:
+    """Store the file (``mediation.files``); returns the name to keep in ``stored_as``."""
     name = uuid.uuid4().hex + checked.extension
-    write_private_file(folder / name, checked.content)
+    await files.save(data_dir, files.ATTACHMENTS, name, checked.content)
     return name

@@ -67,7 +67,8 @@ def validate_id_number(value: str | None, *, today: date | None = None) -> str:
 
 
 def _check_birth_date(digits: str, today: date) -> date:
-    shown = f"{digits[:4]}-{digits[4:6]}-{digits[6:]}"
+    # As the ID number writes it (the date may not exist, so no date formatting).
+    shown = _("%(year)s-%(month)s-%(day)s", year=digits[:4], month=digits[4:6], day=digits[6:])
     try:
         born = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except ValueError:

@@ -16,6 +16,7 @@ from litestar.exceptions import (
     NotAuthorizedException,
     NotFoundException,
 )
+from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from litestar.response.base import ASGIResponse
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -90,6 +91,10 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     headers["X-Content-Type-Options"] = "nosniff"
     if not scope["path"].startswith("/static/") and "cache-control" not in headers:
         headers["Cache-Control"] = "no-store"
+    left = scope.get("mediation.session_left")  # type: ignore[typeddict-item]
+    if isinstance(left, int):
+        # The page's session warning (static/app.js) follows what each request left.
+        headers["X-Session-Left"] = str(left)
 
 
 def csrf_cookie_refresh_middleware(secret: str) -> Any:
@@ -311,12 +316,24 @@ async def guard_request(request: Request) -> Response | None:
     return None
 
 
+def _same_site_referer(request: Request) -> str:
+    """The path and query of the page a request came from, when that page is on this site."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if not referer.path or referer.netloc != request.headers.get("host", ""):
+        return ""
+    return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""), "")
+
+
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     if request.url.path.startswith("/open311/"):
         # Unknown paths and methods under the Open311 root answer in the standard's format.
         return http_error_response(request, exc)
     if isinstance(exc, NotAuthorizedException) and not wants_json(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET":
+            # A form posted after the session ended: come back to the page it was on (its
+            # text is kept as a local draft), not to the POST address.
+            target = _same_site_referer(request) or "/"
         if request.headers.get("hx-request"):
             # The page stays as it is (with whatever was typed) and offers to sign in again in
             # a new tab (static/app.js); a redirect would replace the whole page.
@@ -335,10 +352,10 @@ def handle_internal_error(request: Request, exc: Exception) -> Response:
     return error_page(request, HTTP_500_INTERNAL_SERVER_ERROR)
 
 
-def is_htmx(request: Request[Any, Any, Any]) -> bool:
-    """An htmx request that wants a fragment. Restoring a page missing from htmx's history cache
-    (Back after many filter changes) asks for the whole page, layout and filters included."""
-    return (
-        request.headers.get("hx-request") == "true"
-        and request.headers.get("hx-history-restore-request") != "true"
-    )
+def wants_fragment(request: Request[Any, Any, Any]) -> bool:
+    """An htmx request that wants a fragment (HTMXPlugin makes every request an HTMXRequest).
+    Restoring a page missing from htmx's history cache (Back after many filter changes) asks
+    for the whole page, layout and filters included."""
+    if not isinstance(request, HTMXRequest):
+        return False
+    return bool(request.htmx) and not request.htmx.history_restore_request

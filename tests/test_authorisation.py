@@ -159,6 +159,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "GET /kiosk": nobody(DENY),
     "POST /kiosk": nobody(DENY),
     "GET /kiosk/bind/{token:str}": nobody(DENY),
+    "POST /kiosk/bind/{token:str}": nobody(DENY),
     "GET /kiosk/receipt/{name:str}": nobody(DENY),
     # Open311: reading is public, filing needs an API key (none sent here).
     "GET /open311/v2/discovery.json": public(),
@@ -190,6 +191,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "POST /logout": nobody(LOGIN),
     "GET /notifications": staff(*ALL_STAFF),
     "GET /notifications/count": staff(*ALL_STAFF),
+    "POST /session/ping": staff(*ALL_STAFF),
     "POST /notifications/read": staff(*ALL_STAFF),
     "GET /grids": staff(*ALL_STAFF),
     # A grid is seen by those whose region holds it.
@@ -209,6 +211,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "POST /admin/{slug:str}/new": ADMIN_ONLY,
     "GET /admin/{slug:str}/{pk:int}": ADMIN_ONLY,
     "POST /admin/{slug:str}/{pk:int}": ADMIN_ONLY,
+    "POST /admin/{slug:str}/{pk:int}/delete": ADMIN_ONLY,
     # ------------------------------------------------------------ cases: lists and intake
     # Lists hold only what each may open (tests/cases/test_case_access.py checks the rows).
     "GET /cases": staff(*CASE_READERS),

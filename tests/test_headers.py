@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from litestar.testing import AsyncTestClient
 
-from mediation import db, uploads
+from mediation import db, files
 from mediation.app import create_app
 from mediation.settings import settings_from_env
 from tests.helpers import csrf_token, login, post_form
@@ -142,8 +142,7 @@ def test_the_data_directory_keys_database_and_attachments_are_the_owners_only(tm
         extra = Path(str(settings.sqlite_path) + suffix)
         if extra.exists():
             assert _mode(extra) == 0o600
-    stored = uploads.store(
-        data_dir, uploads.CheckedFile("scan.pdf", "application/pdf", ".pdf", b"%PDF-1.4")
-    )
+    # Stored files on disk (the SQLite way: mediation.files).
+    stored = files.save_on_disk(data_dir, files.ATTACHMENTS, "scan.pdf", b"%PDF-1.4")
     assert _mode(data_dir / "attachments") == 0o700
-    assert _mode(data_dir / "attachments" / stored) == 0o600
+    assert _mode(stored) == 0o600

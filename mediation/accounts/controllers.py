@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from mediation import i18n
 from mediation.accounts import services
-from mediation.accounts.sessions import renew_session
+from mediation.accounts.sessions import SESSION_LEFT, new_session, renew_session, touch
 from mediation.web import LOCALE_COOKIE, safe_next, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -67,7 +67,7 @@ class AccountController(Controller):
         # an id planted in the browser beforehand never becomes a signed-in session.
         request.clear_session()
         renew_session(request)
-        request.set_session({"staff_id": user.id, "stamp": user.session_stamp})
+        request.set_session(new_session(user.id, user.session_stamp))
         response = see_other(next_url)
         if user.locale:
             _with_locale_cookie(response, user.locale, request)
@@ -78,6 +78,19 @@ class AccountController(Controller):
         request.clear_session()
         renew_session(request)
         return see_other("/login")
+
+    @post("/session/ping", status_code=200)
+    async def ping(self, request: Request) -> Response:
+        """ "Stay signed in": the idle time starts again; answers the seconds now left."""
+        session = dict(request.session)
+        touch(session)
+        request.set_session(session)
+        settings = request.app.state.settings
+        left = min(
+            settings.session_idle, session["since"] + settings.session_max_age - session["seen"]
+        )
+        request.scope[SESSION_LEFT] = left  # type: ignore[literal-required]
+        return Response({"left": left}, headers={"Cache-Control": "no-store"})
 
     @post("/locale", opt={"public": True})
     async def switch_locale(

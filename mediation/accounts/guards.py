@@ -42,7 +42,3 @@ def scoped(query: Any, path_column: Any, user: CurrentUser) -> Any:
     if user.region_path:
         return query.where(path_column.like(user.region_path + "%"))
     return query
-
-
-async def provide_user(request: Any) -> CurrentUser:
-    return current_user(request)

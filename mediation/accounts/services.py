@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from mediation.grid.tables import AuditEvent, Region, Staff
+from mediation.grid.tables import AuditEvent, Staff
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the timing of "no such user" close to "wrong password".
@@ -153,8 +153,3 @@ async def authenticate(username: str, password: str) -> CurrentUser | None:
 async def set_preferred_locale(staff_id: int, locale: str) -> None:
     await Staff.update({Staff.locale: locale}).where(Staff.id == staff_id)
     forget_user(staff_id)
-
-
-async def region_path_of(region_id: int) -> str | None:
-    row = await Region.select(Region.path).where(Region.id == region_id).first()
-    return row["path"] if row else None

@@ -12,6 +12,8 @@ from litestar.middleware.session.server_side import (
 )
 from litestar.types import Empty, Message, ScopeSession
 
+from mediation.clock import utc_now
+
 _LOADED = "mediation.session_loaded"
 _RENEW = "mediation.session_renew"
 _NEW_ID = "mediation.session_new_id"
@@ -66,3 +68,58 @@ class QuietSessionBackend(ServerSideSessionBackend):
 @dataclass
 class QuietSessionConfig(ServerSideSessionConfig):
     _backend_class = QuietSessionBackend  # type: ignore[assignment]
+
+
+# ---------------------------------------------------------------- sliding expiry
+
+SESSION_LEFT = "mediation.session_left"
+# A request extends the session, but the store is written at most this often (a page view
+# should not cost a file or Redis write each time).
+SEEN_WRITE_EVERY = 60
+# Requests the page makes by itself (the notification poll) carry this header: they are not
+# the user's activity and do not keep an unattended session alive.
+BACKGROUND_HEADER = "x-background"
+
+
+def new_session(staff_id: int, stamp: str) -> dict[str, Any]:
+    """What is kept for a signed-in user: who, with which privileges, since when, last seen."""
+    now = int(utc_now().timestamp())
+    return {"staff_id": staff_id, "stamp": stamp, "since": now, "seen": now}
+
+
+def warn_before(idle: int) -> int:
+    """Seconds before the end of a session at which its pages warn: five minutes, or a
+    quarter of a (very short) idle time."""
+    return min(300, max(idle // 4, 1))
+
+
+def seconds_left(connection: ASGIConnection) -> int | None:
+    """Seconds until the signed-in session of this request ends (``None`` without one)."""
+    value = connection.scope.get(SESSION_LEFT)
+    return value if isinstance(value, int) else None
+
+
+def still_valid(session: dict[str, Any], connection: ASGIConnection, settings: Any) -> bool:
+    """Whether the session is within its idle time and its absolute cap; a request by the user
+    extends the idle time (the session is then written, at most once a minute)."""
+    now = int(utc_now().timestamp())
+    since, seen = session.get("since"), session.get("seen")
+    if not isinstance(since, int) or not isinstance(seen, int):
+        # Signed in before sliding expiry: its clocks start now (the store's own expiry, the
+        # cap, still applies).
+        since = seen = now
+        session["since"], session["seen"] = since, seen
+    idle, cap = settings.session_idle, settings.session_max_age
+    if now - seen >= idle or now - since >= cap:
+        return False
+    every = min(SEEN_WRITE_EVERY, idle // 4)
+    if not connection.headers.get(BACKGROUND_HEADER) and now - seen >= every:
+        seen = now
+        session["seen"] = seen
+    connection.scope[SESSION_LEFT] = min(seen + idle, since + cap) - now  # type: ignore[literal-required]
+    return True
+
+
+def touch(session: dict[str, Any]) -> None:
+    """An explicit "stay signed in": the idle time starts again now."""
+    session["seen"] = int(utc_now().timestamp())

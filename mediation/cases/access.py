@@ -16,18 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from litestar.exceptions import NotFoundException
-
 from mediation.accounts.services import CurrentUser
 from mediation.cases.tables import Case, CaseMediator
 from mediation.grid.tables import TeamMember
+from mediation.roles import AREA_ROLES, CASE_ROLES, MEDIATOR_ROLES, TEAM_ROLES
 
 # Roles that see every case of their region subtree.
-AREA_ROLES = ("centre_staff", "admin")
-TEAM_ROLES = ("grid_worker", "police")
-MEDIATOR_ROLES = ("mediator", "volunteer")
 # Who may see an ID number or phone in full (on screen or printed), on a case they may open.
-REVEAL_ROLES = ("grid_worker", "police", "mediator", "volunteer", "centre_staff")
+REVEAL_ROLES = CASE_ROLES
 
 
 def may_reveal(user: CurrentUser) -> bool:
@@ -75,13 +71,6 @@ async def entitled_to_case(user: CurrentUser | None, case: Mapping[str, Any] | N
             CaseMediator.active.eq(True),
         )
     return False
-
-
-async def ensure_entitled(user: CurrentUser | None, case: Mapping[str, Any] | None) -> Any:
-    """The case itself, or 404 as if it did not exist."""
-    if not await entitled_to_case(user, case):
-        raise NotFoundException()
-    return case
 
 
 async def case_entitled(user: CurrentUser | None, case_id: int) -> bool:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
@@ -52,16 +52,24 @@ class AgreementController(Controller):
 
     @get("/{agreement_id:int}/clause-row")
     async def clause_row(
-        self, request: Request, case_id: FromPath[int], agreement_id: FromPath[int]
+        self,
+        request: Request,
+        case_id: FromPath[int],
+        agreement_id: FromPath[int],
+        index: FromQuery[str] = "",
     ) -> Template:
-        """One more empty clause for the draft form (htmx appends it)."""
+        """One more empty clause for the draft form (htmx appends it). A local draft asks for
+        its rows again with their own ``index``, so that its field names match."""
         if not await case_entitled(current_user(request), case_id):
             raise NotFoundException()
+        row = int(index) if index.isdigit() and len(index) <= 9 else None
+        if row is None:
+            row = time.time_ns() // 1_000_000 % 1_000_000_000
         return Template(
             "cases/partials/_clause_row.html",
             context={
                 "c": {
-                    "index": time.time_ns() // 1_000_000 % 1_000_000_000,
+                    "index": row,
                     **dict.fromkeys(agreements.CLAUSE_FIELDS, ""),
                 },
                 "number": None,

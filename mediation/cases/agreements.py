@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -27,11 +26,12 @@ from mediation.cases.tables import (
 from mediation.cases.workdays import rolled_to_working_day
 from mediation.db import write_transaction
 from mediation.grid.tables import Region, TeamMember
-from mediation.i18n import format_date
+from mediation.i18n import format_date, ngettext
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 from mediation.inputs import parse_amount, too_long
 from mediation.masking import mask_phone
+from mediation.public_codes import random_text
 from mediation.validators import ValidationError
 
 KINDS = {"written": _l("Written agreement"), "oral": _l("Oral agreement")}
@@ -55,9 +55,6 @@ def performance_due(deadline: date) -> date:
     """A clause's deadline as it binds: a last day on a holiday moves to the next working day
     (Civil Procedure Law Art. 85)."""
     return rolled_to_working_day(deadline)
-
-
-CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud without doubt
 
 
 @dataclass
@@ -455,7 +452,7 @@ def content_hash(agreement: dict) -> str:
 
 
 def _verification_code() -> str:
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    raw = random_text(8)  # no 0/O, 1/I: read aloud without doubt
     return f"{raw[:4]}-{raw[4:]}"
 
 
@@ -788,12 +785,14 @@ async def sweep_agreements(on: date | None = None) -> AgreementSweepReport:
             await _people_of_case(agreement["case"], agreement["case.grid"]),
             agreement["case"],
             "confirmation_window",
-            _(
+            ngettext(
                 "The parties to agreement %(number)s may jointly apply to the court for "
-                "judicial confirmation until %(until)s (%(days)s days left).",
+                "judicial confirmation until %(until)s (%(num)s day left).",
+                "The parties to agreement %(number)s may jointly apply to the court for "
+                "judicial confirmation until %(until)s (%(num)s days left).",
+                (until - on).days,
                 number=agreement["number"],
                 until=format_date(until, "long"),
-                days=(until - on).days,
             ),
         )
         report.confirmation_reminders += 1

@@ -170,14 +170,14 @@ def case_out(case: dict) -> CaseOut:
         ],
         clocks=[
             ClockOut(
-                name=c["clock"].name,
-                label=str(c["clock"].label),
-                due=c["state"].due,
-                overdue_days=c["state"].overdue_days,
-                is_overdue=c["state"].is_overdue,
-                remaining_days=c["state"].remaining_days,
-                done=c["state"].done,
-                estimated_years=list(c["clock"].estimated_years),
+                name=c.clock.name,
+                label=str(c.clock.label),
+                due=c.state.due,
+                overdue_days=c.state.overdue_days,
+                is_overdue=c.state.is_overdue,
+                remaining_days=c.state.remaining_days,
+                done=c.state.done,
+                estimated_years=list(c.clock.estimated_years),
             )
             for c in case["clocks"]
         ],

@@ -6,8 +6,10 @@ from litestar import Response
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
+from mediation.roles import CASE_ROLES
+
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-SESSION_ROLES = ("mediator", "volunteer", "grid_worker", "police", "centre_staff")
+SESSION_ROLES = CASE_ROLES
 
 
 def grouped(data: dict, prefix: str, fields: tuple[str, ...]) -> list[dict]:

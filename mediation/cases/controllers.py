@@ -23,12 +23,11 @@ from mediation.grid.services import grid_choices_for
 from mediation.i18n import gettext as _
 from mediation.inputs import Page, db_id
 from mediation.reports.labels import MEASURE_LABELS
+from mediation.roles import CASE_ROLES, MANAGE_ROLES
 from mediation.templating import environment
-from mediation.web import is_htmx, see_other
+from mediation.web import see_other, wants_fragment
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-CASE_ROLES = ("grid_worker", "police", "mediator", "volunteer", "centre_staff")
-MANAGE_ROLES = ("grid_worker", "police", "centre_staff")
 
 
 def _date(value: str) -> date | None:
@@ -170,6 +169,8 @@ class CaseController(Controller):
         event: FromQuery[str] = "",
         region: FromQuery[str] = "",
         agreement_form: FromQuery[str] = "",
+        after: FromQuery[str] = "",
+        before: FromQuery[str] = "",
         mediator: FromQuery[str] = "",
         assignment: FromQuery[str] = "",
     ) -> Template:
@@ -196,6 +197,8 @@ class CaseController(Controller):
             event=event,
             region_path=area["path"] if area else "",
             agreement_form=agreement_form,
+            after=db_id(after) if page > 1 else None,
+            before=db_id(before) if page > 1 else None,
             mediator=mediator_id,
             assignment=assignment,
         )
@@ -227,7 +230,7 @@ class CaseController(Controller):
             "page": filters.page,
             "args": args,
         }
-        if is_htmx(request):
+        if wants_fragment(request):
             return Template("cases/partials/_rows.html", context=context)
         context["filter_form"] = filter_form(await grid_choices_for(user), args)
         context["area_name"] = area["name"] if area else ""
@@ -365,8 +368,18 @@ async def render_detail(
     case = await services.case_detail(user, case_id)
     if case is None:
         raise NotFoundException()
+    # The mediator ranking is worked out only where it is shown: on an open case with no
+    # active mediator (someone has to be assigned), when staff ask for another one, or when an
+    # assignment was just refused. Otherwise the page offers a link to it.
     suggestions = []
-    if user.has_role(*MANAGE_ROLES) and workflow.is_open(case["status"]):
+    may_assign = user.has_role(*MANAGE_ROLES) and workflow.is_open(case["status"])
+    has_mediator = any(m["active"] for m in case["mediators"])
+    show_ranking = may_assign and (
+        not has_mediator
+        or request.query_params.get("mediators") == "1"
+        or errors.get("action") == "assign"
+    )
+    if show_ranking:
         suggestions = (await services.suggest_mediators(user, case_id))[:5]
     from mediation.cases.agreements import STATUSES as AGREEMENT_STATUSES
     from mediation.cases.agreements import agreements_of_case, mediation_started
@@ -395,6 +408,7 @@ async def render_detail(
             "errors": errors,
             "values": values or {},
             "suggestions": suggestions,
+            "offer_ranking": may_assign and not show_ranking,
             "can_manage": user.has_role(*MANAGE_ROLES),
             "can_mediate": user.has_role(*MANAGE_ROLES, "mediator", "volunteer"),
             "sessions": await sessions_of_case(case_id),

@@ -1,22 +1,45 @@
-"""The daily sweep: cases past a deadline are marked overdue and escalated."""
+"""The daily sweep: cases past a deadline are marked overdue and escalated.
+
+Set-based: one read of the open cases (only the columns the clocks and the figures need), the
+clocks computed in memory with one policy and one calendar for the pass (working-day sums are
+memoised on the calendar), then a few statements per kind of change, whatever the number of
+cases: an UPDATE per (version, level) group, one INSERT of the timeline events, one of the
+notifications, one upsert of the statistics per batch.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from piccolo.utils.encoding import dump_json
+
+from mediation import db
 from mediation.cases import workflow
-from mediation.cases.changes import update_case
-from mediation.cases.common import OPEN_STATUSES, EditConflict, today
-from mediation.cases.events import centre_staff, grid_team, notify, record_event
+from mediation.cases.common import OPEN_STATUSES, today
+from mediation.cases.events import centre_target, notify_many
 from mediation.cases.holidays import refresh_calendar
 from mediation.cases.policy_store import current_policy
-from mediation.cases.queries import clocks_for
-from mediation.cases.tables import (
-    Case,
-)
+from mediation.cases.queries import ClockStanding, clocks_for
+from mediation.cases.tables import Case, CaseEvent
+from mediation.clock import utc_now
 from mediation.db import write_transaction
+from mediation.grid.tables import Staff, TeamMember
 from mediation.i18n import gettext as _
+from mediation.reports import rollups
+
+# What the clocks, the notifications and the statistics need; not the free text.
+SWEEP_COLUMNS = (
+    *rollups.STAT_COLUMNS,
+    Case.number,
+    Case.version,
+    Case.overdue,
+    Case.extension_days,
+    Case.updated_at,
+)
 
 
 @dataclass
@@ -26,81 +49,245 @@ class SweepReport:
     escalated: int = 0
 
 
+def _chunk_size() -> int:
+    # SQLite allows fewer bound values per statement than PostgreSQL.
+    return 5000 if db.is_postgres() else 400
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 async def sweep_deadlines(on: date | None = None) -> SweepReport:
     """Mark overdue work, notify and escalate where the policy says.
 
-    Safe to run twice or on two servers at once: every change is conditional on the case's
-    version, and an escalation for a clock is recorded so it never happens twice.
+    Safe to run twice or on two servers at once: every change is conditional on the version
+    the case was read at (a case changed meanwhile is left for the next run), and an overdue
+    episode is marked, notified and escalated once.
     """
     on = on or today()
     report = SweepReport()
-    # One policy and one calendar for the whole pass, not a query per case.
     policy = await current_policy()
     calendar = await refresh_calendar(force=True)
-    rows = await Case.select(Case.all_columns()).where(Case.status.is_in(OPEN_STATUSES))
+    rows = await Case.select(*SWEEP_COLUMNS).where(Case.status.is_in(OPEN_STATUSES))
+    report.checked = len(rows)
+    caught_up: list[dict] = []
+    late_cases: list[tuple[dict, list[ClockStanding]]] = []
+    memo: dict = {}
     for case in rows:
-        report.checked += 1
-        states = await clocks_for(case, on, policy, calendar)
-        late = [c for c in states if c["state"].is_overdue and not c["state"].done]
-        try:
-            if not late:
-                if case["overdue"]:
-                    # Work caught up: the next lapse is a new episode.
-                    async with write_transaction():
-                        await update_case(case, {Case.overdue: False}, None, case["version"])
-                        await record_event(case["id"], None, "caught_up")
-                continue
+        states = await clocks_for(case, on, policy, calendar, memo)
+        late = [c for c in states if c.state.is_overdue and not c.state.done]
+        if not late:
             if case["overdue"]:
-                continue  # this episode was handled by an earlier sweep
-            async with write_transaction():
-                await update_case(case, {Case.overdue: True}, None, case["version"])
-                await record_event(
-                    case["id"], None, "overdue", note=", ".join(c["clock"].label for c in late)
-                )
-            case["version"] += 1
-            report.newly_overdue += 1
-            team = await grid_team(case["grid"])
-            await notify(
-                [m["staff"] for m in team],
-                case["id"],
-                "overdue",
-                _("Case %(number)s is overdue.", number=case["number"]),
-            )
-            if await _escalate_overdue(case, late):
-                report.escalated += 1
-        except EditConflict:
-            # Another sweep or a person got there first; the next run looks again.
-            continue
+                caught_up.append(case)  # work caught up: the next lapse is a new episode
+        elif not case["overdue"]:
+            late_cases.append((case, late))
+        # else: this episode was handled by an earlier sweep
+    if caught_up:
+        changed = await _set_overdue(caught_up, False)
+        await _record(
+            [
+                (case["id"], "caught_up", "", "", {}, "")
+                for case in caught_up
+                if case["id"] in changed
+            ]
+        )
+    if late_cases:
+        changed = await _set_overdue([case for case, _late in late_cases], True)
+        late_cases = [(case, late) for case, late in late_cases if case["id"] in changed]
+        await _record(
+            [
+                (case["id"], "overdue", "", "", {}, ", ".join(c.clock.label for c in late))
+                for case, late in late_cases
+            ]
+        )
+        report.newly_overdue = len(late_cases)
+        await _notify_teams([case for case, _late in late_cases])
+        report.escalated = await _escalate(late_cases)
     return report
 
 
-async def _escalate_overdue(case: dict, late: list[dict]) -> bool:
-    """One rung up when an overdue clock says so: once per overdue episode, never twice."""
-    clock = next((c["clock"] for c in late if c["clock"].escalates_when_overdue), None)
-    level = workflow.CaseLevel(case["level"])
-    upper = level.next_level()
-    if clock is None or upper is None:
-        return False
-    if workflow.CaseStatus(case["status"]) not in workflow.ESCALATABLE:
-        return False
-    async with write_transaction():
-        await update_case(case, {Case.level: upper.value}, None, case["version"])
-        await record_event(
-            case["id"],
-            None,
-            "escalate",
-            case["status"],
-            case["status"],
-            {"level": [level.value, upper.value]},
-            _("Escalated automatically: %(clock)s is overdue.", clock=clock.label),
+async def _set_overdue(cases: list[dict], overdue: bool) -> set[int]:
+    """Set the flag on the cases still at the version they were read at; their ids."""
+    changed: set[int] = set()
+    now = utc_now()
+    by_version: dict[int, list[int]] = defaultdict(list)
+    for case in cases:
+        by_version[case["version"]].append(case["id"])
+    for version, ids in sorted(by_version.items()):
+        for part in _chunks(ids, _chunk_size()):
+            async with write_transaction():
+                if db.is_postgres():
+                    rows = await Case.raw(
+                        'UPDATE "case" SET "overdue" = {}, "version" = {}, "updated_at" = {} '
+                        'WHERE "id" = ANY({}::int[]) AND "version" = {} RETURNING "id"',
+                        overdue,
+                        version + 1,
+                        now,
+                        list(part),
+                        version,
+                    )
+                else:
+                    rows = (
+                        await Case.update(
+                            {Case.overdue: overdue, Case.version: version + 1, Case.updated_at: now}
+                        )
+                        .where(Case.id.is_in(list(part)), Case.version == version)
+                        .returning(Case.id)
+                    )
+            changed.update(r["id"] for r in rows)
+    for case in cases:
+        if case["id"] in changed:
+            case["version"] += 1
+            case["overdue"] = overdue
+    return changed
+
+
+# (case id, action, from status, to status, changes, note)
+Event = tuple[int, str, str, str, dict, str]
+
+
+async def _record(events: list[Event]) -> None:
+    """The timeline events, in a few INSERTs (on PostgreSQL one per 5,000, from arrays). None
+    of the sweep's events is one the parties are texted about (``portal.on_case_event``)."""
+    if not events:
+        return
+    if db.is_postgres():
+        now = utc_now()
+        for part in _chunks(events, _chunk_size()):
+            columns = list(zip(*part, strict=True))
+            await CaseEvent.raw(
+                'INSERT INTO "case_event" ("case", "at", "actor", "action", "from_status", '
+                '"to_status", "changes", "note") '
+                "SELECT c, {}, NULL, a, f, t, ch::json, n FROM unnest("
+                "{}::int[], {}::text[], {}::text[], {}::text[], {}::text[], {}::text[]"
+                ") AS u(c, a, f, t, ch, n)",
+                now,
+                list(columns[0]),
+                list(columns[1]),
+                list(columns[2]),
+                list(columns[3]),
+                [dump_json(c) for c in columns[4]],
+                list(columns[5]),
+            )
+        return
+    for part in _chunks(events, _chunk_size() // 10):
+        await CaseEvent.insert(
+            *[
+                CaseEvent(case=c, action=a, from_status=f, to_status=t, changes=ch, note=n)
+                for c, a, f, t, ch, n in part
+            ]
         )
-    case["version"] += 1
-    case["level"] = upper.value
-    centre = await centre_staff(case["region_path"], upper.value)
-    await notify(
-        centre,
-        case["id"],
-        "escalated",
-        _("Case %(number)s was escalated to you.", number=case["number"]),
+
+
+async def _notify_teams(cases: list[dict]) -> None:
+    grids = sorted({case["grid"] for case in cases})
+    team: dict[int, list[int]] = defaultdict(list)
+    for part in _chunks(grids, _chunk_size()):
+        for r in await TeamMember.select(TeamMember.grid, TeamMember.staff).where(
+            TeamMember.grid.is_in(list(part))
+        ):
+            team[r["grid"]].append(r["staff"])
+    await notify_many(
+        (
+            team[case["grid"]],
+            case["id"],
+            "overdue",
+            _("Case %(number)s is overdue.", number=case["number"]),
+        )
+        for case in cases
     )
-    return True
+
+
+async def _escalate(late_cases: list[tuple[dict, list[ClockStanding]]]) -> int:
+    """One rung up where an overdue clock says so: once per overdue episode, never twice."""
+    wanted: list[tuple[dict, str, Any]] = []
+    for case, late in late_cases:
+        clock = next((c.clock for c in late if c.clock.escalates_when_overdue), None)
+        upper = workflow.CaseLevel(case["level"]).next_level()
+        if clock is None or upper is None:
+            continue
+        if workflow.CaseStatus(case["status"]) not in workflow.ESCALATABLE:
+            continue
+        wanted.append((case, upper.value, clock))
+    groups: dict[tuple[int, str], list[tuple[dict, str, Any]]] = defaultdict(list)
+    for item in wanted:
+        groups[(item[0]["version"], item[0]["level"])].append(item)
+    done: list[tuple[dict, str, Any]] = []
+    now = utc_now()
+    for (version, level), items in sorted(groups.items()):
+        upper = items[0][1]
+        for part in _chunks(items, _chunk_size()):
+            by_id = {case["id"]: (case, up, clock) for case, up, clock in part}
+            async with write_transaction():
+                if db.is_postgres():
+                    rows = await Case.raw(
+                        'UPDATE "case" SET "level" = {}, "version" = {}, "updated_at" = {} '
+                        'WHERE "id" = ANY({}::int[]) AND "version" = {} AND "level" = {} '
+                        'RETURNING "id"',
+                        upper,
+                        version + 1,
+                        now,
+                        list(by_id),
+                        version,
+                        level,
+                    )
+                else:
+                    rows = (
+                        await Case.update(
+                            {Case.level: upper, Case.version: version + 1, Case.updated_at: now}
+                        )
+                        .where(
+                            Case.id.is_in(list(by_id)),
+                            Case.version == version,
+                            Case.level == level,
+                        )
+                        .returning(Case.id)
+                    )
+                moved = [by_id[r["id"]] for r in rows]
+                # The figures count cases by level: move these cases' share with them.
+                await rollups.apply_many(
+                    [(case, {**case, "level": up}) for case, up, _clock in moved]
+                )
+                await _record(
+                    [
+                        (
+                            case["id"],
+                            "escalate",
+                            case["status"],
+                            case["status"],
+                            {"level": [case["level"], up]},
+                            _("Escalated automatically: %(clock)s is overdue.", clock=clock.label),
+                        )
+                        for case, up, clock in moved
+                    ]
+                )
+            done.extend(moved)
+    for case, up, _clock in done:
+        case["version"] += 1
+        case["level"] = up
+    await _notify_centres([case for case, _up, _clock in done])
+    return len(done)
+
+
+async def _notify_centres(cases: list[dict]) -> None:
+    targets = {case["id"]: centre_target(case["region_path"], case["level"]) for case in cases}
+    staff: dict[str, list[int]] = defaultdict(list)
+    paths = sorted(set(targets.values()))
+    for part in _chunks(paths, _chunk_size()):
+        rows = await Staff.select(Staff.id, Staff.roles, Staff.region.path).where(
+            Staff.region.path.is_in(list(part)), Staff.active.eq(True)
+        )
+        for r in sorted(rows, key=lambda r: r["id"]):
+            if "centre_staff" in (r["roles"] or []):
+                staff[r["region.path"]].append(r["id"])
+    await notify_many(
+        (
+            staff[targets[case["id"]]],
+            case["id"],
+            "escalated",
+            _("Case %(number)s was escalated to you.", number=case["number"]),
+        )
+        for case in cases
+    )

@@ -150,14 +150,7 @@ def add_days(start: date, n: int, unit: Unit, calendar: HolidayCalendar | None =
         return start + timedelta(days=n)
     if unit != "working":
         raise ValueError(f"unknown unit {unit!r}")
-    calendar = calendar or workdays.current()
-    step = timedelta(days=1 if n >= 0 else -1)
-    day, left = start, abs(n)
-    while left:
-        day += step
-        if calendar.is_working_day(day):
-            left -= 1
-    return day
+    return (calendar or workdays.current()).add_working_days(start, n)
 
 
 # --- the policy file ----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from mediation.accounts.services import CurrentUser
@@ -10,6 +11,8 @@ from mediation.cases.tables import (
     CaseEvent,
     Notification,
 )
+from mediation.clock import utc_now
+from mediation.db import is_postgres
 from mediation.grid.tables import Staff, TeamMember
 
 
@@ -60,6 +63,36 @@ async def notify(staff_ids: list[int], case_id: int | None, kind: str, message: 
     )
 
 
+async def notify_many(
+    messages: Iterable[tuple[list[int], int | None, str, str]], batch: int = 500
+) -> None:
+    """Many ``notify`` calls, (staff ids, case, kind, message) each, in a few INSERTs."""
+    rows = [
+        (sid, case_id, kind, message[:300])
+        for staff_ids, case_id, kind, message in messages
+        for sid in dict.fromkeys(staff_ids)
+    ]
+    if is_postgres():
+        # From arrays: one statement per 5,000 notifications.
+        for start in range(0, len(rows), 5000):
+            columns = list(zip(*rows[start : start + 5000], strict=True))
+            await Notification.raw(
+                'INSERT INTO "notification" ("recipient", "case", "kind", "message", '
+                '"created_at", "read") SELECT r, c, k, m, {}, false FROM unnest('
+                "{}::int[], {}::int[], {}::text[], {}::text[]) AS u(r, c, k, m)",
+                utc_now(),
+                *[list(column) for column in columns],
+            )
+        return
+    for start in range(0, len(rows), batch):
+        await Notification.insert(
+            *[
+                Notification(recipient=sid, case=case_id, kind=kind, message=message)
+                for sid, case_id, kind, message in rows[start : start + batch]
+            ]
+        )
+
+
 async def unread_count(user: CurrentUser) -> int:
     """Unread notifications the inbox shows (those about a case the user may no longer open
     are left out there, so they are not counted here either)."""
@@ -96,13 +129,18 @@ async def grid_team(grid_id: int) -> list[dict]:
     )
 
 
-async def centre_staff(region_path: str, level: str) -> list[int]:
-    """Centre staff responsible at ``level`` for a community path (town or county centre)."""
+def centre_target(region_path: str, level: str) -> str:
+    """The region path of the centre responsible at ``level`` for a community path."""
     parts = [p for p in region_path.split("/") if p]
     depth = {"community": 3, "town": 2, "county": 1}.get(level, 2)
     if level == "grid":
         depth = 3
-    target = "/" + "/".join(parts[:depth]) + "/"
+    return "/" + "/".join(parts[:depth]) + "/"
+
+
+async def centre_staff(region_path: str, level: str) -> list[int]:
+    """Centre staff responsible at ``level`` for a community path (town or county centre)."""
+    target = centre_target(region_path, level)
     rows = await Staff.select(Staff.id, Staff.roles).where(
         Staff.region.path == target, Staff.active.eq(True)
     )

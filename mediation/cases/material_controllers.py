@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
-from litestar.response import File, Redirect, Template
+from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import materials
@@ -87,11 +88,9 @@ class MaterialController(Controller):
             return see_other(f"/cases/{case_id}/sessions/{session_id}?material_added=1#materials")
         return see_other(f"/cases/{case_id}?material_added=1#materials")
 
-    async def _send(
-        self, request: Request, case_id: int, material_id: int, how: str
-    ) -> File | Response:
+    async def _send(self, request: Request, case_id: int, material_id: int, how: str) -> Response:
         try:
-            path, content_type, filename = await materials.open_material(
+            content, content_type, filename = await materials.open_material(
                 current_user(request),
                 case_id,
                 material_id,
@@ -107,30 +106,30 @@ class MaterialController(Controller):
         if content_type != materials.PDF:
             # An image opened on its own can run nothing; PDFs need the browser's viewer.
             headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
-        return File(
-            path=path,
-            media_type=content_type,
-            filename=filename,
-            content_disposition_type="attachment" if how == "download" else "inline",
-            headers=headers,
-        )
+        disposition = "attachment" if how == "download" else "inline"
+        # As litestar's File names it: plain when ASCII, RFC 5987 otherwise.
+        if filename.isascii() and '"' not in filename:
+            headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+        else:
+            headers["Content-Disposition"] = f"{disposition}; filename*=utf-8''{quote(filename)}"
+        return Response(content, media_type=content_type, headers=headers)
 
     @get("/{material_id:int}")
     async def view(
         self, request: Request, case_id: FromPath[int], material_id: FromPath[int]
-    ) -> File | Response:
+    ) -> Response:
         return await self._send(request, case_id, material_id, "view")
 
     @get("/{material_id:int}/download")
     async def download(
         self, request: Request, case_id: FromPath[int], material_id: FromPath[int]
-    ) -> File | Response:
+    ) -> Response:
         return await self._send(request, case_id, material_id, "download")
 
     @get("/{material_id:int}/thumbnail")
     async def thumbnail(
         self, request: Request, case_id: FromPath[int], material_id: FromPath[int]
-    ) -> File | Response:
+    ) -> Response:
         return await self._send(request, case_id, material_id, "thumbnail")
 
     @post("/{material_id:int}/withdraw")

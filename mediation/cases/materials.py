@@ -22,13 +22,12 @@ from PIL import Image
 from pypdf import PdfReader, PdfWriter, Transformation
 from pypdf.errors import PdfReadError
 
-from mediation import clock, uploads
+from mediation import clock, files, uploads
 from mediation.accounts.services import CurrentUser
 from mediation.cases.services import CaseError, case_for, record_event
 from mediation.cases.tables import Attachment, CaseEvent, MediationSession, Party
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
-from mediation.settings import write_private_file
 from mediation.suggestions import photos
 
 logger = logging.getLogger(__name__)
@@ -44,7 +43,7 @@ KINDS = {
 MAX_FILES = uploads.MAX_FILES
 MAX_PDF_BYTES = uploads.MAX_BYTES
 THUMBNAIL_SIDE = 320
-FOLDER = "attachments"
+FOLDER = files.ATTACHMENTS
 PDF = "application/pdf"
 
 
@@ -114,12 +113,9 @@ def prepare_upload(filename: str, content: bytes) -> Prepared:
     return Prepared(name, "image/jpeg", ".jpg", photo.content, 1, _thumbnail(photo.content))
 
 
-def folder(data_dir: Path) -> Path:
-    return data_dir / FOLDER
-
-
-def path_of(data_dir: Path, stored_as: str) -> Path:
-    return folder(data_dir) / Path(stored_as).name
+async def read_stored(data_dir: Path, stored_as: str) -> bytes | None:
+    """A stored attachment's (or thumbnail's) content, or None (``mediation.files``)."""
+    return await files.read(data_dir, files.ATTACHMENTS, stored_as)
 
 
 async def entitled_case(user: CurrentUser, case_id: int) -> dict:
@@ -175,11 +171,11 @@ async def save_material(
     if existing is not None:
         return existing["id"]
     checked = uploads.CheckedFile(item.filename, item.content_type, item.extension, item.content)
-    stored = await asyncio.to_thread(uploads.store, data_dir, checked)
+    stored = await uploads.store(data_dir, checked)
     thumbnail = ""
     if item.thumbnail:
         thumbnail = Path(stored).stem + "-thumb.jpg"
-        await asyncio.to_thread(write_private_file, path_of(data_dir, thumbnail), item.thumbnail)
+        await files.save(data_dir, files.ATTACHMENTS, thumbnail, item.thumbnail)
     row = Attachment(
         case=case_id,
         filename=item.filename,
@@ -202,7 +198,11 @@ async def save_material(
         "material": [None, label_of({"description": description, "kind": kind}, number)]
     }
     if session is not None:
-        changes["session"] = [None, clock.to_local(session["starts_at"]).strftime("%Y-%m-%d %H:%M")]
+        # With its offset: the timeline reads it back as county time (a naive value is UTC).
+        changes["session"] = [
+            None,
+            clock.to_local(session["starts_at"]).isoformat(timespec="minutes"),
+        ]
     await record_event(case_id, user, "material_added", changes=changes)
     return row.id
 
@@ -242,16 +242,18 @@ async def _clean_legacy_photo(data_dir: Path, row: dict) -> dict:
     them on first opening, so nobody is ever handed the original metadata."""
     if row["metadata_removed"] or row["content_type"] not in photos.ACCEPTED:
         return row
-    source = path_of(data_dir, row["stored_as"])
+    original = await read_stored(data_dir, row["stored_as"])
+    if original is None:
+        raise MaterialError(_("This material does not exist."))
     try:
-        photo = photos.prepare(row["filename"], await asyncio.to_thread(source.read_bytes))
+        photo = await asyncio.to_thread(photos.prepare, row["filename"], original)
     except (photos.PhotoError, OSError) as exc:
         raise MaterialError(_("This material does not exist.")) from exc
     checked = uploads.CheckedFile(row["filename"], "image/jpeg", ".jpg", photo.content)
-    stored = await asyncio.to_thread(uploads.store, data_dir, checked)
+    stored = await uploads.store(data_dir, checked)
     thumbnail = Path(stored).stem + "-thumb.jpg"
-    await asyncio.to_thread(
-        write_private_file, path_of(data_dir, thumbnail), _thumbnail(photo.content)
+    await files.save(
+        data_dir, files.ATTACHMENTS, thumbnail, await asyncio.to_thread(_thumbnail, photo.content)
     )
     values = {
         Attachment.stored_as: stored,
@@ -262,7 +264,7 @@ async def _clean_legacy_photo(data_dir: Path, row: dict) -> dict:
         Attachment.metadata_removed: True,
     }
     await Attachment.update(values).where(Attachment.id == row["id"])
-    await asyncio.to_thread(source.unlink, missing_ok=True)
+    await files.delete(data_dir, files.ATTACHMENTS, row["stored_as"])
     return {**row, **{column._meta.name: value for column, value in values.items()}}
 
 
@@ -288,18 +290,21 @@ async def _log_preview(user: CurrentUser, case_id: int) -> None:
 
 async def open_material(
     user: CurrentUser, case_id: int, material_id: int, how: str, data_dir: Path
-) -> tuple[Path, str, str]:
+) -> tuple[bytes, str, str]:
     """The file to send for a view, a download or a preview, after the access is recorded:
-    (path, content type, file name)."""
+    (content, content type, file name)."""
     await entitled_case(user, case_id)
     row = await _clean_legacy_photo(data_dir, await _material(case_id, material_id))
     if how == "thumbnail":
         if not row["thumbnail_as"]:
             raise MaterialError(_("This material does not exist."))
+        thumbnail = await read_stored(data_dir, row["thumbnail_as"])
+        if thumbnail is None:
+            raise MaterialError(_("This material does not exist."))
         await _log_preview(user, case_id)
-        return path_of(data_dir, row["thumbnail_as"]), "image/jpeg", row["filename"]
-    path = path_of(data_dir, row["stored_as"])
-    if not path.is_file():
+        return thumbnail, "image/jpeg", row["filename"]
+    content = await read_stored(data_dir, row["stored_as"])
+    if content is None:
         raise MaterialError(_("This material does not exist."))
     await record_event(
         case_id,
@@ -310,7 +315,7 @@ async def open_material(
     filename = row["filename"]
     if row["content_type"] == "image/jpeg" and not filename.lower().endswith((".jpg", ".jpeg")):
         filename = Path(filename).stem + ".jpg"  # a PNG re-encoded as JPEG says so
-    return path, row["content_type"], filename
+    return content, row["content_type"], filename
 
 
 async def withdraw_material(user: CurrentUser, case_id: int, material_id: int, reason: str) -> None:
@@ -342,36 +347,40 @@ async def withdraw_material(user: CurrentUser, case_id: int, material_id: int, r
 # ---------------------------------------------------------------- the case file (卷宗)
 
 
-def _image_data_uri(data_dir: Path, row: dict) -> str:
-    content = path_of(data_dir, row["stored_as"]).read_bytes()
+def _image_data_uri(content: bytes, row: dict) -> str:
     if not row["metadata_removed"]:
         content = photos.prepare(row["filename"], content).content
     return "data:image/jpeg;base64," + base64.b64encode(content).decode("ascii")
 
 
-def _file_rows(data_dir: Path, rows: list[dict]) -> list[dict]:
+def _file_rows(rows: list[dict], contents: dict[int, bytes]) -> list[dict]:
     for row in rows:
         row["data_uri"] = ""
-        row["appendix_path"] = None
-        if row["withdrawn_at"] is not None:
-            continue  # listed, marked withdrawn, but no longer part of the evidence
-        path = path_of(data_dir, row["stored_as"])
-        if not path.is_file():
-            continue
+        row["appendix_pdf"] = None
+        content = contents.get(row["id"])
+        if row["withdrawn_at"] is not None or content is None:
+            continue  # withdrawn: listed, marked withdrawn, no longer part of the evidence
         if row["is_image"]:
             try:
-                row["data_uri"] = _image_data_uri(data_dir, row)
+                row["data_uri"] = _image_data_uri(content, row)
             except (photos.PhotoError, OSError):
                 continue
         elif row["is_pdf"]:
-            row["appendix_path"] = path
+            row["appendix_pdf"] = content
     return rows
 
 
 async def case_file_materials(case_id: int, data_dir: Path) -> list[dict]:
     """The materials for the case file: each with its photo (as a data URI, the print
-    templates load nothing else) or the path of its PDF to append."""
-    return await asyncio.to_thread(_file_rows, data_dir, await materials_of_case(case_id))
+    templates load nothing else) or the content of its PDF to append."""
+    rows = await materials_of_case(case_id)
+    contents: dict[int, bytes] = {}
+    for row in rows:
+        if row["withdrawn_at"] is None and (row["is_image"] or row["is_pdf"]):
+            content = await read_stored(data_dir, row["stored_as"])
+            if content is not None:
+                contents[row["id"]] = content
+    return await asyncio.to_thread(_file_rows, rows, contents)
 
 
 # A4 in points, and the band kept clear for the case file's page footer.
@@ -397,7 +406,7 @@ def _fit(target, original) -> None:
     target.merge_transformed_page(original, transformation)
 
 
-def append_pdf_appendices(case_file: bytes, appendices: list[tuple[int, Path]]) -> bytes:
+def append_pdf_appendices(case_file: bytes, appendices: list[tuple[int, bytes | Path]]) -> bytes:
     """Draw each PDF material's pages onto the blank appendix pages the case file keeps for
     them (element ids ``appendix-pdf-<id>-<n>``, named destinations in WeasyPrint's PDF).
 
@@ -409,9 +418,9 @@ def append_pdf_appendices(case_file: bytes, appendices: list[tuple[int, Path]]) 
     reader = PdfReader(io.BytesIO(case_file))
     writer = PdfWriter(clone_from=reader)
     destinations = reader.named_destinations
-    for material_id, path in appendices:
+    for material_id, source in appendices:
         try:
-            original = PdfReader(path)
+            original = PdfReader(io.BytesIO(source) if isinstance(source, bytes) else source)
             if original.is_encrypted:
                 original.decrypt("")
             for n, page in enumerate(original.pages, start=1):
@@ -420,14 +429,14 @@ def append_pdf_appendices(case_file: bytes, appendices: list[tuple[int, Path]]) 
                     break
                 _fit(writer.pages[reader.get_destination_page_number(anchor)], page)
         except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError):
-            logger.warning("material %s could not be drawn into the case file", path.name)
+            logger.warning("material %s could not be drawn into the case file", material_id)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
 
 
 async def append_pdf_appendices_async(case_file: bytes, materials: list[dict]) -> bytes:
-    pairs = [(m["id"], m["appendix_path"]) for m in materials if m.get("appendix_path")]
+    pairs = [(m["id"], m["appendix_pdf"]) for m in materials if m.get("appendix_pdf")]
     return await asyncio.to_thread(append_pdf_appendices, case_file, pairs)
 
 
@@ -436,7 +445,7 @@ async def case_file_context(user: CurrentUser, case_id: int, data_dir: Path) -> 
     them, so it is recorded like opening one."""
     await entitled_case(user, case_id)
     rows = await case_file_materials(case_id, data_dir)
-    filed = [r for r in rows if r["data_uri"] or r["appendix_path"]]
+    filed = [r for r in rows if r["data_uri"] or r["appendix_pdf"]]
     if filed:
         await record_event(
             case_id,

@@ -15,6 +15,7 @@ from mediation.cases import agreements, parties
 from mediation.cases.labels import PARTY_KIND_LABELS, PARTY_ROLE_LABELS
 from mediation.cases.services import CaseError, case_for
 from mediation.cases.tables import Party
+from mediation.roles import MEDIATOR_ROLES
 from mediation.web import see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -22,7 +23,7 @@ Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 class PartyController(Controller):
     path = "/cases/{case_id:int}/parties/{party_id:int}"
-    guards = [requires_role("mediator", "volunteer", "centre_staff")]
+    guards = [requires_role(*MEDIATOR_ROLES, "centre_staff")]
     include_in_schema = False
 
     @get("/")

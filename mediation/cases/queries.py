@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -23,6 +24,8 @@ from mediation.cases.workdays import HolidayCalendar
 from mediation.clock import county_zone, local_date
 from mediation.db import is_postgres
 from mediation.grid.tables import Mediator, Region, TeamMember
+from mediation.roles import AREA_ROLES, MEDIATOR_ROLES, TEAM_ROLES
+from mediation.settings import get_settings
 
 
 async def case_for(user: CurrentUser, case_id: int) -> dict | None:
@@ -114,7 +117,7 @@ async def suggestion_of_case(user: CurrentUser, case_id: int) -> dict | None:
     )
     if row is None:
         return None
-    may_open = user.has_role("centre_staff", "admin") and (
+    may_open = user.has_role(*AREA_ROLES) and (
         not row["region_path"] or user.can_see_path(row["region_path"])
     )
     return {
@@ -124,17 +127,55 @@ async def suggestion_of_case(user: CurrentUser, case_id: int) -> dict | None:
     }
 
 
+@dataclass(frozen=True)
+class ClockStanding:
+    """One clock of a case (its rule and due date) and where it stands on a given day."""
+
+    clock: deadlines.Clock
+    state: deadlines.ClockState
+
+
 async def clocks_for(
     case: dict,
     on: date | None = None,
     policy: deadlines.Policy | None = None,
     calendar: HolidayCalendar | None = None,
-) -> list[dict]:
+    memo: dict | None = None,
+) -> list[ClockStanding]:
     """The case's clocks and where each stands; a clock crossing a year with no holiday schedule
-    is flagged (and logged) as an estimate."""
+    is flagged (and logged) as an estimate.
+
+    ``memo`` (a dict kept for one pass with one policy and one calendar, as the sweep does)
+    shares the clocks of cases with the same dates, category, colour and level.
+    """
     policy = policy or await current_policy()
     calendar = calendar or await refresh_calendar()
-    clocks = deadlines.compute_clocks(
+    key = (
+        case["registered_on"],
+        case["category"],
+        case["colour"],
+        case["level"],
+        case["mediation_started_on"],
+        case["extension_days"],
+        case["accepted_on"],
+    )
+    clocks = memo.get(key) if memo is not None else None
+    if clocks is None:
+        clocks = _compute_clocks(case, policy, calendar)
+        if memo is not None:
+            memo[key] = clocks
+    result = []
+    for clock in clocks:
+        if clock.estimated_years:
+            workdays.note_estimate(clock.estimated_years)
+        done = _clock_done_on(clock.name, case)
+        state = deadlines.clock_state(clock, on or today(), done)
+        result.append(ClockStanding(clock, state))
+    return result
+
+
+def _compute_clocks(case: dict, policy: deadlines.Policy, calendar: HolidayCalendar) -> list:
+    return deadlines.compute_clocks(
         policy,
         case["registered_on"],
         case["category"],
@@ -145,14 +186,6 @@ async def clocks_for(
         accepted_on=case["accepted_on"],
         calendar=calendar,
     )
-    result = []
-    for clock in clocks:
-        if clock.estimated_years:
-            workdays.note_estimate(clock.estimated_years)
-        done = _clock_done_on(clock.name, case)
-        state = deadlines.clock_state(clock, on or today(), done)
-        result.append({"clock": clock, "state": state})
-    return result
 
 
 def _clock_done_on(name: str, case: dict) -> date | None:
@@ -189,6 +222,11 @@ class CaseFilters:
     event: str = ""
     region_path: str = ""
     agreement_form: str = ""
+    # Keyset pagination (the list is newest first, by id): the page after the case ``after``
+    # (older ones) or before the case ``before`` (newer ones), instead of an offset that makes
+    # the database read every case of the pages skipped.
+    after: int | None = None
+    before: int | None = None
     # A mediator's cases (reports links): ``assignment`` is "" (any assignment), "active",
     # "objected" (ended by a party's objection) or "load" (active, on an open case).
     mediator: int | None = None
@@ -318,20 +356,112 @@ async def _sqlite_fts_ready() -> bool:
     return _fts_ready[path]
 
 
+# A case number as issued (平湖-2026-000123), or its year and sequence alone (2026-000123).
+_CASE_NUMBER = re.compile(r"^(?:(?P<county>\S+)-)?(?P<year>\d{4})-(?P<seq>\d{6})$")
+# The last digits of a phone number (a whole mobile number has 11).
+_PHONE_TAIL = re.compile(r"^\d{4,11}$")
+# Terms this short are looked up as (the start of) a party's name: names are searched whole
+# far more often than by a fragment, and a B-tree answers that at any size. The trigram index
+# cannot answer them (a name of two characters has no trigram).
+NAME_TERM_MAX = 2
+# Cases found through a phone tail, at most (a list shows 25 at a time).
+PHONE_TAIL_LIMIT = 1000
+
+
+def case_number_of(q: str) -> str | None:
+    """The case number a search term names exactly, if it is shaped like one."""
+    match = _CASE_NUMBER.match(q.strip())
+    if match is None:
+        return None
+    county = get_settings().county_code
+    given = match["county"]
+    if given and given.lower() != county.lower():
+        county = given
+    return f"{county}-{match['year']}-{match['seq']}"
+
+
+def _name_prefix_sql() -> str:
+    """SQL selecting the ids of cases with a party whose name starts with the term: the
+    expression index on ``lower(name)`` answers it (``text_pattern_ops`` on PostgreSQL, a
+    range on SQLite, whose LIKE cannot use an index)."""
+    if is_postgres():
+        return 'SELECT p."case" FROM party p WHERE lower(p.name) LIKE {}'
+    return 'SELECT p."case" FROM party p WHERE lower(p.name) >= {} AND lower(p.name) < {}'
+
+
+def _name_prefix_args(term: str) -> list[str]:
+    if is_postgres():
+        return [term + "%"]  # plain terms only: no LIKE wildcard in them
+    return [term, term[:-1] + chr(ord(term[-1]) + 1)]
+
+
+async def _name_prefix_condition(term: str):
+    """Cases with a party named ``term`` or a name starting with it; None if there is none."""
+    sql = _name_prefix_sql()
+    args = _name_prefix_args(term)
+    found = await Party.raw(sql.replace('SELECT p."case"', "SELECT 1") + " LIMIT 1", *args)
+    if not found:
+        return None
+    return WhereRaw(f'"case"."id" IN ({sql})', *args)
+
+
+async def _phone_tail_case_ids(tail: str) -> list[int]:
+    if is_postgres():
+        # Expression index on reverse(phone) (text_pattern_ops): a prefix of the reversed number.
+        sql = 'SELECT DISTINCT p."case" FROM party p WHERE reverse(p.phone) LIKE {} LIMIT {}'
+        rows = await Party.raw(sql, tail[::-1] + "%", PHONE_TAIL_LIMIT)
+    else:
+        sql = 'SELECT DISTINCT p."case" FROM party p WHERE p.phone LIKE {} LIMIT {}'
+        rows = await Party.raw(sql, "%" + tail, PHONE_TAIL_LIMIT)
+    return [r["case"] for r in rows]
+
+
 async def text_search_condition(q: str):
-    """``search_text`` contains the term, its ``%`` and ``_`` literal. On SQLite a term of three
-    or more characters is looked up in the FTS5 trigram index, which answers the same LIKE;
-    shorter terms (many Chinese names have two characters), terms with LIKE's special
-    characters (the index cannot honour an ESCAPE) and PostgreSQL (its own trigram index) use
-    the column."""
-    term = q.strip().lower()
-    plain = not any(c in term for c in "%_\\")
+    """The cases a search term finds, by the index that answers it:
+
+    - a case number (whole, or year and sequence): the unique index on ``number``;
+    - a term of one or two characters that starts a party's name (most names have two or
+      three characters): the B-tree on the party's name; a short term no name starts with
+      (a word of a summary, 漏水) is looked up in the text as before;
+    - digits that end a party's phone number (4 to 11): those cases, besides the cases whose
+      text contains the digits;
+    - anything else: ``search_text`` contains the term, its ``%`` and ``_`` literal. On SQLite
+      a term of three or more characters is looked up in the FTS5 trigram index, which answers
+      the same LIKE; PostgreSQL's trigram index answers the LIKE itself.
+    """
+    raw = q.strip()
+    term = raw.lower()
+    plain = bool(term) and not any(c in term for c in "%_\\")
+    number = case_number_of(raw) if plain else None
+    if number is not None:
+        return Case.number == number
+    if plain and len(term) <= NAME_TERM_MAX and not term.isdigit():
+        by_name = await _name_prefix_condition(term)
+        if by_name is not None:
+            return by_name
+    text = await _contains_condition(term, plain)
+    if plain and _PHONE_TAIL.match(term):
+        ids = await _phone_tail_case_ids(term)
+        if ids:
+            return text | Case.id.is_in(ids)
+    return text
+
+
+async def _contains_condition(term: str, plain: bool):
     if plain and len(term) >= 3 and not is_postgres() and await _sqlite_fts_ready():
         return WhereRaw(
             '"case"."id" IN (SELECT rowid FROM case_search WHERE search_text LIKE {})',
             f"%{term}%",
         )
     return inputs.contains(Case.search_text, term)
+
+
+async def text_search_condition_scan(q: str):
+    """The search as it was before the index paths: ``search_text`` contains the term (kept
+    to check that the index paths find the same cases)."""
+    term = q.strip().lower()
+    plain = not any(c in term for c in "%_\\")
+    return await _contains_condition(term, plain)
 
 
 LIST_COLUMNS = (
@@ -350,10 +480,23 @@ LIST_COLUMNS = (
 
 
 async def list_cases(user: CurrentUser, f: CaseFilters) -> tuple[list[dict], bool]:
-    """One page of cases in the user's subtree, newest first, and whether more follow."""
+    """One page of cases in the user's subtree, newest first, and whether more follow.
+
+    With ``after`` or ``before`` the page is found from the case next to it (keyset), as
+    deep as it goes, at the cost of the first page; otherwise by ``page`` (an offset)."""
+    query = await _filtered(Case.select(*LIST_COLUMNS), user, f)
+    if f.before is not None:
+        rows = await (
+            query.where(Case.id > f.before).order_by(Case.id, ascending=True).limit(PAGE_SIZE)
+        )
+        # The page the user came from follows these (unless every case in it has gone).
+        return rows[::-1], True
+    if f.after is not None:
+        query = query.where(Case.id < f.after)
+        rows = await query.order_by(Case.id, ascending=False).limit(PAGE_SIZE + 1)
+        return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     page = max(f.page, 1)
-    query = Case.select(*LIST_COLUMNS)
-    query = (await _filtered(query, user, f)).order_by(Case.id, ascending=False)
+    query = query.order_by(Case.id, ascending=False)
     rows = await query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 
@@ -366,14 +509,14 @@ async def my_work(user: CurrentUser, limit: int = 50) -> list[dict]:
         return []
     query = query.where(scope)
     conditions = []
-    if user.has_role("grid_worker", "police"):
+    if user.has_role(*TEAM_ROLES):
         grids = [
             r["grid"]
             for r in await TeamMember.select(TeamMember.grid).where(TeamMember.staff == user.id)
         ]
         if grids:
             conditions.append(Case.grid.is_in(grids))
-    if user.has_role("mediator", "volunteer"):
+    if user.has_role(*MEDIATOR_ROLES):
         mediator = await Mediator.select(Mediator.id).where(Mediator.staff == user.id).first()
         if mediator:
             ids = [

@@ -54,6 +54,7 @@ from mediation.cases.queries import (
     CASE_EVENTS,
     LIST_COLUMNS,
     CaseFilters,
+    ClockStanding,
     case_detail,
     case_for,
     clocks_for,
@@ -64,6 +65,7 @@ from mediation.cases.queries import (
     region_name,
     suggestion_of_case,
     text_search_condition,
+    text_search_condition_scan,
     uses_postgres,
 )
 from mediation.cases.registration import (
@@ -100,6 +102,7 @@ __all__ = [
     "case_for",
     "centre_staff",
     "change_colour",
+    "ClockStanding",
     "clocks_for",
     "current_policy",
     "current_policy_json",
@@ -126,6 +129,7 @@ __all__ = [
     "suggestion_of_case",
     "sweep_deadlines",
     "text_search_condition",
+    "text_search_condition_scan",
     "today",
     "transition_case",
     "unread_count",

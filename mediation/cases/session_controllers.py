@@ -20,7 +20,7 @@ from mediation.documents.pdf import render_pdf_async
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
 from mediation.validators import ValidationError
-from mediation.web import is_htmx, see_other
+from mediation.web import see_other, wants_fragment
 
 
 async def _mediator_choices() -> list[tuple[str, str]]:
@@ -185,7 +185,7 @@ class SessionController(Controller):
                 user, session_id, str(data.get("speaker", "")), str(data.get("statement", ""))
             )
         except CaseError as exc:
-            if is_htmx(request):
+            if wants_fragment(request):
                 return Template(
                     "cases/partials/_minute_form.html",
                     context={
@@ -198,7 +198,7 @@ class SessionController(Controller):
             return await _session_page(
                 request, case_id, session_id, {exc.field or "form": exc.message}, 422, data
             )
-        if is_htmx(request):
+        if wants_fragment(request):
             return Template(
                 "cases/partials/_minute_added.html",
                 context={

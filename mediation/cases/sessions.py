@@ -477,17 +477,6 @@ async def add_minute(user: CurrentUser, session_id: int, speaker: str, statement
     }
 
 
-async def edit_minute(user: CurrentUser, session_id: int, entry_id: int, statement: str) -> None:
-    await _open_session(user, session_id)
-    if not statement.strip():
-        raise CaseError(_("Write what was said."), "statement")
-    if message := too_long(statement.strip(), MAX_STATEMENT):
-        raise CaseError(message, "statement")
-    await MinuteEntry.update({MinuteEntry.statement: statement.strip()}).where(
-        MinuteEntry.id == entry_id, MinuteEntry.session == session_id
-    )
-
-
 async def close_session(
     user: CurrentUser, session_id: int, outcome: str, next_date: date | None = None
 ) -> None:

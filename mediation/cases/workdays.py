@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
 
+from mediation.i18n import format_date
 from mediation.i18n import gettext as _
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,11 @@ class HolidayCalendar:
     holidays: frozenset[date] = frozenset()
     workdays: frozenset[date] = frozenset()
     names: Mapping[date, str] = field(default_factory=dict, compare=False)
+    # Working-day sums already worked out, (start, n) -> day: a sweep over many cases asks the
+    # same few thousand questions again and again.
+    _sums: dict[tuple[date, int], date] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     def covers(self, year: int) -> bool:
         return year in self.years
@@ -74,6 +80,22 @@ class HolidayCalendar:
         if day in self.holidays:
             return False
         return day.weekday() < 5
+
+    def add_working_days(self, start: date, n: int) -> date:
+        """The day ``n`` working days after ``start`` (before it for a negative ``n``); the
+        start day is never counted."""
+        known = self._sums.get((start, n))
+        if known is not None:
+            return known
+        step = timedelta(days=1 if n >= 0 else -1)
+        day, left = start, abs(n)
+        while left:
+            day += step
+            if self.is_working_day(day):
+                left -= 1
+        if len(self._sums) < 200_000:
+            self._sums[(start, n)] = day
+        return day
 
     def missing_years(self, first: date, last: date) -> tuple[int, ...]:
         """Years between two days (either order) whose schedule the calendar lacks."""
@@ -194,7 +216,9 @@ def parse_schedule(year: int, text: str) -> list[tuple[date, str, str]]:
             problems.append((number, _("%(value)s is not a date.", value=cells[0][:40])))
             continue
         if day.year != year:
-            problems.append((number, _("%(day)s is not in %(year)s.", day=day, year=year)))
+            problems.append(
+                (number, _("%(day)s is not in %(year)s.", day=format_date(day, "long"), year=year))
+            )
             continue
         if kind is None:
             problems.append(
@@ -211,7 +235,10 @@ def parse_schedule(year: int, text: str) -> list[tuple[date, str, str]]:
             problems.append(
                 (
                     number,
-                    _("%(day)s is a weekday: a make-up working day is a weekend day.", day=day),
+                    _(
+                        "%(day)s is a weekday: a make-up working day is a weekend day.",
+                        day=format_date(day, "long"),
+                    ),
                 )
             )
             continue
@@ -220,7 +247,14 @@ def parse_schedule(year: int, text: str) -> list[tuple[date, str, str]]:
             continue
         if day in seen:
             problems.append(
-                (number, _("%(day)s is already on line %(line)s.", day=day, line=seen[day]))
+                (
+                    number,
+                    _(
+                        "%(day)s is already on line %(line)s.",
+                        day=format_date(day, "long"),
+                        line=seen[day],
+                    ),
+                )
             )
             continue
         seen[day] = number

@@ -834,14 +834,6 @@ def _quotas(count: int) -> list[str]:
     return finals[:count] if len(finals) > count else finals
 
 
-def _working_days_back(day: date, n: int) -> date:
-    while n > 0:
-        day -= timedelta(days=1)
-        if day.weekday() < 5:
-            n -= 1
-    return day
-
-
 def _path(rng: random.Random, plan: Plan) -> list[Step]:
     """The moves after registration that lead to the plan's final status, with day gaps."""
     labour = plan.scenario.category == "labour"
@@ -1777,7 +1769,7 @@ async def _sweep_and_backdate(now: datetime) -> None:
             .first()
         )
         clocks = await services.clocks_for(case)
-        late = [c["clock"].due for c in clocks if c["state"].is_overdue and not c["state"].done]
+        late = [c.clock.due for c in clocks if c.state.is_overdue and not c.state.done]
         due = min(late) if late else local_date(now)
         at = datetime.combine(due + timedelta(days=1), time(0, 15), county_zone())
         if previous and at <= previous["at"]:

@@ -17,7 +17,6 @@ from mediation.accounts.services import forget_user, hash_password
 from mediation.grid import csv_import, services
 from mediation.grid.forms import FieldSpec, parse_form
 from mediation.grid.tables import (
-    ROLES,
     Department,
     DisputeCategory,
     Grid,
@@ -30,6 +29,7 @@ from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 from mediation.inputs import Page, contains
 from mediation.labels import LEVEL_LABELS, ROLE_LABELS, TEAM_ROLE_LABELS
+from mediation.roles import MEDIATOR_ROLES, ROLES, TEAM_ROLES
 from mediation.web import see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -79,7 +79,7 @@ async def _mediator_staff_choices() -> list[tuple[str, str]]:
     return [
         (str(r["id"]), f"{r['display_name']} ({r['username']})")
         for r in rows
-        if {"mediator", "volunteer"} & set(r["roles"] or [])
+        if set(MEDIATOR_ROLES) & set(r["roles"] or [])
     ]
 
 
@@ -472,12 +472,15 @@ class AdminController(Controller):
     async def delete_entity(
         self, request: Request, slug: FromPath[str], pk: FromPath[int]
     ) -> Template | Redirect:
-        # Only categories can be deleted here; other reference data is deactivated.
-        if slug != "categories":
+        entity = _entity(slug)
+        if await _fetch(entity, pk) is None:
             raise NotFoundException()
-        refusal = await delete_category(pk, current_user(request))
+        # Only an unused category can be deleted; other reference data is deactivated.
+        if slug == "categories":
+            refusal = await delete_category(pk, current_user(request))
+        else:
+            refusal = _("This cannot be deleted; mark it inactive instead.")
         if refusal:
-            entity = ENTITIES["categories"]
             row = await _fetch(entity, pk) or {}
             values = {
                 k: ("" if v is None else (v if isinstance(v, bool) else str(v)))
@@ -576,7 +579,7 @@ async def _form_page(
             .order_by(Staff.username)
         )
         context["team_candidates"] = [
-            r for r in staff_rows if {"grid_worker", "police"} & set(r["roles"] or [])
+            r for r in staff_rows if set(TEAM_ROLES) & set(r["roles"] or [])
         ]
         context["team_roles"] = TEAM_ROLE_LABELS
         context["team_errors"] = team_errors or {}

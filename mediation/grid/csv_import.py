@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from mediation.accounts.services import CurrentUser, hash_password
 from mediation.db import write_transaction
 from mediation.grid import services
-from mediation.grid.tables import ROLES, Grid, Region, Staff, TeamMember
+from mediation.grid.tables import Grid, Region, Staff, TeamMember
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
+from mediation.roles import ROLES, TEAM_ROLES
 
 MAX_BYTES = 2 * 1024 * 1024
 
@@ -266,10 +267,7 @@ async def _check_staff(rows: list, report: ImportReport) -> list[dict]:
             grid_id = grids.get(row["grid_code"])
             if grid_id is None:
                 problems.append(RowError(line, "grid_code", _("No grid has this code.")))
-            elif (
-                row.get("team_role") not in ("grid_worker", "police")
-                or row.get("team_role") not in roles
-            ):
+            elif row.get("team_role") not in TEAM_ROLES or row.get("team_role") not in roles:
                 problems.append(
                     RowError(
                         line,

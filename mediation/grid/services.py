@@ -15,6 +15,7 @@ from mediation.grid.tables import (
     Staff,
     TeamMember,
 )
+from mediation.roles import TEAM_ROLES
 
 
 class GridError(Exception):
@@ -157,7 +158,7 @@ async def add_team_member(grid_id: int, staff_id: int, role: str, actor: Current
     """Put a grid worker or police officer on a grid's team (a person may serve several)."""
     from mediation.i18n import gettext as _
 
-    if role not in ("grid_worker", "police"):
+    if role not in TEAM_ROLES:
         raise GridError(_("Choose from the list."), "role")
     staff = await Staff.select(Staff.id, Staff.roles).where(Staff.id == staff_id).first()
     if staff is None or role not in (staff["roles"] or []):

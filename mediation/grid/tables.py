@@ -16,8 +16,6 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 REGION_LEVELS = ("county", "town", "community")
-ROLES = ("grid_worker", "police", "mediator", "volunteer", "centre_staff", "handler", "admin")
-TEAM_ROLES = ("grid_worker", "police")
 
 
 class Region(Table):

@@ -17,6 +17,7 @@ from mediation.documents.pdf import render_pdf_async
 from mediation.documents.qr import qr_svg_data_uri
 from mediation.i18n import gettext as _
 from mediation.portal import services
+from mediation.roles import STAFF_ROLES
 from mediation.suggestions import limits
 from mediation.web import public_url, see_other
 
@@ -24,7 +25,6 @@ Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 PUBLIC = {"public": True}
 MAX_BODY = 16 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-STAFF_ROLES = ("grid_worker", "police", "mediator", "volunteer", "centre_staff", "admin")
 
 
 def _one(value: Any, limit: int = 2000) -> str:
@@ -74,20 +74,6 @@ def _page(
     )
 
 
-async def _guard(request: Request, code: str) -> limits.Verdict:
-    """The same protection as /track: per address every lookup counts, per code wrong secrets."""
-    settings = request.app.state.settings
-    store = limits.store_of(request)
-    verdict = await limits.hit(
-        store, limits.address_limit(settings), "my-case:" + limits.client_address(request)
-    )
-    if verdict.allowed and code:
-        failures = limits.track_failure_limit(settings)
-        if await limits.count(store, failures, "my-case:" + code) >= failures.max:
-            return limits.Verdict(False, failures.window)
-    return verdict
-
-
 async def _authenticate(
     request: Request, data: dict[str, Any]
 ) -> tuple[services.Access | None, dict, Template | None]:
@@ -95,19 +81,14 @@ async def _authenticate(
     values = {"code": _one(data.get("code"), 32).strip()}
     secret = _one(data.get("secret"), 32).strip()
     code = services.parse_code(values["code"]) or ""
-    verdict = await _guard(request, code)
+    verdict = await limits.guard_code_lookup(request, "my-case", code)
     if not verdict.allowed:
         page = _page(
             request, values, limited=True, status_code=429, retry_after=verdict.retry_after
         )
         return None, values, page
     who = await services.access(values["code"], secret)
-    if who is None:
-        if code:
-            settings = request.app.state.settings
-            await limits.hit(
-                limits.store_of(request), limits.track_failure_limit(settings), "my-case:" + code
-            )
+    if who is None:  # already counted as a failure
         page = _page(
             request,
             values,
@@ -115,6 +96,7 @@ async def _authenticate(
             status_code=403,
         )
         return None, values, page
+    await limits.right_secret(request, "my-case", code)
     return who, {**values, "secret": secret}, None
 
 

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import re
-import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +20,7 @@ from mediation.cases.tables import (
     Agreement,
     AgreementClause,
     Case,
+    CaseEvent,
     CaseMediator,
     MediationSession,
     Party,
@@ -33,14 +31,11 @@ from mediation.i18n import lazy_gettext as _l
 from mediation.masking import mask_phone
 from mediation.portal import messaging
 from mediation.portal.tables import CaseRating, PartyAccess, PartyMessage
+from mediation.public_codes import CodeFormat, new_secret
 
 log = logging.getLogger(__name__)
 
-CODE_PREFIX = "JF"  # 解纷码
-CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-CODE_LENGTH = 6
-SECRET_DIGITS = 6
-_CODE_RE = re.compile(rf"^{CODE_PREFIX}(\d{{4}})([{CODE_ALPHABET}]{{{CODE_LENGTH}}})$")
+PARTY_CODES = CodeFormat("JF")  # 解纷码
 
 RATINGS = ("satisfied", "basically_satisfied", "not_satisfied")
 RATING_LABELS = {
@@ -87,24 +82,9 @@ class Access:
 # ---------------------------------------------------------------- codes and secrets
 
 
-def new_code(year: int | None = None) -> str:
-    """A party's code like "JF-2026-7K3Q9M": about a billion a year, none guessable."""
-    year = year or local_today().year
-    body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    return f"{CODE_PREFIX}-{year:04d}-{body}"
-
-
-def parse_code(text: str | None) -> str | None:
-    """The canonical code from what a party typed (any case, width, spacing), else None."""
-    compact = re.sub(r"[\s\-_—–]", "", unicodedata.normalize("NFKC", text or "")).upper()
-    match = _CODE_RE.match(compact)
-    if not match:
-        return None
-    return f"{CODE_PREFIX}-{match.group(1)}-{match.group(2)}"
-
-
-def new_secret() -> str:
-    return f"{secrets.randbelow(10**SECRET_DIGITS):0{SECRET_DIGITS}d}"
+# A party's code like "JF-2026-7K3Q9M" and the secret beside it (see mediation.public_codes).
+new_code = PARTY_CODES.new
+parse_code = PARTY_CODES.parse
 
 
 async def _issue(case_id: int, party_id: int, actor: CurrentUser | None) -> tuple[str, str]:
@@ -348,13 +328,13 @@ async def party_view(who: Access) -> dict:
         "mediators": await _mediators(who.case_id),
         "deadlines": [
             {
-                "label": c["clock"].label,
-                "due": c["clock"].due,
-                "state": c["state"],
-                "late": c["clock"].due < local_today(),
+                "label": c.clock.label,
+                "due": c.clock.due,
+                "state": c.state,
+                "late": c.clock.due < local_today(),
             }
             for c in clocks
-            if c["clock"].name == "mediation"
+            if c.clock.name == "mediation"
         ],
         "agreements": agreements,
         "rating": rating,
@@ -525,6 +505,15 @@ def _message_text(event: str, number: str, code: str, extra: dict) -> str | None
             when=extra["when"],
             place=extra.get("place") or _("place to be told"),
         )
+    if event == "session_cancelled":
+        if not extra.get("when"):
+            return None
+        return _(
+            "The mediation session of case %(number)s set for %(when)s is cancelled; "
+            "you will be told the new date.",
+            number=number,
+            when=extra["when"],
+        )
     if event == "agreement_issued":
         return _(
             "The mediation agreement of case %(number)s has been issued; "
@@ -546,7 +535,9 @@ def _party_event(action: str, to_status: str) -> str | None:
         return "accepted"
     if to_status == "closed":
         return "closed"
-    if action in ("session_scheduled", "session_rescheduled", "agreement_issued"):
+    if action in ("session_scheduled", "session_rescheduled", "session_cancelled"):
+        return action
+    if action == "agreement_issued":
         return action
     return None
 
@@ -558,7 +549,19 @@ async def on_case_event(case_id: int, action: str, to_status: str) -> None:
         return
     case = await Case.select(Case.number).where(Case.id == case_id).first()
     extra: dict = {}
-    if event.startswith("session_"):
+    if event == "session_cancelled":
+        # The time of the sitting just called off, as recorded on the timeline.
+        cancelled = (
+            await CaseEvent.select(CaseEvent.changes)
+            .where(CaseEvent.case == case_id, CaseEvent.action == "session_cancelled")
+            .order_by(CaseEvent.id, ascending=False)
+            .output(load_json=True)
+            .first()
+        )
+        when = ((cancelled or {}).get("changes") or {}).get("session") or [None, None]
+        if when[1]:
+            extra = {"when": _format_when(datetime.fromisoformat(when[1]))}
+    elif event.startswith("session_"):
         session = await _next_session(case_id)
         if session:
             starts = session["starts_at"]

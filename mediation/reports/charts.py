@@ -9,6 +9,9 @@ one from the internet): the SVG is static.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable
+
 from markupsafe import Markup
 
 OKABE_ITO = (
@@ -56,6 +59,27 @@ def _config(chart, title: str) -> None:
     chart.config.show_y_guides = True
 
 
+# Drawn charts by their exact inputs (title and numbers, already translated): drawing one takes
+# tens of milliseconds, and a dashboard shows the same numbers to everyone who opens it.
+_DRAWN: OrderedDict[tuple, Markup] = OrderedDict()
+_DRAWN_MAX = 256
+
+
+def _drawn(key: tuple, draw: Callable[[], Markup]) -> Markup:
+    hit = _DRAWN.get(key)
+    if hit is not None:
+        _DRAWN.move_to_end(key)
+        return hit
+    svg = _DRAWN[key] = draw()
+    while len(_DRAWN) > _DRAWN_MAX:
+        _DRAWN.popitem(last=False)
+    return svg
+
+
+def _series_key(series: list[tuple[str, list[int]]]) -> tuple:
+    return tuple((str(name), tuple(values)) for name, values in series)
+
+
 def _render(chart) -> Markup:
     svg = chart.render(is_unicode=True)
     # The chart is decorative for screen readers: its table beside it carries the numbers.
@@ -67,6 +91,11 @@ def bar_chart(
     title: str, labels: list[str], series: list[tuple[str, list[int]]], width: int = 720
 ) -> Markup:
     """Grouped horizontal bars: one group per label, one bar per series."""
+    key = ("bar", str(title), tuple(map(str, labels)), _series_key(series), width)
+    return _drawn(key, lambda: _bar_chart(title, labels, series, width))
+
+
+def _bar_chart(title: str, labels: list[str], series: list[tuple[str, list[int]]], width: int):
     import pygal
 
     chart = pygal.HorizontalBar(
@@ -85,6 +114,11 @@ def risk_chart(
 ) -> Markup:
     """One bar per risk colour, drawn in that colour and named in words on the axis:
     rows of (code, label, count)."""
+    key = ("risk", str(title), str(series_name), tuple(rows), width)
+    return _drawn(key, lambda: _risk_chart(title, series_name, rows, width))
+
+
+def _risk_chart(title: str, series_name: str, rows: list[tuple[str, str, int]], width: int):
     import pygal
 
     chart = pygal.Bar(style=_style(), width=width, height=300, show_legend=False)
@@ -101,6 +135,11 @@ def trend_chart(
     title: str, labels: list[str], series: list[tuple[str, list[int]]], width: int = 720
 ) -> Markup:
     """Lines over months."""
+    key = ("trend", str(title), tuple(map(str, labels)), _series_key(series), width)
+    return _drawn(key, lambda: _trend_chart(title, labels, series, width))
+
+
+def _trend_chart(title: str, labels: list[str], series: list[tuple[str, list[int]]], width: int):
     import pygal
 
     chart = pygal.Line(style=_style(), width=width, height=320, dots_size=4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -20,9 +21,10 @@ from mediation.i18n import gettext as _
 from mediation.portal.services import RATING_LABELS
 from mediation.reports import charts, periods, services
 from mediation.reports.labels import AGREEMENT_FORM_LABELS, MEASURE_LABELS, PERIOD_LABELS
+from mediation.roles import AREA_ROLES, CASE_ROLES, WARNING_ROLES
 from mediation.suggestions import rules as suggestion_rules
 
-REPORT_ROLES = ("centre_staff", "admin")
+REPORT_ROLES = AREA_ROLES
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
@@ -324,7 +326,7 @@ class ConclusionFiguresController(Controller):
     """The statutory statistics' facts recorded on a concluded case (from its page)."""
 
     path = "/reports/cases"
-    guards = [requires_role("grid_worker", "police", "centre_staff", "mediator", "volunteer")]
+    guards = [requires_role(*CASE_ROLES)]
     include_in_schema = False
 
     @post("/{case_id:int}/figures")
@@ -441,7 +443,10 @@ class StatutoryReportController(Controller):
         user, scope, period, _errors, args, report = await _statutory(
             request, kind, year, number, region
         )
-        body = statutory.report_xlsx(report, user.display_name, services.today_in_county())
+        # Built in a worker thread (it copies the locale): the event loop keeps serving.
+        body = await asyncio.to_thread(
+            statutory.report_xlsx, report, user.display_name, services.today_in_county()
+        )
         await services.log_export(user, "statutory_xlsx", args)
         name = f"statistics-{args['region'] or 'all'}-{period.start.isoformat()}.xlsx"
         return Response(
@@ -508,7 +513,7 @@ class WarningController(Controller):
     """Early warnings: the list, acknowledge or dismiss, and the thresholds (administrators)."""
 
     path = "/reports/warnings"
-    guards = [requires_role("centre_staff", "admin", "police")]
+    guards = [requires_role(*WARNING_ROLES)]
     include_in_schema = False
 
     @get("/")

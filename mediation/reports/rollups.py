@@ -167,37 +167,31 @@ def _net(
     return {k: v for k, v in net.items() if v[0] or v[1] or v[2]}
 
 
-_UPSERT = (
-    'INSERT INTO "case_stat" ("key", "day", "measure", "grid", "region_path", "category", '
-    '"colour", "source", "level", "days", "detail", "n", "persons", "amount") '
-    "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) "
-    'ON CONFLICT ("key") DO UPDATE SET "n" = "case_stat"."n" + excluded."n", '
-    '"persons" = "case_stat"."persons" + excluded."persons", '
-    '"amount" = "case_stat"."amount" + excluded."amount"'
-)
+def _upsert(rows: int) -> str:
+    values = ", ".join(["({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})"] * rows)
+    return (
+        'INSERT INTO "case_stat" ("key", "day", "measure", "grid", "region_path", "category", '
+        '"colour", "source", "level", "days", "detail", "n", "persons", "amount") '
+        f"VALUES {values} "
+        'ON CONFLICT ("key") DO UPDATE SET "n" = "case_stat"."n" + excluded."n", '
+        '"persons" = "case_stat"."persons" + excluded."persons", '
+        '"amount" = "case_stat"."amount" + excluded."amount"'
+    )
 
 
-async def _apply(net: dict[Key, list]) -> None:
-    for key in sorted(net, key=key_text):
-        n, persons, amount = net[key]
-        day, measure, grid, path, category, colour, source, level, days, detail = key
-        await CaseStat.raw(
-            _UPSERT,
-            key_text(key),
-            day,
-            measure,
-            grid,
-            path,
-            category,
-            colour,
-            source,
-            level,
-            days,
-            detail,
-            n,
-            persons,
-            amount,
-        )
+async def _apply(net: dict[Key, list], batch: int = 100) -> None:
+    """Upsert the net changes, ``batch`` keys per statement (in key order, so that two
+    transactions never take the same rows in opposite order)."""
+    keys = sorted(net, key=key_text)
+    for start in range(0, len(keys), batch):
+        part = keys[start : start + batch]
+        values: list[Any] = []
+        for key in part:
+            n, persons, amount = net[key]
+            day, measure, grid, path, category, colour, source, level, days, detail = key
+            values += [key_text(key), day, measure, grid, path, category, colour, source]
+            values += [level, days, detail, n, persons, amount]
+        await CaseStat.raw(_upsert(len(part)), *values)
 
 
 async def apply_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
@@ -205,6 +199,18 @@ async def apply_change(before: dict[str, Any] | None, after: dict[str, Any] | No
     the transaction that changed the case."""
     removed = contributions(before) if before else []
     added = contributions(after) if after else []
+    net = _net(removed, added)
+    if net:
+        await _apply(net)
+
+
+async def apply_many(changes: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    """``apply_change`` for many cases at once: the net change in a few statements."""
+    removed: list[tuple[Key, int, int, Decimal]] = []
+    added: list[tuple[Key, int, int, Decimal]] = []
+    for before, after in changes:
+        removed.extend(contributions(before))
+        added.extend(contributions(after))
     net = _net(removed, added)
     if net:
         await _apply(net)

@@ -567,6 +567,9 @@ async def ontime_figures(scope: Scope, period: Period) -> dict[str, dict[str, in
         Case.extension_days,
         Case.updated_at,
     )
+    # Which clocks each case finished in the period; its clocks are then computed once.
+    finished: dict[int, dict[str, date]] = defaultdict(dict)
+    cases: dict[int, dict] = {}
     for name, (_measure, column) in CLOCK_MEASURES.items():
         day = getattr(Case, column)
         query = Case.select(*columns).where(day >= period.start, day <= period.end)
@@ -575,12 +578,14 @@ async def ontime_figures(scope: Scope, period: Period) -> dict[str, dict[str, in
         if scope.path:
             query = query.where(Case.region_path.like(scope.path + "%"))
         for case in await query:
-            finished = case[column]
-            for item in await clocks_for(case, finished, policy, calendar):
-                if item["clock"].name != name:
-                    continue
+            cases[case["id"]] = case
+            finished[case["id"]][name] = case[column]
+    for case_id, done in finished.items():
+        for item in await clocks_for(cases[case_id], None, policy, calendar):
+            name = item.clock.name
+            if name in done:
                 out[name]["done"] += 1
-                if finished <= item["clock"].due:
+                if done[name] <= item.clock.due:
                     out[name]["on_time"] += 1
     if len(_ONTIME_CACHE) > 256:
         _ONTIME_CACHE.clear()

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from mediation.cases.categories import STANDARD_CATEGORIES, category_label
 from mediation.exports import neutralise
+from mediation.i18n import format_date
 from mediation.i18n import gettext as _
 from mediation.reports import rollups
 from mediation.reports.periods import Period
@@ -178,8 +179,8 @@ def report_xlsx(report: StatutoryReport, preparer: str, prepared_on: date) -> by
         1,
         _(
             "From %(start)s to %(end)s (Beijing dates)",
-            start=report.period.start.isoformat(),
-            end=report.period.end.isoformat(),
+            start=format_date(report.period.start, "long"),
+            end=format_date(report.period.end, "long"),
         ),
     )
     sheet.merge_cells(start_row=3, start_column=1, end_row=3, end_column=width)
@@ -215,7 +216,7 @@ def report_xlsx(report: StatutoryReport, preparer: str, prepared_on: date) -> by
         row_no += 1
     row_no += 1
     text(row_no, 1, _("Prepared by: %(name)s", name=preparer))
-    text(row_no, 4, _("Date: %(date)s", date=prepared_on.isoformat()))
+    text(row_no, 4, _("Date: %(date)s", date=format_date(prepared_on, "long")))
     sheet.column_dimensions["A"].width = 34
     for i in range(2, width + 1):
         sheet.column_dimensions[get_column_letter(i)].width = 16

@@ -18,6 +18,7 @@ from mediation.db import write_transaction
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 from mediation.reports.tables import EarlyWarning, WarningRule
+from mediation.roles import AREA_ROLES
 
 OPEN = ("registered", "accepted", "mediating", "settled", "performing", "breached")
 
@@ -354,9 +355,6 @@ async def _red_without_contact(rule: dict) -> int:
     return raised
 
 
-WARNING_ROLES = ("centre_staff", "admin", "police")
-
-
 async def warnings_for(user, status: str = "open") -> list[dict]:
     """The warnings about the user's region subtree; the police see their grids' cases."""
     query = EarlyWarning.select(
@@ -373,7 +371,7 @@ async def warnings_for(user, status: str = "open") -> list[dict]:
     for row in rows:
         row["case_ids"] = from_json(row["case_ids"]) or []
         row["reason_args"] = from_json(row["reason_args"]) or {}
-    if user.has_role("police") and not user.has_role("centre_staff", "admin"):
+    if user.has_role("police") and not user.has_role(*AREA_ROLES):
         rows = [r for r in rows if await _police_sees(user, r["case_ids"])]
     await _with_case_numbers(rows)
     return rows

@@ -124,6 +124,139 @@
   document.addEventListener("htmx:timeout", function () { show("offline", true, false); });
 })();
 
+/* The session's end: the server says how many seconds are left (on the page and after every
+   request); a few minutes before, a notice offers to stay signed in. The poll of notifications
+   does not count as activity, so an unattended page does end its session. */
+(function () {
+  "use strict";
+  var body, box, text, deadline = 0, warnMs = 0, timer = null;
+
+  function setLeft(seconds) {
+    if (!isFinite(seconds)) return;
+    deadline = Date.now() + seconds * 1000;
+    check();
+  }
+
+  function check() {
+    if (!box) return;
+    var left = deadline - Date.now();
+    if (left <= 0) {
+      box.hidden = true;
+      // The session is over: the same notice as a refused request, with the way to sign in.
+      var status = document.getElementById("net-status");
+      if (status && status.hidden) {
+        status.hidden = false;
+        status.className = "net-status signin";
+        status.querySelector(".net-text").textContent = status.getAttribute("data-signin");
+        status.querySelector(".net-retry").hidden = true;
+        status.querySelector(".net-signin").hidden = false;
+      }
+      return;
+    }
+    if (left > warnMs) { box.hidden = true; return; }
+    var minutes = Math.ceil(left / 60000);
+    text.textContent = left < 60000 ? box.getAttribute("data-ending-soon")
+      : box.getAttribute("data-ending").replace("{n}", String(minutes));
+    box.hidden = false;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    body = document.body;
+    box = document.getElementById("session-warning");
+    if (!box || !body.hasAttribute("data-session-left")) return;
+    text = box.querySelector(".session-text");
+    warnMs = (parseInt(body.getAttribute("data-session-warn"), 10) || 300) * 1000;
+    setLeft(parseInt(body.getAttribute("data-session-left"), 10));
+    document.getElementById("stay-signed-in").addEventListener("click", function () {
+      window.htmx.ajax("POST", "/session/ping", { source: body, swap: "none" });
+    });
+    timer = window.setInterval(check, 1000);
+  });
+
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var xhr = evt.detail.xhr;
+    if (!xhr || !box) return;
+    var left = xhr.getResponseHeader("X-Session-Left");
+    if (left !== null) setLeft(parseInt(left, 10));
+    else if (xhr.status === 401) setLeft(0);
+  });
+  window.sessionClock = { left: function () { return (deadline - Date.now()) / 1000; }, timer: function () { return timer; } };
+})();
+
+/* Confirmation before what cannot be undone: a submit button or form (or a plain button) with
+   data-confirm="what will happen" opens the page's <dialog>; Cancel leaves everything as it
+   was, Confirm goes ahead. No window.confirm and no evaluated attributes (the CSP allows
+   none). Without JavaScript the forms post directly, as before. */
+(function () {
+  "use strict";
+  var dialog, pending = null, passing = false;
+
+  function ask(message, yes, go) {
+    if (!dialog || typeof dialog.showModal !== "function") { go(); return; }
+    document.getElementById("confirm-text").textContent = message;
+    var ok = document.getElementById("confirm-ok");
+    ok.textContent = yes || ok.getAttribute("data-default") || ok.textContent;
+    ok.className = "danger";
+    pending = go;
+    dialog.returnValue = "";
+    dialog.showModal();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    dialog = document.getElementById("confirm-dialog");
+    if (!dialog) return;
+    var ok = document.getElementById("confirm-ok");
+    ok.setAttribute("data-default", ok.textContent);
+    dialog.addEventListener("close", function () {
+      var go = pending;
+      pending = null;
+      if (dialog.returnValue === "ok" && go) go();
+    });
+  });
+
+  function source(form, submitter) {
+    if (submitter && submitter.hasAttribute("data-confirm")) return submitter;
+    if (form.hasAttribute("data-confirm") && !(submitter && submitter.hasAttribute("data-no-confirm"))) return form;
+    return null;
+  }
+
+  document.addEventListener("submit", function (event) {
+    if (passing) return;
+    var form = event.target;
+    var el = source(form, event.submitter);
+    if (!el) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    var submitter = event.submitter;
+    ask(el.getAttribute("data-confirm"), el.getAttribute("data-confirm-yes"), function () {
+      passing = true;
+      try {
+        if (form.requestSubmit) form.requestSubmit(submitter || undefined); else form.submit();
+      } finally {
+        passing = false;
+      }
+    });
+  }, true);
+
+  document.addEventListener("click", function (event) {
+    if (passing) return;
+    var el = event.target.closest && event.target.closest("button[type=button][data-confirm]");
+    if (!el) return;
+    // data-confirm-scope: ask only when something was typed there (an empty row goes quietly).
+    var scope = el.getAttribute("data-confirm-scope");
+    var box = scope && el.closest(scope);
+    if (box && !Array.prototype.some.call(box.querySelectorAll("input, textarea, select"), function (f) {
+      return f.type !== "hidden" && f.type !== "checkbox" && f.type !== "radio" && f.tagName !== "SELECT" && f.value.trim();
+    })) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    ask(el.getAttribute("data-confirm"), el.getAttribute("data-confirm-yes"), function () {
+      passing = true;
+      try { el.click(); } finally { passing = false; }
+    });
+  }, true);
+})();
+
 /* Forms after a failed submit: every invalid control carries aria-invalid and names its
    message; an error summary at the top of the form links each message to its field; the
    first invalid field takes focus and is scrolled into view (below the header, above the

@@ -116,3 +116,27 @@ def client_address(request: Any) -> str:
 
 def store_of(request: Any) -> Store:
     return request.app.stores.get("rate_limit")
+
+
+async def guard_code_lookup(request: Any, scope: str, code: str) -> Verdict:
+    """One lookup with a public code and secret (``scope``: "track", "my-case").
+
+    Per address every lookup counts; per address and code only wrong secrets do, so someone
+    else's guesses never lock out the person who holds the secret. The lookup is counted as a
+    failure before the secret is checked (``right_secret`` gives it back), so a burst of
+    simultaneous guesses cannot all pass the check at once."""
+    settings = request.app.state.settings
+    store = store_of(request)
+    address = client_address(request)
+    verdict = await hit(store, address_limit(settings), f"{scope}:{address}")
+    if verdict.allowed and code:
+        verdict = await hit(store, track_failure_limit(settings), f"{scope}:{address}:{code}")
+    return verdict
+
+
+async def right_secret(request: Any, scope: str, code: str) -> None:
+    """The secret was right: the lookup is no failure after all."""
+    if code:
+        settings = request.app.state.settings
+        key = f"{scope}:{client_address(request)}:{code}"
+        await give_back(store_of(request), track_failure_limit(settings), key)

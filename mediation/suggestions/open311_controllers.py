@@ -347,11 +347,11 @@ class Open311Controller(Controller):
     ) -> Response[bytes]:
         row = await published_photo(rules.parse_tracking_code(request_id), photo_file)
         data_dir = request.app.state.settings.data_dir
-        path = photos.path_of(data_dir, row["stored_as"]) if row else None
-        if path is None or not path.is_file():
+        content = await photos.read(data_dir, row["stored_as"]) if row else None
+        if content is None:
             raise Open311Problem(404, open311.error_response(404, _("Page not found")))
         return Response(
-            path.read_bytes(),
+            content,
             media_type="image/jpeg",
             headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
         )

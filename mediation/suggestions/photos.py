@@ -15,15 +15,15 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from mediation import files
 from mediation.i18n import gettext as _
-from mediation.settings import write_private_file
 from mediation.uploads import sniff
 
 MAX_PHOTOS = 3
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 MAX_SIDE = 2048  # pixels; plenty to see a broken street lamp, small enough to store
 ACCEPTED = {"image/jpeg", "image/png", "image/webp"}
-FOLDER = "suggestion-photos"
+FOLDER = files.SUGGESTION_PHOTOS
 # Refuse decompression bombs long before Pillow's own (much higher) warning threshold.
 MAX_PIXELS = 50_000_000
 
@@ -78,12 +78,13 @@ def prepare_all(uploads: list[tuple[str, bytes]]) -> list[Photo]:
     return [prepare(name, content) for name, content in uploads]
 
 
-def store(data_dir: Path, photo: Photo) -> str:
-    folder = data_dir / FOLDER
+async def store(data_dir: Path, photo: Photo) -> str:
+    """Store the photo (``mediation.files``); returns the name to keep in ``stored_as``."""
     name = uuid.uuid4().hex + ".jpg"
-    write_private_file(folder / name, photo.content)
+    await files.save(data_dir, files.SUGGESTION_PHOTOS, name, photo.content)
     return name
 
 
-def path_of(data_dir: Path, stored_as: str) -> Path:
-    return data_dir / FOLDER / Path(stored_as).name
+async def read(data_dir: Path, stored_as: str) -> bytes | None:
+    """A stored photo's content, or None."""
+    return await files.read(data_dir, files.SUGGESTION_PHOTOS, stored_as)

@@ -21,7 +21,7 @@ from mediation.grid.tables import Region
 from mediation.i18n import gettext as _
 from mediation.suggestions import limits, photos, rules, services
 from mediation.suggestions.categories import category_choices
-from mediation.web import LOCALE_COOKIE, error_page, is_htmx, public_url, see_other
+from mediation.web import LOCALE_COOKIE, error_page, public_url, see_other, wants_fragment
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 PUBLIC = {"public": True}
@@ -113,8 +113,34 @@ def _mark_shown(request: Request, code: str) -> None:
     request.set_session(session)
 
 
+KIOSK_SCOPE = "mediation.kiosk"
+
+
 async def _kiosk_point(request: Request) -> dict | None:
-    return await services.point_for_token(request.cookies.get(KIOSK_COOKIE))
+    """The point of the tablet this request comes from (its device cookie), if it is a bound
+    kiosk; noted in the scope so that every public page renders in kiosk mode (base.html)."""
+    point = await services.point_for_token(request.cookies.get(KIOSK_COOKIE))
+    request.scope[KIOSK_SCOPE] = point  # type: ignore[literal-required]
+    return point
+
+
+def _set_kiosk_cookie(request: Request, response: Response, device_token: str) -> None:
+    """The device token for every public page (path "/"): /track and /board are kiosk pages
+    on the tablet too. A cookie of a tablet bound before (path "/kiosk") is replaced."""
+    response.set_cookie(
+        KIOSK_COOKIE,
+        device_token,
+        max_age=KIOSK_COOKIE_AGE,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.secure_cookies,
+    )
+    response.delete_cookie(KIOSK_COOKIE, path="/kiosk")
+
+
+def _kiosk_reset_seconds(request: Request) -> int:
+    return _reset_seconds(request.query_params.get("reset", ""), FORM_RESET_SECONDS)
 
 
 def _unbound(request: Request, invalid_link: bool = False) -> Template:
@@ -319,9 +345,22 @@ class KioskController(Controller):
     include_in_schema = False
 
     @get("/bind/{token:str}", opt=PUBLIC)
+    async def bind_page(self, request: Request, token: FromPath[str]) -> Template:
+        """Opening the link only asks: a chat preview or a link checker fetching it must not
+        spend it (the tablet would then be refused)."""
+        point = await services.point_for_bind_token(token)
+        if point is None:
+            return _unbound(request, invalid_link=True)
+        return Template(
+            "suggestions/public/kiosk_bind.html",
+            context={"point": point, "token": token},
+            headers=NO_STORE,
+        )
+
+    @post("/bind/{token:str}", opt=PUBLIC, request_max_body_size=MAX_BODY)
     async def bind(self, request: Request, token: FromPath[str]) -> Template | Redirect:
-        # The link is spent here: this tablet gets its own device token, a second opening of
-        # the link (another tablet, a chat preview) is refused.
+        # The link is spent here: this tablet gets its own device token, a second use of the
+        # link (another tablet) is refused.
         device_token = await services.exchange_bind_token(token)
         if device_token is None:
             return _unbound(request, invalid_link=True)
@@ -329,15 +368,7 @@ class KioskController(Controller):
         # signed out, so the next citizen cannot walk into the staff pages.
         request.clear_session()
         response = Redirect("/kiosk", status_code=303, headers=NO_STORE)
-        response.set_cookie(
-            KIOSK_COOKIE,
-            device_token,
-            max_age=KIOSK_COOKIE_AGE,
-            path="/kiosk",
-            httponly=True,
-            samesite="lax",
-            secure=request.app.state.settings.secure_cookies,
-        )
+        _set_kiosk_cookie(request, response, device_token)
         return response
 
     @get("/new", opt=PUBLIC)
@@ -358,7 +389,9 @@ class KioskController(Controller):
             request.clear_session()
         # The point's community is the likeliest area: shown chosen, the citizen may change it.
         values = {"region": str(point["region"])} if point.get("region") else {}
-        return await _form_page(request, "kiosk", point, values, {}, reset=reset)
+        page = await _form_page(request, "kiosk", point, values, {}, reset=reset)
+        _set_kiosk_cookie(request, page, request.cookies[KIOSK_COOKIE])
+        return page
 
     @post("/", opt=PUBLIC, request_max_body_size=MAX_FORM_BODY)
     async def submit(self, request: Request) -> Template | Redirect:
@@ -386,15 +419,23 @@ class SuggestController(Controller):
     include_in_schema = False
 
     @get("/", opt=PUBLIC)
-    async def form(self, request: Request) -> Template:
+    async def form(self, request: Request) -> Template | Redirect:
+        if await _kiosk_point(request) is not None:
+            # On a bound tablet the web form is the kiosk's: it clears itself and files for
+            # the point.
+            return Redirect("/kiosk", status_code=303, headers=NO_STORE)
         return await _form_page(request, "web", None, {}, {})
 
     @post("/", opt=PUBLIC, request_max_body_size=MAX_FORM_BODY)
     async def submit(self, request: Request) -> Template | Redirect:
-        return await _submit(request, await _form_data(request), "web", None)
+        point = await _kiosk_point(request)
+        mode = "kiosk" if point is not None else "web"
+        return await _submit(request, await _form_data(request), mode, point)
 
     @get("/receipt/{name:str}", opt=PUBLIC)
     async def receipt(self, request: Request, name: FromPath[str]) -> Template | Response:
+        if await _kiosk_point(request) is not None:
+            return await _receipt(request, "kiosk", name)
         return await _receipt(request, "web", name)
 
 
@@ -425,8 +466,10 @@ def _track_page(
         "OUTCOME_LABELS": rules.OUTCOME_LABELS,
         "RATING_LABELS": rules.RATING_LABELS,
         "can_reopen": bool(found) and found["times_reopened"] < rules.MAX_REOPENINGS,
+        "kiosk": request.scope.get(KIOSK_SCOPE) is not None,
+        "reset_seconds": _kiosk_reset_seconds(request),
     }
-    if is_htmx(request) and found is not None:
+    if wants_fragment(request) and found is not None:
         # htmx 2 swaps only 2xx answers: the fragment carries any message itself.
         return Template(
             "suggestions/public/partials/_tracking.html", context=context, headers=headers
@@ -434,37 +477,6 @@ def _track_page(
     return Template(
         "suggestions/public/track.html", context=context, status_code=status_code, headers=headers
     )
-
-
-def _failure_key(request: Request, code: str) -> str:
-    return f"{limits.client_address(request)}:{code}"
-
-
-async def _guard_tracking(request: Request, code: str) -> limits.Verdict:
-    """Per address, every lookup counts; per address and receipt code, only wrong secrets do.
-
-    The lookup is counted as a failure before the secret is checked (and given back when the
-    secret is right), so a burst of simultaneous guesses cannot all pass the check at once."""
-    settings = request.app.state.settings
-    store = limits.store_of(request)
-    verdict = await limits.hit(
-        store, limits.address_limit(settings), "track:" + limits.client_address(request)
-    )
-    if verdict.allowed and code:
-        verdict = await limits.hit(
-            store, limits.track_failure_limit(settings), _failure_key(request, code)
-        )
-    return verdict
-
-
-async def _right_secret(request: Request, code: str) -> None:
-    if code:
-        settings = request.app.state.settings
-        await limits.give_back(
-            limits.store_of(request),
-            limits.track_failure_limit(settings),
-            _failure_key(request, code),
-        )
 
 
 def _too_many(request: Request, verdict: limits.Verdict) -> Response:
@@ -491,14 +503,16 @@ class TrackController(Controller):
 
     @get("/", opt=PUBLIC)
     async def form(self, request: Request, code: FromQuery[str] = "") -> Template:
+        await _kiosk_point(request)
         return _track_page(request, {"code": code.strip()[:32]})
 
     @post("/", opt=PUBLIC, request_max_body_size=MAX_BODY)
     async def lookup(self, request: Request, data: Annotated[dict[str, Any], Form]) -> Template:
+        await _kiosk_point(request)
         values = {"code": _one(data.get("code")).strip()[:32]}
         secret = _one(data.get("secret")).strip()[:32]
         code = rules.parse_tracking_code(values["code"]) or ""
-        verdict = await _guard_tracking(request, code)
+        verdict = await limits.guard_code_lookup(request, "track", code)
         if not verdict.allowed:
             return _track_page(
                 request, values, status_code=429, limited=True, retry_after=verdict.retry_after
@@ -506,18 +520,19 @@ class TrackController(Controller):
         found = await services.track(values["code"], secret)
         if found is None:
             return await _refused(request, code, values)
-        await _right_secret(request, code)
+        await limits.right_secret(request, "track", code)
         return _track_page(request, {**values, "secret": secret}, found=found)
 
     @post("/rate", opt=PUBLIC, request_max_body_size=MAX_BODY)
     async def rate(
         self, request: Request, data: Annotated[dict[str, Any], Form]
     ) -> Template | Response:
+        await _kiosk_point(request)
         values = {"code": _one(data.get("code")).strip()[:32]}
         secret = _one(data.get("secret")).strip()[:32]
         rating = _one(data.get("rating")).strip()[:32]
         code = rules.parse_tracking_code(values["code"]) or ""
-        verdict = await _guard_tracking(request, code)
+        verdict = await limits.guard_code_lookup(request, "track", code)
         if not verdict.allowed:
             return _too_many(request, verdict)
         try:
@@ -526,7 +541,7 @@ class TrackController(Controller):
             found = await services.track(values["code"], secret)
             if found is None:
                 return await _refused(request, code, values)
-            await _right_secret(request, code)
+            await limits.right_secret(request, "track", code)
             return _track_page(
                 request,
                 {**values, "secret": secret},
@@ -534,7 +549,7 @@ class TrackController(Controller):
                 errors={"rating": exc.message},
                 status_code=422,
             )
-        await _right_secret(request, code)
+        await limits.right_secret(request, "track", code)
         found = await services.track(values["code"], secret)
         return _track_page(
             request,
@@ -556,12 +571,14 @@ class BoardController(Controller):
     @get("/", opt=PUBLIC)
     async def board(
         self,
+        request: Request,
         category: FromQuery[str] = "",
         outcome: FromQuery[str] = "",
         department: FromQuery[str] = "",
     ) -> Template:
         from mediation.inputs import db_id
 
+        kiosk = await _kiosk_point(request) is not None
         categories = category_choices()
         departments = await services.board_departments()
         args = {
@@ -572,6 +589,8 @@ class BoardController(Controller):
         return Template(
             "suggestions/public/board.html",
             context={
+                "kiosk": kiosk,
+                "reset_seconds": _kiosk_reset_seconds(request),
                 "rows": await services.public_board(
                     category=args["category"],
                     outcome=args["outcome"],

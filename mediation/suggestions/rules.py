@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -14,9 +13,10 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from mediation.cases.deadlines import add_days, next_working_day
-from mediation.clock import local_today
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext
+from mediation.public_codes import CodeFormat
+from mediation.public_codes import new_secret as new_secret
 
 # --- statuses and moves -----------------------------------------------------------------------
 
@@ -521,33 +521,10 @@ def validate_submission(values: Mapping[str, Any]) -> dict[str, str]:
 
 # --- receipt code and secret ------------------------------------------------------------------
 
-# No 0/O and no 1/I: a receipt code is read aloud over the phone and typed from paper.
-CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-CODE_PREFIX = "JY"  # 建议
-CODE_LENGTH = 6
-SECRET_DIGITS = 6
-_CODE_RE = re.compile(rf"^{CODE_PREFIX}(\d{{4}})([{CODE_ALPHABET}]{{{CODE_LENGTH}}})$")
-
-
-def new_tracking_code(year: int | None = None) -> str:
-    """A receipt code like "JY-2026-7K3Q9M": about a billion codes a year, none guessable."""
-    year = year or local_today().year
-    body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    return f"{CODE_PREFIX}-{year:04d}-{body}"
-
-
-def parse_tracking_code(text: str | None) -> str | None:
-    """The canonical code from what a citizen typed (any case, width, spacing), else None."""
-    compact = re.sub(r"[\s\-_—–]", "", unicodedata.normalize("NFKC", text or "")).upper()
-    match = _CODE_RE.match(compact)
-    if not match:
-        return None
-    return f"{CODE_PREFIX}-{match.group(1)}-{match.group(2)}"
-
-
-def new_secret() -> str:
-    """The 6-digit secret printed on the receipt beside the code."""
-    return f"{secrets.randbelow(10**SECRET_DIGITS):0{SECRET_DIGITS}d}"
+# A receipt code like "JY-2026-7K3Q9M" and the secret printed beside it (mediation.public_codes).
+RECEIPT_CODES = CodeFormat("JY")  # 建议
+new_tracking_code = RECEIPT_CODES.new
+parse_tracking_code = RECEIPT_CODES.parse
 
 
 def _key_bytes(key: str | bytes) -> bytes:

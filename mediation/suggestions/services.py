@@ -12,9 +12,10 @@ from mediation.accounts.services import CurrentUser
 from mediation.cases.services import CaseError, CaseInput, PartyInput, register_case, today
 from mediation.clock import utc_now
 from mediation.db import write_transaction
-from mediation.grid.tables import Department, Grid, Region, Staff, TeamMember
+from mediation.grid.tables import Department, Grid, Region
 from mediation.i18n import gettext as _
 from mediation.masking import mask_phone
+from mediation.roles import AREA_ROLES
 from mediation.settings import get_settings
 from mediation.suggestions import photos, rules, similarity
 from mediation.suggestions.categories import CATEGORY_CODES
@@ -28,7 +29,7 @@ from mediation.suggestions.tables import (
 )
 
 POLICY = rules.SuggestionPolicy()
-STAFF_ROLES = ("centre_staff", "admin")
+STAFF_ROLES = AREA_ROLES
 # What a department may see of a suggestion: never the proposer when it is confidential.
 IDENTITY_FIELDS = ("proposer_name", "proposer_phone", "proposer_email", "account_id")
 
@@ -107,6 +108,23 @@ async def exchange_bind_token(link_token: str) -> str | None:
 
     await record_audit(None, "device_bound", "direct_report_point", rows[0]["id"])
     return device_token
+
+
+async def point_for_bind_token(link_token: str) -> dict | None:
+    """The point a binding link is for, while the link is valid, without spending it (the
+    page a GET of the link shows asks to confirm; only its POST binds)."""
+    if not link_token:
+        return None
+    return (
+        await DirectReportPoint.select(DirectReportPoint.id, DirectReportPoint.name)
+        .where(
+            DirectReportPoint.bind_token_digest == digest_token(link_token),
+            DirectReportPoint.bind_token_digest != "",
+            DirectReportPoint.active.eq(True),
+            DirectReportPoint.bind_issued_at >= utc_now() - timedelta(hours=BIND_LINK_HOURS),
+        )
+        .first()
+    )
 
 
 async def revoke_device(user: CurrentUser, point_id: int) -> None:
@@ -320,7 +338,7 @@ async def submit_suggestion(
             width=photo.width,
             height=photo.height,
             sha256=photo.sha256,
-            stored_as=photos.store(data_dir, photo),
+            stored_as=await photos.store(data_dir, photo),
         ).save()
     await _event(suggestion.id, actor, "received", "", "received")
     return cleaned, {}, (code, secret)
@@ -630,30 +648,55 @@ async def export_rows(
 
 
 async def similar_to(user: CurrentUser, suggestion_id: int, limit: int = 8) -> list[dict]:
-    """Suggestions on the same matter already in the system (same area, last year)."""
+    """Suggestions on the same matter already in the system (received since the start of the
+    same month last year), from the index each process keeps (``similar_index``)."""
+    from mediation.suggestions import similar_index
+
     row = await suggestion_for_staff(user, suggestion_id)
     if row is None:
         return []
     since = date(today().year - 1, today().month, 1)
-    candidates = await Suggestion.select(
-        Suggestion.id,
-        Suggestion.title,
-        Suggestion.reason,
-        Suggestion.measures,
-        Suggestion.tracking_code,
-        Suggestion.status,
-    ).where(Suggestion.received_on >= since, Suggestion.id != suggestion_id)
+    new = similarity.SuggestionText(row["id"], row["title"], row["reason"], row["measures"])
+    found = await similar_index.find_similar(new, since, limit)
+    if not found:
+        return []
+    rows = await Suggestion.select(*_SIMILAR_COLUMNS).where(
+        Suggestion.id.is_in([i for i, _score in found])
+    )
+    by_id = {c["id"]: c for c in rows}
+    return [{**by_id[i], "score": round(score, 2)} for i, score in found if i in by_id]
+
+
+_SIMILAR_COLUMNS = (
+    Suggestion.id,
+    Suggestion.title,
+    Suggestion.reason,
+    Suggestion.measures,
+    Suggestion.tracking_code,
+    Suggestion.status,
+)
+
+
+async def similar_to_scan(suggestion_id: int, limit: int = 8) -> list[tuple[int, float]]:
+    """(id, score) as the page used to find them: every suggestion of the window read and
+    compared on each call (kept to check the index against)."""
+    row = await Suggestion.select(*_SIMILAR_COLUMNS).where(Suggestion.id == suggestion_id).first()
+    if row is None:
+        return []
+    since = date(today().year - 1, today().month, 1)
+    candidates = await Suggestion.select(*_SIMILAR_COLUMNS).where(
+        Suggestion.received_on >= since, Suggestion.id != suggestion_id
+    )
     new = similarity.SuggestionText(row["id"], row["title"], row["reason"], row["measures"])
     found = similarity.find_similar(
         new,
         [
             similarity.SuggestionText(c["id"], c["title"], c["reason"], c["measures"])
-            for c in candidates
+            for c in sorted(candidates, key=lambda c: c["id"])
         ],
         limit=limit,
     )
-    by_id = {c["id"]: c for c in candidates}
-    return [{**by_id[i], "score": round(score, 2)} for i, score in found]
+    return [(int(i), score) for i, score in found]  # type: ignore[call-overload]
 
 
 # Where a suggestion stands on the way to a reply; a member joining a group that is further on
@@ -1053,13 +1096,3 @@ async def sweep_suggestions(on: date | None = None) -> int:
         .returning(Suggestion.id)
     )
     return len(rows)
-
-
-async def handlers_of(department_id: int) -> list[int]:
-    rows = await Staff.select(Staff.id, Staff.roles).where(Staff.department == department_id)
-    return [r["id"] for r in rows if "handler" in (r["roles"] or [])]
-
-
-async def team_of_grid(grid_id: int) -> list[int]:
-    rows = await TeamMember.select(TeamMember.staff).where(TeamMember.grid == grid_id)
-    return [r["staff"] for r in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Annotated, Any
 
@@ -35,7 +36,7 @@ from mediation.suggestions.tables import (
     SuggestionPhoto,
     SuggestionTopic,
 )
-from mediation.web import is_htmx, public_url, see_other
+from mediation.web import public_url, see_other, wants_fragment
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 STAFF_ROLES = services.STAFF_ROLES
@@ -434,10 +435,11 @@ class SuggestionStaffController(Controller):
             "page": page,
             "args": {**filter_args, **({"status": status} if status else {})},
             "filter_args": filter_args,
+            "filter_dates": {"start": filters.date_from, "end": filters.date_to},
             "is_department": _is_department(user),
             "L": LABELS,
         }
-        if is_htmx(request):
+        if wants_fragment(request):
             return Template("suggestions/staff/partials/_rows.html", context=context)
         return Template("suggestions/staff/list.html", context=context)
 
@@ -458,8 +460,10 @@ class SuggestionStaffController(Controller):
             {"rows": len(rows), **filter_args},
             status,
         )
+        # Built in a worker thread: a large workbook must not stall the event loop.
+        body = await asyncio.to_thread(suggestions_workbook, rows)
         return Response(
-            suggestions_workbook(rows),
+            body,
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             headers={
                 "Content-Disposition": 'attachment; filename="suggestions.xlsx"',
@@ -531,11 +535,11 @@ class SuggestionStaffController(Controller):
             .first()
         )
         data_dir = request.app.state.settings.data_dir
-        path = photos.path_of(data_dir, row["stored_as"]) if row else None
-        if path is None or not path.is_file():
+        content = await photos.read(data_dir, row["stored_as"]) if row else None
+        if content is None:
             raise NotFoundException()
         return Response(
-            path.read_bytes(),
+            content,
             media_type="image/jpeg",
             headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
         )
@@ -601,7 +605,7 @@ class SuggestionStaffController(Controller):
     @post("/{suggestion_id:int}/phone")
     async def phone(self, request: Request, suggestion_id: FromPath[int]) -> Template:
         phone = await reveal_phone(current_user(request), suggestion_id)
-        if is_htmx(request):
+        if wants_fragment(request):
             return Template("suggestions/staff/partials/_phone.html", context={"phone": phone})
         return await _detail(request, suggestion_id, {}, revealed_phone=phone)
 

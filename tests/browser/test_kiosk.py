@@ -93,6 +93,7 @@ def test_a_citizen_files_at_the_kiosk_gets_a_receipt_and_rates_the_reply(live_se
     )
     page = kiosk.new_page()
     page.goto(f"{live_server}/kiosk/bind/{token}")
+    page.click("#bind-tablet")  # opening the link only asks; the button binds
     page.wait_for_url(f"{live_server}/kiosk")
     assert page.locator("h1").inner_text() == "提建议"
     assert "东湖社区人民建议直报点" in page.locator(".point").inner_text()

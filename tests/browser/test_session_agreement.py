@@ -73,6 +73,8 @@ def test_mediator1_runs_the_session_and_prints_the_agreement(live_server, browse
     shot(page, "session-minutes")
     page.select_option("#outcome", "agreement")
     page.click("text=结束调解会并锁定笔录")
+    with page.expect_navigation():
+        page.click("#confirm-ok")  # the dialog says the minutes will be locked
     assert page.locator("text=调解会已结束").first.is_visible()
 
     page.goto(f"{live_server}/cases/{case_id}")
@@ -90,7 +92,8 @@ def test_mediator1_runs_the_session_and_prints_the_agreement(live_server, browse
     first.locator("input[name$='-deadline']").fill("2031-03-12")
     page.fill("#f-copies", "3")
     page.click("#issue-agreement")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("#confirm-ok")  # the dialog says it gets its number and is then final
     heading = page.locator("h1").inner_text()
     assert re.search(r"（\d{4}）当湖\S*调字第\d+号", heading), heading
     shot(page, "agreement-issued")

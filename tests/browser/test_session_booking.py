@@ -60,8 +60,28 @@ def test_a_double_booking_is_confirmed_then_the_session_cancelled(live_server, t
     assert page.locator("#minutes form").count() == 0
     shot(page, "session-cancelled-768")
 
+    # Another session of the case is moved to a new time.
+    page.goto(f"{live_server}/cases/{case_id}/sessions/new")
+    page.fill("#f-starts_at", "2033-03-10T14:00")
+    page.fill("#f-room", room)
+    page.click("button:has-text('安排')")
+    page.wait_for_url(re.compile(rf"/cases/{case_id}/sessions/\d+$"))
+    page.click("#change summary:has-text('调解会改期')")
+    page.fill("#new_starts_at", "2033-03-17T14:00")
+    page.fill("#reschedule_reason", "申请人出差")
+    page.click("#change button:has-text('改期')")
+    page.wait_for_url(re.compile(rf"/cases/{case_id}/sessions/\d+$"))
+    assert page.inner_text("#session-status") == "已安排"
+    page.go_back()
+    page.reload()
+    assert page.inner_text("#session-status").startswith("已改期 → 2033年3月17日 14:00")
+    shot(page, "session-rescheduled-768")
+
     page.goto(f"{live_server}/cases/{case_id}")
     sessions_text = page.inner_text("#sessions")
     assert "已取消" in sessions_text and "被申请人住院，无法到场" in sessions_text
+    assert "已改期 → 2033/3/17 14:00" in sessions_text
+    page.locator("#sessions").screenshot(path=str(shot(page, "case-sessions-768")))
     timeline = page.content()
     assert "时间冲突仍安排调解会" in timeline and "调解会已取消" in timeline
+    assert "调解会已改期" in timeline

@@ -14,6 +14,7 @@ import zlib
 
 import pytest
 
+from mediation import files
 from mediation.cases import services
 from mediation.cases.tables import Attachment, Case, CaseEvent, Party
 from tests.cases.conftest import STUDENT_ID, deposit_case, grid_id, user
@@ -181,9 +182,9 @@ async def test_a_real_png_is_accepted_and_stored_as_a_clean_jpeg(client, setting
     # Re-encoded like every photo of a case, so no metadata of the original survives.
     assert stored[0]["content_type"] == "image/jpeg" and stored[0]["metadata_removed"]
     assert stored[0]["filename"] == "门口.png" and stored[0]["kind"] == "photo"
-    path = settings.data_dir / "attachments" / stored[0]["stored_as"]
-    assert path.read_bytes().startswith(b"\xff\xd8\xff")
-    assert stored[0]["size"] == path.stat().st_size
+    content = await files.read(settings.data_dir, files.ATTACHMENTS, stored[0]["stored_as"])
+    assert content is not None and content.startswith(b"\xff\xd8\xff")
+    assert stored[0]["size"] == len(content)
 
 
 # ---------------------------------------------------------------- the list

@@ -177,7 +177,7 @@ async def test_most_demo_mediations_end_in_time():
     assert len(finished) > 100
     on_time = 0
     for case in finished:
-        clocks = {c["clock"].name: c["state"] for c in await services.clocks_for(case)}
+        clocks = {c.clock.name: c.state for c in await services.clocks_for(case)}
         state = clocks["mediation"]
         assert state.done
         on_time += not state.is_overdue

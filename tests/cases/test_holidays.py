@@ -213,7 +213,7 @@ async def test_a_deadline_across_new_year_2027_is_an_estimate_until_the_schedule
             files={"file": ("", b"", "text/csv")},
         )
         assert response.status_code == 422
-        assert "2027-02-22是工作日：调休上班日应是周末。" in text_of(response.text)
+        assert "2027年2月22日是工作日：调休上班日应是周末。" in text_of(response.text)
         assert "国办发明电〔2026〕7号" in response.text and "2027-02-22,workday" in response.text
         assert not await HolidayYear.exists().where(HolidayYear.year == 2027)
 
@@ -304,7 +304,7 @@ async def test_the_mediation_clock_of_a_case_ended_in_time_and_closed_late_is_on
         case = await services.case_for(grid1, case_id)
         assert case["concluded_on"] == date(2026, 3, 14)
         assert case["closed_on"] == date(2026, 5, 16)
-        clocks = {c["clock"].name: c["state"] for c in await services.clocks_for(case)}
+        clocks = {c.clock.name: c.state for c in await services.clocks_for(case)}
         assert clocks["mediation"].done and not clocks["mediation"].is_overdue
         await login(client, "grid1")
         page = text_of((await client.get(f"/cases/{case_id}")).text)

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 from weasyprint import HTML
 
+from mediation import files
 from mediation.cases import services, sessions
 from mediation.cases.tables import Attachment, CaseEvent, Party
 from mediation.grid.tables import Mediator, Staff
@@ -92,7 +93,8 @@ async def test_a_photo_is_stored_without_exif_and_listed_with_who_what_and_which
     )
     assert response.status_code == 303
     row = await material_of(case_id)
-    stored = (settings.data_dir / "attachments" / row["stored_as"]).read_bytes()
+    stored = await files.read(settings.data_dir, files.ATTACHMENTS, row["stored_as"])
+    assert stored is not None
     assert b"Owner Zhang San" not in stored and b"PhoneMaker" not in stored
     with Image.open(io.BytesIO(stored)) as image:
         assert not image.getexif() and image.size == (640, 480)
@@ -262,10 +264,11 @@ async def test_a_receipt_photographed_during_a_session_lands_on_the_timeline(cli
     assert row["session"] == session_id and row["kind"] == "receipt"
     [added] = await events(case_id, "material_added")
     assert added["actor.username"] == "mediator1"
-    assert added["changes"]["session"][1] == "2031-06-02 09:30"
+    assert added["changes"]["session"][1] == "2031-06-02T09:30+08:00"
     page = text_of((await client.get(f"/cases/{case_id}")).text)
     assert "1. 押金收据" in page and "收据" in page
-    assert "调解时间" in page or "会议时间" in page or "2031-06-02 09:30" in page
+    # The timeline gives the session's county time in Chinese, never an ISO stamp.
+    assert "2031年6月2日 09:30" in page and "2031-06-02" not in page
 
 
 def _png() -> bytes:
@@ -287,7 +290,7 @@ async def test_a_withdrawal_needs_a_reason_and_keeps_the_material(client, settin
     assert done.status_code == 303
     after = await material_of(case_id)
     assert after["withdrawn_at"] is not None and after["withdrawn_reason"] == "当事人要求撤回"
-    assert (settings.data_dir / "attachments" / after["stored_as"]).is_file()
+    assert await files.read(settings.data_dir, files.ATTACHMENTS, after["stored_as"])
     [withdrawn] = await events(case_id, "material_withdrawn")
     assert withdrawn["note"] == "当事人要求撤回"
     page = text_of((await client.get(f"/cases/{case_id}")).text)
@@ -362,9 +365,7 @@ async def test_a_photo_attached_before_materials_existed_loses_its_exif_when_ope
 ):
     case_id = await new_case(new_key)
     original = photo_with_gps("purple")
-    folder = settings.data_dir / "attachments"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "legacy-test.jpg").write_bytes(original)
+    await files.save(settings.data_dir, files.ATTACHMENTS, "legacy-test.jpg", original)
     grid1 = await user("grid1")
     await Attachment(
         case=case_id,
@@ -382,7 +383,7 @@ async def test_a_photo_attached_before_materials_existed_loses_its_exif_when_ope
     assert response.status_code == 200 and b"Owner Zhang San" not in response.content
     after = await material_of(case_id)
     assert after["metadata_removed"] and after["thumbnail_as"]
-    assert not (folder / "legacy-test.jpg").exists()
+    assert await files.read(settings.data_dir, files.ATTACHMENTS, "legacy-test.jpg") is None
 
 
 async def test_a_pdfs_pages_are_drawn_onto_its_numbered_appendix_pages(tmp_path):

@@ -16,6 +16,7 @@ from mediation.cases import services, sessions
 from mediation.cases.tables import Case, CaseEvent, CaseMediator, MediationSession, Party
 from mediation.cases.tables import SessionParticipant as Participant
 from mediation.grid.tables import Mediator
+from mediation.portal.tables import PartyMessage
 from tests.cases.conftest import user
 from tests.cases.test_printed_records import pdf_text
 from tests.cases.test_sessions_and_agreements import _case_in_mediation, assign_directly
@@ -166,6 +167,15 @@ async def test_cancel_and_reschedule_are_recorded_and_left_out_of_the_case_file(
     assert cancel_event["note"] == "被申请人住院，无法到场"
     [move_event] = await _events(case_id, "session_rescheduled")
     assert move_event["note"] == "申请人出差"
+    # The parties are texted: the cancelled sitting, and the new time of the moved one.
+    texts = await PartyMessage.select(PartyMessage.event, PartyMessage.text).where(
+        PartyMessage.case == case_id
+    )
+    assert any(
+        t["event"] == "session_cancelled" and "原定于5月8日 09:00的调解会已取消" in t["text"]
+        for t in texts
+    )
+    assert any(t["event"] == "session_rescheduled" and "5月12日 10:00" in t["text"] for t in texts)
 
     # Each session shows its state; the moved one points to its new time.
     cancelled_page = text_of((await client.get(f"{base}/{cancelled}")).text)

@@ -287,7 +287,7 @@ async def _count_cases(client, href: str) -> int:
     while True:
         response = await client.get(f"{href}&page={page_no}", headers={"HX-Request": "true"})
         assert response.status_code == 200
-        total += len(re.findall(r'<a href="/cases/\d+"', response.text))
+        total += len(re.findall(r'<a [^>]*href="/cases/\d+"', response.text))
         if f"page={page_no + 1}" not in response.text:
             return total
         page_no += 1

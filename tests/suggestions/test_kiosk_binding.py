@@ -11,6 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from mediation.suggestions import services
 from mediation.suggestions.tables import DirectReportPoint
+from tests.helpers import post_form
 from tests.suggestions.test_public import _bind, _bound_point
 
 pytestmark = pytest.mark.anyio
@@ -22,7 +23,7 @@ async def test_a_second_tablet_opening_the_link_is_refused(app):
         response = await _bind(first, link)
         device = first.cookies.get("kiosk_token")
         assert device and device != link
-        refused = await second.get(f"/kiosk/bind/{link}", follow_redirects=False)
+        refused = await post_form(second, f"/kiosk/bind/{link}", {})
         assert refused.status_code == 403
         assert "kiosk_token" not in refused.headers.get("set-cookie", "")
         assert "链接只能使用一次" in refused.text

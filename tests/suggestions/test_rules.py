@@ -7,10 +7,9 @@ from datetime import date
 
 import pytest
 
-from mediation import i18n
+from mediation import i18n, public_codes
 from mediation.suggestions import rules
 from mediation.suggestions.rules import (
-    CODE_ALPHABET,
     REWARD_TIERS,
     IllegalMove,
     Outcome,
@@ -310,8 +309,8 @@ def test_a_filled_honeypot_is_spam_and_nothing_else_is_said():
 def test_a_tracking_code_reads_like_jy_year_and_six_unambiguous_characters():
     code = new_tracking_code(2026)
     assert re.fullmatch(r"JY-2026-[2-9A-HJ-NP-Z]{6}", code)
-    assert not set("0O1I") & set(CODE_ALPHABET)
-    assert len(CODE_ALPHABET) == 32
+    assert not set("0O1I") & set(public_codes.CODE_ALPHABET)
+    assert len(public_codes.CODE_ALPHABET) == 32
 
 
 def test_tracking_codes_do_not_repeat():
@@ -337,7 +336,7 @@ def test_a_typed_tracking_code_is_understood_in_any_case_width_and_spacing():
 
 def test_a_secret_is_six_digits_with_leading_zeros_kept(monkeypatch):
     assert re.fullmatch(r"\d{6}", new_secret())
-    monkeypatch.setattr(rules.secrets, "randbelow", lambda n: 42)
+    monkeypatch.setattr(public_codes.secrets, "randbelow", lambda n: 42)
     assert new_secret() == "000042"
 
 

@@ -1,0 +1,177 @@
+"""The index paths of the case search, keyset pages and mediator loads find what the scans did."""
+
+from __future__ import annotations
+
+import pytest
+
+from mediation.cases import services
+from mediation.cases.tables import Case, CaseMediator, Party
+from tests.cases.conftest import deposit_case, grid_id, user
+
+pytestmark = pytest.mark.anyio
+
+
+async def _ids(condition) -> set[int]:
+    return {r["id"] for r in await Case.select(Case.id).where(condition)}
+
+
+async def _found(term: str) -> set[int]:
+    return await _ids(await services.text_search_condition(term))
+
+
+async def _scanned(term: str) -> set[int]:
+    return await _ids(await services.text_search_condition_scan(term))
+
+
+async def test_whole_names_and_case_numbers_find_the_same_cases_as_the_text_scan(new_key):
+    grid1 = await user("grid1")
+    case_id = await services.register_case(
+        deposit_case(
+            await grid_id(),
+            parties=[
+                services.PartyInput(role="applicant", name="柏芳", phone="13811112222"),
+                services.PartyInput(role="respondent", name="柏秀英", phone="13833334444"),
+            ],
+        ),
+        grid1,
+        new_key(),
+    )
+    number = (await Case.select(Case.number).where(Case.id == case_id).first())["number"]
+    names = sorted(
+        {r["name"] for r in await Party.select(Party.name).where(Party.kind == "person")}
+    )
+    two = [n for n in names if len(n) == 2]
+    three = [n for n in names if len(n) == 3]
+    assert "柏芳" in two and "柏秀英" in three
+    numbers = [r["number"] for r in await Case.select(Case.number).order_by(Case.id).limit(40)]
+    terms = [*two, *three[:40], *numbers, number, number.split("-", 1)[1]]
+    differ = {}
+    for term in terms:
+        found, scanned = await _found(term), await _scanned(term)
+        if found != scanned:
+            differ[term] = (sorted(found), sorted(scanned))
+    assert differ == {}
+    assert await _found(number) == {case_id}
+    # A two-character name and the start of a three-character one both answer by the name.
+    assert case_id in await _found("柏芳") and case_id in await _found("柏秀")
+
+
+async def test_a_short_term_that_starts_no_name_is_still_looked_up_in_the_text(new_key):
+    grid1 = await user("grid1")
+    case_id = await services.register_case(
+        deposit_case(await grid_id(), summary="楼上渗漏致楼下天花板受损"), grid1, new_key()
+    )
+    assert await Party.count().where(Party.name.like("渗漏%")) == 0
+    found = await _found("渗漏")
+    assert case_id in found and found == await _scanned("渗漏")
+
+
+async def test_the_last_digits_of_a_phone_find_the_case_besides_what_the_text_finds(new_key):
+    grid1 = await user("grid1")
+    case_id = await services.register_case(
+        deposit_case(
+            await grid_id(),
+            parties=[
+                services.PartyInput(role="applicant", name="沈一", phone="13957319876"),
+                services.PartyInput(role="respondent", name="沈二", phone="13900001111"),
+            ],
+        ),
+        grid1,
+        new_key(),
+    )
+    for tail in ("9876", "57319876", "13957319876"):
+        found = await _found(tail)
+        assert case_id in found, tail
+        assert await _scanned(tail) <= found, tail
+    assert case_id not in await _found("9875")
+
+
+async def test_the_list_pages_by_keyset_as_it_does_by_offset(new_key):
+    centre = await user("centre2")
+    first, more = await services.list_cases(centre, services.CaseFilters())
+    second, _ = await services.list_cases(centre, services.CaseFilters(page=2))
+    assert more and len(first) == services.PAGE_SIZE
+    after, _ = await services.list_cases(
+        centre, services.CaseFilters(page=2, after=first[-1]["id"])
+    )
+    assert [r["id"] for r in after] == [r["id"] for r in second]
+    back, has_more = await services.list_cases(
+        centre, services.CaseFilters(page=1, before=after[0]["id"])
+    )
+    assert [r["id"] for r in back] == [r["id"] for r in first] and has_more
+
+
+async def test_the_keyset_links_lead_to_the_next_and_previous_pages(client):
+    from tests.helpers import login
+
+    await login(client, "centre2")
+    page1 = (await client.get("/cases")).text
+    first_ids = _case_links(page1)
+    assert "&amp;after=" in page1 or "&after=" in page1
+    last = first_ids[-1]
+    page2 = (await client.get(f"/cases?page=2&after={last}")).text
+    second_ids = _case_links(page2)
+    assert second_ids and max(second_ids) < last
+    assert 'page=1"' in page2  # back to the first page: no key needed
+    page3 = (await client.get(f"/cases?page=3&after={second_ids[-1]}")).text
+    third_ids = _case_links(page3)
+    assert third_ids and max(third_ids) < min(second_ids)
+    assert f"page=2&amp;before={third_ids[0]}" in page3 or f"page=2&before={third_ids[0]}" in page3
+    back = _case_links((await client.get(f"/cases?page=2&before={third_ids[0]}")).text)
+    assert back == second_ids
+
+
+def _case_links(html: str) -> list[int]:
+    import re
+
+    return [int(m) for m in re.findall(r'<td><a [^>]*href="/cases/(\d+)">', html)]
+
+
+async def test_mediator_loads_count_active_assignments_of_open_cases():
+    rows = await CaseMediator.select(CaseMediator.mediator).where(
+        CaseMediator.active.eq(True), CaseMediator.case.status.is_in(services.OPEN_STATUSES)
+    )
+    expected: dict[int, int] = {}
+    for r in rows:
+        expected[r["mediator"]] = expected.get(r["mediator"], 0) + 1
+    from mediation.cases.mediators import _mediator_loads
+
+    assert await _mediator_loads() == expected
+
+
+async def test_the_mediator_ranking_is_worked_out_only_where_it_is_shown(
+    client, monkeypatch, new_key
+):
+    from tests.helpers import login
+
+    calls: list[int] = []
+    original = services.suggest_mediators
+
+    async def counting(user, case_id):
+        calls.append(case_id)
+        return await original(user, case_id)
+
+    monkeypatch.setattr(services, "suggest_mediators", counting)
+    centre = await user("centre1")
+    row = (
+        await CaseMediator.select(CaseMediator.case)
+        .where(
+            CaseMediator.active.eq(True),
+            CaseMediator.case.status == "mediating",
+            CaseMediator.case.region_path.like(centre.region_path + "%"),
+        )
+        .first()
+    )
+    assert row, "the demo has a mediating case with a mediator in centre1's town"
+    await login(client, "centre1")
+    page = (await client.get(f"/cases/{row['case']}")).text
+    link = f'href="/cases/{row["case"]}?mediators=1#mediators"'
+    assert calls == [] and link in page
+    page = (await client.get(f"/cases/{row['case']}?mediators=1")).text
+    assert calls == [row["case"]] and link not in page
+    # A new case has no mediator yet: the ranking is what the page is for.
+    case_id = await services.register_case(
+        deposit_case(await grid_id()), await user("grid1"), new_key()
+    )
+    page = (await client.get(f"/cases/{case_id}")).text
+    assert calls[-1] == case_id and f"/cases/{case_id}?mediators=1#mediators" not in page

@@ -1,0 +1,202 @@
+"""The set-based deadline sweep does exactly what the per-case sweep did, case by case.
+
+``per_case_sweep`` below is the sweep as it was (one case at a time, each change through
+``update_case`` and ``record_event``). Two identical sets of hand-made cases are built; one is
+swept by the old loop, then the real sweep runs over everything; both sets must end alike:
+flag, level, version, timeline and notifications.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from mediation.cases import services, workflow
+from mediation.cases.changes import update_case
+from mediation.cases.common import EditConflict
+from mediation.cases.deadline_sweep import SWEEP_COLUMNS, sweep_deadlines
+from mediation.cases.events import centre_staff, grid_team, notify, record_event
+from mediation.cases.holidays import refresh_calendar
+from mediation.cases.policy_store import current_policy
+from mediation.cases.queries import clocks_for
+from mediation.cases.tables import Case, CaseEvent, Notification
+from mediation.i18n import gettext as _
+from tests.cases.conftest import deposit_case, grid_id, user
+
+pytestmark = pytest.mark.anyio
+
+# Registered the day before the National Day holiday (2026-10-01 to 10-07, a Thursday to a
+# Wednesday): the 2-working-day accept clock runs to Friday 10-09, not to Friday 10-02.
+EVE = date(2026, 9, 30)
+ON = date(2026, 10, 12)
+
+# (registered_on, status, level, accepted_on, mediation_started_on, overdue, extension_days)
+SCENARIOS = [
+    (EVE, "registered", "grid", None, None, False, 0),  # accept and handle late: escalates
+    (ON - timedelta(days=1), "registered", "grid", None, None, False, 0),  # not yet due
+    (EVE, "registered", "county", None, None, False, 0),  # late, nowhere to escalate
+    # Accepted in time, the 7-working-day handle clock lapsed on 09-29: to the town centre.
+    (date(2026, 9, 20), "accepted", "community", date(2026, 9, 21), None, False, 0),
+    (ON - timedelta(days=45), "mediating", "town", None, ON - timedelta(days=40), False, 0),
+    (ON - timedelta(days=45), "mediating", "town", None, ON - timedelta(days=40), False, 15),
+    (ON - timedelta(days=2), "registered", "grid", None, None, True, 0),  # caught up
+    (EVE, "registered", "grid", None, None, True, 0),  # still late: handled before
+    (ON - timedelta(days=60), "performing", "community", None, ON - timedelta(days=50), False, 0),
+]
+
+
+async def per_case_sweep(case_ids: list[int], on: date) -> None:
+    """The old sweep's loop, restricted to ``case_ids``."""
+    policy = await current_policy()
+    calendar = await refresh_calendar(force=True)
+    rows = await Case.select(Case.all_columns()).where(Case.id.is_in(case_ids))
+    for case in rows:
+        states = await clocks_for(case, on, policy, calendar)
+        late = [c for c in states if c.state.is_overdue and not c.state.done]
+        try:
+            if not late:
+                if case["overdue"]:
+                    await update_case(case, {Case.overdue: False}, None, case["version"])
+                    await record_event(case["id"], None, "caught_up")
+                continue
+            if case["overdue"]:
+                continue
+            await update_case(case, {Case.overdue: True}, None, case["version"])
+            await record_event(
+                case["id"], None, "overdue", note=", ".join(c.clock.label for c in late)
+            )
+            case["version"] += 1
+            team = await grid_team(case["grid"])
+            await notify(
+                [m["staff"] for m in team],
+                case["id"],
+                "overdue",
+                _("Case %(number)s is overdue.", number=case["number"]),
+            )
+            clock = next((c.clock for c in late if c.clock.escalates_when_overdue), None)
+            level = workflow.CaseLevel(case["level"])
+            upper = level.next_level()
+            if clock is None or upper is None:
+                continue
+            if workflow.CaseStatus(case["status"]) not in workflow.ESCALATABLE:
+                continue
+            await update_case(case, {Case.level: upper.value}, None, case["version"])
+            await record_event(
+                case["id"],
+                None,
+                "escalate",
+                case["status"],
+                case["status"],
+                {"level": [level.value, upper.value]},
+                _("Escalated automatically: %(clock)s is overdue.", clock=clock.label),
+            )
+            await notify(
+                await centre_staff(case["region_path"], upper.value),
+                case["id"],
+                "escalated",
+                _("Case %(number)s was escalated to you.", number=case["number"]),
+            )
+        except EditConflict:
+            continue
+
+
+async def make_cases(new_key) -> list[int]:
+    grid1 = await user("grid1")
+    ids = []
+    for registered, status, level, accepted, started, overdue, extension in SCENARIOS:
+        case_id = await services.register_case(deposit_case(await grid_id()), grid1, new_key())
+        await Case.update(
+            {
+                Case.registered_on: registered,
+                Case.status: status,
+                Case.level: level,
+                Case.accepted_on: accepted,
+                Case.mediation_started_on: started,
+                Case.overdue: overdue,
+                Case.extension_days: extension,
+            }
+        ).where(Case.id == case_id)
+        ids.append(case_id)
+    return ids
+
+
+async def outcome(case_id: int, since_event: int, since_note: int) -> dict:
+    case = await Case.select(*SWEEP_COLUMNS).where(Case.id == case_id).first()
+    events = (
+        await CaseEvent.select(
+            CaseEvent.action,
+            CaseEvent.from_status,
+            CaseEvent.to_status,
+            CaseEvent.changes,
+            CaseEvent.note,
+            CaseEvent.actor,
+        )
+        .where(CaseEvent.case == case_id, CaseEvent.id > since_event)
+        .order_by(CaseEvent.id)
+    )
+    notes = await Notification.select(
+        Notification.recipient, Notification.kind, Notification.message
+    ).where(Notification.case == case_id, Notification.id > since_note)
+    number = case["number"]
+    return {
+        "overdue": case["overdue"],
+        "level": case["level"],
+        "version": case["version"],
+        "events": events,
+        "notifications": sorted(
+            (n["recipient"], n["kind"], n["message"].replace(number, "N")) for n in notes
+        ),
+    }
+
+
+async def last_ids() -> tuple[int, int]:
+    event = await CaseEvent.select(CaseEvent.id).order_by(CaseEvent.id, ascending=False).first()
+    note = (
+        await Notification.select(Notification.id)
+        .order_by(Notification.id, ascending=False)
+        .first()
+    )
+    return (event["id"] if event else 0), (note["id"] if note else 0)
+
+
+async def test_the_set_based_sweep_ends_where_the_per_case_sweep_did(new_key):
+    old_ids = await make_cases(new_key)
+    new_ids = await make_cases(new_key)
+    since_event, since_note = await last_ids()
+    await per_case_sweep(old_ids, ON)
+    report = await sweep_deadlines(ON)
+    assert report.checked >= len(new_ids)
+    for index, (old_id, new_id) in enumerate(zip(old_ids, new_ids, strict=True)):
+        old = await outcome(old_id, since_event, since_note)
+        new = await outcome(new_id, since_event, since_note)
+        assert new == old, SCENARIOS[index]
+    # The scenarios do cover what they claim.
+    first, early, county = [await outcome(i, since_event, since_note) for i in new_ids[:3]]
+    assert [e["action"] for e in first["events"]] == ["overdue", "escalate"]
+    assert first["level"] == "community" and first["version"] == 3
+    assert {n[1] for n in first["notifications"]} == {"overdue"}  # no community centre staff
+    to_town = await outcome(new_ids[3], since_event, since_note)
+    assert to_town["level"] == "town"
+    assert {n[1] for n in to_town["notifications"]} == {"overdue", "escalated"}
+    assert early["events"] == [] and early["overdue"] is False
+    assert county["overdue"] is True and county["level"] == "county"
+    caught_up = await outcome(new_ids[6], since_event, since_note)
+    assert [e["action"] for e in caught_up["events"]] == ["caught_up"]
+    # A second pass has nothing left to do for these cases.
+    since_event, since_note = await last_ids()
+    await sweep_deadlines(ON)
+    for new_id in new_ids:
+        assert (await outcome(new_id, since_event, since_note))["events"] == []
+
+
+async def test_working_days_skip_the_national_day_holiday(new_key):
+    grid1 = await user("grid1")
+    case_id = await services.register_case(deposit_case(await grid_id()), grid1, new_key())
+    await Case.update({Case.registered_on: EVE, Case.level: "county"}).where(Case.id == case_id)
+    # Counted Monday to Friday the accept clock would lapse on 10-02; with the holiday it runs
+    # to Friday 10-09.
+    await sweep_deadlines(date(2026, 10, 9))
+    assert (await Case.select(Case.overdue).where(Case.id == case_id).first())["overdue"] is False
+    await sweep_deadlines(date(2026, 10, 12))
+    assert (await Case.select(Case.overdue).where(Case.id == case_id).first())["overdue"] is True
