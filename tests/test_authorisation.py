@@ -254,6 +254,7 @@ ROUTES: dict[str, dict[str, str]] = {
         case()
     ),
     "GET /cases/{case_id:int}/agreements/{agreement_id:int}/agreement.pdf": case(),
+    "POST /cases/{case_id:int}/agreements/{agreement_id:int}/preview.pdf": case(),
     "GET /cases/{case_id:int}/agreements/{agreement_id:int}/clause-row": case(),
     "POST /cases/{case_id:int}/agreements/{agreement_id:int}/clause-preview": case(),
     # A party's basic information: mediators and centre staff (not the grid team).

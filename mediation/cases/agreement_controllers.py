@@ -222,6 +222,55 @@ class AgreementController(Controller):
         pdf = await render_pdf_async("documents/agreement.html", context)
         return pdf_response(pdf, f"agreement-{agreement_id}.pdf")
 
+    @post("/{agreement_id:int}/preview.pdf", status_code=200)
+    async def preview(
+        self,
+        request: Request,
+        case_id: FromPath[int],
+        agreement_id: FromPath[int],
+        data: Annotated[dict[str, Any], Form],
+    ) -> Response:
+        """The draft as it is on screen, unsaved: the draft form posts its current values here
+        (into a new tab). Clauses with an error are left out; nothing is stored."""
+        user = current_user(request)
+        rows = [
+            r
+            for r in grouped(data, "clauses", (*agreements.CLAUSE_FIELDS, "remove"))
+            if not r.get("remove")
+        ]
+        clauses, _errors = agreements.parse_clauses(rows)
+        unsaved: dict[str, Any] = {
+            name: str(data.get(name, ""))
+            for name in (
+                "main_facts",
+                "issues",
+                "responsibilities",
+                "performance_method",
+                "oral_content",
+                "amended_clauses",
+            )
+            if name in data
+        }
+        unsaved["clauses"] = [vars(c) for c in clauses]
+        try:
+            copies = int(str(data.get("copies", "")))
+            if 0 < copies < 100:
+                unsaved["copies"] = copies
+        except ValueError:
+            pass
+        try:
+            unsaved["reached_on"] = date.fromisoformat(str(data.get("reached_on", "")).strip())
+        except ValueError:
+            pass
+        try:
+            context = await agreements.print_context(
+                user, agreement_id, public_url(request, ""), unsaved=unsaved
+            )
+        except CaseError as exc:
+            raise NotFoundException() from exc
+        pdf = await render_pdf_async("documents/agreement.html", context)
+        return pdf_response(pdf, f"agreement-{agreement_id}-preview.pdf")
+
 
 _AGREEMENT_FIELDS = (
     "main_facts",

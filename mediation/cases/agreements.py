@@ -845,15 +845,25 @@ def print_clause(c: dict) -> dict:
 
 
 async def print_context(
-    user: CurrentUser, agreement_id: int, base_url: str, full_ids: bool = True
+    user: CurrentUser,
+    agreement_id: int,
+    base_url: str,
+    full_ids: bool = True,
+    unsaved: dict | None = None,
 ) -> dict:
     """The context for templates/documents/agreement.html, from the stored agreement.
+
+    ``unsaved``: the draft form's current values (text fields, ``copies``, ``reached_on`` and
+    parsed ``clauses``), so that a preview shows what is on screen rather than the last save;
+    ignored once the agreement is issued (its text is fixed then).
 
     Printing ID numbers and phones in full is a reveal: only for someone entitled to the case
     who may reveal (anyone else gets them masked), and recorded on the case like a reveal."""
     agreement = await agreement_for(user, agreement_id)
     if agreement is None:
         raise CaseError(_("This agreement does not exist."))
+    if unsaved and agreement["status"] == "draft":
+        agreement = {**agreement, **unsaved}
     full_ids = full_ids and may_reveal(user)
     parties = agreement["parties"]
     id_numbers: dict[int, str] = {}

@@ -116,6 +116,8 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.hasAttribute("data-draft") || form.hasAttribute("hx-post")) return;
+    // A preview posted into a new tab saves nothing: the draft stays.
+    if (event.submitter && event.submitter.getAttribute("formtarget") === "_blank") return;
     try { window.sessionStorage.setItem(PENDING, keyOf(form)); } catch (e) { /* ignore */ }
   });
 

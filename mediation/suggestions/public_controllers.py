@@ -569,15 +569,38 @@ class BoardController(Controller):
     include_in_schema = False
 
     @get("/", opt=PUBLIC)
-    async def board(self, request: Request) -> Template:
+    async def board(
+        self,
+        request: Request,
+        category: FromQuery[str] = "",
+        outcome: FromQuery[str] = "",
+        department: FromQuery[str] = "",
+    ) -> Template:
+        from mediation.inputs import db_id
+
         kiosk = await _kiosk_point(request) is not None
+        categories = category_choices()
+        departments = await services.board_departments()
+        args = {
+            "category": category if category in dict(categories) else "",
+            "outcome": outcome if outcome in services.BOARD_OUTCOMES else "",
+            "department": department if db_id(department) in dict(departments) else "",
+        }
         return Template(
             "suggestions/public/board.html",
             context={
                 "kiosk": kiosk,
                 "reset_seconds": _kiosk_reset_seconds(request),
-                "rows": await services.public_board(),
+                "rows": await services.public_board(
+                    category=args["category"],
+                    outcome=args["outcome"],
+                    department=db_id(args["department"]),
+                ),
                 "points": await services.public_points(),
                 "OUTCOME_LABELS": rules.OUTCOME_LABELS,
+                "args": args,
+                "category_choices": categories,
+                "outcome_choices": [(o, rules.OUTCOME_LABELS[o]) for o in services.BOARD_OUTCOMES],
+                "department_choices": departments,
             },
         )

@@ -531,11 +531,25 @@ class ListFilters:
     routed: bool = False
     replied: bool = False
     reopened: bool = False
+    q: str = ""  # free text over the receipt code, title and content
+
+
+def _like_text(text: str) -> str:
+    """A search term for LIKE: the user's % and _ are not wildcards (they are left out)."""
+    return "%" + text.replace("%", "").replace("_", "").strip() + "%"
 
 
 def apply_list_filters(query, f: ListFilters | None):
     if f is None:
         return query
+    if f.q and _like_text(f.q) != "%%":
+        term = _like_text(f.q)
+        query = query.where(
+            Suggestion.tracking_code.ilike(term)
+            | Suggestion.title.ilike(term)
+            | Suggestion.reason.ilike(term)
+            | Suggestion.measures.ilike(term)
+        )
     if f.channel:
         query = query.where(Suggestion.channel == f.channel)
     if f.point:
@@ -597,7 +611,9 @@ async def staff_list(
 EXPORT_LIMIT = 10_000
 
 
-async def export_rows(user: CurrentUser, status: str = "") -> list[dict]:
+async def export_rows(
+    user: CurrentUser, status: str = "", filters: ListFilters | None = None
+) -> list[dict]:
     """The rows of the list as a spreadsheet gets them: the same scope, identity redacted for a
     department when the proposer asked for confidentiality, phones always masked."""
     query = Suggestion.select(
@@ -620,6 +636,7 @@ async def export_rows(user: CurrentUser, status: str = "") -> list[dict]:
     query = _list_scope(query, user, status)
     if query is None:
         return []
+    query = apply_list_filters(query, filters)
     department_view = not user.has_role(*STAFF_ROLES)
     rows = await query.order_by(Suggestion.id, ascending=False).limit(EXPORT_LIMIT)
     out = []
@@ -1010,23 +1027,49 @@ async def grid_choices(user: CurrentUser) -> list[tuple[str, str]]:
     return [(str(r["id"]), r["name"]) for r in rows if user.can_see_path(r["region.path"])]
 
 
-async def public_board(limit: int = 50) -> list[dict]:
-    """Adopted suggestions whose proposers agreed to publication: topic, gist, outcome, body."""
-    rows = (
-        await Suggestion.select(
+BOARD_OUTCOMES = ("adopted", "partly_adopted")
+
+
+def _board_query(query):
+    return query.where(
+        Suggestion.outcome.is_in(list(BOARD_OUTCOMES)),
+        Suggestion.consent_to_publish.eq(True),
+    )
+
+
+async def board_departments() -> list[tuple[int, str]]:
+    """Departments that have answered at least one published suggestion (the board's filter)."""
+    rows = await _board_query(
+        Suggestion.select(Suggestion.department.id, Suggestion.department.name).distinct()
+    )
+    return sorted(
+        {(r["department.id"], r["department.name"]) for r in rows if r["department.id"]},
+        key=lambda pair: pair[1],
+    )
+
+
+async def public_board(
+    limit: int = 50, category: str = "", outcome: str = "", department: int | None = None
+) -> list[dict]:
+    """Adopted suggestions whose proposers agreed to publication: topic, gist, outcome, body;
+    citizens may narrow them by subject area, outcome and answering department."""
+    query = _board_query(
+        Suggestion.select(
             Suggestion.title,
             Suggestion.measures,
             Suggestion.outcome,
+            Suggestion.category,
             Suggestion.department.name,
             Suggestion.replied_at,
         )
-        .where(
-            Suggestion.outcome.is_in(["adopted", "partly_adopted"]),
-            Suggestion.consent_to_publish.eq(True),
-        )
-        .order_by(Suggestion.replied_at, ascending=False)
-        .limit(limit)
     )
+    if category:
+        query = query.where(Suggestion.category == category)
+    if outcome in BOARD_OUTCOMES:
+        query = query.where(Suggestion.outcome == outcome)
+    if department:
+        query = query.where(Suggestion.department == department)
+    rows = await query.order_by(Suggestion.replied_at, ascending=False).limit(limit)
     for row in rows:
         row["gist"] = _gist(row.pop("measures"))
         row["title"] = _gist(row["title"], 100)

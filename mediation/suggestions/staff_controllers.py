@@ -367,6 +367,7 @@ FILTER_PARAMS = (
     "routed",
     "replied",
     "reopened",
+    "q",
 )
 
 
@@ -406,6 +407,8 @@ async def list_filters(request: Request) -> tuple[services.ListFilters, dict[str
         if raw[name]:
             setattr(f, name, True)
             args[name] = "1"
+    if raw["q"].strip():
+        f.q = args["q"] = raw["q"].strip()
     return f, args
 
 
@@ -446,8 +449,17 @@ class SuggestionStaffController(Controller):
         user = current_user(request)
         if status not in {s.value for s in rules.SuggestionStatus}:
             status = ""
-        rows = await services.export_rows(user, status)
-        await record_audit(user, "export", "suggestion", "", None, {"rows": len(rows)}, status)
+        filters, filter_args = await list_filters(request)
+        rows = await services.export_rows(user, status, filters)
+        await record_audit(
+            user,
+            "export",
+            "suggestion",
+            "",
+            None,
+            {"rows": len(rows), **filter_args},
+            status,
+        )
         # Built in a worker thread: a large workbook must not stall the event loop.
         body = await asyncio.to_thread(suggestions_workbook, rows)
         return Response(
