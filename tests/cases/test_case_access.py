@@ -111,13 +111,13 @@ async def test_notifications_leave_out_cases_the_reader_may_not_open(client, new
     )
     await _assign(open_case, "mediator1")
     await services.mark_notifications_read(mediator1)
-    await services.notify([mediator1.id], open_case, "assigned", "ASSIGNED-OPEN-CASE")
-    await services.notify([mediator1.id], closed_to_them, "assigned", "NOT-THEIRS-ANYMORE")
+    await services.notify([mediator1.id], open_case, "assigned", "派案通知甲")
+    await services.notify([mediator1.id], closed_to_them, "assigned", "派案通知乙")
     await login(client, "mediator1")
     page = text_of((await client.get("/notifications")).text)
-    assert "ASSIGNED-OPEN-CASE" in page
-    assert "NOT-THEIRS-ANYMORE" not in page
-    assert await Notification.exists().where(Notification.message == "NOT-THEIRS-ANYMORE")
+    assert "派案通知甲" in page
+    assert "派案通知乙" not in page
+    assert await Notification.exists().where(Notification.message == "派案通知乙")
     # The unread counter counts what the inbox shows: the one they may open.
     assert await services.unread_count(mediator1) == 1
 
