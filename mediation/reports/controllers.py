@@ -98,6 +98,8 @@ class ReportController(Controller):
         context.update(await _more_figures(scope, chosen, before))
         context["party_ratings"] = await services.party_ratings(scope, chosen)
         context["PARTY_RATING_LABELS"] = RATING_LABELS
+        # Figures link to the case list only for those who may open it (not administrators).
+        context["case_lists"] = user.has_role(*CASE_ROLES)
         names = await services.child_names(scope, list(now.regions))
         context["regions"] = []
         for key, values in sorted(now.regions.items(), key=lambda kv: names.get(kv[0], kv[0])):

@@ -132,3 +132,16 @@ async def _count_suggestions(client, href: str) -> int:
         if f"page={page_no + 1}" not in response.text:
             return total
         page_no += 1
+
+
+async def test_figures_link_to_case_lists_only_for_those_who_may_open_them(client):
+    # An administrator sees the county's figures but not its cases: a link would lead to a 403.
+    await login(client, "admin")
+    page = await client.get("/reports?period=year")
+    assert page.status_code == 200
+    assert (await client.get("/cases")).status_code == 403
+    assert 'href="/cases?' not in page.text
+    assert 'href="/suggestions?' in page.text  # the suggestion list is theirs to open
+    await login(client, "centre1")
+    page = await client.get("/reports?period=year")
+    assert 'href="/cases?' in page.text
