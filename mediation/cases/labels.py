@@ -156,6 +156,8 @@ def change_value(field: str, value: object) -> object:
     """A recorded value as people read it: a code becomes its label, anything else stays."""
     if value is None:
         return "—"
+    if isinstance(value, bool):  # a flag (judicially confirmed, at risk …) reads 是/否
+        return _l("Yes") if value else _l("No")
     table = _value_labels().get(field)
     if table is not None and isinstance(value, str) and value in table:
         return table[value]

@@ -391,3 +391,12 @@ async def test_the_timeline_shows_recorded_codes_as_labels(client, new_key):
     assert "网格 → 村（社区）" in timeline and "grid → community" not in timeline
     assert labels.change_value("colour", None) == "—"
     assert labels.change_value("room", "二楼调解室") == "二楼调解室"
+    # A recorded flag reads as a word, never as Python's True/False.
+    from mediation.i18n import reset_locale, set_locale
+
+    token = set_locale("zh_CN")
+    try:
+        assert str(labels.change_value("judicially_confirmed", True)) == "是"
+        assert str(labels.change_value("judicially_confirmed", False)) == "否"
+    finally:
+        reset_locale(token)
