@@ -25,7 +25,7 @@ from litestar.template.config import TemplateConfig
 from mediation import db
 from mediation.accounts.controllers import AccountController
 from mediation.accounts.services import CurrentUser, load_user
-from mediation.accounts.sessions import QuietSessionConfig, still_valid
+from mediation.accounts.sessions import SESSION_LEFT, QuietSessionConfig, still_valid
 from mediation.cases import labels as case_labels
 from mediation.cases.agreement_controllers import AgreementController, VerifyController
 from mediation.cases.controllers import (
@@ -141,6 +141,8 @@ async def retrieve_user(session: dict[str, Any], connection: ASGIConnection) -> 
         return None
     user = await load_user(staff_id)
     if user is None or session.get("stamp") != user.session_stamp:
+        connection.clear_session()
+        connection.scope.pop(SESSION_LEFT, None)  # type: ignore[misc]  # no countdown on a 401
         return None
     return user
 

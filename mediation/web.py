@@ -177,6 +177,8 @@ def safe_next(target: str | None, default: str = "/") -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
+    if "\\" in target:  # browsers read /\host as //host
+        return default
     return target
 
 

@@ -146,3 +146,12 @@ def test_the_data_directory_keys_database_and_attachments_are_the_owners_only(tm
     stored = files.save_on_disk(data_dir, files.ATTACHMENTS, "scan.pdf", b"%PDF-1.4")
     assert _mode(data_dir / "attachments") == 0o700
     assert _mode(stored) == 0o600
+
+
+@pytest.mark.pure
+def test_sign_in_returns_only_to_same_site_paths():
+    from mediation.web import safe_next
+
+    assert safe_next("/cases/3?tab=1") == "/cases/3?tab=1"
+    for hostile in ("https://evil.example/", "//evil.example/", "/\\evil.example", "cases", ""):
+        assert safe_next(hostile) == "/"

@@ -198,7 +198,7 @@ class PartyCodeController(Controller):
                 "messages": messages,
                 "ROLE_LABELS": PARTY_ROLE_LABELS,
                 "reissued": request.query_params.get("reissued", ""),
-                "my_case_url": str(request.base_url).rstrip("/") + "/my-case",
+                "my_case_url": public_url(request, "/my-case"),
             },
             headers=NO_STORE,
         )

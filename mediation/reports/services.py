@@ -376,14 +376,9 @@ async def party_ratings(scope: Scope, period: Period) -> dict[str, int]:
 
     Counted directly: a rating is given once per party, so there are few rows to count.
     """
-    from datetime import datetime, time, timedelta
-
-    from mediation.clock import county_zone
     from mediation.portal.tables import CaseRating
 
-    zone = county_zone()
-    start = datetime.combine(period.start, time(0), zone)
-    end = datetime.combine(period.end + timedelta(days=1), time(0), zone)
+    start, end = _day_bounds(period)
     query = CaseRating.select(CaseRating.rating).where(
         CaseRating.rated_at >= start, CaseRating.rated_at < end
     )
@@ -580,8 +575,9 @@ async def ontime_figures(scope: Scope, period: Period) -> dict[str, dict[str, in
         for case in await query:
             cases[case["id"]] = case
             finished[case["id"]][name] = case[column]
+    memo: dict = {}  # cases alike in dates, category and level share their clocks
     for case_id, done in finished.items():
-        for item in await clocks_for(cases[case_id], None, policy, calendar):
+        for item in await clocks_for(cases[case_id], None, policy, calendar, memo):
             name = item.clock.name
             if name in done:
                 out[name]["done"] += 1

@@ -355,8 +355,11 @@ async def _red_without_contact(rule: dict) -> int:
     return raised
 
 
-async def warnings_for(user, status: str = "open") -> list[dict]:
-    """The warnings about the user's region subtree; the police see their grids' cases."""
+async def warnings_for(user, status: str = "open", warning_id: int | None = None) -> list[dict]:
+    """The warnings about the user's region subtree; the police see their grids' cases.
+
+    With ``warning_id``, that one warning if the user may see it (any age), else nothing.
+    """
     query = EarlyWarning.select(
         EarlyWarning.all_columns(), EarlyWarning.handled_by.display_name
     ).where(EarlyWarning.status == status)
@@ -367,13 +370,18 @@ async def warnings_for(user, status: str = "open") -> list[dict]:
             EarlyWarning.region_path.like(user.region_path + "%")
             | EarlyWarning.region_path.is_in(_ancestors(user.region_path))
         )
-    rows = await query.order_by(EarlyWarning.raised_at, ascending=False).limit(200)
+    if warning_id is not None:
+        rows = await query.where(EarlyWarning.id == warning_id)
+    else:
+        rows = await query.order_by(EarlyWarning.raised_at, ascending=False).limit(200)
     for row in rows:
         row["case_ids"] = from_json(row["case_ids"]) or []
         row["reason_args"] = from_json(row["reason_args"]) or {}
     if user.has_role("police") and not user.has_role(*AREA_ROLES):
-        rows = [r for r in rows if await _police_sees(user, r["case_ids"])]
-    await _with_case_numbers(rows)
+        theirs = await _police_cases(user, {cid for r in rows for cid in r["case_ids"]})
+        rows = [r for r in rows if theirs.intersection(r["case_ids"])]
+    if warning_id is None:
+        await _with_case_numbers(rows)
     return rows
 
 
@@ -395,7 +403,8 @@ def _ancestors(path: str) -> list[str]:
     return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))] + ["/"]
 
 
-async def _police_sees(user, case_ids: list[int]) -> bool:
+async def _police_cases(user, case_ids: set[int]) -> set[int]:
+    """Which of these cases lie in the grids the officer serves (two queries for a page)."""
     from mediation.grid.tables import TeamMember
 
     grids = [
@@ -405,8 +414,9 @@ async def _police_sees(user, case_ids: list[int]) -> bool:
         )
     ]
     if not grids or not case_ids:
-        return False
-    return await Case.exists().where(Case.id.is_in(list(case_ids)), Case.grid.is_in(grids))
+        return set()
+    rows = await Case.select(Case.id).where(Case.id.is_in(list(case_ids)), Case.grid.is_in(grids))
+    return {r["id"] for r in rows}
 
 
 class WarningError(Exception):
@@ -425,8 +435,7 @@ async def handle_warning(user, warning_id: int, action: str, note: str) -> None:
     note = note.strip()[:1000]
     if action == "dismiss" and not note:
         raise WarningError(_("Give a reason for dismissing the warning."), "note")
-    visible = {r["id"] for r in await warnings_for(user)}
-    if warning_id not in visible:
+    if not await warnings_for(user, warning_id=warning_id):
         raise WarningError(_("This warning does not exist or was already handled."))
     status = "acknowledged" if action == "acknowledge" else "dismissed"
     async with write_transaction():

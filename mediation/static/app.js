@@ -22,6 +22,8 @@
   function hide() {
     if (status) status.hidden = true;
   }
+  // The session countdown below shows the same notice when the session ends.
+  window.mediationNetStatus = { show: show };
 
   /* A snapshot of the page is what Back shows: write the controls' current state into the
      markup first, so restored filters show what the rows were filtered by. */
@@ -129,11 +131,12 @@
    does not count as activity, so an unattended page does end its session. */
 (function () {
   "use strict";
-  var body, box, text, deadline = 0, warnMs = 0, timer = null;
+  var body, box, text, deadline = 0, warnMs = 0, timer = null, ended = false;
 
   function setLeft(seconds) {
     if (!isFinite(seconds)) return;
     deadline = Date.now() + seconds * 1000;
+    if (seconds > 0) ended = false;
     check();
   }
 
@@ -142,15 +145,10 @@
     var left = deadline - Date.now();
     if (left <= 0) {
       box.hidden = true;
-      // The session is over: the same notice as a refused request, with the way to sign in.
-      var status = document.getElementById("net-status");
-      if (status && status.hidden) {
-        status.hidden = false;
-        status.className = "net-status signin";
-        status.querySelector(".net-text").textContent = status.getAttribute("data-signin");
-        status.querySelector(".net-retry").hidden = true;
-        status.querySelector(".net-signin").hidden = false;
-      }
+      // The session is over: the same notice as a refused request, with the way to sign in,
+      // shown once (closing it keeps it closed).
+      if (!ended && window.mediationNetStatus) window.mediationNetStatus.show("signin", false, true);
+      ended = true;
       return;
     }
     if (left > warnMs) { box.hidden = true; return; }

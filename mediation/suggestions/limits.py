@@ -55,6 +55,13 @@ def track_failure_limit(settings: Any) -> Limit:
     )
 
 
+def code_ceiling(settings: Any) -> Limit:
+    """Wrong secrets for one code from all addresses together: a ceiling on guessing spread
+    over many addresses, high enough that strangers' guesses rarely lock out the holder."""
+    failures = track_failure_limit(settings)
+    return Limit("code-ceiling", failures.max * 10, failures.window)
+
+
 def _window(limit: Limit, key: str, now: float) -> tuple[str, int]:
     start = int(now // limit.window) * limit.window
     return f"public:{limit.name}:{key}:{start}", max(start + limit.window - int(now), 1)
@@ -131,6 +138,8 @@ async def guard_code_lookup(request: Any, scope: str, code: str) -> Verdict:
     verdict = await hit(store, address_limit(settings), f"{scope}:{address}")
     if verdict.allowed and code:
         verdict = await hit(store, track_failure_limit(settings), f"{scope}:{address}:{code}")
+    if verdict.allowed and code:
+        verdict = await hit(store, code_ceiling(settings), f"{scope}:{code}")
     return verdict
 
 
@@ -140,3 +149,4 @@ async def right_secret(request: Any, scope: str, code: str) -> None:
         settings = request.app.state.settings
         key = f"{scope}:{client_address(request)}:{code}"
         await give_back(store_of(request), track_failure_limit(settings), key)
+        await give_back(store_of(request), code_ceiling(settings), f"{scope}:{code}")

@@ -14,6 +14,7 @@ from mediation.clock import utc_now
 from mediation.db import write_transaction
 from mediation.grid.tables import Department, Grid, Region
 from mediation.i18n import gettext as _
+from mediation.inputs import contains
 from mediation.masking import mask_phone
 from mediation.roles import AREA_ROLES
 from mediation.settings import get_settings
@@ -534,21 +535,17 @@ class ListFilters:
     q: str = ""  # free text over the receipt code, title and content
 
 
-def _like_text(text: str) -> str:
-    """A search term for LIKE: the user's % and _ are not wildcards (they are left out)."""
-    return "%" + text.replace("%", "").replace("_", "").strip() + "%"
-
-
 def apply_list_filters(query, f: ListFilters | None):
     if f is None:
         return query
-    if f.q and _like_text(f.q) != "%%":
-        term = _like_text(f.q)
+    if f.q.strip():
+        # The term as typed: its % and _ match themselves, as in the case list's search.
+        term = f.q.strip()
         query = query.where(
-            Suggestion.tracking_code.ilike(term)
-            | Suggestion.title.ilike(term)
-            | Suggestion.reason.ilike(term)
-            | Suggestion.measures.ilike(term)
+            contains(Suggestion.tracking_code, term)
+            | contains(Suggestion.title, term)
+            | contains(Suggestion.reason, term)
+            | contains(Suggestion.measures, term)
         )
     if f.channel:
         query = query.where(Suggestion.channel == f.channel)

@@ -91,3 +91,19 @@ async def test_a_locked_rating_answers_429_with_retry_after(settings, by_header)
         )
         assert response.status_code == 429
         assert int(response.headers["retry-after"]) > 0
+
+
+async def test_guesses_spread_over_many_addresses_meet_a_ceiling_per_code(settings, by_header):
+    # Each address stays under its own limit, yet all of them together are capped per code.
+    ceiling = limits.code_ceiling(
+        dataclasses.replace(settings, extra={"track_failure_limit": LIMIT})
+    )
+    async with AsyncTestClient(_app(settings)) as client:
+        code, _secret = await _file(client)
+        await ensure_csrf(client)
+        statuses = []
+        for n in range(ceiling.max + 5):
+            guess = await _guess(client, code, f"{n:06d}", who=f"addr{n // (LIMIT - 1)}")
+            statuses.append(guess.status_code)
+    assert statuses[: ceiling.max].count(422) == ceiling.max
+    assert set(statuses[ceiling.max :]) == {429}
