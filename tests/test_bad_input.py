@@ -254,11 +254,11 @@ async def test_percent_and_underscore_in_a_search_are_literal(special):
     )
     for term in (f"5{special}优", f"5{special}优惠{tag}"):
         rows, _more = await services.list_cases(grid1, services.CaseFilters(q=term))
-        ids = {r["id"] for r in rows}
+        ids = {r.id for r in rows}
         assert with_special in ids, term
         assert without not in ids, term
     rows, _more = await services.list_cases(grid1, services.CaseFilters(q=f"{special}{tag}"))
-    assert not {r["id"] for r in rows} & {with_special, without}
+    assert not {r.id for r in rows} & {with_special, without}
 
 
 async def test_a_percent_search_through_the_page_finds_only_the_literal(client):

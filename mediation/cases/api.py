@@ -207,19 +207,19 @@ def case_out(case: dict) -> CaseOut:
     )
 
 
-def _list_item(row: dict) -> CaseListItem:
+def _list_item(row: services.CaseRow) -> CaseListItem:
     return CaseListItem(
-        id=row["id"],
-        number=row["number"],
-        summary=row["summary"],
-        category=row["category"],
-        status=row["status"],
-        colour=row["colour"],
-        level=row["level"],
-        source=row["source"],
-        overdue=row["overdue"],
-        registered_on=row["registered_on"],
-        grid_name=row["grid.name"] or "",
+        id=row.id,
+        number=row.number,
+        summary=row.summary,
+        category=row.category,
+        status=row.status,
+        colour=row.colour,
+        level=row.level,
+        source=row.source,
+        overdue=row.overdue,
+        registered_on=row.registered_on,
+        grid_name=row.grid_name,
     )
 
 

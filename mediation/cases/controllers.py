@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Annotated, Any
@@ -115,7 +116,22 @@ def _row_labels(locale: str, category_list: categories.CategoryList) -> dict[str
         i18n.reset_locale(token)
 
 
-def row_views(rows: list[dict]) -> list[dict]:
+@dataclass(slots=True, frozen=True)
+class CaseRowView:
+    """A list row as shown: labels and the date are display text already."""
+
+    id: int
+    number: str
+    summary: str
+    meta: str
+    status: str
+    overdue: bool
+    colour: str
+    colour_label: str
+    registered: str
+
+
+def row_views(rows: list[services.CaseRow]) -> list[CaseRowView]:
     """List rows with their labels and dates as display text (lists render many rows)."""
     labels = _row_labels(i18n.get_locale(), categories.current())
     status, level, colour, category = (
@@ -125,23 +141,23 @@ def row_views(rows: list[dict]) -> list[dict]:
         labels["category"],
     )
     return [
-        {
-            "id": r["id"],
-            "number": r["number"],
-            "summary": r["summary"],
-            "meta": " · ".join(
+        CaseRowView(
+            id=r.id,
+            number=r.number,
+            summary=r.summary,
+            meta=" · ".join(
                 (
-                    category.get(r["category"], r["category"]),
-                    r["grid.name"] or "",
-                    level.get(r["level"], r["level"]),
+                    category.get(r.category, r.category),
+                    r.grid_name,
+                    level.get(r.level, r.level),
                 )
             ),
-            "status": status.get(r["status"], r["status"]),
-            "overdue": r["overdue"],
-            "colour": r["colour"],
-            "colour_label": colour.get(r["colour"], r["colour"]),
-            "registered": i18n.format_date(r["registered_on"]),
-        }
+            status=status.get(r.status, r.status),
+            overdue=r.overdue,
+            colour=r.colour,
+            colour_label=colour.get(r.colour, r.colour),
+            registered=i18n.format_date(r.registered_on),
+        )
         for r in rows
     ]
 
@@ -181,7 +197,7 @@ class CaseController(Controller):
         mediator = str(mediator_id) if mediator_id else ""
         agreement_form = agreement_form if agreement_form in ("written", "oral") else ""
         area = await services.region_for_filter(region)
-        region = area["code"] if area else ""
+        region = area.code if area else ""
         filters = services.CaseFilters(
             status=status,
             colour=colour,
@@ -195,7 +211,7 @@ class CaseController(Controller):
             q=q[:100],
             page=max(page, 1),
             event=event,
-            region_path=area["path"] if area else "",
+            region_path=area.path if area else "",
             agreement_form=agreement_form,
             after=db_id(after) if page > 1 else None,
             before=db_id(before) if page > 1 else None,
@@ -233,7 +249,7 @@ class CaseController(Controller):
         if wants_fragment(request):
             return Template("cases/partials/_rows.html", context=context)
         context["filter_form"] = filter_form(await grid_choices_for(user), args)
-        context["area_name"] = area["name"] if area else ""
+        context["area_name"] = area.name if area else ""
         context["mediator_name"] = await services.mediator_name(mediator_id) if mediator_id else ""
         return Template("cases/list.html", context=context)
 

@@ -464,6 +464,23 @@ async def text_search_condition_scan(q: str):
     return await _contains_condition(term, plain)
 
 
+@dataclass(slots=True, frozen=True)
+class CaseRow:
+    """One case in a list (the case list, my work, the JSON API's list)."""
+
+    id: int
+    number: str
+    summary: str
+    category: str
+    status: str
+    colour: str
+    level: str
+    source: str
+    overdue: bool
+    registered_on: date
+    grid_name: str
+
+
 LIST_COLUMNS = (
     Case.id,
     Case.number,
@@ -479,7 +496,26 @@ LIST_COLUMNS = (
 )
 
 
-async def list_cases(user: CurrentUser, f: CaseFilters) -> tuple[list[dict], bool]:
+def _case_rows(rows: list[dict]) -> list[CaseRow]:
+    return [
+        CaseRow(
+            r["id"],
+            r["number"],
+            r["summary"],
+            r["category"],
+            r["status"],
+            r["colour"],
+            r["level"],
+            r["source"],
+            r["overdue"],
+            r["registered_on"],
+            r["grid.name"] or "",
+        )
+        for r in rows
+    ]
+
+
+async def list_cases(user: CurrentUser, f: CaseFilters) -> tuple[list[CaseRow], bool]:
     """One page of cases in the user's subtree, newest first, and whether more follow.
 
     With ``after`` or ``before`` the page is found from the case next to it (keyset), as
@@ -490,18 +526,18 @@ async def list_cases(user: CurrentUser, f: CaseFilters) -> tuple[list[dict], boo
             query.where(Case.id > f.before).order_by(Case.id, ascending=True).limit(PAGE_SIZE)
         )
         # The page the user came from follows these (unless every case in it has gone).
-        return rows[::-1], True
+        return _case_rows(rows[::-1]), True
     if f.after is not None:
         query = query.where(Case.id < f.after)
         rows = await query.order_by(Case.id, ascending=False).limit(PAGE_SIZE + 1)
-        return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+        return _case_rows(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE
     page = max(f.page, 1)
     query = query.order_by(Case.id, ascending=False)
     rows = await query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    return _case_rows(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE
 
 
-async def my_work(user: CurrentUser, limit: int = 50) -> list[dict]:
+async def my_work(user: CurrentUser, limit: int = 50) -> list[CaseRow]:
     """The open cases a person is expected to act on, most urgent first."""
     query = Case.select(*LIST_COLUMNS).where(Case.status.is_in(OPEN_STATUSES))
     scope = await access.case_scope(user)
@@ -536,22 +572,30 @@ async def my_work(user: CurrentUser, limit: int = 50) -> list[dict]:
     combined = conditions[0]
     for c in conditions[1:]:
         combined = combined | c
-    rows = await query.where(combined).order_by(Case.id, ascending=False).limit(limit)
+    rows = _case_rows(await query.where(combined).order_by(Case.id, ascending=False).limit(limit))
     rank = {"red": 0, "yellow": 1, "green": 2}
-    rows.sort(key=lambda r: (not r["overdue"], rank.get(r["colour"], 3)))
+    rows.sort(key=lambda r: (not r.overdue, rank.get(r.colour, 3)))
     return rows
 
 
-async def region_for_filter(code: str) -> dict | None:
+@dataclass(slots=True, frozen=True)
+class RegionChoice:
+    code: str
+    name: str
+    path: str
+
+
+async def region_for_filter(code: str) -> RegionChoice | None:
     """A region chosen by code in a list filter (its path does the scoping; the user's own
     subtree is applied separately, so a region outside it simply narrows to nothing)."""
     if not code or len(code) > 32:
         return None
-    return (
+    row = (
         await Region.select(Region.code, Region.name, Region.path)
         .where(Region.code == code)
         .first()
     )
+    return None if row is None else RegionChoice(row["code"], row["name"], row["path"])
 
 
 async def mediator_name(mediator_id: int) -> str:

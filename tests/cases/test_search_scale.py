@@ -91,14 +91,12 @@ async def test_the_list_pages_by_keyset_as_it_does_by_offset(new_key):
     first, more = await services.list_cases(centre, services.CaseFilters())
     second, _ = await services.list_cases(centre, services.CaseFilters(page=2))
     assert more and len(first) == services.PAGE_SIZE
-    after, _ = await services.list_cases(
-        centre, services.CaseFilters(page=2, after=first[-1]["id"])
-    )
-    assert [r["id"] for r in after] == [r["id"] for r in second]
+    after, _ = await services.list_cases(centre, services.CaseFilters(page=2, after=first[-1].id))
+    assert [r.id for r in after] == [r.id for r in second]
     back, has_more = await services.list_cases(
-        centre, services.CaseFilters(page=1, before=after[0]["id"])
+        centre, services.CaseFilters(page=1, before=after[0].id)
     )
-    assert [r["id"] for r in back] == [r["id"] for r in first] and has_more
+    assert [r.id for r in back] == [r.id for r in first] and has_more
 
 
 async def test_the_keyset_links_lead_to_the_next_and_previous_pages(client):

@@ -202,7 +202,7 @@ async def test_scoping_hides_other_communities_cases_from_list_search_and_detail
     rows, _more = await services.list_cases(grid4, services.CaseFilters(q="独一无二的押金纠纷XYZ"))
     assert rows == []
     rows, _more = await services.list_cases(grid1, services.CaseFilters(q="独一无二的押金纠纷xyz"))
-    assert [r["id"] for r in rows] == [case_id]
+    assert [r.id for r in rows] == [case_id]
     with pytest.raises(services.CaseError):
         await services.reveal_party_field(grid4, case_id, 1, "phone")
 
@@ -223,7 +223,7 @@ async def test_text_search_finds_a_case_by_number_name_or_summary(new_key, term)
     page = 1
     while True:  # the demo county holds other cases of 王堃 and 李二房东: look on every page
         rows, more = await services.list_cases(grid1, services.CaseFilters(q=q, page=page))
-        found += [r["id"] for r in rows]
+        found += [r.id for r in rows]
         if not more or case_id in found:
             break
         page += 1
