@@ -188,7 +188,7 @@ async def _list(user, **kw):
     from mediation.cases import services
 
     rows, more = await services.list_cases(user, _filters(**kw))
-    return [r["id"] for r in rows]
+    return [r.id for r in rows]
 
 
 async def _case_detail(user, case_id):
@@ -196,7 +196,7 @@ async def _case_detail(user, case_id):
 
     case = await services.case_detail(user, case_id)
     assert case is not None
-    return case["id"]
+    return case.id
 
 
 async def _suggestion_detail(user, suggestion_id):
@@ -211,7 +211,7 @@ async def _suggestion_detail(user, suggestion_id):
 async def _my_work(user):
     from mediation.cases import services
 
-    return [r["id"] for r in await services.my_work(user)]
+    return [r.id for r in await services.my_work(user)]
 
 
 async def _suggestion_list(user):

@@ -137,15 +137,16 @@ def _short_name(name: str) -> str:
     return name
 
 
-async def committee_for(case: dict) -> Committee:
-    """The committee that handles the case: the village/community committee while the case is
-    at grid or community level, the town's once it is at town level or above. The full name
-    starts with the county (平湖市当湖街道人民调解委员会)."""
-    codes = [p for p in case["region_path"].split("/") if p]
+async def committee_for(region_path: str, level: str) -> Committee:
+    """The committee that handles a case of this community (``region_path``) at this level:
+    the village/community committee while the case is at grid or community level, the town's
+    once it is at town level or above. The full name starts with the county
+    (平湖市当湖街道人民调解委员会)."""
+    codes = [p for p in region_path.split("/") if p]
     rows = await Region.select(Region.code, Region.name).where(Region.code.is_in(codes or [""]))
     names = {r["code"]: r["name"] for r in rows}
     chain = [names[c] for c in codes if c in names]
-    if case.get("level") in ("town", "county") and len(chain) > 2:
+    if level in ("town", "county") and len(chain) > 2:
         chain = chain[:2]
     if not chain:
         return Committee(_("People's mediation committee"), "")
@@ -153,8 +154,8 @@ async def committee_for(case: dict) -> Committee:
     return Committee(f"{''.join(chain)}人民调解委员会", short[:16])
 
 
-async def _committee_for(case: dict) -> tuple[str, str]:
-    committee = await committee_for(case)
+async def _committee_for(region_path: str, level: str) -> tuple[str, str]:
+    committee = await committee_for(region_path, level)
     return committee.name, committee.short
 
 
@@ -185,9 +186,10 @@ async def _require_handler(user: CurrentUser, case: dict) -> None:
         )
 
 
-def mediation_started(case: dict) -> bool:
-    """An agreement comes out of a mediation: none before it starts (or on a declined case)."""
-    return case["mediation_started_on"] is not None and case["status"] not in (
+def mediation_started(started_on: date | None, status: str) -> bool:
+    """An agreement comes out of a mediation: none before it starts (or on a declined case).
+    ``started_on`` and ``status`` are the case's ``mediation_started_on`` and ``status``."""
+    return started_on is not None and status not in (
         "registered",
         "accepted",
         "declined",
@@ -210,7 +212,7 @@ async def create_agreement(
         raise CaseError(_("This case does not exist."))
     if kind not in KINDS:
         raise CaseError(_("Choose from the list."), "kind")
-    if not mediation_started(case):
+    if not mediation_started(case["mediation_started_on"], case["status"]):
         raise CaseError(_("An agreement can be drafted once mediation has started."), "status")
     await _require_handler(user, case)
     if supplements is not None:
@@ -221,7 +223,7 @@ async def create_agreement(
         )
         if original is None or original["status"] != "effective":
             raise CaseError(_("Only an agreement in effect can be supplemented."), "supplements")
-    committee = await committee_for(case)
+    committee = await committee_for(case["region_path"], case["level"])
     agreement = Agreement(
         case=case_id,
         kind=kind,

@@ -127,46 +127,46 @@ class CasePage(msgspec.Struct):
     has_more: bool
 
 
-def case_out(case: dict) -> CaseOut:
-    amount = case["amount"]  # SQLite gives Decimal("3000"), PostgreSQL Decimal("3000.00")
+def case_out(case: services.CaseDetail) -> CaseOut:
+    amount = case.amount  # SQLite gives Decimal("3000"), PostgreSQL Decimal("3000.00")
     return CaseOut(
-        id=case["id"],
-        number=case["number"],
-        category=case["category"],
-        summary=case["summary"],
-        facts=case["facts"],
-        status=case["status"],
-        level=case["level"],
-        colour=case["colour"],
-        source=case["source"],
-        grid=case["grid"],
-        grid_name=case["grid.name"] or "",
-        community=case["grid.region.name"] or "",
-        location=case["location"],
+        id=case.id,
+        number=case.number,
+        category=case.category,
+        summary=case.summary,
+        facts=case.facts,
+        status=case.status,
+        level=case.level,
+        colour=case.colour,
+        source=case.source,
+        grid=case.grid,
+        grid_name=case.grid_name or "",
+        community=case.community or "",
+        location=case.location,
         amount=None if amount is None else f"{Decimal(amount):.2f}",
-        public_security_risk=case["public_security_risk"],
-        parties_consent=case["parties_consent"],
-        overdue=case["overdue"],
-        registered_on=case["registered_on"],
-        registered_at=to_local(case["registered_at"]),
-        registered_by=case["registered_by.display_name"],
-        linked_case=case["linked_case"],
-        linked_case_number=case["linked_case.number"],
-        version=case["version"],
-        actions=case["actions"],
+        public_security_risk=case.public_security_risk,
+        parties_consent=case.parties_consent,
+        overdue=case.overdue,
+        registered_on=case.registered_on,
+        registered_at=to_local(case.registered_at),
+        registered_by=case.registered_by_name,
+        linked_case=case.linked_case,
+        linked_case_number=case.linked_case_number,
+        version=case.version,
+        actions=case.actions,
         parties=[
             PartyOut(
-                id=p["id"],
-                role=p["role"],
-                kind=p["kind"],
-                name=p["name"],
-                id_number_masked=p["id_number_masked"],
-                phone_masked=mask_phone(p["phone"]),
-                address=p["address"],
-                representative=p["representative"],
-                refuses_mediation=p["refuses_mediation"],
+                id=p.id,
+                role=p.role,
+                kind=p.kind,
+                name=p.name,
+                id_number_masked=p.id_number_masked,
+                phone_masked=mask_phone(p.phone),
+                address=p.address,
+                representative=p.representative,
+                refuses_mediation=p.refuses_mediation,
             )
-            for p in case["parties"]
+            for p in case.parties
         ],
         clocks=[
             ClockOut(
@@ -179,31 +179,39 @@ def case_out(case: dict) -> CaseOut:
                 done=c.state.done,
                 estimated_years=list(c.clock.estimated_years),
             )
-            for c in case["clocks"]
+            for c in case.clocks
         ],
         events=[
             EventOut(
-                action=e["action"],
-                at=to_local(e["at"]),
-                actor=e["actor.display_name"],
-                from_status=e["from_status"],
-                to_status=e["to_status"],
-                note=e["note"],
+                action=e.action,
+                at=to_local(e.at),
+                actor=e.actor_name,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                note=e.note,
             )
-            for e in case["events"]
+            for e in case.events
         ],
         mediators=[
             MediatorOut(
-                id=m["id"],
-                mediator_id=m["mediator"],
-                name=m["mediator.staff.display_name"] or "",
-                organisation=m["mediator.organisation"] or "",
-                active=m["active"],
-                ended_reason=m["ended_reason"],
+                id=m.id,
+                mediator_id=m.mediator,
+                name=m.name or "",
+                organisation=m.organisation or "",
+                active=m.active,
+                ended_reason=m.ended_reason,
             )
-            for m in case["mediators"]
+            for m in case.mediators
         ],
-        suggestion=SuggestionLink(**case["suggestion"]) if case.get("suggestion") else None,
+        suggestion=(
+            SuggestionLink(
+                id=case.suggestion.id,
+                tracking_code=case.suggestion.tracking_code,
+                url=case.suggestion.url,
+            )
+            if case.suggestion
+            else None
+        ),
     )
 
 

@@ -388,8 +388,8 @@ async def render_detail(
     # active mediator (someone has to be assigned), when staff ask for another one, or when an
     # assignment was just refused. Otherwise the page offers a link to it.
     suggestions = []
-    may_assign = user.has_role(*MANAGE_ROLES) and workflow.is_open(case["status"])
-    has_mediator = any(m["active"] for m in case["mediators"])
+    may_assign = user.has_role(*MANAGE_ROLES) and workflow.is_open(case.status)
+    has_mediator = any(m.active for m in case.mediators)
     show_ranking = may_assign and (
         not has_mediator
         or request.query_params.get("mediators") == "1"
@@ -411,8 +411,8 @@ async def render_detail(
     from mediation.cases.sessions import OUTCOMES, sessions_of_case
     from mediation.cases.sessions import STATUS_LABELS as SESSION_STATUS_LABELS
 
-    termination_number = case.get("termination_number")
-    if not termination_number and any(e["action"] == "terminate" for e in case["events"]):
+    termination_number = case.termination_number
+    if not termination_number and any(e.action == "terminate" for e in case.events):
         # Cases terminated before notices were numbered at termination get theirs now.
         from mediation.cases.followups import number_termination_notice
 
@@ -438,7 +438,7 @@ async def render_detail(
             "SATISFACTION": SATISFACTION,
             "FOLLOW_UP_METHODS": FOLLOW_UP_METHODS,
             "materials": await materials_of_case(case_id),
-            "can_draft_agreement": mediation_started(case),
+            "can_draft_agreement": mediation_started(case.mediation_started_on, case.status),
             "follow_up_due": await follow_up_due(case_id),
             "MATERIAL_KINDS": MATERIAL_KINDS,
         },

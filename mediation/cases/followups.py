@@ -151,11 +151,11 @@ async def termination_context(user: CurrentUser, case_id: int) -> dict:
     reason = (changes.get("termination_reason") or [None, ""])[1]
     text = (changes.get("termination_text") or [None, ""])[1]
     advice = (changes.get("referral_advice") or [None, ""])[1] or ""
-    committee = await agreements.committee_for(case)
-    number = case["termination_number"] or await _number_notice(user, case, committee)
-    allowed = {c.value for c in workflow.channels_for(case["category"])}
+    committee = await agreements.committee_for(case.region_path, case.level)
+    number = case.termination_number or await _number_notice(user, case_id, committee)
+    allowed = {c.value for c in workflow.channels_for(case.category)}
     channels = [a for a in advice.split(",") if a in allowed] or [
-        workflow.channels_for(case["category"])[0].value
+        workflow.channels_for(case.category)[0].value
     ]
     return {
         "case": case,
@@ -169,7 +169,7 @@ async def termination_context(user: CurrentUser, case_id: int) -> dict:
     }
 
 
-async def _number_notice(user: CurrentUser, case: dict, committee) -> str:
+async def _number_notice(user: CurrentUser, case_id: int, committee) -> str:
     """A termination notice has its own series per committee and year: （2026）当湖调终字第N号.
     Numbered once, at the first print, and kept."""
     year = today().year
@@ -177,14 +177,14 @@ async def _number_notice(user: CurrentUser, case: dict, committee) -> str:
     number = f"（{year}）{committee.short}调终字第{serial}号"
     updated = (
         await Case.update({Case.termination_number: number})
-        .where(Case.id == case["id"], Case.termination_number.is_null())
+        .where(Case.id == case_id, Case.termination_number.is_null())
         .returning(Case.id)
     )
     if not updated:  # printed at the same moment elsewhere: theirs stands
-        row = await Case.select(Case.termination_number).where(Case.id == case["id"]).first()
+        row = await Case.select(Case.termination_number).where(Case.id == case_id).first()
         return row["termination_number"]
     await record_event(
-        case["id"],
+        case_id,
         user,
         "termination_notice_numbered",
         changes={"number_of_notice": [None, number]},
@@ -204,7 +204,8 @@ async def number_termination_notice(user: CurrentUser, case_id: int) -> str | No
         CaseEvent.case == case_id, CaseEvent.action == "terminate"
     ):
         return None
-    return await _number_notice(user, case, await agreements.committee_for(case))
+    committee = await agreements.committee_for(case["region_path"], case["level"])
+    return await _number_notice(user, case_id, committee)
 
 
 async def case_file_context(user: CurrentUser, case_id: int, base_url: str) -> dict:
@@ -214,7 +215,7 @@ async def case_file_context(user: CurrentUser, case_id: int, base_url: str) -> d
     case = await case_detail(user, case_id)
     if case is None:
         raise CaseError(_("This case does not exist."))
-    committee, _short = await agreements._committee_for(case)  # noqa: SLF001
+    committee, _short = await agreements._committee_for(case.region_path, case.level)  # noqa: SLF001
     session_rows = [
         await sessions.session_for(user, s["id"])
         for s in await sessions.sessions_of_case(case_id)
@@ -254,7 +255,7 @@ async def follow_up_context(user: CurrentUser, case_id: int, follow_up_id: int) 
     )
     if row is None:
         raise CaseError(_("This follow-up visit does not exist."))
-    committee, _short = await agreements._committee_for(case)  # noqa: SLF001
+    committee, _short = await agreements._committee_for(case.region_path, case.level)  # noqa: SLF001
     issued = [a for a in await agreements.agreements_of_case(case_id) if a["number"]]
     clauses = []
     if issued:

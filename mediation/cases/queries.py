@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from piccolo.columns.combination import WhereRaw
 
@@ -48,12 +49,145 @@ async def case_for(user: CurrentUser, case_id: int) -> dict | None:
     return row
 
 
-async def case_detail(user: CurrentUser, case_id: int) -> dict | None:
+@dataclass(slots=True, frozen=True)
+class PartyRow:
+    """A party as the case page and the API show it (the ID number masked)."""
+
+    id: int
+    role: str
+    kind: str
+    name: str
+    id_number_masked: str
+    phone: str
+    address: str
+    representative: str
+    refuses_mediation: bool
+    legal_rep: str
+    agent_name: str
+
+
+@dataclass(slots=True, frozen=True)
+class EventRow:
+    """One entry of a case's timeline."""
+
+    id: int
+    case: int
+    at: datetime
+    actor: int | None
+    actor_name: str | None
+    action: str
+    from_status: str
+    to_status: str
+    changes: dict | None
+    note: str
+
+
+@dataclass(slots=True, frozen=True)
+class TeamMemberRow:
+    """A member of the grid's team (grid worker or community police officer)."""
+
+    role: str
+    staff: int
+    name: str
+
+
+@dataclass(slots=True, frozen=True)
+class MediatorAssignment:
+    """A mediator assigned to the case, active or ended by a party's objection."""
+
+    id: int
+    mediator: int
+    active: bool
+    ended_reason: str
+    name: str | None
+    organisation: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class SuggestionLink:
+    """The people's suggestion a case was re-routed from."""
+
+    id: int
+    tracking_code: str
+    url: str | None  # its page, for those who may open it, else None
+
+
+@dataclass(slots=True)
+class CaseDetail:
+    """A case with everything its page, its printed records and the API show."""
+
+    # The case's own columns (see ``tables.Case``).
+    id: int
+    number: str
+    category: str
+    summary: str
+    facts: str
+    grid: int
+    region_path: str
+    source: str
+    colour: str
+    level: str
+    status: str
+    parties_consent: bool
+    public_security_risk: bool
+    amount: Decimal | None
+    location: str
+    registered_on: date
+    registered_at: datetime
+    registered_by: int | None
+    accepted_on: date | None
+    mediation_started_on: date | None
+    closed_on: date | None
+    concluded_on: date | None
+    outcome: str
+    agreement_form: str
+    prevented_suicide: bool
+    prevented_criminal_persons: int
+    prevented_petition_persons: int
+    prevented_fight_persons: int
+    found_by_screening: bool
+    prevented: bool
+    judicially_confirmed: bool
+    extension_days: int
+    extensions: int
+    overdue: bool
+    linked_case: int | None
+    termination_number: str | None
+    search_text: str
+    version: int
+    updated_at: datetime
+    # Names of what it refers to.
+    grid_name: str
+    grid_code: str
+    community: str  # the grid's community
+    registered_by_name: str | None
+    linked_case_number: str | None
+    # What belongs to it.
+    parties: list[PartyRow]
+    events: list[EventRow]
+    team: list[TeamMemberRow]
+    mediators: list[MediatorAssignment]
+    clocks: list[ClockStanding]
+    suggestion: SuggestionLink | None
+    actions: list[str]  # the moves its status and level allow
+
+
+# Columns of other tables read with the case, and the fields they fill.
+_JOINED_FIELDS = {
+    "grid.name": "grid_name",
+    "grid.code": "grid_code",
+    "grid.region.name": "community",
+    "registered_by.display_name": "registered_by_name",
+    "linked_case.number": "linked_case_number",
+}
+
+
+async def case_detail(user: CurrentUser, case_id: int) -> CaseDetail | None:
     case = await case_for(user, case_id)
     if case is None:
         return None
-    case["parties"] = (
-        await Party.select(
+    parties = await (
+        Party.select(
             Party.id,
             Party.role,
             Party.kind,
@@ -69,18 +203,18 @@ async def case_detail(user: CurrentUser, case_id: int) -> dict | None:
         .where(Party.case == case_id)
         .order_by(Party.id)
     )
-    case["events"] = (
-        await CaseEvent.select(CaseEvent.all_columns(), CaseEvent.actor.display_name)
+    events = await (
+        CaseEvent.select(CaseEvent.all_columns(), CaseEvent.actor.display_name)
         .where(CaseEvent.case == case_id)
         # In time order: records entered afterwards (a backdated follow-up) sit where they belong.
         .order_by(CaseEvent.at, CaseEvent.id)
         .output(load_json=True)
     )
-    case["team"] = await TeamMember.select(
+    team = await TeamMember.select(
         TeamMember.role, TeamMember.staff.display_name, TeamMember.staff
     ).where(TeamMember.grid == case["grid"])
-    case["mediators"] = (
-        await CaseMediator.select(
+    mediators = await (
+        CaseMediator.select(
             CaseMediator.id,
             CaseMediator.mediator,
             CaseMediator.active,
@@ -91,18 +225,49 @@ async def case_detail(user: CurrentUser, case_id: int) -> dict | None:
         .where(CaseMediator.case == case_id)
         .order_by(CaseMediator.id)
     )
-    case["clocks"] = await clocks_for(case)
-    case["suggestion"] = await suggestion_of_case(user, case_id)
-    case["actions"] = [
-        a.value
-        for a in workflow.allowed_actions(
-            workflow.CaseStatus(case["status"]), workflow.CaseLevel(case["level"])
-        )
-    ]
-    return case
+    actions = workflow.allowed_actions(
+        workflow.CaseStatus(case["status"]), workflow.CaseLevel(case["level"])
+    )
+    return CaseDetail(
+        **{_JOINED_FIELDS.get(key, key): value for key, value in case.items()},
+        parties=[PartyRow(**p) for p in parties],
+        events=[
+            EventRow(
+                id=e["id"],
+                case=e["case"],
+                at=e["at"],
+                actor=e["actor"],
+                actor_name=e["actor.display_name"],
+                action=e["action"],
+                from_status=e["from_status"],
+                to_status=e["to_status"],
+                changes=e["changes"],
+                note=e["note"],
+            )
+            for e in events
+        ],
+        team=[
+            TeamMemberRow(role=m["role"], staff=m["staff"], name=m["staff.display_name"])
+            for m in team
+        ],
+        mediators=[
+            MediatorAssignment(
+                id=m["id"],
+                mediator=m["mediator"],
+                active=m["active"],
+                ended_reason=m["ended_reason"],
+                name=m["mediator.staff.display_name"],
+                organisation=m["mediator.organisation"],
+            )
+            for m in mediators
+        ],
+        clocks=await clocks_for(case),
+        suggestion=await suggestion_of_case(user, case_id),
+        actions=[a.value for a in actions],
+    )
 
 
-async def suggestion_of_case(user: CurrentUser, case_id: int) -> dict | None:
+async def suggestion_of_case(user: CurrentUser, case_id: int) -> SuggestionLink | None:
     """The people's suggestion this case was re-routed from, if any.
 
     ``url`` is its page for those who may open it (the suggestion office of the area), else
@@ -120,11 +285,11 @@ async def suggestion_of_case(user: CurrentUser, case_id: int) -> dict | None:
     may_open = user.has_role(*AREA_ROLES) and (
         not row["region_path"] or user.can_see_path(row["region_path"])
     )
-    return {
-        "id": row["id"],
-        "tracking_code": row["tracking_code"],
-        "url": f"/suggestions/{row['id']}" if may_open else None,
-    }
+    return SuggestionLink(
+        id=row["id"],
+        tracking_code=row["tracking_code"],
+        url=f"/suggestions/{row['id']}" if may_open else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -552,7 +552,7 @@ async def record_context(session: dict) -> dict:
     from mediation.clock import to_local
 
     case = await Case.select().where(Case.id == session["case"]).first()
-    committee = await committee_for(case)
+    committee = await committee_for(case["region_path"], case["level"])
     party_rows = await Party.select(Party.name, Party.role, Party.agent_name).where(
         Party.case == case["id"]
     )

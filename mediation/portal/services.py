@@ -188,7 +188,7 @@ async def slip_for(user: CurrentUser, case_id: int, party_id: int) -> dict:
     )
     from mediation.cases.agreements import _committee_for
 
-    committee, _short = await _committee_for(case)
+    committee, _short = await _committee_for(case["region_path"], case["level"])
     return {
         "case": case,
         "party": party,
