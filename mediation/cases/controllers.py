@@ -116,7 +116,7 @@ def _row_labels(locale: str, category_list: categories.CategoryList) -> dict[str
         i18n.reset_locale(token)
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class CaseRowView:
     """A list row as shown: labels and the date are display text already."""
 

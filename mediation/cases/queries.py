@@ -49,7 +49,7 @@ async def case_for(user: CurrentUser, case_id: int) -> dict | None:
     return row
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class PartyRow:
     """A party as the case page and the API show it (the ID number masked)."""
 
@@ -66,7 +66,7 @@ class PartyRow:
     agent_name: str
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class EventRow:
     """One entry of a case's timeline."""
 
@@ -82,7 +82,7 @@ class EventRow:
     note: str
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class TeamMemberRow:
     """A member of the grid's team (grid worker or community police officer)."""
 
@@ -91,7 +91,7 @@ class TeamMemberRow:
     name: str
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class MediatorAssignment:
     """A mediator assigned to the case, active or ended by a party's objection."""
 
@@ -103,7 +103,7 @@ class MediatorAssignment:
     organisation: str | None
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class SuggestionLink:
     """The people's suggestion a case was re-routed from."""
 
@@ -629,7 +629,7 @@ async def text_search_condition_scan(q: str):
     return await _contains_condition(term, plain)
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class CaseRow:
     """One case in a list (the case list, my work, the JSON API's list)."""
 
@@ -743,7 +743,7 @@ async def my_work(user: CurrentUser, limit: int = 50) -> list[CaseRow]:
     return rows
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class RegionChoice:
     code: str
     name: str
