@@ -143,7 +143,19 @@ async def reissue_code(user: CurrentUser, case_id: int, party_id: int) -> str:
     return code
 
 
-async def codes_of_case(user: CurrentUser, case_id: int) -> list[dict]:
+@dataclass(slots=True, frozen=True)
+class PartyCode:
+    """A party with their current code (never the secret), for the staff's page of the case."""
+
+    id: int
+    name: str
+    role: str
+    phone_masked: str
+    code: str  # "" when the party has none (no phone number)
+    issued_at: datetime | None
+
+
+async def codes_of_case(user: CurrentUser, case_id: int) -> list[PartyCode]:
     """Each party with their current code (no secret), for the staff's page of the case."""
     if await case_services.case_for(user, case_id) is None:
         raise PortalError(_("This case does not exist."))
@@ -157,14 +169,14 @@ async def codes_of_case(user: CurrentUser, case_id: int) -> list[dict]:
     ).where(PartyAccess.case == case_id, PartyAccess.active.eq(True))
     by_party = {row["party"]: row for row in active}
     return [
-        {
-            "id": p["id"],
-            "name": p["name"],
-            "role": p["role"],
-            "phone_masked": mask_phone(p["phone"]),
-            "code": by_party.get(p["id"], {}).get("code", ""),
-            "issued_at": by_party.get(p["id"], {}).get("issued_at"),
-        }
+        PartyCode(
+            id=p["id"],
+            name=p["name"],
+            role=p["role"],
+            phone_masked=mask_phone(p["phone"]),
+            code=by_party.get(p["id"], {}).get("code", ""),
+            issued_at=by_party.get(p["id"], {}).get("issued_at"),
+        )
         for p in parties
     ]
 
@@ -601,11 +613,23 @@ def _format_when(instant: datetime) -> str:
     )
 
 
-async def messages_of_case(user: CurrentUser, case_id: int) -> list[dict]:
+@dataclass(slots=True, frozen=True)
+class SentText:
+    """A text sent to a party of the case (the phone masked)."""
+
+    created_at: datetime
+    party_name: str | None
+    phone_masked: str
+    text: str
+    status: str
+    event: str
+
+
+async def messages_of_case(user: CurrentUser, case_id: int) -> list[SentText]:
     """The texts sent to the case's parties, newest first, for staff (phones masked)."""
     if await case_services.case_for(user, case_id) is None:
         raise PortalError(_("This case does not exist."))
-    return (
+    rows = (
         await PartyMessage.select(
             PartyMessage.created_at,
             PartyMessage.party.name,
@@ -617,3 +641,14 @@ async def messages_of_case(user: CurrentUser, case_id: int) -> list[dict]:
         .where(PartyMessage.case == case_id)
         .order_by(PartyMessage.id, ascending=False)
     )
+    return [
+        SentText(
+            created_at=r["created_at"],
+            party_name=r["party.name"],
+            phone_masked=r["phone_masked"],
+            text=r["text"],
+            status=r["status"],
+            event=r["event"],
+        )
+        for r in rows
+    ]

@@ -644,7 +644,24 @@ async def export_rows(
     return out
 
 
-async def similar_to(user: CurrentUser, suggestion_id: int, limit: int = 8) -> list[dict]:
+@dataclass(slots=True)
+class SimilarSuggestion:
+    """A suggestion on the same matter as the one read, and how alike the two are (0 to 1)."""
+
+    id: int
+    title: str
+    reason: str
+    measures: str
+    tracking_code: str
+    status: str
+    score: float
+    # Already in the same group as the suggestion read (set by the page, which knows the group).
+    in_group: bool = False
+
+
+async def similar_to(
+    user: CurrentUser, suggestion_id: int, limit: int = 8
+) -> list[SimilarSuggestion]:
     """Suggestions on the same matter already in the system (received since the start of the
     same month last year), from the index each process keeps (``similar_index``)."""
     from mediation.suggestions import similar_index
@@ -661,7 +678,19 @@ async def similar_to(user: CurrentUser, suggestion_id: int, limit: int = 8) -> l
         Suggestion.id.is_in([i for i, _score in found])
     )
     by_id = {c["id"]: c for c in rows}
-    return [{**by_id[i], "score": round(score, 2)} for i, score in found if i in by_id]
+    return [
+        SimilarSuggestion(
+            id=by_id[i]["id"],
+            title=by_id[i]["title"],
+            reason=by_id[i]["reason"],
+            measures=by_id[i]["measures"],
+            tracking_code=by_id[i]["tracking_code"],
+            status=by_id[i]["status"],
+            score=round(score, 2),
+        )
+        for i, score in found
+        if i in by_id
+    ]
 
 
 _SIMILAR_COLUMNS = (

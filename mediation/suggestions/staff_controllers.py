@@ -323,23 +323,23 @@ async def _group(row: dict) -> dict:
     return {"leader": leader, "members": members}
 
 
-async def _similar(user: CurrentUser, row: dict, group: dict) -> list[dict]:
+async def _similar(user: CurrentUser, row: dict, group: dict) -> list[services.SimilarSuggestion]:
     """Similar suggestions the user may group with (the finder does not know about scopes)."""
     found = await services.similar_to(user, row["id"])
     if not found:
         return []
     paths = await Suggestion.select(
         Suggestion.id, Suggestion.region_path, Suggestion.group_leader
-    ).where(Suggestion.id.is_in([s["id"] for s in found]))
+    ).where(Suggestion.id.is_in([s.id for s in found]))
     by_id = {p["id"]: p for p in paths}
     grouped = {m["id"] for m in group["members"]} | {row["group_leader"]}
     shown = []
     for s in found:
-        info = by_id.get(s["id"]) or {}
+        info = by_id.get(s.id) or {}
         path = info.get("region_path") or ""
         if path and not user.can_see_path(path):
             continue
-        s["in_group"] = s["id"] in grouped or (
+        s.in_group = s.id in grouped or (
             bool(row["group_leader"]) and info.get("group_leader") == row["group_leader"]
         )
         shown.append(s)

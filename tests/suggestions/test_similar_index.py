@@ -44,11 +44,11 @@ async def test_the_index_finds_what_comparing_every_suggestion_finds():
         "小区电动自行车多，楼道充电有火灾隐患。",
         "在小区门口空地建集中充电棚。",
     )
-    assert second in [s["id"] for s in await services.similar_to(admin, first)]
-    assert first in [s["id"] for s in await services.similar_to(admin, second)]
+    assert second in [s.id for s in await services.similar_to(admin, first)]
+    assert first in [s.id for s in await services.similar_to(admin, second)]
     compared = 0
     for suggestion_id in [first, second, *ids[:: max(1, len(ids) // 25)]]:
-        found = [(s["id"], s["score"]) for s in await services.similar_to(admin, suggestion_id)]
+        found = [(s.id, s.score) for s in await services.similar_to(admin, suggestion_id)]
         expected = [
             (i, round(score, 2)) for i, score in await services.similar_to_scan(suggestion_id)
         ]
