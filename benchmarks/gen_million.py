@@ -801,6 +801,18 @@ async def check_rollups(conn) -> None:
     print(f"  set-based rollups equal the app's on the demo ({rows} rows)", flush=True)
 
 
+async def recount_loads(conn) -> None:
+    from mediation.cases.common import OPEN_STATUSES
+
+    await conn.execute("DELETE FROM mediator_load")
+    await conn.execute(
+        "INSERT INTO mediator_load (mediator, open_cases) "
+        'SELECT cm.mediator, count(*) FROM case_mediator cm JOIN "case" c ON c.id = cm."case" '
+        "WHERE cm.active AND c.status = ANY($1::text[]) GROUP BY cm.mediator",
+        list(OPEN_STATUSES),
+    )
+
+
 async def generate(args: argparse.Namespace) -> None:
     import asyncpg
 
@@ -855,6 +867,8 @@ async def generate(args: argparse.Namespace) -> None:
 
         await steps.run(f"recreate {len(indexes)} indexes", recreate_indexes())
         await conn.execute("SET session_replication_role = origin")
+        # The triggers that keep mediator loads were off while loading: count them once.
+        await steps.run("mediator loads", recount_loads(conn))
     finally:
         await conn.close()
 
