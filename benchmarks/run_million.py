@@ -197,7 +197,7 @@ async def _case_detail(user, case_id):
     assign), sessions, agreements, follow-ups and materials."""
     from mediation.cases import services, workflow
     from mediation.cases.agreements import agreements_of_case
-    from mediation.cases.followups import follow_up_due, follow_ups_of_case
+    from mediation.cases.followups import follow_up_due_from, follow_ups_of_case
     from mediation.cases.materials import materials_of_case
     from mediation.cases.sessions import sessions_of_case
     from mediation.roles import MANAGE_ROLES
@@ -211,14 +211,15 @@ async def _case_detail(user, case_id):
         and not any(m["active"] for m in case["mediators"])
     ):
         ranking = [s.mediator.id for s in (await services.suggest_mediators(user, case_id))[:5]]
+    agreements = await agreements_of_case(case_id)
     return [
         case["id"],
         ranking,
         len(await sessions_of_case(case_id)),
-        len(await agreements_of_case(case_id)),
+        len(agreements),
         len(await follow_ups_of_case(case_id)),
         len(await materials_of_case(case_id)),
-        bool(await follow_up_due(case_id)),
+        follow_up_due_from(case["status"], agreements),
     ]
 
 
