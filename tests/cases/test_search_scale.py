@@ -198,14 +198,16 @@ async def test_digits_find_what_the_text_and_phone_paths_found_but_amounts_in_a_
     parties = await Party.select(Party.case, Party.phone)
     phones = [r["phone"] for r in parties if r["phone"]]
     numbers = [r["number"] for r in await Case.select(Case.number)]
-    terms = {p[-n:] for p in phones for n in (4, 7, 11) if p[-n:].isdigit()}
-    for number in numbers[:: max(1, len(numbers) // 60)]:
+    # A spread of the demo's phones and numbers (each term costs a few queries).
+    terms = {p[-n:] for p in phones[:: max(1, len(phones) // 40)] for n in (4, 11)}
+    terms = {t for t in terms if t.isdigit()}
+    for number in numbers[:: max(1, len(numbers) // 15)]:
         year, seq = number.split("-")[-2:]
         terms |= {seq, seq[-4:], seq[-5:], seq[1:5], year}
     cases = {
         r["id"]: r for r in await Case.select(Case.id, Case.number, Case.summary, Case.search_text)
     }
-    assert len(terms) > 50
+    assert len(terms) > 40
     for term in sorted(terms):
         found = await _found(term)
         tails = {r["case"] for r in parties if (r["phone"] or "").endswith(term)}
