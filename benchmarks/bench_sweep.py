@@ -204,7 +204,11 @@ async def run(args: argparse.Namespace) -> None:
             print(f"run_sweep, {label}: {seconds:.2f} s, {statements} statements", flush=True)
         warnings = await EarlyWarning.count()
         notifications = await Notification.count()
-        print(f"{warnings} early warnings and {notifications} notifications in the database")
+        warned = await Notification.count().where(Notification.kind == "warning")
+        print(
+            f"{warnings} early warnings and {notifications} notifications in the database "
+            f"({warned} of them about warnings)"
+        )
         print()
         print("| run | seconds | SQL statements | result |")
         print("| --- | ---: | ---: | --- |")

@@ -163,7 +163,15 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 async def _existing_fingerprints(fingerprints: set[str]) -> set[str]:
-    """Which of these fingerprints were raised before (a few queries, however many)."""
+    """Which of these fingerprints were raised before (one query; on SQLite one per chunk)."""
+    if not fingerprints:
+        return set()
+    if db.is_postgres():
+        rows = await EarlyWarning.raw(
+            'SELECT "fingerprint" FROM "early_warning" WHERE "fingerprint" = ANY({}::text[])',
+            sorted(fingerprints),
+        )
+        return {r["fingerprint"] for r in rows}
     found: set[str] = set()
     for part in _chunks(sorted(fingerprints), _chunk_size()):
         rows = await EarlyWarning.select(EarlyWarning.fingerprint).where(
@@ -174,8 +182,21 @@ async def _existing_fingerprints(fingerprints: set[str]) -> set[str]:
 
 
 async def _contacted(candidates: list[Candidate]) -> set[int]:
-    """The cases, of these red_no_contact candidates, with a contact recorded in time."""
+    """The cases, of these red_no_contact candidates, with a contact recorded in time (one
+    query; on SQLite one per chunk)."""
     deadlines = {c.cases[0]: c.contact_by for c in candidates if c.contact_by is not None}
+    if not deadlines:
+        return set()
+    if db.is_postgres():
+        rows = await CaseEvent.raw(
+            'SELECT DISTINCT e."case" FROM "case_event" e '
+            'JOIN unnest({}::int[], {}::timestamptz[]) AS u(c, d) ON e."case" = u.c '
+            'WHERE e."at" <= u.d AND e."action" <> ALL({}::text[])',
+            list(deadlines),
+            list(deadlines.values()),
+            list(_NOT_CONTACT),
+        )
+        return {r["case"] for r in rows}
     contacted: set[int] = set()
     for part in _chunks(sorted(deadlines), _chunk_size()):
         latest = max(deadlines[case_id] for case_id in part)
@@ -185,8 +206,7 @@ async def _contacted(candidates: list[Candidate]) -> set[int]:
             CaseEvent.action.not_in(list(_NOT_CONTACT)),
         )
         for r in rows:
-            deadline = deadlines[r["case"]]
-            if deadline is not None and r["at"] <= deadline:
+            if r["at"] <= deadlines[r["case"]]:
                 contacted.add(r["case"])
     return contacted
 
@@ -283,11 +303,17 @@ async def _notify_warnings(candidates: list[Candidate]) -> None:
         return
     case_ids = sorted({cid for c in candidates for cid in c.cases})
     cases: dict[int, dict] = {}
-    for part in _chunks(case_ids, _chunk_size()):
-        for r in await Case.select(Case.id, Case.grid, Case.number).where(
-            Case.id.is_in(list(part))
-        ):
-            cases[r["id"]] = r
+    if db.is_postgres():
+        rows = await Case.raw(
+            'SELECT "id", "grid", "number" FROM "case" WHERE "id" = ANY({}::int[])', case_ids
+        )
+        cases = {r["id"]: r for r in rows}
+    else:
+        for part in _chunks(case_ids, _chunk_size()):
+            for r in await Case.select(Case.id, Case.grid, Case.number).where(
+                Case.id.is_in(list(part))
+            ):
+                cases[r["id"]] = r
     centre: dict[str, list[int]] = defaultdict(list)
     for r in (
         await Staff.select(Staff.id, Staff.roles, Staff.region.path)
