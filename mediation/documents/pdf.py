@@ -3,7 +3,7 @@
 ``render_pdf`` is synchronous and CPU-bound (≈0.1 s for a one-page agreement once warm,
 ≈0.17 s without the derived face below): from async code ``await render_pdf_async(...)``,
 which runs the whole job (Jinja and layout) in a pool of printing processes (``PDF_WORKERS``)
-at the lowest CPU priority (``PDF_PRIORITY``), so a print job neither holds the app process's
+at a low CPU priority (``PDF_PRIORITY``), so a print job neither holds the app process's
 GIL nor takes the CPU a page request needs. ``run_off_loop`` does the same for other heavy
 work (XLSX exports).
 
@@ -444,7 +444,7 @@ def _print_limiter() -> anyio.CapacityLimiter | None:
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
-DEFAULT_PRIORITY = "idle"
+DEFAULT_PRIORITY = "low"
 PRIORITIES = ("idle", "low", "normal")
 
 
@@ -478,13 +478,15 @@ def print_workers() -> int:
 def print_priority() -> str:
     """CPU priority of the printing processes (setting ``PDF_PRIORITY``).
 
-    ``idle`` (default): Linux ``SCHED_IDLE``, they run only on CPU time nothing else wants, so
-    a page request always goes first; ``low``: nice 19; ``normal``: as the app. On a server
-    whose CPU other programs keep busy, ``idle`` and ``low`` make PDFs wait for them.
+    ``low`` (default): nice 19, so a page request waking up takes the CPU from a print job at
+    once; ``idle``: Linux ``SCHED_IDLE``, only CPU time nothing else wants; ``normal``: as the
+    app. On a machine whose CPU is kept busy, ``low`` and even more ``idle`` make print jobs
+    wait for everything else (on a shared test machine at load 15, ``idle`` starved them for
+    minutes): the price of never stalling pages.
     """
     value = os.environ.get("PDF_PRIORITY", "").strip().lower() or DEFAULT_PRIORITY
     if value not in PRIORITIES:
-        logger.warning("PDF_PRIORITY=%r is not one of %s; using idle", value, PRIORITIES)
+        logger.warning("PDF_PRIORITY=%r is not one of %s; using low", value, PRIORITIES)
         return DEFAULT_PRIORITY
     return value
 
@@ -520,7 +522,7 @@ def print_pool() -> ProcessPoolExecutor | None:
     """The process pool that prints (Jinja and layout), or None when ``PDF_WORKERS`` is 0.
 
     Rendering is CPU-bound Python: in a thread it holds the GIL, and every other request of
-    the process waits behind it. In separate processes at the lowest CPU priority it neither
+    the process waits behind it. In separate processes at a low CPU priority it neither
     holds the app's GIL nor takes the CPU a page request needs. "spawn" starts clean
     interpreters: forking a process that runs an event loop and threads is not safe.
     """

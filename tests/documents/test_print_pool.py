@@ -66,10 +66,9 @@ def test_negative_pdf_workers_prints_in_the_app_process(fresh_pool: pytest.Monke
     assert pdf.print_pool() is None
 
 
-def test_printing_processes_run_at_idle_priority_by_default(fresh_pool: pytest.MonkeyPatch):
-    fresh_pool.delenv("PDF_PRIORITY", raising=False)
+def test_idle_priority_is_sched_idle(fresh_pool: pytest.MonkeyPatch):
+    fresh_pool.setenv("PDF_PRIORITY", "idle")
     fresh_pool.setenv("PDF_WORKERS", "1")
-    assert pdf.print_priority() == "idle"
     pool = pdf.print_pool()
     assert pool is not None
     assert pool.submit(os.sched_getscheduler, 0).result(timeout=120) == os.SCHED_IDLE
@@ -77,9 +76,10 @@ def test_printing_processes_run_at_idle_priority_by_default(fresh_pool: pytest.M
     assert os.sched_getscheduler(0) == os.SCHED_OTHER
 
 
-def test_low_priority_is_nice_19(fresh_pool: pytest.MonkeyPatch):
-    fresh_pool.setenv("PDF_PRIORITY", "low")
+def test_printing_processes_run_at_nice_19_by_default(fresh_pool: pytest.MonkeyPatch):
+    fresh_pool.delenv("PDF_PRIORITY", raising=False)
     fresh_pool.setenv("PDF_WORKERS", "1")
+    assert pdf.print_priority() == "low"
     pool = pdf.print_pool()
     assert pool is not None
     assert pool.submit(os.nice, 0).result(timeout=120) == 19
@@ -93,9 +93,9 @@ def test_normal_priority_and_unknown_values(fresh_pool: pytest.MonkeyPatch):
     assert pool is not None
     assert pool.submit(os.nice, 0).result(timeout=120) == os.nice(0)
     fresh_pool.setenv("PDF_PRIORITY", "realtime")
-    assert pdf.print_priority() == "idle"
-    fresh_pool.setenv("PDF_PRIORITY", " LOW ")
     assert pdf.print_priority() == "low"
+    fresh_pool.setenv("PDF_PRIORITY", " IDLE ")
+    assert pdf.print_priority() == "idle"
 
 
 def _words(text: str) -> list[str]:
