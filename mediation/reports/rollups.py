@@ -343,12 +343,12 @@ async def rebuild_rollups(batch: int = 5000) -> int:
         )
     for start in range(0, len(stats), 1000):
         await CaseStat.insert(*stats[start : start + 1000])
-    await _write_monthly(totals)
+    await _write_monthly(rollup_net(totals))
     return len(stats)
 
 
-async def _write_monthly(totals: dict[Key, list]) -> int:
-    """Replace ``CaseRollup`` with the coarsening of the daily sums ``totals``."""
+async def _write_monthly(coarse: dict[RollupKey, list]) -> int:
+    """Replace ``CaseRollup`` with the monthly sums ``coarse``."""
     await CaseRollup.delete(force=True)
     rows = [
         CaseRollup(
@@ -362,7 +362,8 @@ async def _write_monthly(totals: dict[Key, list]) -> int:
             persons=persons,
             amount=amount,
         )
-        for rkey, (n, persons, amount) in rollup_net(totals).items()
+        for rkey, (n, persons, amount) in coarse.items()
+        if n or persons or amount
     ]
     for start in range(0, len(rows), 1000):
         await CaseRollup.insert(*rows[start : start + 1000])
@@ -371,8 +372,9 @@ async def _write_monthly(totals: dict[Key, list]) -> int:
 
 async def rebuild_monthly(batch: int = 20000) -> int:
     """Recompute ``CaseRollup`` from ``CaseStat`` (a database whose daily sums predate the
-    monthly ones); returns the number of rows written."""
-    totals: dict[Key, list] = {}
+    monthly ones); returns the number of rows written. Reads the daily rows ``batch`` at a
+    time and keeps only the monthly sums."""
+    coarse: dict[RollupKey, list] = defaultdict(lambda: [0, 0, Decimal(0)])
     last_id = 0
     while True:
         rows = (
@@ -394,8 +396,13 @@ async def rebuild_monthly(batch: int = 20000) -> int:
                 r["days"],
                 r["detail"],
             )
-            totals[key] = [r["n"], r["persons"], Decimal(str(r["amount"]))]
-    return await _write_monthly(totals)
+            amount = Decimal(str(r["amount"]))
+            for rkey in expand(key):
+                entry = coarse[rkey]
+                entry[0] += r["n"]
+                entry[1] += r["persons"]
+                entry[2] += amount
+    return await _write_monthly(coarse)
 
 
 async def backfill_conclusions(redo: bool = False) -> int:
