@@ -761,31 +761,19 @@ ORDER BY v.day, v.measure
 """
 
 # The monthly rollup (``CaseRollup``) coarsened from the daily one by one statement, as
-# ``mediation.reports.rollups.expand`` does row by row: every region level containing the
-# case's community (the root "", then each path prefix) × the total and the single dimensions
-# ``rollups.DIMS`` gives each measure. Checked equal to the app's on the demo too.
+# ``mediation.reports.rollups.expand`` does row by row: the total and the single dimensions
+# ``rollups.DIMS`` gives each measure, summed per community first, then at every region level
+# containing the community (the root "", then each path prefix). Checked equal to the app's
+# on the demo too.
 MONTHLY_SQL = """
-INSERT INTO case_rollup (key, month, region_path, measure, dim, value, n, persons, amount)
-SELECT to_char(r.month, 'YYYY-MM-DD') || '|' || r.region_path || '|' || r.measure || '|' ||
-       r.dim || '|' || r.value,
-       r.month, r.region_path, r.measure, r.dim, r.value, r.n, r.persons, r.amount
-FROM (
-    SELECT date_trunc('month', s.day)::date AS month, a.region_path, s.measure, d.dim,
+WITH community AS (
+    -- Step 1, one pass over the daily rows: the sums of each community (the grid as child).
+    SELECT date_trunc('month', s.day)::date AS month, s.region_path, s.measure, d.dim,
            d.value, sum(s.n) AS n, sum(s.persons) AS persons, sum(s.amount) AS amount
-    FROM (
-        SELECT st.*, string_to_array(trim(BOTH '/' FROM st.region_path), '/') AS parts
-        FROM case_stat st
-    ) s
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN i = 0 THEN ''
-                    ELSE '/' || array_to_string(s.parts[1:i], '/') || '/' END AS region_path,
-               CASE WHEN i < coalesce(cardinality(s.parts), 0) THEN s.parts[i + 1]
-                    ELSE 'grid:' || s.grid END AS child
-        FROM generate_series(0, coalesce(cardinality(s.parts), 0)) AS i
-    ) a
+    FROM case_stat s
     CROSS JOIN LATERAL (VALUES
         ('', ''), ('category', s.category), ('colour', s.colour), ('source', s.source),
-        ('level', s.level), ('child', a.child), ('form', s.detail),
+        ('level', s.level), ('child', 'grid:' || s.grid), ('form', s.detail),
         ('category_form', s.category || '|' || s.detail), ('days', s.days::text)
     ) AS d(dim, value)
     WHERE d.dim IN ('', 'category')
@@ -794,9 +782,38 @@ FROM (
        OR (s.measure = 'settled' AND d.dim IN ('form', 'category_form'))
        OR (s.measure IN ('settled', 'terminated') AND d.dim = 'days')
     GROUP BY 1, 2, 3, 4, 5
-    HAVING sum(s.n) <> 0 OR sum(s.persons) <> 0 OR sum(s.amount) <> 0
-) r
-ORDER BY r.month, r.region_path
+),
+levels AS (
+    -- Step 2: each community's sums again at every region containing it; there the child
+    -- is the next region down the community's path (from its total), not the grid.
+    SELECT c.month, a.region_path, c.measure,
+           CASE WHEN c.dim = '' AND a.child IS NOT NULL THEN x.dim ELSE c.dim END AS dim,
+           CASE WHEN c.dim = '' AND a.child IS NOT NULL AND x.dim = 'child' THEN a.child
+                ELSE c.value END AS value,
+           c.n, c.persons, c.amount
+    FROM (
+        SELECT c.*, string_to_array(trim(BOTH '/' FROM c.region_path), '/') AS parts
+        FROM community c
+    ) c
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN i = 0 THEN ''
+                    ELSE '/' || array_to_string(c.parts[1:i], '/') || '/' END AS region_path,
+               CASE WHEN i < coalesce(cardinality(c.parts), 0) THEN c.parts[i + 1] END AS child
+        FROM generate_series(0, coalesce(cardinality(c.parts), 0)) AS i
+    ) a
+    CROSS JOIN LATERAL (VALUES (''), ('child')) AS x(dim)
+    WHERE (x.dim = '' AND (c.dim <> 'child' OR a.child IS NULL))
+       OR (x.dim = 'child' AND c.dim = '' AND a.child IS NOT NULL
+           AND c.measure IN ('received', 'settled', 'terminated'))
+)
+INSERT INTO case_rollup (key, month, region_path, measure, dim, value, n, persons, amount)
+SELECT to_char(month, 'YYYY-MM-DD') || '|' || region_path || '|' || measure || '|' || dim ||
+       '|' || value,
+       month, region_path, measure, dim, value, sum(n), sum(persons), sum(amount)
+FROM levels
+GROUP BY month, region_path, measure, dim, value
+HAVING sum(n) <> 0 OR sum(persons) <> 0 OR sum(amount) <> 0
+ORDER BY month, region_path
 """
 
 MONTHLY_COLUMNS = "key, month, region_path, measure, dim, value, n, persons, amount"
