@@ -925,6 +925,68 @@ async def monthly_only(args: argparse.Namespace, steps: Steps) -> None:
     print(f"monthly rollup rows written: {rows:,}", flush=True)
 
 
+# Settings of every loading connection: foreign-key triggers off, room to sort and index.
+LOAD_SETTINGS = (
+    "SET session_replication_role = replica; SET maintenance_work_mem = '512MB'; "
+    "SET max_parallel_maintenance_workers = 2; SET work_mem = '256MB'; "
+)
+
+
+async def _loader(url: str, seed: float | None = None):
+    """A loading connection; ``seed``: its own random stream, so the data stay reproducible
+    while steps run side by side."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    await conn.execute(LOAD_SETTINGS + (f"SELECT setseed({seed})" if seed is not None else ""))
+    return conn
+
+
+async def _side_by_side(url: str, steps: Steps, label: str, jobs: list) -> list:
+    """Run ``jobs`` — (label, seed, function of a connection) — each on a connection of its
+    own, and print the wall time of the whole phase."""
+    conns = [await _loader(url, seed) for _label, seed, _job in jobs]
+    try:
+        return await steps.run(
+            label,
+            asyncio.gather(
+                *(
+                    steps.run(f"  {job_label}", job(conn))
+                    for conn, (job_label, _seed, job) in zip(conns, jobs, strict=True)
+                )
+            ),
+        )
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
+async def _run_queue(url: str, statements: list[str], workers: int) -> None:
+    """Execute ``statements`` on ``workers`` connections, each taking the next one free."""
+    queue = list(statements)
+
+    async def worker() -> None:
+        conn = await _loader(url)
+        try:
+            while queue:
+                await conn.execute(queue.pop(0))
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
+
+
+def _index_order(definitions: list[str]) -> list[str]:
+    """Indexes of the big tables first, so the two builders finish together."""
+    weight = {"case_event": 0, "party": 1, '"case"': 2, "case_mediator": 3, "suggestion": 4}
+
+    def rank(definition: str) -> int:
+        table = definition.split(" ON ", 1)[1].split()[0].replace("public.", "")
+        return weight.get(table, 5)
+
+    return sorted(definitions, key=rank)
+
+
 async def generate(args: argparse.Namespace) -> None:
     import asyncpg
 
@@ -933,11 +995,12 @@ async def generate(args: argparse.Namespace) -> None:
     from mediation.settings import get_settings
 
     steps = Steps()
-    print(f"database {args.pg_url}", flush=True)
+    url = args.pg_url
+    print(f"database {url}", flush=True)
     if args.monthly_only:
         await monthly_only(args, steps)
         return
-    await steps.run("drop and create the database", recreate(args.pg_url))
+    await steps.run("drop and create the database", recreate(url))
 
     async def schema_and_demo():
         await db.start()
@@ -948,40 +1011,51 @@ async def generate(args: argparse.Namespace) -> None:
             await db.stop()
 
     await steps.run("migrations and the demo county", schema_and_demo())
-    conn = await asyncpg.connect(args.pg_url)
+    conn = await _loader(url, args.seed)
     try:
         if not args.python_rollups:
             await steps.run("check the set-based rollups on the demo", check_rollups(conn))
-        await conn.execute(
-            "SET session_replication_role = replica; SET maintenance_work_mem = '512MB'; "
-            "SET max_parallel_maintenance_workers = 2; SET work_mem = '256MB'; "
-            f"SELECT setseed({args.seed})"
-        )
         await steps.run(
             f"{args.towns} more towns, grids",
             widen_county(conn, args.towns, args.communities),
         )
         indexes = await steps.run("drop secondary indexes", drop_indexes(conn))
-        county = get_settings().county_code
-        await steps.run(f"{args.cases:,} cases", load_cases(conn, args.cases, county))
-        await steps.run("parties", load_parties(conn))
-        await steps.run("case events", load_events(conn))
-        await steps.run("mediator assignments", load_assignments(conn))
-        await steps.run(
-            f"{args.suggestions:,} suggestions", load_suggestions(conn, args.suggestions)
-        )
+    finally:
+        await conn.close()
+    county = get_settings().county_code
+    # Two cores: the cases and the suggestions load side by side, then what hangs off the
+    # cases (parties, events, assignments) side by side; each step has its own seed.
+    seed = args.seed
+    await _side_by_side(
+        url,
+        steps,
+        "cases and suggestions, side by side",
+        [
+            (f"{args.cases:,} cases", seed, lambda c: load_cases(c, args.cases, county)),
+            (
+                f"{args.suggestions:,} suggestions",
+                seed / 2,
+                lambda c: load_suggestions(c, args.suggestions),
+            ),
+        ],
+    )
+    await _side_by_side(
+        url,
+        steps,
+        "parties, events, assignments, side by side",
+        [
+            ("parties", None, load_parties),
+            ("case events", None, load_events),
+            ("mediator assignments", None, load_assignments),
+        ],
+    )
+    conn = await _loader(url)
+    try:
         await conn.execute(
             "DROP TABLE IF EXISTS gen_case, gen_grid, gen_sugg_text, gen_place; "
             "SELECT setval('case_id_seq', (SELECT max(id) FROM \"case\")); "
             "SELECT setval('party_id_seq', (SELECT max(id) FROM party))"
         )
-
-        async def recreate_indexes():
-            for definition in indexes:
-                await conn.execute(definition)
-
-        await steps.run(f"recreate {len(indexes)} indexes", recreate_indexes())
-        await conn.execute("SET session_replication_role = origin")
     finally:
         await conn.close()
 
@@ -994,22 +1068,40 @@ async def generate(args: argparse.Namespace) -> None:
         finally:
             await db.stop()
 
-    conn = await asyncpg.connect(args.pg_url)
-    try:
-        await conn.execute(
-            "SET maintenance_work_mem = '512MB'; SET max_parallel_maintenance_workers = 2; "
-            "SET work_mem = '256MB'"
+    async def rollups_sql():
+        conn = await _loader(url)
+        try:
+            await conn.execute("SET session_replication_role = origin")
+            return await rebuild_rollups_sql(conn, bulk=True)
+        finally:
+            await conn.close()
+
+    # The rollups read the cases by a full scan: they need none of the indexes, so they are
+    # built while two connections recreate the indexes.
+    index_job = steps.run(
+        f"  recreate {len(indexes)} indexes (two builders)",
+        _run_queue(url, _index_order(indexes), workers=2),
+    )
+    if args.python_rollups:
+        await steps.run("recreate indexes", index_job)
+        rows = await steps.run("rebuild report rollups (app, in Python)", rollups())
+    else:
+        _done, rows = await steps.run(
+            "indexes and rollups, side by side",
+            asyncio.gather(
+                index_job, steps.run("  rebuild report rollups (set-based)", rollups_sql())
+            ),
         )
-        if args.python_rollups:
-            rows = await steps.run("rebuild report rollups (app, in Python)", rollups())
-        else:
-            rows = await steps.run(
-                "rebuild report rollups (set-based)", rebuild_rollups_sql(conn, bulk=True)
-            )
-        await steps.run("VACUUM ANALYZE", conn.execute("VACUUM ANALYZE"))
+    tables = await _table_names(url)
+    await steps.run(
+        "VACUUM ANALYZE (two at a time)",
+        _run_queue(url, [f'VACUUM ANALYZE "{t}"' for t in tables], workers=2),
+    )
+    conn = await asyncpg.connect(url)
+    try:
         counts = {
             t: await conn.fetchval(f'SELECT count(*) FROM "{t}"')
-            for t in (*LOADED_TABLES, "case_stat", "grid", "region")
+            for t in (*LOADED_TABLES, "case_stat", "case_rollup", "grid", "region")
         }
         open_cases = await conn.fetchval(
             "SELECT count(*) FROM \"case\" WHERE status NOT IN ('closed', 'declined')"
@@ -1024,6 +1116,22 @@ async def generate(args: argparse.Namespace) -> None:
     print(f"  open cases         {open_cases:>10,}")
     print(f"  parties named 王芳  {wang_fang:>10,}")
     print(f"total {total:.1f} s ({total / 60:.1f} min)", flush=True)
+
+
+async def _table_names(url: str) -> list[str]:
+    """Every table of the schema, largest first."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' "
+            "ORDER BY pg_total_relation_size(c.oid) DESC"
+        )
+    finally:
+        await conn.close()
+    return [r["relname"] for r in rows]
 
 
 def main(argv: list[str] | None = None) -> None:
