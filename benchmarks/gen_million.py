@@ -866,6 +866,17 @@ async def rebuild_monthly_sql(conn, bulk: bool = False) -> int:
     status = await conn.execute(MONTHLY_SQL)
     for statement in restore:
         await conn.execute(statement)
+    # Also after an interrupted bulk fill, which left them dropped.
+    if not await conn.fetchval(
+        "SELECT count(*) FROM pg_constraint WHERE conrelid = 'case_rollup'::regclass "
+        "AND contype = 'u'"
+    ):
+        await conn.execute(
+            "ALTER TABLE case_rollup ADD CONSTRAINT case_rollup_key_key UNIQUE (key)"
+        )
+    await conn.execute(
+        "CREATE INDEX IF NOT EXISTS case_rollup_scope ON case_rollup (region_path, month, dim)"
+    )
     return int(status.split()[-1])
 
 
