@@ -17,8 +17,14 @@ import argparse
 import asyncio
 import os
 import statistics
+import sys
 import time
 from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 COUNTER = {"statements": 0}
 
