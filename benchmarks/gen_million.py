@@ -936,6 +936,18 @@ async def monthly_only(args: argparse.Namespace, steps: Steps) -> None:
     print(f"monthly rollup rows written: {rows:,}", flush=True)
 
 
+async def recount_loads(conn) -> None:
+    from mediation.cases.common import OPEN_STATUSES
+
+    await conn.execute("DELETE FROM mediator_load")
+    await conn.execute(
+        "INSERT INTO mediator_load (mediator, open_cases) "
+        'SELECT cm.mediator, count(*) FROM case_mediator cm JOIN "case" c ON c.id = cm."case" '
+        "WHERE cm.active AND c.status = ANY($1::text[]) GROUP BY cm.mediator",
+        list(OPEN_STATUSES),
+    )
+
+
 # Settings of every loading connection: foreign-key triggers off, room to sort and index.
 LOAD_SETTINGS = (
     "SET session_replication_role = replica; SET maintenance_work_mem = '512MB'; "
@@ -1103,6 +1115,12 @@ async def generate(args: argparse.Namespace) -> None:
                 index_job, steps.run("  rebuild report rollups (set-based)", rollups_sql())
             ),
         )
+    conn = await asyncpg.connect(url)
+    try:
+        # The triggers that keep mediator loads were off while loading: count them once.
+        await steps.run("mediator loads", recount_loads(conn))
+    finally:
+        await conn.close()
     tables = await _table_names(url)
     await steps.run(
         "VACUUM ANALYZE (two at a time)",
