@@ -207,16 +207,20 @@ async def save_material(
     return row.id
 
 
+# Built once (Piccolo copies a referenced table's columns each time one is named).
+_MATERIAL_COLUMNS = (
+    *Attachment.all_columns(),
+    Attachment.uploaded_by.display_name,
+    Attachment.withdrawn_by.display_name,
+    Attachment.party.name,
+    Attachment.party.role,
+)
+
+
 async def materials_of_case(case_id: int) -> list[dict]:
     """Every material of a case, numbered in the order received (withdrawn ones included)."""
     rows = (
-        await Attachment.select(
-            Attachment.all_columns(),
-            Attachment.uploaded_by.display_name,
-            Attachment.withdrawn_by.display_name,
-            Attachment.party.name,
-            Attachment.party.role,
-        )
+        await Attachment.select(*_MATERIAL_COLUMNS)
         .where(Attachment.case == case_id)
         .order_by(Attachment.id)
     )
