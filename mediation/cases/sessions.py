@@ -562,11 +562,13 @@ async def add_attendance(user: CurrentUser, session_id: int, ticks: list[str]) -
     return added
 
 
+# Built once (Piccolo copies a referenced table's columns each time one is named).
+_SESSION_COLUMNS = (*MediationSession.all_columns(), MediationSession.mediator.staff.display_name)
+
+
 async def sessions_of_case(case_id: int) -> list[dict]:
     return (
-        await MediationSession.select(
-            MediationSession.all_columns(), MediationSession.mediator.staff.display_name
-        )
+        await MediationSession.select(*_SESSION_COLUMNS)
         .where(MediationSession.case == case_id)
         .order_by(MediationSession.starts_at)
     )
