@@ -12,10 +12,12 @@ What it does:
    0-119 days ago (spread over holidays and weekends), statuses registered / accepted /
    mediating / performing, a mix of categories, colours and levels, some with an extension;
    then rebuilds the statistics rollups and runs ANALYZE (none of this is timed);
-3. runs the deadline sweep (``sweep_deadlines``) twice: the first run finds the overdue cases
-   (marks, records, notifies, escalates), the second has nothing to change; then the whole
-   periodic sweep (``tasks.run_sweep``: cases, agreements, suggestions, warnings) once more;
-4. prints the timings, the counts and the number of SQL statements each run sent.
+3. runs the whole periodic sweep (``tasks.run_sweep``: cases, agreements, suggestions and the
+   early-warning rules) twice: the first run finds the overdue cases (marks, records, notifies,
+   escalates) and raises the warnings (a red case without contact after 24 hours), the second
+   has nothing to change;
+4. prints, for each run, the time and the number of SQL statements of the whole sweep and of
+   each of its parts (the deadline part is ``sweep_deadlines``).
 """
 
 from __future__ import annotations
@@ -126,12 +128,42 @@ class StatementCounter:
             setattr(PostgresEngine, name, wrapped)
 
 
+# The parts of ``tasks.sweep_all``, as (label, module, function): each is timed inside the run.
+PARTS = (
+    ("statistics check", "mediation.reports.rollups", "ensure_rollups"),
+    ("deadlines", "mediation.cases.services", "sweep_deadlines"),
+    ("agreements", "mediation.cases.agreements", "sweep_agreements"),
+    ("suggestions", "mediation.suggestions.services", "sweep_suggestions"),
+    ("early-warning rules", "mediation.reports.warnings", "run_warning_rules"),
+)
+
+
+def time_parts(counter: StatementCounter, into: dict[str, tuple[float, int]]) -> None:
+    """Wrap each part of the sweep (where ``sweep_all`` imports it from) to record its time and
+    statements into ``into`` on every run."""
+    import importlib
+
+    for label, module_name, name in PARTS:
+        module = importlib.import_module(module_name)
+        original = getattr(module, name)
+
+        async def timed(*args, _original=original, _label=label, **kwargs):
+            statements = counter.count
+            started = time.perf_counter()
+            try:
+                return await _original(*args, **kwargs)
+            finally:
+                into[_label] = (time.perf_counter() - started, counter.count - statements)
+
+        setattr(module, name, timed)
+
+
 async def run(args: argparse.Namespace) -> None:
     from mediation import db
-    from mediation.cases.deadline_sweep import sweep_deadlines
-    from mediation.cases.tables import Case
+    from mediation.cases.tables import Case, Notification
     from mediation.demo import load_demo
     from mediation.reports.rollups import rebuild_rollups
+    from mediation.reports.tables import EarlyWarning
     from mediation.tasks import run_sweep
 
     await recreate_postgres(args.pg_url)
@@ -155,23 +187,33 @@ async def run(args: argparse.Namespace) -> None:
         )
         counter = StatementCounter()
         counter.install()
+        parts: dict[str, tuple[float, int]] = {}
+        time_parts(counter, parts)
         rows = []
-        for label, job in (
-            ("sweep_deadlines, first run", sweep_deadlines),
-            ("sweep_deadlines, nothing to change", sweep_deadlines),
-            ("run_sweep (whole periodic sweep)", run_sweep),
-        ):
+        for label in ("first run", "nothing to change"):
+            parts.clear()
             counter.count = 0
             started = time.perf_counter()
-            result = await job()
+            result = await run_sweep()
             seconds = time.perf_counter() - started
-            rows.append((label, seconds, counter.count, result))
-            print(f"{label}: {seconds:.2f} s, {counter.count} statements", flush=True)
+            statements = counter.count
+            rows.append((f"run_sweep, {label}", seconds, statements, result))
+            for part, *_module in PARTS:
+                part_seconds, part_statements = parts[part]
+                rows.append((f"— {part}", part_seconds, part_statements, ""))
+            print(f"run_sweep, {label}: {seconds:.2f} s, {statements} statements", flush=True)
+        warnings = await EarlyWarning.count()
+        notifications = await Notification.count()
+        warned = await Notification.count().where(Notification.kind == "warning")
+        print(
+            f"{warnings} early warnings and {notifications} notifications in the database "
+            f"({warned} of them about warnings)"
+        )
         print()
         print("| run | seconds | SQL statements | result |")
         print("| --- | ---: | ---: | --- |")
         for label, seconds, statements, result in rows:
-            print(f"| {label} | {seconds:.2f} | {statements} | {result} |")
+            print(f"| {label} | {seconds:.2f} | {statements} | {result or ''} |")
     finally:
         await db.stop()
 

@@ -220,6 +220,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="rebuild the rollups with mediation.reports.rollups.rebuild_rollups (slow)\n"
         "instead of the equivalent set-based statement",
     )
+    p.add_argument(
+        "--monthly-only",
+        action="store_true",
+        help="on an existing database: run the migrations and rebuild only the monthly\n"
+        "rollup from the daily one (set-based), nothing dropped or generated",
+    )
     p.add_argument("--data-dir", default="/tmp/mediation-bench-million")
     return p.parse_args(argv)
 
@@ -754,6 +760,64 @@ GROUP BY v.day, v.measure, c.grid, c.region_path, c.category, c.colour, c.source
 ORDER BY v.day, v.measure
 """
 
+# The monthly rollup (``CaseRollup``) coarsened from the daily one by one statement, as
+# ``mediation.reports.rollups.expand`` does row by row: the total and the single dimensions
+# ``rollups.DIMS`` gives each measure, summed per community first, then at every region level
+# containing the community (the root "", then each path prefix). Checked equal to the app's
+# on the demo too.
+MONTHLY_SQL = """
+WITH community AS (
+    -- Step 1, one pass over the daily rows: the sums of each community (the grid as child).
+    SELECT date_trunc('month', s.day)::date AS month, s.region_path, s.measure, d.dim,
+           d.value, sum(s.n) AS n, sum(s.persons) AS persons, sum(s.amount) AS amount
+    FROM case_stat s
+    CROSS JOIN LATERAL (VALUES
+        ('', ''), ('category', s.category), ('colour', s.colour), ('source', s.source),
+        ('level', s.level), ('child', 'grid:' || s.grid), ('form', s.detail),
+        ('category_form', s.category || '|' || s.detail), ('days', s.days::text)
+    ) AS d(dim, value)
+    WHERE d.dim IN ('', 'category')
+       OR (s.measure IN ('received', 'settled', 'terminated')
+           AND d.dim IN ('colour', 'source', 'level', 'child'))
+       OR (s.measure = 'settled' AND d.dim IN ('form', 'category_form'))
+       OR (s.measure IN ('settled', 'terminated') AND d.dim = 'days')
+    GROUP BY 1, 2, 3, 4, 5
+),
+levels AS (
+    -- Step 2: each community's sums again at every region containing it; there the child
+    -- is the next region down the community's path (from its total), not the grid.
+    SELECT c.month, a.region_path, c.measure,
+           CASE WHEN c.dim = '' AND a.child IS NOT NULL THEN x.dim ELSE c.dim END AS dim,
+           CASE WHEN c.dim = '' AND a.child IS NOT NULL AND x.dim = 'child' THEN a.child
+                ELSE c.value END AS value,
+           c.n, c.persons, c.amount
+    FROM (
+        SELECT c.*, string_to_array(trim(BOTH '/' FROM c.region_path), '/') AS parts
+        FROM community c
+    ) c
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN i = 0 THEN ''
+                    ELSE '/' || array_to_string(c.parts[1:i], '/') || '/' END AS region_path,
+               CASE WHEN i < coalesce(cardinality(c.parts), 0) THEN c.parts[i + 1] END AS child
+        FROM generate_series(0, coalesce(cardinality(c.parts), 0)) AS i
+    ) a
+    CROSS JOIN LATERAL (VALUES (''), ('child')) AS x(dim)
+    WHERE (x.dim = '' AND (c.dim <> 'child' OR a.child IS NULL))
+       OR (x.dim = 'child' AND c.dim = '' AND a.child IS NOT NULL
+           AND c.measure IN ('received', 'settled', 'terminated'))
+)
+INSERT INTO case_rollup (key, month, region_path, measure, dim, value, n, persons, amount)
+SELECT to_char(month, 'YYYY-MM-DD') || '|' || region_path || '|' || measure || '|' || dim ||
+       '|' || value,
+       month, region_path, measure, dim, value, sum(n), sum(persons), sum(amount)
+FROM levels
+GROUP BY month, region_path, measure, dim, value
+HAVING sum(n) <> 0 OR sum(persons) <> 0 OR sum(amount) <> 0
+ORDER BY month, region_path
+"""
+
+MONTHLY_COLUMNS = "key, month, region_path, measure, dim, value, n, persons, amount"
+
 ROLLUP_COLUMNS = (
     "key, day, measure, grid, region_path, category, colour, source, level, days, detail, "
     "n, persons, amount"
@@ -779,26 +843,109 @@ async def rebuild_rollups_sql(conn, bulk: bool = False) -> int:
     status = await conn.execute(ROLLUP_SQL)
     for statement in restore:
         await conn.execute(statement)
+    monthly = await rebuild_monthly_sql(conn, bulk)
+    print(f"  monthly rollup rows: {monthly:,}", flush=True)
+    return int(status.split()[-1])
+
+
+async def rebuild_monthly_sql(conn, bulk: bool = False) -> int:
+    """Empty ``case_rollup`` and fill it from ``case_stat`` with one statement (``bulk``:
+    without its secondary indexes and unique constraint while it fills)."""
+    await conn.execute("TRUNCATE case_rollup")
+    restore: list[str] = []
+    if bulk:
+        for r in await conn.fetch(
+            "SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
+            "WHERE conrelid = 'case_rollup'::regclass AND contype = 'u'"
+        ):
+            await conn.execute(f'ALTER TABLE case_rollup DROP CONSTRAINT "{r["conname"]}"')
+            restore.append(
+                f'ALTER TABLE case_rollup ADD CONSTRAINT "{r["conname"]}" {r["definition"]}'
+            )
+        restore[:0] = await drop_indexes(conn, ("case_rollup",))
+    status = await conn.execute(MONTHLY_SQL)
+    for statement in restore:
+        await conn.execute(statement)
+    # Also after an interrupted bulk fill, which left them dropped.
+    if not await conn.fetchval(
+        "SELECT count(*) FROM pg_constraint WHERE conrelid = 'case_rollup'::regclass "
+        "AND contype = 'u'"
+    ):
+        await conn.execute(
+            "ALTER TABLE case_rollup ADD CONSTRAINT case_rollup_key_key UNIQUE (key)"
+        )
+    await conn.execute(
+        "CREATE INDEX IF NOT EXISTS case_rollup_scope ON case_rollup (region_path, month, dim)"
+    )
     return int(status.split()[-1])
 
 
 async def check_rollups(conn) -> None:
     """The statement above gives exactly what the app's rebuild gave (on the demo county)."""
     await conn.execute(f"CREATE TEMP TABLE app_stat AS SELECT {ROLLUP_COLUMNS} FROM case_stat")
-    await rebuild_rollups_sql(conn)
-    differ = await conn.fetchval(
-        f"SELECT count(*) FROM ((SELECT {ROLLUP_COLUMNS} FROM app_stat EXCEPT "
-        f"SELECT {ROLLUP_COLUMNS} FROM case_stat) UNION ALL (SELECT {ROLLUP_COLUMNS} "
-        f"FROM case_stat EXCEPT SELECT {ROLLUP_COLUMNS} FROM app_stat)) d"
+    await conn.execute(
+        f"CREATE TEMP TABLE app_rollup AS SELECT {MONTHLY_COLUMNS} FROM case_rollup "
+        "WHERE n <> 0 OR persons <> 0 OR amount <> 0"
     )
-    rows = await conn.fetchval("SELECT count(*) FROM app_stat")
-    await conn.execute("DROP TABLE app_stat")
-    if differ or not rows:
-        raise SystemExit(
-            f"the set-based rollup differs from mediation.reports.rollups in {differ} rows "
-            f"(of {rows}); use --python-rollups"
+    await rebuild_rollups_sql(conn)
+    for table, mine, columns in (
+        ("case_stat", "app_stat", ROLLUP_COLUMNS),
+        ("case_rollup", "app_rollup", MONTHLY_COLUMNS),
+    ):
+        differ = await conn.fetchval(
+            f"SELECT count(*) FROM ((SELECT {columns} FROM {mine} EXCEPT "
+            f"SELECT {columns} FROM {table}) UNION ALL (SELECT {columns} "
+            f"FROM {table} EXCEPT SELECT {columns} FROM {mine})) d"
         )
-    print(f"  set-based rollups equal the app's on the demo ({rows} rows)", flush=True)
+        rows = await conn.fetchval(f"SELECT count(*) FROM {mine}")
+        await conn.execute(f"DROP TABLE {mine}")
+        if differ or not rows:
+            raise SystemExit(
+                f"the set-based {table} differs from mediation.reports.rollups in {differ} "
+                f"rows (of {rows}); use --python-rollups"
+            )
+        print(f"  set-based {table} equals the app's on the demo ({rows} rows)", flush=True)
+
+
+async def monthly_only(args: argparse.Namespace, steps: Steps) -> None:
+    """Bring an existing benchmark database up to the app's schema and fill the monthly
+    rollup from its daily rollup."""
+    import asyncpg
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from mediation import db
+
+    async def migrate():
+        # The migrations alone: ``db.migrate`` would also fill the monthly rollup, in Python.
+        await db.start()
+        try:
+            response = await run_forwards(app_name="all", migration_id="all", fake=False)
+            if not response.success:
+                raise SystemExit(response.message)
+        finally:
+            await db.stop()
+
+    await steps.run("migrations", migrate())
+    conn = await asyncpg.connect(args.pg_url)
+    try:
+        await conn.execute("SET maintenance_work_mem = '512MB'; SET work_mem = '256MB'")
+        rows = await steps.run("monthly rollup (set-based)", rebuild_monthly_sql(conn, True))
+        await steps.run("ANALYZE case_rollup", conn.execute("ANALYZE case_rollup"))
+    finally:
+        await conn.close()
+    print(f"monthly rollup rows written: {rows:,}", flush=True)
+
+
+async def recount_loads(conn) -> None:
+    from mediation.cases.common import OPEN_STATUSES
+
+    await conn.execute("DELETE FROM mediator_load")
+    await conn.execute(
+        "INSERT INTO mediator_load (mediator, open_cases) "
+        'SELECT cm.mediator, count(*) FROM case_mediator cm JOIN "case" c ON c.id = cm."case" '
+        "WHERE cm.active AND c.status = ANY($1::text[]) GROUP BY cm.mediator",
+        list(OPEN_STATUSES),
+    )
 
 
 # Settings of every loading connection: foreign-key triggers off, room to sort and index.
@@ -873,6 +1020,9 @@ async def generate(args: argparse.Namespace) -> None:
     steps = Steps()
     url = args.pg_url
     print(f"database {url}", flush=True)
+    if args.monthly_only:
+        await monthly_only(args, steps)
+        return
     await steps.run("drop and create the database", recreate(url))
 
     async def schema_and_demo():
@@ -965,6 +1115,12 @@ async def generate(args: argparse.Namespace) -> None:
                 index_job, steps.run("  rebuild report rollups (set-based)", rollups_sql())
             ),
         )
+    conn = await asyncpg.connect(url)
+    try:
+        # The triggers that keep mediator loads were off while loading: count them once.
+        await steps.run("mediator loads", recount_loads(conn))
+    finally:
+        await conn.close()
     tables = await _table_names(url)
     await steps.run(
         "VACUUM ANALYZE (two at a time)",
@@ -974,7 +1130,7 @@ async def generate(args: argparse.Namespace) -> None:
     try:
         counts = {
             t: await conn.fetchval(f'SELECT count(*) FROM "{t}"')
-            for t in (*LOADED_TABLES, "case_stat", "grid", "region")
+            for t in (*LOADED_TABLES, "case_stat", "case_rollup", "grid", "region")
         }
         open_cases = await conn.fetchval(
             "SELECT count(*) FROM \"case\" WHERE status NOT IN ('closed', 'declined')"

@@ -192,11 +192,35 @@ async def _list(user, **kw):
 
 
 async def _case_detail(user, case_id):
-    from mediation.cases import services
+    """What the case page reads (``controllers.render_detail``): the case, the mediator
+    ranking where the page shows it (an open case with no active mediator, for staff who
+    assign), sessions, agreements, follow-ups and materials."""
+    from mediation.cases import services, workflow
+    from mediation.cases.agreements import agreements_of_case
+    from mediation.cases.followups import follow_up_due_from, follow_ups_of_case
+    from mediation.cases.materials import materials_of_case
+    from mediation.cases.sessions import sessions_of_case
+    from mediation.roles import MANAGE_ROLES
 
     case = await services.case_detail(user, case_id)
     assert case is not None
-    return case.id
+    ranking = []
+    if (
+        user.has_role(*MANAGE_ROLES)
+        and workflow.is_open(case.status)
+        and not any(m.active for m in case.mediators)
+    ):
+        ranking = [s.mediator.id for s in (await services.suggest_mediators(user, case_id))[:5]]
+    agreements = await agreements_of_case(case_id)
+    return [
+        case.id,
+        ranking,
+        len(await sessions_of_case(case_id)),
+        len(agreements),
+        len(await follow_ups_of_case(case_id)),
+        len(await materials_of_case(case_id)),
+        follow_up_due_from(case.status, agreements),
+    ]
 
 
 async def _suggestion_detail(user, suggestion_id):

@@ -27,6 +27,9 @@ os.environ["RUN_BACKGROUND_TASKS"] = "0"
 os.environ["LOGIN_RATE_LIMIT"] = "1000"
 # The test client runs the app in its own event loop; a pool would be tied to one loop.
 os.environ["DB_POOL_SIZE"] = "0"
+# The suite shares its machine with other work: printing processes at idle priority would
+# wait behind all of it. tests/documents/test_print_pool.py checks the priorities themselves.
+os.environ.setdefault("PDF_PRIORITY", "normal")
 
 import pytest  # noqa: E402
 from litestar.testing import AsyncTestClient  # noqa: E402

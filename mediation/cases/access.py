@@ -41,11 +41,15 @@ async def team_grids(user: CurrentUser) -> list[int]:
     return [r["grid"] for r in rows]
 
 
+# Built once (Piccolo copies a referenced table's columns each time one is named).
+_ASSIGNED_STAFF = CaseMediator.mediator.staff
+
+
 async def assigned_case_ids(user: CurrentUser) -> list[int]:
     if not user.has_role(*MEDIATOR_ROLES):
         return []
     rows = await CaseMediator.select(CaseMediator.case).where(
-        CaseMediator.mediator.staff == user.id, CaseMediator.active.eq(True)
+        _ASSIGNED_STAFF == user.id, CaseMediator.active.eq(True)
     )
     return [r["case"] for r in rows]
 
@@ -67,7 +71,7 @@ async def entitled_to_case(user: CurrentUser | None, case: Mapping[str, Any] | N
     if user.has_role(*MEDIATOR_ROLES):
         return await CaseMediator.exists().where(
             CaseMediator.case == case.get("id"),
-            CaseMediator.mediator.staff == user.id,
+            _ASSIGNED_STAFF == user.id,
             CaseMediator.active.eq(True),
         )
     return False

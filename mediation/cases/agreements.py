@@ -678,21 +678,52 @@ class AgreementSweepReport:
     confirmation_reminders: int = 0
 
 
-async def _people_of_case(case_id: int, grid_id: int) -> list[int]:
-    """The case's active mediators and its grid team: who must hear about its agreements."""
-    mediators = await CaseMediator.select(CaseMediator.mediator.staff).where(
-        CaseMediator.case == case_id, CaseMediator.active.eq(True)
+async def _people_of_cases(grid_of_case: dict[int, int]) -> dict[int, list[int]]:
+    """Each case's active mediators and its grid team: who must hear about its agreements.
+    Two queries (per chunk) for all the cases."""
+    from mediation.cases.deadline_sweep import _chunk_size, _chunks
+
+    people: dict[int, set[int]] = {case_id: set() for case_id in grid_of_case}
+    for part in _chunks(sorted(grid_of_case), _chunk_size()):
+        for m in await CaseMediator.select(CaseMediator.case, CaseMediator.mediator.staff).where(
+            CaseMediator.case.is_in(list(part)), CaseMediator.active.eq(True)
+        ):
+            people[m["case"]].add(m["mediator.staff"])
+    team: dict[int, set[int]] = {}
+    for part in _chunks(sorted(set(grid_of_case.values())), _chunk_size()):
+        for t in await TeamMember.select(TeamMember.grid, TeamMember.staff).where(
+            TeamMember.grid.is_in(list(part))
+        ):
+            team.setdefault(t["grid"], set()).add(t["staff"])
+    return {
+        case_id: sorted(people[case_id] | team.get(grid, set()))
+        for case_id, grid in grid_of_case.items()
+    }
+
+
+async def _claim(column, ids: list[int], on: date) -> set[int]:
+    """Set ``column`` (a report's date) to ``on`` where it is still empty; the ids claimed.
+    A conditional update: two sweeps at once never both claim one report."""
+    table = column._meta.table
+    rows = (
+        await table.update({column: on})
+        .where(table._meta.primary_key.is_in(ids), column.is_null())
+        .returning(table._meta.primary_key)
     )
-    team = await TeamMember.select(TeamMember.staff).where(TeamMember.grid == grid_id)
-    return sorted({m["mediator.staff"] for m in mediators} | {t["staff"] for t in team})
+    return {r["id"] for r in rows}
 
 
 async def sweep_agreements(on: date | None = None) -> AgreementSweepReport:
     """Report overdue clauses and the closing judicial-confirmation window, once each.
 
     Each report is claimed by a conditional update (``... WHERE reported IS NULL``), so two
-    sweeps at once, or one run twice, never notify twice.
+    sweeps at once, or one run twice, never notify twice. Set-based: one read per kind of
+    report, then per chunk one claiming UPDATE, one INSERT of the timeline events, two reads
+    of who is told and one INSERT of the notifications.
     """
+    from mediation.cases.deadline_sweep import _chunk_size, _chunks, _record
+    from mediation.cases.events import notify_many
+
     on = on or today()
     report = AgreementSweepReport()
     late = await AgreementClause.select(
@@ -711,40 +742,50 @@ async def sweep_agreements(on: date | None = None) -> AgreementSweepReport:
         AgreementClause.agreement.status == "effective",
         AgreementClause.agreement.case.status.is_in(list(PERFORMING_STATUSES)),
     )
-    for clause in late:
-        if performance_due(clause["deadline"]) >= on:
-            continue  # its last day was a holiday: still within time (Art. 85)
-        claimed = (
-            await AgreementClause.update({AgreementClause.overdue_notified_on: on})
-            .where(
-                AgreementClause.id == clause["id"], AgreementClause.overdue_notified_on.is_null()
+    # A clause whose last day was a holiday is still within time (Art. 85).
+    late = sorted((c for c in late if performance_due(c["deadline"]) < on), key=lambda c: c["id"])
+    for part in _chunks(late, _chunk_size()):
+        async with write_transaction():
+            claimed = await _claim(AgreementClause.overdue_notified_on, [c["id"] for c in part], on)
+            clauses = [c for c in part if c["id"] in claimed]
+            if not clauses:
+                continue
+            labels = {c["id"]: f"{c['agreement.number']} #{c['seq']}" for c in clauses}
+            await _record(
+                [
+                    (
+                        c["agreement.case"],
+                        "clause_overdue",
+                        "",
+                        "",
+                        {
+                            "clause": [None, labels[c["id"]]],
+                            "due": [None, c["deadline"].isoformat()],
+                        },
+                        c["obligor"],
+                    )
+                    for c in clauses
+                ]
             )
-            .returning(AgreementClause.id)
-        )
-        if not claimed:
-            continue
-        case_id = clause["agreement.case"]
-        label = f"{clause['agreement.number']} #{clause['seq']}"
-        await record_event(
-            case_id,
-            None,
-            "clause_overdue",
-            changes={"clause": [None, label], "due": [None, clause["deadline"].isoformat()]},
-            note=clause["obligor"],
-        )
-        await notify(
-            await _people_of_case(case_id, clause["agreement.case.grid"]),
-            case_id,
-            "clause_overdue",
-            _(
-                "Clause %(clause)s (%(obligor)s) was due on %(due)s and is not recorded as "
-                "performed.",
-                clause=label,
-                obligor=clause["obligor"],
-                due=format_date(clause["deadline"], "long"),
-            ),
-        )
-        report.clauses_overdue += 1
+            people = await _people_of_cases(
+                {c["agreement.case"]: c["agreement.case.grid"] for c in clauses}
+            )
+            await notify_many(
+                (
+                    people[c["agreement.case"]],
+                    c["agreement.case"],
+                    "clause_overdue",
+                    _(
+                        "Clause %(clause)s (%(obligor)s) was due on %(due)s and is not recorded "
+                        "as performed.",
+                        clause=labels[c["id"]],
+                        obligor=c["obligor"],
+                        due=format_date(c["deadline"], "long"),
+                    ),
+                )
+                for c in clauses
+            )
+        report.clauses_overdue += len(clauses)
 
     # Effective on or after this day: the window is still open; on or before the other: it
     # closes within CONFIRMATION_REMINDER_DAYS.
@@ -765,39 +806,50 @@ async def sweep_agreements(on: date | None = None) -> AgreementSweepReport:
         Agreement.effective_on <= closing_by,
         Agreement.case.status.is_in(list(PERFORMING_STATUSES)),
     )
+    until_of: dict[int, date] = {}
     for agreement in closing:
         until = confirmation_until(agreement["effective_on"])
-        if not on <= until <= on + timedelta(days=CONFIRMATION_REMINDER_DAYS):
-            continue
-        claimed = (
-            await Agreement.update({Agreement.confirmation_reminded_on: on})
-            .where(Agreement.id == agreement["id"], Agreement.confirmation_reminded_on.is_null())
-            .returning(Agreement.id)
-        )
-        if not claimed:
-            continue
-        await record_event(
-            agreement["case"],
-            None,
-            "confirmation_reminder",
-            changes={"until": [None, until.isoformat()]},
-            note=agreement["number"],
-        )
-        await notify(
-            await _people_of_case(agreement["case"], agreement["case.grid"]),
-            agreement["case"],
-            "confirmation_window",
-            ngettext(
-                "The parties to agreement %(number)s may jointly apply to the court for "
-                "judicial confirmation until %(until)s (%(num)s day left).",
-                "The parties to agreement %(number)s may jointly apply to the court for "
-                "judicial confirmation until %(until)s (%(num)s days left).",
-                (until - on).days,
-                number=agreement["number"],
-                until=format_date(until, "long"),
-            ),
-        )
-        report.confirmation_reminders += 1
+        if on <= until <= on + timedelta(days=CONFIRMATION_REMINDER_DAYS):
+            until_of[agreement["id"]] = until
+    closing = sorted((a for a in closing if a["id"] in until_of), key=lambda a: a["id"])
+    for part in _chunks(closing, _chunk_size()):
+        async with write_transaction():
+            claimed = await _claim(Agreement.confirmation_reminded_on, [a["id"] for a in part], on)
+            agreements = [a for a in part if a["id"] in claimed]
+            if not agreements:
+                continue
+            await _record(
+                [
+                    (
+                        a["case"],
+                        "confirmation_reminder",
+                        "",
+                        "",
+                        {"until": [None, until_of[a["id"]].isoformat()]},
+                        a["number"],
+                    )
+                    for a in agreements
+                ]
+            )
+            people = await _people_of_cases({a["case"]: a["case.grid"] for a in agreements})
+            await notify_many(
+                (
+                    people[a["case"]],
+                    a["case"],
+                    "confirmation_window",
+                    ngettext(
+                        "The parties to agreement %(number)s may jointly apply to the court for "
+                        "judicial confirmation until %(until)s (%(num)s day left).",
+                        "The parties to agreement %(number)s may jointly apply to the court for "
+                        "judicial confirmation until %(until)s (%(num)s days left).",
+                        (until_of[a["id"]] - on).days,
+                        number=a["number"],
+                        until=format_date(until_of[a["id"]], "long"),
+                    ),
+                )
+                for a in agreements
+            )
+        report.confirmation_reminders += len(agreements)
     return report
 
 

@@ -403,7 +403,7 @@ async def render_detail(
     from mediation.cases.followups import (
         PERFORMANCE,
         SATISFACTION,
-        follow_up_due,
+        follow_up_due_from,
         follow_ups_of_case,
     )
     from mediation.cases.materials import KINDS as MATERIAL_KINDS
@@ -417,6 +417,7 @@ async def render_detail(
         from mediation.cases.followups import number_termination_notice
 
         termination_number = await number_termination_notice(user, case_id)
+    agreements = await agreements_of_case(case_id)
     return Template(
         "cases/detail.html",
         context={
@@ -431,7 +432,7 @@ async def render_detail(
             "OUTCOMES": OUTCOMES,
             "SESSION_STATUS_LABELS": SESSION_STATUS_LABELS,
             "termination_number": termination_number,
-            "agreements": await agreements_of_case(case_id),
+            "agreements": agreements,
             "AGREEMENT_STATUSES": AGREEMENT_STATUSES,
             "follow_ups": await follow_ups_of_case(case_id),
             "PERFORMANCE": PERFORMANCE,
@@ -439,7 +440,7 @@ async def render_detail(
             "FOLLOW_UP_METHODS": FOLLOW_UP_METHODS,
             "materials": await materials_of_case(case_id),
             "can_draft_agreement": mediation_started(case.mediation_started_on, case.status),
-            "follow_up_due": await follow_up_due(case_id),
+            "follow_up_due": follow_up_due_from(case.status, agreements),
             "MATERIAL_KINDS": MATERIAL_KINDS,
         },
         status_code=status_code,

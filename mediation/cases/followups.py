@@ -124,9 +124,18 @@ async def follow_up_due(case_id: int) -> bool:
     )
 
 
+def follow_up_due_from(status: str, agreements: list[dict]) -> bool:
+    """``follow_up_due`` from what a page has already read: the case's status and its
+    agreements (``agreements.agreements_of_case``)."""
+    return status in FOLLOW_UP_STATUSES or any(a["status"] == "effective" for a in agreements)
+
+
+_FOLLOW_UP_COLUMNS = (*FollowUp.all_columns(), FollowUp.visited_by.display_name)
+
+
 async def follow_ups_of_case(case_id: int) -> list[dict]:
     return (
-        await FollowUp.select(FollowUp.all_columns(), FollowUp.visited_by.display_name)
+        await FollowUp.select(*_FOLLOW_UP_COLUMNS)
         .where(FollowUp.case == case_id)
         .order_by(FollowUp.visited_on)
     )

@@ -207,16 +207,20 @@ async def save_material(
     return row.id
 
 
+# Built once (Piccolo copies a referenced table's columns each time one is named).
+_MATERIAL_COLUMNS = (
+    *Attachment.all_columns(),
+    Attachment.uploaded_by.display_name,
+    Attachment.withdrawn_by.display_name,
+    Attachment.party.name,
+    Attachment.party.role,
+)
+
+
 async def materials_of_case(case_id: int) -> list[dict]:
     """Every material of a case, numbered in the order received (withdrawn ones included)."""
     rows = (
-        await Attachment.select(
-            Attachment.all_columns(),
-            Attachment.uploaded_by.display_name,
-            Attachment.withdrawn_by.display_name,
-            Attachment.party.name,
-            Attachment.party.role,
-        )
+        await Attachment.select(*_MATERIAL_COLUMNS)
         .where(Attachment.case == case_id)
         .order_by(Attachment.id)
     )
@@ -437,7 +441,11 @@ def append_pdf_appendices(case_file: bytes, appendices: list[tuple[int, bytes | 
 
 async def append_pdf_appendices_async(case_file: bytes, materials: list[dict]) -> bytes:
     pairs = [(m["id"], m["appendix_pdf"]) for m in materials if m.get("appendix_pdf")]
-    return await asyncio.to_thread(append_pdf_appendices, case_file, pairs)
+    if not pairs:
+        return case_file
+    from mediation.documents.pdf import run_off_loop
+
+    return await run_off_loop(append_pdf_appendices, case_file, pairs)
 
 
 async def case_file_context(user: CurrentUser, case_id: int, data_dir: Path) -> dict:

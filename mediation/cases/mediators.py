@@ -19,6 +19,20 @@ from mediation.db import write_transaction
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
 
+# Built once (Piccolo copies a referenced table's columns each time one is named).
+_MEDIATOR_COLUMNS = (
+    Mediator.id,
+    Mediator.staff,
+    Mediator.staff.display_name,
+    Mediator.staff.region.path,
+    Mediator.staff.phone,
+    Mediator.skills,
+    Mediator.dialects,
+    Mediator.available,
+    Mediator.max_cases,
+    Mediator.related_persons,
+)
+
 
 async def suggest_mediators(user: CurrentUser, case_id: int) -> list[assignment.Suggestion]:
     case = await case_for(user, case_id)
@@ -27,18 +41,11 @@ async def suggest_mediators(user: CurrentUser, case_id: int) -> list[assignment.
     parties = await Party.select(
         Party.name, Party.id_number_encrypted, Party.phone, Party.staff
     ).where(Party.case == case_id)
-    objected = {
-        r["mediator"]
-        for r in await CaseMediator.select(CaseMediator.mediator).where(
-            CaseMediator.case == case_id, CaseMediator.ended_reason != ""
-        )
-    }
-    active = {
-        r["mediator"]
-        for r in await CaseMediator.select(CaseMediator.mediator).where(
-            CaseMediator.case == case_id, CaseMediator.active.eq(True)
-        )
-    }
+    assignments = await CaseMediator.select(
+        CaseMediator.mediator, CaseMediator.active, CaseMediator.ended_reason
+    ).where(CaseMediator.case == case_id)
+    objected = {r["mediator"] for r in assignments if r["ended_reason"] != ""}
+    active = {r["mediator"] for r in assignments if r["active"]}
     facts = assignment.CaseFacts(
         category_code=case["category"],
         region_path=case["region_path"],
@@ -53,18 +60,7 @@ async def suggest_mediators(user: CurrentUser, case_id: int) -> list[assignment.
         ),
         objected_mediator_ids=frozenset(objected),
     )
-    rows = await Mediator.select(
-        Mediator.id,
-        Mediator.staff,
-        Mediator.staff.display_name,
-        Mediator.staff.region.path,
-        Mediator.staff.phone,
-        Mediator.skills,
-        Mediator.dialects,
-        Mediator.available,
-        Mediator.max_cases,
-        Mediator.related_persons,
-    ).output(load_json=True)
+    rows = await Mediator.select(*_MEDIATOR_COLUMNS).output(load_json=True)
     loads = await _mediator_loads()
     candidates = []
     for r in rows:
@@ -99,7 +95,16 @@ async def suggest_mediators(user: CurrentUser, case_id: int) -> list[assignment.
 
 
 async def _mediator_loads() -> dict[int, int]:
-    """Open cases per mediator (active assignments), counted by the database in one query."""
+    """Open cases per mediator (active assignments), as the database's triggers keep them in
+    ``mediator_load`` (see the migration that created it); mediators with none are left out."""
+    rows = await CaseMediator.raw(
+        "SELECT mediator, open_cases FROM mediator_load WHERE open_cases <> 0"
+    )
+    return {r["mediator"]: int(r["open_cases"]) for r in rows}
+
+
+async def counted_mediator_loads() -> dict[int, int]:
+    """The same loads counted from the assignments themselves (to check the kept ones)."""
     rows = await CaseMediator.raw(
         'SELECT cm.mediator, count(*) AS n FROM case_mediator cm JOIN "case" c '
         'ON c.id = cm."case" WHERE cm.active AND c.status IN ('
@@ -108,6 +113,20 @@ async def _mediator_loads() -> dict[int, int]:
         *OPEN_STATUSES,
     )
     return {r["mediator"]: int(r["n"]) for r in rows}
+
+
+async def recount_mediator_loads() -> None:
+    """Count the kept loads afresh (after a bulk load that ran with triggers off)."""
+    async with write_transaction():
+        await CaseMediator.raw("DELETE FROM mediator_load")
+        await CaseMediator.raw(
+            "INSERT INTO mediator_load (mediator, open_cases) "
+            'SELECT cm.mediator, count(*) FROM case_mediator cm JOIN "case" c '
+            'ON c.id = cm."case" WHERE cm.active AND c.status IN ('
+            + ", ".join("{}" for _ in OPEN_STATUSES)
+            + ") GROUP BY cm.mediator",
+            *OPEN_STATUSES,
+        )
 
 
 async def assign_mediator(user: CurrentUser, case_id: int, mediator_id: int) -> None:

@@ -122,6 +122,27 @@ STATUS_LABELS = {
     CaseStatus.CLOSED: lazy_gettext("Closed"),
 }
 
+# What a case file's cover writes as the result of the mediation (调解结果): the outcome,
+# and for an agreement whether it was performed; a case still open shows where it stands.
+_AGREED = lazy_gettext("Agreement reached")
+RESULT_LABELS = {
+    CaseStatus.SETTLED: _AGREED,
+    CaseStatus.PERFORMING: lazy_gettext("Agreement reached, being performed"),
+    CaseStatus.PERFORMED: lazy_gettext("Agreement reached and performed"),
+    CaseStatus.BREACHED: lazy_gettext("Agreement reached, not performed"),
+}
+
+
+def mediation_result(status: str, outcome: str) -> str:
+    """调解结果 for a case file: by the outcome of the mediation, not the case's status alone
+    (a breached agreement is still an agreement reached; a closed case keeps its outcome)."""
+    if outcome == CaseStatus.TERMINATED:
+        return str(STATUS_LABELS[CaseStatus.TERMINATED])
+    if outcome == CaseStatus.SETTLED:
+        return str(RESULT_LABELS.get(CaseStatus(status), _AGREED))
+    return str(STATUS_LABELS[CaseStatus(status)])
+
+
 LEVEL_LABELS = {
     CaseLevel.GRID: lazy_gettext("Grid level"),
     CaseLevel.COMMUNITY: lazy_gettext("Village/community level"),

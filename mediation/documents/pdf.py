@@ -2,7 +2,10 @@
 
 ``render_pdf`` is synchronous and CPU-bound (≈0.1 s for a one-page agreement once warm,
 ≈0.17 s without the derived face below): from async code ``await render_pdf_async(...)``,
-which runs it in a worker thread so a print job never stalls the event loop.
+which runs the whole job (Jinja and layout) in a pool of printing processes (``PDF_WORKERS``)
+at a low CPU priority (``PDF_PRIORITY``), so a print job neither holds the app process's
+GIL nor takes the CPU a page request needs. ``run_off_loop`` does the same for other heavy
+work (XLSX exports).
 
 Speed and size (measured by benchmarks/bench_pdf.py):
 
@@ -31,28 +34,31 @@ never picks Japanese glyph forms.
 
 WeasyPrint shares Pango/fontconfig objects through the cached ``FontConfiguration``; they are
 not safe to use from several threads at once, so layout and PDF writing are serialised by a
-lock (Jinja rendering is not). On a 2-core server that costs nothing measurable: concurrent
-print jobs queue for ~0.1 s each, in at most two threads per event loop.
+lock (Jinja rendering is not). That matters only with ``PDF_WORKERS=0`` (printing in threads
+of the app process); a printing process runs one job at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import multiprocessing
 import os
+import pickle
 import subprocess
 import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib import request
 
 import anyio
@@ -84,6 +90,8 @@ FALLBACK_FAMILIES = ("HanaMinA", "HanaMinB")
 PRINT_FONT_VERSION = "1"  # bump when build_print_font changes what it writes
 
 _render_lock = threading.Lock()
+
+T = TypeVar("T")
 
 _CN_DIGITS = "零一二三四五六七八九"
 
@@ -419,9 +427,10 @@ _limiters: weakref.WeakKeyDictionary[Any, anyio.CapacityLimiter] = weakref.WeakK
 
 
 def _print_limiter() -> anyio.CapacityLimiter | None:
-    """Two worker threads per event loop for printing: one renders (layout is serialised by
-    ``_render_lock``), one prepares the next document's HTML. Queued print jobs therefore
-    never occupy the default thread pool other blocking work needs."""
+    """Two worker threads per event loop for printing in the app process (``PDF_WORKERS=0``):
+    one renders (layout is serialised by ``_render_lock``), one prepares the next document's
+    HTML. Queued print jobs therefore never occupy the default thread pool other blocking work
+    needs."""
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:  # not asyncio (trio): anyio's default limiter
@@ -435,16 +444,73 @@ def _print_limiter() -> anyio.CapacityLimiter | None:
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
+DEFAULT_PRIORITY = "low"
+PRIORITIES = ("idle", "low", "normal")
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def default_print_workers() -> int:
+    """Two printing processes, or one on a single-core machine."""
+    return max(1, min(2, _cores()))
+
 
 def print_workers() -> int:
-    """How many printing processes (setting ``PDF_WORKERS``; 0 prints in a thread instead)."""
+    """How many printing processes (setting ``PDF_WORKERS``; 0 prints in a thread instead).
+
+    Unset or not a number: ``default_print_workers()``.
+    """
+    value = os.environ.get("PDF_WORKERS", "").strip()
+    if not value:
+        return default_print_workers()
     try:
-        return max(int(os.environ.get("PDF_WORKERS", "2")), 0)
+        return max(int(value), 0)
     except ValueError:
-        return 2
+        logger.warning("PDF_WORKERS=%r is not a number; using the default", value)
+        return default_print_workers()
 
 
-def _start_worker() -> None:
+def print_priority() -> str:
+    """CPU priority of the printing processes (setting ``PDF_PRIORITY``).
+
+    ``low`` (default): nice 19, so a page request waking up takes the CPU from a print job at
+    once; ``idle``: Linux ``SCHED_IDLE``, only CPU time nothing else wants; ``normal``: as the
+    app. On a machine whose CPU is kept busy, ``low`` and even more ``idle`` make print jobs
+    wait for everything else (on a shared test machine at load 15, ``idle`` starved them for
+    minutes): the price of never stalling pages.
+    """
+    value = os.environ.get("PDF_PRIORITY", "").strip().lower() or DEFAULT_PRIORITY
+    if value not in PRIORITIES:
+        logger.warning("PDF_PRIORITY=%r is not one of %s; using low", value, PRIORITIES)
+        return DEFAULT_PRIORITY
+    return value
+
+
+def lower_priority(priority: str) -> str:
+    """Put the calling process at ``priority``; returns what it got (``idle`` falls back to
+    ``low`` where SCHED_IDLE is missing or refused)."""
+    if priority == "idle":
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            return "idle"
+        except (AttributeError, OSError):
+            priority = "low"
+    if priority == "low":
+        try:
+            os.nice(19 - os.nice(0))
+        except OSError:
+            return "normal"
+        return "low"
+    return "normal"
+
+
+def _start_worker(priority: str) -> None:
+    lower_priority(priority)
     # Each printing process pays the cold start once, before its first real job.
     try:
         warm_up()
@@ -453,12 +519,12 @@ def _start_worker() -> None:
 
 
 def print_pool() -> ProcessPoolExecutor | None:
-    """The process pool that lays out PDFs, or None when ``PDF_WORKERS`` is 0.
+    """The process pool that prints (Jinja and layout), or None when ``PDF_WORKERS`` is 0.
 
-    WeasyPrint's layout is CPU-bound Python: in a thread it holds the GIL, and every other
-    request of the process waits behind it. In separate processes it only competes for CPU.
-    "spawn" starts clean interpreters: forking a process that runs an event loop and threads
-    is not safe.
+    Rendering is CPU-bound Python: in a thread it holds the GIL, and every other request of
+    the process waits behind it. In separate processes at a low CPU priority it neither
+    holds the app's GIL nor takes the CPU a page request needs. "spawn" starts clean
+    interpreters: forking a process that runs an event loop and threads is not safe.
     """
     global _pool
     workers = print_workers()
@@ -470,6 +536,7 @@ def print_pool() -> ProcessPoolExecutor | None:
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker,
+                initargs=(print_priority(),),
             )
         return _pool
 
@@ -482,24 +549,69 @@ def _discard_pool(broken: ProcessPoolExecutor) -> None:
     broken.shutdown(wait=False, cancel_futures=True)
 
 
-async def render_pdf_async(template_name: str, context: dict) -> bytes:
-    """Render a document without stalling the event loop: the HTML in a worker thread (it
-    reads the context as given), the layout in the printing processes."""
-    html = await anyio.to_thread.run_sync(
-        render_html, template_name, context, limiter=_print_limiter()
-    )
+def shutdown_pool() -> None:
+    """Stop the printing processes (the app's shutdown; tests that change the settings)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _in_locale(locale: str, function: Callable[..., T], args: tuple) -> T:
+    token = i18n.set_locale(locale)
+    try:
+        return function(*args)
+    finally:
+        token.var.reset(token)
+
+
+async def run_off_loop(function: Callable[..., T], *args: Any) -> T:
+    """Run CPU-heavy ``function(*args)`` (a PDF, an XLSX export) in a printing process, in
+    the caller's locale; in a worker thread when ``PDF_WORKERS`` is 0.
+
+    ``function`` must be a module-level function and its arguments and result picklable.
+    """
     pool = print_pool()
     if pool is None:
-        return await anyio.to_thread.run_sync(html_to_pdf, html, limiter=_print_limiter())
+        return await anyio.to_thread.run_sync(
+            functools.partial(function, *args), limiter=_print_limiter()
+        )
+    job = functools.partial(_in_locale, i18n.get_locale(), function, args)
+    loop = asyncio.get_running_loop()
     try:
-        return await asyncio.get_running_loop().run_in_executor(pool, html_to_pdf, html)
+        return await loop.run_in_executor(pool, job)
     except BrokenProcessPool:
         # A printing process died (killed, out of memory): start a new pool and try once more.
         logger.warning("a printing process died; starting a new pool")
         _discard_pool(pool)
         pool = print_pool()
         assert pool is not None
-        return await asyncio.get_running_loop().run_in_executor(pool, html_to_pdf, html)
+        return await loop.run_in_executor(pool, job)
+
+
+async def render_pdf_async(template_name: str, context: dict) -> bytes:
+    """Render a document without stalling the event loop or the app's CPU: HTML and layout
+    both in a printing process (the context travels pickled). A context that cannot be
+    pickled is rendered to HTML in a worker thread here and laid out there."""
+    try:
+        return await run_off_loop(render_pdf, template_name, context)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        if print_pool() is None or not _unpicklable(context):
+            raise
+        logger.warning("print context of %s cannot be pickled (%s)", template_name, exc)
+    html = await anyio.to_thread.run_sync(
+        render_html, template_name, context, limiter=_print_limiter()
+    )
+    return await run_off_loop(html_to_pdf, html)
+
+
+def _unpicklable(context: dict) -> bool:
+    try:
+        pickle.dumps(context)
+    except Exception:
+        return True
+    return False
 
 
 def warm_up() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -445,8 +444,10 @@ class StatutoryReportController(Controller):
         user, scope, period, _errors, args, report = await _statutory(
             request, kind, year, number, region
         )
-        # Built in a worker thread (it copies the locale): the event loop keeps serving.
-        body = await asyncio.to_thread(
+        from mediation.documents.pdf import run_off_loop
+
+        # Built in a printing process (in this locale): the app process keeps serving.
+        body = await run_off_loop(
             statutory.report_xlsx, report, user.display_name, services.today_in_county()
         )
         await services.log_export(user, "statutory_xlsx", args)

@@ -28,7 +28,7 @@ from typing import Any
 
 from mediation.cases.tables import Case, CaseEvent
 from mediation.clock import local_date
-from mediation.reports.tables import CaseStat
+from mediation.reports.tables import CaseRollup, CaseStat
 
 # Measures, each dated by a column of the case.
 RECEIVED = "received"
@@ -143,6 +143,61 @@ def contributions(case: dict[str, Any]) -> list[tuple[Key, int, int, Decimal]]:
     return out
 
 
+# The coarse monthly rollup (``CaseRollup``): which single dimensions each measure is split
+# by, besides its total (dimension ""). "child" is the region (or grid) one level below.
+SPLIT = ("category", "colour", "source", "level", "child")
+DIMS: dict[str, tuple[str, ...]] = {m: ("category",) for m in MEASURES}
+DIMS[RECEIVED] = SPLIT
+DIMS[SETTLED] = (*SPLIT, "form", "category_form", "days")
+DIMS[TERMINATED] = (*SPLIT, "days")
+
+# (month, region_path, measure, dim, value)
+RollupKey = tuple[date, str, str, str, str]
+
+
+def ancestors(path: str) -> list[tuple[str, str | None]]:
+    """Every region containing ``path`` — the root ``""`` and each path prefix — with the code
+    of the next region down (None at ``path`` itself: there the next level is the grid)."""
+    parts = [p for p in path.split("/") if p]
+    out: list[tuple[str, str | None]] = [("", parts[0] if parts else None)]
+    for i in range(1, len(parts) + 1):
+        out.append(("/" + "/".join(parts[:i]) + "/", parts[i] if i < len(parts) else None))
+    return out
+
+
+def expand(key: Key) -> list[RollupKey]:
+    """The ``CaseRollup`` rows one ``CaseStat`` row adds to (the same n, persons, amount)."""
+    day, measure, grid, path, category, colour, source, level, days, detail = key
+    month = day.replace(day=1)
+    values = {"category": category, "colour": colour, "source": source, "level": level}
+    values["form"] = detail
+    values["category_form"] = f"{category}|{detail}"
+    values["days"] = str(days)
+    out: list[RollupKey] = []
+    for region, child in ancestors(path):
+        out.append((month, region, measure, "", ""))
+        for dim in DIMS.get(measure, ("category",)):
+            value = (child or f"grid:{grid}") if dim == "child" else values[dim]
+            out.append((month, region, measure, dim, value))
+    return out
+
+
+def rollup_net(net: dict[Key, list]) -> dict[RollupKey, list]:
+    coarse: dict[RollupKey, list] = defaultdict(lambda: [0, 0, Decimal(0)])
+    for key, (n, persons, amount) in net.items():
+        for rkey in expand(key):
+            entry = coarse[rkey]
+            entry[0] += n
+            entry[1] += persons
+            entry[2] += amount
+    return {k: v for k, v in coarse.items() if v[0] or v[1] or v[2]}
+
+
+def rollup_key_text(key: RollupKey) -> str:
+    month, region, measure, dim, value = key
+    return f"{month.isoformat()}|{region}|{measure}|{dim}|{value}"
+
+
 def key_text(key: Key) -> str:
     day, measure, grid, _path, category, colour, source, level, days, detail = key
     return (
@@ -179,9 +234,22 @@ def _upsert(rows: int) -> str:
     )
 
 
+def _rollup_upsert(rows: int) -> str:
+    values = ", ".join(["({}, {}, {}, {}, {}, {}, {}, {}, {})"] * rows)
+    return (
+        'INSERT INTO "case_rollup" ("key", "month", "region_path", "measure", "dim", "value", '
+        '"n", "persons", "amount") '
+        f"VALUES {values} "
+        'ON CONFLICT ("key") DO UPDATE SET "n" = "case_rollup"."n" + excluded."n", '
+        '"persons" = "case_rollup"."persons" + excluded."persons", '
+        '"amount" = "case_rollup"."amount" + excluded."amount"'
+    )
+
+
 async def _apply(net: dict[Key, list], batch: int = 100) -> None:
     """Upsert the net changes, ``batch`` keys per statement (in key order, so that two
-    transactions never take the same rows in opposite order)."""
+    transactions never take the same rows in opposite order): first the daily rows, then
+    the monthly ones."""
     keys = sorted(net, key=key_text)
     for start in range(0, len(keys), batch):
         part = keys[start : start + batch]
@@ -192,6 +260,14 @@ async def _apply(net: dict[Key, list], batch: int = 100) -> None:
             values += [key_text(key), day, measure, grid, path, category, colour, source]
             values += [level, days, detail, n, persons, amount]
         await CaseStat.raw(_upsert(len(part)), *values)
+    coarse = rollup_net(net)
+    rkeys = sorted(coarse, key=rollup_key_text)
+    for start in range(0, len(rkeys), batch):
+        rpart = rkeys[start : start + batch]
+        values = []
+        for rkey in rpart:
+            values += [rollup_key_text(rkey), *rkey, *coarse[rkey]]
+        await CaseRollup.raw(_rollup_upsert(len(rpart)), *values)
 
 
 async def apply_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
@@ -267,7 +343,66 @@ async def rebuild_rollups(batch: int = 5000) -> int:
         )
     for start in range(0, len(stats), 1000):
         await CaseStat.insert(*stats[start : start + 1000])
+    await _write_monthly(rollup_net(totals))
     return len(stats)
+
+
+async def _write_monthly(coarse: dict[RollupKey, list]) -> int:
+    """Replace ``CaseRollup`` with the monthly sums ``coarse``."""
+    await CaseRollup.delete(force=True)
+    rows = [
+        CaseRollup(
+            key=rollup_key_text(rkey),
+            month=rkey[0],
+            region_path=rkey[1],
+            measure=rkey[2],
+            dim=rkey[3],
+            value=rkey[4],
+            n=n,
+            persons=persons,
+            amount=amount,
+        )
+        for rkey, (n, persons, amount) in coarse.items()
+        if n or persons or amount
+    ]
+    for start in range(0, len(rows), 1000):
+        await CaseRollup.insert(*rows[start : start + 1000])
+    return len(rows)
+
+
+async def rebuild_monthly(batch: int = 20000) -> int:
+    """Recompute ``CaseRollup`` from ``CaseStat`` (a database whose daily sums predate the
+    monthly ones); returns the number of rows written. Reads the daily rows ``batch`` at a
+    time and keeps only the monthly sums."""
+    coarse: dict[RollupKey, list] = defaultdict(lambda: [0, 0, Decimal(0)])
+    last_id = 0
+    while True:
+        rows = (
+            await CaseStat.select().where(CaseStat.id > last_id).order_by(CaseStat.id).limit(batch)
+        )
+        if not rows:
+            break
+        last_id = rows[-1]["id"]
+        for r in rows:
+            key: Key = (
+                r["day"],
+                r["measure"],
+                r["grid"],
+                r["region_path"],
+                r["category"],
+                r["colour"],
+                r["source"],
+                r["level"],
+                r["days"],
+                r["detail"],
+            )
+            amount = Decimal(str(r["amount"]))
+            for rkey in expand(key):
+                entry = coarse[rkey]
+                entry[0] += r["n"]
+                entry[1] += r["persons"]
+                entry[2] += amount
+    return await _write_monthly(coarse)
 
 
 async def backfill_conclusions(redo: bool = False) -> int:
@@ -299,8 +434,14 @@ async def backfill_conclusions(redo: bool = False) -> int:
 
 
 async def ensure_rollups() -> bool:
-    """First sweep after the reports app arrives: fill in conclusions and build the sums once."""
-    if await CaseStat.exists() or not await Case.exists():
+    """First sweep after the reports app arrives: fill in conclusions and build the sums once
+    (the monthly sums alone when the daily ones are there already)."""
+    if await CaseStat.exists():
+        if await CaseRollup.exists():
+            return False
+        await rebuild_monthly()
+        return True
+    if not await Case.exists():
         return False
     await backfill_conclusions()
     await rebuild_rollups()

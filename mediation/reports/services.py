@@ -1,7 +1,8 @@
 """Figures for the dashboard: sums over the case rollups, and suggestion counts, per period.
 
-Case figures never scan the cases: they add up ``CaseStat`` rows of the period inside the
-user's region subtree. Suggestion figures count suggestions received in the period (an
+Case figures never scan the cases: they add up the rollups of the user's region (or the region
+chosen inside it) for the period — ``CaseRollup`` for whole months, ``CaseStat`` for the days
+at the edges of a custom range. Suggestion figures count suggestions received in the period (an
 indexed date range).
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -22,7 +23,7 @@ from mediation.clock import local_date
 from mediation.grid.tables import Department, Grid, Region
 from mediation.reports import rollups
 from mediation.reports.periods import Period
-from mediation.reports.tables import CaseStat
+from mediation.reports.tables import CaseRollup, CaseStat
 from mediation.suggestions.tables import DirectReportPoint, Suggestion
 
 FLOW_MEASURES = (
@@ -71,35 +72,108 @@ async def scope_for(user: CurrentUser, region_code: str = "") -> Scope:
     return Scope("", "", "", "")
 
 
-def _where(query, scope: Scope, period: Period):
-    query = query.where(CaseStat.day >= period.start, CaseStat.day <= period.end)
-    if scope.path:
-        query = query.where(CaseStat.region_path.like(scope.path + "%"))
-    return query
-
-
 def _dec(value: Any) -> Decimal:
     return Decimal(str(value)) if value is not None else Decimal(0)
 
 
-async def grouped(scope: Scope, period: Period, *dims: str, measures=None) -> list[dict]:
-    """Sums of cases, persons and amounts per measure and ``dims`` in the period."""
-    columns = [CaseStat.measure, *(getattr(CaseStat, d) for d in dims)]
+def _split(period: Period) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+    """The period as whole county months (first day of the first and of the last) read from
+    the monthly rollup, and the days at its edges outside them read from the daily one."""
+    from mediation.reports.periods import _add_months, _month_end
+
+    first = period.start if period.start.day == 1 else _add_months(period.start, 1)
+    last_end = period.end if period.end == _month_end(period.end) else None
+    if last_end is None:
+        last = _add_months(period.end.replace(day=1), -1)
+    else:
+        last = period.end.replace(day=1)
+    if first > last:  # no whole month inside: days only
+        return None, [(period.start, period.end)]
+    edges = []
+    if period.start < first:
+        edges.append((period.start, first - timedelta(days=1)))
+    if period.end > _month_end(last):
+        edges.append((_month_end(last) + timedelta(days=1), period.end))
+    return (first, last), edges
+
+
+async def grouped(
+    scope: Scope, period: Period, *dims: str, measures=None, by_month: bool = False
+) -> list[dict]:
+    """Sums of cases, persons and amounts per measure and dimension value in the period:
+    rows ``{measure, dim, value, n, persons, amount}`` (and ``month`` if ``by_month``), where
+    ``dim`` is ``""`` (the total) or one of ``dims`` (see ``rollups.DIMS``).
+
+    Whole months are read from the monthly rollup of the scope's own region (a few rows per
+    measure and value); days at the edges of a custom range from the daily rollup."""
+    wanted = ("", *dims)
+    months, edges = _split(period)
+    sums: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0)])
+    if months is not None:
+        columns = [CaseRollup.measure, CaseRollup.dim, CaseRollup.value]
+        if by_month:
+            columns.append(CaseRollup.month)
+        query = CaseRollup.select(
+            *columns,
+            Sum(CaseRollup.n, alias="n"),
+            Sum(CaseRollup.persons, alias="persons"),
+            Sum(CaseRollup.amount, alias="amount"),
+        ).where(
+            CaseRollup.region_path == scope.path,
+            CaseRollup.month >= months[0],
+            CaseRollup.month <= months[1],
+            CaseRollup.dim.is_in(list(wanted)),
+        )
+        if measures:
+            query = query.where(CaseRollup.measure.is_in(list(measures)))
+        for row in await query.group_by(*columns):
+            key = (row["measure"], row["dim"], row["value"], row.get("month"))
+            entry = sums[key]
+            entry[0] += int(row["n"] or 0)
+            entry[1] += int(row["persons"] or 0)
+            entry[2] += _dec(row["amount"])
+    for start, end in edges:
+        for key, entry in (await _daily(scope, start, end, wanted, measures, by_month)).items():
+            total = sums[key]
+            total[0] += entry[0]
+            total[1] += entry[1]
+            total[2] += entry[2]
+    out = []
+    for (measure, dim, value, month), (n, persons, amount) in sums.items():
+        if n or persons:
+            row = {"measure": measure, "dim": dim, "value": value, "n": n}
+            row.update(persons=persons, amount=amount)
+            if by_month:
+                row["month"] = month
+            out.append(row)
+    return out
+
+
+async def _daily(scope: Scope, start: date, end: date, wanted, measures, by_month: bool):
+    """The days ``start``–``end`` from the daily rollup, coarsened as the monthly one is."""
+    names = ("day", "measure", "grid", "region_path", "category", "colour", "source", "level")
+    columns = [getattr(CaseStat, c) for c in (*names, "days", "detail")]
     query = CaseStat.select(
         *columns,
         Sum(CaseStat.n, alias="n"),
         Sum(CaseStat.persons, alias="persons"),
         Sum(CaseStat.amount, alias="amount"),
-    )
-    query = _where(query, scope, period)
+    ).where(CaseStat.day >= start, CaseStat.day <= end)
+    if scope.path:
+        query = query.where(CaseStat.region_path.like(scope.path + "%"))
     if measures:
         query = query.where(CaseStat.measure.is_in(list(measures)))
-    rows = await query.group_by(*columns)
-    for row in rows:
-        row["n"] = int(row["n"] or 0)
-        row["persons"] = int(row["persons"] or 0)
-        row["amount"] = _dec(row["amount"])
-    return [r for r in rows if r["n"] or r["persons"]]
+    sums: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0)])
+    for row in await query.group_by(*columns):
+        key = tuple(row[c] for c in (*names, "days", "detail"))
+        for month, region, measure, dim, value in rollups.expand(key):  # type: ignore[arg-type]
+            if region != scope.path or dim not in wanted:
+                continue
+            entry = sums[(measure, dim, value, month if by_month else None)]
+            entry[0] += int(row["n"] or 0)
+            entry[1] += int(row["persons"] or 0)
+            entry[2] += _dec(row["amount"])
+    return sums
 
 
 def _median(histogram: dict[int, int]) -> float | None:
@@ -123,6 +197,11 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
+# The dashboard's breakdowns of received, settled and terminated; "child" is per region (or
+# grid) one level down: keys are region codes, or ``grid:<id>`` for grids.
+BREAKDOWNS = ("category", "colour", "source", "level", "child")
+
+
 @dataclass
 class CaseFigures:
     totals: dict[str, dict] = field(default_factory=dict)
@@ -134,21 +213,31 @@ class CaseFigures:
 
 
 async def case_figures(scope: Scope, period: Period, with_breakdowns: bool = True) -> CaseFigures:
+    """Every case figure of the dashboard in one read of the rollups."""
     figures = CaseFigures()
     totals: dict[str, dict] = {
         m: {"n": 0, "persons": 0, "amount": Decimal(0)}
         for m in (*FLOW_MEASURES, *PREVENTION_MEASURES)
     }
     histogram: dict[int, int] = {}
-    for row in await grouped(scope, period, "days", "detail"):
-        entry = totals.setdefault(row["measure"], {"n": 0, "persons": 0, "amount": Decimal(0)})
-        entry["n"] += row["n"]
-        entry["persons"] += row["persons"]
-        entry["amount"] += row["amount"]
-        if row["measure"] in (rollups.SETTLED, rollups.TERMINATED):
-            histogram[row["days"]] = histogram.get(row["days"], 0) + row["n"]
-        if row["measure"] == rollups.SETTLED and row["detail"]:
-            figures.forms[row["detail"]] = figures.forms.get(row["detail"], 0) + row["n"]
+    dims = ("days", "form", *(BREAKDOWNS if with_breakdowns else ()))
+    wanted = (rollups.RECEIVED, rollups.SETTLED, rollups.TERMINATED)
+    by: dict[str, dict[str, dict[str, int]]] = {d: {} for d in BREAKDOWNS}
+    for row in await grouped(scope, period, *dims):
+        measure, dim, value = row["measure"], row["dim"], row["value"]
+        if dim == "":
+            entry = totals.setdefault(measure, {"n": 0, "persons": 0, "amount": Decimal(0)})
+            entry["n"] += row["n"]
+            entry["persons"] += row["persons"]
+            entry["amount"] += row["amount"]
+        elif dim == "days":
+            histogram[int(value)] = histogram.get(int(value), 0) + row["n"]
+        elif dim == "form":
+            if value:
+                figures.forms[value] = figures.forms.get(value, 0) + row["n"]
+        elif measure in wanted:
+            bucket = by[dim].setdefault(value, {})
+            bucket[measure] = bucket.get(measure, 0) + row["n"]
     settled, terminated = totals[rollups.SETTLED]["n"], totals[rollups.TERMINATED]["n"]
     totals["concluded"] = {
         "n": settled + terminated,
@@ -160,34 +249,9 @@ async def case_figures(scope: Scope, period: Period, with_breakdowns: bool = Tru
     figures.median_days = _median(histogram)
     if not with_breakdowns:
         return figures
-    wanted = (rollups.RECEIVED, rollups.SETTLED, rollups.TERMINATED)
-    for dim in ("category", "colour", "source", "level"):
-        table: dict[str, dict[str, int]] = {}
-        for row in await grouped(scope, period, dim, measures=wanted):
-            table.setdefault(row[dim], {}).setdefault(row["measure"], 0)
-            table[row[dim]][row["measure"]] += row["n"]
-        figures.by[dim] = table
-    figures.regions = await _by_child_region(scope, period, wanted)
+    figures.regions = by.pop("child")
+    figures.by = by
     return figures
-
-
-async def _by_child_region(scope: Scope, period: Period, wanted) -> dict[str, dict[str, int]]:
-    """Figures per child of the scope: towns of a county, communities of a town, grids of a
-    community. Keys are region codes, or ``grid:<id>`` for grids."""
-    out: dict[str, dict[str, int]] = {}
-    depth = len([p for p in scope.path.split("/") if p])
-    if scope.level == "community":
-        for row in await grouped(scope, period, "grid", measures=wanted):
-            bucket = out.setdefault(f"grid:{row['grid']}", {})
-            bucket[row["measure"]] = bucket.get(row["measure"], 0) + row["n"]
-        return out
-    for row in await grouped(scope, period, "region_path", measures=wanted):
-        parts = [p for p in row["region_path"].split("/") if p]
-        if len(parts) <= depth:
-            continue
-        bucket = out.setdefault(parts[depth], {})
-        bucket[row["measure"]] = bucket.get(row["measure"], 0) + row["n"]
-    return out
 
 
 async def child_names(scope: Scope, keys: list[str]) -> dict[str, str]:
@@ -617,7 +681,7 @@ async def monthly_trend(scope: Scope, end: date, months: int = 12) -> list[dict]
     counts: dict[date, dict[str, int]] = {
         _add_months(first, i): {m: 0 for m in wanted} for i in range(months)
     }
-    for row in await grouped(scope, span, "day", measures=wanted):
-        bucket = counts[row["day"].replace(day=1)]
+    for row in await grouped(scope, span, measures=wanted, by_month=True):
+        bucket = counts[row["month"]]
         bucket[row["measure"]] += row["n"]
     return [{"month": month, **values} for month, values in counts.items()]

@@ -84,22 +84,27 @@ async def build_report(scope: Scope, period: Period, county_name: str) -> Statut
     by_category: dict[str, dict] = {code: _empty() for code, _zh, _en in STANDARD_CATEGORIES}
     received = 0
     prevention: dict[str, list[int]] = {m: [0, 0] for m, _p in PREVENTION_ROWS}
-    for row in await grouped(scope, period, "category", "detail"):
-        measure, cells = row["measure"], by_category.setdefault(row["category"], _empty())
-        if measure == rollups.RECEIVED:
-            received += row["n"]
+    for row in await grouped(scope, period, "category", "category_form"):
+        measure, dim = row["measure"], row["dim"]
+        if dim == "":
+            if measure == rollups.RECEIVED:
+                received += row["n"]
+            elif measure in prevention:
+                prevention[measure][0] += row["n"]
+                prevention[measure][1] += row["persons"]
+            continue
+        category, _sep, form = row["value"].partition("|")
+        cells = by_category.setdefault(category, _empty())
+        if dim == "category_form":
+            if form in ("written", "oral"):
+                cells[form] += row["n"]
         elif measure in (rollups.SETTLED, rollups.TERMINATED):
             cells["mediated"] += row["n"]
             if measure == rollups.SETTLED:
                 cells["settled"] += row["n"]
                 cells["amount"] += row["amount"]
-                if row["detail"] in ("written", "oral"):
-                    cells[row["detail"]] += row["n"]
         elif measure == rollups.CONFIRMED:
             cells["confirmed"] += row["n"]
-        elif measure in prevention:
-            prevention[measure][0] += row["n"]
-            prevention[measure][1] += row["persons"]
     report = StatutoryReport(scope, period, _heading(scope, county_name), received=received)
     total = _empty()
     for code, cells in by_category.items():

@@ -47,6 +47,31 @@ class CaseStat(Table):
     )
 
 
+class CaseRollup(Table):
+    """Case figures per county month × region × measure × one dimension value.
+
+    The sums of ``CaseStat`` rows coarsened for reading: a row per (month, region, measure,
+    dimension, value) where the region is every level that contains the case's community (the
+    root ``""``, the county, the town, the community), so a scope reads only its own rows, and
+    the dimension is one of ``""`` (the total), category, colour, source, level, ``child`` (the
+    region or grid one level down), ``form`` (written/oral), ``category_form`` and ``days``
+    (registration to conclusion, for medians). Kept in step with ``CaseStat`` by
+    ``mediation.reports.rollups`` in the same transaction.
+    """
+
+    key = Varchar(length=700, unique=True, help_text="All dimensions joined: the upsert target")
+    month = Date(help_text="First county (Beijing) day of the month")
+    region_path = Varchar(length=400, help_text="A region containing the case's community")
+    measure = Varchar(length=24)
+    dim = Varchar(length=16, default="", help_text="Which dimension value splits the sum")
+    value = Varchar(length=64, default="")
+    n = Integer(default=0, help_text="Cases")
+    persons = Integer(default=0, help_text="Persons, for prevention figures")
+    amount = Numeric(
+        digits=(18, 2), default=Decimal("0"), help_text="Sum of amounts involved, yuan"
+    )
+
+
 class WarningRule(Table):
     """An early-warning rule's thresholds, editable by an administrator."""
 

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import timedelta
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from piccolo.utils.encoding import dump_json
+
+from mediation import db
 from mediation.cases.tables import Case, CaseEvent, Party
 from mediation.clock import local_today, utc_now
 from mediation.db import write_transaction
@@ -129,83 +134,233 @@ async def save_rule(code: str, enabled: bool, values: dict[str, str], actor_id: 
     return {}
 
 
-async def _raise(rule: str, subject: str, path: str, cases: list[int], args: dict, colour: str):
-    fingerprint = f"{rule}:{subject}"[:128]
-    if await EarlyWarning.exists().where(EarlyWarning.fingerprint == fingerprint):
-        return False
-    try:
-        await EarlyWarning(
-            rule=rule,
-            subject=subject[:200],
-            fingerprint=fingerprint,
-            region_path=path,
-            colour=colour,
-            reason=rule,
-            reason_args=args,
-            case_ids=sorted(cases),
-            raised_on=local_today(),
-        ).save()
-    except Exception as exc:  # two sweeps at once: the other one raised it
-        if "unique" in str(exc).lower():
-            return False
-        raise
-    await notify_warning(rule, path, sorted(cases), args)
-    return True
+@dataclass
+class Candidate:
+    """A warning a rule would raise, before it is known to be new."""
+
+    rule: str
+    subject: str
+    path: str
+    cases: list[int]
+    args: dict
+    colour: str
+    # red_no_contact: raised only if the case had no contact by this moment.
+    contact_by: datetime | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.rule}:{self.subject}"[:128]
 
 
-async def warning_recipients(path: str, case_ids: list[int]) -> dict[int, int | None]:
-    """Who is told of a warning, each with the case their notification points to: the centre
-    staff of the warning's area (the nearest region, from the warning's own up to the county,
-    that has centre staff) and the police officers on the teams of the cases' grids."""
+def _chunk_size() -> int:
+    # SQLite allows fewer bound values per statement than PostgreSQL.
+    return 5000 if db.is_postgres() else 400
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def _existing_fingerprints(fingerprints: set[str]) -> set[str]:
+    """Which of these fingerprints were raised before (one query; on SQLite one per chunk)."""
+    if not fingerprints:
+        return set()
+    if db.is_postgres():
+        rows = await EarlyWarning.raw(
+            'SELECT "fingerprint" FROM "early_warning" WHERE "fingerprint" = ANY({}::text[])',
+            sorted(fingerprints),
+        )
+        return {r["fingerprint"] for r in rows}
+    found: set[str] = set()
+    for part in _chunks(sorted(fingerprints), _chunk_size()):
+        rows = await EarlyWarning.select(EarlyWarning.fingerprint).where(
+            EarlyWarning.fingerprint.is_in(list(part))
+        )
+        found.update(r["fingerprint"] for r in rows)
+    return found
+
+
+async def _contacted(candidates: list[Candidate]) -> set[int]:
+    """The cases, of these red_no_contact candidates, with a contact recorded in time (one
+    query; on SQLite one per chunk)."""
+    deadlines = {c.cases[0]: c.contact_by for c in candidates if c.contact_by is not None}
+    if not deadlines:
+        return set()
+    if db.is_postgres():
+        rows = await CaseEvent.raw(
+            'SELECT DISTINCT e."case" FROM "case_event" e '
+            'JOIN unnest({}::int[], {}::timestamptz[]) AS u(c, d) ON e."case" = u.c '
+            'WHERE e."at" <= u.d AND e."action" <> ALL({}::text[])',
+            list(deadlines),
+            list(deadlines.values()),
+            list(_NOT_CONTACT),
+        )
+        return {r["case"] for r in rows}
+    contacted: set[int] = set()
+    for part in _chunks(sorted(deadlines), _chunk_size()):
+        latest = max(deadlines[case_id] for case_id in part)
+        rows = await CaseEvent.select(CaseEvent.case, CaseEvent.at).where(
+            CaseEvent.case.is_in(list(part)),
+            CaseEvent.at <= latest,
+            CaseEvent.action.not_in(list(_NOT_CONTACT)),
+        )
+        for r in rows:
+            if r["at"] <= deadlines[r["case"]]:
+                contacted.add(r["case"])
+    return contacted
+
+
+async def _raise_all(candidates: list[Candidate]) -> int:
+    """Raise the candidates not raised before, each once, in a few statements; tell the right
+    people. Returns how many were raised."""
+    existing = await _existing_fingerprints({c.fingerprint for c in candidates})
+    contacted = await _contacted(
+        [c for c in candidates if c.contact_by is not None and c.fingerprint not in existing]
+    )
+    seen = set(existing)
+    fresh: list[Candidate] = []
+    for candidate in candidates:
+        if candidate.fingerprint in seen:
+            continue
+        if candidate.contact_by is not None and candidate.cases[0] in contacted:
+            continue
+        seen.add(candidate.fingerprint)
+        fresh.append(candidate)
+    raised = 0
+    for part in _chunks(fresh, _chunk_size()):
+        async with write_transaction():
+            inserted = await _insert_warnings(list(part))
+            # Two sweeps at once: what the other one raised first is left to it.
+            new = [c for c in part if c.fingerprint in inserted]
+            await _notify_warnings(new)
+        raised += len(new)
+    return raised
+
+
+async def _insert_warnings(candidates: list[Candidate]) -> set[str]:
+    """Insert the warnings (skipping a fingerprint raised meanwhile); the inserted
+    fingerprints."""
+    if not candidates:
+        return set()
+    today = local_today()
+    if db.is_postgres():
+        rows = await EarlyWarning.raw(
+            'INSERT INTO "early_warning" ("rule", "subject", "fingerprint", "region_path", '
+            '"colour", "reason", "reason_args", "case_ids", "raised_at", "raised_on", "status", '
+            '"handled_by", "handled_at", "handled_note") '
+            "SELECT r, s, f, p, c, r, a::json, i::json, {}::timestamptz, {}::date, 'open', "
+            "NULL, NULL, '' "
+            "FROM unnest({}::text[], {}::text[], {}::text[], {}::text[], {}::text[], "
+            "{}::text[], {}::text[]) AS u(r, s, f, p, c, a, i) "
+            'ON CONFLICT ("fingerprint") DO NOTHING RETURNING "fingerprint"',
+            utc_now(),
+            today,
+            [c.rule for c in candidates],
+            [c.subject[:200] for c in candidates],
+            [c.fingerprint for c in candidates],
+            [c.path for c in candidates],
+            [c.colour for c in candidates],
+            [dump_json(c.args) for c in candidates],
+            [dump_json(sorted(c.cases)) for c in candidates],
+        )
+        return {r["fingerprint"] for r in rows}
+    inserted: set[str] = set()
+    for part in _chunks(candidates, 40):
+        rows = (
+            await EarlyWarning.insert(
+                *[
+                    EarlyWarning(
+                        rule=c.rule,
+                        subject=c.subject[:200],
+                        fingerprint=c.fingerprint,
+                        region_path=c.path,
+                        colour=c.colour,
+                        reason=c.rule,
+                        reason_args=c.args,
+                        case_ids=sorted(c.cases),
+                        raised_on=today,
+                    )
+                    for c in part
+                ]
+            )
+            .on_conflict(target=EarlyWarning.fingerprint, action="DO NOTHING")
+            .returning(EarlyWarning.fingerprint)
+        )
+        inserted.update(r["fingerprint"] for r in rows)
+    return inserted
+
+
+async def _notify_warnings(candidates: list[Candidate]) -> None:
+    """Tell the right people of the new warnings (their notification inbox and its poll): the
+    centre staff of each warning's area (the nearest region, from the warning's own up to the
+    county, that has centre staff) and the police officers on the teams of its cases' grids;
+    each notification points to a case of the warning. A few queries for all of them."""
+    from mediation.cases.events import notify_many
     from mediation.grid.tables import Staff, TeamMember
 
-    cases = await Case.select(Case.id, Case.grid).where(Case.id.is_in(case_ids or [0]))
-    first = min((c["id"] for c in cases), default=None)
-    recipients: dict[int, int | None] = {}
-    for region in [path, *reversed(_ancestors(path))]:
-        rows = await Staff.select(Staff.id, Staff.roles).where(
-            Staff.region.path == region, Staff.active.eq(True)
+    if not candidates:
+        return
+    case_ids = sorted({cid for c in candidates for cid in c.cases})
+    cases: dict[int, dict] = {}
+    if db.is_postgres():
+        rows = await Case.raw(
+            'SELECT "id", "grid", "number" FROM "case" WHERE "id" = ANY({}::int[])', case_ids
         )
-        centre = [r["id"] for r in rows if "centre_staff" in (r["roles"] or [])]
-        if centre:
-            recipients.update(dict.fromkeys(centre, first))
-            break
-    case_of_grid: dict[int, int] = {}
-    for case in sorted(cases, key=lambda c: c["id"]):
-        case_of_grid.setdefault(case["grid"], case["id"])
-    if case_of_grid:
-        for member in await TeamMember.select(TeamMember.staff, TeamMember.grid).where(
-            TeamMember.grid.is_in(list(case_of_grid)),
+        cases = {r["id"]: r for r in rows}
+    else:
+        for part in _chunks(case_ids, _chunk_size()):
+            for r in await Case.select(Case.id, Case.grid, Case.number).where(
+                Case.id.is_in(list(part))
+            ):
+                cases[r["id"]] = r
+    centre: dict[str, list[int]] = defaultdict(list)
+    for r in (
+        await Staff.select(Staff.id, Staff.roles, Staff.region.path)
+        .where(Staff.active.eq(True))
+        .order_by(Staff.id)
+    ):
+        if "centre_staff" in (r["roles"] or []) and r["region.path"]:
+            centre[r["region.path"]].append(r["id"])
+    # The police on each grid's team: (team membership id, staff id).
+    police: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    grids = sorted({case["grid"] for case in cases.values()})
+    for part in _chunks(grids, _chunk_size()):
+        for member in await TeamMember.select(
+            TeamMember.id, TeamMember.staff, TeamMember.grid
+        ).where(
+            TeamMember.grid.is_in(list(part)),
             TeamMember.role == "police",
             TeamMember.staff.active.eq(True),
         ):
-            recipients.setdefault(member["staff"], case_of_grid[member["grid"]])
-    return recipients
-
-
-async def notify_warning(rule: str, path: str, case_ids: list[int], args: dict) -> None:
-    """Tell the right people a warning was raised (their notification inbox and its poll)."""
-    from mediation.cases.tables import Notification
-
-    recipients = await warning_recipients(path, case_ids)
-    if not recipients:
-        return
-    numbers = [
-        r["number"]
-        for r in await Case.select(Case.number).where(Case.id.is_in(case_ids)).order_by(Case.id)
-    ]
-    message = _(
-        "Early warning: %(rule)s. %(why)s Cases: %(numbers)s",
-        rule=str(RULE_LABELS.get(rule, rule)),
-        why=reason_text(rule, args),
-        numbers="、".join(numbers),
-    )
-    await Notification.insert(
-        *[
-            Notification(recipient=staff, case=case, kind="warning", message=message[:300])
-            for staff, case in recipients.items()
-        ]
-    )
+            police[member["grid"]].append((member["id"], member["staff"]))
+    messages: list[tuple[list[int], int | None, str, str]] = []
+    for candidate in candidates:
+        found = sorted(cid for cid in set(candidate.cases) if cid in cases)
+        recipients: dict[int, int | None] = {}
+        for region in [candidate.path, *reversed(_ancestors(candidate.path))]:
+            if centre.get(region):
+                recipients.update(dict.fromkeys(centre[region], found[0] if found else None))
+                break
+        case_of_grid: dict[int, int] = {}
+        for cid in found:
+            case_of_grid.setdefault(cases[cid]["grid"], cid)
+        # An officer on several of these grids: the case of the first membership.
+        memberships = sorted(
+            (member, staff, grid) for grid in case_of_grid for member, staff in police[grid]
+        )
+        for _member, staff, grid in memberships:
+            recipients.setdefault(staff, case_of_grid[grid])
+        if not recipients:
+            continue
+        message = _(
+            "Early warning: %(rule)s. %(why)s Cases: %(numbers)s",
+            rule=str(RULE_LABELS.get(candidate.rule, candidate.rule)),
+            why=reason_text(candidate.rule, candidate.args),
+            numbers="、".join(cases[cid]["number"] for cid in found),
+        )
+        messages.extend(([staff], cid, "warning", message) for staff, cid in recipients.items())
+    await notify_many(messages)
 
 
 def _common_path(paths: list[str]) -> str:
@@ -220,10 +375,15 @@ def _common_path(paths: list[str]) -> str:
 
 
 async def run_warning_rules() -> int:
-    """One pass of every enabled rule; returns how many new warnings were raised."""
+    """One pass of every enabled rule; returns how many new warnings were raised.
+
+    Set-based: each rule reads what it needs in one query (or a few, in chunks), the
+    candidates are checked against the warnings raised before in one query per chunk, and the
+    new warnings and their notifications are inserted a chunk at a time.
+    """
     rules = await rule_params()
-    raised = 0
     today = local_today()
+    candidates: list[Candidate] = []
     for code in ("repeat_party", "repeat_address"):
         rule = rules[code]
         if not rule["enabled"]:
@@ -261,9 +421,11 @@ async def run_warning_rules() -> int:
             args = {"n": len(cases), "days": rule["params"]["window_days"]}
             if code == "repeat_address":
                 args["address"] = key[5:]
-            raised += await _raise(code, subject, _common_path(paths[key]), cases, args, "yellow")
-    raised += await _category_surge(rules["category_surge"], today)
-    raised += await _red_without_contact(rules["red_no_contact"])
+            candidates.append(
+                Candidate(code, subject, _common_path(paths[key]), sorted(cases), args, "yellow")
+            )
+    candidates += await _category_surge(rules["category_surge"], today)
+    candidates += await _red_without_contact(rules["red_no_contact"])
     for code, condition in (
         ("clause_breach", Case.status == "breached"),
         ("escalation_risk", Case.public_security_risk.eq(True) & Case.status.is_in(list(OPEN))),
@@ -271,13 +433,15 @@ async def run_warning_rules() -> int:
         if not rules[code]["enabled"]:
             continue
         for r in await Case.select(Case.id, Case.region_path).where(condition):
-            raised += await _raise(code, f"case:{r['id']}", r["region_path"], [r["id"]], {}, "red")
-    return raised
+            candidates.append(
+                Candidate(code, f"case:{r['id']}", r["region_path"], [r["id"]], {}, "red")
+            )
+    return await _raise_all(candidates)
 
 
-async def _category_surge(rule: dict, today) -> int:
+async def _category_surge(rule: dict, today) -> list[Candidate]:
     if not rule["enabled"]:
-        return 0
+        return []
     from mediation.grid.tables import Region
     from mediation.reports.tables import CaseStat
 
@@ -294,65 +458,75 @@ async def _category_surge(rule: dict, today) -> int:
             now[key] += r["n"]
         else:
             before[key] += r["n"]
-    raised = 0
+    surging: list[tuple[tuple[str, str], int, float]] = []
     for key, n in now.items():
         average = before.get(key, 0) / 3
         if n < rule["params"]["min_cases"]:
             continue
         if n * 100 < average * rule["params"]["percent_of_trailing"]:
             continue
+        surging.append((key, n, average))
+    if not surging:
+        return []
+    codes = sorted({path.strip("/").split("/")[-1] for (path, _category), _n, _a in surging})
+    names = {
+        r["code"]: r["name"]
+        for r in await Region.select(Region.code, Region.name).where(Region.code.is_in(codes))
+    }
+    # This month's cases of every surging (area, category), in one query.
+    wanted = {key for key, _n, _average in surging}
+    cases_of: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for r in await Case.select(Case.id, Case.region_path, Case.category).where(
+        Case.region_path.is_in(sorted({path for path, _category in wanted})),
+        Case.category.is_in(sorted({category for _path, category in wanted})),
+        Case.registered_on >= month_start,
+    ):
+        key = (r["region_path"], r["category"])
+        if key in wanted:
+            cases_of[key].append(r["id"])
+    candidates = []
+    for key, n, average in surging:
         path, category = key
         code = path.strip("/").split("/")[-1]
-        region = await Region.select(Region.name).where(Region.code == code).first()
-        cases = [
-            c["id"]
-            for c in await Case.select(Case.id).where(
-                Case.region_path == path,
-                Case.category == category,
-                Case.registered_on >= month_start,
-            )
-        ]
         args = {
             "category": category,
-            "community": region["name"] if region else code,
+            "community": names.get(code, code),
             "n": n,
             "average": f"{average:.1f}",
         }
         subject = f"{path}:{category}:{month_start.isoformat()}"
-        raised += await _raise("category_surge", subject, path, cases, args, "yellow")
-    return raised
+        candidates.append(
+            Candidate("category_surge", subject, path, sorted(cases_of[key]), args, "yellow")
+        )
+    return candidates
 
 
 # Events that are the system's or the registration's own, not a contact with the parties.
 _NOT_CONTACT = ("registered", "linked", "police_notified", "overdue", "caught_up", "escalate")
 
 
-async def _red_without_contact(rule: dict) -> int:
+async def _red_without_contact(rule: dict) -> list[Candidate]:
+    """Every open red case past the hours; whether it had a contact in time is checked (in a
+    few queries) only for those not warned about before."""
     if not rule["enabled"]:
-        return 0
+        return []
     hours = rule["params"]["hours"]
     cutoff = utc_now() - timedelta(hours=hours)
     reds = await Case.select(Case.id, Case.region_path, Case.registered_at).where(
         Case.colour == "red", Case.status.is_in(list(OPEN)), Case.registered_at <= cutoff
     )
-    raised = 0
-    for case in reds:
-        deadline = case["registered_at"] + timedelta(hours=hours)
-        contacted = await CaseEvent.exists().where(
-            CaseEvent.case == case["id"],
-            CaseEvent.at <= deadline,
-            CaseEvent.action.not_in(list(_NOT_CONTACT)),
+    return [
+        Candidate(
+            "red_no_contact",
+            f"case:{case['id']}",
+            case["region_path"],
+            [case["id"]],
+            {"hours": hours},
+            "red",
+            contact_by=case["registered_at"] + timedelta(hours=hours),
         )
-        if not contacted:
-            raised += await _raise(
-                "red_no_contact",
-                f"case:{case['id']}",
-                case["region_path"],
-                [case["id"]],
-                {"hours": hours},
-                "red",
-            )
-    return raised
+        for case in reds
+    ]
 
 
 async def warnings_for(user, status: str = "open", warning_id: int | None = None) -> list[dict]:

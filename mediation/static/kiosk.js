@@ -36,8 +36,24 @@
     window.location.replace(url);
   }
 
+  // The sentence around the count, in the page's language: singular and plural forms come
+  // from the server with {n} where the count goes (Chinese has one form, English two).
+  var message = document.querySelector("[data-kiosk-message]");
+
   function render() {
-    if (count) count.textContent = String(left);
+    if (message) {
+      var form = message.getAttribute(left === 1 ? "data-one" : "data-other") || "";
+      var at = form.indexOf("{n}");
+      if (at >= 0) {
+        count = document.createElement("strong");
+        count.id = "kiosk-count";
+        count.textContent = String(left);
+        message.replaceChildren(document.createTextNode(form.slice(0, at)), count,
+          document.createTextNode(form.slice(at + 3)));
+      }
+    } else if (count) {
+      count.textContent = String(left);
+    }
     if (notice) notice.hidden = !(always || left <= warnAt);
   }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from typing import Annotated, Any
 
@@ -460,8 +459,10 @@ class SuggestionStaffController(Controller):
             {"rows": len(rows), **filter_args},
             status,
         )
-        # Built in a worker thread: a large workbook must not stall the event loop.
-        body = await asyncio.to_thread(suggestions_workbook, rows)
+        from mediation.documents.pdf import run_off_loop
+
+        # Built in a printing process: a large workbook must not stall the app process.
+        body = await run_off_loop(suggestions_workbook, rows)
         return Response(
             body,
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

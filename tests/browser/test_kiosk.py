@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from mediation.web import LOCALE_COOKIE
 from tests.browser.conftest import shot
 
 pytestmark = pytest.mark.browser
@@ -176,3 +177,28 @@ def test_a_citizen_files_at_the_kiosk_gets_a_receipt_and_rates_the_reply(live_se
     assert page.locator(".rating").count() == 0
     shot(page, "track-rated")
     phone.close()
+
+
+def test_the_kiosk_countdown_says_one_second_in_english(live_server, browser):
+    """The count changes every second in the browser; its sentence follows the count in the
+    page's language ("1 second", "2 seconds"), not a fixed plural."""
+    token = _run(_bound_point)
+    kiosk = browser.new_context(
+        viewport={"width": 768, "height": 1024}, has_touch=True, locale="en-US"
+    )
+    kiosk.add_cookies([{"name": LOCALE_COOKIE, "value": "en", "url": live_server}])
+    page = kiosk.new_page()
+    page.goto(f"{live_server}/kiosk/bind/{token}")
+    page.click("#bind-tablet")
+    page.wait_for_url(f"{live_server}/kiosk")
+    # The page's timers run on a controlled clock: one tick at a time, whatever the load.
+    page.clock.install()
+    page.goto(f"{live_server}/kiosk?reset=3")
+    message = page.locator("[data-kiosk-message]")
+    assert "cleared in 3 seconds." in message.inner_text()
+    page.clock.run_for(1000)
+    assert "cleared in 2 seconds." in message.inner_text()
+    page.clock.run_for(1000)
+    assert "cleared in 1 second." in message.inner_text()
+    assert message.locator("#kiosk-count").inner_text() == "1"
+    kiosk.close()

@@ -359,17 +359,28 @@ async def test_oral_and_supplementary_agreements_print_under_their_own_titles(ne
 
 
 def _recorded_actions() -> set[str]:
-    """Every literal action passed to record_event(case, actor, "<action>", ...) in the code."""
+    """Every literal action passed to record_event(case, actor, "<action>", ...) in the code,
+    and to the sweeps' batched _record([(case, "<action>", ...), ...])."""
     actions = set()
     for path in (ROOT / "mediation").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
             if (
-                isinstance(node, ast.Call)
-                and getattr(node.func, "id", getattr(node.func, "attr", "")) == "record_event"
+                name == "record_event"
                 and len(node.args) >= 3
                 and isinstance(node.args[2], ast.Constant)
             ):
                 actions.add(node.args[2].value)
+            elif name == "_record" and node.args:
+                for event in ast.walk(node.args[0]):
+                    if (
+                        isinstance(event, ast.Tuple)
+                        and len(event.elts) == 6
+                        and isinstance(event.elts[1], ast.Constant)
+                    ):
+                        actions.add(event.elts[1].value)
     return actions
 
 

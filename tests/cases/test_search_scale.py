@@ -173,3 +173,56 @@ async def test_the_mediator_ranking_is_worked_out_only_where_it_is_shown(
     )
     page = (await client.get(f"/cases/{case_id}")).text
     assert calls[-1] == case_id and f"/cases/{case_id}?mediators=1#mediators" not in page
+
+
+async def test_digits_find_what_the_text_and_phone_paths_found_but_amounts_in_a_summary(new_key):
+    """Digits (4 to 11) are looked up as a phone's tail and in case numbers only. Against the
+    old path (the text scan and the phone tails) on every phone tail and number fragment of
+    the demo: the same cases, except cases whose summary or party names alone hold the
+    digits."""
+    grid1 = await user("grid1")
+    case_id = await services.register_case(
+        deposit_case(
+            await grid_id(),
+            summary="借款8765元未还",
+            parties=[
+                services.PartyInput(role="applicant", name="沈甲", phone="13957314321"),
+                services.PartyInput(role="respondent", name="沈乙", phone="13900002222"),
+            ],
+        ),
+        grid1,
+        new_key(),
+    )
+    parties = await Party.select(Party.case, Party.phone)
+    phones = [r["phone"] for r in parties if r["phone"]]
+    numbers = [r["number"] for r in await Case.select(Case.number)]
+    # A spread of the demo's phones and numbers (each term costs a few queries).
+    terms = {p[-n:] for p in phones[:: max(1, len(phones) // 25)] for n in (4, 11)}
+    terms = {t for t in terms if t.isdigit()}
+    for number in numbers[:: max(1, len(numbers) // 8)]:
+        year, seq = number.split("-")[-2:]
+        terms |= {seq, seq[-4:], seq[-5:], seq[1:5], year}
+    cases = {
+        r["id"]: r for r in await Case.select(Case.id, Case.number, Case.summary, Case.search_text)
+    }
+    assert len(terms) > 30
+    for term in sorted(terms)[:3]:  # the scan, as the loop below reads it from search_text
+        assert await _scanned(term) == {
+            c for c, r in cases.items() if term in r["search_text"].lower()
+        }
+    for term in sorted(terms):
+        found = await _found(term)
+        tails = {r["case"] for r in parties if (r["phone"] or "").endswith(term)}
+        # The old path: the text scan (search_text contains the term) and the phone tails.
+        old = {c for c, r in cases.items() if term in r["search_text"].lower()} | tails
+        missing = old - found
+        assert found <= old, term
+        # Only cases whose own text (not their number) holds the digits are left out.
+        assert all(
+            term in cases[c]["search_text"].replace(cases[c]["number"], "") for c in missing
+        ), term
+        assert all(term not in cases[c]["number"] for c in missing), term
+    # The case's phone tail finds it; the amount in its summary alone no longer does.
+    assert case_id in await _found("4321") and case_id in await _found("13957314321")
+    assert case_id in await _scanned("8765") and case_id not in await _found("8765")
+    assert not any(p.endswith("8765") for p in phones)

@@ -469,3 +469,29 @@ def test_switching_to_english_shows_the_message_ids():
     assert i18n.gettext("Record the follow-up visit before closing the case.") == (
         "结案前请先记录回访。"
     )
+
+
+@pytest.mark.pure
+@pytest.mark.parametrize(
+    ("status", "outcome", "zh"),
+    [
+        ("breached", "settled", "达成协议（未履行）"),
+        ("performed", "settled", "达成协议（已履行）"),
+        ("performing", "settled", "达成协议（履行中）"),
+        ("settled", "settled", "达成协议"),
+        ("closed", "settled", "达成协议"),
+        ("closed", "terminated", "终止调解"),
+        ("terminated", "terminated", "终止调解"),
+        ("mediating", "", "调解中"),
+    ],
+)
+def test_a_case_files_result_follows_the_outcome_not_the_status(status, outcome, zh):
+    """The cover's 调解结果: a breached agreement reads as an agreement not performed, and a
+    closed case keeps its outcome."""
+    from mediation.cases.workflow import mediation_result
+
+    token = i18n.set_locale("zh_CN")
+    try:
+        assert mediation_result(status, outcome) == zh
+    finally:
+        i18n.reset_locale(token)

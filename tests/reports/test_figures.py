@@ -18,7 +18,7 @@ from mediation.cases.tables import Case
 from mediation.reports import rollups
 from mediation.reports import services as figures
 from mediation.reports.periods import Period, statutory_period
-from mediation.reports.tables import CaseStat
+from mediation.reports.tables import CaseRollup, CaseStat
 from tests.cases.conftest import deposit_case, grid_id, user
 
 pytestmark = pytest.mark.anyio
@@ -223,10 +223,58 @@ async def test_running_sums_equal_a_rebuild_from_the_cases(hand_made):
             if r["n"] or r["persons"] or r["amount"]
         }
 
-    kept = await snapshot()
+    async def monthly():
+        rows = await CaseRollup.select().where(CaseRollup.month >= date(2031, 1, 1))
+        return {
+            r["key"]: (r["n"], r["persons"], Decimal(str(r["amount"])))
+            for r in rows
+            if r["n"] or r["persons"] or r["amount"]
+        }
+
+    kept, kept_monthly = await snapshot(), await monthly()
     assert kept, "the hand-made cases left no figures"
+    assert kept_monthly, "the hand-made cases left no monthly figures"
     await rollups.rebuild_rollups()
     assert await snapshot() == kept
+    assert await monthly() == kept_monthly
+    # The monthly sums rebuilt from the daily ones are the same again.
+    await rollups.rebuild_monthly()
+    assert await monthly() == kept_monthly
+
+
+@pytest.mark.parametrize(
+    "start,end",
+    [
+        (date(2031, 1, 20), date(2031, 3, 5)),  # edges on both sides of a whole month
+        (date(2031, 2, 10), date(2031, 2, 20)),  # inside one month: days only
+        (date(2031, 1, 31), date(2031, 3, 1)),  # one day either side of February
+        (date(2031, 2, 1), date(2031, 3, 10)),  # a whole month, then days
+    ],
+)
+async def test_a_custom_range_equals_a_direct_count(hand_made, start, end):
+    """Whole months come from the monthly sums, the days at the edges from the daily ones."""
+    period = Period("custom", start, end)
+    cases = await _cases_of_2031()
+    centre = await user("centre1")
+    for scope in (figures.Scope("", "", "", ""), await figures.scope_for(centre)):
+        result = await figures.case_figures(scope, period)
+        for measure in figures.FLOW_MEASURES:
+            direct = _direct(cases, period, measure, scope.path)
+            assert result.totals[measure]["n"] == len(direct), (measure, scope.code)
+        received = _direct(cases, period, "received", scope.path)
+        for colour in ("red", "yellow", "green"):
+            n = len([c for c in received if c["colour"] == colour])
+            assert result.by["colour"].get(colour, {}).get("received", 0) == n
+        concluded = _direct(cases, period, "settled", scope.path) + _direct(
+            cases, period, "terminated", scope.path
+        )
+        days = sorted(max((c["concluded_on"] - c["registered_on"]).days, 0) for c in concluded)
+        if days:
+            middle = len(days) // 2
+            median = days[middle] if len(days) % 2 else (days[middle - 1] + days[middle]) / 2
+            assert result.median_days == median
+        else:
+            assert result.median_days is None
 
 
 # ---------------------------------------------------------------- the statutory report
