@@ -19,6 +19,20 @@ from mediation.db import write_transaction
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
 
+# Built once (Piccolo copies a referenced table's columns each time one is named).
+_MEDIATOR_COLUMNS = (
+    Mediator.id,
+    Mediator.staff,
+    Mediator.staff.display_name,
+    Mediator.staff.region.path,
+    Mediator.staff.phone,
+    Mediator.skills,
+    Mediator.dialects,
+    Mediator.available,
+    Mediator.max_cases,
+    Mediator.related_persons,
+)
+
 
 async def suggest_mediators(user: CurrentUser, case_id: int) -> list[assignment.Suggestion]:
     case = await case_for(user, case_id)
@@ -27,18 +41,11 @@ async def suggest_mediators(user: CurrentUser, case_id: int) -> list[assignment.
     parties = await Party.select(
         Party.name, Party.id_number_encrypted, Party.phone, Party.staff
     ).where(Party.case == case_id)
-    objected = {
-        r["mediator"]
-        for r in await CaseMediator.select(CaseMediator.mediator).where(
-            CaseMediator.case == case_id, CaseMediator.ended_reason != ""
-        )
-    }
-    active = {
-        r["mediator"]
-        for r in await CaseMediator.select(CaseMediator.mediator).where(
-            CaseMediator.case == case_id, CaseMediator.active.eq(True)
-        )
-    }
+    assignments = await CaseMediator.select(
+        CaseMediator.mediator, CaseMediator.active, CaseMediator.ended_reason
+    ).where(CaseMediator.case == case_id)
+    objected = {r["mediator"] for r in assignments if r["ended_reason"] != ""}
+    active = {r["mediator"] for r in assignments if r["active"]}
     facts = assignment.CaseFacts(
         category_code=case["category"],
         region_path=case["region_path"],
@@ -53,18 +60,7 @@ async def suggest_mediators(user: CurrentUser, case_id: int) -> list[assignment.
         ),
         objected_mediator_ids=frozenset(objected),
     )
-    rows = await Mediator.select(
-        Mediator.id,
-        Mediator.staff,
-        Mediator.staff.display_name,
-        Mediator.staff.region.path,
-        Mediator.staff.phone,
-        Mediator.skills,
-        Mediator.dialects,
-        Mediator.available,
-        Mediator.max_cases,
-        Mediator.related_persons,
-    ).output(load_json=True)
+    rows = await Mediator.select(*_MEDIATOR_COLUMNS).output(load_json=True)
     loads = await _mediator_loads()
     candidates = []
     for r in rows:

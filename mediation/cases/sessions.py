@@ -3,6 +3,7 @@ participants, live minutes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -89,10 +90,23 @@ async def booking_conflicts(
     starts_at: datetime,
     minutes: int,
     room: str,
-    mediator_id: int | None,
+    mediator_ids: Iterable[int | None] = (),
     exclude_session: int | None = None,
+    mediator_names: Iterable[str] = (),
 ) -> list[Booking]:
-    """Other sessions that overlap in the same room or with the same mediator."""
+    """Other sessions that overlap in the same room or with any of the mediators — presiding
+    there or attending (sessions list attending mediators by name) — in two queries."""
+    ids = {i for i in mediator_ids if i}
+    names = {n for n in mediator_names if n}
+    if ids or names:
+        # Sessions name their attending mediators; presiding ones are ids: know both ways.
+        known = Mediator.id.is_in(list(ids)) if ids else None
+        if names:
+            by_name = Mediator.staff.display_name.is_in(list(names))
+            known = by_name if known is None else known | by_name
+        rows = await Mediator.select(Mediator.id, Mediator.staff.display_name).where(known)
+        ids |= {r["id"] for r in rows}
+        names |= {r["staff.display_name"] for r in rows}
     window_start = starts_at - timedelta(hours=12)
     window_end = starts_at + timedelta(minutes=minutes)
     query = MediationSession.select(
@@ -110,14 +124,27 @@ async def booking_conflicts(
     )
     if exclude_session:
         query = query.where(MediationSession.id != exclude_session)
+    rows = [
+        row
+        for row in await query
+        if row["starts_at"] < window_end
+        and starts_at < row["starts_at"] + timedelta(minutes=row["minutes_planned"])
+    ]
+    attending: dict[int, set[str]] = {}
+    if names and rows:
+        for p in await SessionParticipant.select(
+            SessionParticipant.session, SessionParticipant.name
+        ).where(
+            SessionParticipant.session.is_in([r["id"] for r in rows]),
+            SessionParticipant.role == "mediator",
+            SessionParticipant.name.is_in(list(names)),
+        ):
+            attending.setdefault(p["session"], set()).add(p["name"])
     found = []
-    for row in await query:
-        other_end = row["starts_at"] + timedelta(minutes=row["minutes_planned"])
-        if not (row["starts_at"] < window_end and starts_at < other_end):
-            continue
+    for row in rows:
         if room.strip() and row["room"].strip() == room.strip():
             reason = "room"
-        elif mediator_id and row["mediator"] == mediator_id:
+        elif row["mediator"] in ids or attending.get(row["id"]):
             reason = "mediator"
         else:
             continue
@@ -190,14 +217,9 @@ async def schedule_session(
         raise CaseError(message, "room")
     if mediator_id and not await Mediator.exists().where(Mediator.id == mediator_id):
         raise CaseError(_("Choose from the list."), "mediator")
-    conflicts = await booking_conflicts(starts_at, minutes, room, mediator_id)
-    for other in attending_mediators or []:
-        if other != mediator_id:
-            conflicts += [
-                c
-                for c in await booking_conflicts(starts_at, minutes, "", other)
-                if c.session_id not in {k.session_id for k in conflicts}
-            ]
+    conflicts = await booking_conflicts(
+        starts_at, minutes, room, [mediator_id, *(attending_mediators or [])]
+    )
     if conflicts and refuse_double_booking:
         raise DoubleBooking(conflicts)
     session = MediationSession(
@@ -307,11 +329,18 @@ async def reschedule_session(
     if message := too_long(room.strip(), MAX_ROOM):
         raise CaseError(message, "room")
     minutes = old["minutes_planned"]
-    conflicts = [
-        c
-        for c in await booking_conflicts(starts_at, minutes, room, old["mediator"], session_id)
-        if c.session_id != session_id
-    ]
+    # Everyone who was to mediate: the presiding mediator and those listed as attending.
+    attending = await SessionParticipant.select(SessionParticipant.name).where(
+        SessionParticipant.session == session_id, SessionParticipant.role == "mediator"
+    )
+    conflicts = await booking_conflicts(
+        starts_at,
+        minutes,
+        room,
+        [old["mediator"]],
+        session_id,
+        mediator_names=[r["name"] for r in attending],
+    )
     if conflicts and refuse_double_booking:
         raise DoubleBooking(conflicts)
     async with write_transaction():

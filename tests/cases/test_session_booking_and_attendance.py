@@ -118,6 +118,53 @@ async def test_the_same_mediator_elsewhere_is_a_double_booking_too(new_key):
     assert not await MediationSession.exists().where(MediationSession.case == case_id)
 
 
+async def _mediator_id(username: str) -> int:
+    row = await Mediator.select(Mediator.id).where(Mediator.staff.username == username).first()
+    return row["id"]
+
+
+async def test_a_mediator_only_attending_another_session_is_double_booked(new_key):
+    """Mediator 2 sits in on a session mediator 1 presides: a session mediator 2 would
+    preside at the same time clashes, and so does moving mediator 1's session onto one that
+    mediator 2 presides — whoever was to mediate, presiding or attending."""
+    mediator1 = await user("mediator1")
+    first_case = await _case_in_mediation(new_key)
+    await assign_directly(first_case, "mediator2")
+    m1, m2 = await _mediator_id("mediator1"), await _mediator_id("mediator2")
+    when = datetime(2032, 5, 11, 9, tzinfo=TZ)
+    attended, _ = await sessions.schedule_session(
+        mediator1, first_case, when, 60, _room(), "in_person", m1, attending_mediators=[m1, m2]
+    )
+    second_case = await _case_in_mediation(new_key)
+    with pytest.raises(sessions.DoubleBooking) as info:
+        await sessions.schedule_session(
+            mediator1,
+            second_case,
+            when + timedelta(minutes=15),
+            60,
+            _room(),
+            "in_person",
+            m2,
+            refuse_double_booking=True,
+        )
+    assert [(c.session_id, c.reason) for c in info.value.conflicts] == [(attended, "mediator")]
+    # Nobody of session one elsewhere two hours later: no clash.
+    later, clashes = await sessions.schedule_session(
+        mediator1, second_case, when + timedelta(hours=3), 60, _room(), "in_person", m2
+    )
+    assert clashes == []
+    with pytest.raises(sessions.DoubleBooking) as info:
+        await sessions.reschedule_session(
+            mediator1,
+            attended,
+            when + timedelta(hours=3, minutes=30),
+            _room(),
+            "当事人申请改期",
+            refuse_double_booking=True,
+        )
+    assert [(c.session_id, c.reason) for c in info.value.conflicts] == [(later, "mediator")]
+
+
 async def test_cancel_and_reschedule_are_recorded_and_left_out_of_the_case_file(client, new_key):
     mediator1 = await user("mediator1")
     case_id = await _case_in_mediation(new_key)
