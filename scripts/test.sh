@@ -39,6 +39,11 @@ echo "=== ruff, mypy ==="
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 
+# Compiled modules are cached in __pycache__ (ignored by git): with PYTHONDONTWRITEBYTECODE
+# set, every run compiles the app and re-does pytest's assertion rewriting of each test
+# module, which was more than half of collecting the suite.
+unset PYTHONDONTWRITEBYTECODE
+
 run_suite "SQLite" env -u TEST_DATABASE_URL .venv/bin/python -m pytest "$@"
 
 ensure_postgres

@@ -25,6 +25,8 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-use-0123
 os.environ.setdefault("FIELD_KEY", "test-field-key-not-for-production-use-0123456789")
 os.environ["RUN_BACKGROUND_TASKS"] = "0"
 os.environ["LOGIN_RATE_LIMIT"] = "1000"
+# argon2's cheapest parameters for the passwords the tests hash (see accounts/services.py).
+os.environ["MEDIATION_TEST_CHEAP_HASHES"] = "1"
 # The test client runs the app in its own event loop; a pool would be tied to one loop.
 os.environ["DB_POOL_SIZE"] = "0"
 # The suite shares its machine with other work: printing processes at idle priority would

@@ -73,7 +73,11 @@ def _served_schema() -> dict:
 
 # Built from the schema the app serves, at collection, so each operation is a test of its own.
 API_SCHEMA = schemathesis.openapi.from_dict(_served_schema())
-OPERATIONS = [result.ok() for result in API_SCHEMA.get_all_operations()]
+# Sorted: the schema's order of methods within a path may differ between processes.
+OPERATIONS = sorted(
+    (result.ok() for result in API_SCHEMA.get_all_operations()),
+    key=lambda operation: operation.label,
+)
 
 
 @pytest.fixture(scope="module")

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass, field
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from mediation.grid.tables import AuditEvent, Staff
 
-_hasher = PasswordHasher()
+
+def _make_hasher() -> PasswordHasher:
+    """argon2id with the library's defaults (RFC 9106, low memory: 64 MiB, 3 passes).
+
+    The test suite sets ``MEDIATION_TEST_CHEAP_HASHES=1`` for argon2's cheapest parameters:
+    thousands of sign-ins at about 0.1 s each would dominate its run time. Never set it
+    elsewhere; a stored hash carries its own parameters, so verification works either way.
+    """
+    if os.environ.get("MEDIATION_TEST_CHEAP_HASHES") == "1":
+        return PasswordHasher.from_parameters(profiles.CHEAPEST)
+    return PasswordHasher()
+
+
+_hasher = _make_hasher()
 # Verifying against this keeps the timing of "no such user" close to "wrong password".
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 

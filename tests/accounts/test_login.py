@@ -20,6 +20,23 @@ def test_passwords_are_hashed_with_argon2():
     assert not verify_password("not-a-hash", "wrong")
 
 
+@pytest.mark.pure
+def test_outside_the_tests_passwords_get_argon2s_default_cost(monkeypatch):
+    from argon2 import profiles
+
+    from mediation.accounts.services import _make_hasher
+
+    monkeypatch.delenv("MEDIATION_TEST_CHEAP_HASHES", raising=False)
+    hasher = _make_hasher()
+    default = profiles.RFC_9106_LOW_MEMORY
+    assert (hasher.time_cost, hasher.memory_cost, hasher.parallelism) == (
+        default.time_cost,
+        default.memory_cost,
+        default.parallelism,
+    )
+    assert (hasher.time_cost, hasher.memory_cost) == (3, 65536)
+
+
 async def test_it_signs_in_and_shows_the_home_page(client):
     response = await login(client, "grid1")
     assert response.headers["location"] == "/"

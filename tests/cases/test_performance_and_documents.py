@@ -16,7 +16,13 @@ import pytest
 from mediation import i18n
 from mediation.cases import agreements, labels, services, sessions, workflow
 from mediation.cases.labels import EVENT_LABELS
-from mediation.cases.tables import AgreementClause, CaseEvent, CaseMediator, Notification
+from mediation.cases.tables import (
+    Agreement,
+    AgreementClause,
+    CaseEvent,
+    CaseMediator,
+    Notification,
+)
 from mediation.grid.tables import Staff
 from tests.cases.conftest import user
 from tests.cases.test_sessions_and_agreements import _case_in_mediation, _issued_agreement
@@ -137,7 +143,7 @@ async def test_a_clause_cannot_be_marked_done_in_the_future(new_key):
 async def test_the_judicial_confirmation_window_is_reminded_once_a_week_before_it_closes(
     new_key,
 ):
-    case_id, _agreement = await _effective_agreement(new_key)
+    case_id, agreement_id = await _effective_agreement(new_key)
     until = agreements.confirmation_until(services.today())
 
     # The signature itself announced the window; the reminder is a separate, later message.
@@ -150,8 +156,17 @@ async def test_the_judicial_confirmation_window_is_reminded_once_a_week_before_i
     reminders = sent[before:]
     assert {n["recipient"] for n in reminders} >= await _case_mediators(case_id)
     assert len(reminders) == len({n["recipient"] for n in reminders})
-    shown = i18n.format_date(until, "long")
-    assert all(shown in n["message"] and "7" in n["message"] for n in reminders)
+    number = (await Agreement.select(Agreement.number).where(Agreement.id == agreement_id))[0]
+    expected = i18n.ngettext(
+        "The parties to agreement %(number)s may jointly apply to the court for "
+        "judicial confirmation until %(until)s (%(num)s day left).",
+        "The parties to agreement %(number)s may jointly apply to the court for "
+        "judicial confirmation until %(until)s (%(num)s days left).",
+        7,
+        number=number["number"],
+        until=i18n.format_date(until, "long"),
+    )
+    assert reminders and all(n["message"] == expected for n in reminders)
     assert (
         await CaseEvent.count().where(
             CaseEvent.case == case_id, CaseEvent.action == "confirmation_reminder"

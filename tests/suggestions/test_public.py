@@ -252,7 +252,9 @@ async def test_at_most_three_photos_and_a_known_category(client):
         headers={"x-csrftoken": token},
     )
     assert response.status_code == 422
-    assert "3" in _error_beside(response.text, "photos")
+    assert _error_beside(response.text, "photos") == (
+        f"最多上传{photos.MAX_PHOTOS}张照片。 请重新选择照片。"
+    )
     assert _error_beside(response.text, "category")
     assert not await Suggestion.exists().where(Suggestion.title == topic)
 
