@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import weakref
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from piccolo.engine import engine_finder
@@ -90,14 +93,53 @@ def write_transaction():
     handler retries by sleeping, which lets newcomers overtake writers that have waited
     longest (seconds at the tail under a burst of registrations); the queue is first come,
     first served. Another process's writers still meet the busy timeout as before.
+
+    The outermost one runs what ``after_commit`` queued once it has committed (not after a
+    rollback), before the ``async with`` block's caller goes on.
     """
     db = engine()
     if isinstance(db, SQLiteEngine):
         if db.current_transaction.get() is not None:
             # Nested: Piccolo joins the outer transaction, which already holds the lock.
             return db.transaction(transaction_type=TransactionType.immediate)
-        return _queued_sqlite_transaction(db)
-    return db.transaction()
+        return _then_after_commit(_queued_sqlite_transaction(db))
+    if db.current_transaction.get() is not None:
+        return db.transaction()
+    return _then_after_commit(db.transaction())
+
+
+log = logging.getLogger(__name__)
+_after_commit: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextVar(
+    "after_commit", default=None
+)
+
+
+def after_commit(callback: Callable[[], Awaitable[None]]) -> bool:
+    """Queue ``callback`` to run when the current write transaction has committed: work that
+    talks to the outside world (texting a party) must not hold the transaction's row locks
+    while it waits, and must not happen if the change rolls back. Returns False when no
+    ``write_transaction`` is open: the caller then runs it itself."""
+    pending = _after_commit.get()
+    if pending is None:
+        return False
+    pending.append(callback)
+    return True
+
+
+@asynccontextmanager
+async def _then_after_commit(transaction_cm):
+    pending: list[Callable[[], Awaitable[None]]] = []
+    token = _after_commit.set(pending)
+    try:
+        async with transaction_cm as transaction:
+            yield transaction
+    finally:
+        _after_commit.reset(token)
+    for callback in pending:  # only reached when the transaction committed
+        try:
+            await callback()
+        except Exception:  # the change is committed: a failed follow-up must not undo it
+            log.exception("work after a commit failed")
 
 
 _write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (

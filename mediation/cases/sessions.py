@@ -217,9 +217,9 @@ async def schedule_session(
         raise CaseError(message, "room")
     if mediator_id and not await Mediator.exists().where(Mediator.id == mediator_id):
         raise CaseError(_("Choose from the list."), "mediator")
-    conflicts = await booking_conflicts(
-        starts_at, minutes, room, [mediator_id, *(attending_mediators or [])]
-    )
+    # Those ticked who will be listed on the session: the case's own active mediators.
+    attending = await _active_on_case(attending_mediators or [], case_id)
+    conflicts = await booking_conflicts(starts_at, minutes, room, [mediator_id, *attending])
     if conflicts and refuse_double_booking:
         raise DoubleBooking(conflicts)
     session = MediationSession(
@@ -245,6 +245,18 @@ async def schedule_session(
     if conflicts:
         await _record_override(case_id, user, starts_at, room, conflicts)
     return session.id, conflicts
+
+
+async def _active_on_case(mediator_ids: list[int], case_id: int) -> list[int]:
+    """The ids among ``mediator_ids`` of mediators active on the case."""
+    if not mediator_ids:
+        return []
+    rows = await CaseMediator.select(CaseMediator.mediator).where(
+        CaseMediator.case == case_id,
+        CaseMediator.active.eq(True),
+        CaseMediator.mediator.is_in(mediator_ids),
+    )
+    return sorted({r["mediator"] for r in rows})
 
 
 async def _mediator_names(mediator_ids: list[int], case_id: int) -> list[str]:

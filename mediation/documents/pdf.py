@@ -70,6 +70,9 @@ from weasyprint.urls import URLFetcher
 
 from mediation import i18n
 from mediation.cases import labels as case_labels
+from mediation.cases.categories import CategoryList
+from mediation.cases.categories import current as current_categories
+from mediation.cases.categories import set_current as set_categories
 from mediation.clock import local_date
 from mediation.documents.numerals import format_amount, money_in_capitals
 from mediation.documents.qr import qr_png_data_uri
@@ -558,7 +561,13 @@ def shutdown_pool() -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _in_locale(locale: str, function: Callable[..., T], args: tuple) -> T:
+def _in_locale(
+    locale: str, categories: CategoryList | None, function: Callable[..., T], args: tuple
+) -> T:
+    """In a printing process: the caller's locale, and the dispute categories the app process
+    has loaded from its table (a printing process never reads the database itself)."""
+    if categories is not None:
+        set_categories(categories)
     token = i18n.set_locale(locale)
     try:
         return function(*args)
@@ -577,7 +586,7 @@ async def run_off_loop(function: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(
             functools.partial(function, *args), limiter=_print_limiter()
         )
-    job = functools.partial(_in_locale, i18n.get_locale(), function, args)
+    job = functools.partial(_in_locale, i18n.get_locale(), current_categories(), function, args)
     loop = asyncio.get_running_loop()
     try:
         return await loop.run_in_executor(pool, job)

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from mediation import crypto
+from mediation import crypto, db
 from mediation.accounts.services import CurrentUser
 from mediation.cases import services as case_services
 from mediation.cases.categories import category_label
@@ -555,10 +555,20 @@ def _party_event(action: str, to_status: str) -> str | None:
 
 
 async def on_case_event(case_id: int, action: str, to_status: str) -> None:
-    """Called for every recorded case event: texts the parties about the ones they care about."""
+    """Called for every recorded case event: texts the parties about the ones they care about,
+    once the change has committed (a gateway's round trip never holds the case's locks)."""
     event = _party_event(action, to_status)
     if event is None:
         return
+
+    async def send() -> None:
+        await _text_parties(case_id, event)
+
+    if not db.after_commit(send):
+        await send()
+
+
+async def _text_parties(case_id: int, event: str) -> None:
     case = await Case.select(Case.number).where(Case.id == case_id).first()
     extra: dict = {}
     if event == "session_cancelled":

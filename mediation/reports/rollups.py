@@ -435,14 +435,29 @@ async def backfill_conclusions(redo: bool = False) -> int:
 
 async def ensure_rollups() -> bool:
     """First sweep after the reports app arrives: fill in conclusions and build the sums once
-    (the monthly sums alone when the daily ones are there already)."""
-    if await CaseStat.exists():
-        if await CaseRollup.exists():
-            return False
-        await rebuild_monthly()
-        return True
-    if not await Case.exists():
+    (the monthly sums alone when the daily ones are there already).
+
+    All or nothing, in one transaction: a server killed half-way leaves the tables as they
+    were, so the next start builds them again; on PostgreSQL two servers starting together
+    take turns (a transaction-scoped advisory lock) and the second finds the work done."""
+    from mediation import db
+
+    if await CaseStat.exists() and await CaseRollup.exists():
         return False
-    await backfill_conclusions()
-    await rebuild_rollups()
-    return True
+    async with db.write_transaction():
+        if db.is_postgres():
+            await CaseRollup.raw("SELECT pg_advisory_xact_lock({})", _ENSURE_LOCK_KEY)
+        if await CaseStat.exists():
+            if await CaseRollup.exists():
+                return False
+            await rebuild_monthly()
+            return True
+        if not await Case.exists():
+            return False
+        await backfill_conclusions()
+        await rebuild_rollups()
+        return True
+
+
+# Any fixed number unlikely to be used by another application on the same database.
+_ENSURE_LOCK_KEY = 7_380_214_551

@@ -141,3 +141,34 @@ async def test_work_off_the_loop_runs_in_the_callers_locale():
         assert await pdf.run_off_loop(locale_and_date, day) == ("zh_CN", "2026年3月20日")
     finally:
         token.var.reset(token)
+
+
+def category_name(code: str) -> str:
+    from mediation.cases.categories import category_label
+
+    return category_label(code)
+
+
+@pytest.mark.anyio
+async def test_printing_processes_name_the_categories_the_app_has_loaded():
+    """Categories live in a table the app process reads; a printing process never reads the
+    database, so each job brings the app's list: an added category prints by its name, a
+    renamed one by its new name."""
+    from mediation.cases import categories
+
+    assert pdf.print_pool() is not None
+    loaded = categories.current()
+    custom = categories.CategoryList(
+        [
+            *loaded.all,
+            categories.Category("kiosk_noise", "直报点噪声", "Kiosk noise", True, 99),
+        ]
+    )
+    categories.set_current(custom)
+    token = i18n.set_locale("zh_CN")
+    try:
+        assert await pdf.run_off_loop(category_name, "kiosk_noise") == "直报点噪声"
+    finally:
+        token.var.reset(token)
+        categories.set_current(loaded)
+    assert await pdf.run_off_loop(category_name, "kiosk_noise") == "kiosk_noise"

@@ -398,3 +398,48 @@ async def test_the_parties_ratings_feed_the_centres_figures(client, new_key):
     section = page.split("当事人对调解工作的评价", 1)[1].split("<h2", 1)[0]
     shown = re.search(r'<th scope="row">满意</th><td class="num">(\d+)</td>', section)
     assert shown and int(shown.group(1)) == expected >= 1
+
+
+class OutsideTransactionGateway:
+    """Records, for each text, whether a database transaction was open when it was sent."""
+
+    name = "outside"
+    sent: list[tuple[str, bool]] = []
+
+    async def send(self, phone: str, text: str) -> None:
+        from mediation import db
+
+        self.sent.append((phone, db.engine().current_transaction.get() is not None))
+
+
+async def test_texts_go_out_after_the_change_commits_and_never_after_a_rollback(
+    monkeypatch, new_key
+):
+    """A slow SMS gateway must not hold the case's (and the figures') row locks, and a change
+    that rolls back must not have texted anyone."""
+    from mediation import db
+    from mediation.cases.events import record_event
+
+    monkeypatch.setenv("MESSAGE_BACKEND", "tests.portal.test_portal:OutsideTransactionGateway")
+    messaging._load.cache_clear()
+    OutsideTransactionGateway.sent.clear()
+    try:
+        case_id = await _register(new_key)
+        grid1 = await user("grid1")
+        await services.transition_case(grid1, case_id, "accept", {})
+        assert sorted(OutsideTransactionGateway.sent) == [
+            ("13812345678", False),
+            ("13900001111", False),
+        ]
+        OutsideTransactionGateway.sent.clear()
+        with pytest.raises(RuntimeError):
+            async with db.write_transaction():
+                await record_event(case_id, grid1, "close", "accepted", "closed", {}, "")
+                assert OutsideTransactionGateway.sent == []  # not while the transaction is open
+                raise RuntimeError("the change fails")
+        assert OutsideTransactionGateway.sent == []
+        assert not await PartyMessage.exists().where(
+            PartyMessage.case == case_id, PartyMessage.event == "closed"
+        )
+    finally:
+        messaging._load.cache_clear()

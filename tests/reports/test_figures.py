@@ -375,3 +375,24 @@ async def test_cases_from_before_the_rollups_get_their_outcome_and_figures(hand_
     )
     assert feb.totals["terminated"]["n"] == 1
     assert await rollups.ensure_rollups() is False  # once only
+
+
+async def test_a_first_fill_cut_short_leaves_nothing_half_done(hand_made, monkeypatch):
+    """Filling the monthly sums is all or nothing: a server stopped half-way leaves the table
+    empty (not half full), so the next start fills it again."""
+    rows_before = await CaseRollup.count()
+    assert rows_before > 0
+    await CaseRollup.delete(force=True)  # as on a database whose daily sums predate them
+    write = rollups._write_monthly
+
+    async def write_then_die(coarse):
+        await write(coarse)
+        raise RuntimeError("killed half-way")
+
+    monkeypatch.setattr(rollups, "_write_monthly", write_then_die)
+    with pytest.raises(RuntimeError):
+        await rollups.ensure_rollups()
+    assert await CaseRollup.count() == 0
+    monkeypatch.setattr(rollups, "_write_monthly", write)
+    assert await rollups.ensure_rollups() is True
+    assert await CaseRollup.count() == rows_before

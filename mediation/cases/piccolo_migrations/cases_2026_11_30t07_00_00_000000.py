@@ -31,12 +31,23 @@ RECOUNT = (
     f"WHERE cm.active AND c.status IN {OPEN} GROUP BY cm.mediator",
 )
 
-_OPEN_CASE = 'EXISTS (SELECT 1 FROM "case" c WHERE c.id = {row}."case" AND c.status IN ' + OPEN + ")"
+_OPEN_CASE = (
+    'EXISTS (SELECT 1 FROM "case" c WHERE c.id = {row}."case" AND c.status IN ' + OPEN + ")"
+)
 
 POSTGRES = (
     # An assignment added, changed or deleted: take its old contribution off, add its new one.
+    # The case rows are share-locked first: a status change of the case in another
+    # transaction is then waited for and seen (read committed: each statement reads afresh),
+    # so an assignment added or ended while its case closes is counted exactly once.
     "CREATE OR REPLACE FUNCTION mediator_load_assignment() RETURNS trigger AS $$\n"
     "BEGIN\n"
+    "  IF TG_OP <> 'INSERT' THEN\n"
+    '    PERFORM 1 FROM "case" WHERE id = OLD."case" FOR SHARE;\n'
+    "  END IF;\n"
+    "  IF TG_OP <> 'DELETE' THEN\n"
+    '    PERFORM 1 FROM "case" WHERE id = NEW."case" FOR SHARE;\n'
+    "  END IF;\n"
     "  IF TG_OP <> 'INSERT' THEN\n"
     "    IF OLD.active AND " + _OPEN_CASE.format(row="OLD") + " THEN\n"
     "      UPDATE mediator_load SET open_cases = open_cases - 1 WHERE mediator = OLD.mediator;\n"
@@ -90,7 +101,7 @@ _SQLITE_CASE_MOVE = (
     "INSERT OR IGNORE INTO mediator_load (mediator, open_cases) "
     'SELECT DISTINCT mediator, 0 FROM case_mediator WHERE "case" = {row}.id AND active; '
     "UPDATE mediator_load SET open_cases = open_cases + {sign} * ("
-    "SELECT count(*) FROM case_mediator cm WHERE cm.\"case\" = {row}.id AND cm.active "
+    'SELECT count(*) FROM case_mediator cm WHERE cm."case" = {row}.id AND cm.active '
     "AND cm.mediator = mediator_load.mediator) "
     'WHERE mediator IN (SELECT mediator FROM case_mediator WHERE "case" = {row}.id AND active);'
 )
@@ -119,9 +130,7 @@ SQLITE = (
     + _SQLITE_CASE_MOVE.format(row="NEW", sign="-1")
     + " END",
     'CREATE TRIGGER IF NOT EXISTS mediator_load_case_delete BEFORE DELETE ON "case" '
-    f"WHEN OLD.status IN {OPEN} BEGIN "
-    + _SQLITE_CASE_MOVE.format(row="OLD", sign="-1")
-    + " END",
+    f"WHEN OLD.status IN {OPEN} BEGIN " + _SQLITE_CASE_MOVE.format(row="OLD", sign="-1") + " END",
 )
 
 SQLITE_TRIGGERS = (
