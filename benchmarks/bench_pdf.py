@@ -168,8 +168,19 @@ def _server_env(workers: int) -> dict[str, str]:
 
 
 def _prepare_demo(env: dict[str, str]) -> None:
-    """Migrate and load the demo county once (in a child, with the bench's environment)."""
+    """Migrate and load the demo county once (in a child, with the bench's environment); a
+    data directory kept from an earlier run is brought to the current schema."""
     if (SERVER_DATA / "bench.sqlite3").exists():
+        migrate = (
+            "import asyncio\n"
+            "from mediation import db\n"
+            "async def main():\n"
+            "    await db.start()\n"
+            "    await db.migrate()\n"
+            "    await db.stop()\n"
+            "asyncio.run(main())\n"
+        )
+        subprocess.run([sys.executable, "-c", migrate], env=env, cwd=ROOT, check=True)
         return
     code = (
         "import asyncio\n"
