@@ -219,7 +219,7 @@ async def schedule_session(
         raise CaseError(_("Choose from the list."), "mediator")
     # Those ticked who will be listed on the session: the case's own active mediators.
     attending = await _active_on_case(attending_mediators or [], case_id)
-    conflicts = await booking_conflicts(starts_at, minutes, room, [mediator_id, *attending])
+    conflicts = await booking_conflicts(starts_at, minutes, room, [mediator_id, *sorted(attending)])
     if conflicts and refuse_double_booking:
         raise DoubleBooking(conflicts)
     session = MediationSession(
@@ -233,7 +233,7 @@ async def schedule_session(
     )
     async with write_transaction():
         await session.save()
-        names = await _mediator_names(attending_mediators or [], case_id)
+        names = list(dict.fromkeys(attending.values()))
         for name in names:
             await SessionParticipant(session=session.id, name=name, role="mediator").save()
     await record_event(
@@ -247,28 +247,19 @@ async def schedule_session(
     return session.id, conflicts
 
 
-async def _active_on_case(mediator_ids: list[int], case_id: int) -> list[int]:
-    """The ids among ``mediator_ids`` of mediators active on the case."""
+async def _active_on_case(mediator_ids: list[int], case_id: int) -> dict[int, str]:
+    """The case's own active mediators among the ticked ones, id → name (others are
+    ignored: they are neither checked for double bookings nor listed on the session)."""
     if not mediator_ids:
-        return []
-    rows = await CaseMediator.select(CaseMediator.mediator).where(
+        return {}
+    rows = await CaseMediator.select(
+        CaseMediator.mediator, CaseMediator.mediator.staff.display_name
+    ).where(
         CaseMediator.case == case_id,
         CaseMediator.active.eq(True),
         CaseMediator.mediator.is_in(mediator_ids),
     )
-    return sorted({r["mediator"] for r in rows})
-
-
-async def _mediator_names(mediator_ids: list[int], case_id: int) -> list[str]:
-    """Names of the case's own mediators among the ticked ones (others are ignored)."""
-    if not mediator_ids:
-        return []
-    rows = await CaseMediator.select(CaseMediator.mediator.staff.display_name).where(
-        CaseMediator.case == case_id,
-        CaseMediator.active.eq(True),
-        CaseMediator.mediator.is_in(mediator_ids),
-    )
-    return list(dict.fromkeys(r["mediator.staff.display_name"] for r in rows))
+    return {r["mediator"]: r["mediator.staff.display_name"] for r in rows}
 
 
 async def assigned_mediators(case_id: int) -> list[dict]:
