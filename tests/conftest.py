@@ -1,26 +1,64 @@
-"""Shared fixtures: one migrated database with the demo county per run, a fresh app per test.
+"""Shared fixtures: the demo county built once per run, a fresh copy of it for each test.
 
 The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is set
-(scripts/test.sh does both). Personas come from the demo county:
+(scripts/test.sh does both), in one process or under pytest-xdist (``-n 2``). Personas come
+from the demo county:
 - grid1 works grid 东湖社区第1网格; police1 is the community officer on the same team.
 - grid4 works 西门社区 in the same town: grid1 must not see 西门社区's records.
 - centre1 staffs the 当湖街道 centre and sees every community of that town.
 - admin sees the whole county; handler1 handles suggestions for a department.
+
+What a test can rely on (isolation):
+- The demo county is migrated and loaded once per run (the first worker to need it builds it,
+  the others wait) and kept as a template: a SQLite file, or the PostgreSQL database named by
+  TEST_DATABASE_URL.
+- Each xdist worker has a database of its own: its own SQLite file, or on PostgreSQL a
+  database ``<name>_<worker>`` created from the template.
+- SQLite: every test starts from a fresh copy of the template file (copied over the worker's
+  file before the test, the process's caches of database rows dropped). A module whose
+  module-scoped fixtures write rows for all its tests (marker ``module_database``) gets the
+  fresh copy once, before those fixtures, and its tests share it. Browser tests share one
+  copy with the app server they drive.
+- PostgreSQL: a copy per worker, not per test (``CREATE DATABASE ... TEMPLATE`` takes seconds
+  each): the tests of one worker share it, so they write only rows they create and never
+  count rows they did not make.
+- Pure tests (marker ``pure``) never touch the database: a run of them alone builds nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import itertools
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="mediation-test-"))
-os.environ["MEDIATION_DATA_DIR"] = str(_DATA_DIR)
-os.environ["DATABASE_URL"] = (
-    os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_DATA_DIR / 'test.sqlite3'}"
+# Set by pytest-xdist in each worker before this file is imported; empty without xdist.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+# Shared by the workers of one run (and unique to it): where the template is built.
+_RUN_DIR = (
+    Path(tempfile.gettempdir()) / f"mediation-test-run-{os.environ['PYTEST_XDIST_TESTRUNUID']}"
+    if _WORKER
+    else _DATA_DIR
 )
+_TEMPLATE_URL = os.environ.get("TEST_DATABASE_URL") or ""
+
+
+def _worker_database_url(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"{parts.path}_{_WORKER}"))
+
+
+os.environ["MEDIATION_DATA_DIR"] = str(_DATA_DIR)
+if _TEMPLATE_URL:
+    os.environ["DATABASE_URL"] = _worker_database_url(_TEMPLATE_URL) if _WORKER else _TEMPLATE_URL
+else:
+    os.environ["DATABASE_URL"] = f"sqlite:///{_DATA_DIR / 'test.sqlite3'}"
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("FIELD_KEY", "test-field-key-not-for-production-use-0123456789")
 os.environ["RUN_BACKGROUND_TASKS"] = "0"
@@ -38,7 +76,7 @@ from litestar.testing import AsyncTestClient  # noqa: E402
 
 from mediation import db  # noqa: E402
 from mediation.demo import DEMO_PASSWORD, load_demo  # noqa: E402
-from mediation.settings import settings_from_env  # noqa: E402
+from mediation.settings import get_settings, settings_from_env  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -56,19 +94,170 @@ async def _prepare_database() -> None:
     await load_demo()
 
 
+_SQLITE_TEMPLATE = _RUN_DIR / "template.sqlite3"
+
+
+def _sqlite_path() -> Path:
+    return Path(os.environ["DATABASE_URL"].removeprefix("sqlite:///"))
+
+
+_copied_stat: tuple[int, int] | None = None
+_copies = itertools.count(1)
+
+
+def _copy_sqlite_template() -> None:
+    """A new copy of the template, under a new name, becomes the database of this process.
+
+    A new name rather than writing over the old file: a connection a test left open (say in an
+    aiosqlite thread its event loop never closed) keeps the old file and can never write into
+    the new one. Subprocesses started later (app servers, the command line) get its name
+    through DATABASE_URL.
+    """
+    global _copied_stat
+    old = _sqlite_path()
+    new = _DATA_DIR / f"test-{next(_copies)}.sqlite3"
+    shutil.copyfile(_SQLITE_TEMPLATE, new)
+    os.environ["DATABASE_URL"] = f"sqlite:///{new}"
+    db.engine().path = str(new)
+    get_settings.cache_clear()
+    for name in (old.name, f"{old.name}-wal", f"{old.name}-shm"):
+        (old.parent / name).unlink(missing_ok=True)
+    stat = new.stat()
+    _copied_stat = (stat.st_mtime_ns, stat.st_size)
+
+
+def _sqlite_untouched() -> bool:
+    """True when nothing was written since the last copy: the file is as copied and no
+    write-ahead log holds changes (the last connection to close folds the log into the file,
+    which changes its modification time)."""
+    path = _sqlite_path()
+    wal = Path(f"{path}-wal")
+    if _copied_stat is None or (wal.exists() and wal.stat().st_size > 0):
+        return False
+    stat = path.stat()
+    return (stat.st_mtime_ns, stat.st_size) == _copied_stat
+
+
+def _build_sqlite_template() -> None:
+    asyncio.run(_prepare_database())
+    import sqlite3
+
+    path = _sqlite_path()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    part = _SQLITE_TEMPLATE.with_suffix(".part")
+    shutil.copyfile(path, part)
+    part.replace(_SQLITE_TEMPLATE)
+
+
+async def _copy_postgres_database(source: str, target: str) -> None:
+    """``target`` dropped and created anew as a copy of ``source`` (nobody may be connected to
+    ``source``: the suite opens a connection per query, and copies are made under the lock)."""
+    import asyncpg
+
+    maintenance = urlunsplit(urlsplit(_TEMPLATE_URL)._replace(path="/postgres"))
+    conn = await asyncpg.connect(maintenance)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{target}"')
+        await conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+    finally:
+        await conn.close()
+
+
+def _database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+def _build_postgres_template() -> None:
+    """Built in this worker's own database (the engine points there), then copied to the
+    database named by TEST_DATABASE_URL, the template of the other workers."""
+    own, template = _database_name(os.environ["DATABASE_URL"]), _database_name(_TEMPLATE_URL)
+    asyncio.run(_copy_postgres_database("template0", own))
+    asyncio.run(_prepare_database())
+    asyncio.run(_copy_postgres_database(own, template))
+
+
 @pytest.fixture(scope="session")
 def database() -> None:
-    asyncio.run(_prepare_database())
+    """The migrated demo county: built once per run, then this process's copy of it."""
+    if not _WORKER:
+        if _TEMPLATE_URL:
+            asyncio.run(_prepare_database())
+        else:
+            _build_sqlite_template()
+        return
+    _RUN_DIR.mkdir(exist_ok=True)
+    with open(_RUN_DIR / "lock", "w") as lock:
+        # One worker builds, the others wait for it; copies are made one at a time.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ready = _RUN_DIR / "ready"
+        if not ready.exists():
+            if _TEMPLATE_URL:
+                _build_postgres_template()
+            else:
+                _build_sqlite_template()
+            ready.touch()
+        elif _TEMPLATE_URL:
+            asyncio.run(
+                _copy_postgres_database(
+                    _database_name(_TEMPLATE_URL), _database_name(os.environ["DATABASE_URL"])
+                )
+            )
+        else:
+            _copy_sqlite_template()
+
+
+def _drop_cached_rows() -> None:
+    """What the process keeps of database rows between requests, forgotten (a fresh copy of
+    the database must not meet another copy's users, categories or indexes)."""
+    from mediation.accounts import services as accounts_services
+    from mediation.cases import category_store, holidays, queries
+    from mediation.grid import services as grid_services
+    from mediation.reports import services as reports_services
+    from mediation.suggestions import similar_index
+
+    accounts_services._user_cache.clear()
+    grid_services._grid_choice_cache.clear()
+    reports_services._ONTIME_CACHE.clear()
+    similar_index._corpora.clear()
+    queries._fts_ready.clear()
+    category_store._loaded_at = None
+    holidays._loaded_at = None
+
+
+def _fresh_sqlite_copy() -> None:
+    if not _sqlite_untouched():
+        _copy_sqlite_template()
+    _drop_cached_rows()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_database(request) -> None:
+    """Modules whose module-scoped fixtures write rows get their fresh copy before those run."""
+    if request.node.get_closest_marker("module_database") is None:
+        return
+    request.getfixturevalue("database")
+    if not _TEMPLATE_URL:
+        _fresh_sqlite_copy()
 
 
 @pytest.fixture(autouse=True)
 def _demo_database(request) -> None:
     """Every test gets the migrated demo county, except tests of pure rules (marker ``pure``).
 
-    Loading the demo takes about a minute: a run of pure tests alone never pays for it.
+    On SQLite each test (outside ``module_database`` modules and browser tests) starts from a
+    fresh copy of it; see the module docstring for what PostgreSQL guarantees.
     """
-    if request.node.get_closest_marker("pure") is None:
-        request.getfixturevalue("database")
+    if request.node.get_closest_marker("pure") is not None:
+        return
+    request.getfixturevalue("database")
+    if _TEMPLATE_URL:
+        return
+    if request.node.get_closest_marker("module_database") is not None:
+        return
+    if request.node.get_closest_marker("browser") is not None:
+        return
+    _fresh_sqlite_copy()
 
 
 @pytest.fixture
@@ -81,11 +270,30 @@ def settings():
     return settings_from_env()
 
 
+_apps: dict = {}
+
+
 @pytest.fixture
 def app(settings):
+    """The app for these settings, built once per process (building it is about a quarter of a
+    second of CPU, which per test was a large part of the suite). Before each test it gets the
+    test's settings (the database's name changes with each fresh copy) and its in-memory
+    rate-limit counts are forgotten; sessions live in the data directory, as in production."""
+    import dataclasses
+
+    from litestar.stores.memory import MemoryStore
+
     from mediation.app import create_app
 
-    return create_app(settings)
+    key = dataclasses.replace(settings, database_url="")
+    app = _apps.get(key)
+    if app is None:
+        app = _apps[key] = create_app(settings)
+    app.state["settings"] = settings
+    rate_limits = app.stores.get("rate_limit")
+    if isinstance(rate_limits, MemoryStore):
+        rate_limits._store.clear()
+    return app
 
 
 @pytest.fixture
@@ -121,6 +329,17 @@ async def login(client, username: str, password: str = DEMO_PASSWORD):
 def text_of(html: str) -> str:
     """The visible text of a page, tags removed, whitespace collapsed."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def pytest_ignore_collect(collection_path: Path, config):
+    """A run of the pure tests alone (``-m pure``) skips importing the modules that hold none:
+    their imports (the app, WeasyPrint, schemathesis) were most of such a run."""
+    if config.getoption("markexpr", "").strip() != "pure":
+        return None
+    if collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
+        if "mark.pure" not in collection_path.read_text(encoding="utf-8"):
+            return True
+    return None
 
 
 def pytest_configure(config):

@@ -34,7 +34,8 @@ from tests.cases.conftest import grid_id
 from tests.cases.test_controllers import intake_form, post_intake, tiny_png
 from tests.helpers import login
 
-pytestmark = pytest.mark.anyio
+# Module-scoped fixtures write rows the tests share: one fresh database for the module.
+pytestmark = [pytest.mark.anyio, pytest.mark.module_database]
 
 ROOT = Path(__file__).resolve().parent.parent
 WRONG_KEY = "a-field-key-that-encrypted-nothing-here-0123456789"

@@ -30,6 +30,9 @@ from mediation.settings import settings_from_env
 from mediation.suggestions.open311_keys import create_api_key
 from tests.cases.conftest import deposit_case, grid_id, user
 
+# Module-scoped fixtures sign in and write rows the tests share: one fresh database for the module.
+pytestmark = pytest.mark.module_database
+
 BOUNDED = hypothesis_settings(
     max_examples=25,
     derandomize=True,

@@ -24,7 +24,8 @@ from mediation.reports.periods import statutory_period
 from tests.cases.conftest import deposit_case, grid_id, user
 from tests.helpers import login
 
-pytestmark = pytest.mark.anyio
+# Module-scoped fixtures write rows the tests share: one fresh database for the module.
+pytestmark = [pytest.mark.anyio, pytest.mark.module_database]
 
 DONGHU = "330482001001-01"  # 当湖街道 东湖社区
 XINDAI = "330482101001-01"  # 新埭镇
