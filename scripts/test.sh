@@ -18,19 +18,34 @@ ensure_postgres() {
   fi
 }
 
-# pytest exits with 5 when it collects no tests: that is a broken suite here, never a pass.
+# Two steps per engine: everything but the browser tests in TEST_WORKERS processes
+# (pytest-xdist, whole modules to a worker), then the browser tests in one process (Playwright's
+# sync API cannot share a process with the async tests once it has started). Both steps use the
+# demo county built once, in the folder MEDIATION_TEST_RUN_DIR names.
+WORKERS="${TEST_WORKERS:-2}"
+
+# pytest exits with 5 when it collects no tests: that is a broken suite here, never a pass
+# (one step of the two may select nothing when arguments narrow the run).
 run_suite() {
   local label="$1"; shift
   echo "=== test suite on ${label} ==="
+  local run_dir status_main status_browser
+  run_dir="$(mktemp -d)"
   set +e
-  "$@"
-  local status=$?
+  env MEDIATION_TEST_RUN_DIR="$run_dir" "$@" -n "$WORKERS" --dist loadfile -m "not browser"
+  status_main=$?
+  env MEDIATION_TEST_RUN_DIR="$run_dir" "$@" -m browser
+  status_browser=$?
   set -e
-  if [ "$status" -eq 5 ]; then
+  rm -rf "$run_dir"
+  if [ "$status_main" -eq 5 ] && [ "$status_browser" -eq 5 ]; then
     echo "No tests were collected on ${label}: treating as a failure." >&2
     return 1
   fi
-  return "$status"
+  for status in "$status_main" "$status_browser"; do
+    if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then return "$status"; fi
+  done
+  return 0
 }
 
 # Style and types first: they take seconds and say exactly what is wrong.

@@ -40,12 +40,17 @@ from urllib.parse import urlsplit, urlunsplit
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="mediation-test-"))
 # Set by pytest-xdist in each worker before this file is imported; empty without xdist.
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-# Shared by the workers of one run (and unique to it): where the template is built.
-_RUN_DIR = (
-    Path(tempfile.gettempdir()) / f"mediation-test-run-{os.environ['PYTEST_XDIST_TESTRUNUID']}"
-    if _WORKER
-    else _DATA_DIR
-)
+# Shared by the workers of one run (and unique to it): where the template is built. The test
+# script runs the suite in two steps (under xdist, then the browser tests in one process) and
+# names one folder for both, so the second step copies the first one's template.
+if os.environ.get("MEDIATION_TEST_RUN_DIR"):
+    _RUN_DIR = Path(os.environ["MEDIATION_TEST_RUN_DIR"])
+elif _WORKER:
+    _RUN_DIR = (
+        Path(tempfile.gettempdir()) / f"mediation-test-run-{os.environ['PYTEST_XDIST_TESTRUNUID']}"
+    )
+else:
+    _RUN_DIR = _DATA_DIR
 _TEMPLATE_URL = os.environ.get("TEST_DATABASE_URL") or ""
 
 
@@ -180,31 +185,28 @@ def _build_postgres_template() -> None:
 @pytest.fixture(scope="session")
 def database() -> None:
     """The migrated demo county: built once per run, then this process's copy of it."""
-    if not _WORKER:
-        if _TEMPLATE_URL:
-            asyncio.run(_prepare_database())
-        else:
-            _build_sqlite_template()
-        return
     _RUN_DIR.mkdir(exist_ok=True)
     with open(_RUN_DIR / "lock", "w") as lock:
-        # One worker builds, the others wait for it; copies are made one at a time.
+        # One process builds, the others wait for it; copies are made one at a time.
         fcntl.flock(lock, fcntl.LOCK_EX)
         ready = _RUN_DIR / "ready"
         if not ready.exists():
-            if _TEMPLATE_URL:
+            if not _TEMPLATE_URL:
+                _build_sqlite_template()
+            elif _WORKER:
                 _build_postgres_template()
             else:
-                _build_sqlite_template()
+                asyncio.run(_prepare_database())  # built where the tests run
             ready.touch()
-        elif _TEMPLATE_URL:
+        elif not _TEMPLATE_URL:
+            _copy_sqlite_template()
+        elif _WORKER:
             asyncio.run(
                 _copy_postgres_database(
                     _database_name(_TEMPLATE_URL), _database_name(os.environ["DATABASE_URL"])
                 )
             )
-        else:
-            _copy_sqlite_template()
+        # Without xdist on PostgreSQL the tests run in the template itself.
 
 
 def _drop_cached_rows() -> None:

@@ -4,6 +4,7 @@ adding and removing a party, styles of the citizen pages, and the browser report
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import shot, sign_in
 
@@ -30,7 +31,9 @@ def test_intake_adds_and_removes_parties_with_htmx_and_no_csp_violation(live_ser
     page.goto(live_server + "/cases/new")
     before = page.locator("#parties .party").count()
     page.click("#add-party")
-    page.wait_for_function(f"document.querySelectorAll('#parties .party').length === {before + 1}")
+    # A locator wait, not wait_for_function: a string predicate is evaluated with eval, which
+    # the page's Content-Security-Policy refuses.
+    expect(page.locator("#parties .party")).to_have_count(before + 1)
     page.locator("#parties .party").last.locator("[data-remove-party]").click()
     assert page.locator("#parties .party").count() == before
     # The app's stylesheet applies (a tablet-sized touch target on the submit button).
