@@ -238,6 +238,9 @@ def _module_database(request) -> None:
     """Modules whose module-scoped fixtures write rows get their fresh copy before those run."""
     if request.node.get_closest_marker("module_database") is None:
         return
+    selected = [item for item in request.session.items if item.module is request.module]
+    if all(item.get_closest_marker("pure") is not None for item in selected):
+        return  # only its pure tests run: no database
     request.getfixturevalue("database")
     if not _TEMPLATE_URL:
         _fresh_sqlite_copy()
@@ -287,7 +290,7 @@ def app(settings):
 
     from mediation.app import create_app
 
-    key = dataclasses.replace(settings, database_url="")
+    key = repr(dataclasses.replace(settings, database_url=""))  # settings hold a dict
     app = _apps.get(key)
     if app is None:
         app = _apps[key] = create_app(settings)

@@ -34,7 +34,9 @@ from mediation.clock import local_today
 from mediation.demo import DEMO_PASSWORD
 from tests.helpers import login
 
-pytestmark = pytest.mark.anyio
+# The records the probes use are made once and personas sign in once: the module's tests share
+# one fresh database.
+pytestmark = [pytest.mark.anyio, pytest.mark.module_database]
 
 OK, LOGIN, DENY, HIDDEN = "ok", "login", "deny", "hidden"
 
@@ -570,7 +572,7 @@ def test_every_route_has_an_entry_and_every_entry_a_route():
 
 
 @pytest.mark.parametrize("route", ALL_ROUTES)
-async def test_route_access(settings, route):
+async def test_route_access(app, route):
     import json
     import os
 
@@ -581,7 +583,6 @@ async def test_route_access(settings, route):
     for name, value in ROUTE_RECORDS.get(route, {}).items():
         records[name] = _url(value, _records_cache)
     url = _url(template, records)
-    app = create_app(settings)
     actual = {}
     for role in ROLES:
         if route == "POST /logout":
