@@ -47,8 +47,8 @@ async def suggest_mediators(user: CurrentUser, case_id: int) -> list[assignment.
     objected = {r["mediator"] for r in assignments if r["ended_reason"] != ""}
     active = {r["mediator"] for r in assignments if r["active"]}
     facts = assignment.CaseFacts(
-        category_code=case["category"],
-        region_path=case["region_path"],
+        category_code=case.category,
+        region_path=case.region_path,
         parties=tuple(
             assignment.Person(
                 name=p["name"],
@@ -155,7 +155,7 @@ async def assign_mediator(user: CurrentUser, case_id: int, mediator_id: int) -> 
         [staff["staff"]],
         case_id,
         "assigned",
-        _("You were assigned to case %(number)s.", number=case["number"]),
+        _("You were assigned to case %(number)s.", number=case.number),
     )
 
 
@@ -209,14 +209,14 @@ async def extend_mediation(
     case = await case_for(user, case_id)
     if case is None:
         raise CaseError(_("This case does not exist."))
-    if case["status"] != "mediating":
+    if case.status != "mediating":
         raise CaseError(_("Only a case in mediation can have its mediation period extended."))
     policy = await current_policy()
     try:
         added = deadlines.extend_mediation(
             policy,
             days=days,
-            times_extended=case["extensions"],
+            times_extended=case.extensions,
             applicant_consents=applicant_consents,
             respondent_consents=respondent_consents,
         )
@@ -226,8 +226,8 @@ async def extend_mediation(
         await update_case(
             case,
             {
-                Case.extension_days: case["extension_days"] + added,
-                Case.extensions: case["extensions"] + 1,
+                Case.extension_days: case.extension_days + added,
+                Case.extensions: case.extensions + 1,
             },
             user,
             version,
@@ -236,6 +236,6 @@ async def extend_mediation(
             case_id,
             user,
             "extended",
-            changes={"extension_days": [case["extension_days"], case["extension_days"] + added]},
+            changes={"extension_days": [case.extension_days, case.extension_days + added]},
             note=_("Both sides consented."),
         )

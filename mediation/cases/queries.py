@@ -50,13 +50,18 @@ _MEDIATOR_COLUMNS = (
 )
 
 
-async def case_for(user: CurrentUser, case_id: int) -> dict | None:
-    """The case if the user is entitled to it (see ``access``); otherwise None, as if it did not
-    exist."""
+async def _entitled_row(user: CurrentUser, case_id: int) -> dict | None:
     row = await Case.select(*_CASE_COLUMNS).where(Case.id == case_id).first()
     if not await access.entitled_to_case(user, row):
         return None
     return row
+
+
+async def case_for(user: CurrentUser, case_id: int) -> CaseRecord | None:
+    """The case if the user is entitled to it (see ``access``); otherwise None, as if it did not
+    exist."""
+    row = await _entitled_row(user, case_id)
+    return None if row is None else CaseRecord.from_row(row)
 
 
 @dataclass(slots=True)
@@ -122,9 +127,9 @@ class SuggestionLink:
     url: str | None  # its page, for those who may open it, else None
 
 
-@dataclass(slots=True)
-class CaseDetail:
-    """A case with everything its page, its printed records and the API show."""
+@dataclass(frozen=True, slots=True)
+class CaseRecord:
+    """A case's own columns and the names of what it refers to, as the services act on it."""
 
     # The case's own columns (see ``tables.Case``).
     id: int
@@ -172,6 +177,17 @@ class CaseDetail:
     community: str  # the grid's community
     registered_by_name: str | None
     linked_case_number: str | None
+
+    @classmethod
+    def from_row(cls, row: dict) -> CaseRecord:
+        """From a row read with ``_CASE_COLUMNS``."""
+        return cls(**{_JOINED_FIELDS.get(key, key): value for key, value in row.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class CaseDetail(CaseRecord):
+    """A case with everything its page, its printed records and the API show."""
+
     # What belongs to it.
     parties: list[PartyRow]
     events: list[EventRow]
@@ -193,7 +209,7 @@ _JOINED_FIELDS = {
 
 
 async def case_detail(user: CurrentUser, case_id: int) -> CaseDetail | None:
-    case = await case_for(user, case_id)
+    case = await _entitled_row(user, case_id)
     if case is None:
         return None
     parties = await (

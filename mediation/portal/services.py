@@ -200,15 +200,15 @@ async def slip_for(user: CurrentUser, case_id: int, party_id: int) -> dict:
     )
     from mediation.cases.agreements import _committee_for
 
-    committee, _short = await _committee_for(case["region_path"], case["level"])
+    committee, _short = await _committee_for(case.region_path, case.level)
     return {
         "case": case,
         "party": party,
         "code": code,
         "secret": secret,
-        "category": category_label(case["category"]),
+        "category": category_label(case.category),
         "committee": committee,
-        "registered_on": case["registered_on"],
+        "registered_on": case.registered_on,
     }
 
 
