@@ -132,7 +132,7 @@ async def test_a_member_rates_and_reopens_on_its_own_and_leaves_the_group(client
     assert a1_row["group_leader"] is None
     assert a3_row["group_leader"] == a1
     # The leader's proposer has not rated yet, and still may.
-    assert (await services.track(c1, s1))["can_rate"] is True
+    assert (await services.track(c1, s1)).can_rate is True
     # The member is answered again on its own; its one reopening is used up.
     handler = await user("handler1")
     await services.move(handler, a2, "reply", {"outcome": "partly_adopted", "reply_text": "再复"})
@@ -173,7 +173,7 @@ async def test_a_member_joining_late_catches_up_with_the_reply(client):
     assert row["status"] == "replied" and row["reply_text"] == REPLY
     assert row["department"] == await _department()
     tracked = await services.track(code, secret)
-    assert tracked["reply_text"] == REPLY and tracked["can_rate"] is True
+    assert tracked.reply_text == REPLY and tracked.can_rate is True
 
 
 async def test_leaving_a_group_is_recorded_and_the_member_goes_on_alone(client):
@@ -198,7 +198,7 @@ async def test_leaving_a_group_is_recorded_and_the_member_goes_on_alone(client):
     await services.move(admin, a1, "transfer", {"department": str(await _department())})
     assert (await _row(a2))["status"] == "registered"
     tracked = await services.track(c2, s2)
-    assert [e["action"] for e in tracked["events"]][-1] == "ungrouped"
+    assert [e.action for e in tracked.events][-1] == "ungrouped"
     detail = await client.get(f"/suggestions/{a1}")
     assert detail.status_code == 200
 

@@ -50,10 +50,10 @@ async def test_the_honeypot_silently_refuses_a_robot():
 async def test_tracking_needs_the_right_secret_and_reveals_nothing_otherwise():
     code, secret = await _submit()
     found = await services.track(code, secret)
-    assert found["title"] == GOOD["topic"] and found["status"] == "received"
+    assert found.title == GOOD["topic"] and found.status == "received"
     assert await services.track(code, "000000" if secret != "000000" else "111111") is None
     assert await services.track("JY-2000-AAAAAA", secret) is None
-    assert "proposer_name" not in found and "proposer_phone" not in found
+    assert not hasattr(found, "proposer_name") and not hasattr(found, "proposer_phone")
 
 
 async def _replied(code: str) -> int:
@@ -152,7 +152,7 @@ async def test_one_reply_reaches_every_proposer_of_a_group():
         admin, ids[first], "reply", {"outcome": "adopted", "reply_text": "已修复路灯。"}
     )
     tracked = await services.track(second, secret2)
-    assert tracked["status"] == "replied" and tracked["reply_text"] == "已修复路灯。"
+    assert tracked.status == "replied" and tracked.reply_text == "已修复路灯。"
 
 
 async def test_a_bound_device_opens_the_kiosk_and_revoking_closes_it():
