@@ -505,7 +505,90 @@ def redact(row: dict, for_department: bool) -> dict:
     return row
 
 
-async def suggestion_for_staff(user: CurrentUser, suggestion_id: int) -> dict | None:
+@dataclass(frozen=True, slots=True)
+class StaffStep:
+    """A step of a suggestion's timeline as the office sees it."""
+
+    id: int
+    suggestion: int
+    at: datetime
+    actor: int | None
+    actor_name: str | None
+    action: str
+    from_status: str
+    to_status: str
+    note: str
+    public: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionDetail:
+    """A suggestion as the office (or, redacted, a department) reads and acts on it."""
+
+    # The suggestion's own columns (see ``tables.Suggestion``), all but the secret's digest.
+    id: int
+    tracking_code: str
+    channel: str
+    point: int | None
+    call: int | None
+    title: str
+    reason: str
+    measures: str
+    proposer_name: str
+    proposer_phone: str
+    proposer_email: str
+    account_id: str
+    reply_by_phone: bool
+    confidential: bool
+    consent_to_publish: bool
+    category: str
+    region: int | None
+    region_path: str
+    address: str
+    address_id: str
+    lat: float | None
+    long: float | None
+    media_url: str
+    status: str
+    department: int | None
+    outcome: str
+    reply_text: str
+    replied_at: datetime | None
+    rating: str
+    times_reopened: int
+    reward_tier: str
+    group_leader: int | None
+    case: int | None
+    received_on: date
+    route_due: date
+    conclude_due: date
+    extension_days: int
+    extensions: int
+    overdue: bool
+    created_at: datetime
+    version: int
+    # Names of what it refers to.
+    department_name: str | None
+    point_name: str | None
+    call_title: str | None
+    case_number: str | None
+    region_name: str | None
+    events: list[StaffStep]
+    actions: list[str]  # the steps its status allows
+    identity_hidden: bool = False  # the proposer's identity blanked for a department
+
+
+# Columns of other tables read with the suggestion, and the fields they fill.
+_JOINED_FIELDS = {
+    "department.name": "department_name",
+    "point.name": "point_name",
+    "call.title": "call_title",
+    "case.number": "case_number",
+    "region.name": "region_name",
+}
+
+
+async def suggestion_for_staff(user: CurrentUser, suggestion_id: int) -> SuggestionDetail | None:
     row = (
         await Suggestion.select(
             Suggestion.all_columns(exclude=[Suggestion.secret_digest]),
@@ -530,16 +613,27 @@ async def suggestion_for_staff(user: CurrentUser, suggestion_id: int) -> dict | 
         department_view = True
     else:
         return None
-    row = redact(row, department_view)
-    row["events"] = (
+    events = (
         await SuggestionEvent.select(
             SuggestionEvent.all_columns(), SuggestionEvent.actor.display_name
         )
         .where(SuggestionEvent.suggestion == suggestion_id)
         .order_by(SuggestionEvent.id)
     )
-    row["actions"] = [a.value for a in rules.allowed_actions(row["status"])]
-    return row
+    return SuggestionDetail(
+        **{
+            _JOINED_FIELDS.get(key, key): value
+            for key, value in redact(row, department_view).items()
+        },
+        events=[
+            StaffStep(
+                **{k: v for k, v in e.items() if k != "actor.display_name"},
+                actor_name=e["actor.display_name"],
+            )
+            for e in events
+        ],
+        actions=[a.value for a in rules.allowed_actions(row["status"])],
+    )
 
 
 def _list_scope(query, user: CurrentUser, status: str = ""):
@@ -713,7 +807,7 @@ async def similar_to(
     if row is None:
         return []
     since = date(today().year - 1, today().month, 1)
-    new = similarity.SuggestionText(row["id"], row["title"], row["reason"], row["measures"])
+    new = similarity.SuggestionText(row.id, row.title, row.reason, row.measures)
     found = await similar_index.find_similar(new, since, limit)
     if not found:
         return []
@@ -839,13 +933,13 @@ async def leave_group(user: CurrentUser, suggestion_id: int) -> None:
     row = await suggestion_for_staff(user, suggestion_id)
     if row is None or not user.has_role(*STAFF_ROLES):
         raise SuggestionError(_("This suggestion does not exist."))
-    if not row["group_leader"]:
+    if not row.group_leader:
         raise SuggestionError(_("This suggestion is not in a group."))
     async with write_transaction():
         await Suggestion.update(
-            {Suggestion.group_leader: None, Suggestion.version: row["version"] + 1}
+            {Suggestion.group_leader: None, Suggestion.version: row.version + 1}
         ).where(Suggestion.id == suggestion_id)
-        await _event(suggestion_id, user, "ungrouped", row["status"], row["status"])
+        await _event(suggestion_id, user, "ungrouped", row.status, row.status)
 
 
 # What a member takes over from its leader.
@@ -941,12 +1035,12 @@ async def move(user: CurrentUser, suggestion_id: int, action: str, facts: dict[s
         ):
             raise SuggestionError(_("Choose from the list."), "department")
     try:
-        transition = rules.apply(action, row["status"], **clean)
+        transition = rules.apply(action, row.status, **clean)
     except rules.SuggestionRuleError as exc:
         raise SuggestionError(exc.message, getattr(exc, "field", "")) from exc
     values: dict[Any, Any] = {
         Suggestion.status: transition.to_status.value,
-        Suggestion.version: row["version"] + 1,
+        Suggestion.version: row.version + 1,
     }
     if action == "transfer":
         values[Suggestion.department] = int(clean["department"])
@@ -958,7 +1052,7 @@ async def move(user: CurrentUser, suggestion_id: int, action: str, facts: dict[s
     async with write_transaction():
         updated = (
             await Suggestion.update(values)
-            .where(Suggestion.id == suggestion_id, Suggestion.version == row["version"])
+            .where(Suggestion.id == suggestion_id, Suggestion.version == row.version)
             .returning(Suggestion.id)
         )
         if not updated:
@@ -968,20 +1062,20 @@ async def move(user: CurrentUser, suggestion_id: int, action: str, facts: dict[s
                     "Reload the page and try again."
                 )
             )
-        await _event(suggestion_id, user, action, row["status"], transition.to_status.value, note)
+        await _event(suggestion_id, user, action, row.status, transition.to_status.value, note)
         if action in ("close", "reroute"):
             # The leader's proposer withdrew, or it left the channel: the others go on.
-            await _hand_group_on(user, suggestion_id, row["tracking_code"])
+            await _hand_group_on(user, suggestion_id, row.tracking_code)
         else:
             await _members_follow(user, suggestion_id, action, clean, values, note)
     return transition.to_status.value
 
 
-async def _refuse_member(row: dict) -> None:
-    if row["group_leader"]:
+async def _refuse_member(row: SuggestionDetail) -> None:
+    if row.group_leader:
         leader = (
             await Suggestion.select(Suggestion.tracking_code)
-            .where(Suggestion.id == row["group_leader"])
+            .where(Suggestion.id == row.group_leader)
             .first()
         )
         raise SuggestionError(
@@ -1011,7 +1105,7 @@ async def reroute_to_case(
         raise SuggestionError(_("This suggestion does not exist."))
     await _refuse_member(row)
     try:
-        rules.apply("reroute", row["status"], reroute_to="dispute_case")
+        rules.apply("reroute", row.status, reroute_to="dispute_case")
     except rules.SuggestionRuleError as exc:
         raise SuggestionError(exc.message) from exc
     identity_consent = identity_consent.strip()
@@ -1019,21 +1113,21 @@ async def reroute_to_case(
         raise SuggestionError(
             _("Write at most %(limit)s characters.", limit=200), "identity_consent"
         )
-    carries_identity = not row["confidential"] or bool(identity_consent)
+    carries_identity = not row.confidential or bool(identity_consent)
     inp = CaseInput(
         category=category,
-        summary=row["title"][:200],
-        facts=f"{row['reason']}\n\n{row['measures']}",
+        summary=row.title[:200],
+        facts=f"{row.reason}\n\n{row.measures}",
         grid_id=grid_id,
         source="suggestion",
         colour="green",
         parties=[
             PartyInput(
                 role="applicant",
-                name=(row["proposer_name"] if carries_identity else "")
-                or (_("Proposer (identity kept confidential)") if row["confidential"] else "")
+                name=(row.proposer_name if carries_identity else "")
+                or (_("Proposer (identity kept confidential)") if row.confidential else "")
                 or _("Proposer"),
-                phone=row["proposer_phone"] if carries_identity else "",
+                phone=row.proposer_phone if carries_identity else "",
             )
         ],
     )
@@ -1046,18 +1140,18 @@ async def reroute_to_case(
             {
                 Suggestion.status: "rerouted",
                 Suggestion.case: case_id,
-                Suggestion.version: row["version"] + 1,
+                Suggestion.version: row.version + 1,
             }
         ).where(Suggestion.id == suggestion_id)
         await _event(
             suggestion_id,
             user,
             "reroute",
-            row["status"],
+            row.status,
             "rerouted",
             _("Handled as a dispute by the grid team."),
         )
-        if row["confidential"]:
+        if row.confidential:
             await _event(
                 suggestion_id,
                 user,
@@ -1072,11 +1166,11 @@ async def reroute_to_case(
                 else _("The case does not name the proposer: no consent was recorded."),
                 public=False,
             )
-        await _hand_group_on(user, suggestion_id, row["tracking_code"])
+        await _hand_group_on(user, suggestion_id, row.tracking_code)
     from mediation.cases.services import record_event
 
     await record_event(
-        case_id, user, "from_suggestion", changes={"suggestion": [None, row["tracking_code"]]}
+        case_id, user, "from_suggestion", changes={"suggestion": [None, row.tracking_code]}
     )
     return case_id
 

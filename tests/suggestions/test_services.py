@@ -95,10 +95,10 @@ async def test_a_department_never_sees_a_confidential_proposer():
     sid = await _replied(code)
     handler = await user("handler1")
     row = await services.suggestion_for_staff(handler, sid)
-    assert row["proposer_name"] == "" and row["proposer_phone"] == ""
+    assert row.proposer_name == "" and row.proposer_phone == "" and row.identity_hidden
     assert GOOD["name"] not in str(row) and GOOD["phone"] not in str(row)
     admin = await user("admin")
-    assert (await services.suggestion_for_staff(admin, sid))["proposer_name"] == GOOD["name"]
+    assert (await services.suggestion_for_staff(admin, sid)).proposer_name == GOOD["name"]
 
 
 async def test_another_department_cannot_open_it():
