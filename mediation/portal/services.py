@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from mediation import crypto, db
 from mediation.accounts.services import CurrentUser
@@ -116,18 +116,31 @@ async def issue_codes_for_case(case_id: int, actor: CurrentUser | None) -> int:
     return issued
 
 
-async def _case_party(user: CurrentUser, case_id: int, party_id: int) -> tuple[dict, dict]:
+@dataclass(slots=True, frozen=True)
+class CaseParty:
+    """A party of a case as its code is given and printed (the phone only tells whether a code
+    can be sent)."""
+
+    id: int
+    name: str
+    role: str
+    phone: str
+
+
+async def _case_party(
+    user: CurrentUser, case_id: int, party_id: int
+) -> tuple[case_services.CaseRecord, CaseParty]:
     case = await case_services.case_for(user, case_id)
     if case is None:
         raise PortalError(_("This case does not exist."))
-    party = (
+    row = (
         await Party.select(Party.id, Party.name, Party.role, Party.phone)
         .where(Party.id == party_id, Party.case == case_id)
         .first()
     )
-    if party is None:
+    if row is None:
         raise PortalError(_("This party is not on the case."))
-    return case, party
+    return case, CaseParty(**row)
 
 
 async def reissue_code(user: CurrentUser, case_id: int, party_id: int) -> str:
@@ -138,7 +151,7 @@ async def reissue_code(user: CurrentUser, case_id: int, party_id: int) -> str:
     )
     code, _secret = await _issue(case_id, party_id, user)
     await case_services.record_event(
-        case_id, user, "party_code_reissued", changes={"party": [None, party["name"]]}
+        case_id, user, "party_code_reissued", changes={"party": [None, party.name]}
     )
     return code
 
@@ -181,7 +194,21 @@ async def codes_of_case(user: CurrentUser, case_id: int) -> list[PartyCode]:
     ]
 
 
-async def slip_for(user: CurrentUser, case_id: int, party_id: int) -> dict:
+@dataclass(slots=True, frozen=True)
+class PartySlip:
+    """What the printed slip (or the acceptance notice) of a party's code shows, secret
+    included."""
+
+    case: case_services.CaseRecord
+    party: CaseParty
+    code: str
+    secret: str
+    category: str
+    committee: str
+    registered_on: date
+
+
+async def slip_for(user: CurrentUser, case_id: int, party_id: int) -> PartySlip:
     """What the printed slip needs, secret included: printing it is recorded on the case."""
     case, party = await _case_party(user, case_id, party_id)
     row = (
@@ -190,26 +217,26 @@ async def slip_for(user: CurrentUser, case_id: int, party_id: int) -> dict:
         .first()
     )
     if row is None:
-        if not party["phone"]:
+        if not party.phone:
             raise PortalError(_("A code is given to parties with a phone number."))
         code, secret = await _issue(case_id, party_id, user)
     else:
         code, secret = row["code"], crypto.decrypt(row["secret_encrypted"])
     await case_services.record_event(
-        case_id, user, "party_code_printed", changes={"party": [None, party["name"]]}
+        case_id, user, "party_code_printed", changes={"party": [None, party.name]}
     )
     from mediation.cases.agreements import _committee_for
 
     committee, _short = await _committee_for(case.region_path, case.level)
-    return {
-        "case": case,
-        "party": party,
-        "code": code,
-        "secret": secret,
-        "category": category_label(case.category),
-        "committee": committee,
-        "registered_on": case.registered_on,
-    }
+    return PartySlip(
+        case=case,
+        party=party,
+        code=code,
+        secret=secret,
+        category=category_label(case.category),
+        committee=committee,
+        registered_on=case.registered_on,
+    )
 
 
 # ---------------------------------------------------------------- the party's side
