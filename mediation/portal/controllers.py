@@ -48,7 +48,7 @@ def _page(
     request: Request,
     values: dict,
     *,
-    view: dict | None = None,
+    view: services.PartyView | None = None,
     errors: dict | None = None,
     done: str = "",
     limited: bool = False,
