@@ -80,6 +80,7 @@ from mediation.cases.queries import (
 from mediation.cases.registration import (
     CaseInput,
     PartyInput,
+    PossibleDuplicate,
     basic_information,
     find_duplicates,
     grid_for,
@@ -108,6 +109,7 @@ __all__ = [
     "PREVENTION_FLAGS",
     "PREVENTION_PERSONS",
     "PartyInput",
+    "PossibleDuplicate",
     "PartyRow",
     "RegionChoice",
     "SOURCES",
