@@ -845,8 +845,20 @@ async def sweep_agreements(on: date | None = None) -> AgreementSweepReport:
     return report
 
 
-async def agreements_of_case(case_id: int) -> list[dict]:
-    return (
+@dataclass(frozen=True, slots=True)
+class AgreementSummary:
+    """An agreement of a case as the case's page lists it."""
+
+    id: int
+    number: str | None  # None while a draft
+    kind: str
+    status: str
+    effective_on: date | None
+    supplements: int | None
+
+
+async def agreements_of_case(case_id: int) -> list[AgreementSummary]:
+    rows = (
         await Agreement.select(
             Agreement.id,
             Agreement.number,
@@ -858,6 +870,7 @@ async def agreements_of_case(case_id: int) -> list[dict]:
         .where(Agreement.case == case_id)
         .order_by(Agreement.id)
     )
+    return [AgreementSummary(**r) for r in rows]
 
 
 async def public_verification(code: str) -> dict | None:

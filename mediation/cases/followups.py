@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from mediation.accounts.services import CurrentUser
 from mediation.cases import agreements, sessions, workflow
+from mediation.cases.agreements import AgreementSummary
 from mediation.cases.services import (
     CaseError,
     case_detail,
@@ -124,21 +126,44 @@ async def follow_up_due(case_id: int) -> bool:
     )
 
 
-def follow_up_due_from(status: str, agreements: list[dict]) -> bool:
+def follow_up_due_from(status: str, agreements: list[AgreementSummary]) -> bool:
     """``follow_up_due`` from what a page has already read: the case's status and its
     agreements (``agreements.agreements_of_case``)."""
-    return status in FOLLOW_UP_STATUSES or any(a["status"] == "effective" for a in agreements)
+    return status in FOLLOW_UP_STATUSES or any(a.status == "effective" for a in agreements)
 
 
 _FOLLOW_UP_COLUMNS = (*FollowUp.all_columns(), FollowUp.visited_by.display_name)
 
 
-async def follow_ups_of_case(case_id: int) -> list[dict]:
-    return (
+@dataclass(frozen=True, slots=True)
+class FollowUpRow:
+    """A follow-up visit of a case (see ``tables.FollowUp``) and who made it."""
+
+    id: int
+    case: int
+    visited_on: date
+    visited_by: int | None
+    performance: str
+    method: str
+    place: str
+    satisfaction: str
+    note: str
+    visited_by_name: str | None
+
+
+async def follow_ups_of_case(case_id: int) -> list[FollowUpRow]:
+    rows = (
         await FollowUp.select(*_FOLLOW_UP_COLUMNS)
         .where(FollowUp.case == case_id)
         .order_by(FollowUp.visited_on)
     )
+    return [
+        FollowUpRow(
+            **{k: v for k, v in r.items() if k != "visited_by.display_name"},
+            visited_by_name=r["visited_by.display_name"],
+        )
+        for r in rows
+    ]
 
 
 async def termination_context(user: CurrentUser, case_id: int) -> dict:
@@ -226,17 +251,17 @@ async def case_file_context(user: CurrentUser, case_id: int, base_url: str) -> d
         raise CaseError(_("This case does not exist."))
     committee, _short = await agreements._committee_for(case.region_path, case.level)  # noqa: SLF001
     session_rows = [
-        await sessions.session_for(user, s["id"])
+        await sessions.session_for(user, s.id)
         for s in await sessions.sessions_of_case(case_id)
-        if s["status"] not in sessions.NOT_HELD_STATUSES
+        if s.status not in sessions.NOT_HELD_STATUSES
     ]
     termination = None
     if await CaseEvent.exists().where(CaseEvent.case == case_id, CaseEvent.action == "terminate"):
         termination = await termination_context(user, case_id)
     agreement_contexts = [
-        (await agreements.print_context(user, a["id"], base_url, full_ids=False))["agreement"]
+        (await agreements.print_context(user, a.id, base_url, full_ids=False))["agreement"]
         for a in await agreements.agreements_of_case(case_id)
-        if a["number"]
+        if a.number
     ]
     return {
         "case": case,
@@ -265,12 +290,12 @@ async def follow_up_context(user: CurrentUser, case_id: int, follow_up_id: int) 
     if row is None:
         raise CaseError(_("This follow-up visit does not exist."))
     committee, _short = await agreements._committee_for(case.region_path, case.level)  # noqa: SLF001
-    issued = [a for a in await agreements.agreements_of_case(case_id) if a["number"]]
+    issued = [a for a in await agreements.agreements_of_case(case_id) if a.number]
     clauses = []
     if issued:
         clauses = (
             await AgreementClause.select()
-            .where(AgreementClause.agreement.is_in([a["id"] for a in issued]))
+            .where(AgreementClause.agreement.is_in([a.id for a in issued]))
             .order_by(AgreementClause.agreement, AgreementClause.seq)
         )
     return {
@@ -278,7 +303,7 @@ async def follow_up_context(user: CurrentUser, case_id: int, follow_up_id: int) 
         "committee": committee,
         "METHODS": METHODS,
         "follow_up": row,
-        "agreements": [a["number"] for a in issued],
+        "agreements": [a.number for a in issued],
         "clauses": clauses,
         "PERFORMANCE": PERFORMANCE,
         "SATISFACTION": SATISFACTION,
