@@ -64,7 +64,7 @@ async def case_for(user: CurrentUser, case_id: int) -> CaseRecord | None:
     return None if row is None else CaseRecord.from_row(row)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class PartyRow:
     """A party as the case page and the API show it (the ID number masked)."""
 
@@ -81,7 +81,7 @@ class PartyRow:
     agent_name: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class EventRow:
     """One entry of a case's timeline."""
 
@@ -97,7 +97,7 @@ class EventRow:
     note: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class TeamMemberRow:
     """A member of the grid's team (grid worker or community police officer)."""
 
@@ -106,7 +106,7 @@ class TeamMemberRow:
     name: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class MediatorAssignment:
     """A mediator assigned to the case, active or ended by a party's objection."""
 
@@ -118,7 +118,7 @@ class MediatorAssignment:
     organisation: str | None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class SuggestionLink:
     """The people's suggestion a case was re-routed from."""
 
