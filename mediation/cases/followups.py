@@ -132,7 +132,7 @@ def follow_up_due_from(status: str, agreements: list[AgreementSummary]) -> bool:
     return status in FOLLOW_UP_STATUSES or any(a.status == "effective" for a in agreements)
 
 
-_FOLLOW_UP_COLUMNS = (*FollowUp.all_columns(), FollowUp.visited_by.display_name)
+_FOLLOW_UP_COLUMNS = (*FollowUp.all_columns(), FollowUp.visited_by._.display_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +199,9 @@ async def termination_context(user: CurrentUser, case_id: int) -> dict:
         "reason": str(workflow.TERMINATION_REASON_LABELS.get(reason, reason)),
         "reason_text": text,
         "channels": channels,
-        "advice": "、".join(str(workflow.REFERRAL_ADVICE_LABELS.get(a, a)) for a in channels),
+        "advice": "、".join(
+            str(workflow.REFERRAL_ADVICE_LABELS[workflow.ReferralAdvice(a)]) for a in channels
+        ),
     }
 
 
@@ -216,7 +218,7 @@ async def _number_notice(user: CurrentUser, case_id: int, committee) -> str:
     )
     if not updated:  # printed at the same moment elsewhere: theirs stands
         row = await Case.select(Case.termination_number).where(Case.id == case_id).first()
-        return row["termination_number"]
+        return row["termination_number"] if row else number
     await record_event(
         case_id,
         user,
@@ -283,7 +285,7 @@ async def follow_up_context(user: CurrentUser, case_id: int, follow_up_id: int) 
     if case is None:
         raise CaseError(_("This case does not exist."))
     row = (
-        await FollowUp.select(FollowUp.all_columns(), FollowUp.visited_by.display_name)
+        await FollowUp.select(*_FOLLOW_UP_COLUMNS)
         .where(FollowUp.id == follow_up_id, FollowUp.case == case_id)
         .first()
     )

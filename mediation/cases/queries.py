@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from piccolo.columns.combination import WhereRaw
+from piccolo.custom_types import Combinable
 
 from mediation import inputs
 from mediation.accounts.services import CurrentUser
@@ -32,21 +33,21 @@ from mediation.settings import get_settings
 # columns each time one is named, a measurable share of a page's time when done per request.
 _CASE_COLUMNS = (
     *Case.all_columns(),
-    Case.grid.name,
-    Case.grid.code,
-    Case.grid.region.name,
-    Case.registered_by.display_name,
-    Case.linked_case.number,
+    Case.grid._.name,
+    Case.grid._.code,
+    Case.grid._.region._.name,
+    Case.registered_by._.display_name,
+    Case.linked_case._.number,
 )
-_EVENT_COLUMNS = (*CaseEvent.all_columns(), CaseEvent.actor.display_name)
+_EVENT_COLUMNS = (*CaseEvent.all_columns(), CaseEvent.actor._.display_name)
 _TEAM_COLUMNS = (TeamMember.role, TeamMember.staff.display_name, TeamMember.staff)
 _MEDIATOR_COLUMNS = (
     CaseMediator.id,
     CaseMediator.mediator,
     CaseMediator.active,
     CaseMediator.ended_reason,
-    CaseMediator.mediator.staff.display_name,
-    CaseMediator.mediator.organisation,
+    CaseMediator.mediator._.staff._.display_name,
+    CaseMediator.mediator._.organisation,
 )
 
 
@@ -640,7 +641,7 @@ async def _digits_condition(digits: str):
         if sequences is None:
             return None
         numbers.extend(f"{counter['key']}-{seq}" for seq in sequences)
-    conditions = [Case.number.like(prefix + "%") for prefix in prefixes]
+    conditions: list[Combinable] = [Case.number.like(prefix + "%") for prefix in prefixes]
     if numbers:
         conditions.append(Case.number.is_in(numbers))
     ids = await _phone_tail_case_ids(digits)
@@ -785,7 +786,7 @@ async def my_work(user: CurrentUser, limit: int = 50) -> list[CaseRow]:
     if scope is None:
         return []
     query = query.where(scope)
-    conditions = []
+    conditions: list[Combinable] = []
     if user.has_role(*TEAM_ROLES):
         grids = [
             r["grid"]
