@@ -18,6 +18,7 @@ from mediation.cases.services import (
 )
 from mediation.cases.tables import Agreement, AgreementClause, Case, CaseEvent, FollowUp
 from mediation.clock import local_date
+from mediation.db import fields_of
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 
@@ -158,11 +159,7 @@ async def follow_ups_of_case(case_id: int) -> list[FollowUpRow]:
         .order_by(FollowUp.visited_on)
     )
     return [
-        FollowUpRow(
-            **{k: v for k, v in r.items() if k != "visited_by.display_name"},
-            visited_by_name=r["visited_by.display_name"],
-        )
-        for r in rows
+        FollowUpRow(**fields_of(r, {"visited_by.display_name": "visited_by_name"})) for r in rows
     ]
 
 

@@ -24,7 +24,7 @@ from mediation.cases.tables import (
 )
 from mediation.cases.workdays import HolidayCalendar
 from mediation.clock import county_zone, local_date
-from mediation.db import is_postgres
+from mediation.db import fields_of, is_postgres
 from mediation.grid.tables import Mediator, Region, TeamMember
 from mediation.roles import AREA_ROLES, MEDIATOR_ROLES, TEAM_ROLES
 from mediation.settings import get_settings
@@ -182,7 +182,7 @@ class CaseRecord:
     @classmethod
     def from_row(cls, row: dict) -> CaseRecord:
         """From a row read with ``_CASE_COLUMNS``."""
-        return cls(**{_JOINED_FIELDS.get(key, key): value for key, value in row.items()})
+        return cls(**fields_of(row, _JOINED_FIELDS))
 
 
 @dataclass(frozen=True, slots=True)

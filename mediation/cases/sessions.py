@@ -18,7 +18,7 @@ from mediation.cases.tables import (
     SessionParticipant,
 )
 from mediation.clock import utc_now
-from mediation.db import write_transaction
+from mediation.db import fields_of, write_transaction
 from mediation.grid.tables import Mediator
 from mediation.i18n import format_datetime
 from mediation.i18n import gettext as _
@@ -598,10 +598,7 @@ async def sessions_of_case(case_id: int) -> list[SessionSummary]:
         .order_by(MediationSession.starts_at)
     )
     return [
-        SessionSummary(
-            **{k: v for k, v in r.items() if k != "mediator.staff.display_name"},
-            mediator_name=r["mediator.staff.display_name"],
-        )
+        SessionSummary(**fields_of(r, {"mediator.staff.display_name": "mediator_name"}))
         for r in rows
     ]
 

@@ -19,7 +19,7 @@ from piccolo.utils.encoding import dump_json
 from mediation import db
 from mediation.cases.tables import Case, CaseEvent, Party
 from mediation.clock import local_today, utc_now
-from mediation.db import write_transaction
+from mediation.db import fields_of, write_transaction
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 from mediation.reports.tables import EarlyWarning, WarningRule
@@ -597,8 +597,7 @@ async def warnings_for(
     numbers = await _case_numbers(rows) if warning_id is None else {}
     return [
         WarningRow(
-            **{k: v for k, v in row.items() if k != "handled_by.display_name"},
-            handled_by_name=row["handled_by.display_name"],
+            **fields_of(row, {"handled_by.display_name": "handled_by_name"}),
             cases=[WarnedCase(cid, numbers[cid]) for cid in row["case_ids"] if cid in numbers],
         )
         for row in rows

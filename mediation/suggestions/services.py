@@ -11,7 +11,7 @@ from typing import Any
 from mediation.accounts.services import CurrentUser
 from mediation.cases.services import CaseError, CaseInput, PartyInput, register_case, today
 from mediation.clock import utc_now
-from mediation.db import write_transaction
+from mediation.db import fields_of, write_transaction
 from mediation.grid.tables import Department, Grid, Region
 from mediation.i18n import gettext as _
 from mediation.inputs import contains
@@ -446,8 +446,9 @@ async def track(code: str, secret: str) -> TrackedSuggestion | None:
     )
 
 
-async def rate(code: str, secret: str, rating: str) -> dict:
-    """The citizen rates the reply; "not satisfied" reopens it, once."""
+async def rate(code: str, secret: str, rating: str) -> bool:
+    """The citizen rates the reply; "not satisfied" reopens it, once. Returns whether it was
+    reopened."""
     found = await track(code, secret)
     if found is None:
         raise SuggestionError(_("The code or the secret is not right."))
@@ -492,7 +493,7 @@ async def rate(code: str, secret: str, rating: str) -> dict:
                 await _event(
                     found.id, None, "ungrouped", move.to_status.value, move.to_status.value
                 )
-    return {"reopened": reopen}
+    return reopen
 
 
 # ---------------------------------------------------------------- staff
@@ -621,17 +622,8 @@ async def suggestion_for_staff(user: CurrentUser, suggestion_id: int) -> Suggest
         .order_by(SuggestionEvent.id)
     )
     return SuggestionDetail(
-        **{
-            _JOINED_FIELDS.get(key, key): value
-            for key, value in redact(row, department_view).items()
-        },
-        events=[
-            StaffStep(
-                **{k: v for k, v in e.items() if k != "actor.display_name"},
-                actor_name=e["actor.display_name"],
-            )
-            for e in events
-        ],
+        **fields_of(redact(row, department_view), _JOINED_FIELDS),
+        events=[StaffStep(**fields_of(e, {"actor.display_name": "actor_name"})) for e in events],
         actions=[a.value for a in rules.allowed_actions(row["status"])],
     )
 
