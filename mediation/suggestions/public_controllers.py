@@ -536,7 +536,7 @@ class TrackController(Controller):
         if not verdict.allowed:
             return _too_many(request, verdict)
         try:
-            result = await services.rate(values["code"], secret, rating)
+            reopened = await services.rate(values["code"], secret, rating)
         except services.SuggestionError as exc:
             found = await services.track(values["code"], secret)
             if found is None:
@@ -555,7 +555,7 @@ class TrackController(Controller):
             request,
             {**values, "secret": secret},
             found=found,
-            rated={"rating": rating, "reopened": result["reopened"]},
+            rated={"rating": rating, "reopened": reopened},
         )
 
 

@@ -122,8 +122,8 @@ async def test_each_member_has_the_reply_written_on_its_own_timeline(client):
 async def test_a_member_rates_and_reopens_on_its_own_and_leaves_the_group(client):
     (a1, c1, s1), (a2, c2, s2), (a3, c3, s3) = await _crossroads()
     await _route_and_reply(a1)
-    assert (await services.rate(c2, s2, "not_satisfied"))["reopened"] is True
-    assert (await services.rate(c3, s3, "satisfied"))["reopened"] is False
+    assert await services.rate(c2, s2, "not_satisfied") is True
+    assert await services.rate(c3, s3, "satisfied") is False
     a2_row, a3_row, a1_row = await _row(a2), await _row(a3), await _row(a1)
     assert a2_row["status"] == "handling" and a2_row["times_reopened"] == 1
     assert a2_row["group_leader"] is None  # handled again for this proposer alone
@@ -136,7 +136,7 @@ async def test_a_member_rates_and_reopens_on_its_own_and_leaves_the_group(client
     # The member is answered again on its own; its one reopening is used up.
     handler = await user("handler1")
     await services.move(handler, a2, "reply", {"outcome": "partly_adopted", "reply_text": "再复"})
-    assert (await services.rate(c2, s2, "not_satisfied"))["reopened"] is False
+    assert await services.rate(c2, s2, "not_satisfied") is False
     # Concluding the leader concludes the member that still follows it, not the one that left.
     await services.move(await user("admin"), a1, "conclude", {})
     assert (await _row(a3))["status"] == "concluded"
@@ -146,7 +146,7 @@ async def test_a_member_rates_and_reopens_on_its_own_and_leaves_the_group(client
 async def test_the_leaders_reopening_leaves_the_members_answer_alone(client):
     (a1, c1, s1), (a2, _c2, _s2), _a3 = await _crossroads()
     await _route_and_reply(a1)
-    assert (await services.rate(c1, s1, "not_satisfied"))["reopened"] is True
+    assert await services.rate(c1, s1, "not_satisfied") is True
     assert (await _row(a1))["status"] == "handling"
     member = await _row(a2)
     assert member["status"] == "replied" and member["reply_text"] == REPLY

@@ -75,16 +75,14 @@ async def _replied(code: str) -> int:
 async def test_not_satisfied_reopens_once_and_only_once():
     code, secret = await _submit()
     sid = await _replied(code)
-    result = await services.rate(code, secret, "not_satisfied")
-    assert result["reopened"] is True
+    assert await services.rate(code, secret, "not_satisfied") is True
     row = await Suggestion.select().where(Suggestion.id == sid).first()
     assert row["status"] == "handling" and row["times_reopened"] == 1
     handler = await user("handler1")
     await services.move(
         handler, sid, "reply", {"outcome": "partly_adopted", "reply_text": "再次答复。"}
     )
-    result = await services.rate(code, secret, "not_satisfied")
-    assert result["reopened"] is False
+    assert await services.rate(code, secret, "not_satisfied") is False
     assert (await Suggestion.select(Suggestion.status).where(Suggestion.id == sid).first())[
         "status"
     ] == "replied"
