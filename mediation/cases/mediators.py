@@ -120,20 +120,6 @@ async def counted_mediator_loads() -> dict[int, int]:
     return {r["mediator"]: int(r["n"]) for r in rows}
 
 
-async def recount_mediator_loads() -> None:
-    """Count the kept loads afresh (after a bulk load that ran with triggers off)."""
-    async with write_transaction():
-        await CaseMediator.raw("DELETE FROM mediator_load")
-        await CaseMediator.raw(
-            "INSERT INTO mediator_load (mediator, open_cases) "
-            'SELECT cm.mediator, count(*) FROM case_mediator cm JOIN "case" c '
-            'ON c.id = cm."case" WHERE cm.active AND c.status IN ('
-            + ", ".join("{}" for _ in OPEN_STATUSES)
-            + ") GROUP BY cm.mediator",
-            *OPEN_STATUSES,
-        )
-
-
 async def assign_mediator(user: CurrentUser, case_id: int, mediator_id: int) -> None:
     """Staff confirm one of the suggested mediators (conflicts of interest are refused)."""
     case = await case_for(user, case_id)
