@@ -27,7 +27,8 @@ page count and the time per page); the statutory XLSX export (built in a printin
 /login meanwhile. ``--priority`` sets ``PDF_PRIORITY`` (default low). The p99 of a few
 milliseconds is noisy: ``--repeat N`` measures N idle/busy pairs and prints the ratio's spread
 (the table shows the pair with the median ratio); ``--only-p99`` stops after the pairs and the
-agreement alone.
+agreement alone; ``--stub-render`` serves the app with the agreement's render replaced by a
+100 ms wait (benchmarks/bench_pdf_stub.py), to see what the request handling alone costs.
 
 Times are wall-clock (plus the CPU time of the warm one-page renders, which other load on a
 shared machine disturbs less): compare medians, and rerun if p95 looks noisy.
@@ -632,6 +633,11 @@ def main() -> int:
     parser.add_argument(
         "--only-p99", action="store_true", help="only the idle/busy pairs and the agreement"
     )
+    parser.add_argument(
+        "--stub-render",
+        action="store_true",
+        help="serve benchmarks/bench_pdf_stub.py: the agreement's render replaced by a 100 ms wait",
+    )
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.runs)))
@@ -639,7 +645,8 @@ def main() -> int:
     if args.server:
         os.environ["PDF_WORKERS"] = str(args.workers)
         os.environ["PDF_PRIORITY"] = args.priority
-        return server(args.workers, args.requests, max(1, args.repeat), args.only_p99)
+        app = "benchmarks.bench_pdf_stub:app" if args.stub_render else "mediation.asgi:app"
+        return server(args.workers, args.requests, max(1, args.repeat), args.only_p99, app)
 
     modes = ("derived", "system") if args.font == "both" else (args.font,)
     results = {mode: run_mode(mode, args.runs) for mode in modes}
