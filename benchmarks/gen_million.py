@@ -722,15 +722,18 @@ CONTRIBUTIONS = """
 SELECT c.grid, c.region_path, c.category, c.colour, c.source, c.level, c.amount,
        v.day, v.measure, v.days, v.detail, v.persons
 FROM (
-    SELECT id, grid, coalesce(region_path, '') AS region_path,
-           coalesce(category, '') AS category, coalesce(colour, '') AS colour,
-           coalesce(source, '') AS source, coalesce(level, '') AS level,
+    -- Byte order ("C") for every text the rows are grouped and sorted by: the same groups,
+    -- without the database collation's cost.
+    SELECT id, grid, coalesce(region_path, '') COLLATE "C" AS region_path,
+           coalesce(category, '') COLLATE "C" AS category,
+           coalesce(colour, '') COLLATE "C" AS colour,
+           coalesce(source, '') COLLATE "C" AS source, coalesce(level, '') COLLATE "C" AS level,
            coalesce(amount, 0) AS amount, registered_on, accepted_on, mediation_started_on,
            closed_on, status, prevented_suicide, prevented_criminal_persons,
            prevented_petition_persons, prevented_fight_persons, found_by_screening, prevented,
-           judicially_confirmed, agreement_form,
+           judicially_confirmed, coalesce(agreement_form, '') COLLATE "C" AS agreement_form,
            CASE WHEN outcome IN ('settled', 'terminated') THEN concluded_on END AS concluded_on,
-           outcome
+           outcome COLLATE "C" AS outcome
     FROM "case"
 ) c
 CROSS JOIN LATERAL (VALUES
@@ -739,7 +742,7 @@ CROSS JOIN LATERAL (VALUES
     (CASE WHEN c.status = 'declined' THEN c.closed_on END, 'declined', -1, '', 0),
     (c.mediation_started_on, 'mediating', -1, '', 0),
     (c.concluded_on, c.outcome, greatest(c.concluded_on - c.registered_on, 0),
-     CASE WHEN c.outcome = 'settled' THEN coalesce(c.agreement_form, '') ELSE '' END, 0),
+     CASE WHEN c.outcome = 'settled' THEN c.agreement_form ELSE '' END, 0),
     (CASE WHEN c.prevented_suicide THEN c.concluded_on END, 'prevent_suicide', -1, '', 0),
     (CASE WHEN c.prevented_criminal_persons <> 0 THEN c.concluded_on END, 'prevent_criminal',
      -1, '', c.prevented_criminal_persons),
@@ -776,24 +779,42 @@ ORDER BY x.day, x.measure
 # contribution: the total and the single dimensions ``rollups.DIMS`` gives each measure, summed
 # per community first, then at every region containing the community (the root "", then each
 # path prefix), looked up in a small table of the communities' ancestors.
+_SUMS = "count(*)::int AS n, sum(s.persons)::int AS persons, sum(s.amount) AS amount"
 CASE_ROLLUP_SQL = f"""
-WITH community AS MATERIALIZED (
-    -- Step 1, one pass over the cases' contributions: the sums of each community (the grid
-    -- as child).
-    SELECT date_trunc('month', s.day)::date AS month, s.region_path, s.measure, d.dim,
-           d.value, count(*)::int AS n, sum(s.persons)::int AS persons, sum(s.amount) AS amount
-    FROM ({CONTRIBUTIONS}) s
-    CROSS JOIN LATERAL (VALUES
-        ('', ''), ('category', s.category), ('colour', s.colour), ('source', s.source),
-        ('level', s.level), ('child', 'grid:' || s.grid), ('form', s.detail),
-        ('category_form', s.category || '|' || s.detail), ('days', s.days::text)
-    ) AS d(dim, value)
-    WHERE d.dim IN ('', 'category')
-       OR (s.measure IN ('received', 'settled', 'terminated')
-           AND d.dim IN ('colour', 'source', 'level', 'child'))
-       OR (s.measure = 'settled' AND d.dim IN ('form', 'category_form'))
-       OR (s.measure IN ('settled', 'terminated') AND d.dim = 'days')
-    GROUP BY 1, 2, 3, 4, 5
+WITH contributions AS MATERIALIZED ({CONTRIBUTIONS}),
+community AS MATERIALIZED (
+    -- Step 1: the sums of each community (the grid as child), each split by its dimensions
+    -- in one pass over the contributions it applies to (GROUPING SETS, one hash table per
+    -- set), rather than one row per contribution and dimension.
+    SELECT date_trunc('month', s.day)::date AS month, s.region_path, s.measure,
+           CASE WHEN GROUPING(s.category) = 1 THEN '' ELSE 'category' END AS dim,
+           CASE WHEN GROUPING(s.category) = 1 THEN '' ELSE s.category END AS value, {_SUMS}
+    FROM contributions s
+    GROUP BY 1, s.region_path, s.measure, GROUPING SETS ((), (s.category))
+    UNION ALL
+    SELECT date_trunc('month', s.day)::date, s.region_path, s.measure,
+           CASE GROUPING(s.colour, s.source, s.level, s.grid) WHEN 7 THEN 'colour'
+                WHEN 11 THEN 'source' WHEN 13 THEN 'level' ELSE 'child' END,
+           CASE GROUPING(s.colour, s.source, s.level, s.grid) WHEN 7 THEN s.colour
+                WHEN 11 THEN s.source WHEN 13 THEN s.level ELSE 'grid:' || s.grid END, {_SUMS}
+    FROM contributions s
+    WHERE s.measure IN ('received', 'settled', 'terminated')
+    GROUP BY 1, s.region_path, s.measure,
+             GROUPING SETS ((s.colour), (s.source), (s.level), (s.grid))
+    UNION ALL
+    SELECT date_trunc('month', s.day)::date, s.region_path, s.measure,
+           CASE WHEN GROUPING(s.category) = 1 THEN 'form' ELSE 'category_form' END,
+           CASE WHEN GROUPING(s.category) = 1 THEN s.detail
+                ELSE s.category || '|' || s.detail END, {_SUMS}
+    FROM contributions s
+    WHERE s.measure = 'settled'
+    GROUP BY 1, s.region_path, s.measure, s.detail, GROUPING SETS ((), (s.category))
+    UNION ALL
+    SELECT date_trunc('month', s.day)::date, s.region_path, s.measure, 'days', s.days::text,
+           {_SUMS}
+    FROM contributions s
+    WHERE s.measure IN ('settled', 'terminated')
+    GROUP BY 1, s.region_path, s.measure, s.days
 ),
 ancestors AS (
     -- Each community's regions: the root "", then each path prefix, with the code of the
@@ -806,7 +827,8 @@ ancestors AS (
         SELECT region_path, string_to_array(trim(BOTH '/' FROM region_path), '/') AS parts
         FROM (SELECT DISTINCT region_path FROM community) d
     ) p
-    CROSS JOIN LATERAL generate_series(0, coalesce(cardinality(p.parts), 0)) AS i
+    -- A constant range (which the planner counts right) cut at each path's depth.
+    JOIN generate_series(0, 32) AS i ON i <= coalesce(cardinality(p.parts), 0)
 ),
 levels AS (
     -- Step 2: each community's sums again at every region containing it; there the child
@@ -957,6 +979,15 @@ LOAD_SETTINGS = (
 )
 
 
+# The rollup builders: their hash tables in memory (about 1 GB at a million cases, spilled to
+# disk at 256 MB), no parallel workers (every core is busy with another step), and no JIT
+# (seconds of compiling for these long statements, for nothing).
+ROLLUP_SETTINGS = (
+    "SET session_replication_role = origin; SET work_mem = '1GB'; "
+    "SET max_parallel_workers_per_gather = 0; SET jit = off; SET enable_mergejoin = off"
+)
+
+
 async def _loader(url: str, seed: float | None = None):
     """A loading connection; ``seed``: its own random stream, so the data stay reproducible
     while steps run side by side."""
@@ -1096,7 +1127,7 @@ async def generate(args: argparse.Namespace) -> None:
     async def rollup_sql(build):
         conn = await _loader(url)
         try:
-            await conn.execute("SET session_replication_role = origin")
+            await conn.execute(ROLLUP_SETTINGS)
             return await build(conn, bulk=True)
         finally:
             await conn.close()
