@@ -226,6 +226,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="on an existing database: run the migrations and rebuild only the monthly\n"
         "rollup from the daily one (set-based), nothing dropped or generated",
     )
+    p.add_argument(
+        "--on-time-only",
+        action="store_true",
+        help="on an existing database from before the kept on-time facts: add them, judge\n"
+        "every case in bulk and rebuild both rollups (set-based), nothing dropped or generated",
+    )
     p.add_argument("--data-dir", default="/tmp/mediation-bench-million")
     return p.parse_args(argv)
 
@@ -729,7 +735,8 @@ FROM (
            coalesce(amount, 0) AS amount, registered_on, accepted_on, mediation_started_on,
            closed_on, status, prevented_suicide, prevented_criminal_persons,
            prevented_petition_persons, prevented_fight_persons, found_by_screening, prevented,
-           judicially_confirmed, agreement_form,
+           judicially_confirmed, agreement_form, accept_on_time, handle_on_time,
+           mediation_on_time,
            CASE WHEN outcome IN ('settled', 'terminated') THEN concluded_on END AS concluded_on,
            outcome
     FROM "case"
@@ -752,7 +759,15 @@ CROSS JOIN LATERAL (VALUES
     (CASE WHEN c.prevented THEN c.concluded_on END, 'prevented', -1, '', 0),
     (CASE WHEN c.judicially_confirmed AND c.outcome = 'settled' THEN c.concluded_on END,
      'confirmed', -1, '', 0),
-    (CASE WHEN c.status = 'closed' THEN c.closed_on END, 'closed', -1, '', 0)
+    (CASE WHEN c.status = 'closed' THEN c.closed_on END, 'closed', -1, '', 0),
+    (CASE WHEN c.accept_on_time IS NOT NULL THEN c.accepted_on END, 'timed_accept', -1, '', 0),
+    (CASE WHEN c.accept_on_time THEN c.accepted_on END, 'ontime_accept', -1, '', 0),
+    (CASE WHEN c.handle_on_time IS NOT NULL THEN c.mediation_started_on END, 'timed_handle',
+     -1, '', 0),
+    (CASE WHEN c.handle_on_time THEN c.mediation_started_on END, 'ontime_handle', -1, '', 0),
+    (CASE WHEN c.mediation_on_time IS NOT NULL THEN c.concluded_on END, 'timed_mediation',
+     -1, '', 0),
+    (CASE WHEN c.mediation_on_time THEN c.concluded_on END, 'ontime_mediation', -1, '', 0)
 ) AS v(day, measure, days, detail, persons)
 WHERE v.day IS NOT NULL
 GROUP BY v.day, v.measure, c.grid, c.region_path, c.category, c.colour, c.source, c.level,
@@ -936,6 +951,105 @@ async def monthly_only(args: argparse.Namespace, steps: Steps) -> None:
     print(f"monthly rollup rows written: {rows:,}", flush=True)
 
 
+async def judge_on_time(url: str) -> int:
+    """Whether each loaded case finished its clocks in time (``mediation.cases.ontime``), as
+    the app judges a case when it changes: read with one statement, judged here (cases alike
+    share their clocks), written back with COPY and one UPDATE. Returns the cases judged."""
+    import asyncpg
+
+    from mediation import db
+    from mediation.cases.holidays import refresh_calendar
+    from mediation.cases.ontime import judge
+    from mediation.cases.policy_store import current_policy
+
+    await db.start()
+    try:
+        policy = await current_policy()
+        calendar = await refresh_calendar(force=True)
+    finally:
+        await db.stop()
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT id, registered_on, category, colour, level, accepted_on, "
+            'mediation_started_on, extension_days, concluded_on, outcome FROM "case" '
+            "WHERE accepted_on IS NOT NULL OR mediation_started_on IS NOT NULL "
+            "OR concluded_on IS NOT NULL"
+        )
+        memo: dict = {}
+        records = []
+        for r in rows:
+            facts = judge(dict(r), policy, calendar, memo)
+            records.append(
+                (
+                    r["id"],
+                    facts["accept_on_time"],
+                    facts["handle_on_time"],
+                    facts["mediation_on_time"],
+                )
+            )
+        await conn.execute(
+            "CREATE TEMP TABLE gen_on_time (id integer, a boolean, h boolean, m boolean)"
+        )
+        await conn.copy_records_to_table("gen_on_time", records=records)
+        await conn.execute(
+            'UPDATE "case" c SET accept_on_time = g.a, handle_on_time = g.h, '
+            "mediation_on_time = g.m FROM gen_on_time g WHERE c.id = g.id"
+        )
+    finally:
+        await conn.close()
+    return len(records)
+
+
+async def on_time_only(args: argparse.Namespace, steps: Steps) -> None:
+    """An existing benchmark database from before the kept on-time facts: the migrations before
+    the ones that add them, the columns, every case judged in bulk (``judge_on_time``), those
+    migrations recorded as run (their work is done: they would judge case by case through the app),
+    the rest of the migrations, and both rollups rebuilt set-based with the new measures."""
+    import asyncpg
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from mediation import db
+
+    async def forwards(app: str, upto: str, fake: bool = False):
+        await db.start()
+        try:
+            response = await run_forwards(app_name=app, migration_id=upto, fake=fake)
+            if not response.success:
+                raise SystemExit(response.message)
+        finally:
+            await db.stop()
+
+    await steps.run("cases migrations before it", forwards("cases", ON_TIME_MIGRATION_BEFORE))
+    conn = await asyncpg.connect(args.pg_url)
+    try:
+        await conn.execute(
+            'ALTER TABLE "case" ADD COLUMN IF NOT EXISTS accept_on_time boolean, '
+            "ADD COLUMN IF NOT EXISTS handle_on_time boolean, "
+            "ADD COLUMN IF NOT EXISTS mediation_on_time boolean"
+        )
+    finally:
+        await conn.close()
+    judged = await steps.run("judge the case clocks", judge_on_time(args.pg_url))
+    print(f"cases judged: {judged:,}", flush=True)
+    await steps.run("record it", forwards("cases", ON_TIME_MIGRATION, fake=True))
+    await steps.run("the other migrations", forwards("all", "all"))
+    conn = await asyncpg.connect(args.pg_url)
+    try:
+        await conn.execute("SET maintenance_work_mem = '512MB'; SET work_mem = '256MB'")
+        rows = await steps.run("rollups (set-based)", rebuild_rollups_sql(conn, True))
+        await steps.run("ANALYZE", conn.execute("ANALYZE case_stat; ANALYZE case_rollup"))
+    finally:
+        await conn.close()
+    print(f"daily rollup rows written: {rows:,}", flush=True)
+
+
+# The migrations that add and judge the kept on-time facts (the last of them), and the one of
+# the cases app before them.
+ON_TIME_MIGRATION = "2026-11-30T11:00:01:000000"
+ON_TIME_MIGRATION_BEFORE = "2026-11-30T10:50:00:000000"
+
+
 async def recount_loads(conn) -> None:
     from mediation.cases.common import OPEN_STATUSES
 
@@ -1023,6 +1137,9 @@ async def generate(args: argparse.Namespace) -> None:
     if args.monthly_only:
         await monthly_only(args, steps)
         return
+    if args.on_time_only:
+        await on_time_only(args, steps)
+        return
     await steps.run("drop and create the database", recreate(url))
 
     async def schema_and_demo():
@@ -1099,6 +1216,8 @@ async def generate(args: argparse.Namespace) -> None:
         finally:
             await conn.close()
 
+    judged = await steps.run("judge the case clocks", judge_on_time(url))
+    print(f"  cases judged: {judged:,}", flush=True)
     # The rollups read the cases by a full scan: they need none of the indexes, so they are
     # built while two connections recreate the indexes.
     index_job = steps.run(
