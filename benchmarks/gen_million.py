@@ -726,28 +726,30 @@ async def load_suggestions(conn, n: int) -> None:
     )
 
 
-# The rollups of mediation.reports.rollups.contributions, computed by one statement: what
-# ``rebuild_rollups`` computes case by case in Python (minutes at a million cases). The
-# generator checks the two agree on the demo county before it loads (``check_rollups``).
-ROLLUP_SQL = """
-INSERT INTO case_stat (key, day, measure, grid, region_path, category, colour, source, level,
-                       days, detail, n, persons, amount)
-SELECT to_char(v.day, 'YYYY-MM-DD') || '|' || v.measure || '|' || c.grid || '|' ||
-       c.category || '|' || c.colour || '|' || c.source || '|' || c.level || '|' ||
-       v.days || '|' || v.detail,
-       v.day, v.measure, c.grid, c.region_path, c.category, c.colour, c.source, c.level,
-       v.days, v.detail, count(*), sum(v.persons), sum(c.amount)
+# The report rollups, each built straight from the cases by one statement of its own (so the
+# two run side by side on two connections): what ``mediation.reports.rollups.rebuild_rollups``
+# computes case by case in Python (minutes at a million cases). The generator checks both
+# agree with the app's on the demo county before it loads (``check_rollups``).
+#
+# CONTRIBUTIONS: per case, one row per measure it has a day for — the rows of
+# ``mediation.reports.rollups.contributions`` (each counts one case).
+CONTRIBUTIONS = """
+SELECT c.grid, c.region_path, c.category, c.colour, c.source, c.level, c.amount,
+       v.day, v.measure, v.days, v.detail, v.persons
 FROM (
-    SELECT id, grid, coalesce(region_path, '') AS region_path,
-           coalesce(category, '') AS category, coalesce(colour, '') AS colour,
-           coalesce(source, '') AS source, coalesce(level, '') AS level,
+    -- Byte order ("C") for every text the rows are grouped and sorted by: the same groups,
+    -- without the database collation's cost.
+    SELECT id, grid, coalesce(region_path, '') COLLATE "C" AS region_path,
+           coalesce(category, '') COLLATE "C" AS category,
+           coalesce(colour, '') COLLATE "C" AS colour,
+           coalesce(source, '') COLLATE "C" AS source, coalesce(level, '') COLLATE "C" AS level,
            coalesce(amount, 0) AS amount, registered_on, accepted_on, mediation_started_on,
            closed_on, status, prevented_suicide, prevented_criminal_persons,
            prevented_petition_persons, prevented_fight_persons, found_by_screening, prevented,
-           judicially_confirmed, agreement_form, accept_on_time, handle_on_time,
-           mediation_on_time,
+           judicially_confirmed, coalesce(agreement_form, '') COLLATE "C" AS agreement_form,
+           accept_on_time, handle_on_time, mediation_on_time,
            CASE WHEN outcome IN ('settled', 'terminated') THEN concluded_on END AS concluded_on,
-           outcome
+           outcome COLLATE "C" AS outcome
     FROM "case"
 ) c
 CROSS JOIN LATERAL (VALUES
@@ -756,7 +758,7 @@ CROSS JOIN LATERAL (VALUES
     (CASE WHEN c.status = 'declined' THEN c.closed_on END, 'declined', -1, '', 0),
     (c.mediation_started_on, 'mediating', -1, '', 0),
     (c.concluded_on, c.outcome, greatest(c.concluded_on - c.registered_on, 0),
-     CASE WHEN c.outcome = 'settled' THEN coalesce(c.agreement_form, '') ELSE '' END, 0),
+     CASE WHEN c.outcome = 'settled' THEN c.agreement_form ELSE '' END, 0),
     (CASE WHEN c.prevented_suicide THEN c.concluded_on END, 'prevent_suicide', -1, '', 0),
     (CASE WHEN c.prevented_criminal_persons <> 0 THEN c.concluded_on END, 'prevent_criminal',
      -1, '', c.prevented_criminal_persons),
@@ -779,56 +781,90 @@ CROSS JOIN LATERAL (VALUES
     (CASE WHEN c.mediation_on_time THEN c.concluded_on END, 'ontime_mediation', -1, '', 0)
 ) AS v(day, measure, days, detail, persons)
 WHERE v.day IS NOT NULL
-GROUP BY v.day, v.measure, c.grid, c.region_path, c.category, c.colour, c.source, c.level,
-         v.days, v.detail
-ORDER BY v.day, v.measure
 """
 
-# The monthly rollup (``CaseRollup``) coarsened from the daily one by one statement, as
-# ``mediation.reports.rollups.expand`` does row by row: the total and the single dimensions
-# ``rollups.DIMS`` gives each measure, summed per community first, then at every region level
-# containing the community (the root "", then each path prefix). Checked equal to the app's
-# on the demo too.
-MONTHLY_SQL = """
-WITH community AS (
-    -- Step 1, one pass over the daily rows: the sums of each community (the grid as child).
-    SELECT date_trunc('month', s.day)::date AS month, s.region_path, s.measure, d.dim,
-           d.value, sum(s.n) AS n, sum(s.persons) AS persons, sum(s.amount) AS amount
-    FROM case_stat s
-    CROSS JOIN LATERAL (VALUES
-        ('', ''), ('category', s.category), ('colour', s.colour), ('source', s.source),
-        ('level', s.level), ('child', 'grid:' || s.grid), ('form', s.detail),
-        ('category_form', s.category || '|' || s.detail), ('days', s.days::text)
-    ) AS d(dim, value)
-    WHERE d.dim IN ('', 'category')
-       OR (s.measure IN ('received', 'settled', 'terminated')
-           AND d.dim IN ('colour', 'source', 'level', 'child'))
-       OR (s.measure = 'settled' AND d.dim IN ('form', 'category_form'))
-       OR (s.measure IN ('settled', 'terminated') AND d.dim = 'days')
-    GROUP BY 1, 2, 3, 4, 5
+# The daily rollup (``CaseStat``): the contributions summed per day and every dimension, in
+# day order (as the app appends them day by day, so a period's rows lie together).
+CASE_STAT_SQL = f"""
+INSERT INTO case_stat (key, day, measure, grid, region_path, category, colour, source, level,
+                       days, detail, n, persons, amount)
+SELECT to_char(x.day, 'YYYY-MM-DD') || '|' || x.measure || '|' || x.grid || '|' ||
+       x.category || '|' || x.colour || '|' || x.source || '|' || x.level || '|' ||
+       x.days || '|' || x.detail,
+       x.day, x.measure, x.grid, x.region_path, x.category, x.colour, x.source, x.level,
+       x.days, x.detail, count(*), sum(x.persons), sum(x.amount)
+FROM ({CONTRIBUTIONS}) x
+GROUP BY x.day, x.measure, x.grid, x.region_path, x.category, x.colour, x.source, x.level,
+         x.days, x.detail
+ORDER BY x.day, x.measure
+"""
+
+# The monthly rollup (``CaseRollup``), as ``mediation.reports.rollups.expand`` coarsens each
+# contribution: the total and the single dimensions ``rollups.DIMS`` gives each measure, summed
+# per community first, then at every region containing the community (the root "", then each
+# path prefix), looked up in a small table of the communities' ancestors.
+_SUMS = "count(*)::int AS n, sum(s.persons)::int AS persons, sum(s.amount) AS amount"
+CASE_ROLLUP_SQL = f"""
+WITH contributions AS MATERIALIZED ({CONTRIBUTIONS}),
+community AS MATERIALIZED (
+    -- Step 1: the sums of each community (the grid as child), each split by its dimensions
+    -- in one pass over the contributions it applies to (GROUPING SETS, one hash table per
+    -- set), rather than one row per contribution and dimension.
+    SELECT date_trunc('month', s.day)::date AS month, s.region_path, s.measure,
+           CASE WHEN GROUPING(s.category) = 1 THEN '' ELSE 'category' END AS dim,
+           CASE WHEN GROUPING(s.category) = 1 THEN '' ELSE s.category END AS value, {_SUMS}
+    FROM contributions s
+    GROUP BY 1, s.region_path, s.measure, GROUPING SETS ((), (s.category))
+    UNION ALL
+    SELECT date_trunc('month', s.day)::date, s.region_path, s.measure,
+           CASE GROUPING(s.colour, s.source, s.level, s.grid) WHEN 7 THEN 'colour'
+                WHEN 11 THEN 'source' WHEN 13 THEN 'level' ELSE 'child' END,
+           CASE GROUPING(s.colour, s.source, s.level, s.grid) WHEN 7 THEN s.colour
+                WHEN 11 THEN s.source WHEN 13 THEN s.level ELSE 'grid:' || s.grid END, {_SUMS}
+    FROM contributions s
+    WHERE s.measure IN ('received', 'settled', 'terminated')
+    GROUP BY 1, s.region_path, s.measure,
+             GROUPING SETS ((s.colour), (s.source), (s.level), (s.grid))
+    UNION ALL
+    SELECT date_trunc('month', s.day)::date, s.region_path, s.measure,
+           CASE WHEN GROUPING(s.category) = 1 THEN 'form' ELSE 'category_form' END,
+           CASE WHEN GROUPING(s.category) = 1 THEN s.detail
+                ELSE s.category || '|' || s.detail END, {_SUMS}
+    FROM contributions s
+    WHERE s.measure = 'settled'
+    GROUP BY 1, s.region_path, s.measure, s.detail, GROUPING SETS ((), (s.category))
+    UNION ALL
+    SELECT date_trunc('month', s.day)::date, s.region_path, s.measure, 'days', s.days::text,
+           {_SUMS}
+    FROM contributions s
+    WHERE s.measure IN ('settled', 'terminated')
+    GROUP BY 1, s.region_path, s.measure, s.days
+),
+ancestors AS (
+    -- Each community's regions: the root "", then each path prefix, with the code of the
+    -- next region down (NULL at the community itself: there the next level is the grid).
+    SELECT p.region_path,
+           CASE WHEN i = 0 THEN ''
+                ELSE '/' || array_to_string(p.parts[1:i], '/') || '/' END AS at,
+           p.parts[i + 1] AS child
+    FROM (
+        SELECT region_path, string_to_array(trim(BOTH '/' FROM region_path), '/') AS parts
+        FROM (SELECT DISTINCT region_path FROM community) d
+    ) p
+    -- A constant range (which the planner counts right) cut at each path's depth.
+    JOIN generate_series(0, 32) AS i ON i <= coalesce(cardinality(p.parts), 0)
 ),
 levels AS (
     -- Step 2: each community's sums again at every region containing it; there the child
     -- is the next region down the community's path (from its total), not the grid.
-    SELECT c.month, a.region_path, c.measure,
-           CASE WHEN c.dim = '' AND a.child IS NOT NULL THEN x.dim ELSE c.dim END AS dim,
-           CASE WHEN c.dim = '' AND a.child IS NOT NULL AND x.dim = 'child' THEN a.child
-                ELSE c.value END AS value,
-           c.n, c.persons, c.amount
-    FROM (
-        SELECT c.*, string_to_array(trim(BOTH '/' FROM c.region_path), '/') AS parts
-        FROM community c
-    ) c
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN i = 0 THEN ''
-                    ELSE '/' || array_to_string(c.parts[1:i], '/') || '/' END AS region_path,
-               CASE WHEN i < coalesce(cardinality(c.parts), 0) THEN c.parts[i + 1] END AS child
-        FROM generate_series(0, coalesce(cardinality(c.parts), 0)) AS i
-    ) a
-    CROSS JOIN LATERAL (VALUES (''), ('child')) AS x(dim)
-    WHERE (x.dim = '' AND (c.dim <> 'child' OR a.child IS NULL))
-       OR (x.dim = 'child' AND c.dim = '' AND a.child IS NOT NULL
-           AND c.measure IN ('received', 'settled', 'terminated'))
+    SELECT c.month, a.at AS region_path, c.measure, c.dim, c.value, c.n, c.persons, c.amount
+    FROM community c JOIN ancestors a ON a.region_path = c.region_path
+    WHERE c.dim <> 'child' OR a.child IS NULL
+    UNION ALL
+    SELECT c.month, a.at, c.measure, 'child', a.child, c.n, c.persons, c.amount
+    FROM community c JOIN ancestors a ON a.region_path = c.region_path
+    WHERE c.dim = '' AND a.child IS NOT NULL
+      AND c.measure IN ('received', 'settled', 'terminated')
 )
 INSERT INTO case_rollup (key, month, region_path, measure, dim, value, n, persons, amount)
 SELECT to_char(month, 'YYYY-MM-DD') || '|' || region_path || '|' || measure || '|' || dim ||
@@ -848,48 +884,35 @@ ROLLUP_COLUMNS = (
 )
 
 
-async def rebuild_rollups_sql(conn, bulk: bool = False) -> int:
-    """Empty ``case_stat`` and fill it with one statement, in day order (as the app appends
-    them day by day, so a period's rows lie together). ``bulk``: without its secondary
-    indexes and unique constraint while it fills (put back after), as for the other tables."""
-    await conn.execute("TRUNCATE case_stat")
+async def _fill(conn, table: str, statement: str, bulk: bool) -> int:
+    """Empty ``table`` and fill it with ``statement``; returns the rows written. ``bulk``:
+    without its secondary indexes and unique constraints while it fills (put back after, as
+    for the other tables)."""
+    await conn.execute(f"TRUNCATE {table}")
     restore: list[str] = []
     if bulk:
         for r in await conn.fetch(
             "SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
-            "WHERE conrelid = 'case_stat'::regclass AND contype = 'u'"
+            "WHERE conrelid = $1::regclass AND contype = 'u'",
+            table,
         ):
-            await conn.execute(f'ALTER TABLE case_stat DROP CONSTRAINT "{r["conname"]}"')
-            restore.append(
-                f'ALTER TABLE case_stat ADD CONSTRAINT "{r["conname"]}" {r["definition"]}'
-            )
-        restore[:0] = await drop_indexes(conn, ("case_stat",))
-    status = await conn.execute(ROLLUP_SQL)
+            await conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{r["conname"]}"')
+            restore.append(f'ALTER TABLE {table} ADD CONSTRAINT "{r["conname"]}" {r["definition"]}')
+        restore[:0] = await drop_indexes(conn, (table,))
+    status = await conn.execute(statement)
     for statement in restore:
         await conn.execute(statement)
-    monthly = await rebuild_monthly_sql(conn, bulk)
-    print(f"  monthly rollup rows: {monthly:,}", flush=True)
     return int(status.split()[-1])
 
 
-async def rebuild_monthly_sql(conn, bulk: bool = False) -> int:
-    """Empty ``case_rollup`` and fill it from ``case_stat`` with one statement (``bulk``:
-    without its secondary indexes and unique constraint while it fills)."""
-    await conn.execute("TRUNCATE case_rollup")
-    restore: list[str] = []
-    if bulk:
-        for r in await conn.fetch(
-            "SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
-            "WHERE conrelid = 'case_rollup'::regclass AND contype = 'u'"
-        ):
-            await conn.execute(f'ALTER TABLE case_rollup DROP CONSTRAINT "{r["conname"]}"')
-            restore.append(
-                f'ALTER TABLE case_rollup ADD CONSTRAINT "{r["conname"]}" {r["definition"]}'
-            )
-        restore[:0] = await drop_indexes(conn, ("case_rollup",))
-    status = await conn.execute(MONTHLY_SQL)
-    for statement in restore:
-        await conn.execute(statement)
+async def build_case_stat(conn, bulk: bool = False) -> int:
+    """``case_stat`` (daily rollup) from the cases, by one statement."""
+    return await _fill(conn, "case_stat", CASE_STAT_SQL, bulk)
+
+
+async def build_case_rollup(conn, bulk: bool = False) -> int:
+    """``case_rollup`` (monthly rollup) from the cases, by one statement."""
+    rows = await _fill(conn, "case_rollup", CASE_ROLLUP_SQL, bulk)
     # Also after an interrupted bulk fill, which left them dropped.
     if not await conn.fetchval(
         "SELECT count(*) FROM pg_constraint WHERE conrelid = 'case_rollup'::regclass "
@@ -901,17 +924,18 @@ async def rebuild_monthly_sql(conn, bulk: bool = False) -> int:
     await conn.execute(
         "CREATE INDEX IF NOT EXISTS case_rollup_scope ON case_rollup (region_path, month, dim)"
     )
-    return int(status.split()[-1])
+    return rows
 
 
 async def check_rollups(conn) -> None:
-    """The statement above gives exactly what the app's rebuild gave (on the demo county)."""
+    """The statements above give exactly what the app's rebuild gave (on the demo county)."""
     await conn.execute(f"CREATE TEMP TABLE app_stat AS SELECT {ROLLUP_COLUMNS} FROM case_stat")
     await conn.execute(
         f"CREATE TEMP TABLE app_rollup AS SELECT {MONTHLY_COLUMNS} FROM case_rollup "
         "WHERE n <> 0 OR persons <> 0 OR amount <> 0"
     )
-    await rebuild_rollups_sql(conn)
+    await build_case_stat(conn)
+    await build_case_rollup(conn)
     for table, mine, columns in (
         ("case_stat", "app_stat", ROLLUP_COLUMNS),
         ("case_rollup", "app_rollup", MONTHLY_COLUMNS),
@@ -933,7 +957,7 @@ async def check_rollups(conn) -> None:
 
 async def monthly_only(args: argparse.Namespace, steps: Steps) -> None:
     """Bring an existing benchmark database up to the app's schema and fill the monthly
-    rollup from its daily rollup."""
+    rollup from its cases."""
     import asyncpg
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
@@ -953,7 +977,7 @@ async def monthly_only(args: argparse.Namespace, steps: Steps) -> None:
     conn = await asyncpg.connect(args.pg_url)
     try:
         await conn.execute("SET maintenance_work_mem = '512MB'; SET work_mem = '256MB'")
-        rows = await steps.run("monthly rollup (set-based)", rebuild_monthly_sql(conn, True))
+        rows = await steps.run("monthly rollup (set-based)", build_case_rollup(conn, True))
         await steps.run("ANALYZE case_rollup", conn.execute("ANALYZE case_rollup"))
     finally:
         await conn.close()
@@ -1045,8 +1069,9 @@ async def on_time_only(args: argparse.Namespace, steps: Steps) -> None:
     await steps.run("the other migrations", forwards("all", "all"))
     conn = await asyncpg.connect(args.pg_url)
     try:
-        await conn.execute("SET maintenance_work_mem = '512MB'; SET work_mem = '256MB'")
-        rows = await steps.run("rollups (set-based)", rebuild_rollups_sql(conn, True))
+        await conn.execute(ROLLUP_SETTINGS + "; SET maintenance_work_mem = '512MB'")
+        rows = await steps.run("daily rollup (set-based)", build_case_stat(conn, True))
+        await steps.run("monthly rollup (set-based)", build_case_rollup(conn, True))
         # Every judged case was rewritten: its dead rows go, the visibility map comes back.
         await steps.run(
             "VACUUM ANALYZE",
@@ -1079,6 +1104,15 @@ async def recount_loads(conn) -> None:
 LOAD_SETTINGS = (
     "SET session_replication_role = replica; SET maintenance_work_mem = '512MB'; "
     "SET max_parallel_maintenance_workers = 2; SET work_mem = '256MB'; "
+)
+
+
+# The rollup builders: their hash tables in memory (about 1 GB at a million cases, spilled to
+# disk at 256 MB), no parallel workers (every core is busy with another step), and no JIT
+# (seconds of compiling for these long statements, for nothing).
+ROLLUP_SETTINGS = (
+    "SET session_replication_role = origin; SET work_mem = '1GB'; "
+    "SET max_parallel_workers_per_gather = 0; SET jit = off; SET enable_mergejoin = off"
 )
 
 
@@ -1221,18 +1255,18 @@ async def generate(args: argparse.Namespace) -> None:
         finally:
             await db.stop()
 
-    async def rollups_sql():
+    async def rollup_sql(build):
         conn = await _loader(url)
         try:
-            await conn.execute("SET session_replication_role = origin")
-            return await rebuild_rollups_sql(conn, bulk=True)
+            await conn.execute(ROLLUP_SETTINGS)
+            return await build(conn, bulk=True)
         finally:
             await conn.close()
 
     judged = await steps.run("judge the case clocks", judge_on_time(url))
     print(f"  cases judged: {judged:,}", flush=True)
-    # The rollups read the cases by a full scan: they need none of the indexes, so they are
-    # built while two connections recreate the indexes.
+    # The rollups read the cases by a full scan: they need none of the indexes, so each is
+    # built on a connection of its own while two more recreate the indexes.
     index_job = steps.run(
         f"  recreate {len(indexes)} indexes (two builders)",
         _run_queue(url, _index_order(indexes), workers=2),
@@ -1241,12 +1275,17 @@ async def generate(args: argparse.Namespace) -> None:
         await steps.run("recreate indexes", index_job)
         rows = await steps.run("rebuild report rollups (app, in Python)", rollups())
     else:
-        _done, rows = await steps.run(
+        _done, rows, monthly = await steps.run(
             "indexes and rollups, side by side",
             asyncio.gather(
-                index_job, steps.run("  rebuild report rollups (set-based)", rollups_sql())
+                index_job,
+                steps.run("  daily rollup case_stat (set-based)", rollup_sql(build_case_stat)),
+                steps.run(
+                    "  monthly rollup case_rollup (set-based)", rollup_sql(build_case_rollup)
+                ),
             ),
         )
+        print(f"  monthly rollup rows: {monthly:,}", flush=True)
     conn = await asyncpg.connect(url)
     try:
         # The triggers that keep mediator loads were off while loading: count them once.

@@ -172,7 +172,7 @@ async def _record(events: list[Event]) -> None:
                 list(columns[5]),
             )
         return
-    for part in _chunks(events, _chunk_size() // 10):
+    for part in _chunks(events, max(1, _chunk_size() // 10)):
         await CaseEvent.insert(
             *[
                 CaseEvent(case=c, action=a, from_status=f, to_status=t, changes=ch, note=n)

@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from mediation.cases.tables import Case, CaseEvent
@@ -202,14 +203,58 @@ def expand(key: Key) -> list[RollupKey]:
     return out
 
 
+@lru_cache(maxsize=4096)
+def _ancestors(path: str) -> tuple[tuple[str, str | None], ...]:
+    return tuple(ancestors(path))
+
+
+def _zero() -> list:
+    return [0, 0, Decimal(0)]
+
+
 def rollup_net(net: dict[Key, list]) -> dict[RollupKey, list]:
-    coarse: dict[RollupKey, list] = defaultdict(lambda: [0, 0, Decimal(0)])
+    """The ``CaseRollup`` changes of the ``CaseStat`` changes ``net``: what ``expand`` gives
+    for each key, summed, the zero sums left out.
+
+    In two steps, as the generator's SQL does: first per community (the grid as child), where
+    the before and after of a change mostly cancel (a case moving up a level changes only
+    its level rows), then what is left at every region containing the community."""
+    community: dict[tuple[date, str, str, str, str], list] = defaultdict(_zero)
     for key, (n, persons, amount) in net.items():
-        for rkey in expand(key):
-            entry = coarse[rkey]
+        day, measure, grid, path, category, colour, source, level, days, detail = key
+        month = day.replace(day=1)
+        values = {
+            "": "",
+            "category": category,
+            "colour": colour,
+            "source": source,
+            "level": level,
+            "child": f"grid:{grid}",
+            "form": detail,
+            "category_form": f"{category}|{detail}",
+            "days": str(days),
+        }
+        for dim in ("", *DIMS.get(measure, ("category",))):
+            entry = community[(month, path, measure, dim, values[dim])]
             entry[0] += n
             entry[1] += persons
             entry[2] += amount
+    coarse: dict[RollupKey, list] = defaultdict(_zero)
+    for (month, path, measure, dim, value), (n, persons, amount) in community.items():
+        if not (n or persons or amount):
+            continue
+        split_by_child = "child" in DIMS.get(measure, ())
+        for region, child in _ancestors(path):
+            keys: list[RollupKey] = []
+            if dim != "child" or child is None:
+                keys.append((month, region, measure, dim, value))
+            if dim == "" and child is not None and split_by_child:
+                keys.append((month, region, measure, "child", child))
+            for rkey in keys:
+                entry = coarse[rkey]
+                entry[0] += n
+                entry[1] += persons
+                entry[2] += amount
     return {k: v for k, v in coarse.items() if v[0] or v[1] or v[2]}
 
 
@@ -266,28 +311,57 @@ def _rollup_upsert(rows: int) -> str:
     )
 
 
-async def _apply(net: dict[Key, list], batch: int = 100) -> None:
-    """Upsert the net changes, ``batch`` keys per statement (in key order, so that two
-    transactions never take the same rows in opposite order): first the daily rows, then
-    the monthly ones."""
+# PostgreSQL: one upsert per table for a whole batch of keys, from arrays, in the order given.
+_STAT_UNNEST = (
+    'INSERT INTO "case_stat" ("key", "day", "measure", "grid", "region_path", "category", '
+    '"colour", "source", "level", "days", "detail", "n", "persons", "amount") '
+    "SELECT k, d, m, g, p, c, co, s, l, ds, dt, n, pe, a FROM unnest("
+    "{}::text[], {}::date[], {}::text[], {}::int[], {}::text[], {}::text[], {}::text[], "
+    "{}::text[], {}::text[], {}::int[], {}::text[], {}::int[], {}::int[], {}::numeric[]"
+    ") WITH ORDINALITY AS u(k, d, m, g, p, c, co, s, l, ds, dt, n, pe, a, i) ORDER BY i "
+    'ON CONFLICT ("key") DO UPDATE SET "n" = "case_stat"."n" + excluded."n", '
+    '"persons" = "case_stat"."persons" + excluded."persons", '
+    '"amount" = "case_stat"."amount" + excluded."amount"'
+)
+_ROLLUP_UNNEST = (
+    'INSERT INTO "case_rollup" ("key", "month", "region_path", "measure", "dim", "value", '
+    '"n", "persons", "amount") '
+    "SELECT k, mo, p, m, d, v, n, pe, a FROM unnest("
+    "{}::text[], {}::date[], {}::text[], {}::text[], {}::text[], {}::text[], {}::int[], "
+    "{}::int[], {}::numeric[]) WITH ORDINALITY AS u(k, mo, p, m, d, v, n, pe, a, i) ORDER BY i "
+    'ON CONFLICT ("key") DO UPDATE SET "n" = "case_rollup"."n" + excluded."n", '
+    '"persons" = "case_rollup"."persons" + excluded."persons", '
+    '"amount" = "case_rollup"."amount" + excluded."amount"'
+)
+
+
+async def _apply(net: dict[Key, list], batch: int | None = None) -> None:
+    """Upsert the net changes in key order (so that two transactions never take the same
+    rows in opposite order): first the daily rows, then the monthly ones. PostgreSQL: one
+    statement per table for up to ``batch`` (10,000) keys, from arrays; SQLite: ``batch``
+    (100) keys per statement."""
+    from mediation import db
+
+    postgres = db.is_postgres()
+    batch = batch or (10_000 if postgres else 100)
     keys = sorted(net, key=key_text)
     for start in range(0, len(keys), batch):
         part = keys[start : start + batch]
-        values: list[Any] = []
-        for key in part:
-            n, persons, amount = net[key]
-            day, measure, grid, path, category, colour, source, level, days, detail = key
-            values += [key_text(key), day, measure, grid, path, category, colour, source]
-            values += [level, days, detail, n, persons, amount]
-        await CaseStat.raw(_upsert(len(part)), *values)
+        # key, day, measure, grid, path, category, colour, source, level, days, detail, sums
+        rows = [(key_text(key), *key, *net[key]) for key in part]
+        if postgres:
+            await CaseStat.raw(_STAT_UNNEST, *(list(c) for c in zip(*rows, strict=True)))
+        else:
+            await CaseStat.raw(_upsert(len(rows)), *(v for row in rows for v in row))
     coarse = rollup_net(net)
     rkeys = sorted(coarse, key=rollup_key_text)
     for start in range(0, len(rkeys), batch):
         rpart = rkeys[start : start + batch]
-        values = []
-        for rkey in rpart:
-            values += [rollup_key_text(rkey), *rkey, *coarse[rkey]]
-        await CaseRollup.raw(_rollup_upsert(len(rpart)), *values)
+        rrows = [(rollup_key_text(rkey), *rkey, *coarse[rkey]) for rkey in rpart]
+        if postgres:
+            await CaseRollup.raw(_ROLLUP_UNNEST, *(list(c) for c in zip(*rrows, strict=True)))
+        else:
+            await CaseRollup.raw(_rollup_upsert(len(rrows)), *(v for row in rrows for v in row))
 
 
 async def apply_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:

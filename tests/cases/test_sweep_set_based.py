@@ -8,7 +8,9 @@ flag, level, version, timeline and notifications.
 
 from __future__ import annotations
 
+import random
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -205,3 +207,105 @@ async def test_working_days_skip_the_national_day_holiday(new_key):
     assert (await Case.select(Case.overdue).where(Case.id == case_id).first())["overdue"] is False
     await sweep_deadlines(date(2026, 10, 12))
     assert (await Case.select(Case.overdue).where(Case.id == case_id).first())["overdue"] is True
+
+
+async def _figures() -> tuple[dict, dict]:
+    """Every daily and monthly figure row that is not zero: key -> (n, persons, amount)."""
+    out = []
+    for table in (rollups.CaseStat, rollups.CaseRollup):
+        rows = await table.select(table.key, table.n, table.persons, table.amount)
+        out.append(
+            {
+                r["key"]: (r["n"], r["persons"], Decimal(str(r["amount"])))
+                for r in rows
+                if r["n"] or r["persons"] or r["amount"]
+            }
+        )
+    return out[0], out[1]
+
+
+async def test_the_sweeps_figure_upkeep_equals_a_rebuild_after_many_changes(new_key, monkeypatch):
+    """A sweep that escalates many cases of different categories, colours, sources, levels
+    and grids, in several batches, leaves the daily and monthly figures exactly where a
+    recount from the cases puts them."""
+    # grid4 works 西门社区, another community of the same town.
+    registrars = [(await user("grid1"),), (await user("grid4"),)]
+    grids = [await grid_id(), await grid_id("330482001002-01")]
+    categories = ["neighbour", "housing_land", "labour", "contract"]
+    colours = ["green", "yellow", "red"]
+    ids = []
+    for i in range(24):
+        registered = EVE - timedelta(days=i % 5)
+        case_id = await services.register_case(
+            deposit_case(grids[i % 2], category=categories[i % 4], colour=colours[i % 3]),
+            registrars[i % 2][0],
+            new_key(),
+        )
+        accepted = i % 3 == 1
+        await Case.update(
+            {
+                Case.registered_on: registered,
+                Case.status: "accepted" if accepted else "registered",
+                Case.accepted_on: registered + timedelta(days=1) if accepted else None,
+                Case.level: ("grid", "community", "town")[i % 3],
+                Case.source: ("walk_in", "door_knocking")[i % 2],
+                Case.amount: Decimal(1000 + i),
+            }
+        ).where(Case.id == case_id)
+        ids.append(case_id)
+    await rollups.rebuild_rollups()
+    before = await Case.select(Case.id, Case.level).where(Case.id.is_in(ids))
+    # Several transactions of a few cases each, as 5,000 at a time at scale.
+    monkeypatch.setattr("mediation.cases.deadline_sweep._chunk_size", lambda: 5)
+    report = await sweep_deadlines(ON)
+    after = await Case.select(Case.id, Case.level).where(Case.id.is_in(ids))
+    moved = {r["id"]: r["level"] for r in after} != {r["id"]: r["level"] for r in before}
+    assert moved and report.escalated >= 16, report
+    kept = await _figures()
+    assert kept[0] and kept[1]
+    await rollups.rebuild_rollups()
+    rebuilt = await _figures()
+    assert kept[0] == rebuilt[0]
+    assert kept[1] == rebuilt[1]
+
+
+def _rollup_net_row_by_row(net: dict) -> dict:
+    """``rollups.rollup_net`` as it was: every daily change expanded to its monthly rows."""
+    coarse: dict = {}
+    for key, (n, persons, amount) in net.items():
+        for rkey in rollups.expand(key):
+            entry = coarse.setdefault(rkey, [0, 0, Decimal(0)])
+            entry[0] += n
+            entry[1] += persons
+            entry[2] += amount
+    return {k: v for k, v in coarse.items() if v[0] or v[1] or v[2]}
+
+
+def test_the_two_step_monthly_changes_equal_the_row_by_row_expansion():
+    rng = random.Random(18)
+    net: dict = {}
+    paths = ["/330482/330482001/330482001001/", "/330482/330482002/330482002003/", ""]
+    for _draw in range(3000):
+        key = (
+            date(2026, rng.randint(1, 12), rng.randint(1, 28)),
+            rng.choice(rollups.MEASURES),
+            rng.randint(1, 4),
+            rng.choice(paths),
+            rng.choice(["neighbour", "labour", ""]),
+            rng.choice(["green", "red"]),
+            rng.choice(["walk_in", "door_knocking"]),
+            rng.choice(["grid", "town", "county"]),
+            rng.choice([-1, 3, 40]),
+            rng.choice(["", "written", "oral"]),
+        )
+        entry = net.setdefault(key, [0, 0, Decimal(0)])
+        entry[0] += rng.choice([-1, 1])
+        entry[1] += rng.choice([0, 0, 2, -2])
+        entry[2] += Decimal(rng.choice([0, 100, -100]))
+    # Level moves: the same case leaving one level for another, as the sweep's escalations.
+    for key in list(net)[:500]:
+        net[(*key[:7], "community", *key[8:])] = [1, 0, Decimal(5)]
+        net[key] = [-1, 0, Decimal(-5)]
+    expected = _rollup_net_row_by_row(net)
+    assert rollups.rollup_net(net) == expected
+    assert len(expected) > 1000
