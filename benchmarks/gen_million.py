@@ -25,11 +25,13 @@ What it does, in one process:
      declined), a mediator assignment per mediated case (active while the case is open),
    - 200,000 suggestions over three years with their received events, texts drawn from the
      demo's suggestions, spread over every community and department;
-4. recreates the indexes, rebuilds the report rollups and runs VACUUM ANALYZE; prints the
-   time of each step and the row counts. The rollups are rebuilt by one set-based statement
-   equivalent to ``mediation.reports.rollups.rebuild_rollups`` (checked equal to it on the
-   demo county first, before the bulk load); ``--python-rollups`` calls the app's function
-   instead (about half an hour at a million cases).
+4. recreates the indexes on two connections while two more build the report rollups, each
+   straight from the cases by one statement of its own (``build_case_stat``, the daily
+   rows; ``build_case_rollup``, the monthly rows), then runs VACUUM ANALYZE; prints the time
+   of each step and the row counts. The two statements are equivalent to
+   ``mediation.reports.rollups.rebuild_rollups`` (checked equal to it on the demo county
+   first, before the bulk load); ``--python-rollups`` calls the app's function instead
+   (about half an hour at a million cases).
 
 Random draws are seeded (``--seed``), so two runs load the same data.
 """
@@ -224,7 +226,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--monthly-only",
         action="store_true",
         help="on an existing database: run the migrations and rebuild only the monthly\n"
-        "rollup from the daily one (set-based), nothing dropped or generated",
+        "rollup from the cases (set-based), nothing dropped or generated",
     )
     p.add_argument("--data-dir", default="/tmp/mediation-bench-million")
     return p.parse_args(argv)
