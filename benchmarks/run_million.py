@@ -229,7 +229,7 @@ async def _suggestion_detail(user, suggestion_id):
     row = await services.suggestion_for_staff(user, suggestion_id)
     assert row is not None
     similar = await services.similar_to(user, suggestion_id)
-    return [row["id"], [s.id for s in similar]]
+    return [row.id, [s.id for s in similar]]
 
 
 async def _my_work(user):

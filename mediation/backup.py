@@ -423,10 +423,6 @@ class BackupStatus:
             datetime.now(UTC) - self.last_success_at > STALE_AFTER
         )
 
-    @property
-    def needs_attention(self) -> bool:
-        return self.configured and (self.failed or self.stale)
-
 
 def _manifest_time(path: Path) -> datetime | None:
     try:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sqlite3
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -14,6 +14,12 @@ from typing import Any
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+
+def fields_of(row: Mapping[str, Any], renamed: Mapping[str, str]) -> dict[str, Any]:
+    """A row's values by the names of a dataclass's fields: a column read through a foreign key
+    (``"grid.name"``) takes its name in ``renamed``, the others keep theirs."""
+    return {renamed.get(key, key): value for key, value in row.items()}
 
 
 def engine():

@@ -7,7 +7,7 @@ too), as uploads first came in through intake; every domain reads and writes it 
 
 from __future__ import annotations
 
-from piccolo.columns import Bytea, Integer, Timestamptz, Varchar
+from piccolo.columns import Bytea, Integer, Serial, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -16,6 +16,8 @@ class StoredFile(Table):
     """The content of an uploaded file (case attachment, thumbnail, suggestion photo) when the
     database is PostgreSQL, so that several app servers need no shared volume; with SQLite
     files stay on disk under the data directory."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     key = Varchar(length=240, unique=True, help_text="<folder>/<stored name>")
     content = Bytea()

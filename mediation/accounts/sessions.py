@@ -93,12 +93,6 @@ def warn_before(idle: int) -> int:
     return min(300, max(idle // 4, 1))
 
 
-def seconds_left(connection: ASGIConnection) -> int | None:
-    """Seconds until the signed-in session of this request ends (``None`` without one)."""
-    value = connection.scope.get(SESSION_LEFT)
-    return value if isinstance(value, int) else None
-
-
 def still_valid(session: dict[str, Any], connection: ASGIConnection, settings: Any) -> bool:
     """Whether the session is within its idle time and its absolute cap; a request by the user
     extends the idle time (the session is then written, at most once a minute)."""

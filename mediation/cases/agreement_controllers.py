@@ -329,8 +329,7 @@ async def _agreement_page(
             "SIGNATORY_ROLES": agreements.SIGNATORY_ROLES,
             "today": local_today(),
             "may_handle": await agreements.may_handle(
-                current_user(request),
-                {"id": agreement["case"], "region_path": agreement["case.region_path"]},
+                current_user(request), agreement["case"], agreement["case.region_path"]
             ),
         },
         status_code=status_code,

@@ -159,24 +159,20 @@ async def _committee_for(region_path: str, level: str) -> tuple[str, str]:
     return committee.name, committee.short
 
 
-async def may_handle(user: CurrentUser, case: dict) -> bool:
-    """Only a mediator assigned to the case, or centre staff of its area, may draft, issue or
-    record signatures on its documents."""
-    if (
-        user.has_role("centre_staff")
-        and user.region_path
-        and user.can_see_path(case["region_path"])
-    ):
+async def may_handle(user: CurrentUser, case_id: int, region_path: str) -> bool:
+    """Only a mediator assigned to the case, or centre staff of its area (``region_path`` is the
+    case's), may draft, issue or record signatures on its documents."""
+    if user.has_role("centre_staff") and user.region_path and user.can_see_path(region_path):
         return True
     return await CaseMediator.exists().where(
-        CaseMediator.case == case["id"],
+        CaseMediator.case == case_id,
         CaseMediator.active.eq(True),
         CaseMediator.mediator.staff == user.id,
     )
 
 
-async def _require_handler(user: CurrentUser, case: dict) -> None:
-    if not await may_handle(user, case):
+async def _require_handler(user: CurrentUser, case_id: int, region_path: str) -> None:
+    if not await may_handle(user, case_id, region_path):
         raise CaseError(
             _(
                 "Only a mediator assigned to this case, or mediation-centre staff of its area, "
@@ -212,9 +208,9 @@ async def create_agreement(
         raise CaseError(_("This case does not exist."))
     if kind not in KINDS:
         raise CaseError(_("Choose from the list."), "kind")
-    if not mediation_started(case["mediation_started_on"], case["status"]):
+    if not mediation_started(case.mediation_started_on, case.status):
         raise CaseError(_("An agreement can be drafted once mediation has started."), "status")
-    await _require_handler(user, case)
+    await _require_handler(user, case.id, case.region_path)
     if supplements is not None:
         original = (
             await Agreement.select(Agreement.status)
@@ -223,7 +219,7 @@ async def create_agreement(
         )
         if original is None or original["status"] != "effective":
             raise CaseError(_("Only an agreement in effect can be supplemented."), "supplements")
-    committee = await committee_for(case["region_path"], case["level"])
+    committee = await committee_for(case.region_path, case.level)
     agreement = Agreement(
         case=case_id,
         kind=kind,
@@ -334,9 +330,7 @@ async def _editable(user: CurrentUser, agreement_id: int) -> dict:
     agreement = await agreement_for(user, agreement_id)
     if agreement is None:
         raise CaseError(_("This agreement does not exist."))
-    await _require_handler(
-        user, {"id": agreement["case"], "region_path": agreement["case.region_path"]}
-    )
+    await _require_handler(user, agreement["case"], agreement["case.region_path"])
     if agreement["status"] != "draft":
         raise CaseError(
             _(
@@ -574,9 +568,7 @@ async def record_signature(
     agreement = await agreement_for(user, agreement_id)
     if agreement is None:
         raise CaseError(_("This agreement does not exist."))
-    await _require_handler(
-        user, {"id": agreement["case"], "region_path": agreement["case.region_path"]}
-    )
+    await _require_handler(user, agreement["case"], agreement["case.region_path"])
     if agreement["status"] != "issued":
         raise CaseError(_("Only an issued agreement awaiting signatures can be signed."))
     if role not in SIGNATORY_ROLES:
@@ -853,8 +845,20 @@ async def sweep_agreements(on: date | None = None) -> AgreementSweepReport:
     return report
 
 
-async def agreements_of_case(case_id: int) -> list[dict]:
-    return (
+@dataclass(frozen=True, slots=True)
+class AgreementSummary:
+    """An agreement of a case as the case's page lists it."""
+
+    id: int
+    number: str | None  # None while a draft
+    kind: str
+    status: str
+    effective_on: date | None
+    supplements: int | None
+
+
+async def agreements_of_case(case_id: int) -> list[AgreementSummary]:
+    rows = (
         await Agreement.select(
             Agreement.id,
             Agreement.number,
@@ -866,6 +870,7 @@ async def agreements_of_case(case_id: int) -> list[dict]:
         .where(Agreement.case == case_id)
         .order_by(Agreement.id)
     )
+    return [AgreementSummary(**r) for r in rows]
 
 
 async def public_verification(code: str) -> dict | None:
@@ -1006,7 +1011,7 @@ async def update_party(user: CurrentUser, case_id: int, party_id: int, values: d
     case = await case_for(user, case_id)
     if case is None:
         raise CaseError(_("This case does not exist."))
-    await _require_handler(user, case)
+    await _require_handler(user, case.id, case.region_path)
     party = await Party.select().where(Party.id == party_id, Party.case == case_id).first()
     if party is None:
         raise CaseError(_("This party does not exist."))

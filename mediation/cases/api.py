@@ -67,7 +67,7 @@ class MediatorOut(msgspec.Struct):
     ended_reason: str
 
 
-class SuggestionLink(msgspec.Struct):
+class SuggestionLinkOut(msgspec.Struct):
     """The people's suggestion a case was re-routed from."""
 
     id: int
@@ -104,7 +104,7 @@ class CaseOut(msgspec.Struct):
     clocks: list[ClockOut]
     events: list[EventOut]
     mediators: list[MediatorOut]
-    suggestion: SuggestionLink | None = None
+    suggestion: SuggestionLinkOut | None = None
 
 
 class CaseListItem(msgspec.Struct):
@@ -204,7 +204,7 @@ def case_out(case: services.CaseDetail) -> CaseOut:
             for m in case.mediators
         ],
         suggestion=(
-            SuggestionLink(
+            SuggestionLinkOut(
                 id=case.suggestion.id,
                 tracking_code=case.suggestion.tracking_code,
                 url=case.suggestion.url,

@@ -9,7 +9,7 @@ from mediation.accounts.services import CurrentUser
 from mediation.cases import access, workflow
 from mediation.cases.common import COLOURS, CaseError, EditConflict, today
 from mediation.cases.events import centre_staff, grid_team, notify, record_event
-from mediation.cases.queries import case_for
+from mediation.cases.queries import CaseRecord, case_for
 from mediation.cases.tables import (
     Case,
     CaseMediator,
@@ -21,19 +21,22 @@ from mediation.i18n import gettext as _
 from mediation.reports import rollups
 
 
-async def update_case(case: dict, values: dict, actor: CurrentUser | None, version: int | None):
+async def update_case(
+    case: CaseRecord, values: dict, actor: CurrentUser | None, version: int | None
+):
     """Apply a change only if nobody else changed the case since ``version`` was read."""
-    expected = case["version"] if version is None else version
+    expected = case.version if version is None else version
     values = {**values, Case.version: expected + 1, Case.updated_at: utc_now()}
     rows = (
         await Case.update(values)
-        .where(Case.id == case["id"], Case.version == expected)
+        .where(Case.id == case.id, Case.version == expected)
         .returning(*rollups.STAT_COLUMNS)
     )
     if rows:
         # The update matched the version ``case`` was read at, so ``case`` is the exact
         # before-image: move the case's share of the figures in the same transaction.
-        await rollups.apply_change(case, rows[0])
+        before = {name: getattr(case, name) for name in rollups.STAT_FIELDS}
+        await rollups.apply_change(before, rows[0])
     if not rows:
         raise EditConflict(
             _(
@@ -75,12 +78,12 @@ async def transition_case(
             raise CaseError(problem, "performance")
     try:
         move = workflow.apply(
-            action, workflow.CaseStatus(case["status"]), workflow.CaseLevel(case["level"]), **facts
+            action, workflow.CaseStatus(case.status), workflow.CaseLevel(case.level), **facts
         )
     except workflow.WorkflowError as exc:
         raise CaseError(exc.message, getattr(exc, "field", "") or "") from exc
     if advice := (move.details or {}).get("referral_advice"):
-        allowed = {c.value for c in workflow.channels_for(case["category"])}
+        allowed = {c.value for c in workflow.channels_for(case.category)}
         if wrong := [a for a in advice.split(",") if a not in allowed]:
             raise CaseError(
                 _(
@@ -89,16 +92,16 @@ async def transition_case(
                     channel=workflow.REFERRAL_ADVICE_LABELS[workflow.ReferralAdvice(wrong[0])],
                     allowed="、".join(
                         str(workflow.REFERRAL_ADVICE_LABELS[c])
-                        for c in workflow.channels_for(case["category"])
+                        for c in workflow.channels_for(case.category)
                     ),
                 ),
                 "referral_advice",
             )
     changes: dict[Any, Any] = {Case.status: move.to_status.value}
     the_day = today()
-    if move.to_status == workflow.CaseStatus.ACCEPTED and not case["accepted_on"]:
+    if move.to_status == workflow.CaseStatus.ACCEPTED and not case.accepted_on:
         changes[Case.accepted_on] = the_day
-    if move.to_status == workflow.CaseStatus.MEDIATING and not case["mediation_started_on"]:
+    if move.to_status == workflow.CaseStatus.MEDIATING and not case.mediation_started_on:
         changes[Case.mediation_started_on] = the_day
     if move.to_status in (workflow.CaseStatus.CLOSED, workflow.CaseStatus.DECLINED):
         changes[Case.closed_on] = the_day
@@ -112,26 +115,24 @@ async def transition_case(
         await update_case(case, changes, user, version)
         detail = {k: v for k, v in (move.details or {}).items()}
         record = {
-            "status": [case["status"], move.to_status.value],
+            "status": [case.status, move.to_status.value],
             **{k: [None, v] for k, v in detail.items()},
         }
         if move.level_after != move.level_before:
             record["level"] = [move.level_before.value, move.level_after.value]
-        await record_event(
-            case_id, user, action, case["status"], move.to_status.value, record, note
-        )
+        await record_event(case_id, user, action, case.status, move.to_status.value, record, note)
     if move.to_status == workflow.CaseStatus.TERMINATED:
         # The termination notice is numbered when it is decided, shown on the case page.
         from mediation.cases.followups import number_termination_notice
 
         await number_termination_notice(user, case_id)
     if action == "escalate":
-        centre = await centre_staff(case["region_path"], move.level_after.value)
+        centre = await centre_staff(case.region_path, move.level_after.value)
         await notify(
             centre,
             case_id,
             "escalated",
-            _("Case %(number)s was escalated to you.", number=case["number"]),
+            _("Case %(number)s was escalated to you.", number=case.number),
         )
     return move.to_status.value
 
@@ -184,7 +185,7 @@ async def change_colour(
         raise CaseError(_("Choose from the list."), "colour")
     if not reason.strip():
         raise CaseError(_("Give a reason for the change."), "reason")
-    if colour == case["colour"]:
+    if colour == case.colour:
         return
     async with write_transaction():
         await update_case(case, {Case.colour: colour}, user, version)
@@ -192,18 +193,18 @@ async def change_colour(
             case_id,
             user,
             "colour_changed",
-            changes={"colour": [case["colour"], colour]},
+            changes={"colour": [case.colour, colour]},
             note=reason,
         )
     if colour == "red":
-        team = await grid_team(case["grid"])
+        team = await grid_team(case.grid)
         recipients = [m["staff"] for m in team if m["role"] == "police"]
-        recipients += await centre_staff(case["region_path"], "town")
+        recipients += await centre_staff(case.region_path, "town")
         await notify(
             recipients,
             case_id,
             "urgent",
-            _("Case %(number)s is now red: %(reason)s", number=case["number"], reason=reason),
+            _("Case %(number)s is now red: %(reason)s", number=case.number, reason=reason),
         )
         await record_event(case_id, user, "police_notified", note=reason)
 
@@ -255,7 +256,7 @@ async def record_conclusion_figures(
     case = await case_for(user, case_id)
     if case is None:
         raise CaseError(_("This case does not exist."))
-    if case["outcome"] not in ("settled", "terminated"):
+    if case.outcome not in ("settled", "terminated"):
         raise CaseError(_("These figures are recorded once mediation has concluded."))
     new: dict[str, Any] = {name: bool(values.get(name)) for name in PREVENTION_FLAGS}
     for name in PREVENTION_PERSONS:
@@ -265,9 +266,13 @@ async def record_conclusion_figures(
                 _("Enter a whole number of persons from 0 to %(max)s.", max=MAX_PERSONS), name
             )
         new[name] = int(raw)
-    if new["judicially_confirmed"] and case["outcome"] != "settled":
+    if new["judicially_confirmed"] and case.outcome != "settled":
         raise CaseError(_("Only an agreement can be judicially confirmed."), "judicially_confirmed")
-    changed = {name: [case[name], value] for name, value in new.items() if case[name] != value}
+    changed = {
+        name: [getattr(case, name), value]
+        for name, value in new.items()
+        if getattr(case, name) != value
+    }
     if not changed:
         return
     async with write_transaction():

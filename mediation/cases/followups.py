@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from mediation.accounts.services import CurrentUser
 from mediation.cases import agreements, sessions, workflow
+from mediation.cases.agreements import AgreementSummary
 from mediation.cases.services import (
     CaseError,
     case_detail,
@@ -16,6 +18,7 @@ from mediation.cases.services import (
 )
 from mediation.cases.tables import Agreement, AgreementClause, Case, CaseEvent, FollowUp
 from mediation.clock import local_date
+from mediation.db import fields_of
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 
@@ -124,21 +127,40 @@ async def follow_up_due(case_id: int) -> bool:
     )
 
 
-def follow_up_due_from(status: str, agreements: list[dict]) -> bool:
+def follow_up_due_from(status: str, agreements: list[AgreementSummary]) -> bool:
     """``follow_up_due`` from what a page has already read: the case's status and its
     agreements (``agreements.agreements_of_case``)."""
-    return status in FOLLOW_UP_STATUSES or any(a["status"] == "effective" for a in agreements)
+    return status in FOLLOW_UP_STATUSES or any(a.status == "effective" for a in agreements)
 
 
-_FOLLOW_UP_COLUMNS = (*FollowUp.all_columns(), FollowUp.visited_by.display_name)
+_FOLLOW_UP_COLUMNS = (*FollowUp.all_columns(), FollowUp.visited_by._.display_name)
 
 
-async def follow_ups_of_case(case_id: int) -> list[dict]:
-    return (
+@dataclass(frozen=True, slots=True)
+class FollowUpRow:
+    """A follow-up visit of a case (see ``tables.FollowUp``) and who made it."""
+
+    id: int
+    case: int
+    visited_on: date
+    visited_by: int | None
+    performance: str
+    method: str
+    place: str
+    satisfaction: str
+    note: str
+    visited_by_name: str | None
+
+
+async def follow_ups_of_case(case_id: int) -> list[FollowUpRow]:
+    rows = (
         await FollowUp.select(*_FOLLOW_UP_COLUMNS)
         .where(FollowUp.case == case_id)
         .order_by(FollowUp.visited_on)
     )
+    return [
+        FollowUpRow(**fields_of(r, {"visited_by.display_name": "visited_by_name"})) for r in rows
+    ]
 
 
 async def termination_context(user: CurrentUser, case_id: int) -> dict:
@@ -174,7 +196,9 @@ async def termination_context(user: CurrentUser, case_id: int) -> dict:
         "reason": str(workflow.TERMINATION_REASON_LABELS.get(reason, reason)),
         "reason_text": text,
         "channels": channels,
-        "advice": "、".join(str(workflow.REFERRAL_ADVICE_LABELS.get(a, a)) for a in channels),
+        "advice": "、".join(
+            str(workflow.REFERRAL_ADVICE_LABELS[workflow.ReferralAdvice(a)]) for a in channels
+        ),
     }
 
 
@@ -191,7 +215,7 @@ async def _number_notice(user: CurrentUser, case_id: int, committee) -> str:
     )
     if not updated:  # printed at the same moment elsewhere: theirs stands
         row = await Case.select(Case.termination_number).where(Case.id == case_id).first()
-        return row["termination_number"]
+        return row["termination_number"] if row else number
     await record_event(
         case_id,
         user,
@@ -226,17 +250,17 @@ async def case_file_context(user: CurrentUser, case_id: int, base_url: str) -> d
         raise CaseError(_("This case does not exist."))
     committee, _short = await agreements._committee_for(case.region_path, case.level)  # noqa: SLF001
     session_rows = [
-        await sessions.session_for(user, s["id"])
+        await sessions.session_for(user, s.id)
         for s in await sessions.sessions_of_case(case_id)
-        if s["status"] not in sessions.NOT_HELD_STATUSES
+        if s.status not in sessions.NOT_HELD_STATUSES
     ]
     termination = None
     if await CaseEvent.exists().where(CaseEvent.case == case_id, CaseEvent.action == "terminate"):
         termination = await termination_context(user, case_id)
     agreement_contexts = [
-        (await agreements.print_context(user, a["id"], base_url, full_ids=False))["agreement"]
+        (await agreements.print_context(user, a.id, base_url, full_ids=False))["agreement"]
         for a in await agreements.agreements_of_case(case_id)
-        if a["number"]
+        if a.number
     ]
     return {
         "case": case,
@@ -258,19 +282,19 @@ async def follow_up_context(user: CurrentUser, case_id: int, follow_up_id: int) 
     if case is None:
         raise CaseError(_("This case does not exist."))
     row = (
-        await FollowUp.select(FollowUp.all_columns(), FollowUp.visited_by.display_name)
+        await FollowUp.select(*_FOLLOW_UP_COLUMNS)
         .where(FollowUp.id == follow_up_id, FollowUp.case == case_id)
         .first()
     )
     if row is None:
         raise CaseError(_("This follow-up visit does not exist."))
     committee, _short = await agreements._committee_for(case.region_path, case.level)  # noqa: SLF001
-    issued = [a for a in await agreements.agreements_of_case(case_id) if a["number"]]
+    issued = [a for a in await agreements.agreements_of_case(case_id) if a.number]
     clauses = []
     if issued:
         clauses = (
             await AgreementClause.select()
-            .where(AgreementClause.agreement.is_in([a["id"] for a in issued]))
+            .where(AgreementClause.agreement.is_in([a.id for a in issued]))
             .order_by(AgreementClause.agreement, AgreementClause.seq)
         )
     return {
@@ -278,7 +302,7 @@ async def follow_up_context(user: CurrentUser, case_id: int, follow_up_id: int) 
         "committee": committee,
         "METHODS": METHODS,
         "follow_up": row,
-        "agreements": [a["number"] for a in issued],
+        "agreements": [a.number for a in issued],
         "clauses": clauses,
         "PERFORMANCE": PERFORMANCE,
         "SATISFACTION": SATISFACTION,

@@ -9,7 +9,7 @@ from mediation.cases.changes import update_case
 from mediation.cases.common import OPEN_STATUSES, CaseError
 from mediation.cases.events import notify, record_event
 from mediation.cases.policy_store import current_policy
-from mediation.cases.queries import case_for
+from mediation.cases.queries import CaseRecord, case_for
 from mediation.cases.tables import (
     Case,
     CaseMediator,
@@ -24,7 +24,7 @@ _MEDIATOR_COLUMNS = (
     Mediator.id,
     Mediator.staff,
     Mediator.staff.display_name,
-    Mediator.staff.region.path,
+    Mediator.staff._.region._.path,
     Mediator.staff.phone,
     Mediator.skills,
     Mediator.dialects,
@@ -38,6 +38,11 @@ async def suggest_mediators(user: CurrentUser, case_id: int) -> list[assignment.
     case = await case_for(user, case_id)
     if case is None:
         raise CaseError(_("This case does not exist."))
+    return await _ranked_mediators(case)
+
+
+async def _ranked_mediators(case: CaseRecord) -> list[assignment.Suggestion]:
+    case_id = case.id
     parties = await Party.select(
         Party.name, Party.id_number_encrypted, Party.phone, Party.staff
     ).where(Party.case == case_id)
@@ -47,8 +52,8 @@ async def suggest_mediators(user: CurrentUser, case_id: int) -> list[assignment.
     objected = {r["mediator"] for r in assignments if r["ended_reason"] != ""}
     active = {r["mediator"] for r in assignments if r["active"]}
     facts = assignment.CaseFacts(
-        category_code=case["category"],
-        region_path=case["region_path"],
+        category_code=case.category,
+        region_path=case.region_path,
         parties=tuple(
             assignment.Person(
                 name=p["name"],
@@ -115,23 +120,12 @@ async def counted_mediator_loads() -> dict[int, int]:
     return {r["mediator"]: int(r["n"]) for r in rows}
 
 
-async def recount_mediator_loads() -> None:
-    """Count the kept loads afresh (after a bulk load that ran with triggers off)."""
-    async with write_transaction():
-        await CaseMediator.raw("DELETE FROM mediator_load")
-        await CaseMediator.raw(
-            "INSERT INTO mediator_load (mediator, open_cases) "
-            'SELECT cm.mediator, count(*) FROM case_mediator cm JOIN "case" c '
-            'ON c.id = cm."case" WHERE cm.active AND c.status IN ('
-            + ", ".join("{}" for _ in OPEN_STATUSES)
-            + ") GROUP BY cm.mediator",
-            *OPEN_STATUSES,
-        )
-
-
 async def assign_mediator(user: CurrentUser, case_id: int, mediator_id: int) -> None:
     """Staff confirm one of the suggested mediators (conflicts of interest are refused)."""
-    suggestions = await suggest_mediators(user, case_id)
+    case = await case_for(user, case_id)
+    if case is None:
+        raise CaseError(_("This case does not exist."))
+    suggestions = await _ranked_mediators(case)
     chosen = next((s for s in suggestions if s.mediator.id == mediator_id), None)
     if chosen is None:
         raise CaseError(
@@ -139,23 +133,18 @@ async def assign_mediator(user: CurrentUser, case_id: int, mediator_id: int) -> 
             "mediator",
         )
     await CaseMediator(case=case_id, mediator=mediator_id, assigned_by=user.id).save()
-    staff = (
-        await Mediator.select(Mediator.staff, Mediator.staff.display_name)
-        .where(Mediator.id == mediator_id)
-        .first()
-    )
-    case = await case_for(user, case_id)
+    staff = await Mediator.select(Mediator.staff).where(Mediator.id == mediator_id).first()
     await record_event(
         case_id,
         user,
         "mediator_assigned",
-        changes={"mediator": [None, staff["staff.display_name"]]},
+        changes={"mediator": [None, chosen.mediator.name]},
     )
     await notify(
-        [staff["staff"]],
+        [staff["staff"]] if staff else [],
         case_id,
         "assigned",
-        _("You were assigned to case %(number)s.", number=case["number"]),
+        _("You were assigned to case %(number)s.", number=case.number),
     )
 
 
@@ -179,7 +168,7 @@ async def end_assignment_on_objection(
     if not reason.strip():
         raise CaseError(_("Give a reason for the objection."), "reason")
     row = (
-        await CaseMediator.select(CaseMediator.id, CaseMediator.mediator.staff.display_name)
+        await CaseMediator.select(CaseMediator.id, CaseMediator.mediator._.staff._.display_name)
         .where(
             CaseMediator.id == assignment_id,
             CaseMediator.case == case_id,
@@ -209,14 +198,14 @@ async def extend_mediation(
     case = await case_for(user, case_id)
     if case is None:
         raise CaseError(_("This case does not exist."))
-    if case["status"] != "mediating":
+    if case.status != "mediating":
         raise CaseError(_("Only a case in mediation can have its mediation period extended."))
     policy = await current_policy()
     try:
         added = deadlines.extend_mediation(
             policy,
             days=days,
-            times_extended=case["extensions"],
+            times_extended=case.extensions,
             applicant_consents=applicant_consents,
             respondent_consents=respondent_consents,
         )
@@ -226,8 +215,8 @@ async def extend_mediation(
         await update_case(
             case,
             {
-                Case.extension_days: case["extension_days"] + added,
-                Case.extensions: case["extensions"] + 1,
+                Case.extension_days: case.extension_days + added,
+                Case.extensions: case.extensions + 1,
             },
             user,
             version,
@@ -236,6 +225,6 @@ async def extend_mediation(
             case_id,
             user,
             "extended",
-            changes={"extension_days": [case["extension_days"], case["extension_days"] + added]},
+            changes={"extension_days": [case.extension_days, case.extension_days + added]},
             note=_("Both sides consented."),
         )

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from piccolo.columns.combination import WhereRaw
+from piccolo.custom_types import Combinable
 
 from mediation import inputs
 from mediation.accounts.services import CurrentUser
@@ -23,7 +24,7 @@ from mediation.cases.tables import (
 )
 from mediation.cases.workdays import HolidayCalendar
 from mediation.clock import county_zone, local_date
-from mediation.db import is_postgres
+from mediation.db import fields_of, is_postgres
 from mediation.grid.tables import Mediator, Region, TeamMember
 from mediation.roles import AREA_ROLES, MEDIATOR_ROLES, TEAM_ROLES
 from mediation.settings import get_settings
@@ -32,34 +33,39 @@ from mediation.settings import get_settings
 # columns each time one is named, a measurable share of a page's time when done per request.
 _CASE_COLUMNS = (
     *Case.all_columns(),
-    Case.grid.name,
-    Case.grid.code,
-    Case.grid.region.name,
-    Case.registered_by.display_name,
-    Case.linked_case.number,
+    Case.grid._.name,
+    Case.grid._.code,
+    Case.grid._.region._.name,
+    Case.registered_by._.display_name,
+    Case.linked_case._.number,
 )
-_EVENT_COLUMNS = (*CaseEvent.all_columns(), CaseEvent.actor.display_name)
+_EVENT_COLUMNS = (*CaseEvent.all_columns(), CaseEvent.actor._.display_name)
 _TEAM_COLUMNS = (TeamMember.role, TeamMember.staff.display_name, TeamMember.staff)
 _MEDIATOR_COLUMNS = (
     CaseMediator.id,
     CaseMediator.mediator,
     CaseMediator.active,
     CaseMediator.ended_reason,
-    CaseMediator.mediator.staff.display_name,
-    CaseMediator.mediator.organisation,
+    CaseMediator.mediator._.staff._.display_name,
+    CaseMediator.mediator._.organisation,
 )
 
 
-async def case_for(user: CurrentUser, case_id: int) -> dict | None:
-    """The case if the user is entitled to it (see ``access``); otherwise None, as if it did not
-    exist."""
+async def _entitled_row(user: CurrentUser, case_id: int) -> dict | None:
     row = await Case.select(*_CASE_COLUMNS).where(Case.id == case_id).first()
     if not await access.entitled_to_case(user, row):
         return None
     return row
 
 
-@dataclass(slots=True)
+async def case_for(user: CurrentUser, case_id: int) -> CaseRecord | None:
+    """The case if the user is entitled to it (see ``access``); otherwise None, as if it did not
+    exist."""
+    row = await _entitled_row(user, case_id)
+    return None if row is None else CaseRecord.from_row(row)
+
+
+@dataclass(frozen=True, slots=True)
 class PartyRow:
     """A party as the case page and the API show it (the ID number masked)."""
 
@@ -76,7 +82,7 @@ class PartyRow:
     agent_name: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class EventRow:
     """One entry of a case's timeline."""
 
@@ -92,7 +98,7 @@ class EventRow:
     note: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class TeamMemberRow:
     """A member of the grid's team (grid worker or community police officer)."""
 
@@ -101,7 +107,7 @@ class TeamMemberRow:
     name: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class MediatorAssignment:
     """A mediator assigned to the case, active or ended by a party's objection."""
 
@@ -113,7 +119,7 @@ class MediatorAssignment:
     organisation: str | None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class SuggestionLink:
     """The people's suggestion a case was re-routed from."""
 
@@ -122,9 +128,9 @@ class SuggestionLink:
     url: str | None  # its page, for those who may open it, else None
 
 
-@dataclass(slots=True)
-class CaseDetail:
-    """A case with everything its page, its printed records and the API show."""
+@dataclass(frozen=True, slots=True)
+class CaseRecord:
+    """A case's own columns and the names of what it refers to, as the services act on it."""
 
     # The case's own columns (see ``tables.Case``).
     id: int
@@ -172,6 +178,17 @@ class CaseDetail:
     community: str  # the grid's community
     registered_by_name: str | None
     linked_case_number: str | None
+
+    @classmethod
+    def from_row(cls, row: dict) -> CaseRecord:
+        """From a row read with ``_CASE_COLUMNS``."""
+        return cls(**fields_of(row, _JOINED_FIELDS))
+
+
+@dataclass(frozen=True, slots=True)
+class CaseDetail(CaseRecord):
+    """A case with everything its page, its printed records and the API show."""
+
     # What belongs to it.
     parties: list[PartyRow]
     events: list[EventRow]
@@ -193,7 +210,7 @@ _JOINED_FIELDS = {
 
 
 async def case_detail(user: CurrentUser, case_id: int) -> CaseDetail | None:
-    case = await case_for(user, case_id)
+    case = await _entitled_row(user, case_id)
     if case is None:
         return None
     parties = await (
@@ -624,7 +641,7 @@ async def _digits_condition(digits: str):
         if sequences is None:
             return None
         numbers.extend(f"{counter['key']}-{seq}" for seq in sequences)
-    conditions = [Case.number.like(prefix + "%") for prefix in prefixes]
+    conditions: list[Combinable] = [Case.number.like(prefix + "%") for prefix in prefixes]
     if numbers:
         conditions.append(Case.number.is_in(numbers))
     ids = await _phone_tail_case_ids(digits)
@@ -769,7 +786,7 @@ async def my_work(user: CurrentUser, limit: int = 50) -> list[CaseRow]:
     if scope is None:
         return []
     query = query.where(scope)
-    conditions = []
+    conditions: list[Combinable] = []
     if user.has_role(*TEAM_ROLES):
         grids = [
             r["grid"]

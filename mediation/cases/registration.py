@@ -250,6 +250,17 @@ async def _notify_on_register(case: Case, grid: dict, actor: CurrentUser, policy
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PossibleDuplicate:
+    """A recent case that may be the dispute being registered."""
+
+    id: int
+    number: str
+    summary: str
+    status: str
+    registered_on: date
+
+
 async def find_duplicates(
     user: CurrentUser,
     id_numbers: list[str],
@@ -257,7 +268,7 @@ async def find_duplicates(
     address: str,
     category: str,
     days: int = 30,
-) -> list[dict]:
+) -> list[PossibleDuplicate]:
     """Cases of the last ``days`` with the same party ID or phone, or same address + category."""
     since = today() - timedelta(days=days)
     digests = [crypto.digest(i) for i in id_numbers if i]
@@ -280,9 +291,9 @@ async def find_duplicates(
         case_ids |= {r["id"] for r in rows}
     if not case_ids:
         return []
-    query = Case.select(
-        Case.id, Case.number, Case.summary, Case.status, Case.registered_on, Case.region_path
-    ).where(Case.id.is_in(list(case_ids)))
+    query = Case.select(Case.id, Case.number, Case.summary, Case.status, Case.registered_on).where(
+        Case.id.is_in(list(case_ids))
+    )
     rows = await query.order_by(Case.id, ascending=False).limit(10)
     allowed = await access.entitled_case_ids(user, [r["id"] for r in rows])
-    return [r for r in rows if r["id"] in allowed]
+    return [PossibleDuplicate(**r) for r in rows if r["id"] in allowed]

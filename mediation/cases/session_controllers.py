@@ -14,7 +14,7 @@ from mediation import inputs
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import sessions
 from mediation.cases.controller_support import SESSION_ROLES, Form, pdf_response
-from mediation.cases.services import CaseError, case_for
+from mediation.cases.services import CaseError, CaseRecord, case_for
 from mediation.clock import county_zone
 from mediation.documents.pdf import render_pdf_async
 from mediation.grid.tables import Mediator
@@ -37,9 +37,9 @@ def many(data: dict[str, Any], key: str) -> list[str]:
 
 
 async def _new_session_page(
-    case: dict, values: dict, errors: dict, conflicts: list, status_code: int
+    case: CaseRecord, values: dict, errors: dict, conflicts: list, status_code: int
 ) -> Template:
-    assigned = await sessions.assigned_mediators(case["id"])
+    assigned = await sessions.assigned_mediators(case.id)
     return Template(
         "cases/session_new.html",
         context={

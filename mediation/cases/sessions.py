@@ -18,7 +18,7 @@ from mediation.cases.tables import (
     SessionParticipant,
 )
 from mediation.clock import utc_now
-from mediation.db import write_transaction
+from mediation.db import fields_of, write_transaction
 from mediation.grid.tables import Mediator
 from mediation.i18n import format_datetime
 from mediation.i18n import gettext as _
@@ -569,12 +569,38 @@ async def add_attendance(user: CurrentUser, session_id: int, ticks: list[str]) -
 _SESSION_COLUMNS = (*MediationSession.all_columns(), MediationSession.mediator.staff.display_name)
 
 
-async def sessions_of_case(case_id: int) -> list[dict]:
-    return (
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """A session of a case as the case's page lists it (see ``tables.MediationSession``)."""
+
+    id: int
+    case: int
+    starts_at: datetime
+    minutes_planned: int
+    room: str
+    mode: str
+    mediator: int | None
+    status: str
+    cancel_reason: str
+    rescheduled_to: int | None
+    recorder: str
+    outcome: str
+    next_date: date | None
+    closed_at: datetime | None
+    created_by: int | None
+    mediator_name: str | None
+
+
+async def sessions_of_case(case_id: int) -> list[SessionSummary]:
+    rows = (
         await MediationSession.select(*_SESSION_COLUMNS)
         .where(MediationSession.case == case_id)
         .order_by(MediationSession.starts_at)
     )
+    return [
+        SessionSummary(**fields_of(r, {"mediator.staff.display_name": "mediator_name"}))
+        for r in rows
+    ]
 
 
 async def record_context(session: dict) -> dict:

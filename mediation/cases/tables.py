@@ -9,6 +9,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     Numeric,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -23,12 +24,16 @@ from mediation.grid.tables import Grid, Mediator, Staff
 class CaseCounter(Table):
     """Last number issued per county and year; bumped inside the registering transaction."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     key = Varchar(length=64, unique=True, help_text="e.g. 平湖-2026")
     last_number = Integer(default=0)
 
 
 class Case(Table):
     """矛盾纠纷: one dispute from registration to closure."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     number = Varchar(length=64, unique=True)
     category = Varchar(length=32, index=True, help_text="DisputeCategory code")
@@ -88,6 +93,8 @@ class Case(Table):
 class Party(Table):
     """当事人: applicant, respondent or third party; a person or an organisation."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     case = ForeignKey(Case, index=True)
     role = Varchar(length=16, help_text="applicant, respondent or third_party")
     kind = Varchar(length=16, default="person", help_text="person or organisation")
@@ -114,6 +121,8 @@ class Party(Table):
 class CaseEvent(Table):
     """Append-only timeline and audit of a case: who, when, what, before → after."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     case = ForeignKey(Case, index=True)
     at = Timestamptz(default=TimestamptzNow())
     actor = ForeignKey(Staff, null=True, default=None)
@@ -127,6 +136,8 @@ class CaseEvent(Table):
 class CaseMediator(Table):
     """A mediator on a case; an objection by a party ends the assignment."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     case = ForeignKey(Case, index=True)
     mediator = ForeignKey(Mediator, index=True)
     assigned_at = Timestamptz(default=TimestamptzNow())
@@ -137,6 +148,8 @@ class CaseMediator(Table):
 
 class Notification(Table):
     """In-app notification for one person, optionally about a case."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     recipient = ForeignKey(Staff, index=True)
     case = ForeignKey(Case, null=True, default=None)
@@ -152,6 +165,8 @@ class Attachment(Table):
     Never deleted: a material a party takes back is marked withdrawn, with the reason, and
     stays listed in the case file.
     """
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     case = ForeignKey(Case, index=True)
     filename = Varchar(length=200)
@@ -189,6 +204,8 @@ class Attachment(Table):
 class DeadlinePolicy(Table):
     """The deadline policy in force (JSON, editable by admin); none stored = the default file."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     body = JSON()
     updated_at = Timestamptz(default=TimestamptzNow())
     updated_by = ForeignKey(Staff, null=True, default=None)
@@ -196,6 +213,8 @@ class DeadlinePolicy(Table):
 
 class MediationSession(Table):
     """协商/调解会: one sitting on a case, with participants and live minutes."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     case = ForeignKey(Case, index=True)
     starts_at = Timestamptz(index=True)
@@ -222,6 +241,8 @@ class MediationSession(Table):
 class SessionParticipant(Table):
     """Someone at the table: a party, a representative, the mediator, police, residents…"""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     session = ForeignKey(MediationSession, index=True)
     name = Varchar(length=100)
     role = Varchar(length=32)
@@ -231,6 +252,8 @@ class SessionParticipant(Table):
 
 class MinuteEntry(Table):
     """One statement in the minutes, in order; locked when the session closes."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     session = ForeignKey(MediationSession, index=True)
     seq = Integer()
@@ -243,12 +266,16 @@ class MinuteEntry(Table):
 class AgreementCounter(Table):
     """Last agreement number per mediation committee and year."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     key = Varchar(length=64, unique=True)
     last_number = Integer(default=0)
 
 
 class Agreement(Table):
     """人民调解协议书: drafted, issued with a number, in effect on the last signature, locked."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     case = ForeignKey(Case, index=True)
     kind = Varchar(length=16, default="written", help_text="written or oral")
@@ -285,6 +312,8 @@ class Agreement(Table):
 class AgreementClause(Table):
     """One obligation: who owes what, how much, how, where and by when; performance tracked."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     agreement = ForeignKey(Agreement, index=True)
     seq = Integer()
     obligor = Varchar(length=100)
@@ -303,6 +332,8 @@ class AgreementClause(Table):
 class Signature(Table):
     """A signature, seal or fingerprint and its date; the last one puts the agreement in effect."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     agreement = ForeignKey(Agreement, index=True)
     signatory = Varchar(length=100)
     role = Varchar(length=16, help_text="party, mediator or seal")
@@ -312,6 +343,8 @@ class Signature(Table):
 
 class FollowUp(Table):
     """回访: whether the agreement is being kept and how satisfied the parties are."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     case = ForeignKey(Case, index=True)
     visited_on = Date()
@@ -329,6 +362,8 @@ class HolidayYear(Table):
     A year without a row is counted Monday to Friday, and every clock that relies on it says so.
     """
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     year = Integer(unique=True)
     source = Varchar(length=300, default="", help_text="The notice the schedule comes from")
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -337,6 +372,8 @@ class HolidayYear(Table):
 
 class HolidayDay(Table):
     """A holiday (休) or a make-up working day on a weekend (班) of a scheduled year."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     day = Date(unique=True)
     year = Integer(index=True)

@@ -8,6 +8,7 @@ from piccolo.columns import (
     Boolean,
     ForeignKey,
     Integer,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -20,6 +21,8 @@ REGION_LEVELS = ("county", "town", "community")
 
 class Region(Table):
     """County (县/市/区) → town/subdistrict (镇/街道) → village/community (村/社区)."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     code = Varchar(length=32, unique=True, help_text="Administrative division code")
     name = Varchar(length=100)
@@ -35,6 +38,8 @@ class Region(Table):
 class Department(Table):
     """承办单位: a body that handles suggestions routed to it."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     code = Varchar(length=32, unique=True)
     name = Varchar(length=100)
     region = ForeignKey(Region, null=True, default=None)
@@ -44,6 +49,8 @@ class Department(Table):
 
 class Staff(Table):
     """A user account with roles and a home region: they see that region's subtree."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     username = Varchar(length=64, unique=True)
     display_name = Varchar(length=64)
@@ -60,6 +67,8 @@ class Staff(Table):
 class Grid(Table):
     """网格: part of a village/community, optionally aligned to a police beat (警格)."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     code = Varchar(length=32, unique=True)
     name = Varchar(length=100)
     region = ForeignKey(Region, help_text="The village/community the grid belongs to")
@@ -70,6 +79,8 @@ class Grid(Table):
 class TeamMember(Table):
     """One person on a grid's team (警网融合): grid workers and the community police officer."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     grid = ForeignKey(Grid)
     staff = ForeignKey(Staff)
     role = Varchar(length=16, help_text="grid_worker or police")
@@ -77,6 +88,8 @@ class TeamMember(Table):
 
 class Mediator(Table):
     """A mediator's profile: what they are good at and how much they can take on."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     staff = ForeignKey(Staff, unique=True)
     skills = Array(base_column=Varchar(length=32), help_text="Dispute category codes")
@@ -92,6 +105,8 @@ class Mediator(Table):
 class DisputeCategory(Table):
     """Reference list of dispute categories used in statistics (editable)."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     code = Varchar(length=32, unique=True)
     name_zh = Varchar(length=50)
     name_en = Varchar(length=80)
@@ -101,6 +116,8 @@ class DisputeCategory(Table):
 
 class AuditEvent(Table):
     """Append-only record of admin changes and sign-ins: who, when, what, before → after."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     at = Timestamptz(default=TimestamptzNow(), index=True)
     actor = ForeignKey(Staff, null=True, default=None)
@@ -116,6 +133,8 @@ class FieldKeyCheck(Table):
     """A check value of the key that encrypts personal data: the app refuses to start when the
     configured key does not produce it (a wrong or lost FIELD_KEY would otherwise read nothing
     and encrypt new records under the wrong key)."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     name = Varchar(length=32, unique=True, help_text="Which key: 'field_key'")
     check_value = Varchar(length=64, help_text="HMAC of a fixed text under the key")

@@ -14,7 +14,6 @@ from litestar.response import Redirect, Template
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases.labels import PARTY_ROLE_LABELS
 from mediation.documents.pdf import render_pdf_async
-from mediation.documents.qr import qr_svg_data_uri
 from mediation.i18n import gettext as _
 from mediation.portal import services
 from mediation.roles import STAFF_ROLES
@@ -49,7 +48,7 @@ def _page(
     request: Request,
     values: dict,
     *,
-    view: dict | None = None,
+    view: services.PartyView | None = None,
     errors: dict | None = None,
     done: str = "",
     limited: bool = False,
@@ -223,11 +222,11 @@ class PartyCodeController(Controller):
     ) -> Response:
         """The 80-mm slip, or with ?paper=a4 the acceptance notice (受理告知书)."""
         try:
-            context = await services.slip_for(current_user(request), case_id, party_id)
+            slip = await services.slip_for(current_user(request), case_id, party_id)
         except services.PortalError as exc:
             raise NotFoundException() from exc
-        url = my_case_url(request, context["code"])
-        context.update({"url": url, "qr": qr_svg_data_uri(url), "ROLE_LABELS": PARTY_ROLE_LABELS})
+        url = my_case_url(request, slip.code)
+        context = {"slip": slip, "url": url, "ROLE_LABELS": PARTY_ROLE_LABELS}
         template = "portal/notice_print.html" if paper == "a4" else "portal/slip_print.html"
         pdf = await render_pdf_async(template, context)
         return Response(

@@ -10,10 +10,12 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from mediation import crypto, db
 from mediation.accounts.services import CurrentUser
+from mediation.cases import deadlines
 from mediation.cases import services as case_services
 from mediation.cases.categories import category_label
 from mediation.cases.tables import (
@@ -116,18 +118,31 @@ async def issue_codes_for_case(case_id: int, actor: CurrentUser | None) -> int:
     return issued
 
 
-async def _case_party(user: CurrentUser, case_id: int, party_id: int) -> tuple[dict, dict]:
+@dataclass(slots=True, frozen=True)
+class CaseParty:
+    """A party of a case as its code is given and printed (the phone only tells whether a code
+    can be sent)."""
+
+    id: int
+    name: str
+    role: str
+    phone: str
+
+
+async def _case_party(
+    user: CurrentUser, case_id: int, party_id: int
+) -> tuple[case_services.CaseRecord, CaseParty]:
     case = await case_services.case_for(user, case_id)
     if case is None:
         raise PortalError(_("This case does not exist."))
-    party = (
+    row = (
         await Party.select(Party.id, Party.name, Party.role, Party.phone)
         .where(Party.id == party_id, Party.case == case_id)
         .first()
     )
-    if party is None:
+    if row is None:
         raise PortalError(_("This party is not on the case."))
-    return case, party
+    return case, CaseParty(**row)
 
 
 async def reissue_code(user: CurrentUser, case_id: int, party_id: int) -> str:
@@ -138,7 +153,7 @@ async def reissue_code(user: CurrentUser, case_id: int, party_id: int) -> str:
     )
     code, _secret = await _issue(case_id, party_id, user)
     await case_services.record_event(
-        case_id, user, "party_code_reissued", changes={"party": [None, party["name"]]}
+        case_id, user, "party_code_reissued", changes={"party": [None, party.name]}
     )
     return code
 
@@ -181,7 +196,21 @@ async def codes_of_case(user: CurrentUser, case_id: int) -> list[PartyCode]:
     ]
 
 
-async def slip_for(user: CurrentUser, case_id: int, party_id: int) -> dict:
+@dataclass(slots=True, frozen=True)
+class PartySlip:
+    """What the printed slip (or the acceptance notice) of a party's code shows, secret
+    included."""
+
+    case: case_services.CaseRecord
+    party: CaseParty
+    code: str
+    secret: str
+    category: str
+    committee: str
+    registered_on: date
+
+
+async def slip_for(user: CurrentUser, case_id: int, party_id: int) -> PartySlip:
     """What the printed slip needs, secret included: printing it is recorded on the case."""
     case, party = await _case_party(user, case_id, party_id)
     row = (
@@ -190,26 +219,26 @@ async def slip_for(user: CurrentUser, case_id: int, party_id: int) -> dict:
         .first()
     )
     if row is None:
-        if not party["phone"]:
+        if not party.phone:
             raise PortalError(_("A code is given to parties with a phone number."))
         code, secret = await _issue(case_id, party_id, user)
     else:
         code, secret = row["code"], crypto.decrypt(row["secret_encrypted"])
     await case_services.record_event(
-        case_id, user, "party_code_printed", changes={"party": [None, party["name"]]}
+        case_id, user, "party_code_printed", changes={"party": [None, party.name]}
     )
     from mediation.cases.agreements import _committee_for
 
-    committee, _short = await _committee_for(case["region_path"], case["level"])
-    return {
-        "case": case,
-        "party": party,
-        "code": code,
-        "secret": secret,
-        "category": category_label(case["category"]),
-        "committee": committee,
-        "registered_on": case["registered_on"],
-    }
+    committee, _short = await _committee_for(case.region_path, case.level)
+    return PartySlip(
+        case=case,
+        party=party,
+        code=code,
+        secret=secret,
+        category=category_label(case.category),
+        committee=committee,
+        registered_on=case.registered_on,
+    )
 
 
 # ---------------------------------------------------------------- the party's side
@@ -249,24 +278,106 @@ async def access(code: str, secret: str) -> Access | None:
     )
 
 
-async def _mediators(case_id: int) -> list[dict]:
+@dataclass(slots=True, frozen=True)
+class PartyMediator:
+    """A mediator of the case, as the parties see them."""
+
+    assignment_id: int
+    name: str | None
+    organisation: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class NextSession:
+    """The next session scheduled for the case."""
+
+    id: int
+    starts_at: datetime
+    room: str
+    mode: str
+
+
+@dataclass(slots=True, frozen=True)
+class PartyClause:
+    """A clause of an agreement, and whether it is owed to the party reading."""
+
+    id: int
+    seq: int
+    obligor: str
+    obligation: str
+    amount: Decimal | None
+    deadline: date | None
+    done_on: date | None
+    owed_to_me: bool
+
+
+@dataclass(slots=True, frozen=True)
+class PartyAgreement:
+    """An issued agreement of the case with its clauses."""
+
+    id: int
+    number: str | None
+    kind: str
+    status: str
+    issued_on: date | None
+    effective_on: date | None
+    clauses: list[PartyClause]
+
+
+@dataclass(slots=True, frozen=True)
+class PartyDeadline:
+    """The mediation's time limit as the parties see it."""
+
+    label: str
+    due: date
+    state: deadlines.ClockState
+    late: bool
+
+
+@dataclass(slots=True, frozen=True)
+class PartyRating:
+    rating: str
+    comment: str
+
+
+@dataclass(slots=True, frozen=True)
+class PartyView:
+    """Everything the party's page shows, and nothing personal about anyone."""
+
+    code: str
+    party_name: str
+    number: str
+    category: str
+    status: str
+    status_words: str
+    registered_on: date
+    accepted_on: date | None
+    next_session: NextSession | None
+    mediators: list[PartyMediator]
+    deadlines: list[PartyDeadline]
+    agreements: list[PartyAgreement]
+    rating: PartyRating | None
+    can_rate: bool
+
+
+async def _mediators(case_id: int) -> list[PartyMediator]:
     rows = await CaseMediator.select(
         CaseMediator.id,
         CaseMediator.mediator.staff.display_name,
         CaseMediator.mediator.organisation,
     ).where(CaseMediator.case == case_id, CaseMediator.active.eq(True))
     return [
-        {
-            "assignment_id": r["id"],
-            "name": r["mediator.staff.display_name"],
-            "organisation": r["mediator.organisation"],
-        }
+        PartyMediator(
+            assignment_id=r["id"],
+            name=r["mediator.staff.display_name"],
+            organisation=r["mediator.organisation"],
+        )
         for r in rows
     ]
 
 
-async def _next_session(case_id: int) -> dict | None:
-    return (
+async def _next_session(case_id: int) -> NextSession | None:
+    row = (
         await MediationSession.select(
             MediationSession.id,
             MediationSession.starts_at,
@@ -281,9 +392,12 @@ async def _next_session(case_id: int) -> dict | None:
         .order_by(MediationSession.starts_at)
         .first()
     )
+    return None if row is None else NextSession(**row)
 
 
-async def _agreements(case_id: int) -> list[dict]:
+async def _agreements(case_id: int, party_name: str) -> list[PartyAgreement]:
+    """The case's agreements past drafting; a clause is owed to ``party_name`` when someone
+    else is its obligor."""
     agreements = (
         await Agreement.select(
             Agreement.id,
@@ -296,8 +410,9 @@ async def _agreements(case_id: int) -> list[dict]:
         .where(Agreement.case == case_id, Agreement.status != "draft")
         .order_by(Agreement.id)
     )
+    out = []
     for agreement in agreements:
-        agreement["clauses"] = (
+        clauses = (
             await AgreementClause.select(
                 AgreementClause.id,
                 AgreementClause.seq,
@@ -310,48 +425,49 @@ async def _agreements(case_id: int) -> list[dict]:
             .where(AgreementClause.agreement == agreement["id"])
             .order_by(AgreementClause.seq)
         )
-    return agreements
+        out.append(
+            PartyAgreement(
+                **agreement,
+                clauses=[PartyClause(**c, owed_to_me=c["obligor"] != party_name) for c in clauses],
+            )
+        )
+    return out
 
 
-async def party_view(who: Access) -> dict:
+async def party_view(who: Access) -> PartyView:
     """Everything the party's page shows, and nothing personal about anyone."""
     case = await Case.select(Case.all_columns()).where(Case.id == who.case_id).first()
     clocks = await case_services.clocks_for(case)
-    agreements = await _agreements(who.case_id)
-    for agreement in agreements:
-        for clause in agreement["clauses"]:
-            # A clause is owed to this party when someone else is its obligor.
-            clause["owed_to_me"] = clause["obligor"] != who.party_name
     rating = (
         await CaseRating.select(CaseRating.rating, CaseRating.comment)
         .where(CaseRating.party == who.party_id)
         .first()
     )
-    return {
-        "code": who.code,
-        "party_name": who.party_name,
-        "number": case["number"],
-        "category": category_label(case["category"]),
-        "status": case["status"],
-        "status_words": str(PLAIN_STATUS.get(case["status"], case["status"])),
-        "registered_on": case["registered_on"],
-        "accepted_on": case["accepted_on"],
-        "next_session": await _next_session(who.case_id),
-        "mediators": await _mediators(who.case_id),
-        "deadlines": [
-            {
-                "label": c.clock.label,
-                "due": c.clock.due,
-                "state": c.state,
-                "late": c.clock.due < local_today(),
-            }
+    return PartyView(
+        code=who.code,
+        party_name=who.party_name,
+        number=case["number"],
+        category=category_label(case["category"]),
+        status=case["status"],
+        status_words=str(PLAIN_STATUS.get(case["status"], case["status"])),
+        registered_on=case["registered_on"],
+        accepted_on=case["accepted_on"],
+        next_session=await _next_session(who.case_id),
+        mediators=await _mediators(who.case_id),
+        deadlines=[
+            PartyDeadline(
+                label=c.clock.label,
+                due=c.clock.due,
+                state=c.state,
+                late=c.clock.due < local_today(),
+            )
             for c in clocks
             if c.clock.name == "mediation"
         ],
-        "agreements": agreements,
-        "rating": rating,
-        "can_rate": case["status"] == "closed" and rating is None,
-    }
+        agreements=await _agreements(who.case_id, who.party_name),
+        rating=None if rating is None else PartyRating(**rating),
+        can_rate=case["status"] == "closed" and rating is None,
+    )
 
 
 async def request_reschedule(who: Access, session_id: int, reason: str) -> None:
@@ -586,8 +702,7 @@ async def _text_parties(case_id: int, event: str) -> None:
     elif event.startswith("session_"):
         session = await _next_session(case_id)
         if session:
-            starts = session["starts_at"]
-            extra = {"when": _format_when(starts), "place": session["room"]}
+            extra = {"when": _format_when(session.starts_at), "place": session.room}
     recipients = await PartyAccess.select(
         PartyAccess.party, PartyAccess.code, PartyAccess.party.phone
     ).where(PartyAccess.case == case_id, PartyAccess.active.eq(True))

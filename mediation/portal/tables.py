@@ -5,6 +5,7 @@ from __future__ import annotations
 from piccolo.columns import (
     Boolean,
     ForeignKey,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -18,6 +19,8 @@ from mediation.grid.tables import Staff
 
 class PartyAccess(Table):
     """A party's code and secret for /my-case; reissuing ends the old one (active = False)."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     case = ForeignKey(Case, index=True)
     party = ForeignKey(Party, index=True)
@@ -33,6 +36,8 @@ class PartyAccess(Table):
 class PartyMessage(Table):
     """A short text for one party (SMS-ready), as handed to the configured message backend."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     case = ForeignKey(Case, index=True)
     party = ForeignKey(Party, index=True)
     event = Varchar(length=32, help_text="accepted, session_scheduled, agreement_issued, closed…")
@@ -45,6 +50,8 @@ class PartyMessage(Table):
 
 class CaseRating(Table):
     """A party's rating of the mediation once the case is closed: one per party."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     case = ForeignKey(Case, index=True)
     party = ForeignKey(Party, unique=True)

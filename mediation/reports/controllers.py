@@ -574,9 +574,6 @@ async def _warning_page(request: Request, status: str, errors: dict, code: int =
     user = current_user(request)
     status = status if status in ("open", "acknowledged", "dismissed") else "open"
     rows = await warnings.warnings_for(user, status)
-    for row in rows:
-        row["label"] = str(warnings.RULE_LABELS.get(row["rule"], row["rule"]))
-        row["why"] = warnings.reason_text(row["rule"], row["reason_args"] or {})
     return Template(
         "reports/warnings.html",
         context={"rows": rows, "status": status, "errors": errors},

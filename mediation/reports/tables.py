@@ -11,6 +11,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     Numeric,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -28,6 +29,8 @@ class CaseStat(Table):
     started, settled, terminated, declined, closed, a prevention figure). Kept in step with the
     cases by ``mediation.reports.rollups`` in the same transaction as every case change.
     """
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     key = Varchar(length=200, unique=True, help_text="All dimensions joined: the upsert target")
     day = Date(index=True, help_text="County (Beijing) date of the measure")
@@ -59,6 +62,8 @@ class CaseRollup(Table):
     ``mediation.reports.rollups`` in the same transaction.
     """
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     key = Varchar(length=700, unique=True, help_text="All dimensions joined: the upsert target")
     month = Date(help_text="First county (Beijing) day of the month")
     region_path = Varchar(length=400, help_text="A region containing the case's community")
@@ -75,6 +80,8 @@ class CaseRollup(Table):
 class WarningRule(Table):
     """An early-warning rule's thresholds, editable by an administrator."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     code = Varchar(length=32, unique=True)
     enabled = Boolean(default=True)
     params = JSON(default={}, help_text="Thresholds, e.g. {min_cases: 3, window_days: 90}")
@@ -84,6 +91,8 @@ class WarningRule(Table):
 
 class EarlyWarning(Table):
     """A raised warning: which rule, why (in words), which cases, and what staff did about it."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     rule = Varchar(length=32, index=True)
     subject = Varchar(length=200, help_text="What it is about: a digest, an address, a case…")

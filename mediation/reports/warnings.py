@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from piccolo.utils.encoding import dump_json
@@ -19,7 +19,7 @@ from piccolo.utils.encoding import dump_json
 from mediation import db
 from mediation.cases.tables import Case, CaseEvent, Party
 from mediation.clock import local_today, utc_now
-from mediation.db import write_transaction
+from mediation.db import fields_of, write_transaction
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 from mediation.reports.tables import EarlyWarning, WarningRule
@@ -529,7 +529,47 @@ async def _red_without_contact(rule: dict) -> list[Candidate]:
     ]
 
 
-async def warnings_for(user, status: str = "open", warning_id: int | None = None) -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class WarnedCase:
+    id: int
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class WarningRow:
+    """An early warning as its page shows it."""
+
+    # The warning's own columns (see ``tables.EarlyWarning``).
+    id: int
+    rule: str
+    subject: str
+    fingerprint: str
+    region_path: str
+    colour: str
+    reason: str
+    reason_args: dict
+    case_ids: list[int]
+    raised_at: datetime
+    raised_on: date
+    status: str
+    handled_by: int | None
+    handled_at: datetime | None
+    handled_note: str
+    handled_by_name: str | None
+    cases: list[WarnedCase]  # its cases with their numbers (empty when one warning is asked for)
+
+    @property
+    def label(self) -> str:
+        return str(RULE_LABELS.get(self.rule, self.rule))
+
+    @property
+    def why(self) -> str:
+        return reason_text(self.rule, self.reason_args)
+
+
+async def warnings_for(
+    user, status: str = "open", warning_id: int | None = None
+) -> list[WarningRow]:
     """The warnings about the user's region subtree; the police see their grids' cases.
 
     With ``warning_id``, that one warning if the user may see it (any age), else nothing.
@@ -554,22 +594,23 @@ async def warnings_for(user, status: str = "open", warning_id: int | None = None
     if user.has_role("police") and not user.has_role(*AREA_ROLES):
         theirs = await _police_cases(user, {cid for r in rows for cid in r["case_ids"]})
         rows = [r for r in rows if theirs.intersection(r["case_ids"])]
-    if warning_id is None:
-        await _with_case_numbers(rows)
-    return rows
+    numbers = await _case_numbers(rows) if warning_id is None else {}
+    return [
+        WarningRow(
+            **fields_of(row, {"handled_by.display_name": "handled_by_name"}),
+            cases=[WarnedCase(cid, numbers[cid]) for cid in row["case_ids"] if cid in numbers],
+        )
+        for row in rows
+    ]
 
 
-async def _with_case_numbers(rows: list[dict]) -> None:
-    """Each warning's cases as ``{"id", "number"}``, in one query for the page."""
+async def _case_numbers(rows: list[dict]) -> dict[int, str]:
+    """The numbers of the warnings' cases, in one query for the page."""
     ids = {cid for row in rows for cid in row["case_ids"]}
-    numbers = {
+    return {
         r["id"]: r["number"]
         for r in await Case.select(Case.id, Case.number).where(Case.id.is_in(list(ids) or [0]))
     }
-    for row in rows:
-        row["cases"] = [
-            {"id": cid, "number": numbers[cid]} for cid in row["case_ids"] if cid in numbers
-        ]
 
 
 def _ancestors(path: str) -> list[str]:

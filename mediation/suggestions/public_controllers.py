@@ -446,7 +446,7 @@ def _track_page(
     request: Request,
     values: dict[str, str],
     *,
-    found: dict | None = None,
+    found: services.TrackedSuggestion | None = None,
     errors: dict[str, str] | None = None,
     rated: dict | None = None,
     status_code: int = 200,
@@ -465,7 +465,7 @@ def _track_page(
         "STATUS_LABELS": rules.STATUS_LABELS,
         "OUTCOME_LABELS": rules.OUTCOME_LABELS,
         "RATING_LABELS": rules.RATING_LABELS,
-        "can_reopen": bool(found) and found["times_reopened"] < rules.MAX_REOPENINGS,
+        "can_reopen": bool(found) and found.times_reopened < rules.MAX_REOPENINGS,
         "kiosk": request.scope.get(KIOSK_SCOPE) is not None,
         "reset_seconds": _kiosk_reset_seconds(request),
     }
@@ -536,7 +536,7 @@ class TrackController(Controller):
         if not verdict.allowed:
             return _too_many(request, verdict)
         try:
-            result = await services.rate(values["code"], secret, rating)
+            reopened = await services.rate(values["code"], secret, rating)
         except services.SuggestionError as exc:
             found = await services.track(values["code"], secret)
             if found is None:
@@ -555,7 +555,7 @@ class TrackController(Controller):
             request,
             {**values, "secret": secret},
             found=found,
-            rated={"rating": rating, "reopened": result["reopened"]},
+            rated={"rating": rating, "reopened": reopened},
         )
 
 

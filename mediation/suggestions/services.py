@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from mediation.accounts.services import CurrentUser
 from mediation.cases.services import CaseError, CaseInput, PartyInput, register_case, today
 from mediation.clock import utc_now
-from mediation.db import write_transaction
+from mediation.db import fields_of, write_transaction
 from mediation.grid.tables import Department, Grid, Region
 from mediation.i18n import gettext as _
 from mediation.inputs import contains
@@ -355,7 +355,38 @@ async def photos_of(suggestion_id: int) -> list[dict]:
     )
 
 
-async def track(code: str, secret: str) -> dict | None:
+@dataclass(frozen=True, slots=True)
+class PublicStep:
+    """A step of a suggestion's timeline the citizen may see."""
+
+    at: datetime
+    action: str
+    from_status: str
+    to_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedSuggestion:
+    """What the citizen sees of their suggestion with the receipt code and secret."""
+
+    id: int
+    tracking_code: str
+    title: str
+    status: str
+    outcome: str
+    reply_text: str
+    replied_at: datetime | None
+    rating: str
+    times_reopened: int
+    received_on: date
+    department_name: str | None
+    conclude_due: date
+    case_number: str | None
+    events: list[PublicStep]
+    can_rate: bool
+
+
+async def track(code: str, secret: str) -> TrackedSuggestion | None:
     """What the citizen sees with the receipt code and secret; a wrong secret reveals nothing."""
     parsed = rules.parse_tracking_code(code)
     row = None
@@ -386,8 +417,7 @@ async def track(code: str, secret: str) -> dict | None:
     )
     if row is None or not ok:
         return None
-    row.pop("secret_digest")
-    row["events"] = (
+    events = (
         await SuggestionEvent.select(
             SuggestionEvent.at,
             SuggestionEvent.action,
@@ -397,59 +427,73 @@ async def track(code: str, secret: str) -> dict | None:
         .where(SuggestionEvent.suggestion == row["id"], SuggestionEvent.public.eq(True))
         .order_by(SuggestionEvent.id)
     )
-    row["can_rate"] = row["status"] in {s.value for s in rules.RATEABLE} and not row["rating"]
-    return row
+    return TrackedSuggestion(
+        id=row["id"],
+        tracking_code=row["tracking_code"],
+        title=row["title"],
+        status=row["status"],
+        outcome=row["outcome"],
+        reply_text=row["reply_text"],
+        replied_at=row["replied_at"],
+        rating=row["rating"],
+        times_reopened=row["times_reopened"],
+        received_on=row["received_on"],
+        department_name=row["department.name"],
+        conclude_due=row["conclude_due"],
+        case_number=row["case.number"],
+        events=[PublicStep(**e) for e in events],
+        can_rate=row["status"] in {s.value for s in rules.RATEABLE} and not row["rating"],
+    )
 
 
-async def rate(code: str, secret: str, rating: str) -> dict:
-    """The citizen rates the reply; "not satisfied" reopens it, once."""
+async def rate(code: str, secret: str, rating: str) -> bool:
+    """The citizen rates the reply; "not satisfied" reopens it, once. Returns whether it was
+    reopened."""
     found = await track(code, secret)
     if found is None:
         raise SuggestionError(_("The code or the secret is not right."))
     try:
-        checked = rules.check_rating(found["status"], rating, already_rated=bool(found["rating"]))
+        checked = rules.check_rating(found.status, rating, already_rated=bool(found.rating))
     except rules.SuggestionRuleError as exc:
         raise SuggestionError(exc.message, "rating") from exc
-    reopen = rules.may_reopen(checked, found["times_reopened"])
+    reopen = rules.may_reopen(checked, found.times_reopened)
     async with write_transaction():
-        await Suggestion.update({Suggestion.rating: str(checked)}).where(
-            Suggestion.id == found["id"]
-        )
+        await Suggestion.update({Suggestion.rating: str(checked)}).where(Suggestion.id == found.id)
         await _event(
-            found["id"],
+            found.id,
             None,
             "rated",
-            found["status"],
-            found["status"],
+            found.status,
+            found.status,
             str(rules.RATING_LABELS[checked]),
         )
         if reopen:
             move = rules.apply(
                 "reopen",
-                found["status"],
+                found.status,
                 rating=str(checked),
-                times_reopened=found["times_reopened"],
+                times_reopened=found.times_reopened,
             )
             await Suggestion.update(
                 {
                     Suggestion.status: move.to_status.value,
-                    Suggestion.times_reopened: found["times_reopened"] + 1,
+                    Suggestion.times_reopened: found.times_reopened + 1,
                     Suggestion.rating: "",
                 }
-            ).where(Suggestion.id == found["id"])
-            await _event(found["id"], None, "reopen", found["status"], move.to_status.value)
+            ).where(Suggestion.id == found.id)
+            await _event(found.id, None, "reopen", found.status, move.to_status.value)
             # Handled again for this proposer alone: it no longer follows a leader, and a
             # leader's own reopening leaves its members' answers as they are.
             left = (
                 await Suggestion.update({Suggestion.group_leader: None})
-                .where(Suggestion.id == found["id"], Suggestion.group_leader.is_not_null())
+                .where(Suggestion.id == found.id, Suggestion.group_leader.is_not_null())
                 .returning(Suggestion.id)
             )
             if left:
                 await _event(
-                    found["id"], None, "ungrouped", move.to_status.value, move.to_status.value
+                    found.id, None, "ungrouped", move.to_status.value, move.to_status.value
                 )
-    return {"reopened": reopen}
+    return reopen
 
 
 # ---------------------------------------------------------------- staff
@@ -462,7 +506,90 @@ def redact(row: dict, for_department: bool) -> dict:
     return row
 
 
-async def suggestion_for_staff(user: CurrentUser, suggestion_id: int) -> dict | None:
+@dataclass(frozen=True, slots=True)
+class StaffStep:
+    """A step of a suggestion's timeline as the office sees it."""
+
+    id: int
+    suggestion: int
+    at: datetime
+    actor: int | None
+    actor_name: str | None
+    action: str
+    from_status: str
+    to_status: str
+    note: str
+    public: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionDetail:
+    """A suggestion as the office (or, redacted, a department) reads and acts on it."""
+
+    # The suggestion's own columns (see ``tables.Suggestion``), all but the secret's digest.
+    id: int
+    tracking_code: str
+    channel: str
+    point: int | None
+    call: int | None
+    title: str
+    reason: str
+    measures: str
+    proposer_name: str
+    proposer_phone: str
+    proposer_email: str
+    account_id: str
+    reply_by_phone: bool
+    confidential: bool
+    consent_to_publish: bool
+    category: str
+    region: int | None
+    region_path: str
+    address: str
+    address_id: str
+    lat: float | None
+    long: float | None
+    media_url: str
+    status: str
+    department: int | None
+    outcome: str
+    reply_text: str
+    replied_at: datetime | None
+    rating: str
+    times_reopened: int
+    reward_tier: str
+    group_leader: int | None
+    case: int | None
+    received_on: date
+    route_due: date
+    conclude_due: date
+    extension_days: int
+    extensions: int
+    overdue: bool
+    created_at: datetime
+    version: int
+    # Names of what it refers to.
+    department_name: str | None
+    point_name: str | None
+    call_title: str | None
+    case_number: str | None
+    region_name: str | None
+    events: list[StaffStep]
+    actions: list[str]  # the steps its status allows
+    identity_hidden: bool = False  # the proposer's identity blanked for a department
+
+
+# Columns of other tables read with the suggestion, and the fields they fill.
+_JOINED_FIELDS = {
+    "department.name": "department_name",
+    "point.name": "point_name",
+    "call.title": "call_title",
+    "case.number": "case_number",
+    "region.name": "region_name",
+}
+
+
+async def suggestion_for_staff(user: CurrentUser, suggestion_id: int) -> SuggestionDetail | None:
     row = (
         await Suggestion.select(
             Suggestion.all_columns(exclude=[Suggestion.secret_digest]),
@@ -487,16 +614,18 @@ async def suggestion_for_staff(user: CurrentUser, suggestion_id: int) -> dict | 
         department_view = True
     else:
         return None
-    row = redact(row, department_view)
-    row["events"] = (
+    events = (
         await SuggestionEvent.select(
             SuggestionEvent.all_columns(), SuggestionEvent.actor.display_name
         )
         .where(SuggestionEvent.suggestion == suggestion_id)
         .order_by(SuggestionEvent.id)
     )
-    row["actions"] = [a.value for a in rules.allowed_actions(row["status"])]
-    return row
+    return SuggestionDetail(
+        **fields_of(redact(row, department_view), _JOINED_FIELDS),
+        events=[StaffStep(**fields_of(e, {"actor.display_name": "actor_name"})) for e in events],
+        actions=[a.value for a in rules.allowed_actions(row["status"])],
+    )
 
 
 def _list_scope(query, user: CurrentUser, status: str = ""):
@@ -670,7 +799,7 @@ async def similar_to(
     if row is None:
         return []
     since = date(today().year - 1, today().month, 1)
-    new = similarity.SuggestionText(row["id"], row["title"], row["reason"], row["measures"])
+    new = similarity.SuggestionText(row.id, row.title, row.reason, row.measures)
     found = await similar_index.find_similar(new, since, limit)
     if not found:
         return []
@@ -796,13 +925,13 @@ async def leave_group(user: CurrentUser, suggestion_id: int) -> None:
     row = await suggestion_for_staff(user, suggestion_id)
     if row is None or not user.has_role(*STAFF_ROLES):
         raise SuggestionError(_("This suggestion does not exist."))
-    if not row["group_leader"]:
+    if not row.group_leader:
         raise SuggestionError(_("This suggestion is not in a group."))
     async with write_transaction():
         await Suggestion.update(
-            {Suggestion.group_leader: None, Suggestion.version: row["version"] + 1}
+            {Suggestion.group_leader: None, Suggestion.version: row.version + 1}
         ).where(Suggestion.id == suggestion_id)
-        await _event(suggestion_id, user, "ungrouped", row["status"], row["status"])
+        await _event(suggestion_id, user, "ungrouped", row.status, row.status)
 
 
 # What a member takes over from its leader.
@@ -898,12 +1027,12 @@ async def move(user: CurrentUser, suggestion_id: int, action: str, facts: dict[s
         ):
             raise SuggestionError(_("Choose from the list."), "department")
     try:
-        transition = rules.apply(action, row["status"], **clean)
+        transition = rules.apply(action, row.status, **clean)
     except rules.SuggestionRuleError as exc:
         raise SuggestionError(exc.message, getattr(exc, "field", "")) from exc
     values: dict[Any, Any] = {
         Suggestion.status: transition.to_status.value,
-        Suggestion.version: row["version"] + 1,
+        Suggestion.version: row.version + 1,
     }
     if action == "transfer":
         values[Suggestion.department] = int(clean["department"])
@@ -915,7 +1044,7 @@ async def move(user: CurrentUser, suggestion_id: int, action: str, facts: dict[s
     async with write_transaction():
         updated = (
             await Suggestion.update(values)
-            .where(Suggestion.id == suggestion_id, Suggestion.version == row["version"])
+            .where(Suggestion.id == suggestion_id, Suggestion.version == row.version)
             .returning(Suggestion.id)
         )
         if not updated:
@@ -925,20 +1054,20 @@ async def move(user: CurrentUser, suggestion_id: int, action: str, facts: dict[s
                     "Reload the page and try again."
                 )
             )
-        await _event(suggestion_id, user, action, row["status"], transition.to_status.value, note)
+        await _event(suggestion_id, user, action, row.status, transition.to_status.value, note)
         if action in ("close", "reroute"):
             # The leader's proposer withdrew, or it left the channel: the others go on.
-            await _hand_group_on(user, suggestion_id, row["tracking_code"])
+            await _hand_group_on(user, suggestion_id, row.tracking_code)
         else:
             await _members_follow(user, suggestion_id, action, clean, values, note)
     return transition.to_status.value
 
 
-async def _refuse_member(row: dict) -> None:
-    if row["group_leader"]:
+async def _refuse_member(row: SuggestionDetail) -> None:
+    if row.group_leader:
         leader = (
             await Suggestion.select(Suggestion.tracking_code)
-            .where(Suggestion.id == row["group_leader"])
+            .where(Suggestion.id == row.group_leader)
             .first()
         )
         raise SuggestionError(
@@ -968,7 +1097,7 @@ async def reroute_to_case(
         raise SuggestionError(_("This suggestion does not exist."))
     await _refuse_member(row)
     try:
-        rules.apply("reroute", row["status"], reroute_to="dispute_case")
+        rules.apply("reroute", row.status, reroute_to="dispute_case")
     except rules.SuggestionRuleError as exc:
         raise SuggestionError(exc.message) from exc
     identity_consent = identity_consent.strip()
@@ -976,21 +1105,21 @@ async def reroute_to_case(
         raise SuggestionError(
             _("Write at most %(limit)s characters.", limit=200), "identity_consent"
         )
-    carries_identity = not row["confidential"] or bool(identity_consent)
+    carries_identity = not row.confidential or bool(identity_consent)
     inp = CaseInput(
         category=category,
-        summary=row["title"][:200],
-        facts=f"{row['reason']}\n\n{row['measures']}",
+        summary=row.title[:200],
+        facts=f"{row.reason}\n\n{row.measures}",
         grid_id=grid_id,
         source="suggestion",
         colour="green",
         parties=[
             PartyInput(
                 role="applicant",
-                name=(row["proposer_name"] if carries_identity else "")
-                or (_("Proposer (identity kept confidential)") if row["confidential"] else "")
+                name=(row.proposer_name if carries_identity else "")
+                or (_("Proposer (identity kept confidential)") if row.confidential else "")
                 or _("Proposer"),
-                phone=row["proposer_phone"] if carries_identity else "",
+                phone=row.proposer_phone if carries_identity else "",
             )
         ],
     )
@@ -1003,18 +1132,18 @@ async def reroute_to_case(
             {
                 Suggestion.status: "rerouted",
                 Suggestion.case: case_id,
-                Suggestion.version: row["version"] + 1,
+                Suggestion.version: row.version + 1,
             }
         ).where(Suggestion.id == suggestion_id)
         await _event(
             suggestion_id,
             user,
             "reroute",
-            row["status"],
+            row.status,
             "rerouted",
             _("Handled as a dispute by the grid team."),
         )
-        if row["confidential"]:
+        if row.confidential:
             await _event(
                 suggestion_id,
                 user,
@@ -1029,11 +1158,11 @@ async def reroute_to_case(
                 else _("The case does not name the proposer: no consent was recorded."),
                 public=False,
             )
-        await _hand_group_on(user, suggestion_id, row["tracking_code"])
+        await _hand_group_on(user, suggestion_id, row.tracking_code)
     from mediation.cases.services import record_event
 
     await record_event(
-        case_id, user, "from_suggestion", changes={"suggestion": [None, row["tracking_code"]]}
+        case_id, user, "from_suggestion", changes={"suggestion": [None, row.tracking_code]}
     )
     return case_id
 

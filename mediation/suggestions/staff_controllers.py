@@ -149,21 +149,21 @@ async def award_reward(user: CurrentUser, suggestion_id: int, tier: str) -> None
         raise SuggestionError(_("This suggestion does not exist."))
     if tier not in REWARD_CODES:
         raise SuggestionError(_("Choose from the list."), "reward_tier")
-    if not rules.reward_allowed(row["outcome"]):
+    if not rules.reward_allowed(row.outcome):
         raise SuggestionError(
             _("Only an adopted or partly adopted suggestion can be rewarded."), "reward_tier"
         )
     async with write_transaction():
         await Suggestion.update(
-            {Suggestion.reward_tier: tier, Suggestion.version: row["version"] + 1}
+            {Suggestion.reward_tier: tier, Suggestion.version: row.version + 1}
         ).where(Suggestion.id == suggestion_id)
         await SuggestionEvent.insert(
             SuggestionEvent(
                 suggestion=suggestion_id,
                 actor=user.id,
                 action="reward",
-                from_status=row["status"],
-                to_status=row["status"],
+                from_status=row.status,
+                to_status=row.status,
                 note=tier,
                 public=False,
             )
@@ -175,18 +175,18 @@ async def reveal_phone(user: CurrentUser, suggestion_id: int) -> str:
     row = await services.suggestion_for_staff(user, suggestion_id)
     if row is None:
         raise NotFoundException()
-    if row["proposer_phone"]:
+    if row.proposer_phone:
         await SuggestionEvent.insert(
             SuggestionEvent(
                 suggestion=suggestion_id,
                 actor=user.id,
                 action="revealed_phone",
-                from_status=row["status"],
-                to_status=row["status"],
+                from_status=row.status,
+                to_status=row.status,
                 public=False,
             )
         )
-    return row["proposer_phone"]
+    return row.proposer_phone
 
 
 # Fields of a point as the form names them, with their length limits.
@@ -307,31 +307,33 @@ async def _point_for(user: CurrentUser, point_id: int) -> dict:
     return point
 
 
-async def _group(row: dict) -> dict:
+async def _group(row: services.SuggestionDetail) -> dict:
     """The group this suggestion belongs to: its leader, or the members it leads."""
     leader = None
-    if row["group_leader"]:
+    if row.group_leader:
         leader = (
             await Suggestion.select(Suggestion.id, Suggestion.tracking_code, Suggestion.title)
-            .where(Suggestion.id == row["group_leader"])
+            .where(Suggestion.id == row.group_leader)
             .first()
         )
     members = await Suggestion.select(
         Suggestion.id, Suggestion.tracking_code, Suggestion.title, Suggestion.status
-    ).where(Suggestion.group_leader == row["id"])
+    ).where(Suggestion.group_leader == row.id)
     return {"leader": leader, "members": members}
 
 
-async def _similar(user: CurrentUser, row: dict, group: dict) -> list[services.SimilarSuggestion]:
+async def _similar(
+    user: CurrentUser, row: services.SuggestionDetail, group: dict
+) -> list[services.SimilarSuggestion]:
     """Similar suggestions the user may group with (the finder does not know about scopes)."""
-    found = await services.similar_to(user, row["id"])
+    found = await services.similar_to(user, row.id)
     if not found:
         return []
     paths = await Suggestion.select(
         Suggestion.id, Suggestion.region_path, Suggestion.group_leader
     ).where(Suggestion.id.is_in([s.id for s in found]))
     by_id = {p["id"]: p for p in paths}
-    grouped = {m["id"] for m in group["members"]} | {row["group_leader"]}
+    grouped = {m["id"] for m in group["members"]} | {row.group_leader}
     shown = []
     for s in found:
         info = by_id.get(s.id) or {}
@@ -339,7 +341,7 @@ async def _similar(user: CurrentUser, row: dict, group: dict) -> list[services.S
         if path and not user.can_see_path(path):
             continue
         s.in_group = s.id in grouped or (
-            bool(row["group_leader"]) and info.get("group_leader") == row["group_leader"]
+            bool(row.group_leader) and info.get("group_leader") == row.group_leader
         )
         shown.append(s)
     return shown
@@ -720,17 +722,17 @@ async def _detail(
         raise NotFoundException()
     department = _is_department(user)
     # A reopening follows the citizen's rating, never a click in the office.
-    actions = [a for a in row["actions"] if a != "reopen"]
+    actions = [a for a in row.actions if a != "reopen"]
     if department:
         actions = [a for a in actions if a in DEPARTMENT_ACTIONS]
-    if row["group_leader"]:
+    if row.group_leader:
         # A member moves with its leader (services.move refuses a step taken on it alone).
         actions = []
     group = await _group(row)
     staff_only: dict[str, Any] = {}
     if not department:
         staff_only = {
-            "similar": await _similar(user, row, group) if row["status"] in ROUTING else [],
+            "similar": await _similar(user, row, group) if row.status in ROUTING else [],
             "department_choices": await services.department_choices(),
             "grid_choices": await services.grid_choices(user) if "reroute" in actions else [],
             "case_category_choices": _category_choices(),
@@ -741,7 +743,7 @@ async def _detail(
         "suggestions/staff/detail.html",
         context={
             "s": row,
-            "category_name": suggestion_category_name(row["category"]) or row["category"],
+            "category_name": suggestion_category_name(row.category) or row.category,
             "photos": await services.photos_of(suggestion_id),
             "errors": errors,
             "values": values or {},
@@ -749,12 +751,12 @@ async def _detail(
             "is_department": department,
             "group": group,
             "revealed_phone": revealed_phone,
-            "route_late": row["status"] in ROUTING and row["route_due"] < on,
-            "conclude_late": row["status"] in ("received", "registered", "transferred", "handling")
-            and row["conclude_due"] < on,
+            "route_late": row.status in ROUTING and row.route_due < on,
+            "conclude_late": row.status in ("received", "registered", "transferred", "handling")
+            and row.conclude_due < on,
             "can_reward": not department
-            and rules.reward_allowed(row["outcome"])
-            and row["status"] in ("replied", "concluded"),
+            and rules.reward_allowed(row.outcome)
+            and row.status in ("replied", "concluded"),
             "L": LABELS,
             **staff_only,
         },

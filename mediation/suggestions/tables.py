@@ -8,6 +8,7 @@ from piccolo.columns import (
     DoublePrecision,
     ForeignKey,
     Integer,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -21,6 +22,8 @@ from mediation.grid.tables import Department, Region, Staff
 
 class DirectReportPoint(Table):
     """人民建议征集直报点: a kiosk tablet in a community hall, bound by a revocable device token."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     code = Varchar(length=32, unique=True)
     name = Varchar(length=100)
@@ -46,6 +49,8 @@ class DirectReportPoint(Table):
 class SuggestionTopic(Table):
     """专项征集: a thematic call for suggestions with a closing date."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     title = Varchar(length=100)
     description = Text(default="")
     opens_on = Date()
@@ -56,6 +61,8 @@ class SuggestionTopic(Table):
 
 class Suggestion(Table):
     """人民建议: what a citizen proposes, and everything that happens to it."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     tracking_code = Varchar(length=20, unique=True)
     secret_digest = Varchar(length=64, secret=True)
@@ -105,6 +112,8 @@ class Suggestion(Table):
 class SuggestionEvent(Table):
     """Timeline of a suggestion; ``public`` steps are shown to the citizen on the tracking page."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     suggestion = ForeignKey(Suggestion, index=True)
     at = Timestamptz(default=TimestamptzNow())
     actor = ForeignKey(Staff, null=True, default=None)
@@ -118,6 +127,8 @@ class SuggestionEvent(Table):
 class SuggestionPhoto(Table):
     """A photo handed in with a suggestion: re-encoded without metadata, stored on disk."""
 
+    id: Serial  # added by Piccolo; declared for the type checker
+
     suggestion = ForeignKey(Suggestion, index=True)
     content_type = Varchar(length=32)
     size = Integer()
@@ -130,6 +141,8 @@ class SuggestionPhoto(Table):
 
 class ApiKey(Table):
     """A key an Open311 client sends as ``api_key`` to file suggestions; only its digest is kept."""
+
+    id: Serial  # added by Piccolo; declared for the type checker
 
     name = Varchar(length=100, help_text="Who the key was issued to")
     key_digest = Varchar(length=64, unique=True, secret=True, help_text="SHA-256 of the key")

@@ -301,10 +301,11 @@ async def test_the_mediation_clock_of_a_case_ended_in_time_and_closed_late_is_on
             await services.transition_case(grid1, case_id, "record_performed", {})
     with time_machine.travel(start + timedelta(days=75), tick=False):
         await services.transition_case(grid1, case_id, "close", {"follow_up_recorded": True})
-        case = await services.case_for(grid1, case_id)
-        assert case["concluded_on"] == date(2026, 3, 14)
-        assert case["closed_on"] == date(2026, 5, 16)
-        clocks = {c.clock.name: c.state for c in await services.clocks_for(case)}
+        case = await services.case_detail(grid1, case_id)
+        assert case is not None
+        assert case.concluded_on == date(2026, 3, 14)
+        assert case.closed_on == date(2026, 5, 16)
+        clocks = {c.clock.name: c.state for c in case.clocks}
         assert clocks["mediation"].done and not clocks["mediation"].is_overdue
         await login(client, "grid1")
         page = text_of((await client.get(f"/cases/{case_id}")).text)

@@ -297,7 +297,8 @@ async def test_the_termination_notice_gives_the_reason_and_the_other_channels(cl
     assert response.status_code == 200
     text = pdf_text(response.content)
     case = await services.case_for(grid1, case_id)
-    for expected in ("终止调解通知书", case["number"], "王堃", "李二房东", "第二十六条"):
+    assert case is not None
+    for expected in ("终止调解通知书", case.number, "王堃", "李二房东", "第二十六条"):
         assert expected in text, expected
     # Labels are rendered in the print locale (zh_CN) whatever the caller's locale.
     from mediation import i18n

@@ -261,10 +261,10 @@ async def test_duplicates_are_found_by_id_number_phone_or_address(new_key):
         grid1, [], [], "当湖街道东湖社区梅园小区3幢", "housing_land"
     )
     for found in (by_id, by_phone, by_place):
-        assert case_id in [r["id"] for r in found]
+        assert case_id in [r.id for r in found]
     grid4 = await user("grid4")
     assert case_id not in [
-        r["id"] for r in await services.find_duplicates(grid4, [STUDENT_ID], [], "", "")
+        r.id for r in await services.find_duplicates(grid4, [STUDENT_ID], [], "", "")
     ]
 
 

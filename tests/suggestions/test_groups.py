@@ -122,8 +122,8 @@ async def test_each_member_has_the_reply_written_on_its_own_timeline(client):
 async def test_a_member_rates_and_reopens_on_its_own_and_leaves_the_group(client):
     (a1, c1, s1), (a2, c2, s2), (a3, c3, s3) = await _crossroads()
     await _route_and_reply(a1)
-    assert (await services.rate(c2, s2, "not_satisfied"))["reopened"] is True
-    assert (await services.rate(c3, s3, "satisfied"))["reopened"] is False
+    assert await services.rate(c2, s2, "not_satisfied") is True
+    assert await services.rate(c3, s3, "satisfied") is False
     a2_row, a3_row, a1_row = await _row(a2), await _row(a3), await _row(a1)
     assert a2_row["status"] == "handling" and a2_row["times_reopened"] == 1
     assert a2_row["group_leader"] is None  # handled again for this proposer alone
@@ -132,11 +132,11 @@ async def test_a_member_rates_and_reopens_on_its_own_and_leaves_the_group(client
     assert a1_row["group_leader"] is None
     assert a3_row["group_leader"] == a1
     # The leader's proposer has not rated yet, and still may.
-    assert (await services.track(c1, s1))["can_rate"] is True
+    assert (await services.track(c1, s1)).can_rate is True
     # The member is answered again on its own; its one reopening is used up.
     handler = await user("handler1")
     await services.move(handler, a2, "reply", {"outcome": "partly_adopted", "reply_text": "再复"})
-    assert (await services.rate(c2, s2, "not_satisfied"))["reopened"] is False
+    assert await services.rate(c2, s2, "not_satisfied") is False
     # Concluding the leader concludes the member that still follows it, not the one that left.
     await services.move(await user("admin"), a1, "conclude", {})
     assert (await _row(a3))["status"] == "concluded"
@@ -146,7 +146,7 @@ async def test_a_member_rates_and_reopens_on_its_own_and_leaves_the_group(client
 async def test_the_leaders_reopening_leaves_the_members_answer_alone(client):
     (a1, c1, s1), (a2, _c2, _s2), _a3 = await _crossroads()
     await _route_and_reply(a1)
-    assert (await services.rate(c1, s1, "not_satisfied"))["reopened"] is True
+    assert await services.rate(c1, s1, "not_satisfied") is True
     assert (await _row(a1))["status"] == "handling"
     member = await _row(a2)
     assert member["status"] == "replied" and member["reply_text"] == REPLY
@@ -173,7 +173,7 @@ async def test_a_member_joining_late_catches_up_with_the_reply(client):
     assert row["status"] == "replied" and row["reply_text"] == REPLY
     assert row["department"] == await _department()
     tracked = await services.track(code, secret)
-    assert tracked["reply_text"] == REPLY and tracked["can_rate"] is True
+    assert tracked.reply_text == REPLY and tracked.can_rate is True
 
 
 async def test_leaving_a_group_is_recorded_and_the_member_goes_on_alone(client):
@@ -198,7 +198,7 @@ async def test_leaving_a_group_is_recorded_and_the_member_goes_on_alone(client):
     await services.move(admin, a1, "transfer", {"department": str(await _department())})
     assert (await _row(a2))["status"] == "registered"
     tracked = await services.track(c2, s2)
-    assert [e["action"] for e in tracked["events"]][-1] == "ungrouped"
+    assert [e.action for e in tracked.events][-1] == "ungrouped"
     detail = await client.get(f"/suggestions/{a1}")
     assert detail.status_code == 200
 

@@ -50,10 +50,10 @@ async def test_the_honeypot_silently_refuses_a_robot():
 async def test_tracking_needs_the_right_secret_and_reveals_nothing_otherwise():
     code, secret = await _submit()
     found = await services.track(code, secret)
-    assert found["title"] == GOOD["topic"] and found["status"] == "received"
+    assert found.title == GOOD["topic"] and found.status == "received"
     assert await services.track(code, "000000" if secret != "000000" else "111111") is None
     assert await services.track("JY-2000-AAAAAA", secret) is None
-    assert "proposer_name" not in found and "proposer_phone" not in found
+    assert not hasattr(found, "proposer_name") and not hasattr(found, "proposer_phone")
 
 
 async def _replied(code: str) -> int:
@@ -75,16 +75,14 @@ async def _replied(code: str) -> int:
 async def test_not_satisfied_reopens_once_and_only_once():
     code, secret = await _submit()
     sid = await _replied(code)
-    result = await services.rate(code, secret, "not_satisfied")
-    assert result["reopened"] is True
+    assert await services.rate(code, secret, "not_satisfied") is True
     row = await Suggestion.select().where(Suggestion.id == sid).first()
     assert row["status"] == "handling" and row["times_reopened"] == 1
     handler = await user("handler1")
     await services.move(
         handler, sid, "reply", {"outcome": "partly_adopted", "reply_text": "再次答复。"}
     )
-    result = await services.rate(code, secret, "not_satisfied")
-    assert result["reopened"] is False
+    assert await services.rate(code, secret, "not_satisfied") is False
     assert (await Suggestion.select(Suggestion.status).where(Suggestion.id == sid).first())[
         "status"
     ] == "replied"
@@ -95,10 +93,10 @@ async def test_a_department_never_sees_a_confidential_proposer():
     sid = await _replied(code)
     handler = await user("handler1")
     row = await services.suggestion_for_staff(handler, sid)
-    assert row["proposer_name"] == "" and row["proposer_phone"] == ""
+    assert row.proposer_name == "" and row.proposer_phone == "" and row.identity_hidden
     assert GOOD["name"] not in str(row) and GOOD["phone"] not in str(row)
     admin = await user("admin")
-    assert (await services.suggestion_for_staff(admin, sid))["proposer_name"] == GOOD["name"]
+    assert (await services.suggestion_for_staff(admin, sid)).proposer_name == GOOD["name"]
 
 
 async def test_another_department_cannot_open_it():
@@ -152,7 +150,7 @@ async def test_one_reply_reaches_every_proposer_of_a_group():
         admin, ids[first], "reply", {"outcome": "adopted", "reply_text": "已修复路灯。"}
     )
     tracked = await services.track(second, secret2)
-    assert tracked["status"] == "replied" and tracked["reply_text"] == "已修复路灯。"
+    assert tracked.status == "replied" and tracked.reply_text == "已修复路灯。"
 
 
 async def test_a_bound_device_opens_the_kiosk_and_revoking_closes_it():

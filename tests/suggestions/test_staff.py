@@ -87,7 +87,7 @@ async def test_staff_enter_a_phoned_in_suggestion_and_get_a_code_and_secret_to_r
     page = (await client.get("/suggestions/new/receipt")).text
     code = re.search(r'id="receipt-code">(JY-\d{4}-[A-Z0-9]{6})<', page).group(1)
     secret = re.search(r'id="receipt-secret">(\d{6})<', page).group(1)
-    assert (await services.track(code, secret))["title"] == "南市社区菜场门口早高峰拥堵"
+    assert (await services.track(code, secret)).title == "南市社区菜场门口早高峰拥堵"
     row = await Suggestion.select().where(Suggestion.tracking_code == code).first()
     assert row["channel"] == "phone" and row["proposer_phone"] == "057385012345"
     # Shown once: the secret is not kept anywhere to be shown again.
