@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from mediation import crypto
@@ -22,21 +23,31 @@ from mediation.reports import rollups
 
 
 async def update_case(
-    case: CaseRecord, values: dict, actor: CurrentUser | None, version: int | None
+    case: CaseRecord | Mapping[str, Any],
+    values: dict,
+    actor: CurrentUser | None,
+    version: int | None,
 ):
-    """Apply a change only if nobody else changed the case since ``version`` was read."""
-    expected = case.version if version is None else version
+    """Apply a change only if nobody else changed the case since ``version`` was read.
+
+    ``case`` is the case as read: a ``CaseRecord``, or a row with at least the columns of
+    ``rollups.STAT_COLUMNS`` and ``version`` (as the sweep reads them)."""
+    before: Mapping[str, Any] = (
+        case
+        if isinstance(case, Mapping)
+        else {name: getattr(case, name) for name in (*rollups.STAT_FIELDS, "version")}
+    )
+    expected = before["version"] if version is None else version
     values = {**values, Case.version: expected + 1, Case.updated_at: utc_now()}
     rows = (
         await Case.update(values)
-        .where(Case.id == case.id, Case.version == expected)
+        .where(Case.id == before["id"], Case.version == expected)
         .returning(*rollups.STAT_COLUMNS)
     )
     if rows:
         # The update matched the version ``case`` was read at, so ``case`` is the exact
         # before-image: move the case's share of the figures in the same transaction.
-        before = {name: getattr(case, name) for name in rollups.STAT_FIELDS}
-        await rollups.apply_change(before, rows[0])
+        await rollups.apply_change(dict(before), rows[0])
     if not rows:
         raise EditConflict(
             _(
