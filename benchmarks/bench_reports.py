@@ -7,8 +7,7 @@ Run on demand (not a test) against a database loaded by ``benchmarks/gen_million
 For the county (centre2's home region) and this month against the previous one, it calls each
 service function the dashboard calls (and the annual statutory report of last year) a few
 times on one connection pool, and prints the median wall time, the number of SQL statements
-and the rows they returned. The on-time figures are timed with their cache emptied first (a
-case change empties it in real use).
+and the rows they returned.
 """
 
 from __future__ import annotations
@@ -66,10 +65,6 @@ async def main(args: argparse.Namespace) -> None:
         year = periods.statutory_period("year", date.today().year - 1)
         county = await services.county_name()
 
-        async def ontime_uncached(period):
-            services._ONTIME_CACHE.clear()
-            return await services.ontime_figures(scope, period)
-
         calls = {
             "case_figures (this month, breakdowns)": lambda: services.case_figures(scope, chosen),
             "case_figures (previous month)": lambda: services.case_figures(scope, before, False),
@@ -79,10 +74,10 @@ async def main(args: argparse.Namespace) -> None:
             ),
             "party_ratings": lambda: services.party_ratings(scope, chosen),
             "mediator_figures": lambda: services.mediator_figures(scope, chosen),
-            "ontime_figures (this month, uncached)": lambda: ontime_uncached(chosen),
+            "ontime_figures (this month)": lambda: services.ontime_figures(scope, chosen),
             "performance_figures": lambda: services.performance_figures(scope, chosen),
             "monthly_trend (12 months)": lambda: services.monthly_trend(scope, chosen.end),
-            "_more_figures (whole, on-time cached)": lambda: _more_figures(scope, chosen, before),
+            "_more_figures (whole)": lambda: _more_figures(scope, chosen, before),
             "statutory report, county, last year": lambda: statutory.build_report(
                 scope, year, county
             ),

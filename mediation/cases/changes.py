@@ -7,7 +7,7 @@ from typing import Any
 
 from mediation import crypto
 from mediation.accounts.services import CurrentUser
-from mediation.cases import access, workflow
+from mediation.cases import access, ontime, workflow
 from mediation.cases.common import COLOURS, CaseError, EditConflict, today
 from mediation.cases.events import centre_staff, grid_team, notify, record_event
 from mediation.cases.queries import CaseRecord, case_for
@@ -42,12 +42,20 @@ async def update_case(
     rows = (
         await Case.update(values)
         .where(Case.id == before["id"], Case.version == expected)
-        .returning(*rollups.STAT_COLUMNS)
+        .returning(*rollups.STAT_COLUMNS, Case.extension_days)
     )
     if rows:
+        after = rows[0]
+        # Whether each clock finished in time, judged on the case as it is now.
+        facts = await ontime.judged(after)
+        if any(after[f] != facts[f] for f in ontime.FIELDS):
+            await Case.update({getattr(Case, f): v for f, v in facts.items()}).where(
+                Case.id == before["id"]
+            )
+            after = {**after, **facts}
         # The update matched the version ``case`` was read at, so ``case`` is the exact
         # before-image: move the case's share of the figures in the same transaction.
-        await rollups.apply_change(dict(before), rows[0])
+        await rollups.apply_change(dict(before), after)
     if not rows:
         raise EditConflict(
             _(

@@ -94,18 +94,108 @@ async def sweep_deadlines(on: date | None = None) -> SweepReport:
             ]
         )
     if late_cases:
-        changed = await _set_overdue([case for case, _late in late_cases], True)
-        late_cases = [(case, late) for case, late in late_cases if case["id"] in changed]
-        await _record(
-            [
-                (case["id"], "overdue", "", "", {}, ", ".join(c.clock.label for c in late))
-                for case, late in late_cases
-            ]
-        )
-        report.newly_overdue = len(late_cases)
-        await _notify_teams([case for case, _late in late_cases])
-        report.escalated = await _escalate(late_cases)
+        marked, escalated = await _mark_late(late_cases)
+        report.newly_overdue = len(marked)
+        await _notify_teams(marked)
+        await _notify_centres(escalated)
+        report.escalated = len(escalated)
     return report
+
+
+def _escalation(case: dict, late: list[ClockStanding]) -> tuple[str, str] | None:
+    """(the level one rung up, the label of the clock that says so), if an overdue clock
+    escalates and the case can go up."""
+    clock = next((c.clock for c in late if c.clock.escalates_when_overdue), None)
+    upper = workflow.CaseLevel(case["level"]).next_level()
+    if clock is None or upper is None:
+        return None
+    if workflow.CaseStatus(case["status"]) not in workflow.ESCALATABLE:
+        return None
+    return upper.value, clock.label
+
+
+async def _mark_late(
+    late_cases: list[tuple[dict, list[ClockStanding]]],
+) -> tuple[list[dict], list[dict]]:
+    """Mark the newly late cases overdue and, where an overdue clock says so, one rung up —
+    once per overdue episode, never twice — with one UPDATE per case: the escalated ones go
+    two versions up, as if flagged then escalated. Per (version, level, new level) group and
+    5,000 cases, one transaction: the UPDATE (conditional on the version read), the figures'
+    share of the escalated cases moved with them, the timeline events (overdue, then
+    escalate). Returns the cases marked and those of them escalated."""
+    groups: dict[tuple[int, str, str], list[tuple[dict, list[ClockStanding], Any]]] = defaultdict(
+        list
+    )
+    for case, late in late_cases:
+        up = _escalation(case, late)
+        groups[(case["version"], case["level"], up[0] if up else "")].append((case, late, up))
+    marked: list[dict] = []
+    escalated: list[dict] = []
+    now = utc_now()
+    for (version, level, upper), items in sorted(groups.items()):
+        new_level = upper or level
+        new_version = version + (2 if upper else 1)
+        for part in _chunks(items, _chunk_size()):
+            by_id = {item[0]["id"]: item for item in part}
+            async with write_transaction():
+                if db.is_postgres():
+                    rows = await Case.raw(
+                        'UPDATE "case" SET "overdue" = true, "level" = {}, "version" = {}, '
+                        '"updated_at" = {} WHERE "id" = ANY({}::int[]) AND "version" = {} '
+                        'RETURNING "id"',
+                        new_level,
+                        new_version,
+                        now,
+                        list(by_id),
+                        version,
+                    )
+                else:
+                    rows = (
+                        await Case.update(
+                            {
+                                Case.overdue: True,
+                                Case.level: new_level,
+                                Case.version: new_version,
+                                Case.updated_at: now,
+                            }
+                        )
+                        .where(Case.id.is_in(list(by_id)), Case.version == version)
+                        .returning(Case.id)
+                    )
+                done = [by_id[r["id"]] for r in rows]
+                if upper:
+                    # The figures count cases by level: move these cases' share with them.
+                    await rollups.apply_many(
+                        [(case, {**case, "level": upper}) for case, _late, _up in done]
+                    )
+                await _record(
+                    [
+                        (case["id"], "overdue", "", "", {}, ", ".join(c.clock.label for c in late))
+                        for case, late, _up in done
+                    ]
+                )
+                if upper:
+                    await _record(
+                        [
+                            (
+                                case["id"],
+                                "escalate",
+                                case["status"],
+                                case["status"],
+                                {"level": [level, upper]},
+                                _("Escalated automatically: %(clock)s is overdue.", clock=up[1]),
+                            )
+                            for case, _late, up in done
+                        ]
+                    )
+            for case, _late, _up in done:
+                case["overdue"] = True
+                case["level"] = new_level
+                case["version"] = new_version
+                marked.append(case)
+                if upper:
+                    escalated.append(case)
+    return marked, escalated
 
 
 async def _set_overdue(cases: list[dict], overdue: bool) -> set[int]:
@@ -198,77 +288,6 @@ async def _notify_teams(cases: list[dict]) -> None:
         )
         for case in cases
     )
-
-
-async def _escalate(late_cases: list[tuple[dict, list[ClockStanding]]]) -> int:
-    """One rung up where an overdue clock says so: once per overdue episode, never twice."""
-    wanted: list[tuple[dict, str, Any]] = []
-    for case, late in late_cases:
-        clock = next((c.clock for c in late if c.clock.escalates_when_overdue), None)
-        upper = workflow.CaseLevel(case["level"]).next_level()
-        if clock is None or upper is None:
-            continue
-        if workflow.CaseStatus(case["status"]) not in workflow.ESCALATABLE:
-            continue
-        wanted.append((case, upper.value, clock))
-    groups: dict[tuple[int, str], list[tuple[dict, str, Any]]] = defaultdict(list)
-    for item in wanted:
-        groups[(item[0]["version"], item[0]["level"])].append(item)
-    done: list[tuple[dict, str, Any]] = []
-    now = utc_now()
-    for (version, level), items in sorted(groups.items()):
-        upper = items[0][1]
-        for part in _chunks(items, _chunk_size()):
-            by_id = {case["id"]: (case, up, clock) for case, up, clock in part}
-            async with write_transaction():
-                if db.is_postgres():
-                    rows = await Case.raw(
-                        'UPDATE "case" SET "level" = {}, "version" = {}, "updated_at" = {} '
-                        'WHERE "id" = ANY({}::int[]) AND "version" = {} AND "level" = {} '
-                        'RETURNING "id"',
-                        upper,
-                        version + 1,
-                        now,
-                        list(by_id),
-                        version,
-                        level,
-                    )
-                else:
-                    rows = (
-                        await Case.update(
-                            {Case.level: upper, Case.version: version + 1, Case.updated_at: now}
-                        )
-                        .where(
-                            Case.id.is_in(list(by_id)),
-                            Case.version == version,
-                            Case.level == level,
-                        )
-                        .returning(Case.id)
-                    )
-                moved = [by_id[r["id"]] for r in rows]
-                # The figures count cases by level: move these cases' share with them.
-                await rollups.apply_many(
-                    [(case, {**case, "level": up}) for case, up, _clock in moved]
-                )
-                await _record(
-                    [
-                        (
-                            case["id"],
-                            "escalate",
-                            case["status"],
-                            case["status"],
-                            {"level": [case["level"], up]},
-                            _("Escalated automatically: %(clock)s is overdue.", clock=clock.label),
-                        )
-                        for case, up, clock in moved
-                    ]
-                )
-            done.extend(moved)
-    for case, up, _clock in done:
-        case["version"] += 1
-        case["level"] = up
-    await _notify_centres([case for case, _up, _clock in done])
-    return len(done)
 
 
 async def _notify_centres(cases: list[dict]) -> None:

@@ -164,6 +164,9 @@ class CaseRecord:
     found_by_screening: bool
     prevented: bool
     judicially_confirmed: bool
+    accept_on_time: bool | None
+    handle_on_time: bool | None
+    mediation_on_time: bool | None
     extension_days: int
     extensions: int
     overdue: bool

@@ -78,6 +78,15 @@ class Case(Table):
     found_by_screening = Boolean(default=False, help_text="Found by dispute screening (排查)")
     prevented = Boolean(default=False, help_text="Settled before it broke out (预防)")
     judicially_confirmed = Boolean(default=False, help_text="Agreement judicially confirmed")
+    # Whether each case clock finished by its due date, judged when it finished (None: not
+    # finished, or no such clock): the dashboard's on-time rates are sums of these.
+    accept_on_time = Boolean(null=True, default=None, help_text="Accepted by the accept clock")
+    handle_on_time = Boolean(
+        null=True, default=None, help_text="Mediation started by the handle clock"
+    )
+    mediation_on_time = Boolean(
+        null=True, default=None, help_text="Settled or terminated by the mediation clock"
+    )
     extension_days = Integer(default=0)
     extensions = Integer(default=0)
     overdue = Boolean(default=False, index=True, help_text="Set by the deadline sweep")

@@ -265,6 +265,30 @@ async def _fetch(entity: Entity, pk: int) -> dict | None:
     return await entity.table.select(*_select_columns(entity)).where(entity.table.id == pk).first()
 
 
+async def _region_move_refused(pk: int, values: dict, parent: dict | None) -> str:
+    """The field to blame when an edit would move a region whose subtree holds records, or ''.
+
+    Cases, suggestions and the figures are filed by the region path (that is how scopes and
+    rollups find them), so a new code or parent would leave them under a path nobody sees.
+    """
+    from mediation.cases.tables import Case
+    from mediation.suggestions.tables import Suggestion
+
+    current = await Region.select(Region.path, Region.code).where(Region.id == pk).first()
+    if current is None or not values.get("code"):
+        return ""
+    new_path = services.child_path(parent["path"] if parent else None, values["code"])
+    if new_path == current["path"]:
+        return ""
+    prefix = current["path"]
+    if not (
+        await Case.exists().where(Case.region_path.like(prefix + "%"))
+        or await Suggestion.exists().where(Suggestion.region_path.like(prefix + "%"))
+    ):
+        return ""
+    return "code" if values["code"] != current["code"] else "parent"
+
+
 async def _check_rules(slug: str, values: dict, pk: int | None) -> dict[str, str]:
     """Cross-field rules: uniqueness, the shape of the region tree, team-role consistency."""
     errors: dict[str, str] = {}
@@ -299,6 +323,12 @@ async def _check_rules(slug: str, values: dict, pk: int | None) -> dict[str, str
             has_children = await Region.exists().where(Region.parent == pk)
             if current and has_children and current["level"] != values["level"]:
                 errors["level"] = _("A region with sub-regions cannot change its level.")
+            moved = await _region_move_refused(pk, values, parent)
+            if moved:
+                errors[moved] = _(
+                    "Cases or suggestions are filed under this region: its code and parent "
+                    "cannot change (records, scopes and statistics are kept by its path)."
+                )
     if slug == "categories" and pk is not None and values.get("code"):
         from mediation.cases.category_store import in_use
 

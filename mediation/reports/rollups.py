@@ -46,6 +46,15 @@ PREVENT_FIGHT = "prevent_fight"
 SCREENED = "screened"
 PREVENTED = "prevented"
 CONFIRMED = "confirmed"
+# Per case clock: cases that finished it (timed_*) and those that did by its due date (ontime_*),
+# dated by the day the clock finished.
+CLOCK_DAYS = {
+    "accept": "accepted_on",
+    "handle": "mediation_started_on",
+    "mediation": "concluded_on",
+}
+TIMED = {clock: f"timed_{clock}" for clock in CLOCK_DAYS}
+ON_TIME = {clock: f"ontime_{clock}" for clock in CLOCK_DAYS}
 
 MEASURES = (
     RECEIVED,
@@ -62,6 +71,8 @@ MEASURES = (
     SCREENED,
     PREVENTED,
     CONFIRMED,
+    *TIMED.values(),
+    *ON_TIME.values(),
 )
 
 # The case columns a contribution depends on (and nothing else).
@@ -89,6 +100,9 @@ STAT_COLUMNS = (
     Case.found_by_screening,
     Case.prevented,
     Case.judicially_confirmed,
+    Case.accept_on_time,
+    Case.handle_on_time,
+    Case.mediation_on_time,
 )
 STAT_FIELDS = tuple(c._meta.name for c in STAT_COLUMNS)
 
@@ -141,6 +155,12 @@ def contributions(case: dict[str, Any]) -> list[tuple[Key, int, int, Decimal]]:
             add(concluded, CONFIRMED)
     if case["status"] == "closed":
         add(case["closed_on"], CLOSED)
+    for clock, column in CLOCK_DAYS.items():
+        on_time = case[f"{clock}_on_time"]
+        if on_time is not None:
+            add(case[column], TIMED[clock])
+            if on_time:
+                add(case[column], ON_TIME[clock])
     return out
 
 
@@ -371,13 +391,17 @@ async def stat_row(case_id: int) -> dict[str, Any] | None:
 
 
 async def rebuild_rollups(batch: int = 5000) -> int:
-    """Recompute every rollup row from the cases; returns the number of rows written.
+    """Recompute every rollup row from the cases (judging their clocks again first: see
+    ``cases.ontime``); returns the number of rows written.
 
     Public on purpose: call it after loading cases in bulk (``COPY``, an import, a restore)
     that went around ``apply_change``, and run ``backfill_conclusions`` first if the loaded
     cases have no ``concluded_on``/``outcome``. It reads the cases in id order, ``batch`` at a
     time, and replaces the whole table in one pass (readers see the old sums until then only
     if the caller wraps it in a transaction)."""
+    from mediation.cases.ontime import refresh_on_time
+
+    await refresh_on_time()
     totals: dict[Key, list] = defaultdict(lambda: [0, 0, Decimal(0)])
     last_id = 0
     while True:

@@ -348,57 +348,51 @@ def _suggestion_scope(query, scope: Scope, period: Period):
     return query
 
 
-async def _count_by(column, scope: Scope, period: Period) -> dict[Any, int]:
-    query = _suggestion_scope(Suggestion.select(column, Count(alias="n")), scope, period)
-    return {r[column._meta.name]: r["n"] for r in await query.group_by(column)}
-
-
 async def suggestion_figures(scope: Scope, period: Period) -> SuggestionFigures:
-    """Of the suggestions received in the period: how they were routed, answered and rated."""
+    """Of the suggestions received in the period: how they were routed, answered and rated.
+
+    One read of the period's suggestions (an indexed date range, a few columns), counted here:
+    at a million cases a month holds a few thousand suggestions."""
     figures = SuggestionFigures()
-    figures.by_channel = await _count_by(Suggestion.channel, scope, period)
-    figures.received = sum(figures.by_channel.values())
-    if not figures.received:
-        return figures
-    figures.by_outcome = {
-        k: v for k, v in (await _count_by(Suggestion.outcome, scope, period)).items() if k
-    }
-    figures.by_rating = {
-        k: v for k, v in (await _count_by(Suggestion.rating, scope, period)).items() if k
-    }
-    figures.by_reward = {
-        k: v for k, v in (await _count_by(Suggestion.reward_tier, scope, period)).items() if k
-    }
-    figures.adopted = figures.by_outcome.get("adopted", 0) + figures.by_outcome.get(
-        "partly_adopted", 0
-    )
-    figures.rated = sum(figures.by_rating.values())
-    figures.reopened = await _suggestion_scope(
-        Suggestion.count().where(Suggestion.times_reopened > 0), scope, period
-    )
-    points = await _count_by(Suggestion.point, scope, period)
-    names = {
-        r["id"]: r["name"]
-        for r in await DirectReportPoint.select(DirectReportPoint.id, DirectReportPoint.name).where(
-            DirectReportPoint.id.is_in([k for k in points if k] or [0])
-        )
-    }
-    figures.by_point = sorted(
-        ((k, names.get(k, ""), v) for k, v in points.items() if k), key=lambda x: -x[2]
-    )
-    replies = await _suggestion_scope(
+    rows = await _suggestion_scope(
         Suggestion.select(
-            Suggestion.department, Suggestion.received_on, Suggestion.replied_at, Suggestion.outcome
-        ).where(Suggestion.department.is_not_null()),
+            Suggestion.channel,
+            Suggestion.point,
+            Suggestion.department,
+            Suggestion.outcome,
+            Suggestion.rating,
+            Suggestion.reward_tier,
+            Suggestion.times_reopened,
+            Suggestion.received_on,
+            Suggestion.replied_at,
+        ),
         scope,
         period,
     )
-    figures.routed = len(replies)
+    if not rows:
+        return figures
+    figures.received = len(rows)
+    points: dict[int, int] = {}
     departments: dict[int, dict] = {}
     durations: dict[int, int] = {}
-    for row in replies:
+
+    def tally(counts: dict, key: Any) -> None:
+        if key:
+            counts[key] = counts.get(key, 0) + 1
+
+    for row in rows:
+        figures.by_channel[row["channel"]] = figures.by_channel.get(row["channel"], 0) + 1
+        tally(figures.by_outcome, row["outcome"])
+        tally(figures.by_rating, row["rating"])
+        tally(figures.by_reward, row["reward_tier"])
+        tally(points, row["point"])
+        if (row["times_reopened"] or 0) > 0:
+            figures.reopened += 1
+        if row["department"] is None:
+            continue
         dept = departments.setdefault(row["department"], {"routed": 0, "replied": 0, "adopted": 0})
         dept["routed"] += 1
+        figures.routed += 1
         if row["replied_at"] is not None:
             dept["replied"] += 1
             figures.replied += 1
@@ -406,7 +400,21 @@ async def suggestion_figures(scope: Scope, period: Period) -> SuggestionFigures:
             durations[days] = durations.get(days, 0) + 1
         if row["outcome"] in ("adopted", "partly_adopted"):
             dept["adopted"] += 1
+    figures.adopted = figures.by_outcome.get("adopted", 0) + figures.by_outcome.get(
+        "partly_adopted", 0
+    )
+    figures.rated = sum(figures.by_rating.values())
     figures.median_days_to_reply = _median(durations)
+    if points:
+        names = {
+            r["id"]: r["name"]
+            for r in await DirectReportPoint.select(
+                DirectReportPoint.id, DirectReportPoint.name
+            ).where(DirectReportPoint.id.is_in(list(points)))
+        }
+        figures.by_point = sorted(
+            ((k, names.get(k, ""), v) for k, v in points.items()), key=lambda x: -x[2]
+        )
     if departments:
         names = {
             r["id"]: r["name"]
@@ -470,6 +478,15 @@ def _day_bounds(period: Period):
     )
 
 
+async def _covers_every_case(scope: Scope) -> bool:
+    """Whether the scope holds every case: everywhere, or the county when there is one."""
+    if not scope.path:
+        return True
+    if scope.level != "county":
+        return False
+    return await Region.count().where(Region.level == "county") == 1
+
+
 @dataclass
 class MediatorRow:
     """One mediator's figures in a scope and period (see ``mediator_figures``)."""
@@ -491,13 +508,15 @@ async def mediator_figures(scope: Scope, period: Period) -> list[MediatorRow]:
       later ended by an objection);
     - ``settled`` / ``terminated``: cases concluded in the period with the mediator still on
       them, and ``median_days`` from registration to conclusion of those cases;
-    - ``load``: open cases the mediator is on now (one aggregate query);
+    - ``load``: open cases the mediator is on now;
     - ``objections``: assignments made in the period that a party objected to (an objection is
       the only thing that ends an assignment: ``end_assignment_on_objection``).
 
-    These are counted directly: assignments are few next to the cases, and each query is
-    bounded by the period or by the open cases.
+    Counted in the database, a handful of rows per mediator back: assignments by their time
+    (indexed), concluded cases by their day (indexed) as a histogram of durations, open cases
+    per mediator by status.
     """
+    from mediation import db
     from mediation.cases.services import OPEN_STATUSES
     from mediation.cases.tables import CaseMediator
     from mediation.grid.tables import Mediator
@@ -508,63 +527,73 @@ async def mediator_figures(scope: Scope, period: Period) -> list[MediatorRow]:
     def row(mediator: int) -> MediatorRow:
         return rows.setdefault(mediator, MediatorRow(mediator))
 
+    # A scope holding every case (the whole county) needs no join to the cases to scope.
+    whole = await _covers_every_case(scope)
+
     def scoped(query):
-        if scope.path:
+        if not whole:
             query = query.where(CaseMediator.case.region_path.like(scope.path + "%"))
         return query
 
+    in_period = (CaseMediator.assigned_at >= start, CaseMediator.assigned_at < end)
     assigned = await scoped(
-        CaseMediator.select(CaseMediator.mediator, CaseMediator.case, CaseMediator.active).where(
-            CaseMediator.assigned_at >= start, CaseMediator.assigned_at < end
-        )
-    )
-    cases_of: dict[int, set[int]] = defaultdict(set)
-    for r in assigned:
-        cases_of[r["mediator"]].add(r["case"])
-        if not r["active"]:
-            row(r["mediator"]).objections += 1
-    for mediator, cases in cases_of.items():
-        row(mediator).assigned = len(cases)
-    concluded = await scoped(
         CaseMediator.select(
-            CaseMediator.mediator,
-            CaseMediator.case,
-            CaseMediator.case.outcome,
-            CaseMediator.case.registered_on,
-            CaseMediator.case.concluded_on,
-        ).where(
-            CaseMediator.active.eq(True),
-            CaseMediator.case.concluded_on >= period.start,
-            CaseMediator.case.concluded_on <= period.end,
-            CaseMediator.case.outcome.is_in(["settled", "terminated"]),
+            CaseMediator.mediator, Count(distinct=[CaseMediator.case], alias="n")
+        ).where(*in_period)
+    ).group_by(CaseMediator.mediator)
+    for r in assigned:
+        row(r["mediator"]).assigned = int(r["n"])
+    objected = await scoped(
+        CaseMediator.select(CaseMediator.mediator, Count(alias="n")).where(
+            *in_period, CaseMediator.active.eq(False)
         )
+    ).group_by(CaseMediator.mediator)
+    for r in objected:
+        row(r["mediator"]).objections = int(r["n"])
+    if db.is_postgres():
+        days = "c.concluded_on - c.registered_on"
+    else:
+        days = "CAST(julianday(c.concluded_on) - julianday(c.registered_on) AS INTEGER)"
+    sql = (
+        f"SELECT cm.mediator AS mediator, c.outcome AS outcome, {days} AS days, "
+        'count(DISTINCT c.id) AS n FROM "case" c JOIN case_mediator cm ON cm."case" = c.id '
+        "WHERE cm.active AND c.concluded_on >= {} AND c.concluded_on <= {} "
+        "AND c.outcome IN ('settled', 'terminated')"
     )
+    args: list[Any] = [period.start, period.end]
+    if not whole:
+        sql += " AND c.region_path LIKE {}"
+        args.append(scope.path + "%")
+    sql += f" GROUP BY cm.mediator, c.outcome, {days}"
     durations: dict[int, dict[int, int]] = defaultdict(dict)
-    seen: set[tuple[int, int]] = set()
-    for r in concluded:
-        if (r["mediator"], r["case"]) in seen:
-            continue
-        seen.add((r["mediator"], r["case"]))
-        entry = row(r["mediator"])
-        if r["case.outcome"] == "settled":
-            entry.settled += 1
+    for r in await CaseMediator.raw(sql, *args):
+        entry, n = row(r["mediator"]), int(r["n"])
+        if r["outcome"] == "settled":
+            entry.settled += n
         else:
-            entry.terminated += 1
-        days = max((r["case.concluded_on"] - r["case.registered_on"]).days, 0)
+            entry.terminated += n
         histogram = durations[r["mediator"]]
-        histogram[days] = histogram.get(days, 0) + 1
+        spent = max(int(r["days"]), 0)
+        histogram[spent] = histogram.get(spent, 0) + n
     for mediator, histogram in durations.items():
         row(mediator).median_days = _median(histogram)
-    loads = await scoped(
-        CaseMediator.select(CaseMediator.mediator, Count(CaseMediator.case, alias="n"))
-        .where(
-            CaseMediator.active.eq(True),
-            CaseMediator.case.status.is_in(list(OPEN_STATUSES)),
+    if whole:
+        # Every open case is in scope: the load the database keeps per mediator.
+        from mediation.cases.mediators import _mediator_loads
+
+        for mediator, n in (await _mediator_loads()).items():
+            row(mediator).load = n
+    else:
+        loads = await scoped(
+            CaseMediator.select(CaseMediator.mediator, Count(CaseMediator.case, alias="n"))
+            .where(
+                CaseMediator.active.eq(True),
+                CaseMediator.case.status.is_in(list(OPEN_STATUSES)),
+            )
+            .group_by(CaseMediator.mediator)
         )
-        .group_by(CaseMediator.mediator)
-    )
-    for r in loads:
-        row(r["mediator"]).load = int(r["n"])
+        for r in loads:
+            row(r["mediator"]).load = int(r["n"])
     if rows:
         for r in await Mediator.select(Mediator.id, Mediator.staff.display_name).where(
             Mediator.id.is_in(list(rows))
@@ -582,8 +611,6 @@ CLOCK_MEASURES = {
     "handle": ("mediating", "mediation_started_on"),
     "mediation": ("concluded", "concluded_on"),
 }
-_ONTIME_CACHE: dict[tuple, tuple[float, dict[str, dict[str, int]]]] = {}
-_ONTIME_TTL = 600.0
 
 
 async def ontime_figures(scope: Scope, period: Period) -> dict[str, dict[str, int]]:
@@ -591,66 +618,17 @@ async def ontime_figures(scope: Scope, period: Period) -> dict[str, dict[str, in
     the clock in the period (accepted; mediation started; settled or terminated), how many did
     so by the clock's due date: ``{clock: {"done": n, "on_time": n}}``.
 
-    Due dates need the working-day calendar, so this is computed from the cases (not the
-    rollups). The answer is kept for ten minutes per scope and period, and recomputed at once
-    when any case changes (the newest ``updated_at``, an indexed column, is part of the key).
-    """
-    import time as monotonic_time
-
-    from piccolo.query.functions.aggregate import Max
-
-    from mediation.cases.holidays import refresh_calendar
-    from mediation.cases.services import clocks_for, current_policy
-    from mediation.cases.tables import Case
-
-    newest = await Case.select(Max(Case.updated_at, alias="m")).first()
-    key = (scope.path, period.start, period.end, str((newest or {}).get("m")))
-    hit = _ONTIME_CACHE.get(key)
-    if hit and monotonic_time.monotonic() - hit[0] < _ONTIME_TTL:
-        return hit[1]
-    policy = await current_policy()
-    calendar = await refresh_calendar()
-    out: dict[str, dict[str, int]] = {name: {"done": 0, "on_time": 0} for name in CLOCK_MEASURES}
-    columns = (
-        Case.id,
-        Case.registered_on,
-        Case.category,
-        Case.colour,
-        Case.level,
-        Case.status,
-        Case.mediation_started_on,
-        Case.accepted_on,
-        Case.concluded_on,
-        Case.closed_on,
-        Case.outcome,
-        Case.extension_days,
-        Case.updated_at,
-    )
-    # Which clocks each case finished in the period; its clocks are then computed once.
-    finished: dict[int, dict[str, date]] = defaultdict(dict)
-    cases: dict[int, dict] = {}
-    for name, (_measure, column) in CLOCK_MEASURES.items():
-        day = getattr(Case, column)
-        query = Case.select(*columns).where(day >= period.start, day <= period.end)
-        if name == "mediation":
-            query = query.where(Case.outcome.is_in(["settled", "terminated"]))
-        if scope.path:
-            query = query.where(Case.region_path.like(scope.path + "%"))
-        for case in await query:
-            cases[case["id"]] = case
-            finished[case["id"]][name] = case[column]
-    memo: dict = {}  # cases alike in dates, category and level share their clocks
-    for case_id, done in finished.items():
-        for item in await clocks_for(cases[case_id], None, policy, calendar, memo):
-            name = item.clock.name
-            if name in done:
-                out[name]["done"] += 1
-                if done[name] <= item.clock.due:
-                    out[name]["on_time"] += 1
-    if len(_ONTIME_CACHE) > 256:
-        _ONTIME_CACHE.clear()
-    _ONTIME_CACHE[key] = (monotonic_time.monotonic(), out)
-    return out
+    Each case records whether it finished each clock in time when it did (``cases.ontime``),
+    so this is a sum over the rollups like the other case figures."""
+    wanted = (*rollups.TIMED.values(), *rollups.ON_TIME.values())
+    totals = dict.fromkeys(wanted, 0)
+    for row in await grouped(scope, period, measures=wanted):
+        if row["dim"] == "":
+            totals[row["measure"]] += row["n"]
+    return {
+        clock: {"done": totals[rollups.TIMED[clock]], "on_time": totals[rollups.ON_TIME[clock]]}
+        for clock in CLOCK_MEASURES
+    }
 
 
 async def performance_figures(scope: Scope, period: Period) -> dict[str, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
@@ -60,12 +61,14 @@ async def per_case_sweep(case_ids: list[int], on: date) -> None:
         try:
             if not late:
                 if case["overdue"]:
-                    await update_case(case, {Case.overdue: False}, None, case["version"])
+                    await update_case(
+                        SimpleNamespace(**case), {Case.overdue: False}, None, case["version"]
+                    )
                     await record_event(case["id"], None, "caught_up")
                 continue
             if case["overdue"]:
                 continue
-            await update_case(case, {Case.overdue: True}, None, case["version"])
+            await update_case(SimpleNamespace(**case), {Case.overdue: True}, None, case["version"])
             await record_event(
                 case["id"], None, "overdue", note=", ".join(c.clock.label for c in late)
             )
@@ -84,7 +87,9 @@ async def per_case_sweep(case_ids: list[int], on: date) -> None:
                 continue
             if workflow.CaseStatus(case["status"]) not in workflow.ESCALATABLE:
                 continue
-            await update_case(case, {Case.level: upper.value}, None, case["version"])
+            await update_case(
+                SimpleNamespace(**case), {Case.level: upper.value}, None, case["version"]
+            )
             await record_event(
                 case["id"],
                 None,

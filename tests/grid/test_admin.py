@@ -179,3 +179,47 @@ async def test_editing_a_category_records_before_and_after(client):
     from mediation.cases.category_store import refresh_categories
 
     await refresh_categories(force=True)
+
+
+async def test_a_region_holding_cases_keeps_its_code_and_parent(client):
+    """Cases and figures are filed by the region path: moving a region with cases is refused."""
+    from mediation.cases.tables import Case
+
+    await login(client, "admin")
+    community = await Region.select().where(Region.code == "330482001001").first()
+    assert await Case.exists().where(Case.region_path.like(community["path"] + "%"))
+    form = {
+        "code": "330482001077",
+        "name": community["name"],
+        "level": "community",
+        "parent": str(community["parent"]),
+    }
+    response = await post_form(client, f"/admin/regions/{community['id']}", form)
+    assert response.status_code == 422
+    assert "其代码和上级不能更改" in text_of(response.text)
+    assert 'value="330482001077"' in response.text
+    after = await Region.select().where(Region.id == community["id"]).first()
+    assert (after["code"], after["path"]) == (community["code"], community["path"])
+
+    # Its name can still change, and a new empty community can still be moved or recoded.
+    renamed = await post_form(
+        client, f"/admin/regions/{community['id']}", {**form, "code": community["code"]}
+    )
+    assert renamed.status_code == 303
+    created = await post_form(
+        client,
+        "/admin/regions/new",
+        {"code": "330482001098", "name": "空社区", "level": "community", "parent": form["parent"]},
+    )
+    assert created.status_code == 303
+    empty = await Region.select().where(Region.code == "330482001098").first()
+    recoded = await post_form(
+        client,
+        f"/admin/regions/{empty['id']}",
+        {"code": "330482001099", "name": "空社区", "level": "community", "parent": form["parent"]},
+    )
+    assert recoded.status_code == 303
+    assert (await Region.select().where(Region.id == empty["id"]).first())["path"].endswith(
+        "/330482001099/"
+    )
+    await Region.delete().where(Region.id == empty["id"])

@@ -209,6 +209,13 @@ async def test_mediator_figures_equal_a_direct_count_for_the_county(made):
     assert m1.median_days == 7  # A: 5 → 12 March
     assert m2.median_days == 19  # B: 6 → 25 March
     assert m1.name == "测试调解员甲"
+    # The county by its own path (its loads as the database keeps them) gives the same.
+    row = await Region.select(Region.path, Region.code).where(Region.level == "county").first()
+    county = figures.Scope(row["path"], row["code"], "", "county")
+    by_path = await _figures_of(county, made)
+    for mediator in (made["m1"], made["m2"]):
+        assert _as_dict(by_path[mediator]) == direct[mediator]
+        assert by_path[mediator].median_days == got[mediator].median_days
 
 
 async def test_a_town_sees_its_own_cases_in_the_mediator_figures(made):
@@ -237,6 +244,62 @@ async def test_on_time_rates_per_clock(made):
     assert got["mediation"] == {"done": 2, "on_time": 2}
     town = await figures.ontime_figures(await _town_scope(), MARCH)
     assert town["handle"] == {"done": 2, "on_time": 1}
+
+
+async def _ontime_case_by_case(scope: figures.Scope, period) -> dict[str, dict[str, int]]:
+    """The on-time figures as the dashboard computed them before they were kept: every case
+    that finished a clock in the period, its clocks computed from its columns now."""
+    from mediation.cases.holidays import refresh_calendar
+    from mediation.cases.queries import clocks_for
+
+    policy = await services.current_policy()
+    calendar = await refresh_calendar(force=True)
+    out = {name: {"done": 0, "on_time": 0} for name in figures.CLOCK_MEASURES}
+    rows = await Case.select().where(Case.region_path.like(scope.path + "%"))
+    for case in rows:
+        done = {}
+        for name, (_measure, column) in figures.CLOCK_MEASURES.items():
+            day = case[column]
+            if name == "mediation" and case["outcome"] not in ("settled", "terminated"):
+                day = None
+            if day is not None and period.start <= day <= period.end:
+                done[name] = day
+        if not done:
+            continue
+        for item in await clocks_for(case, None, policy, calendar):
+            if item.clock.name in done:
+                out[item.clock.name]["done"] += 1
+                out[item.clock.name]["on_time"] += done[item.clock.name] <= item.clock.due
+    return out
+
+
+@pytest.fixture(scope="module")
+async def may_holiday(made):
+    """A holiday schedule for 2035 (1–4 May off) and a case registered on Monday 30 April,
+    accepted on Tuesday 8 May: two working days counting the holiday, late without it."""
+    from mediation.cases.holidays import refresh_calendar
+    from mediation.cases.tables import HolidayDay, HolidayYear
+
+    await HolidayYear(year=2035, source="test", updated_at=utc("2035-01-01T00:00:00")).save()
+    for day in range(1, 5):
+        await HolidayDay(day=date(2035, 5, day), year=2035, kind="holiday", name="劳动节").save()
+    await refresh_calendar(force=True)
+    e = await _register(DONGHU, "2035-04-30T02:00:00")
+    await _move(e, "accept", "2035-05-08T02:00:00")
+    return e
+
+
+async def test_kept_on_time_figures_equal_the_clocks_computed_case_by_case(made, may_holiday):
+    town = await _town_scope()
+    may = statutory_period("month", 2035, 5)
+    across = figures.Period("custom", date(2035, 2, 25), date(2035, 5, 10))
+    for scope in (COUNTY, town):
+        for period in (MARCH, may, across):
+            got = await figures.ontime_figures(scope, period)
+            assert got == await _ontime_case_by_case(scope, period), (scope.path, period)
+    kept = await Case.select(Case.accept_on_time).where(Case.id == may_holiday).first()
+    assert kept["accept_on_time"] is True  # 1–4 May are not working days
+    assert (await figures.ontime_figures(COUNTY, may))["accept"]["on_time"] >= 1
 
 
 async def test_agreement_performance_counts_due_clauses_of_effective_agreements(made):
