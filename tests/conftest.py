@@ -215,12 +215,10 @@ def _drop_cached_rows() -> None:
     from mediation.accounts import services as accounts_services
     from mediation.cases import category_store, holidays, queries
     from mediation.grid import services as grid_services
-    from mediation.reports import services as reports_services
     from mediation.suggestions import similar_index
 
     accounts_services._user_cache.clear()
     grid_services._grid_choice_cache.clear()
-    reports_services._ONTIME_CACHE.clear()
     similar_index._corpora.clear()
     queries._fts_ready.clear()
     category_store._loaded_at = None
