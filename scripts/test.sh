@@ -18,10 +18,10 @@ ensure_postgres() {
   fi
 }
 
-# Two steps per engine: everything but the browser tests in TEST_WORKERS processes
-# (pytest-xdist, whole modules to a worker), then the browser tests in one process (Playwright's
-# sync API cannot share a process with the async tests once it has started). Both steps use the
-# demo county built once, in the folder MEDIATION_TEST_RUN_DIR names.
+# Two steps per engine, each in TEST_WORKERS processes (pytest-xdist, whole modules to a
+# worker): everything but the browser tests, then the browser tests (Playwright's sync API
+# cannot share a process with the async tests once it has started, so they never meet in one
+# worker). Both steps use the demo county built once, in the folder MEDIATION_TEST_RUN_DIR names.
 WORKERS="${TEST_WORKERS:-2}"
 
 # pytest exits with 5 when it collects no tests: that is a broken suite here, never a pass
@@ -34,7 +34,7 @@ run_suite() {
   set +e
   env MEDIATION_TEST_RUN_DIR="$run_dir" "$@" -n "$WORKERS" --dist loadfile -m "not browser"
   status_main=$?
-  env MEDIATION_TEST_RUN_DIR="$run_dir" "$@" -m browser
+  env MEDIATION_TEST_RUN_DIR="$run_dir" "$@" -n "$WORKERS" --dist loadfile -m browser
   status_browser=$?
   set -e
   rm -rf "$run_dir"

@@ -21,7 +21,9 @@ What a test can rely on (isolation):
   copy with the app server they drive.
 - PostgreSQL: a copy per worker, not per test (``CREATE DATABASE ... TEMPLATE`` takes seconds
   each): the tests of one worker share it, so they write only rows they create and never
-  count rows they did not make.
+  count rows they did not make. A ``module_database`` module gets a fresh copy of the
+  template for its worker before it starts (under xdist; a run without xdist tests in the
+  template itself).
 - Pure tests (marker ``pure``) never touch the database: a run of them alone builds nothing.
 """
 
@@ -163,7 +165,7 @@ async def _copy_postgres_database(source: str, target: str) -> None:
     maintenance = urlunsplit(urlsplit(_TEMPLATE_URL)._replace(path="/postgres"))
     conn = await asyncpg.connect(maintenance)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{target}"')
+        await conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
     finally:
         await conn.close()
@@ -242,6 +244,21 @@ def _module_database(request) -> None:
     request.getfixturevalue("database")
     if not _TEMPLATE_URL:
         _fresh_sqlite_copy()
+    elif _WORKER:
+        _fresh_postgres_copy()
+
+
+def _fresh_postgres_copy() -> None:
+    """This worker's database made anew from the template (under the run's lock: a copy
+    cannot be made while another process is copying the same template)."""
+    with open(_RUN_DIR / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        asyncio.run(
+            _copy_postgres_database(
+                _database_name(_TEMPLATE_URL), _database_name(os.environ["DATABASE_URL"])
+            )
+        )
+    _drop_cached_rows()
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ from mediation.clock import local_date, local_now
 from mediation.demo.cases import DEMO_COUNT, STORY_GRID, load_demo_cases
 from mediation.validators import validate_id_number, validate_phone
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.module_database]
 
 
 async def _demo_case_ids() -> list[int]:

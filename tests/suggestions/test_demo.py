@@ -20,7 +20,7 @@ from mediation.suggestions.tables import (
     SuggestionTopic,
 )
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.module_database]
 
 
 _DEMO_IDS: set[int] = set()
