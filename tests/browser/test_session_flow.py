@@ -21,12 +21,12 @@ from tests.browser.test_session_agreement import _deposit_case_in_mediation
 
 pytestmark = pytest.mark.browser
 
-SHORT_IDLE = 40  # seconds; pages warn 10 s before the end (a quarter of the idle time)
+SHORT_IDLE = 20  # seconds; pages warn 5 s before the end (a quarter of the idle time)
 
 
 @pytest.fixture(scope="module")
 def short_session_server(database):
-    """The app with sessions that end after 40 s without activity."""
+    """The app with sessions that end after 20 s without activity."""
     port = _free_port()
     env = {**os.environ, "RUN_BACKGROUND_TASKS": "0", "SESSION_IDLE": str(SHORT_IDLE)}
     proc = subprocess.Popen(
