@@ -1,6 +1,6 @@
 """Whether each case clock finished by its due date, kept on the case as a fact.
 
-A clock finishes on the day its column gives (``rollups.CLOCK_DAYS``: accepted, mediation
+A clock finishes on the day its column gives (``CLOCK_DAYS``: accepted, mediation
 started, settled or terminated). The due date needs the deadline policy and the working-day
 calendar, so it is judged here when a case changes (``update_case``) and kept in the case's
 ``*_on_time`` columns; the dashboard then sums them from the rollups instead of computing every
@@ -48,6 +48,37 @@ def finished_on(clock: str, case: dict[str, Any]):
     return case[CLOCK_DAYS[clock]]
 
 
+def clock_key(case: dict[str, Any]) -> tuple:
+    """What a case's clocks depend on: cases with the same key share their clocks (one policy
+    and one calendar per pass)."""
+    return (
+        case["registered_on"],
+        case["category"],
+        case["colour"],
+        case["level"],
+        case["mediation_started_on"],
+        case["extension_days"],
+        case["accepted_on"],
+    )
+
+
+def case_clocks(
+    case: dict[str, Any], policy: deadlines.Policy, calendar: HolidayCalendar
+) -> list[deadlines.Clock]:
+    """The case's clocks under this policy and calendar (raises ``deadlines.DeadlineError``)."""
+    return deadlines.compute_clocks(
+        policy,
+        case["registered_on"],
+        case["category"],
+        case["colour"],
+        case["level"],
+        case["mediation_started_on"],
+        case["extension_days"] or 0,
+        accepted_on=case["accepted_on"],
+        calendar=calendar,
+    )
+
+
 def judge(
     case: dict[str, Any],
     policy: deadlines.Policy,
@@ -61,29 +92,11 @@ def judge(
     done = {clock: finished_on(clock, case) for clock in CLOCK_DAYS}
     if not any(done.values()):
         return out
-    key = (
-        case["registered_on"],
-        case["category"],
-        case["colour"],
-        case["level"],
-        case["mediation_started_on"],
-        case["extension_days"],
-        case["accepted_on"],
-    )
+    key = clock_key(case)
     clocks = memo.get(key) if memo is not None else None
     if clocks is None:
         try:
-            clocks = deadlines.compute_clocks(
-                policy,
-                case["registered_on"],
-                case["category"],
-                case["colour"],
-                case["level"],
-                case["mediation_started_on"],
-                case["extension_days"] or 0,
-                accepted_on=case["accepted_on"],
-                calendar=calendar,
-            )
+            clocks = case_clocks(case, policy, calendar)
         except deadlines.DeadlineError:
             clocks = []
         if memo is not None:

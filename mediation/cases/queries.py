@@ -12,7 +12,7 @@ from piccolo.custom_types import Combinable
 
 from mediation import inputs
 from mediation.accounts.services import CurrentUser
-from mediation.cases import access, deadlines, workdays, workflow
+from mediation.cases import access, deadlines, ontime, workdays, workflow
 from mediation.cases.common import OPEN_STATUSES, PAGE_SIZE, today
 from mediation.cases.holidays import refresh_calendar
 from mediation.cases.policy_store import current_policy
@@ -336,18 +336,10 @@ async def clocks_for(
     """
     policy = policy or await current_policy()
     calendar = calendar or await refresh_calendar()
-    key = (
-        case["registered_on"],
-        case["category"],
-        case["colour"],
-        case["level"],
-        case["mediation_started_on"],
-        case["extension_days"],
-        case["accepted_on"],
-    )
+    key = ontime.clock_key(case)
     clocks = memo.get(key) if memo is not None else None
     if clocks is None:
-        clocks = _compute_clocks(case, policy, calendar)
+        clocks = ontime.case_clocks(case, policy, calendar)
         if memo is not None:
             memo[key] = clocks
     result = []
@@ -358,20 +350,6 @@ async def clocks_for(
         state = deadlines.clock_state(clock, on or today(), done)
         result.append(ClockStanding(clock, state))
     return result
-
-
-def _compute_clocks(case: dict, policy: deadlines.Policy, calendar: HolidayCalendar) -> list:
-    return deadlines.compute_clocks(
-        policy,
-        case["registered_on"],
-        case["category"],
-        case["colour"],
-        case["level"],
-        case["mediation_started_on"],
-        case["extension_days"],
-        accepted_on=case["accepted_on"],
-        calendar=calendar,
-    )
 
 
 def _clock_done_on(name: str, case: dict) -> date | None:

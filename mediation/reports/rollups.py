@@ -27,6 +27,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from mediation.cases.ontime import CLOCK_DAYS
 from mediation.cases.tables import Case, CaseEvent
 from mediation.clock import local_date
 from mediation.reports.tables import CaseRollup, CaseStat
@@ -48,11 +49,6 @@ PREVENTED = "prevented"
 CONFIRMED = "confirmed"
 # Per case clock: cases that finished it (timed_*) and those that did by its due date (ontime_*),
 # dated by the day the clock finished.
-CLOCK_DAYS = {
-    "accept": "accepted_on",
-    "handle": "mediation_started_on",
-    "mediation": "concluded_on",
-}
 TIMED = {clock: f"timed_{clock}" for clock in CLOCK_DAYS}
 ON_TIME = {clock: f"ontime_{clock}" for clock in CLOCK_DAYS}
 
