@@ -30,7 +30,9 @@ What it does, in one process:
    are still dropped);
 5. recreates the indexes on two connections while two more build the report rollups, each
    straight from the cases by one statement of its own (``build_case_stat``, the daily
-   rows; ``build_case_rollup``, the monthly rows), then runs VACUUM ANALYZE; prints the time
+   rows; ``build_case_rollup``, the monthly rows), counts the mediator loads, builds the
+   mediator figures' rollup (``build_mediator_rollup``, the statement the app's
+   ``mediator_rollup.rebuild`` runs on PostgreSQL), then runs VACUUM ANALYZE; prints the time
    of each step and the row counts. The two statements are equivalent to
    ``mediation.reports.rollups.rebuild_rollups`` (checked equal to it on the demo county
    first, before the bulk load); ``--python-rollups`` calls the app's function instead
@@ -1102,6 +1104,18 @@ async def recount_loads(conn) -> None:
     )
 
 
+async def build_mediator_rollup(conn) -> None:
+    """``mediator_rollup`` from the loaded assignments and cases, in one statement (what
+    ``mediation.reports.mediator_rollup.rebuild`` does on PostgreSQL)."""
+    from mediation.reports.mediator_rollup import pg_build_sql
+
+    async with conn.transaction():
+        await conn.execute("DELETE FROM mediator_rollup")
+        await conn.execute(pg_build_sql())
+    rows = await conn.fetchval("SELECT count(*) FROM mediator_rollup")
+    print(f"  mediator rollup rows: {rows:,}", flush=True)
+
+
 # Settings of every loading connection: foreign-key triggers off, room to sort and index.
 LOAD_SETTINGS = (
     "SET session_replication_role = replica; SET maintenance_work_mem = '512MB'; "
@@ -1292,6 +1306,8 @@ async def generate(args: argparse.Namespace) -> None:
     try:
         # The triggers that keep mediator loads were off while loading: count them once.
         await steps.run("mediator loads", recount_loads(conn))
+        if not args.python_rollups:
+            await steps.run("mediator figures rollup (set-based)", build_mediator_rollup(conn))
     finally:
         await conn.close()
     tables = await _table_names(url)

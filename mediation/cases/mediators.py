@@ -18,6 +18,7 @@ from mediation.cases.tables import (
 from mediation.db import write_transaction
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
+from mediation.reports import mediator_rollup
 
 # Built once (Piccolo copies a referenced table's columns each time one is named).
 _MEDIATOR_COLUMNS = (
@@ -132,7 +133,8 @@ async def assign_mediator(user: CurrentUser, case_id: int, mediator_id: int) -> 
             _("This mediator cannot take the case (conflict of interest, objection or full load)."),
             "mediator",
         )
-    await CaseMediator(case=case_id, mediator=mediator_id, assigned_by=user.id).save()
+    async with write_transaction(), mediator_rollup.assignments_changing(case_id):
+        await CaseMediator(case=case_id, mediator=mediator_id, assigned_by=user.id).save()
     staff = await Mediator.select(Mediator.staff).where(Mediator.id == mediator_id).first()
     await record_event(
         case_id,
@@ -178,9 +180,10 @@ async def end_assignment_on_objection(
     )
     if row is None:
         raise CaseError(_("This mediator is not on the case."))
-    await CaseMediator.update(
-        {CaseMediator.active: False, CaseMediator.ended_reason: reason.strip()[:200]}
-    ).where(CaseMediator.id == assignment_id)
+    async with write_transaction(), mediator_rollup.assignments_changing(case_id):
+        await CaseMediator.update(
+            {CaseMediator.active: False, CaseMediator.ended_reason: reason.strip()[:200]}
+        ).where(CaseMediator.id == assignment_id)
     changes = {"mediator": [row["mediator.staff.display_name"], None]}
     if party_name:
         changes["party"] = [None, party_name]

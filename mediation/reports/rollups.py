@@ -363,23 +363,30 @@ async def _apply(net: dict[Key, list], batch: int | None = None) -> None:
 async def apply_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
     """Move a case's contribution from ``before`` to ``after`` (None: not there). Call inside
     the transaction that changed the case."""
+    from mediation.reports import mediator_rollup
+
     removed = contributions(before) if before else []
     added = contributions(after) if after else []
     net = _net(removed, added)
     if net:
         await _apply(net)
+    await mediator_rollup.apply_case_changes([(before, after)])
 
 
 async def apply_many(changes: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> None:
     """``apply_change`` for many cases at once: the net change in a few statements."""
+    from mediation.reports import mediator_rollup
+
     removed: list[tuple[Key, int, int, Decimal]] = []
     added: list[tuple[Key, int, int, Decimal]] = []
-    for before, after in changes:
+    pairs = list(changes)
+    for before, after in pairs:
         removed.extend(contributions(before))
         added.extend(contributions(after))
     net = _net(removed, added)
     if net:
         await _apply(net)
+    await mediator_rollup.apply_case_changes(pairs)
 
 
 async def stat_row(case_id: int) -> dict[str, Any] | None:
@@ -388,7 +395,8 @@ async def stat_row(case_id: int) -> dict[str, Any] | None:
 
 async def rebuild_rollups(batch: int = 5000) -> int:
     """Recompute every rollup row from the cases (judging their clocks again first: see
-    ``cases.ontime``); returns the number of rows written.
+    ``cases.ontime``), the mediator figures' rollup too (``mediator_rollup.rebuild``);
+    returns the number of daily rows written.
 
     Public on purpose: call it after loading cases in bulk (``COPY``, an import, a restore)
     that went around ``apply_change``, and run ``backfill_conclusions`` first if the loaded
@@ -438,6 +446,9 @@ async def rebuild_rollups(batch: int = 5000) -> int:
     for start in range(0, len(stats), 1000):
         await CaseStat.insert(*stats[start : start + 1000])
     await _write_monthly(rollup_net(totals))
+    from mediation.reports import mediator_rollup
+
+    await mediator_rollup.rebuild()
     return len(stats)
 
 

@@ -512,23 +512,100 @@ async def mediator_figures(scope: Scope, period: Period) -> list[MediatorRow]:
     - ``objections``: assignments made in the period that a party objected to (an objection is
       the only thing that ends an assignment: ``end_assignment_on_objection``).
 
-    Counted in the database, a handful of rows per mediator back: assignments by their time
-    (indexed), concluded cases by their day (indexed) as a histogram of durations, open cases
-    per mediator by status.
+    Whole months are read from the kept monthly rollup of the scope's own region
+    (``mediator_rollup``: a row per mediator, measure and days of conclusion); the days at the
+    edges of a custom range are counted from the rows (``_counted_mediator_tally``). Loads
+    come from ``mediator_load`` when the scope holds every case (the county), and are counted
+    over the scope's open cases otherwise.
     """
-    from mediation import db
     from mediation.cases.services import OPEN_STATUSES
     from mediation.cases.tables import CaseMediator
     from mediation.grid.tables import Mediator
+    from mediation.reports import mediator_rollup
 
-    start, end = _day_bounds(period)
+    # A scope holding every case (the whole county) reads the rollup of all regions, "".
+    whole = await _covers_every_case(scope)
+    tally = _MediatorTally()
+    months, edges = _split(period)
+    if months is not None:
+        region = "" if whole else scope.path
+        for r in await mediator_rollup.month_sums(region, months[0], months[1]):
+            tally.add(int(r["mediator"]), r["measure"], int(r["days"]), int(r["n"]))
+    for first, last in edges:
+        await _counted_mediator_tally(tally, scope, whole, first, last)
     rows: dict[int, MediatorRow] = {}
 
     def row(mediator: int) -> MediatorRow:
         return rows.setdefault(mediator, MediatorRow(mediator))
 
-    # A scope holding every case (the whole county) needs no join to the cases to scope.
-    whole = await _covers_every_case(scope)
+    for mediator, n in tally.assigned.items():
+        row(mediator).assigned = n
+    for mediator, n in tally.objections.items():
+        row(mediator).objections = n
+    for mediator, n in tally.settled.items():
+        row(mediator).settled = n
+    for mediator, n in tally.terminated.items():
+        row(mediator).terminated = n
+    for mediator, histogram in tally.durations.items():
+        row(mediator).median_days = _median(histogram)
+    if whole:
+        # Every open case is in scope: the load the database keeps per mediator.
+        from mediation.cases.mediators import _mediator_loads
+
+        for mediator, n in (await _mediator_loads()).items():
+            row(mediator).load = n
+    else:
+        loads = (
+            await CaseMediator.select(CaseMediator.mediator, Count(CaseMediator.case, alias="n"))
+            .where(
+                CaseMediator.active.eq(True),
+                CaseMediator.case.status.is_in(list(OPEN_STATUSES)),
+                CaseMediator.case.region_path.like(scope.path + "%"),
+            )
+            .group_by(CaseMediator.mediator)
+        )
+        for r in loads:
+            row(r["mediator"]).load = int(r["n"])
+    if rows:
+        for r in await Mediator.select(Mediator.id, Mediator.staff.display_name).where(
+            Mediator.id.is_in(list(rows))
+        ):
+            rows[r["id"]].name = r["staff.display_name"] or ""
+    return sorted(rows.values(), key=lambda m: (-m.assigned, -m.load, m.name))
+
+
+@dataclass
+class _MediatorTally:
+    """Counts per mediator, added up over months of the rollup and edge days counted."""
+
+    assigned: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    objections: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    settled: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    terminated: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    durations: dict[int, dict[int, int]] = field(default_factory=lambda: defaultdict(dict))
+
+    def add(self, mediator: int, measure: str, days: int, n: int) -> None:
+        if measure == "assigned":
+            self.assigned[mediator] += n
+        elif measure == "objected":
+            self.objections[mediator] += n
+        elif measure in ("settled", "terminated"):
+            target = self.settled if measure == "settled" else self.terminated
+            target[mediator] += n
+            histogram = self.durations[mediator]
+            spent = max(days, 0)
+            histogram[spent] = histogram.get(spent, 0) + n
+
+
+async def _counted_mediator_tally(
+    tally: _MediatorTally, scope: Scope, whole: bool, first: date, last: date
+) -> None:
+    """Add the days ``first``–``last`` counted from the rows: assignments by their time
+    (indexed), concluded cases by their day (indexed) as a histogram of durations."""
+    from mediation import db
+    from mediation.cases.tables import CaseMediator
+
+    start, end = _day_bounds(Period("custom", first, last))
 
     def scoped(query):
         if not whole:
@@ -542,14 +619,14 @@ async def mediator_figures(scope: Scope, period: Period) -> list[MediatorRow]:
         ).where(*in_period)
     ).group_by(CaseMediator.mediator)
     for r in assigned:
-        row(r["mediator"]).assigned = int(r["n"])
+        tally.add(r["mediator"], "assigned", -1, int(r["n"]))
     objected = await scoped(
         CaseMediator.select(CaseMediator.mediator, Count(alias="n")).where(
             *in_period, CaseMediator.active.eq(False)
         )
     ).group_by(CaseMediator.mediator)
     for r in objected:
-        row(r["mediator"]).objections = int(r["n"])
+        tally.add(r["mediator"], "objected", -1, int(r["n"]))
     if db.is_postgres():
         days = "c.concluded_on - c.registered_on"
     else:
@@ -560,46 +637,13 @@ async def mediator_figures(scope: Scope, period: Period) -> list[MediatorRow]:
         "WHERE cm.active AND c.concluded_on >= {} AND c.concluded_on <= {} "
         "AND c.outcome IN ('settled', 'terminated')"
     )
-    args: list[Any] = [period.start, period.end]
+    args: list[Any] = [first, last]
     if not whole:
         sql += " AND c.region_path LIKE {}"
         args.append(scope.path + "%")
     sql += f" GROUP BY cm.mediator, c.outcome, {days}"
-    durations: dict[int, dict[int, int]] = defaultdict(dict)
     for r in await CaseMediator.raw(sql, *args):
-        entry, n = row(r["mediator"]), int(r["n"])
-        if r["outcome"] == "settled":
-            entry.settled += n
-        else:
-            entry.terminated += n
-        histogram = durations[r["mediator"]]
-        spent = max(int(r["days"]), 0)
-        histogram[spent] = histogram.get(spent, 0) + n
-    for mediator, histogram in durations.items():
-        row(mediator).median_days = _median(histogram)
-    if whole:
-        # Every open case is in scope: the load the database keeps per mediator.
-        from mediation.cases.mediators import _mediator_loads
-
-        for mediator, n in (await _mediator_loads()).items():
-            row(mediator).load = n
-    else:
-        loads = await scoped(
-            CaseMediator.select(CaseMediator.mediator, Count(CaseMediator.case, alias="n"))
-            .where(
-                CaseMediator.active.eq(True),
-                CaseMediator.case.status.is_in(list(OPEN_STATUSES)),
-            )
-            .group_by(CaseMediator.mediator)
-        )
-        for r in loads:
-            row(r["mediator"]).load = int(r["n"])
-    if rows:
-        for r in await Mediator.select(Mediator.id, Mediator.staff.display_name).where(
-            Mediator.id.is_in(list(rows))
-        ):
-            rows[r["id"]].name = r["staff.display_name"] or ""
-    return sorted(rows.values(), key=lambda m: (-m.assigned, -m.load, m.name))
+        tally.add(r["mediator"], r["outcome"], int(r["days"]), int(r["n"]))
 
 
 # ---------------------------------------------------------------- clocks and agreements

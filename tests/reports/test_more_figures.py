@@ -77,9 +77,16 @@ async def _mediator(name: str) -> int:
 
 
 async def _assign(case_id: int, mediator: int, when: str) -> int:
-    row = CaseMediator(case=case_id, mediator=mediator, assigned_at=utc(when))
-    await row.save()
-    return row.id
+    """Assigned as staff do it (the kept mediator figures follow), at ``when`` (UTC)."""
+    with at(when):
+        await services.assign_mediator(await user("admin"), case_id, mediator)
+    row = (
+        await CaseMediator.select(CaseMediator.id, CaseMediator.assigned_at)
+        .where(CaseMediator.case == case_id, CaseMediator.mediator == mediator)
+        .first()
+    )
+    assert row["assigned_at"] == utc(when)
+    return row["id"]
 
 
 @pytest.fixture(scope="module")
