@@ -240,8 +240,9 @@ WITH a AS (
     WHERE NOT a.active
     GROUP BY 1, 2, 3
     UNION ALL
-    SELECT coalesce(c.region_path, ''), date_trunc('month', c.concluded_on)::date, x.mediator,
-           c.outcome, greatest(c.concluded_on - c.registered_on, 0), count(*)
+    SELECT coalesce(c.region_path, ''),
+           date_trunc('month', c.concluded_on::timestamp)::date, x.mediator, c.outcome,
+           greatest(c.concluded_on - c.registered_on, 0), count(*)
     FROM (SELECT DISTINCT "case", mediator FROM case_mediator WHERE active) x
     JOIN "case" c ON c.id = x."case"
     WHERE c.concluded_on IS NOT NULL AND c.outcome IN ('settled', 'terminated')
