@@ -1159,6 +1159,15 @@ async def recount_loads(conn) -> None:
     )
 
 
+async def recount_clause_stat(conn) -> None:
+    """``clause_stat`` as its triggers would have kept it (they are off while loading)."""
+    from importlib import import_module
+
+    migration = import_module("mediation.cases.piccolo_migrations.cases_2026_11_30t13_45_00_000000")
+    for statement in migration.RECOUNT:
+        await conn.execute(statement)
+
+
 # Settings of every loading connection: foreign-key triggers off, room to sort and index.
 LOAD_SETTINGS = (
     "SET session_replication_role = replica; SET maintenance_work_mem = '512MB'; "
@@ -1350,6 +1359,7 @@ async def generate(args: argparse.Namespace) -> None:
     try:
         # The triggers that keep mediator loads were off while loading: count them once.
         await steps.run("mediator loads", recount_loads(conn))
+        await steps.run("clause counts", recount_clause_stat(conn))
     finally:
         await conn.close()
     tables = await _table_names(url)
