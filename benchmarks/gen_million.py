@@ -1102,6 +1102,15 @@ async def recount_loads(conn) -> None:
     )
 
 
+async def recount_suggestion_stats(conn) -> None:
+    """The suggestion figures (``mediation.suggestions.stats``) counted from the suggestions."""
+    from mediation.suggestions.stats import rebuild_statements
+
+    async with conn.transaction():
+        for statement in rebuild_statements(postgres=True):
+            await conn.execute(statement)
+
+
 # Settings of every loading connection: foreign-key triggers off, room to sort and index.
 LOAD_SETTINGS = (
     "SET session_replication_role = replica; SET maintenance_work_mem = '512MB'; "
@@ -1292,6 +1301,8 @@ async def generate(args: argparse.Namespace) -> None:
     try:
         # The triggers that keep mediator loads were off while loading: count them once.
         await steps.run("mediator loads", recount_loads(conn))
+        # So were those that keep the suggestion figures: count them once, set-based.
+        await steps.run("suggestion figures", recount_suggestion_stats(conn))
     finally:
         await conn.close()
     tables = await _table_names(url)
@@ -1303,7 +1314,15 @@ async def generate(args: argparse.Namespace) -> None:
     try:
         counts = {
             t: await conn.fetchval(f'SELECT count(*) FROM "{t}"')
-            for t in (*LOADED_TABLES, "case_stat", "case_rollup", "grid", "region")
+            for t in (
+                *LOADED_TABLES,
+                "case_stat",
+                "case_rollup",
+                "suggestion_stat",
+                "suggestion_stat_month",
+                "grid",
+                "region",
+            )
         }
         open_cases = await conn.fetchval(
             "SELECT count(*) FROM \"case\" WHERE status NOT IN ('closed', 'declined')"
