@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from piccolo.engine import engine_finder
+from piccolo.engine import Engine, engine_finder
 from piccolo.engine.sqlite import SQLiteEngine
 
 from mediation.clock import county_zone
@@ -154,15 +154,21 @@ _COUNTED = (
     f"OR (d.dim = 'adopted' AND s.department IS NOT NULL AND s.outcome IN {_ADOPTED_SQL}))"
 )
 
-# Positions 0–999 (a region path is at most 400 characters): SQLite's triggers may not use
+# Positions 0–499 (a region path is at most 400 characters): SQLite's triggers may not use
 # WITH or table functions, so the prefixes of a path are found by a join with these.
 _DIGITS = " UNION ALL ".join(f"SELECT {i}" if i else "SELECT 0 AS i" for i in range(10))
+_HUNDREDS = " UNION ALL ".join(f"SELECT {i}" if i else "SELECT 0 AS i" for i in range(5))
 _POSITIONS = (
-    f"(SELECT a.i + 10 * b.i + 100 * c.i AS i FROM ({_DIGITS}) a, ({_DIGITS}) b, ({_DIGITS}) c)"
+    f"(SELECT a.i + 10 * b.i + 100 * c.i AS i FROM ({_DIGITS}) a, ({_DIGITS}) b, ({_HUNDREDS}) c)"
+)
+# Outside a trigger (the recount), only as far as the longest path.
+_POSITIONS_CTE = (
+    "(WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n "
+    "WHERE i < (SELECT max(length(region_path)) FROM suggestion)) SELECT i FROM n)"
 )
 
 
-def _prefixes(postgres: bool) -> str:
+def _prefixes(postgres: bool, in_trigger: bool = True) -> str:
     """Join ``c`` (with ``c.path``) to every region containing it: ``p.i`` is 0 for the root
     ``""``, else the position of a ``/`` ending a prefix."""
     if postgres:
@@ -170,8 +176,9 @@ def _prefixes(postgres: bool) -> str:
             "JOIN LATERAL (SELECT 0 AS i UNION ALL SELECT g FROM generate_series(2, "
             "length(c.path)) AS g WHERE substr(c.path, g, 1) = '/') p ON true"
         )
+    positions = _POSITIONS if in_trigger else _POSITIONS_CTE
     return (
-        f"JOIN {_POSITIONS} p ON p.i = 0 OR (p.i > 1 AND p.i <= length(c.path) "
+        f"JOIN {positions} p ON p.i = 0 OR (p.i > 1 AND p.i <= length(c.path) "
         "AND substr(c.path, p.i, 1) = '/')"
     )
 
@@ -182,7 +189,7 @@ def _month_of(column: str, postgres: bool) -> str:
     return f"date({column}, 'start of month')"
 
 
-def apply_statement(source: str, postgres: bool, monthly: bool) -> str:
+def apply_statement(source: str, postgres: bool, monthly: bool, in_trigger: bool = True) -> str:
     """Add the signed contributions of the rows of ``source`` (a subquery with the columns of
     ``_source_columns``) to the daily or monthly table, zero sums left out, keys in order."""
     table, column = (MONTH_TABLE, "month") if monthly else (DAY_TABLE, "day")
@@ -193,7 +200,7 @@ def apply_statement(source: str, postgres: bool, monthly: bool) -> str:
         f"SELECT c.day, {region}, c.dim, c.value, sum(c.n) FROM ("
         f"SELECT {day} AS day, s.region_path AS path, d.dim AS dim, {_VALUE} AS value, "
         f"sum(s.sign) AS n FROM {source} s CROSS JOIN ({_DIM_LIST}) d "
-        f"WHERE {_COUNTED} GROUP BY 1, 2, 3, 4) c {_prefixes(postgres)} "
+        f"WHERE {_COUNTED} GROUP BY 1, 2, 3, 4) c {_prefixes(postgres, in_trigger)} "
         "WHERE c.n <> 0 "
         f"GROUP BY c.day, {region}, c.dim, c.value HAVING sum(c.n) <> 0 "
         f"ORDER BY 2, 1, 3, 4 "
@@ -294,20 +301,27 @@ def rebuild_statements(postgres: bool) -> tuple[str, ...]:
     return (
         f"DELETE FROM {DAY_TABLE}",
         f"DELETE FROM {MONTH_TABLE}",
-        apply_statement(source, postgres, monthly=False),
+        apply_statement(source, postgres, monthly=False, in_trigger=False),
         f"INSERT INTO {MONTH_TABLE} (month, region_path, dim, value, n) "
         f"SELECT {month}, region_path, dim, value, sum(n) FROM {DAY_TABLE} "
         f"GROUP BY {month}, region_path, dim, value HAVING sum(n) <> 0",
     )
 
 
-def _is_postgres(engine) -> bool:
+def _engine() -> Engine:
+    engine = engine_finder()
+    if engine is None:
+        raise RuntimeError("No database engine is configured.")
+    return engine
+
+
+def _is_postgres(engine: Engine) -> bool:
     return not isinstance(engine, SQLiteEngine)
 
 
 async def install() -> None:
     """Create the tables if missing and (re)install the triggers."""
-    engine = engine_finder()
+    engine = _engine()
     postgres = _is_postgres(engine)
     for statement in (*table_ddl(), *trigger_statements(postgres)):
         await engine.run_ddl(statement)
@@ -323,7 +337,7 @@ async def rebuild_suggestion_stats(reinstall_triggers: bool = False) -> int:
     """
     from mediation import db
 
-    engine = engine_finder()
+    engine = _engine()
     postgres = _is_postgres(engine)
     async with db.write_transaction():
         if postgres:
