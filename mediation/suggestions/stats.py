@@ -161,14 +161,9 @@ _HUNDREDS = " UNION ALL ".join(f"SELECT {i}" if i else "SELECT 0 AS i" for i in 
 _POSITIONS = (
     f"(SELECT a.i + 10 * b.i + 100 * c.i AS i FROM ({_DIGITS}) a, ({_DIGITS}) b, ({_HUNDREDS}) c)"
 )
-# Outside a trigger (the recount), only as far as the longest path.
-_POSITIONS_CTE = (
-    "(WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n "
-    "WHERE i < (SELECT max(length(region_path)) FROM suggestion)) SELECT i FROM n)"
-)
 
 
-def _prefixes(postgres: bool, in_trigger: bool = True) -> str:
+def _prefixes(postgres: bool) -> str:
     """Join ``c`` (with ``c.path``) to every region containing it: ``p.i`` is 0 for the root
     ``""``, else the position of a ``/`` ending a prefix."""
     if postgres:
@@ -176,9 +171,8 @@ def _prefixes(postgres: bool, in_trigger: bool = True) -> str:
             "JOIN LATERAL (SELECT 0 AS i UNION ALL SELECT g FROM generate_series(2, "
             "length(c.path)) AS g WHERE substr(c.path, g, 1) = '/') p ON true"
         )
-    positions = _POSITIONS if in_trigger else _POSITIONS_CTE
     return (
-        f"JOIN {positions} p ON p.i = 0 OR (p.i > 1 AND p.i <= length(c.path) "
+        f"JOIN {_POSITIONS} p ON p.i = 0 OR (p.i > 1 AND p.i <= length(c.path) "
         "AND substr(c.path, p.i, 1) = '/')"
     )
 
@@ -189,23 +183,31 @@ def _month_of(column: str, postgres: bool) -> str:
     return f"date({column}, 'start of month')"
 
 
-def apply_statement(source: str, postgres: bool, monthly: bool, in_trigger: bool = True) -> str:
+def apply_statement(source: str, postgres: bool, monthly: bool, recount: bool = False) -> str:
     """Add the signed contributions of the rows of ``source`` (a subquery with the columns of
-    ``_source_columns``) to the daily or monthly table, zero sums left out, keys in order."""
+    ``_source_columns``) to the daily or monthly table, zero sums left out, keys in order.
+
+    ``recount``: ``source`` is ``src`` and the prefixes of its paths are ``pre`` (the common
+    table expressions of ``rebuild_statements``), and the table is empty: plain inserts."""
     table, column = (MONTH_TABLE, "month") if monthly else (DAY_TABLE, "day")
     day = _month_of("s.received_on", postgres) if monthly else "s.received_on"
     region = "CASE WHEN p.i = 0 THEN '' ELSE substr(c.path, 1, p.i) END"
+    prefixes = "JOIN pre p ON p.path = c.path" if recount else _prefixes(postgres)
     return (
         f"INSERT INTO {table} ({column}, region_path, dim, value, n) "
         f"SELECT c.day, {region}, c.dim, c.value, sum(c.n) FROM ("
         f"SELECT {day} AS day, s.region_path AS path, d.dim AS dim, {_VALUE} AS value, "
         f"sum(s.sign) AS n FROM {source} s CROSS JOIN ({_DIM_LIST}) d "
-        f"WHERE {_COUNTED} GROUP BY 1, 2, 3, 4) c {_prefixes(postgres, in_trigger)} "
+        f"WHERE {_COUNTED} GROUP BY 1, 2, 3, 4) c {prefixes} "
         "WHERE c.n <> 0 "
         f"GROUP BY c.day, {region}, c.dim, c.value HAVING sum(c.n) <> 0 "
-        f"ORDER BY 2, 1, 3, 4 "
-        f"ON CONFLICT (region_path, {column}, dim, value) "
-        f"DO UPDATE SET n = {table}.n + excluded.n"
+        "ORDER BY 2, 1, 3, 4"
+        + (
+            ""
+            if recount
+            else f" ON CONFLICT (region_path, {column}, dim, value) "
+            f"DO UPDATE SET n = {table}.n + excluded.n"
+        )
     )
 
 
@@ -294,14 +296,28 @@ def drop_statements(postgres: bool) -> tuple[str, ...]:
 
 
 def rebuild_statements(postgres: bool) -> tuple[str, ...]:
-    """Recount both tables from the suggestions, set-based: the daily one from the suggestions,
-    the monthly one from the daily one."""
-    source = f"(SELECT {_source_columns('r', 1, postgres)} FROM suggestion r)"
+    """Recount both tables from the suggestions, set-based: the daily one from the suggestions
+    (read once into the few columns counted; each path's prefixes found once), the monthly one
+    from the daily one."""
+    positions = (
+        "generate_series(2, 400) AS g(i)"
+        if postgres
+        else "(SELECT a.i + 10 * b.i + 100 * c.i AS i FROM "
+        f"({_DIGITS}) a, ({_DIGITS}) b, ({_HUNDREDS}) c) g"
+    )
+    ctes = (
+        f"WITH src AS MATERIALIZED (SELECT {_source_columns('r', 1, postgres)} "
+        "FROM suggestion r), "
+        "paths AS MATERIALIZED (SELECT DISTINCT region_path AS path FROM src), "
+        "pre AS MATERIALIZED (SELECT path, 0 AS i FROM paths UNION ALL "
+        f"SELECT x.path, g.i FROM paths x JOIN {positions} ON g.i > 1 "
+        "AND g.i <= length(x.path) AND substr(x.path, g.i, 1) = '/') "
+    )
     month = _month_of("day", postgres)
     return (
         f"DELETE FROM {DAY_TABLE}",
         f"DELETE FROM {MONTH_TABLE}",
-        apply_statement(source, postgres, monthly=False, in_trigger=False),
+        ctes + apply_statement("src", postgres, monthly=False, recount=True),
         f"INSERT INTO {MONTH_TABLE} (month, region_path, dim, value, n) "
         f"SELECT {month}, region_path, dim, value, sum(n) FROM {DAY_TABLE} "
         f"GROUP BY {month}, region_path, dim, value HAVING sum(n) <> 0",
@@ -341,8 +357,10 @@ async def rebuild_suggestion_stats(reinstall_triggers: bool = False) -> int:
     postgres = _is_postgres(engine)
     async with db.write_transaction():
         if postgres:
-            # Writers wait for the recount instead of adding to a table being replaced.
+            # Writers wait for the recount instead of adding to a table being replaced; the
+            # grouping of a few million contributions is kept in memory.
             await engine.run_ddl("LOCK TABLE suggestion IN SHARE ROW EXCLUSIVE MODE")
+            await engine.run_ddl("SET LOCAL work_mem = '256MB'")
         for statement in table_ddl():
             await engine.run_ddl(statement)
         if reinstall_triggers:

@@ -14,12 +14,10 @@ DESCRIPTION = "Suggestion figures kept per day and month by triggers"
 
 
 async def _create() -> None:
-    from mediation.suggestions.stats import install, rebuild_statements
+    from mediation.suggestions.stats import install, rebuild_suggestion_stats
 
     await install()
-    engine = engine_finder()
-    for statement in rebuild_statements(not isinstance(engine, SQLiteEngine)):
-        await engine.run_ddl(statement)
+    await rebuild_suggestion_stats()
 
 
 async def _drop() -> None:
