@@ -27,7 +27,8 @@ from mediation.suggestions.staff_controllers import award_reward
 from mediation.suggestions.tables import DirectReportPoint, Suggestion
 from tests.cases.conftest import user
 
-pytestmark = pytest.mark.anyio
+# The first test counts every suggestion of 2031: a fresh copy of the demo county for the module.
+pytestmark = [pytest.mark.anyio, pytest.mark.module_database]
 
 
 def _shown(got: figures.SuggestionFigures) -> dict:
