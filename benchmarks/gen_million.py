@@ -1173,6 +1173,16 @@ async def build_mediator_rollup(conn) -> None:
     print(f"  mediator rollup rows: {rows:,}", flush=True)
 
 
+async def recount_suggestion_stats(conn) -> None:
+    """The suggestion figures (``mediation.suggestions.stats``) counted from the suggestions."""
+    from mediation.suggestions.stats import rebuild_statements
+
+    async with conn.transaction():
+        await conn.execute("SET LOCAL work_mem = '256MB'")
+        for statement in rebuild_statements(postgres=True):
+            await conn.execute(statement)
+
+
 async def recount_clause_stat(conn) -> None:
     """``clause_stat`` as its triggers would have kept it (they are off while loading)."""
     from importlib import import_module
@@ -1376,6 +1386,8 @@ async def generate(args: argparse.Namespace) -> None:
         if not args.python_rollups:
             await steps.run("mediator figures rollup (set-based)", build_mediator_rollup(conn))
         await steps.run("clause counts", recount_clause_stat(conn))
+        # So were those that keep the suggestion figures: count them once, set-based.
+        await steps.run("suggestion figures", recount_suggestion_stats(conn))
     finally:
         await conn.close()
     tables = await _table_names(url)
@@ -1387,7 +1399,15 @@ async def generate(args: argparse.Namespace) -> None:
     try:
         counts = {
             t: await conn.fetchval(f'SELECT count(*) FROM "{t}"')
-            for t in (*LOADED_TABLES, "case_stat", "case_rollup", "grid", "region")
+            for t in (
+                *LOADED_TABLES,
+                "case_stat",
+                "case_rollup",
+                "suggestion_stat",
+                "suggestion_stat_month",
+                "grid",
+                "region",
+            )
         }
         open_cases = await conn.fetchval(
             "SELECT count(*) FROM \"case\" WHERE status NOT IN ('closed', 'declined')"

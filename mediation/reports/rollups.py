@@ -402,7 +402,8 @@ async def rebuild_rollups(batch: int = 5000) -> int:
     that went around ``apply_change``, and run ``backfill_conclusions`` first if the loaded
     cases have no ``concluded_on``/``outcome``. It reads the cases in id order, ``batch`` at a
     time, and replaces the whole table in one pass (readers see the old sums until then only
-    if the caller wraps it in a transaction)."""
+    if the caller wraps it in a transaction). It recounts the suggestion figures as well
+    (``suggestions.stats.rebuild_suggestion_stats``)."""
     from mediation.cases.ontime import refresh_on_time
 
     await refresh_on_time()
@@ -449,6 +450,11 @@ async def rebuild_rollups(batch: int = 5000) -> int:
     from mediation.reports import mediator_rollup
 
     await mediator_rollup.rebuild()
+    # The suggestion figures, kept by triggers, are recounted too (set-based, seconds at two
+    # hundred thousand suggestions): a bulk load may have gone around the triggers as well.
+    from mediation.suggestions.stats import rebuild_suggestion_stats
+
+    await rebuild_suggestion_stats()
     return len(stats)
 
 
