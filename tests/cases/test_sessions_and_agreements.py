@@ -90,12 +90,12 @@ async def test_minutes_keep_their_order_and_lock_when_the_session_closes(new_key
     )
     first = await sessions.add_minute(mediator1, session_id, "调解员", "请双方陈述。")
     second = await sessions.add_minute(mediator1, session_id, "王堃", "我提前一个月通知了。")
-    assert (first["seq"], second["seq"]) == (1, 2)
+    assert (first.seq, second.seq) == (1, 2)
     await sessions.close_session(mediator1, session_id, "agreement")
     with pytest.raises(services.CaseError):
         await sessions.add_minute(mediator1, session_id, "王堃", "补充一句")
     record = await sessions.session_for(mediator1, session_id)
-    assert [m["statement"] for m in record["minutes"]] == [
+    assert [m.statement for m in record.minutes] == [
         "请双方陈述。",
         "我提前一个月通知了。",
     ]
