@@ -106,7 +106,7 @@ class SessionController(Controller):
         except ValueError:
             minutes = 0
             errors["minutes"] = _("Enter a whole number.")
-        if not errors:
+        if not errors and starts_at is not None:
             try:
                 session_id, conflicts = await sessions.schedule_session(
                     user,

@@ -101,13 +101,12 @@ async def booking_conflicts(
     there or attending (sessions list attending mediators by name) — in two queries."""
     ids = {i for i in mediator_ids if i}
     names = {n for n in mediator_names if n}
-    if ids or names:
-        # Sessions name their attending mediators; presiding ones are ids: know both ways.
-        known: Combinable | None = Mediator.id.is_in(list(ids)) if ids else None
-        if names:
-            by_name = Mediator.staff._.display_name.is_in(list(names))
-            known = by_name if known is None else known | by_name
-        assert known is not None  # ids or names
+    # Sessions name their attending mediators; presiding ones are ids: know both ways.
+    known: Combinable | None = Mediator.id.is_in(list(ids)) if ids else None
+    if names:
+        by_name = Mediator.staff._.display_name.is_in(list(names))
+        known = by_name if known is None else known | by_name
+    if known is not None:
         rows = await Mediator.select(Mediator.id, Mediator.staff._.display_name).where(known)
         ids |= {r["id"] for r in rows}
         names |= {r["staff.display_name"] for r in rows}
