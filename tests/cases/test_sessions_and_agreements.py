@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import pickle
 import re
 import subprocess
 from dataclasses import replace
@@ -99,6 +100,8 @@ async def test_minutes_keep_their_order_and_lock_when_the_session_closes(new_key
         "请双方陈述。",
         "我提前一个月通知了。",
     ]
+    # The printed record crosses a process pool: the session pickles whole.
+    assert pickle.loads(pickle.dumps(record)) == record
 
 
 async def _issued_agreement(new_key) -> tuple[int, int]:
@@ -181,6 +184,8 @@ async def test_it_takes_effect_on_the_last_signature_and_then_locks(new_key):
     row = await agreements.agreement_for(mediator1, agreement_id)
     assert row.status == "effective" and row.effective_on == today
     assert row.confirmation_until == today + timedelta(days=30)
+    assert row.missing_signatures == [] and len(row.signatures) == 4
+    assert pickle.loads(pickle.dumps(row)) == row
     with pytest.raises(services.CaseError):
         await agreements.record_signature(mediator1, agreement_id, "王堃", "party", today)
     # A change is a supplementary agreement linked to it.
