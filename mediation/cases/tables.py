@@ -47,8 +47,10 @@ class Case(Table):
     )
     source = Varchar(length=32, index=True)
     colour = Varchar(length=8, index=True, help_text="red, yellow or green")
-    # Not indexed, nor are overdue, version and updated_at: the deadline sweep writes them, and
-    # an update that changes no indexed column can be written in place (HOT, PostgreSQL).
+    # Not indexed, nor are version and updated_at: the deadline sweep writes them, and an
+    # update that changes no indexed column can be written in place (HOT, PostgreSQL).
+    # ``overdue`` has a partial index of the overdue cases on PostgreSQL (migration
+    # 2026-11-30T13:45), for the list's "overdue only" filter.
     level = Varchar(length=16, default="grid")
     status = Varchar(length=16, default="registered", index=True)
     parties_consent = Boolean(default=True, help_text="No party has refused mediation")
