@@ -192,7 +192,14 @@ def format_datetime(value: datetime | None, format: str = "medium") -> str:
 def format_number(value: int | float | Decimal | None) -> str:
     if value is None:
         return ""
-    return numbers.format_decimal(value, locale=_babel_locale(get_locale()))
+    return _format_number(type(value), value, get_locale())
+
+
+@lru_cache(maxsize=8192)
+def _format_number(kind: type, value: int | float | Decimal, locale: str) -> str:
+    # Pages print the same counts many times (a dashboard has hundreds of them), and Babel
+    # parses its number pattern on every call. ``kind`` keeps 1, 1.0 and Decimal(1) apart.
+    return numbers.format_decimal(value, locale=_babel_locale(locale))
 
 
 def format_money(value: int | float | Decimal | None) -> str:
