@@ -114,6 +114,26 @@ def write_transaction():
     return _then_after_commit(db.transaction())
 
 
+@asynccontextmanager
+async def read_snapshot():
+    """Reads that belong together (a page of figures) on one connection and one snapshot.
+
+    On SQLite, Piccolo opens a connection (and a thread) per query outside a transaction: a
+    page of twenty reads pays that twenty times, and may see a change land between two of
+    them. On PostgreSQL the reads share one pooled connection and, with REPEATABLE READ, one
+    snapshot. Only for read-only work: a write inside would have to upgrade SQLite's lock.
+    Inside a transaction already, it joins it.
+    """
+    db = engine()
+    if db.current_transaction.get() is not None:
+        yield
+        return
+    async with db.transaction():
+        if not isinstance(db, SQLiteEngine):
+            await db.run_ddl("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
 log = logging.getLogger(__name__)
 _after_commit: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextVar(
     "after_commit", default=None

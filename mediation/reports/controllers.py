@@ -11,7 +11,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
-from mediation import i18n
+from mediation import db, i18n
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import labels as case_labels
 from mediation.cases import workflow
@@ -85,42 +85,45 @@ class ReportController(Controller):
     ) -> Template:
         user = current_user(request)
         chosen, errors = parse_period(period, start[:20], end[:20])
-        before = periods.previous(chosen)
-        scope = await services.scope_for(user, region[:32])
-        now = await services.case_figures(scope, chosen)
-        prev = await services.case_figures(scope, before, with_breakdowns=False)
-        suggestions = await services.suggestion_figures(scope, chosen)
-        prev_suggestions = await services.suggestion_figures(scope, before)
-        context = _dashboard_context(
-            scope, chosen, before, now, prev, suggestions, prev_suggestions
+        async with db.read_snapshot():
+            return await _dashboard(user, chosen, errors, period, start, end, region)
+
+
+async def _dashboard(user, chosen, errors, period, start, end, region) -> Template:
+    before = periods.previous(chosen)
+    scope = await services.scope_for(user, region[:32])
+    now = await services.case_figures(scope, chosen)
+    prev = await services.case_figures(scope, before, with_breakdowns=False)
+    suggestions = await services.suggestion_figures(scope, chosen)
+    prev_suggestions = await services.suggestion_figures(scope, before)
+    context = _dashboard_context(scope, chosen, before, now, prev, suggestions, prev_suggestions)
+    context.update(await _more_figures(scope, chosen, before))
+    context["party_ratings"] = await services.party_ratings(scope, chosen)
+    context["PARTY_RATING_LABELS"] = RATING_LABELS
+    # Figures link to the case list only for those who may open it (not administrators).
+    context["case_lists"] = user.has_role(*CASE_ROLES)
+    names = await services.child_names(scope, list(now.regions))
+    context["regions"] = []
+    for key, values in sorted(now.regions.items(), key=lambda kv: names.get(kv[0], kv[0])):
+        if key.startswith("grid:"):
+            target, extra = scope, {"grid": key[5:]}
+        else:
+            target, extra = services.Scope("", key, "", ""), {}
+        context["regions"].append(
+            {
+                "name": names.get(key, key),
+                "drill": None if key.startswith("grid:") else key,
+                "link": services.case_link(chosen, "received", target, **extra),
+                "settled_link": services.case_link(chosen, "settled", target, **extra),
+                **values,
+            }
         )
-        context.update(await _more_figures(scope, chosen, before))
-        context["party_ratings"] = await services.party_ratings(scope, chosen)
-        context["PARTY_RATING_LABELS"] = RATING_LABELS
-        # Figures link to the case list only for those who may open it (not administrators).
-        context["case_lists"] = user.has_role(*CASE_ROLES)
-        names = await services.child_names(scope, list(now.regions))
-        context["regions"] = []
-        for key, values in sorted(now.regions.items(), key=lambda kv: names.get(kv[0], kv[0])):
-            if key.startswith("grid:"):
-                target, extra = scope, {"grid": key[5:]}
-            else:
-                target, extra = services.Scope("", key, "", ""), {}
-            context["regions"].append(
-                {
-                    "name": names.get(key, key),
-                    "drill": None if key.startswith("grid:") else key,
-                    "link": services.case_link(chosen, "received", target, **extra),
-                    "settled_link": services.case_link(chosen, "settled", target, **extra),
-                    **values,
-                }
-            )
-        context.update(
-            errors=errors,
-            args={"period": period, "start": start[:20], "end": end[:20], "region": scope.code},
-            period_choices=list(PERIOD_LABELS.items()),
-        )
-        return Template("reports/dashboard.html", context=context)
+    context.update(
+        errors=errors,
+        args={"period": period, "start": start[:20], "end": end[:20], "region": scope.code},
+        period_choices=list(PERIOD_LABELS.items()),
+    )
+    return Template("reports/dashboard.html", context=context)
 
 
 async def _more_figures(scope, chosen, before) -> dict:
