@@ -18,7 +18,7 @@ import os
 import statistics
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +64,9 @@ async def main(args: argparse.Namespace) -> None:
         before = periods.previous(chosen)
         year = periods.statutory_period("year", date.today().year - 1)
         county = await services.county_name()
+        custom = periods.Period(
+            "custom", before.start + timedelta(days=10), before.end + timedelta(days=24)
+        )
 
         calls = {
             "case_figures (this month, breakdowns)": lambda: services.case_figures(scope, chosen),
@@ -71,6 +74,16 @@ async def main(args: argparse.Namespace) -> None:
             "suggestion_figures (this month)": lambda: services.suggestion_figures(scope, chosen),
             "suggestion_figures (previous month)": lambda: services.suggestion_figures(
                 scope, before
+            ),
+            "suggestion_figures (last year)": lambda: services.suggestion_figures(scope, year),
+            "suggestion_figures (custom, 45 days across a month)": lambda: (
+                services.suggestion_figures(scope, custom)
+            ),
+            "counted_suggestion_figures (this month, the direct count)": lambda: (
+                services.counted_suggestion_figures(scope, chosen)
+            ),
+            "counted_suggestion_figures (previous month)": lambda: (
+                services.counted_suggestion_figures(scope, before)
             ),
             "party_ratings": lambda: services.party_ratings(scope, chosen),
             "mediator_figures": lambda: services.mediator_figures(scope, chosen),

@@ -1159,6 +1159,16 @@ async def recount_loads(conn) -> None:
     )
 
 
+async def recount_suggestion_stats(conn) -> None:
+    """The suggestion figures (``mediation.suggestions.stats``) counted from the suggestions."""
+    from mediation.suggestions.stats import rebuild_statements
+
+    async with conn.transaction():
+        await conn.execute("SET LOCAL work_mem = '256MB'")
+        for statement in rebuild_statements(postgres=True):
+            await conn.execute(statement)
+
+
 async def recount_clause_stat(conn) -> None:
     """``clause_stat`` as its triggers would have kept it (they are off while loading)."""
     from importlib import import_module
@@ -1360,6 +1370,8 @@ async def generate(args: argparse.Namespace) -> None:
         # The triggers that keep mediator loads were off while loading: count them once.
         await steps.run("mediator loads", recount_loads(conn))
         await steps.run("clause counts", recount_clause_stat(conn))
+        # So were those that keep the suggestion figures: count them once, set-based.
+        await steps.run("suggestion figures", recount_suggestion_stats(conn))
     finally:
         await conn.close()
     tables = await _table_names(url)
@@ -1371,7 +1383,15 @@ async def generate(args: argparse.Namespace) -> None:
     try:
         counts = {
             t: await conn.fetchval(f'SELECT count(*) FROM "{t}"')
-            for t in (*LOADED_TABLES, "case_stat", "case_rollup", "grid", "region")
+            for t in (
+                *LOADED_TABLES,
+                "case_stat",
+                "case_rollup",
+                "suggestion_stat",
+                "suggestion_stat_month",
+                "grid",
+                "region",
+            )
         }
         open_cases = await conn.fetchval(
             "SELECT count(*) FROM \"case\" WHERE status NOT IN ('closed', 'declined')"

@@ -394,7 +394,8 @@ async def rebuild_rollups(batch: int = 5000) -> int:
     that went around ``apply_change``, and run ``backfill_conclusions`` first if the loaded
     cases have no ``concluded_on``/``outcome``. It reads the cases in id order, ``batch`` at a
     time, and replaces the whole table in one pass (readers see the old sums until then only
-    if the caller wraps it in a transaction)."""
+    if the caller wraps it in a transaction). It recounts the suggestion figures as well
+    (``suggestions.stats.rebuild_suggestion_stats``)."""
     from mediation.cases.ontime import refresh_on_time
 
     await refresh_on_time()
@@ -438,6 +439,11 @@ async def rebuild_rollups(batch: int = 5000) -> int:
     for start in range(0, len(stats), 1000):
         await CaseStat.insert(*stats[start : start + 1000])
     await _write_monthly(rollup_net(totals))
+    # The suggestion figures, kept by triggers, are recounted too (set-based, seconds at two
+    # hundred thousand suggestions): a bulk load may have gone around the triggers as well.
+    from mediation.suggestions.stats import rebuild_suggestion_stats
+
+    await rebuild_suggestion_stats()
     return len(stats)
 
 

@@ -2,8 +2,8 @@
 
 Case figures never scan the cases: they add up the rollups of the user's region (or the region
 chosen inside it) for the period — ``CaseRollup`` for whole months, ``CaseStat`` for the days
-at the edges of a custom range. Suggestion figures count suggestions received in the period (an
-indexed date range).
+at the edges of a custom range. Suggestion figures add up the counts the database keeps per
+received day and month of the same region (``mediation.suggestions.stats``).
 """
 
 from __future__ import annotations
@@ -351,8 +351,99 @@ def _suggestion_scope(query, scope: Scope, period: Period):
 async def suggestion_figures(scope: Scope, period: Period) -> SuggestionFigures:
     """Of the suggestions received in the period: how they were routed, answered and rated.
 
-    One read of the period's suggestions (an indexed date range, a few columns), counted here:
-    at a million cases a month holds a few thousand suggestions."""
+    Sums over the figures the database keeps per received day and month for the scope's own
+    region (``mediation.suggestions.stats``): whole months from the monthly rows, the days at
+    the edges of a custom range from the daily ones, in one statement; then the names of the
+    points and departments that have figures."""
+    figures = SuggestionFigures()
+    counts = await _suggestion_counts(scope, period)
+    figures.received = counts.get(("", ""), 0)
+    if not figures.received:
+        return figures
+    points: dict[int, int] = {}
+    departments: dict[int, dict] = {}
+    durations: dict[int, int] = {}
+    for (dim, value), n in counts.items():
+        if dim == "channel":
+            figures.by_channel[value] = n
+        elif dim == "outcome":
+            figures.by_outcome[value] = n
+        elif dim == "rating":
+            figures.by_rating[value] = n
+        elif dim == "reward":
+            figures.by_reward[value] = n
+        elif dim == "point":
+            points[int(value)] = n
+        elif dim == "reopened":
+            figures.reopened = n
+        elif dim == "reply_days":
+            durations[int(value)] = n
+        elif dim in ("routed", "replied", "adopted"):
+            dept = departments.setdefault(int(value), {"routed": 0, "replied": 0, "adopted": 0})
+            dept[dim] = n
+    figures.routed = sum(d["routed"] for d in departments.values())
+    figures.replied = sum(d["replied"] for d in departments.values())
+    figures.adopted = figures.by_outcome.get("adopted", 0) + figures.by_outcome.get(
+        "partly_adopted", 0
+    )
+    figures.rated = sum(figures.by_rating.values())
+    figures.median_days_to_reply = _median(durations)
+    if points:
+        names = {
+            r["id"]: r["name"]
+            for r in await DirectReportPoint.select(
+                DirectReportPoint.id, DirectReportPoint.name
+            ).where(DirectReportPoint.id.is_in(list(points)))
+        }
+        figures.by_point = sorted(
+            ((k, names.get(k, ""), v) for k, v in points.items()), key=lambda x: (-x[2], x[0])
+        )
+    if departments:
+        names = {
+            r["id"]: r["name"]
+            for r in await Department.select(Department.id, Department.name).where(
+                Department.id.is_in(list(departments))
+            )
+        }
+        figures.by_department = sorted(
+            ({"id": k, "name": names.get(k, ""), **v} for k, v in departments.items()),
+            key=lambda d: (-d["routed"], d["id"]),
+        )
+    return figures
+
+
+async def _suggestion_counts(scope: Scope, period: Period) -> dict[tuple[str, str], int]:
+    """``{(dimension, value): n}`` of the suggestions received in the period in the scope,
+    from the kept daily and monthly figures (zero sums left out)."""
+    from mediation.suggestions.stats import DAY_TABLE, MONTH_TABLE
+
+    months, edges = _split(period)
+    parts: list[str] = []
+    args: list[Any] = []
+    if months is not None:
+        parts.append(
+            f"SELECT dim, value, n FROM {MONTH_TABLE} "
+            "WHERE region_path = {} AND month >= {} AND month <= {}"
+        )
+        args.extend([scope.path, months[0], months[1]])
+    for start, end in edges:
+        parts.append(
+            f"SELECT dim, value, n FROM {DAY_TABLE} "
+            "WHERE region_path = {} AND day >= {} AND day <= {}"
+        )
+        args.extend([scope.path, start, end])
+    sql = (
+        "SELECT dim, value, sum(n) AS n FROM ("
+        + " UNION ALL ".join(parts)
+        + ") t GROUP BY dim, value HAVING sum(n) <> 0"
+    )
+    return {(r["dim"], r["value"]): int(r["n"]) for r in await Suggestion.raw(sql, *args)}
+
+
+async def counted_suggestion_figures(scope: Scope, period: Period) -> SuggestionFigures:
+    """``suggestion_figures`` counted from the suggestions themselves: one read of the
+    period's suggestions (an indexed date range, a few columns), counted here. What the kept
+    figures are checked against."""
     figures = SuggestionFigures()
     rows = await _suggestion_scope(
         Suggestion.select(
