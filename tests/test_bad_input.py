@@ -383,4 +383,4 @@ async def test_a_minute_over_its_limit_is_refused_not_cut():
         await sessions.add_minute(grid1, session_id, "王堃", "说" * 5001)
     assert refused.value.field == "statement" and "5000" in refused.value.message
     entry = await sessions.add_minute(grid1, session_id, "王堃", "说" * 5000)
-    assert len(entry["statement"]) == 5000
+    assert len(entry.statement) == 5000

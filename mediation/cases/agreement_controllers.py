@@ -100,7 +100,7 @@ class AgreementController(Controller):
         html = await anyio.to_thread.run_sync(
             render_html,
             "documents/_clause_preview.html",
-            {"c": agreements.print_clause(vars(clauses[0]))},
+            {"c": agreements.print_clause(clauses[0])},
         )
         return Response(html, media_type="text/html")
 
@@ -251,7 +251,7 @@ class AgreementController(Controller):
             )
             if name in data
         }
-        unsaved["clauses"] = [vars(c) for c in clauses]
+        unsaved["clauses"] = clauses
         try:
             copies = int(str(data.get("copies", "")))
             if 0 < copies < 100:
@@ -293,7 +293,7 @@ async def _agreement_page(
     values: dict | None = None,
 ) -> Template:
     agreement = await agreements.agreement_for(current_user(request), agreement_id)
-    if agreement is None or agreement["case"] != case_id:
+    if agreement is None or agreement.case != case_id:
         raise NotFoundException()
     if values:
         form = {k: str(values.get(k, "")) for k in _AGREEMENT_FIELDS}
@@ -303,15 +303,19 @@ async def _agreement_page(
             if not r.get("remove")
         ]
     else:
-        form = {k: ("" if agreement[k] is None else str(agreement[k])) for k in _AGREEMENT_FIELDS}
-        if not form["copies"] or agreement["status"] == "draft" and not agreement["clauses"]:
-            form["copies"] = str(max(agreement["copies"], len(agreement["parties"]) + 1))
+        stored = {k: getattr(agreement, k) for k in _AGREEMENT_FIELDS}
+        form = {k: "" if v is None else str(v) for k, v in stored.items()}
+        if not form["copies"] or agreement.status == "draft" and not agreement.clauses:
+            form["copies"] = str(max(agreement.copies, len(agreement.parties) + 1))
         clauses = [
             {
                 "index": i,
-                **{k: ("" if c[k] is None else str(c[k])) for k in agreements.CLAUSE_FIELDS},
+                **{
+                    k: "" if getattr(c, k) is None else str(getattr(c, k))
+                    for k in agreements.CLAUSE_FIELDS
+                },
             }
-            for i, c in enumerate(agreement["clauses"])
+            for i, c in enumerate(agreement.clauses)
         ]
     # One empty clause to fill in; "Add a clause" appends more.
     next_index = max((int(c["index"]) for c in clauses), default=-1) + 1
@@ -329,7 +333,7 @@ async def _agreement_page(
             "SIGNATORY_ROLES": agreements.SIGNATORY_ROLES,
             "today": local_today(),
             "may_handle": await agreements.may_handle(
-                current_user(request), agreement["case"], agreement["case.region_path"]
+                current_user(request), agreement.case, agreement.case_region_path
             ),
         },
         status_code=status_code,

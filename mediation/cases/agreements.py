@@ -5,9 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
+
+from piccolo.columns import Column
 
 from mediation import crypto
 from mediation.accounts.services import CurrentUser
@@ -24,7 +28,7 @@ from mediation.cases.tables import (
     Signature,
 )
 from mediation.cases.workdays import rolled_to_working_day
-from mediation.db import write_transaction
+from mediation.db import fields_of, write_transaction
 from mediation.grid.tables import Region, TeamMember
 from mediation.i18n import format_date, ngettext
 from mediation.i18n import gettext as _
@@ -261,18 +265,18 @@ SNAPSHOT_FIELDS = (
 _SNAPSHOT_COLUMNS = [getattr(Party, f) for f in SNAPSHOT_FIELDS]
 
 
-def freeze_parties(parties: list[dict]) -> str:
+def freeze_parties(parties: Iterable[PartySnapshot]) -> str:
     """The parties' printed details as stored on an issued agreement (JSON)."""
     rows = []
     for p in parties:
-        row = {f: p.get(f) for f in SNAPSHOT_FIELDS}
+        row = {f: getattr(p, f) for f in SNAPSHOT_FIELDS}
         if isinstance(row["birth_date"], date):
             row["birth_date"] = row["birth_date"].isoformat()
         rows.append(row)
     return json.dumps(rows, ensure_ascii=False)
 
 
-def thaw_parties(snapshot: str) -> list[dict]:
+def thaw_parties(snapshot: str) -> list[dict[str, Any]]:
     rows = json.loads(snapshot)
     for row in rows:
         if row.get("birth_date"):
@@ -280,10 +284,127 @@ def thaw_parties(snapshot: str) -> list[dict]:
     return rows
 
 
-async def agreement_for(user: CurrentUser, agreement_id: int) -> dict | None:
+@dataclass(frozen=True, slots=True)
+class PartySnapshot:
+    """A party as an agreement prints it: frozen on the agreement when it is issued, read from
+    the case while it is a draft (``SNAPSHOT_FIELDS``; the ID number only masked)."""
+
+    id: int | None
+    role: str
+    kind: str | None
+    name: str
+    id_number_masked: str | None
+    phone: str | None
+    address: str | None
+    gender: str | None
+    ethnicity: str | None
+    birth_date: date | None
+    occupation: str | None
+    credit_code: str | None
+    legal_rep: str | None
+    legal_rep_title: str | None
+    agent_name: str | None
+    agent_relation: str | None
+
+
+def _snapshot(row: Mapping[str, Any]) -> PartySnapshot:
+    # A snapshot stored before a field was added to SNAPSHOT_FIELDS lacks it: None, as printed.
+    values: dict[str, Any] = {f: row.get(f) for f in SNAPSHOT_FIELDS}
+    return PartySnapshot(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class ClauseRow:
+    """A clause of an agreement as stored, with ``due``: its deadline as it binds (moved past a
+    holiday, Art. 85)."""
+
+    id: int
+    agreement: int
+    seq: int
+    obligor: str
+    obligee: str
+    obligation: str
+    amount: Decimal | None
+    method: str
+    place: str
+    deadline: date | None
+    done_on: date | None
+    overdue_notified_on: date | None
+    due: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureRow:
+    """A recorded signature (a party, a mediator, or the committee's seal)."""
+
+    id: int
+    agreement: int
+    signatory: str
+    role: str
+    signed_on: date
+    recorded_by: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementRecord:
+    """An agreement with its clauses, signatures and parties, and where it stands: what its
+    page shows, what is hashed and printed (see ``tables.Agreement`` for the columns)."""
+
+    id: int
+    case: int
+    kind: str
+    status: str
+    committee: str
+    committee_short: str
+    number: str | None  # None while a draft
+    main_facts: str
+    issues: str
+    responsibilities: str
+    oral_content: str
+    performance_method: str
+    copies: int
+    verification_code: str | None
+    content_hash: str
+    issued_on: date | None
+    effective_on: date | None
+    supplements: int | None
+    amended_clauses: str
+    reached_on: date | None
+    recorded_by: int | None
+    version: int
+    confirmation_reminded_on: date | None
+    parties_snapshot: str
+    case_number: str
+    case_region_path: str
+    case_status: str
+    supplements_number: str | None
+    supplements_effective_on: date | None
+    supplements_issued_on: date | None
+    recorded_by_name: str | None
+    clauses: list[ClauseRow]
+    signatures: list[SignatureRow]
+    parties: list[PartySnapshot]
+    missing_signatures: list[str]
+    confirmation_until: date | None  # None until it takes effect
+    confirmation_days_left: int | None
+    overdue_clauses: list[ClauseRow]
+
+
+_JOINED = {
+    "case.number": "case_number",
+    "case.region_path": "case_region_path",
+    "case.status": "case_status",
+    "supplements.number": "supplements_number",
+    "supplements.effective_on": "supplements_effective_on",
+    "supplements.issued_on": "supplements_issued_on",
+    "recorded_by.display_name": "recorded_by_name",
+}
+
+
+async def agreement_for(user: CurrentUser, agreement_id: int) -> AgreementRecord | None:
     row = (
         await Agreement.select(
-            Agreement.all_columns(),
+            *Agreement.all_columns(),
             Agreement.case.number,
             Agreement.case.region_path,
             Agreement.case.status,
@@ -297,41 +418,49 @@ async def agreement_for(user: CurrentUser, agreement_id: int) -> dict | None:
     )
     if row is None or not await case_entitled(user, row["case"]):
         return None
-    row["clauses"] = (
-        await AgreementClause.select()
+    clauses = [
+        ClauseRow(**c, due=performance_due(c["deadline"]) if c["deadline"] else None)
+        for c in await AgreementClause.select()
         .where(AgreementClause.agreement == agreement_id)
         .order_by(AgreementClause.seq)
-    )
-    row["signatures"] = (
-        await Signature.select().where(Signature.agreement == agreement_id).order_by(Signature.id)
-    )
+    ]
+    signatures = [
+        SignatureRow(**s)
+        for s in await Signature.select()
+        .where(Signature.agreement == agreement_id)
+        .order_by(Signature.id)
+    ]
     if row["parties_snapshot"]:
         # Issued: the parties as printed then, whatever has been corrected on the case since.
-        row["parties"] = thaw_parties(row["parties_snapshot"])
+        parties = [_snapshot(p) for p in thaw_parties(row["parties_snapshot"])]
     else:
-        row["parties"] = (
-            await Party.select(*_SNAPSHOT_COLUMNS)
+        parties = [
+            _snapshot(p)
+            for p in await Party.select(*_SNAPSHOT_COLUMNS)
             .where(Party.case == row["case"])
             .order_by(Party.id)
-        )
-    row["missing_signatures"] = missing_signatures(row)
-    if row["effective_on"]:
-        row["confirmation_until"] = confirmation_until(row["effective_on"])
-        row["confirmation_days_left"] = (row["confirmation_until"] - today()).days
-    for c in row["clauses"]:
-        c["due"] = performance_due(c["deadline"]) if c["deadline"] else None
-    row["overdue_clauses"] = [
-        c for c in row["clauses"] if c["due"] and not c["done_on"] and c["due"] < today()
-    ]
-    return row
+        ]
+    until = confirmation_until(row["effective_on"]) if row["effective_on"] else None
+    return AgreementRecord(
+        **fields_of(row, _JOINED),
+        clauses=clauses,
+        signatures=signatures,
+        parties=parties,
+        missing_signatures=missing_signatures(
+            row["kind"], parties, [(s.role, s.signatory) for s in signatures]
+        ),
+        confirmation_until=until,
+        confirmation_days_left=None if until is None else (until - today()).days,
+        overdue_clauses=[c for c in clauses if c.due and not c.done_on and c.due < today()],
+    )
 
 
-async def _editable(user: CurrentUser, agreement_id: int) -> dict:
+async def _editable(user: CurrentUser, agreement_id: int) -> AgreementRecord:
     agreement = await agreement_for(user, agreement_id)
     if agreement is None:
         raise CaseError(_("This agreement does not exist."))
-    await _require_handler(user, agreement["case"], agreement["case.region_path"])
-    if agreement["status"] != "draft":
+    await _require_handler(user, agreement.case, agreement.case_region_path)
+    if agreement.status != "draft":
         raise CaseError(
             _(
                 "This agreement has been issued and can no longer change; "
@@ -356,10 +485,10 @@ async def update_draft(
     reached_on: date | None = None,
 ) -> None:
     agreement = await _editable(user, agreement_id)
-    party_count = len(agreement["parties"])
+    party_count = len(agreement.parties)
     if reached_on is not None and reached_on > today():
         raise CaseError(_("The date cannot be in the future."), "reached_on")
-    if agreement["kind"] == "written" and copies < party_count + 1:
+    if agreement.kind == "written" and copies < party_count + 1:
         raise CaseError(
             _(
                 "Print at least one copy per party and one for the committee (%(n)s).",
@@ -387,8 +516,8 @@ async def update_draft(
                 Agreement.oral_content: texts["oral_content"][0],
                 Agreement.copies: copies,
                 Agreement.amended_clauses: amended_clauses.strip()[:200],
-                Agreement.reached_on: reached_on or agreement["reached_on"],
-                Agreement.version: agreement["version"] + 1,
+                Agreement.reached_on: reached_on or agreement.reached_on,
+                Agreement.version: agreement.version + 1,
             }
         ).where(Agreement.id == agreement_id)
         await AgreementClause.delete().where(AgreementClause.agreement == agreement_id)
@@ -406,44 +535,44 @@ async def update_draft(
             ).save()
 
 
-def canonical_content(agreement: dict) -> str:
+def canonical_content(agreement: AgreementRecord) -> str:
     """The agreement's content in one fixed form: what the hash on the printout stands for."""
 
-    def amount(value):
+    def amount(value: Decimal | None) -> str | None:
         return None if value is None else f"{Decimal(value):.2f}"
 
-    content = {
-        "number": agreement["number"],
-        "committee": agreement["committee"],
-        "kind": agreement["kind"],
-        "parties": [[p["role"], p["name"]] for p in agreement["parties"]],
-        "main_facts": agreement["main_facts"],
-        "issues": agreement["issues"],
-        "responsibilities": agreement["responsibilities"],
-        "oral_content": agreement["oral_content"],
-        "copies": agreement["copies"],
+    content: dict[str, Any] = {
+        "number": agreement.number,
+        "committee": agreement.committee,
+        "kind": agreement.kind,
+        "parties": [[p.role, p.name] for p in agreement.parties],
+        "main_facts": agreement.main_facts,
+        "issues": agreement.issues,
+        "responsibilities": agreement.responsibilities,
+        "oral_content": agreement.oral_content,
+        "copies": agreement.copies,
         "clauses": [
             [
-                c["seq"],
-                c["obligor"],
-                c["obligation"],
-                amount(c["amount"]),
-                c["method"],
-                c["place"],
-                c["deadline"].isoformat() if c["deadline"] else None,
-                *([c["obligee"]] if c.get("obligee") else []),
+                c.seq,
+                c.obligor,
+                c.obligation,
+                amount(c.amount),
+                c.method,
+                c.place,
+                c.deadline.isoformat() if c.deadline else None,
+                *([c.obligee] if c.obligee else []),
             ]
-            for c in agreement["clauses"]
+            for c in agreement.clauses
         ],
     }
-    if agreement.get("amended_clauses"):
-        content["amended_clauses"] = agreement["amended_clauses"]
-    if agreement["kind"] == "oral" and agreement.get("reached_on"):
-        content["reached_on"] = agreement["reached_on"].isoformat()
+    if agreement.amended_clauses:
+        content["amended_clauses"] = agreement.amended_clauses
+    if agreement.kind == "oral" and agreement.reached_on:
+        content["reached_on"] = agreement.reached_on.isoformat()
     return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def content_hash(agreement: dict) -> str:
+def content_hash(agreement: AgreementRecord) -> str:
     return hashlib.sha256(canonical_content(agreement).encode("utf-8")).hexdigest()
 
 
@@ -461,7 +590,8 @@ async def next_document_number(key: str) -> int:
         "RETURNING last_number",
         key[:64],
     )
-    return rows[0]["last_number"]
+    last: int = rows[0]["last_number"]
+    return last
 
 
 async def issue_agreement(user: CurrentUser, agreement_id: int) -> str:
@@ -471,32 +601,32 @@ async def issue_agreement(user: CurrentUser, agreement_id: int) -> str:
     effect on the day it was reached (Art. 30): recording it is issuing it.
     """
     agreement = await _editable(user, agreement_id)
-    oral = agreement["kind"] == "oral"
-    if not oral and not agreement["clauses"]:
+    oral = agreement.kind == "oral"
+    if not oral and not agreement.clauses:
         raise CaseError(_("Add at least one clause before issuing."), "clauses")
-    if oral and not agreement["oral_content"]:
+    if oral and not agreement.oral_content:
         raise CaseError(_("Record what was agreed orally."), "oral_content")
     year = today().year
-    key = f"{agreement['committee_short']}-{year}"
+    key = f"{agreement.committee_short}-{year}"
     async with write_transaction():
         serial = await next_document_number(key)
-        number = f"（{year}）{agreement['committee_short']}调字第{serial}号"
-        agreement["number"] = number
+        number = f"（{year}）{agreement.committee_short}调字第{serial}号"
+        agreement = replace(agreement, number=number)
         if oral:
             # The date reached is part of what the hash stands for: fix it before hashing.
-            agreement["reached_on"] = agreement["reached_on"] or today()
+            agreement = replace(agreement, reached_on=agreement.reached_on or today())
         digest = content_hash(agreement)
-        values = {
+        values: dict[Column | str, Any] = {
             Agreement.number: number,
             Agreement.status: "issued",
             Agreement.issued_on: today(),
             Agreement.verification_code: _verification_code(),
             Agreement.content_hash: digest,
-            Agreement.parties_snapshot: freeze_parties(agreement["parties"]),
+            Agreement.parties_snapshot: freeze_parties(agreement.parties),
         }
         effective_on = None
         if oral:
-            effective_on = agreement["reached_on"] or today()
+            effective_on = agreement.reached_on or today()
             values.update(
                 {
                     Agreement.status: "effective",
@@ -512,29 +642,32 @@ async def issue_agreement(user: CurrentUser, agreement_id: int) -> str:
         if not updated:
             raise CaseError(_("This agreement was issued a moment ago by someone else."))
         await record_event(
-            agreement["case"], user, "agreement_issued", changes={"number": [None, number]}
+            agreement.case, user, "agreement_issued", changes={"number": [None, number]}
         )
-        if oral:
+        if effective_on is not None:
             await record_event(
-                agreement["case"],
+                agreement.case,
                 user,
                 "agreement_effective",
                 changes={"effective_on": [None, effective_on.isoformat()]},
             )
-    if oral:
+    if effective_on is not None:
         await _case_follows_agreement(user, agreement, effective_on)
     return number
 
 
-def missing_signatures(agreement: dict) -> list[str]:
+def missing_signatures(
+    kind: str, parties: Sequence[PartySnapshot], signatures: Iterable[tuple[str, str]]
+) -> list[str]:
     """Who still has to sign: every party, a mediator, and the committee's seal (Arts. 29–30).
+    ``signatures`` are the (role, signatory) pairs recorded.
 
     An oral agreement has no signatures to wait for: it is in effect once recorded.
     """
-    if agreement.get("kind") == "oral":
+    if kind == "oral":
         return []
-    signed = {(s["role"], s["signatory"]) for s in agreement["signatures"]}
-    missing = [p["name"] for p in agreement["parties"] if ("party", p["name"]) not in signed]
+    signed = set(signatures)
+    missing = [p.name for p in parties if ("party", p.name) not in signed]
     if not any(role == "mediator" for role, _name in signed):
         missing.append(str(SIGNATORY_ROLES["mediator"]))
     if not any(role == "seal" for role, _name in signed):
@@ -542,20 +675,22 @@ def missing_signatures(agreement: dict) -> list[str]:
     return missing
 
 
-async def _case_follows_agreement(user: CurrentUser, agreement: dict, effective_on: date) -> None:
+async def _case_follows_agreement(
+    user: CurrentUser, agreement: AgreementRecord, effective_on: date
+) -> None:
     """An agreement in effect settles a case in mediation and starts its performance, so
     nobody has to tap through "settled" and "performing" by hand."""
     from mediation.cases.services import transition_case
 
-    status = await Case.select(Case.status).where(Case.id == agreement["case"]).first()
+    status = await Case.select(Case.status).where(Case.id == agreement.case).first()
     if status is None or status["status"] != "mediating":
         return
-    note = _("Agreement %(number)s took effect.", number=agreement["number"])
+    note = _("Agreement %(number)s took effect.", number=agreement.number)
     try:
         await transition_case(
-            user, agreement["case"], "settle", {"agreement_form": agreement["kind"]}, note=note
+            user, agreement.case, "settle", {"agreement_form": agreement.kind}, note=note
         )
-        await transition_case(user, agreement["case"], "start_performance", {}, note=note)
+        await transition_case(user, agreement.case, "start_performance", {}, note=note)
     except CaseError:
         # Another agreement of the same case moved it at the same moment: it has followed.
         return
@@ -568,17 +703,17 @@ async def record_signature(
     agreement = await agreement_for(user, agreement_id)
     if agreement is None:
         raise CaseError(_("This agreement does not exist."))
-    await _require_handler(user, agreement["case"], agreement["case.region_path"])
-    if agreement["status"] != "issued":
+    await _require_handler(user, agreement.case, agreement.case_region_path)
+    if agreement.status != "issued":
         raise CaseError(_("Only an issued agreement awaiting signatures can be signed."))
     if role not in SIGNATORY_ROLES:
         raise CaseError(_("Choose from the list."), "role")
-    if role == "party" and signatory not in {p["name"] for p in agreement["parties"]}:
+    if role == "party" and signatory not in {p.name for p in agreement.parties}:
         raise CaseError(_("Choose from the list."), "signatory")
-    if signed_on > today() or (agreement["issued_on"] and signed_on < agreement["issued_on"]):
+    if signed_on > today() or (agreement.issued_on and signed_on < agreement.issued_on):
         raise CaseError(_("The date must lie between issue and today."), "signed_on")
     if role == "party" and any(
-        s["role"] == "party" and s["signatory"] == signatory for s in agreement["signatures"]
+        s.role == "party" and s.signatory == signatory for s in agreement.signatures
     ):
         raise CaseError(_("This person has already signed."), "signatory")
     async with write_transaction():
@@ -590,42 +725,37 @@ async def record_signature(
             recorded_by=user.id,
         ).save()
         await record_event(
-            agreement["case"],
+            agreement.case,
             user,
             "agreement_signed",
             changes={"signatory": [None, signatory or str(SIGNATORY_ROLES[role])]},
         )
-        agreement["signatures"].append(
-            {
-                "role": role,
-                "signatory": signatory or str(SIGNATORY_ROLES[role]),
-                "signed_on": signed_on,
-            }
-        )
-        if missing_signatures(agreement):
+        signed = [(s.role, s.signatory, s.signed_on) for s in agreement.signatures]
+        signed.append((role, signatory or str(SIGNATORY_ROLES[role]), signed_on))
+        if missing_signatures(agreement.kind, agreement.parties, [s[:2] for s in signed]):
             return False
-        effective_on = max(s["signed_on"] for s in agreement["signatures"])
+        effective_on = max(s[2] for s in signed)
         await Agreement.update(
             {Agreement.status: "effective", Agreement.effective_on: effective_on}
         ).where(Agreement.id == agreement_id)
         await record_event(
-            agreement["case"],
+            agreement.case,
             user,
             "agreement_effective",
             changes={"effective_on": [None, effective_on.isoformat()]},
         )
     await _case_follows_agreement(user, agreement, effective_on)
     mediators = await CaseMediator.select(CaseMediator.mediator.staff).where(
-        CaseMediator.case == agreement["case"], CaseMediator.active.eq(True)
+        CaseMediator.case == agreement.case, CaseMediator.active.eq(True)
     )
     await notify(
         [m["mediator.staff"] for m in mediators] + [user.id],
-        agreement["case"],
+        agreement.case,
         "confirmation_window",
         _(
             "Agreement %(number)s is in effect. The parties may jointly apply for judicial "
             "confirmation until %(until)s.",
-            number=agreement["number"],
+            number=agreement.number,
             until=format_date(confirmation_until(effective_on), "long"),
         ),
     )
@@ -638,9 +768,9 @@ async def mark_clause_done(
     agreement = await agreement_for(user, agreement_id)
     if agreement is None:
         raise CaseError(_("This agreement does not exist."))
-    if agreement["status"] != "effective":
+    if agreement.status != "effective":
         raise CaseError(_("Performance is tracked once the agreement is in effect."))
-    clause = next((c for c in agreement["clauses"] if c["id"] == clause_id), None)
+    clause = next((c for c in agreement.clauses if c.id == clause_id), None)
     if clause is None:
         raise CaseError(_("This clause does not exist."))
     if done_on > today():
@@ -649,10 +779,10 @@ async def mark_clause_done(
         AgreementClause.id == clause_id, AgreementClause.agreement == agreement_id
     )
     await record_event(
-        agreement["case"],
+        agreement.case,
         user,
         "clause_performed",
-        changes={"clause": [None, f"{agreement['number']} #{clause['seq']}"]},
+        changes={"clause": [None, f"{agreement.number} #{clause.seq}"]},
     )
 
 
@@ -726,13 +856,13 @@ async def sweep_agreements(on: date | None = None) -> AgreementSweepReport:
         AgreementClause.agreement,
         AgreementClause.agreement.number,
         AgreementClause.agreement.case,
-        AgreementClause.agreement.case.grid,
+        AgreementClause.agreement._.case._.grid,
     ).where(
         AgreementClause.done_on.is_null(),
         AgreementClause.overdue_notified_on.is_null(),
         AgreementClause.deadline < on,
         AgreementClause.agreement.status == "effective",
-        AgreementClause.agreement.case.status.is_in(list(PERFORMING_STATUSES)),
+        AgreementClause.agreement._.case._.status.is_in(list(PERFORMING_STATUSES)),
     )
     # A clause whose last day was a holiday is still within time (Art. 85).
     late = sorted((c for c in late if performance_due(c["deadline"]) < on), key=lambda c: c["id"])
@@ -873,7 +1003,18 @@ async def agreements_of_case(case_id: int) -> list[AgreementSummary]:
     return [AgreementSummary(**r) for r in rows]
 
 
-async def public_verification(code: str) -> dict | None:
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """What anyone holding the verification code may see of an agreement."""
+
+    number: str | None
+    status: str
+    effective_on: date | None
+    content_hash: str
+    issued_on: date | None
+
+
+async def public_verification(code: str) -> Verification | None:
     """What anyone may see with the code: number, status, effective date, hash. Nothing else."""
     row = (
         await Agreement.select(
@@ -886,7 +1027,7 @@ async def public_verification(code: str) -> dict | None:
         .where(Agreement.verification_code == code.strip().upper())
         .first()
     )
-    return row
+    return None if row is None else Verification(**row)
 
 
 ROLE_NAMES_ZH = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}
@@ -896,9 +1037,10 @@ def _paragraphs(text: str) -> list[str]:
     return [p.strip() for p in (text or "").splitlines() if p.strip()]
 
 
-def print_clause(c: dict) -> dict:
+def print_clause(c: ClauseRow | ClauseInput) -> dict[str, Any]:
+    """A clause as the printed agreement reads it: a stored one, or one on the draft form."""
     return {
-        k: c.get(k)
+        k: getattr(c, k)
         for k in ("obligor", "obligee", "obligation", "amount", "method", "place", "deadline")
     }
 
@@ -921,84 +1063,87 @@ async def print_context(
     agreement = await agreement_for(user, agreement_id)
     if agreement is None:
         raise CaseError(_("This agreement does not exist."))
-    if unsaved and agreement["status"] == "draft":
-        agreement = {**agreement, **unsaved}
+    clause_rows: Sequence[ClauseRow | ClauseInput] = agreement.clauses
+    if unsaved and agreement.status == "draft":
+        unsaved = dict(unsaved)
+        clause_rows = unsaved.pop("clauses", clause_rows)
+        agreement = replace(agreement, **unsaved)
     full_ids = full_ids and may_reveal(user)
-    parties = agreement["parties"]
+    parties = agreement.parties
     id_numbers: dict[int, str] = {}
     if full_ids:
         rows = await Party.select(Party.id, Party.id_number_encrypted).where(
-            Party.case == agreement["case"]
+            Party.case == agreement.case
         )
         id_numbers = {r["id"]: crypto.decrypt(r["id_number_encrypted"]) for r in rows}
-    mediators = await CaseMediator.select(CaseMediator.mediator.staff.display_name).where(
-        CaseMediator.case == agreement["case"], CaseMediator.active.eq(True)
+    mediators = await CaseMediator.select(CaseMediator.mediator._.staff._.display_name).where(
+        CaseMediator.case == agreement.case, CaseMediator.active.eq(True)
     )
-    oral = agreement["kind"] == "oral"
-    clauses = [print_clause(c) for c in agreement["clauses"]]
+    oral = agreement.kind == "oral"
+    clauses = [print_clause(c) for c in clause_rows]
     if oral:
-        clauses = [{"text": t} for t in _paragraphs(agreement["oral_content"])]
-    clauses += [{"text": t} for t in _paragraphs(agreement["performance_method"])]
+        clauses = [{"text": t} for t in _paragraphs(agreement.oral_content)]
+    clauses += [{"text": t} for t in _paragraphs(agreement.performance_method)]
     signatures = [
         {
-            "role": s["role"],
-            "role_label": str(SIGNATORY_ROLES.get(s["role"], s["role"])),
-            "signatory": s["signatory"],
-            "signed_on": s["signed_on"],
+            "role": s.role,
+            "role_label": str(SIGNATORY_ROLES.get(s.role, s.role)),
+            "signatory": s.signatory,
+            "signed_on": s.signed_on,
         }
-        for s in agreement["signatures"]
+        for s in agreement.signatures
     ]
     context = {
-        "id": agreement["id"],
-        "kind": agreement["kind"],
-        "status": agreement["status"],
-        "committee": agreement["committee"],
-        "number": agreement["number"] or _("(draft, not yet issued)"),
+        "id": agreement.id,
+        "kind": agreement.kind,
+        "status": agreement.status,
+        "committee": agreement.committee,
+        "number": agreement.number or _("(draft, not yet issued)"),
         "parties": [
             {
                 **print_party(
-                    p,
-                    ROLE_NAMES_ZH.get(p["role"], p["role"]),
-                    id_numbers.get(p["id"]) or p["id_number_masked"],
+                    asdict(p),
+                    ROLE_NAMES_ZH.get(p.role, p.role),
+                    id_numbers.get(p.id or 0) or p.id_number_masked or "",
                 ),
-                **({} if full_ids else {"phone": mask_phone(p["phone"])}),
+                **({} if full_ids else {"phone": mask_phone(p.phone or "")}),
             }
             for p in parties
         ],
-        "facts": _paragraphs(agreement["main_facts"]),
-        "disputes": _paragraphs(agreement["issues"]),
-        "responsibilities": _paragraphs(agreement["responsibilities"]),
+        "facts": _paragraphs(agreement.main_facts),
+        "disputes": _paragraphs(agreement.issues),
+        "responsibilities": _paragraphs(agreement.responsibilities),
         "clauses": clauses,
         "mediators": [m["mediator.staff.display_name"] for m in mediators] or [""],
-        "recorder": agreement["recorded_by.display_name"] or "",
-        "copies": agreement["copies"],
-        "signed_on": agreement["effective_on"],
-        "reached_on": agreement["reached_on"],
+        "recorder": agreement.recorded_by_name or "",
+        "copies": agreement.copies,
+        "signed_on": agreement.effective_on,
+        "reached_on": agreement.reached_on,
         "signatures": signatures,
     }
     if oral:
         context["title"] = _("Record of an oral mediation agreement")
-    elif agreement["supplements"]:
+    elif agreement.supplements:
         context["title"] = _("Supplementary people's mediation agreement")
         context["original"] = {
-            "number": agreement["supplements.number"],
-            "date": agreement["supplements.effective_on"] or agreement["supplements.issued_on"],
-            "amended_clauses": agreement["amended_clauses"],
+            "number": agreement.supplements_number,
+            "date": agreement.supplements_effective_on or agreement.supplements_issued_on,
+            "amended_clauses": agreement.amended_clauses,
         }
-    if agreement["verification_code"]:
+    if agreement.verification_code:
         context["verification"] = {
-            "code": agreement["verification_code"],
-            "url": f"{base_url.rstrip('/')}/verify/{agreement['verification_code']}",
-            "digest": agreement["content_hash"],
+            "code": agreement.verification_code,
+            "url": f"{base_url.rstrip('/')}/verify/{agreement.verification_code}",
+            "digest": agreement.content_hash,
         }
     if full_ids:
         await record_event(
-            agreement["case"],
+            agreement.case,
             user,
             "revealed",
             changes={
                 "document": [None, "agreement"],
-                "agreement": [None, agreement["number"] or agreement_id],
+                "agreement": [None, agreement.number or agreement_id],
             },
             note=_("Printed with full ID numbers and phone numbers"),
         )

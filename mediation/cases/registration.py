@@ -8,6 +8,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from piccolo.columns import Column
+from piccolo.columns.combination import Combinable
+
 from mediation import crypto
 from mediation.accounts.services import CurrentUser
 from mediation.cases import access, deadlines
@@ -51,7 +54,7 @@ class PartyInput:
     agent_relation: str = ""
 
 
-def basic_information(p: PartyInput) -> dict[str, Any]:
+def basic_information(p: PartyInput) -> dict[Column, Any]:
     """The columns of a party's basic information; a person's birth date and gender come from
     the ID number unless typed, an organisation keeps only what describes an organisation."""
     if p.kind == "organisation":
@@ -274,15 +277,14 @@ async def find_duplicates(
     digests = [crypto.digest(i) for i in id_numbers if i]
     phones = [p for p in phones if p]
     case_ids: set[int] = set()
-    if digests or phones:
-        query = Party.select(Party.case).where(Party.case.registered_on >= since)
-        conditions = None
-        if digests:
-            conditions = Party.id_number_digest.is_in(digests)
-        if phones:
-            cond = Party.phone.is_in(phones)
-            conditions = cond if conditions is None else (conditions | cond)
-        rows = await query.where(conditions)
+    conditions: Combinable | None = None
+    if digests:
+        conditions = Party.id_number_digest.is_in(digests)
+    if phones:
+        cond = Party.phone.is_in(phones)
+        conditions = cond if conditions is None else (conditions | cond)
+    if conditions is not None:
+        rows = await Party.select(Party.case).where(Party.case.registered_on >= since, conditions)
         case_ids |= {r["case"] for r in rows}
     if address and category:
         rows = await Case.select(Case.id).where(

@@ -106,7 +106,7 @@ class SessionController(Controller):
         except ValueError:
             minutes = 0
             errors["minutes"] = _("Enter a whole number.")
-        if not errors:
+        if not errors and starts_at is not None:
             try:
                 session_id, conflicts = await sessions.schedule_session(
                     user,
@@ -298,9 +298,9 @@ class SessionController(Controller):
         self, request: Request, case_id: FromPath[int], session_id: FromPath[int]
     ) -> Response:
         session = await sessions.session_for(current_user(request), session_id)
-        if session is None or session["case"] != case_id:
+        if session is None or session.case != case_id:
             raise NotFoundException()
-        if session["status"] in sessions.NOT_HELD_STATUSES:
+        if session.status in sessions.NOT_HELD_STATUSES:
             raise NotFoundException(_("This session did not take place: it has no record."))
         pdf = await render_pdf_async(
             "documents/session_record.html", await sessions.record_context(session)
@@ -318,7 +318,7 @@ async def _session_page(
     conflicts: list | None = None,
 ) -> Template:
     session = await sessions.session_for(current_user(request), session_id)
-    if session is None or session["case"] != case_id:
+    if session is None or session.case != case_id:
         raise NotFoundException()
     from mediation.cases.labels import PARTY_ROLE_LABELS
     from mediation.cases.tables import Party
@@ -326,7 +326,7 @@ async def _session_page(
     case_parties = await Party.select(
         Party.id, Party.name, Party.role, Party.agent_name, Party.agent_relation
     ).where(Party.case == case_id)
-    present = {p["name"] for p in session["participants"]}
+    present = {p.name for p in session.participants}
     # Attendance is ticked from the case's parties and their authorised agents.
     attendance_choices = []
     for p in case_parties:

@@ -4,8 +4,11 @@ participants, live minutes."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
+
+from piccolo.columns.combination import Combinable
 
 from mediation.accounts.services import CurrentUser
 from mediation.cases.access import case_entitled
@@ -98,13 +101,13 @@ async def booking_conflicts(
     there or attending (sessions list attending mediators by name) — in two queries."""
     ids = {i for i in mediator_ids if i}
     names = {n for n in mediator_names if n}
-    if ids or names:
-        # Sessions name their attending mediators; presiding ones are ids: know both ways.
-        known = Mediator.id.is_in(list(ids)) if ids else None
-        if names:
-            by_name = Mediator.staff.display_name.is_in(list(names))
-            known = by_name if known is None else known | by_name
-        rows = await Mediator.select(Mediator.id, Mediator.staff.display_name).where(known)
+    # Sessions name their attending mediators; presiding ones are ids: know both ways.
+    known: Combinable | None = Mediator.id.is_in(list(ids)) if ids else None
+    if names:
+        by_name = Mediator.staff._.display_name.is_in(list(names))
+        known = by_name if known is None else known | by_name
+    if known is not None:
+        rows = await Mediator.select(Mediator.id, Mediator.staff._.display_name).where(known)
         ids |= {r["id"] for r in rows}
         names |= {r["staff.display_name"] for r in rows}
     window_start = starts_at - timedelta(hours=12)
@@ -253,7 +256,7 @@ async def _active_on_case(mediator_ids: list[int], case_id: int) -> dict[int, st
     if not mediator_ids:
         return {}
     rows = await CaseMediator.select(
-        CaseMediator.mediator, CaseMediator.mediator.staff.display_name
+        CaseMediator.mediator, CaseMediator.mediator._.staff._.display_name
     ).where(
         CaseMediator.case == case_id,
         CaseMediator.active.eq(True),
@@ -268,7 +271,7 @@ async def assigned_mediators(case_id: int) -> list[dict]:
         await CaseMediator.select(
             CaseMediator.mediator.as_alias("id"),
             CaseMediator.mediator.staff.as_alias("staff"),
-            CaseMediator.mediator.staff.display_name.as_alias("name"),
+            CaseMediator.mediator._.staff._.display_name.as_alias("name"),
         )
         .where(CaseMediator.case == case_id, CaseMediator.active.eq(True))
         .order_by(CaseMediator.id)
@@ -276,11 +279,11 @@ async def assigned_mediators(case_id: int) -> list[dict]:
     return list({r["id"]: r for r in rows}.values())
 
 
-async def _scheduled_session(user: CurrentUser, session_id: int) -> dict:
+async def _scheduled_session(user: CurrentUser, session_id: int) -> SessionRecord:
     session = await session_for(user, session_id)
     if session is None:
         raise CaseError(_("This session does not exist."))
-    if session["status"] != "scheduled":
+    if session.status != "scheduled":
         raise CaseError(_("Only a session that has not started can be cancelled or rescheduled."))
     return session
 
@@ -308,10 +311,10 @@ async def cancel_session(user: CurrentUser, session_id: int, reason: str) -> Non
     if not updated:
         raise CaseError(_("Only a session that has not started can be cancelled or rescheduled."))
     await record_event(
-        session["case"],
+        session.case,
         user,
         "session_cancelled",
-        changes={"session": [None, session["starts_at"].isoformat(timespec="minutes")]},
+        changes={"session": [None, session.starts_at.isoformat(timespec="minutes")]},
         note=reason,
     )
 
@@ -331,7 +334,7 @@ async def reschedule_session(
     reason = _reason(reason)
     if message := too_long(room.strip(), MAX_ROOM):
         raise CaseError(message, "room")
-    minutes = old["minutes_planned"]
+    minutes = old.minutes_planned
     # Everyone who was to mediate: the presiding mediator and those listed as attending.
     attending = await SessionParticipant.select(SessionParticipant.name).where(
         SessionParticipant.session == session_id, SessionParticipant.role == "mediator"
@@ -340,7 +343,7 @@ async def reschedule_session(
         starts_at,
         minutes,
         room,
-        [old["mediator"]],
+        [old.mediator],
         session_id,
         mediator_names=[r["name"] for r in attending],
     )
@@ -359,82 +362,84 @@ async def reschedule_session(
                 _("Only a session that has not started can be cancelled or rescheduled.")
             )
         new = MediationSession(
-            case=old["case"],
+            case=old.case,
             starts_at=starts_at,
             minutes_planned=minutes,
             room=room.strip(),
-            mode=old["mode"],
-            mediator=old["mediator"],
+            mode=old.mode,
+            mediator=old.mediator,
             created_by=user.id,
         )
         await new.save()
         await MediationSession.update({MediationSession.rescheduled_to: new.id}).where(
             MediationSession.id == session_id
         )
-        for p in old["participants"]:
-            if p["role"] == "mediator":
-                await SessionParticipant(session=new.id, name=p["name"], role="mediator").save()
+        for p in old.participants:
+            if p.role == "mediator":
+                await SessionParticipant(session=new.id, name=p.name, role="mediator").save()
     await record_event(
-        old["case"],
+        old.case,
         user,
         "session_rescheduled",
         changes={
             "session": [
-                old["starts_at"].isoformat(timespec="minutes"),
+                old.starts_at.isoformat(timespec="minutes"),
                 starts_at.isoformat(timespec="minutes"),
             ],
-            "room": [old["room"], room.strip()],
+            "room": [old.room, room.strip()],
         },
         note=reason,
     )
     if conflicts:
-        await _record_override(old["case"], user, starts_at, room, conflicts)
+        await _record_override(old.case, user, starts_at, room, conflicts)
     return new.id, conflicts
 
 
-async def session_for(user: CurrentUser, session_id: int) -> dict | None:
+async def session_for(user: CurrentUser, session_id: int) -> SessionRecord | None:
     row = (
         await MediationSession.select(
-            MediationSession.all_columns(),
-            MediationSession.case.number,
-            MediationSession.case.region_path,
-            MediationSession.mediator.staff.display_name,
+            *_SESSION_COLUMNS,
+            MediationSession.case._.number,
+            MediationSession.case._.region_path,
         )
         .where(MediationSession.id == session_id)
         .first()
     )
     if row is None or not await case_entitled(user, row["case"]):
         return None
-    row["rescheduled_starts_at"] = None
+    moved = None
     if row["rescheduled_to"]:
         moved = (
             await MediationSession.select(MediationSession.starts_at, MediationSession.room)
             .where(MediationSession.id == row["rescheduled_to"])
             .first()
         )
-        if moved:
-            row["rescheduled_starts_at"] = moved["starts_at"]
-            row["rescheduled_room"] = moved["room"]
-    row["participants"] = (
+    participants = (
         await SessionParticipant.select()
         .where(SessionParticipant.session == session_id)
         .order_by(SessionParticipant.id)
     )
-    row["minutes"] = (
+    minutes = (
         await MinuteEntry.select()
         .where(MinuteEntry.session == session_id)
         .order_by(MinuteEntry.seq)
     )
-    return row
+    return SessionRecord(
+        **fields_of(row, _SESSION_JOINED),
+        rescheduled_starts_at=moved["starts_at"] if moved else None,
+        rescheduled_room=moved["room"] if moved else None,
+        participants=[Participant(**p) for p in participants],
+        minutes=[MinuteRow(**m) for m in minutes],
+    )
 
 
-async def _open_session(user: CurrentUser, session_id: int) -> dict:
+async def _open_session(user: CurrentUser, session_id: int) -> SessionRecord:
     session = await session_for(user, session_id)
     if session is None:
         raise CaseError(_("This session does not exist."))
-    if session["status"] == "closed":
+    if session.status == "closed":
         raise CaseError(_("The session is closed: its record can no longer be changed."))
-    if session["status"] in NOT_HELD_STATUSES:
+    if session.status in NOT_HELD_STATUSES:
         raise CaseError(_("This session did not take place: it has no participants or minutes."))
     return session
 
@@ -464,13 +469,13 @@ async def add_participant(
                 "role",
             )
     participant = SessionParticipant(
-        session=session["id"], name=name, role=role, side=side, attended=attended
+        session=session.id, name=name, role=role, side=side, attended=attended
     )
     await participant.save()
     return participant.id
 
 
-async def add_minute(user: CurrentUser, session_id: int, speaker: str, statement: str) -> dict:
+async def add_minute(user: CurrentUser, session_id: int, speaker: str, statement: str) -> MinuteRow:
     """Append a statement; the order is kept by a sequence number assigned in a transaction."""
     session = await _open_session(user, session_id)
     speaker, statement = speaker.strip(), statement.strip()
@@ -497,16 +502,19 @@ async def add_minute(user: CurrentUser, session_id: int, speaker: str, statement
             created_by=user.id,
         )
         await entry.save()
-        if session["status"] == "scheduled":
+        if session.status == "scheduled":
             await MediationSession.update({MediationSession.status: "open"}).where(
                 MediationSession.id == session_id
             )
-    return {
-        "id": entry.id,
-        "seq": entry.seq,
-        "speaker": entry.speaker,
-        "statement": entry.statement,
-    }
+    return MinuteRow(
+        id=entry.id,
+        session=session_id,
+        seq=entry.seq,
+        speaker=entry.speaker,
+        statement=entry.statement,
+        created_at=entry.created_at,
+        created_by=user.id,
+    )
 
 
 async def close_session(
@@ -524,11 +532,11 @@ async def close_session(
             MediationSession.outcome: outcome,
             MediationSession.next_date: next_date,
             MediationSession.closed_at: utc_now(),
-            MediationSession.recorder: session.get("recorder") or user.display_name,
+            MediationSession.recorder: session.recorder or user.display_name,
         }
     ).where(MediationSession.id == session_id, MediationSession.status != "closed")
     await record_event(
-        session["case"],
+        session.case,
         user,
         "session_closed",
         changes={"outcome": [None, outcome]},
@@ -543,8 +551,8 @@ async def add_attendance(user: CurrentUser, session_id: int, ticks: list[str]) -
     session = await _open_session(user, session_id)
     parties = await Party.select(
         Party.id, Party.name, Party.role, Party.agent_name, Party.agent_relation
-    ).where(Party.case == session["case"])
-    present = {p["name"] for p in session["participants"]}
+    ).where(Party.case == session.case)
+    present = {p.name for p in session.participants}
     added = 0
     async with write_transaction():
         for p in parties:
@@ -566,7 +574,10 @@ async def add_attendance(user: CurrentUser, session_id: int, ticks: list[str]) -
 
 
 # Built once (Piccolo copies a referenced table's columns each time one is named).
-_SESSION_COLUMNS = (*MediationSession.all_columns(), MediationSession.mediator.staff.display_name)
+_SESSION_COLUMNS = (
+    *MediationSession.all_columns(),
+    MediationSession.mediator._.staff._.display_name,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -591,6 +602,51 @@ class SessionSummary:
     mediator_name: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """Someone listed on a session: a party, an agent, a mediator, anyone else present."""
+
+    id: int
+    session: int
+    name: str
+    role: str
+    side: str
+    attended: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MinuteRow:
+    """One statement of a session's minutes, in the order it was said (``seq``)."""
+
+    id: int
+    session: int
+    seq: int
+    speaker: str
+    statement: str
+    created_at: datetime
+    created_by: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord(SessionSummary):
+    """A session with its case, who took part and its minutes: the session's page and its
+    printed record. ``rescheduled_*``: where a rescheduled session moved to."""
+
+    case_number: str
+    case_region_path: str
+    rescheduled_starts_at: datetime | None
+    rescheduled_room: str | None
+    participants: list[Participant]
+    minutes: list[MinuteRow]
+
+
+_SESSION_JOINED = {
+    "mediator.staff.display_name": "mediator_name",
+    "case.number": "case_number",
+    "case.region_path": "case_region_path",
+}
+
+
 async def sessions_of_case(case_id: int) -> list[SessionSummary]:
     rows = (
         await MediationSession.select(*_SESSION_COLUMNS)
@@ -603,7 +659,7 @@ async def sessions_of_case(case_id: int) -> list[SessionSummary]:
     ]
 
 
-async def record_context(session: dict) -> dict:
+async def record_context(session: SessionRecord) -> dict[str, Any]:
     """调解笔录: the session with its committee, 案由, roles in words and local times."""
     from mediation.cases.agreements import committee_for
     from mediation.cases.categories import category_label
@@ -611,41 +667,42 @@ async def record_context(session: dict) -> dict:
     from mediation.cases.tables import Case, Party
     from mediation.clock import to_local
 
-    case = await Case.select().where(Case.id == session["case"]).first()
+    case = await Case.select().where(Case.id == session.case).first()
+    assert case is not None  # a session's case is never deleted
     committee = await committee_for(case["region_path"], case["level"])
     party_rows = await Party.select(Party.name, Party.role, Party.agent_name).where(
         Party.case == case["id"]
     )
     party_roles = {p["name"]: PARTY_ROLE_LABELS.get(p["role"], p["role"]) for p in party_rows}
     agent_of = {p["agent_name"]: p["name"] for p in party_rows if p["agent_name"]}
-    ended = session["closed_at"] or (
-        session["starts_at"] + timedelta(minutes=session["minutes_planned"])
-        if session["status"] != "closed"
+    ended = session.closed_at or (
+        session.starts_at + timedelta(minutes=session.minutes_planned)
+        if session.status != "closed"
         else None
     )
     return {
         "session": session,
         "committee": committee.name,
         "cause": f"{category_label(case['category'])}：{case['summary']}",
-        "starts": to_local(session["starts_at"]),
-        "ends": to_local(session["closed_at"]) if session["closed_at"] else None,
+        "starts": to_local(session.starts_at),
+        "ends": to_local(session.closed_at) if session.closed_at else None,
         "planned_end": to_local(ended) if ended else None,
         "present": [
             {
-                **p,
+                **asdict(p),
                 "role_label": (
-                    party_roles.get(p["name"])
-                    if p["role"] == "party"
-                    else _("Authorised agent of %(party)s", party=agent_of[p["name"]])
-                    if p["role"] == "agent" and p["name"] in agent_of
-                    else PARTICIPANT_ROLES.get(p["role"], p["role"])
+                    party_roles.get(p.name)
+                    if p.role == "party"
+                    else _("Authorised agent of %(party)s", party=agent_of[p.name])
+                    if p.role == "agent" and p.name in agent_of
+                    else PARTICIPANT_ROLES.get(p.role, p.role)
                 )
-                or PARTICIPANT_ROLES.get(p["role"], p["role"]),
+                or PARTICIPANT_ROLES.get(p.role, p.role),
             }
-            for p in session["participants"]
-            if p["attended"]
+            for p in session.participants
+            if p.attended
         ],
-        "recorder": session.get("recorder") or "",
+        "recorder": session.recorder or "",
         "ROLES": PARTICIPANT_ROLES,
         "MODES": MODES,
     }

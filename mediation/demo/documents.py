@@ -237,8 +237,8 @@ async def _documents_for(case: dict, user, rng: random.Random) -> bool:
     if performed is not None and case["status"] in ("performed", "closed"):
         done_on = local_date(performed["at"])
         row = await agreements.agreement_for(user, agreement_id)
-        for clause in row["clauses"]:
-            await agreements.mark_clause_done(user, agreement_id, clause["id"], done_on)
+        for clause in row.clauses:
+            await agreements.mark_clause_done(user, agreement_id, clause.id, done_on)
         mark = await _dated(case["id"], mark, performed["at"])
         closed = timeline.get("close")
         visited_on = case["closed_on"] or done_on

@@ -12,6 +12,9 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
+
+from piccolo.columns import Column
 
 from mediation import crypto, db
 from mediation.accounts.services import CurrentUser
@@ -360,10 +363,18 @@ class PartyView:
     can_rate: bool
 
 
+async def _case_of(case_id: int, *columns: Column) -> dict[str, Any]:
+    """Columns of the party's case (an access code always belongs to a case)."""
+    row = await Case.select(*columns).where(Case.id == case_id).first()
+    if row is None:
+        raise PortalError(_("This case does not exist."))
+    return row
+
+
 async def _mediators(case_id: int) -> list[PartyMediator]:
     rows = await CaseMediator.select(
         CaseMediator.id,
-        CaseMediator.mediator.staff.display_name,
+        CaseMediator.mediator._.staff._.display_name,
         CaseMediator.mediator.organisation,
     ).where(CaseMediator.case == case_id, CaseMediator.active.eq(True))
     return [
@@ -436,7 +447,7 @@ async def _agreements(case_id: int, party_name: str) -> list[PartyAgreement]:
 
 async def party_view(who: Access) -> PartyView:
     """Everything the party's page shows, and nothing personal about anyone."""
-    case = await Case.select(Case.all_columns()).where(Case.id == who.case_id).first()
+    case = await _case_of(who.case_id, *Case.all_columns())
     clocks = await case_services.clocks_for(case)
     rating = (
         await CaseRating.select(CaseRating.rating, CaseRating.comment)
@@ -498,7 +509,7 @@ async def request_reschedule(who: Access, session_id: int, reason: str) -> None:
         changes={"party": [None, who.party_name], "session": [None, when]},
         note=reason,
     )
-    case = await Case.select(Case.number, Case.grid).where(Case.id == who.case_id).first()
+    case = await _case_of(who.case_id, Case.number, Case.grid)
     recipients = [row["staff"] for row in await case_services.grid_team(case["grid"])]
     if session["mediator.staff"]:
         recipients.append(session["mediator.staff"])
@@ -565,7 +576,7 @@ async def rate_mediation(who: Access, rating: str, comment: str) -> None:
     """Once the case is closed, each party rates the mediation once."""
     if rating not in RATINGS:
         raise PortalError(_("Choose satisfied, basically satisfied or not satisfied."), "rating")
-    status = await Case.select(Case.status).where(Case.id == who.case_id).first()
+    status = await _case_of(who.case_id, Case.status)
     if status["status"] != "closed":
         raise PortalError(_("The mediation can be rated once the case is closed."), "rating")
     if await CaseRating.exists().where(CaseRating.party == who.party_id):
@@ -594,7 +605,7 @@ async def agreement_of_party(who: Access, agreement_id: int) -> dict | None:
     )
     if row is None or row["status"] == "draft":
         return None
-    case = await Case.select(Case.region_path).where(Case.id == who.case_id).first()
+    case = await _case_of(who.case_id, Case.region_path)
     # The print context is read as someone who sees exactly this case's area (an area role
     # that may open the case but never reveal: nothing is printed in full, nothing logged).
     reader = CurrentUser(
@@ -686,6 +697,8 @@ async def on_case_event(case_id: int, action: str, to_status: str) -> None:
 
 async def _text_parties(case_id: int, event: str) -> None:
     case = await Case.select(Case.number).where(Case.id == case_id).first()
+    if case is None:
+        return
     extra: dict = {}
     if event == "session_cancelled":
         # The time of the sitting just called off, as recorded on the timeline.

@@ -89,9 +89,9 @@ async def rule_params() -> dict[str, dict[str, Any]]:
         row["params"] = from_json(row["params"])
     out = {}
     for code, defaults in DEFAULTS.items():
-        row = stored.get(code)
-        params = {**defaults, **((row or {}).get("params") or {})}
-        out[code] = {"enabled": row["enabled"] if row else True, "params": params}
+        kept = stored.get(code)
+        params = {**defaults, **((kept or {}).get("params") or {})}
+        out[code] = {"enabled": kept["enabled"] if kept else True, "params": params}
     return out
 
 
@@ -331,7 +331,7 @@ async def _notify_warnings(candidates: list[Candidate]) -> None:
         ).where(
             TeamMember.grid.is_in(list(part)),
             TeamMember.role == "police",
-            TeamMember.staff.active.eq(True),
+            TeamMember.staff._.active.eq(True),
         ):
             police[member["grid"]].append((member["id"], member["staff"]))
     messages: list[tuple[list[int], int | None, str, str]] = []
@@ -575,7 +575,7 @@ async def warnings_for(
     With ``warning_id``, that one warning if the user may see it (any age), else nothing.
     """
     query = EarlyWarning.select(
-        EarlyWarning.all_columns(), EarlyWarning.handled_by.display_name
+        *EarlyWarning.all_columns(), EarlyWarning.handled_by._.display_name
     ).where(EarlyWarning.status == status)
     if user.region_path:
         # A warning about several areas lies at their common region: the people of that

@@ -252,7 +252,9 @@ class Open311Controller(Controller):
     async def create_request(self, request: Request) -> Response[list[Created]]:
         # Read by hand, not as a typed body: one handler takes both encodings.
         created = await file_request(await request.form(), request.query_params.get("api_key"))
-        return render.document(format_of(request), "service_requests", created, 201)
+        return render.document(
+            format_of(request), "service_requests", msgspec.to_builtins(created), 201
+        )
 
     @get(
         ["/requests.json", "/requests.xml"],
@@ -307,7 +309,7 @@ class Open311Controller(Controller):
         if errors:
             raise Open311Problem(400, errors)
         found = await service_requests(str(request.base_url), await find_requests(params))
-        return render.document(format_of(request), "service_requests", found)
+        return render.document(format_of(request), "service_requests", msgspec.to_builtins(found))
 
     @get(
         "/requests/{request_file:str}",
@@ -330,7 +332,7 @@ class Open311Controller(Controller):
         if not rows:
             raise problem(404, _("This suggestion does not exist."))
         found = await service_requests(str(request.base_url), rows)
-        return render.document(fmt, "service_requests", found)
+        return render.document(fmt, "service_requests", msgspec.to_builtins(found))
 
     @get(
         "/media/{request_id:str}/{photo_file:str}",
@@ -347,7 +349,7 @@ class Open311Controller(Controller):
     ) -> Response[bytes]:
         row = await published_photo(rules.parse_tracking_code(request_id), photo_file)
         data_dir = request.app.state.settings.data_dir
-        content = await photos.read(data_dir, row["stored_as"]) if row else None
+        content = await photos.read(data_dir, row.stored_as) if row else None
         if content is None:
             raise Open311Problem(404, open311.error_response(404, _("Page not found")))
         return Response(

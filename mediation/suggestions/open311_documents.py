@@ -93,7 +93,9 @@ class ServiceDefinition(msgspec.Struct):
     attributes: list[Attribute]
 
 
-class ServiceRequest(msgspec.Struct):
+class ServiceRequest(msgspec.Struct, frozen=True):
+    """A suggestion as a GeoReport v2 service request: what the GET requests answer."""
+
     service_request_id: str
     status: Annotated[str, Meta(description="open or closed")]
     status_notes: str | None
@@ -113,7 +115,9 @@ class ServiceRequest(msgspec.Struct):
     media_url: str | None
 
 
-class Created(msgspec.Struct):
+class Created(msgspec.Struct, frozen=True):
+    """The answer to POST requests: the new request's receipt code."""
+
     service_request_id: Annotated[str, Meta(description="The receipt code, e.g. JY-2026-7K3Q9M")]
     service_notice: str | None
     account_id: str | None

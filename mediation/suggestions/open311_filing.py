@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import msgspec
 from litestar.datastructures import UploadFile
 
 from mediation import i18n
 from mediation.grid.tables import Region
 from mediation.suggestions import open311, photos, rules, services
 from mediation.suggestions.categories import CATEGORY_CODES
-from mediation.suggestions.open311_documents import form_values
+from mediation.suggestions.open311_documents import Created, form_values
 from mediation.suggestions.open311_errors import Open311Problem, check_jurisdiction, problem
 from mediation.suggestions.open311_keys import check_api_key
 from mediation.suggestions.open311_reading import NO_MEASURES, notice
@@ -81,7 +82,7 @@ async def _submission(values: dict[str, Any], call: str) -> dict[str, Any]:
     }
 
 
-async def file_request(posted: Any, query_api_key: str | None) -> list[dict[str, Any]]:
+async def file_request(posted: Any, query_api_key: str | None) -> list[Created]:
     """File the posted form (urlencoded or multipart) as a suggestion; the spec's answer
     (a list of one created request). Refusals raise ``Open311Problem``."""
     form = form_values(posted)
@@ -125,10 +126,12 @@ async def file_request(posted: Any, query_api_key: str | None) -> list[dict[str,
     )
     from mediation.grid.services import record_audit
 
-    await record_audit(None, "open311_submit", "suggestion", row["id"], detail=key["name"])
+    await record_audit(None, "open311_submit", "suggestion", row["id"], detail=key.name)
     text = i18n.gettext(
         "Received. Follow it with service_request_id %(code)s. %(next)s",
         code=code,
         next=notice(rules.SuggestionStatus.RECEIVED, row["route_due"], row["conclude_due"]),
     )
-    return open311.created_response(code, text, values["account_id"])
+    return msgspec.convert(
+        open311.created_response(code, text, values["account_id"]), list[Created]
+    )

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import secrets
 import sys
+from dataclasses import dataclass
 
 from mediation.clock import utc_now
 from mediation.db import with_database
@@ -45,8 +46,16 @@ async def revoke_api_keys(name: str) -> int:
     return len(rows)
 
 
-async def check_api_key(key: str) -> dict | None:
-    """The active key's row (id, name), stamped as used; None for a wrong or revoked key."""
+@dataclass(frozen=True, slots=True)
+class ApiClient:
+    """The client an active key was issued to."""
+
+    id: int
+    name: str
+
+
+async def check_api_key(key: str) -> ApiClient | None:
+    """The active key's client (id, name), stamped as used; None for a wrong or revoked key."""
     if not key or len(key) > MAX_KEY_LENGTH:
         return None
     row = (
@@ -54,9 +63,10 @@ async def check_api_key(key: str) -> dict | None:
         .where(ApiKey.key_digest == digest_key(key), ApiKey.active.eq(True))
         .first()
     )
-    if row:
-        await ApiKey.update({ApiKey.last_used_at: utc_now()}).where(ApiKey.id == row["id"])
-    return row
+    if row is None:
+        return None
+    await ApiKey.update({ApiKey.last_used_at: utc_now()}).where(ApiKey.id == row["id"])
+    return ApiClient(**row)
 
 
 # ---------------------------------------------------------------- command line

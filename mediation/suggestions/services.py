@@ -290,9 +290,8 @@ async def submit_suggestion(
         return cleaned, errors, None
     region_path = ""
     if region_id:
-        region_path = (await Region.select(Region.path).where(Region.id == region_id).first())[
-            "path"
-        ]
+        region = await Region.select(Region.path).where(Region.id == region_id).first()
+        region_path = region["path"] if region else ""
     received = today()
     clocks = rules.suggestion_clocks(received, POLICY)
     secret = rules.new_secret()
@@ -592,7 +591,7 @@ _JOINED_FIELDS = {
 async def suggestion_for_staff(user: CurrentUser, suggestion_id: int) -> SuggestionDetail | None:
     row = (
         await Suggestion.select(
-            Suggestion.all_columns(exclude=[Suggestion.secret_digest]),
+            *Suggestion.all_columns(exclude=[Suggestion.secret_digest]),
             Suggestion.department.name,
             Suggestion.point.name,
             Suggestion.call.title,
@@ -616,7 +615,7 @@ async def suggestion_for_staff(user: CurrentUser, suggestion_id: int) -> Suggest
         return None
     events = (
         await SuggestionEvent.select(
-            SuggestionEvent.all_columns(), SuggestionEvent.actor.display_name
+            *SuggestionEvent.all_columns(), SuggestionEvent.actor.display_name
         )
         .where(SuggestionEvent.suggestion == suggestion_id)
         .order_by(SuggestionEvent.id)
@@ -880,10 +879,14 @@ async def group_with(user: CurrentUser, suggestion_id: int, leader_id: int) -> N
     leader = (
         await Suggestion.select(Suggestion.group_leader).where(Suggestion.id == leader_id).first()
     )
+    if leader is None:
+        raise SuggestionError(_("This suggestion does not exist."))
     root_id = leader["group_leader"] or leader_id
     if root_id == suggestion_id:
         raise SuggestionError(_("These suggestions are already in one group."))
     root = await Suggestion.select(*_FOLLOWED).where(Suggestion.id == root_id).first()
+    if root is None:
+        raise SuggestionError(_("This suggestion does not exist."))
     if root["status"] in NO_NEW_MEMBERS:
         raise SuggestionError(
             _("The leading suggestion was closed or re-routed: it cannot lead a group.")

@@ -90,7 +90,7 @@ async def test_an_oral_agreement_is_in_effect_as_soon_as_it_is_recorded(new_key)
     )
     assert row["number"]
     # No signature was needed, and the case followed the agreement into performance.
-    assert (await agreements.agreement_for(mediator1, agreement_id))["missing_signatures"] == []
+    assert (await agreements.agreement_for(mediator1, agreement_id)).missing_signatures == []
     case = await Case.select(Case.status).where(Case.id == case_id).first()
     assert case["status"] == "performing"
 

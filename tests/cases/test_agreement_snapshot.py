@@ -44,7 +44,7 @@ async def test_editing_a_party_after_issue_keeps_the_hash_and_the_printed_name(c
     assert "新地址" not in text
     assert issued["content_hash"] in text
     # Signatures follow the name that was printed.
-    assert "李二房东" in row["missing_signatures"]
+    assert "李二房东" in row.missing_signatures
 
 
 async def test_a_draft_shows_the_parties_as_they_stand(new_key):
@@ -53,7 +53,7 @@ async def test_a_draft_shows_the_parties_as_they_stand(new_key):
     draft = await agreements.create_agreement(mediator1, case_id, "written")
     party = await Party.select().where(Party.case == case_id, Party.name == "李二房东").first()
     await agreements.update_party(mediator1, case_id, party["id"], {"name": "李某某"})
-    names = [p["name"] for p in (await agreements.agreement_for(mediator1, draft))["parties"]]
+    names = [p.name for p in (await agreements.agreement_for(mediator1, draft)).parties]
     assert "李某某" in names and "李二房东" not in names
 
 
@@ -74,7 +74,7 @@ async def test_the_migration_freezes_existing_issued_agreements_from_current_par
     assert json.loads(row["parties_snapshot"]) == json.loads(frozen)
     again = await agreements.agreement_for(mediator1, agreement_id)
     assert agreements.content_hash(again) == row["content_hash"]
-    assert [p["id"] for p in again["parties"]] == [
+    assert [p.id for p in again.parties] == [
         p["id"]
         for p in await Party.select(Party.id).where(Party.case == case_id).order_by(Party.id)
     ]

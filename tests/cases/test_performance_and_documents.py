@@ -332,7 +332,7 @@ async def test_the_case_file_holds_registration_sessions_agreements_and_visits(c
     response = await client.get(f"/cases/{case_id}/file.pdf")
     assert response.status_code == 200
     text = pdf_text(response.content)
-    number = (await agreements.agreement_for(mediator1, agreement_id))["number"]
+    number = (await agreements.agreement_for(mediator1, agreement_id)).number
     for expected in ("卷宗", "王堃", "双方同意按协议履行。", number, "壹仟伍佰元整", "已全部退还"):
         assert expected in text, expected
     # The cover, and the contents with page numbers; the agreement with its full terms and

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import pickle
 import re
 import subprocess
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -89,15 +91,17 @@ async def test_minutes_keep_their_order_and_lock_when_the_session_closes(new_key
     )
     first = await sessions.add_minute(mediator1, session_id, "调解员", "请双方陈述。")
     second = await sessions.add_minute(mediator1, session_id, "王堃", "我提前一个月通知了。")
-    assert (first["seq"], second["seq"]) == (1, 2)
+    assert (first.seq, second.seq) == (1, 2)
     await sessions.close_session(mediator1, session_id, "agreement")
     with pytest.raises(services.CaseError):
         await sessions.add_minute(mediator1, session_id, "王堃", "补充一句")
     record = await sessions.session_for(mediator1, session_id)
-    assert [m["statement"] for m in record["minutes"]] == [
+    assert [m.statement for m in record.minutes] == [
         "请双方陈述。",
         "我提前一个月通知了。",
     ]
+    # The printed record crosses a process pool: the session pickles whole.
+    assert pickle.loads(pickle.dumps(record)) == record
 
 
 async def _issued_agreement(new_key) -> tuple[int, int]:
@@ -178,8 +182,10 @@ async def test_it_takes_effect_on_the_last_signature_and_then_locks(new_key):
         await agreements.record_signature(mediator1, agreement_id, "王堃", "party", today)
     assert await agreements.record_signature(mediator1, agreement_id, "李二房东", "party", today)
     row = await agreements.agreement_for(mediator1, agreement_id)
-    assert row["status"] == "effective" and row["effective_on"] == today
-    assert row["confirmation_until"] == today + timedelta(days=30)
+    assert row.status == "effective" and row.effective_on == today
+    assert row.confirmation_until == today + timedelta(days=30)
+    assert row.missing_signatures == [] and len(row.signatures) == 4
+    assert pickle.loads(pickle.dumps(row)) == row
     with pytest.raises(services.CaseError):
         await agreements.record_signature(mediator1, agreement_id, "王堃", "party", today)
     # A change is a supplementary agreement linked to it.
@@ -213,12 +219,12 @@ async def test_the_public_page_tells_a_genuine_agreement_from_an_altered_one(cli
     mediator1 = await user("mediator1")
     _case, agreement_id = await _issued_agreement(new_key)
     genuine = await agreements.agreement_for(mediator1, agreement_id)
-    code = genuine["verification_code"]
+    code = genuine.verification_code
     page = await client.get(f"/verify/{code}")
     assert page.status_code == 200
-    assert genuine["content_hash"] in page.text
-    assert agreements.content_hash(genuine) == genuine["content_hash"]
-    altered = {**genuine, "clauses": [{**genuine["clauses"][0], "amount": Decimal("150")}]}
+    assert genuine.content_hash in page.text
+    assert agreements.content_hash(genuine) == genuine.content_hash
+    altered = replace(genuine, clauses=[replace(genuine.clauses[0], amount=Decimal("150"))])
     assert agreements.content_hash(altered) not in page.text
     # No personal data on the public page.
     for secret in ("王堃", "李二房东", "13812345678", "330482200305170019", "押金"):
