@@ -17,7 +17,15 @@ What it does:
    escalates) and raises the warnings (a red case without contact after 24 hours), the second
    has nothing to change;
 4. prints, for each run, the time and the number of SQL statements of the whole sweep and of
-   each of its parts (the deadline part is ``sweep_deadlines``).
+   each of its parts (the deadline part is ``sweep_deadlines``), and the statements that took
+   longest (by kind, their first words), with the rows the ``case`` table's updates wrote
+   through its indexes and those written in place (HOT).
+
+To compare two versions of the code on equal data, prepare once and run on copies:
+
+    bench_sweep.py --prepare-only --pg-url …/bench_a      # steps 1-2, then stop
+    psql -c 'CREATE DATABASE bench_b TEMPLATE bench_a'    # a fresh copy for each run
+    bench_sweep.py --reuse --pg-url …/bench_b             # migrate, then steps 3-4
 """
 
 from __future__ import annotations
@@ -42,6 +50,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="PostgreSQL database to (re)create; never point this at a database you need",
     )
     p.add_argument("--data-dir", default="/tmp/mediation-bench-sweep")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--prepare-only", action="store_true", help="create and load the database, do not sweep"
+    )
+    mode.add_argument(
+        "--reuse",
+        action="store_true",
+        help="sweep the database as it is (migrated first): a copy of a prepared one",
+    )
+    p.add_argument("--top", type=int, default=12, help="kinds of statement to list by time")
     return p.parse_args(argv)
 
 
@@ -109,10 +127,12 @@ FROM cases
 
 
 class StatementCounter:
-    """Counts the statements the app sends (wraps the engine's query runners)."""
+    """Counts and times the statements the app sends (wraps the engine's query runners)."""
 
     def __init__(self) -> None:
         self.count = 0
+        # kind (the statement's first words) -> [statements, seconds]
+        self.by_kind: dict[str, list] = {}
 
     def install(self) -> None:
         from piccolo.engine.postgres import PostgresEngine
@@ -121,11 +141,54 @@ class StatementCounter:
         for name in ("run_querystring", "run_ddl"):
             original = getattr(PostgresEngine, name)
 
-            def wrapped(self, *args, _original=original, **kwargs):
+            async def wrapped(self, query, *args, _original=original, **kwargs):
                 counter.count += 1
-                return _original(self, *args, **kwargs)
+                started = time.perf_counter()
+                try:
+                    return await _original(self, query, *args, **kwargs)
+                finally:
+                    kind = statement_kind(str(query))
+                    entry = counter.by_kind.setdefault(kind, [0, 0.0])
+                    entry[0] += 1
+                    entry[1] += time.perf_counter() - started
 
             setattr(PostgresEngine, name, wrapped)
+
+    def reset(self) -> None:
+        self.count = 0
+        self.by_kind.clear()
+
+    def slowest(self, top: int) -> list[tuple[str, int, float]]:
+        rows = [(kind, n, seconds) for kind, (n, seconds) in self.by_kind.items()]
+        return sorted(rows, key=lambda r: -r[2])[:top]
+
+
+def statement_kind(sql: str) -> str:
+    """What a statement does, to group its runs: its verb and table (SELECT: the table it reads
+    first; anything else: its first words)."""
+    words = " ".join(sql.split())
+    upper = words.upper()
+    if upper.startswith("SELECT") and " FROM " in upper:
+        table = words[upper.index(" FROM ") + 6 :].split(" ", 1)[0]
+        return f"SELECT … FROM {table}"
+    for verb in ("INSERT INTO ", "UPDATE ", "DELETE FROM "):
+        if upper.startswith(verb):
+            return verb + words[len(verb) :].split(" ", 1)[0]
+    return words[:60]
+
+
+async def case_tuple_counts() -> tuple[int, int]:
+    """Row versions the ``case`` table's updates wrote so far: all, and in place (HOT)."""
+    from mediation import db
+
+    await asyncio.sleep(1.5)  # other connections report their counts within a second of idling
+    await db.engine().run_ddl("SELECT pg_stat_clear_snapshot()")
+    row = (
+        await db.engine().run_ddl(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'case'"
+        )
+    )[0]
+    return row["n_tup_upd"], row["n_tup_hot_upd"]
 
 
 # The parts of ``tasks.sweep_all``, as (label, module, function): each is timed inside the run.
@@ -166,25 +229,31 @@ async def run(args: argparse.Namespace) -> None:
     from mediation.reports.tables import EarlyWarning
     from mediation.tasks import run_sweep
 
-    await recreate_postgres(args.pg_url)
+    if not args.reuse:
+        await recreate_postgres(args.pg_url)
     await db.start()
     try:
         await db.migrate()
-        started = time.perf_counter()
-        await load_demo()
-        print(f"demo county loaded in {time.perf_counter() - started:.1f} s", flush=True)
-        started = time.perf_counter()
-        await db.engine().run_ddl(INSERT_CASES.replace("$1::int", str(int(args.cases))))
-        await rebuild_rollups()
-        await db.engine().run_ddl("ANALYZE")
+        if not args.reuse:
+            started = time.perf_counter()
+            await load_demo()
+            print(f"demo county loaded in {time.perf_counter() - started:.1f} s", flush=True)
+            started = time.perf_counter()
+            await db.engine().run_ddl(INSERT_CASES.replace("$1::int", str(int(args.cases))))
+            await rebuild_rollups()
+            # The loading leaves dead row versions behind (the figures and on-time facts are
+            # worked out after the insert); autovacuum would reclaim them at a time of its own
+            # choosing, which would decide how many of the sweep's updates find room in place.
+            await db.engine().run_ddl("VACUUM ANALYZE")
+            print(
+                f"{args.cases} cases inserted (set-based) in {time.perf_counter() - started:.1f} s"
+            )
         open_cases = await Case.count().where(
             Case.status.is_in(["registered", "accepted", "mediating", "performing"])
         )
-        print(
-            f"{args.cases} cases inserted (set-based) in {time.perf_counter() - started:.1f} s; "
-            f"{open_cases} open cases in the database",
-            flush=True,
-        )
+        print(f"{open_cases} open cases in the database", flush=True)
+        if args.prepare_only:
+            return
         counter = StatementCounter()
         counter.install()
         parts: dict[str, tuple[float, int]] = {}
@@ -192,16 +261,32 @@ async def run(args: argparse.Namespace) -> None:
         rows = []
         for label in ("first run", "nothing to change"):
             parts.clear()
-            counter.count = 0
+            updated, hot = await case_tuple_counts()
+            counter.reset()
             started = time.perf_counter()
+            cpu_started = time.process_time()
             result = await run_sweep()
             seconds = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
             statements = counter.count
+            slowest = counter.slowest(args.top)
+            updated_after, hot_after = await case_tuple_counts()
             rows.append((f"run_sweep, {label}", seconds, statements, result))
             for part, *_module in PARTS:
                 part_seconds, part_statements = parts[part]
                 rows.append((f"— {part}", part_seconds, part_statements, ""))
-            print(f"run_sweep, {label}: {seconds:.2f} s, {statements} statements", flush=True)
+            print(
+                f"run_sweep, {label}: {seconds:.2f} s, {statements} statements; "
+                f"this process's CPU time {cpu:.2f} s",
+                flush=True,
+            )
+            print(
+                f"  case rows updated: {updated_after - updated}, "
+                f"of them in place (HOT): {hot_after - hot}"
+            )
+            print("  statements taking longest (kind: count, seconds):")
+            for kind, n, kind_seconds in slowest:
+                print(f"    {kind}: {n}, {kind_seconds:.2f}")
         warnings = await EarlyWarning.count()
         notifications = await Notification.count()
         warned = await Notification.count().where(Notification.kind == "warning")

@@ -23,7 +23,7 @@ from mediation.cases.common import OPEN_STATUSES, today
 from mediation.cases.events import centre_target, notify_many
 from mediation.cases.holidays import refresh_calendar
 from mediation.cases.policy_store import current_policy
-from mediation.cases.queries import ClockStanding, clocks_for
+from mediation.cases.queries import ClockStanding, overdue_clocks
 from mediation.cases.tables import Case, CaseEvent
 from mediation.clock import utc_now
 from mediation.db import write_transaction
@@ -76,8 +76,7 @@ async def sweep_deadlines(on: date | None = None) -> SweepReport:
     late_cases: list[tuple[dict, list[ClockStanding]]] = []
     memo: dict = {}
     for case in rows:
-        states = await clocks_for(case, on, policy, calendar, memo)
-        late = [c for c in states if c.state.is_overdue and not c.state.done]
+        late = overdue_clocks(case, on, policy, calendar, memo)
         if not late:
             if case["overdue"]:
                 caught_up.append(case)  # work caught up: the next lapse is a new episode

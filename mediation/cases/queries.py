@@ -352,6 +352,36 @@ async def clocks_for(
     return result
 
 
+def overdue_clocks(
+    case: dict,
+    on: date,
+    policy: deadlines.Policy,
+    calendar: HolidayCalendar,
+    memo: dict,
+) -> list[ClockStanding]:
+    """The case's clocks that are overdue and not done on ``on``: what ``clocks_for`` says of
+    it, filtered, for a pass over many cases (the deadline sweep) with one day, one policy and
+    one calendar. ``memo``, kept for that pass, shares the clocks of cases with the same clock
+    inputs and the answer of those that also finished their clocks on the same days."""
+    key = ontime.clock_key(case)
+    clocks = memo.get(key)
+    if clocks is None:
+        clocks = memo[key] = ontime.case_clocks(case, policy, calendar)
+        for clock in clocks:
+            if clock.estimated_years:
+                workdays.note_estimate(clock.estimated_years)
+    done = tuple(_clock_done_on(clock.name, case) for clock in clocks)
+    late_key = ("overdue", key, done)
+    late = memo.get(late_key)
+    if late is None:
+        late = memo[late_key] = [
+            ClockStanding(clock, state)
+            for clock, day in zip(clocks, done, strict=True)
+            if (state := deadlines.clock_state(clock, on, day)).is_overdue and not state.done
+        ]
+    return late
+
+
 def _clock_done_on(name: str, case: dict) -> date | None:
     status = case["status"]
     if name == "accept":

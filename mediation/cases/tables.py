@@ -40,12 +40,18 @@ class Case(Table):
     summary = Varchar(length=200)
     facts = Text(default="")
     grid = ForeignKey(Grid, index=True)
+    # Lists are scoped by ``region_path LIKE 'prefix%'``: an index with text_pattern_ops
+    # answers that on PostgreSQL (migration 2026-11-30T03:50); a plain B-tree cannot.
     region_path = Varchar(
-        length=400, index=True, help_text="The grid's community path, copied for fast scoping"
+        length=400, help_text="The grid's community path, copied for fast scoping"
     )
     source = Varchar(length=32, index=True)
     colour = Varchar(length=8, index=True, help_text="red, yellow or green")
-    level = Varchar(length=16, default="grid", index=True)
+    # Not indexed, nor are version and updated_at: the deadline sweep writes them, and an
+    # update that changes no indexed column can be written in place (HOT, PostgreSQL).
+    # ``overdue`` has a partial index of the overdue cases on PostgreSQL (migration
+    # 2026-11-30T13:45), for the list's "overdue only" filter.
+    level = Varchar(length=16, default="grid")
     status = Varchar(length=16, default="registered", index=True)
     parties_consent = Boolean(default=True, help_text="No party has refused mediation")
     public_security_risk = Boolean(default=False, help_text="Risk of a criminal case (Art. 25)")
@@ -89,14 +95,14 @@ class Case(Table):
     )
     extension_days = Integer(default=0)
     extensions = Integer(default=0)
-    overdue = Boolean(default=False, index=True, help_text="Set by the deadline sweep")
+    overdue = Boolean(default=False, help_text="Set by the deadline sweep")
     linked_case = ForeignKey("self", null=True, default=None, help_text="Possible duplicate of")
     termination_number = Varchar(
-        length=64, null=True, default=None, index=True, help_text="终止调解通知书 number"
+        length=64, null=True, default=None, help_text="终止调解通知书 number"
     )
     search_text = Text(default="", help_text="Number, party names and summary, for search")
     version = Integer(default=1, help_text="Optimistic lock: bumped by every change")
-    updated_at = Timestamptz(default=TimestamptzNow(), index=True)
+    updated_at = Timestamptz(default=TimestamptzNow())
 
 
 class Party(Table):

@@ -101,7 +101,7 @@ async def test_a_photo_is_stored_without_exif_and_listed_with_who_what_and_which
     page = await client.get(f"/cases/{case_id}")
     text = text_of(page.text)
     assert "1. 被损坏的墙面" in text and "照片" in text
-    assert "提供人: 申请人 王堃" in text
+    assert "提供人： 申请人 王堃" in text  # the full-width colon of Chinese text
     assert "陈建国于" in text and "添加" in text  # grid1 added it
     assert f'src="/cases/{case_id}/materials/{row["id"]}/thumbnail"' in page.text
     assert f'href="/cases/{case_id}/materials/{row["id"]}" target="_blank"' in page.text
