@@ -19,6 +19,21 @@ def test_every_domain_app_is_registered():
     assert {"grid", "intake", "cases", "suggestions"} <= names
 
 
+def test_migration_ids_are_unique_across_apps():
+    """Piccolo records a migration by its id and, going backwards, deletes the record by id
+    alone: two apps with one id would undo each other's record and skip a migration."""
+    from collections import Counter
+
+    from piccolo.apps.migrations.commands.base import BaseMigrationManager
+
+    manager = BaseMigrationManager()
+    ids: Counter = Counter()
+    for app in Finder().get_app_registry().app_configs.values():
+        ids.update(list(manager.get_migration_modules(app.resolved_migrations_folder_path)))
+    assert sum(ids.values()) >= 40
+    assert [i for i, n in ids.items() if n > 1] == []
+
+
 async def test_every_declared_column_exists_in_the_database():
     tables = all_tables()
     assert len(tables) >= 8

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import lru_cache
 
 from markupsafe import Markup
 
@@ -160,6 +161,12 @@ def on_page(svg: Markup | None) -> Markup | None:
     beside it carries the same numbers for screen readers."""
     if svg is None:
         return None
+    return _on_page(svg)
+
+
+@lru_cache(maxsize=256)
+def _on_page(svg: Markup) -> Markup:
+    # Drawn charts are reused (``_drawn``); so is their encoding, tens of kilobytes each.
     import re
 
     size = re.search(r'<svg[^>]*?width="(\d+)"[^>]*?height="(\d+)"', str(svg))

@@ -192,7 +192,7 @@ async def test_a_deadline_across_new_year_2027_is_an_estimate_until_the_schedule
         with caplog.at_level(logging.WARNING, logger="mediation.cases.workdays"):
             page = text_of((await client.get(f"/cases/{case_id}")).text)
         # Two working days after Wed 30 Dec, counting Mon–Fri: Thu 31 Dec, Fri 1 Jan.
-        assert "受理期限:期限2027年1月1日" in page.replace(" ", "")
+        assert "受理期限：期限2027年1月1日" in page.replace(" ", "")
         assert ESTIMATE in page
         assert any("no holiday schedule for 2027" in r.getMessage() for r in caplog.records)
         api = (await client.get(f"/api/cases/{case_id}")).json()
@@ -233,7 +233,7 @@ async def test_a_deadline_across_new_year_2027_is_an_estimate_until_the_schedule
         await login(client, "grid1")
         page = text_of((await client.get(f"/cases/{case_id}")).text)
         # 1–3 Jan are holidays now: the second working day is Monday 4 January.
-        assert "受理期限:期限2027年1月4日" in page.replace(" ", "")
+        assert "受理期限：期限2027年1月4日" in page.replace(" ", "")
         assert ESTIMATE not in page
 
 

@@ -8,7 +8,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
 from piccolo.engine.sqlite import SQLiteEngine
 
-ID = "2026-11-30T13:30:00:000000"
+ID = "2026-11-30T13:30:02:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "Suggestion figures kept per day and month by triggers"
 

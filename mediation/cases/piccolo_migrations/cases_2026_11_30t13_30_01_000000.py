@@ -9,7 +9,7 @@ agreement of the county.
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
 
-ID = "2026-11-30T13:30:00:000000"
+ID = "2026-11-30T13:30:01:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "Indexes on agreement clause deadlines and agreement effective dates"
 
