@@ -17,7 +17,6 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.routes import HTTPRoute
 from litestar.security.session_auth import SessionAuth
-from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
@@ -25,7 +24,12 @@ from litestar.template.config import TemplateConfig
 from mediation import db
 from mediation.accounts.controllers import AccountController
 from mediation.accounts.services import CurrentUser, load_user
-from mediation.accounts.sessions import SESSION_LEFT, QuietSessionConfig, still_valid
+from mediation.accounts.sessions import (
+    SESSION_LEFT,
+    QuietSessionConfig,
+    SessionFileStore,
+    still_valid,
+)
 from mediation.cases import labels as case_labels
 from mediation.cases.agreement_controllers import AgreementController, VerifyController
 from mediation.cases.controllers import (
@@ -155,12 +159,14 @@ def _stores(settings: Settings) -> dict[str, Any]:
             "rate_limit": root.with_namespace("rl"),
         }
     return {
-        "sessions": FileStore(settings.data_dir / "sessions", create_directories=True),
+        "sessions": SessionFileStore(settings.data_dir / "sessions", create_directories=True),
         "rate_limit": MemoryStore(),
     }
 
 
-def _is_login_attempt(request: Request) -> bool:
+async def _is_login_attempt(request: Request) -> bool:
+    # A coroutine function: Litestar runs a plain function here in a worker thread, on every
+    # request.
     return request.method == "POST" and request.url.path == "/login"
 
 

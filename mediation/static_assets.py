@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,9 +51,22 @@ def _asset(name: str) -> Asset:
     return cached
 
 
+# Versioned URLs by file name, with when they were worked out: every page links four files,
+# and checking each on disk (resolving the path, two stats) was a tenth of a small page's time.
+# A file changed on disk gets its new URL within URL_CHECK_SECONDS.
+URL_CHECK_SECONDS = 2.0
+_urls: dict[str, tuple[float, str]] = {}
+
+
 def static_url(name: str) -> str:
     """The versioned URL of a static file, for templates."""
-    return f"/static/{name}?v={_asset(name).version}"
+    now = time.monotonic()
+    known = _urls.get(name)
+    if known is not None and now - known[0] < URL_CHECK_SECONDS:
+        return known[1]
+    url = f"/static/{name}?v={_asset(name).version}"
+    _urls[name] = (now, url)
+    return url
 
 
 @get("/static/{name:path}", opt={"public": True}, include_in_schema=False, sync_to_thread=False)

@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from mediation import i18n
 from mediation.masking import mask_id_number, mask_phone
+from mediation.settings import get_settings
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -38,6 +39,8 @@ def environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # Checking every template file's time on disk at each render is for development only.
+        auto_reload=get_settings().debug,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         lambda message: i18n.gettext(message),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -19,10 +19,13 @@ def current_user(connection: ASGIConnection) -> CurrentUser:
     return user
 
 
-def requires_role(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
-    """Guard: the signed-in user holds at least one of ``roles``."""
+def requires_role(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]:
+    """Guard: the signed-in user holds at least one of ``roles``.
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    A coroutine function: Litestar runs a plain function guard in a worker thread, a thread
+    hop on every request for a set lookup."""
+
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         if not current_user(connection).has_role(*roles):
             raise PermissionDeniedException()
 
