@@ -20,8 +20,22 @@ from mediation.settings import get_settings
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
+# Messages without parameters, translated and made markup once per locale: the layout alone
+# calls _() about forty times per page.
+_plain_messages: dict[tuple[str, str], Markup] = {}
+
+
 def _template_gettext(message: str, **params: object) -> Markup:
-    return Markup(i18n.translations_for(i18n.get_locale()).gettext(message)) % params
+    locale = i18n.get_locale()
+    if not params:
+        key = (locale, message)
+        text = _plain_messages.get(key)
+        if text is None:
+            text = Markup(i18n.translations_for(locale).gettext(message)) % params
+            if len(_plain_messages) < 20_000:  # literal messages of the templates: bounded
+                _plain_messages[key] = text
+        return text
+    return Markup(i18n.translations_for(locale).gettext(message)) % params
 
 
 def _template_ngettext(singular: str, plural: str, n: int, **params: object) -> Markup:

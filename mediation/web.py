@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
@@ -103,6 +104,8 @@ def csrf_cookie_refresh_middleware(secret: str) -> Any:
     form included, would be refused until the user cleared their cookies)."""
     from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
 
+    # A browser sends the same cookie with every page view: checked once per process.
+    @lru_cache(maxsize=4096)
     def valid(token: str) -> bool:
         if len(token) <= CSRF_SECRET_LENGTH:
             return False
