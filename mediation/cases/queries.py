@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from piccolo.columns.combination import WhereRaw
 from piccolo.custom_types import Combinable
+from piccolo.querystring import QueryString
 
 from mediation import inputs
 from mediation.accounts.services import CurrentUser
@@ -531,9 +532,77 @@ async def _filtered(query, user: CurrentUser, f: CaseFilters):
         query = query.where(day_column >= f.date_from)
     if f.date_to and f.event not in _OTHER_DATES:
         query = query.where(day_column <= f.date_to)
-    if f.q:
-        query = query.where(await text_search_condition(f.q))
     return query
+
+
+@dataclass(frozen=True)
+class CaseIds:
+    """The ids of the cases a search term finds through another table's index (a party's
+    name, a phone's last digits, listed case numbers), as a sub-select: SQL with ``{}``
+    placeholders, its arguments, and ``{order}`` where the ids are to be sorted.
+
+    Few enough to be sorted newest first: on PostgreSQL a list walks them in that order and
+    stops at its page (see ``_driven_by``), instead of reading every case they name to sort
+    them afterwards."""
+
+    sql: str
+    args: tuple
+
+    def condition(self) -> WhereRaw:
+        return WhereRaw(f'"case"."id" IN ({self.sql.replace("{order}", "")})', *self.args)
+
+    def ordered(self, ascending: bool) -> QueryString:
+        order = " ORDER BY 1 ASC" if ascending else " ORDER BY 1 DESC"
+        return QueryString(self.sql.replace("{order}", order), *self.args)
+
+
+async def _filtered_search(query, user: CurrentUser, f: CaseFilters):
+    """The query with every filter; the search term's cases as a ``CaseIds`` to drive the list
+    by (PostgreSQL), or None when the term is a condition like the others."""
+    query = await _filtered(query, user, f)
+    if not f.q:
+        return query, None
+    found = await _text_search(f.q)
+    if isinstance(found, CaseIds):
+        if is_postgres():
+            return query, found
+        return query.where(found.condition()), None
+    return query.where(found), None
+
+
+# Where the case table is named in a list query (Piccolo's select), and its order.
+_FROM_CASE = ' FROM "case" '
+_ORDER = {False: ' ORDER BY "case"."id" DESC', True: ' ORDER BY "case"."id" ASC'}
+
+
+async def _driven_by(query, found: CaseIds, ascending: bool) -> list[dict]:
+    """Run a list query (ordered by id) from the search's case ids, sorted the same way:
+    ``FROM (ids) found JOIN "case"``. PostgreSQL then reads the cases one by one in the list's
+    order and stops when the page is full; with ``"case"."id" IN (ids)`` it reads every case
+    the term names (a common name: over a thousand) and sorts them. The query's other
+    conditions stay as they are."""
+    statement = query.querystrings[0]
+    template: str = statement.template
+    at = template.find(_FROM_CASE)
+    order = [
+        i
+        for i, arg in enumerate(statement.args)
+        if getattr(arg, "template", "") == _ORDER[ascending]
+    ]
+    if at < 0 or template.count(_FROM_CASE) != 1 or len(order) != 1:
+        # Not the shape this was written for (a different Piccolo): the plain condition.
+        return await query.where(found.condition())
+    before = template[:at].count("{}")
+    args = list(statement.args)
+    args[order[0]] = QueryString(' ORDER BY "found"."id"' + (" ASC" if ascending else " DESC"))
+    args.insert(before, found.ordered(ascending))
+    driven = QueryString(
+        template[:at]
+        + ' FROM ({}) "found" JOIN "case" ON "case"."id" = "found"."id" '
+        + template[at + len(_FROM_CASE) :],
+        *args,
+    )
+    return await Case._meta.db.run_querystring(driven)
 
 
 _fts_ready: dict[str, bool] = {}  # per database file
@@ -589,24 +658,32 @@ def _name_prefix_args(term: str) -> list[str]:
     return [term, term[:-1] + chr(ord(term[-1]) + 1)]
 
 
-async def _name_prefix_condition(term: str):
+async def _name_prefix_cases(term: str) -> CaseIds | None:
     """Cases with a party named ``term`` or a name starting with it; None if there is none."""
     sql = _name_prefix_sql()
     args = _name_prefix_args(term)
     found = await Party.raw(sql.replace('SELECT p."case"', "SELECT 1") + " LIMIT 1", *args)
     if not found:
         return None
-    return WhereRaw(f'"case"."id" IN ({sql})', *args)
+    distinct = sql.replace('SELECT p."case"', 'SELECT DISTINCT p."case" AS id')
+    return CaseIds(distinct + "{order}", tuple(args))
+
+
+# The cases of the parties whose phone ends with the digits (at most PHONE_TAIL_LIMIT).
+def _phone_tail_sql() -> str:
+    if is_postgres():
+        # Expression index on reverse(phone) (text_pattern_ops): a prefix of the reversed number.
+        return 'SELECT DISTINCT p."case" FROM party p WHERE reverse(p.phone) LIKE {} LIMIT {}'
+    return 'SELECT DISTINCT p."case" FROM party p WHERE p.phone LIKE {} LIMIT {}'
+
+
+def _phone_tail_args(tail: str) -> list:
+    pattern = tail[::-1] + "%" if is_postgres() else "%" + tail
+    return [pattern, PHONE_TAIL_LIMIT]
 
 
 async def _phone_tail_case_ids(tail: str) -> list[int]:
-    if is_postgres():
-        # Expression index on reverse(phone) (text_pattern_ops): a prefix of the reversed number.
-        sql = 'SELECT DISTINCT p."case" FROM party p WHERE reverse(p.phone) LIKE {} LIMIT {}'
-        rows = await Party.raw(sql, tail[::-1] + "%", PHONE_TAIL_LIMIT)
-    else:
-        sql = 'SELECT DISTINCT p."case" FROM party p WHERE p.phone LIKE {} LIMIT {}'
-        rows = await Party.raw(sql, "%" + tail, PHONE_TAIL_LIMIT)
+    rows = await Party.raw(_phone_tail_sql(), *_phone_tail_args(tail))
     return [r["case"] for r in rows]
 
 
@@ -635,11 +712,12 @@ def _sequences_containing(digits: str, last: int) -> list[str] | None:
     return sorted(found)
 
 
-async def _digits_condition(digits: str):
+async def _digits_condition(digits: str) -> Combinable | CaseIds | None:
     """Cases a run of 4 to 11 digits finds: those with a party whose phone ends with them,
     and those whose case number contains them (listed from the per-year counters and looked
     up on the unique index of ``number``). None when the numbers are too many to list (the
-    text is searched instead)."""
+    text is searched instead). On PostgreSQL, unless the digits are a whole year or county
+    code, the ids of both as a ``CaseIds`` (the numbers as one array argument)."""
     from mediation.cases.tables import CaseCounter
 
     numbers: list[str] = []
@@ -652,6 +730,13 @@ async def _digits_condition(digits: str):
         if sequences is None:
             return None
         numbers.extend(f"{counter['key']}-{seq}" for seq in sequences)
+    if is_postgres() and not prefixes:
+        return CaseIds(
+            f'SELECT DISTINCT id FROM ((SELECT p."case" AS id FROM ({_phone_tail_sql()}) p)'
+            ' UNION ALL (SELECT c.id FROM "case" c WHERE c.number = ANY({}::text[]))) ids'
+            "{order}",
+            (*_phone_tail_args(digits), numbers),
+        )
     conditions: list[Combinable] = [Case.number.like(prefix + "%") for prefix in prefixes]
     if numbers:
         conditions.append(Case.number.is_in(numbers))
@@ -680,6 +765,11 @@ async def text_search_condition(q: str):
       a term of three or more characters is looked up in the FTS5 trigram index, which answers
       the same LIKE; PostgreSQL's trigram index answers the LIKE itself.
     """
+    found = await _text_search(q)
+    return found.condition() if isinstance(found, CaseIds) else found
+
+
+async def _text_search(q: str) -> Combinable | CaseIds:
     raw = q.strip()
     term = raw.lower()
     plain = bool(term) and not any(c in term for c in "%_\\")
@@ -687,7 +777,7 @@ async def text_search_condition(q: str):
     if number is not None:
         return Case.number == number
     if plain and len(term) <= NAME_TERM_MAX and not term.isdigit():
-        by_name = await _name_prefix_condition(term)
+        by_name = await _name_prefix_cases(term)
         if by_name is not None:
             return by_name
     if plain and _PHONE_TAIL.match(term):
@@ -773,20 +863,25 @@ async def list_cases(user: CurrentUser, f: CaseFilters) -> tuple[list[CaseRow], 
 
     With ``after`` or ``before`` the page is found from the case next to it (keyset), as
     deep as it goes, at the cost of the first page; otherwise by ``page`` (an offset)."""
-    query = await _filtered(Case.select(*LIST_COLUMNS), user, f)
+    query, found = await _filtered_search(Case.select(*LIST_COLUMNS), user, f)
+
+    async def run(query, ascending: bool = False) -> list[dict]:
+        return await (query if found is None else _driven_by(query, found, ascending))
+
     if f.before is not None:
-        rows = await (
-            query.where(Case.id > f.before).order_by(Case.id, ascending=True).limit(PAGE_SIZE)
+        rows = await run(
+            query.where(Case.id > f.before).order_by(Case.id, ascending=True).limit(PAGE_SIZE),
+            ascending=True,
         )
         # The page the user came from follows these (unless every case in it has gone).
         return _case_rows(rows[::-1]), True
     if f.after is not None:
         query = query.where(Case.id < f.after)
-        rows = await query.order_by(Case.id, ascending=False).limit(PAGE_SIZE + 1)
+        rows = await run(query.order_by(Case.id, ascending=False).limit(PAGE_SIZE + 1))
         return _case_rows(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE
     page = max(f.page, 1)
     query = query.order_by(Case.id, ascending=False)
-    rows = await query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)
+    rows = await run(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE))
     return _case_rows(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE
 
 

@@ -226,3 +226,71 @@ async def test_digits_find_what_the_text_and_phone_paths_found_but_amounts_in_a_
     assert case_id in await _found("4321") and case_id in await _found("13957314321")
     assert case_id in await _scanned("8765") and case_id not in await _found("8765")
     assert not any(p.endswith("8765") for p in phones)
+
+
+async def test_a_search_through_the_parties_pages_as_its_condition_does(monkeypatch, new_key):
+    """The list of a name or phone-tail search (on PostgreSQL walked from the cases' ids,
+    newest first, and stopped at the page) holds the cases of the search's condition in the
+    same order, page by page, by offset and by keyset, for the county and for a town."""
+    from mediation.cases import access, queries
+
+    monkeypatch.setattr(queries, "PAGE_SIZE", 2)
+    engine = Case._meta.db
+    statements: list[str] = []
+    original = type(engine).run_querystring
+
+    async def recording(self, querystring, in_pool: bool = True):
+        statements.append(querystring.compile_string(engine_type=self.engine_type)[0])
+        return await original(self, querystring, in_pool)
+
+    monkeypatch.setattr(type(engine), "run_querystring", recording)
+    grid1 = await user("grid1")
+    for i in range(5):
+        await services.register_case(
+            deposit_case(
+                await grid_id(),
+                parties=[
+                    services.PartyInput(role="applicant", name="柏芳", phone=f"13{i}00007788"),
+                    services.PartyInput(role="respondent", name="柏芳芳", phone="13900001111"),
+                ],
+            ),
+            grid1,
+            new_key(),
+        )
+    for username in ("centre2", "centre1"):
+        staff = await user(username)
+        scope = await access.case_scope(staff)
+        for term in ("柏芳", "柏", "7788", "00007788"):
+            if len(term) <= 2:  # the text scan: independent of the party index paths
+                condition = await services.text_search_condition_scan(term)
+            else:
+                condition = await services.text_search_condition(term)
+            rows = await (
+                Case.select(Case.id).where(scope, condition).order_by(Case.id, ascending=False)
+            )
+            expected = [r["id"] for r in rows]
+            assert len(expected) >= 5 or username == "centre1", (username, term)
+            statements.clear()
+            listed, page = [], 1
+            while True:
+                found, more = await services.list_cases(
+                    staff, services.CaseFilters(q=term, page=page)
+                )
+                listed += [r.id for r in found]
+                if not more:
+                    break
+                page += 1
+            assert listed == expected, (username, term)
+            # Walked from the ids on PostgreSQL (the join), by the condition on SQLite.
+            driven = any('"found"' in sql for sql in statements)
+            assert driven == queries.uses_postgres(), (username, term)
+            if len(expected) >= 4:
+                after, more = await services.list_cases(
+                    staff, services.CaseFilters(q=term, page=2, after=expected[1])
+                )
+                assert [r.id for r in after] == expected[2:4]
+                assert more == (len(expected) > 4)
+                before, _ = await services.list_cases(
+                    staff, services.CaseFilters(q=term, page=1, before=expected[2])
+                )
+                assert [r.id for r in before] == expected[:2]
