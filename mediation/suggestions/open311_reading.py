@@ -9,13 +9,14 @@ from datetime import date, datetime
 from typing import Any
 
 import msgspec
+from piccolo.querystring import QueryString
 
 from mediation import i18n
 from mediation.db import fields_of
 from mediation.suggestions import open311, rules
 from mediation.suggestions.categories import category_name
 from mediation.suggestions.open311_documents import ServiceRequest
-from mediation.suggestions.tables import Suggestion, SuggestionEvent, SuggestionPhoto
+from mediation.suggestions.tables import Suggestion, SuggestionPhoto
 
 BASE_PATH = "/open311/v2"
 # Filed without measures (the spec has no such field): not shown back as measures.
@@ -48,6 +49,15 @@ _COLUMNS = (
     Suggestion.region._.name,
     Suggestion.region._.parent._.name,
     Suggestion.region._.parent._.parent._.name,
+    # Read with the row rather than by two more queries over the page's ids.
+    QueryString(
+        '(SELECT max(e."at") FROM suggestion_event e'
+        ' WHERE e.suggestion = "suggestion"."id" AND e.public = {})',
+        True,
+    ).as_alias("last_public_change"),
+    QueryString(
+        '(SELECT min(f.id) FROM suggestion_photo f WHERE f.suggestion = "suggestion"."id")'
+    ).as_alias("first_photo"),
 )
 _JOINED = {
     "department.name": "department_name",
@@ -89,6 +99,9 @@ class RequestRow:
     region_name: str | None
     region_parent_name: str | None
     region_grandparent_name: str | None
+    # When the proposer last saw a change (the newest public event), and the first photo.
+    last_public_change: datetime | None
+    first_photo: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,32 +110,6 @@ class PublishedPhoto:
 
     id: int
     stored_as: str
-
-
-async def _last_public_change(ids: list[int]) -> dict[int, datetime]:
-    latest: dict[int, datetime] = {}
-    for start in range(0, len(ids), 500):
-        rows = await SuggestionEvent.select(SuggestionEvent.suggestion, SuggestionEvent.at).where(
-            SuggestionEvent.suggestion.is_in(ids[start : start + 500]),
-            SuggestionEvent.public.eq(True),
-        )
-        for r in rows:
-            if r["suggestion"] not in latest or r["at"] > latest[r["suggestion"]]:
-                latest[r["suggestion"]] = r["at"]
-    return latest
-
-
-async def _first_photos(ids: list[int]) -> dict[int, int]:
-    first: dict[int, int] = {}
-    for start in range(0, len(ids), 500):
-        rows = (
-            await SuggestionPhoto.select(SuggestionPhoto.id, SuggestionPhoto.suggestion)
-            .where(SuggestionPhoto.suggestion.is_in(ids[start : start + 500]))
-            .order_by(SuggestionPhoto.id)
-        )
-        for r in rows:
-            first.setdefault(r["suggestion"], r["id"])
-    return first
 
 
 def notice(status: rules.SuggestionStatus, route_due: date, conclude_due: date) -> str | None:
@@ -188,18 +175,22 @@ def _record(
 async def service_requests(base_url: str, rows: list[RequestRow]) -> list[ServiceRequest]:
     """The rows as the spec's service requests (what goes out decided by
     ``open311.service_request_out``), with their first published photo's ``media_url``."""
-    ids = [r.id for r in rows]
-    latest = await _last_public_change(ids)
-    photo_of = await _first_photos(ids)
     base = base_url.rstrip("/") + BASE_PATH
     out = []
     for r in rows:
         media = None
-        if r.id in photo_of:
-            media = f"{base}/media/{r.tracking_code}/{photo_of[r.id]}.jpg"
-        record = _record(r, latest.get(r.id), media)
+        if r.first_photo is not None:
+            media = f"{base}/media/{r.tracking_code}/{r.first_photo}.jpg"
+        record = _record(r, r.last_public_change, media)
         out.append(msgspec.convert(open311.service_request_out(record), ServiceRequest))
     return out
+
+
+def _request_row(row: dict) -> RequestRow:
+    changed = row["last_public_change"]
+    if isinstance(changed, str):  # SQLite gives an expression's value as text
+        row["last_public_change"] = datetime.fromisoformat(changed)
+    return RequestRow(**fields_of(row, _JOINED))
 
 
 async def find_requests(params: dict[str, Any]) -> list[RequestRow]:
@@ -217,7 +208,7 @@ async def find_requests(params: dict[str, Any]) -> list[RequestRow]:
         if params["service_codes"]:
             select = select.where(Suggestion.category.is_in(params["service_codes"]))
     rows = await select.order_by(Suggestion.created_at, ascending=False).limit(params["limit"])
-    return [RequestRow(**fields_of(r, _JOINED)) for r in rows]
+    return [_request_row(r) for r in rows]
 
 
 async def find_request(code: str | None) -> list[RequestRow]:
@@ -225,7 +216,7 @@ async def find_request(code: str | None) -> list[RequestRow]:
     if not code:
         return []
     rows = await Suggestion.select(*_COLUMNS).where(Suggestion.tracking_code == code)
-    return [RequestRow(**fields_of(r, _JOINED)) for r in rows]
+    return [_request_row(r) for r in rows]
 
 
 async def published_photo(code: str | None, photo_file: str) -> PublishedPhoto | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -284,6 +284,46 @@ async def test_a_filed_request_reads_back_as_a_list_of_one(client, api_key):
     # A code typed in lower case with spaces is the same request.
     again = await client.get(f"{BASE}/requests/{code.lower().replace('-', ' ')}.json")
     assert again.status_code == 200 and again.json()[0]["service_request_id"] == code
+
+
+async def test_a_request_shows_its_last_public_change_and_its_first_photo(client, api_key):
+    """updated_datetime is the newest public step (an office-only note after it does not count)
+    and media_url the first of its photos, in the list and read alone."""
+    from mediation.suggestions.tables import SuggestionEvent, SuggestionPhoto
+
+    code = await create(client, api_key)
+    row = await Suggestion.select(Suggestion.id).where(Suggestion.tracking_code == code).first()
+    zone = timezone(timedelta(hours=8))
+    # After the step its filing recorded (a public one, at the time of filing).
+    public_at = datetime.now(zone).replace(microsecond=0) + timedelta(hours=3)
+    for at, public in ((public_at - timedelta(hours=5), True), (public_at, True)):
+        await SuggestionEvent.insert(
+            SuggestionEvent(suggestion=row["id"], at=at, action="note", public=public)
+        )
+    await SuggestionEvent.insert(
+        SuggestionEvent(
+            suggestion=row["id"], at=public_at + timedelta(hours=1), action="note", public=False
+        )
+    )
+    photo_ids = []
+    for n in range(2):
+        photo = SuggestionPhoto(
+            suggestion=row["id"],
+            content_type="image/jpeg",
+            size=1,
+            width=1,
+            height=1,
+            sha256=f"{n}" * 64,
+            stored_as=f"photo-{n}.jpg",
+        )
+        await photo.save()
+        photo_ids.append(photo.id)
+    listed = (await client.get(f"{BASE}/requests.json")).json()
+    alone = (await client.get(f"{BASE}/requests/{code}.json")).json()
+    (in_list,) = [r for r in listed if r["service_request_id"] == code]
+    for request in (in_list, alone[0]):
+        assert datetime.fromisoformat(request["updated_datetime"]) == public_at
+        assert request["media_url"].endswith(f"/media/{code}/{min(photo_ids)}.jpg")
 
 
 async def test_an_unknown_request_is_the_spec_404(client):
