@@ -66,16 +66,17 @@ async def notify(staff_ids: list[int], case_id: int | None, kind: str, message: 
 async def notify_many(
     messages: Iterable[tuple[list[int], int | None, str, str]], batch: int = 500
 ) -> None:
-    """Many ``notify`` calls, (staff ids, case, kind, message) each, in a few INSERTs."""
+    """Many ``notify`` calls, (staff ids, case, kind, message) each: on PostgreSQL in one
+    INSERT, on SQLite in one per ``batch``."""
     rows = [
         (sid, case_id, kind, message[:300])
         for staff_ids, case_id, kind, message in messages
         for sid in dict.fromkeys(staff_ids)
     ]
     if is_postgres():
-        # From arrays: one statement per 5,000 notifications.
-        for start in range(0, len(rows), 5000):
-            columns = list(zip(*rows[start : start + 5000], strict=True))
+        # From arrays: one statement, whatever the number of notifications.
+        if rows:
+            columns = list(zip(*rows, strict=True))
             await Notification.raw(
                 'INSERT INTO "notification" ("recipient", "case", "kind", "message", '
                 '"created_at", "read") SELECT r, c, k, m, {}, false FROM unnest('
