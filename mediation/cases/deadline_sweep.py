@@ -117,16 +117,28 @@ async def _mark_late(
     escalate) and the notifications (the grid team: overdue; the centre staff of the new
     level: escalated). Who is told is read once, before the first batch. Returns the cases
     marked and those of them escalated."""
-    plans = [(case, late, _escalation(case, late)) for case, late in late_cases]
-    team = await _teams({case["grid"] for case, _late, _up in plans})
+    # Cases of one shape share their list of late clocks (``overdue_clocks``' memo): what
+    # follows from it is worked out once per list, level and status.
+    escalations: dict[tuple[int, str, str], tuple[str, str] | None] = {}
+    notes: dict[int, str] = {}
+    plans = []
+    for case, late in late_cases:
+        key = (id(late), case["level"], case["status"])
+        if key not in escalations:
+            escalations[key] = _escalation(case, late)
+        if id(late) not in notes:
+            notes[id(late)] = ", ".join(c.clock.label for c in late)
+        plans.append((case, notes[id(late)], escalations[key]))
+    # Translated once; each case fills in its number.
+    overdue_text = _("Case %(number)s is overdue.")
+    escalated_text = _("Case %(number)s was escalated to you.")
+    team = await _teams({case["grid"] for case, _note, _up in plans})
     centre = await _centre_staff(
-        {centre_target(case["region_path"], up[0]) for case, _late, up in plans if up}
+        {centre_target(case["region_path"], up[0]) for case, _note, up in plans if up}
     )
-    groups: dict[tuple[int, str, str], list[tuple[dict, list[ClockStanding], Any]]] = defaultdict(
-        list
-    )
-    for case, late, up in plans:
-        groups[(case["version"], case["level"], up[0] if up else "")].append((case, late, up))
+    groups: dict[tuple[int, str, str], list[tuple[dict, str, Any]]] = defaultdict(list)
+    for case, note, up in plans:
+        groups[(case["version"], case["level"], up[0] if up else "")].append((case, note, up))
     marked: list[dict] = []
     escalated: list[dict] = []
     now = utc_now()
@@ -150,22 +162,25 @@ async def _mark_late(
                 if upper:
                     # The figures count cases by level: move these cases' share with them.
                     await rollups.apply_many(
-                        [(case, {**case, "level": upper}) for case, _late, _up in done]
+                        [(case, {**case, "level": upper}) for case, _note, _up in done]
                     )
                 events: list[Event] = [
-                    (case["id"], "overdue", "", "", {}, ", ".join(c.clock.label for c in late))
-                    for case, late, _up in done
+                    (case["id"], "overdue", "", "", {}, note) for case, note, _up in done
                 ]
                 messages: list[tuple[list[int], int | None, str, str]] = [
                     (
                         team.get(case["grid"], []),
                         case["id"],
                         "overdue",
-                        _("Case %(number)s is overdue.", number=case["number"]),
+                        overdue_text % {"number": case["number"]},
                     )
-                    for case, _late, _up in done
+                    for case, _note, _up in done
                 ]
                 if upper:
+                    why = {
+                        label: _("Escalated automatically: %(clock)s is overdue.", clock=label)
+                        for label in {up[1] for _case, _note, up in done}
+                    }
                     events.extend(
                         (
                             case["id"],
@@ -173,22 +188,22 @@ async def _mark_late(
                             case["status"],
                             case["status"],
                             {"level": [level, upper]},
-                            _("Escalated automatically: %(clock)s is overdue.", clock=up[1]),
+                            why[up[1]],
                         )
-                        for case, _late, up in done
+                        for case, _note, up in done
                     )
                     messages.extend(
                         (
                             centre.get(centre_target(case["region_path"], upper), []),
                             case["id"],
                             "escalated",
-                            _("Case %(number)s was escalated to you.", number=case["number"]),
+                            escalated_text % {"number": case["number"]},
                         )
-                        for case, _late, _up in done
+                        for case, _note, _up in done
                     )
                 await _record(events)
                 await notify_many(messages)
-            for case, _late, _up in done:
+            for case, _note, _up in done:
                 case["overdue"] = True
                 case["level"] = new_level
                 case["version"] = new_version
@@ -266,7 +281,7 @@ async def _record(events: list[Event]) -> None:
             list(columns[1]),
             list(columns[2]),
             list(columns[3]),
-            [dump_json(c) for c in columns[4]],
+            _json_texts(columns[4]),
             list(columns[5]),
         )
         return
@@ -277,6 +292,19 @@ async def _record(events: list[Event]) -> None:
                 for c, a, f, t, ch, n in part
             ]
         )
+
+
+def _json_texts(values: Sequence[dict]) -> list[str]:
+    """Each value as JSON; the few distinct values of a batch serialised once each."""
+    texts: dict[str, str] = {}
+    out = []
+    for value in values:
+        key = repr(value)
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = dump_json(value)
+        out.append(text)
+    return out
 
 
 async def _teams(grids: set[int]) -> dict[int, list[int]]:

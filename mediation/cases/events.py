@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from mediation.accounts.services import CurrentUser
@@ -130,6 +131,7 @@ async def grid_team(grid_id: int) -> list[dict]:
     )
 
 
+@lru_cache(maxsize=4096)
 def centre_target(region_path: str, level: str) -> str:
     """The region path of the centre responsible at ``level`` for a community path."""
     parts = [p for p in region_path.split("/") if p]
