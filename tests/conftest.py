@@ -263,6 +263,9 @@ class _UnsyncedConnection(sqlite3.Connection):
 if _TEMPLATE_URL:
     db.engine().__class__ = _ReusingEngine
     asyncio.BaseEventLoop.shutdown_asyncgens = _close_idle_then_shutdown_asyncgens  # type: ignore[method-assign]
+    # As on SQLite (below): the suite's sessions commit without waiting for the WAL to reach
+    # the disk; other sessions see a commit at once all the same.
+    db.engine().config.setdefault("server_settings", {})["synchronous_commit"] = "off"
 else:
     # Piccolo opens every SQLite connection with these arguments (aiosqlite passes them on).
     db.engine().connection_kwargs["factory"] = _UnsyncedConnection
