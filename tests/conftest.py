@@ -28,6 +28,9 @@ What a test can rely on (isolation):
 - PostgreSQL connections: no pool (the app runs in many event loops here), but a connection
   is kept for the next query of its event loop, reset as a pool resets it, and closed when
   the loop ends (``_ReusingEngine``).
+- Commits do not wait for the disk (SQLite ``synchronous = OFF``, PostgreSQL
+  ``synchronous_commit = off``): every other connection sees them at once, only a power cut
+  could lose them, and these databases are thrown away.
 """
 
 from __future__ import annotations
