@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import pickle
+from collections import OrderedDict
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -13,10 +16,10 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 from markupsafe import Markup
 
-from mediation import db, i18n
+from mediation import db, i18n, templating
 from mediation.accounts.guards import current_user, requires_role
+from mediation.cases import categories, workflow
 from mediation.cases import labels as case_labels
-from mediation.cases import workflow
 from mediation.cases.categories import category_label
 from mediation.i18n import gettext as _
 from mediation.portal.services import RATING_LABELS
@@ -144,21 +147,101 @@ class ReportController(Controller):
 async def _dashboard(user, chosen, errors, period, start, end, region) -> Template:
     before = periods.previous(chosen)
     scope = await services.scope_for(user, region[:32])
-    now = await services.case_figures(scope, chosen)
-    prev = await services.case_figures(scope, before, with_breakdowns=False)
-    suggestions = await services.suggestion_figures(scope, chosen)
-    prev_suggestions = await services.suggestion_figures(scope, before)
+    figures = await _read_figures(scope, chosen, before)
     args = {"period": period, "start": start[:20], "end": end[:20], "region": scope.code}
-    chart_query = urlencode({k: v for k, v in args.items() if v})
-    context = _dashboard_context(
-        scope, chosen, before, now, prev, suggestions, prev_suggestions, chart_query
-    )
-    context.update(await _more_figures(scope, chosen, before, chart_query))
-    context["party_ratings"] = await services.party_ratings(scope, chosen)
-    context["PARTY_RATING_LABELS"] = RATING_LABELS
     # Figures link to the case list only for those who may open it (not administrators).
-    context["case_lists"] = user.has_role(*CASE_ROLES)
-    names = await services.child_names(scope, list(now.regions))
+    case_lists = user.has_role(*CASE_ROLES)
+    return Template(
+        "reports/dashboard.html",
+        context={
+            "scope": scope,
+            "period": chosen,
+            "previous": before,
+            "period_label": str(PERIOD_LABELS.get(chosen.kind, "")),
+            "errors": errors,
+            "args": args,
+            # Drilled down below the user's own area (a county user at the county is not).
+            "narrowed": scope.path != user.region_path,
+            "period_choices": list(PERIOD_LABELS.items()),
+            "figures": _figures_html(scope, chosen, before, figures, args, case_lists),
+        },
+    )
+
+
+async def _read_figures(scope, chosen, before) -> dict[str, Any]:
+    """Every figure the dashboard shows, as the services return them (one snapshot)."""
+    now = await services.case_figures(scope, chosen)
+    return {
+        "now": now,
+        "prev": await services.case_figures(scope, before, with_breakdowns=False),
+        "suggestions": await services.suggestion_figures(scope, chosen),
+        "prev_suggestions": await services.suggestion_figures(scope, before),
+        "mediators": await services.mediator_figures(scope, chosen),
+        "ontime_now": await services.ontime_figures(scope, chosen),
+        "ontime_before": await services.ontime_figures(scope, before),
+        "performance": await services.performance_figures(scope, chosen),
+        "performance_before": await services.performance_figures(scope, before),
+        "trend": await services.monthly_trend(scope, chosen.end),
+        "party_ratings": await services.party_ratings(scope, chosen),
+        "names": await services.child_names(scope, list(now.regions)),
+    }
+
+
+# The figures part of the dashboard as rendered, by a digest of everything it is drawn from:
+# the same figures (for the same area, period, language and links) give the same HTML, so a
+# page viewed again before any of them changes is not rendered again, and no entry can be
+# stale: changed figures are a different key.
+_FRAGMENTS: OrderedDict[bytes, Markup] = OrderedDict()
+_FRAGMENTS_MAX = 64
+
+
+def _figures_html(scope, chosen, before, figures: dict, args: dict, case_lists: bool) -> Markup:
+    key = hashlib.sha256(
+        pickle.dumps(
+            (
+                figures,
+                scope,
+                chosen,
+                before,
+                args,
+                case_lists,
+                services.today_in_county(),  # agreement performance counts up to today
+                i18n.get_locale(),
+                categories.current().version,  # category names as edited
+            ),
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+    ).digest()
+    html = _FRAGMENTS.get(key)
+    if html is not None:
+        _FRAGMENTS.move_to_end(key)
+        return html
+    context = _figures_context(scope, chosen, before, figures, args)
+    context["case_lists"] = case_lists
+    template = templating.environment().get_template("reports/partials/_figures.html")
+    html = _FRAGMENTS[key] = Markup(template.render(context))
+    while len(_FRAGMENTS) > _FRAGMENTS_MAX:
+        _FRAGMENTS.popitem(last=False)
+    return html
+
+
+def _figures_context(scope, chosen, before, figures: dict, args: dict) -> dict:
+    chart_query = urlencode({k: v for k, v in args.items() if v})
+    now = figures["now"]
+    context = _dashboard_context(
+        scope,
+        chosen,
+        before,
+        now,
+        figures["prev"],
+        figures["suggestions"],
+        figures["prev_suggestions"],
+        chart_query,
+    )
+    context.update(_more_figures(scope, chosen, before, figures, chart_query))
+    context["party_ratings"] = figures["party_ratings"]
+    context["PARTY_RATING_LABELS"] = RATING_LABELS
+    names = figures["names"]
     context["regions"] = []
     for key, values in sorted(now.regions.items(), key=lambda kv: names.get(kv[0], kv[0])):
         if key.startswith("grid:"):
@@ -174,24 +257,18 @@ async def _dashboard(user, chosen, errors, period, start, end, region) -> Templa
                 **values,
             }
         )
-    context.update(
-        errors=errors,
-        args=args,
-        # Drilled down below the user's own area (a county user at the county is not).
-        narrowed=scope.path != user.region_path,
-        period_choices=list(PERIOD_LABELS.items()),
-    )
-    return Template("reports/dashboard.html", context=context)
+    context["args"] = args
+    return context
 
 
-async def _more_figures(scope, chosen, before, chart_query: str = "") -> dict:
+def _more_figures(scope, chosen, before, figures: dict, chart_query: str = "") -> dict:
     """Mediators, on-time rates per clock, agreement performance, the monthly trend, and the
     links of the suggestion figures."""
     from mediation.cases.deadlines import CLOCK_LABELS
 
     link = services.case_link
     mediators = []
-    for m in await services.mediator_figures(scope, chosen):
+    for m in figures["mediators"]:
         mine = {"mediator": m.id}
         mediators.append(
             {
@@ -210,8 +287,7 @@ async def _more_figures(scope, chosen, before, chart_query: str = "") -> dict:
                 "objections_link": link(chosen, "assigned", scope, assignment="objected", **mine),
             }
         )
-    ontime_now = await services.ontime_figures(scope, chosen)
-    ontime_before = await services.ontime_figures(scope, before)
+    ontime_now, ontime_before = figures["ontime_now"], figures["ontime_before"]
     ontime = []
     for name, (measure, _column) in services.CLOCK_MEASURES.items():
         now, was = ontime_now[name], ontime_before[name]
@@ -229,9 +305,8 @@ async def _more_figures(scope, chosen, before, chart_query: str = "") -> dict:
     due_until = periods.Period(
         chosen.kind, chosen.start, min(chosen.end, services.today_in_county())
     )
-    performance = await services.performance_figures(scope, chosen)
-    performance_before = await services.performance_figures(scope, before)
-    trend = await services.monthly_trend(scope, chosen.end)
+    performance, performance_before = figures["performance"], figures["performance_before"]
+    trend = [dict(t) for t in figures["trend"]]
     trend_chart = _trend_chart(trend)
     for t in trend:
         month = periods.statutory_period("month", t["month"].year, t["month"].month)

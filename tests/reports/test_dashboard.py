@@ -228,3 +228,29 @@ async def test_a_chart_of_no_figures_or_an_unknown_chart_is_not_found(client):
     assert (await client.get("/reports/charts/pie?period=year")).status_code == 404
     empty = "/reports/charts/category?period=custom&start=2001-01-01&end=2001-01-31"
     assert (await client.get(empty)).status_code == 404
+
+
+def _received(html: str) -> int:
+    return _links(html)["已收到"][1]
+
+
+async def test_the_page_shows_new_figures_at_once_and_each_language_its_own(client):
+    # The figures part is rendered once per set of figures: a new case is a new set.
+    import uuid
+
+    from mediation.cases import services
+    from tests.cases.conftest import deposit_case, grid_id, user
+    from tests.helpers import post_form
+
+    await login(client, "centre1")
+    before = _received((await client.get("/reports")).text)
+    assert _received((await client.get("/reports")).text) == before
+    await services.register_case(
+        deposit_case(await grid_id()), await user("grid1"), uuid.uuid4().hex
+    )
+    page = await client.get("/reports")
+    assert _received(page.text) == before + 1
+    await post_form(client, "/locale", {"locale": "en", "next": "/reports"})
+    english = (await client.get("/reports")).text
+    assert "Received" in english and "已收到" not in english
+    assert "Disputes by category" in english or "No disputes in this period." in english
