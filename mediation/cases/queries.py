@@ -15,7 +15,7 @@ from mediation.accounts.services import CurrentUser
 from mediation.cases import access, deadlines, ontime, workdays, workflow
 from mediation.cases.common import OPEN_STATUSES, PAGE_SIZE, today
 from mediation.cases.holidays import refresh_calendar
-from mediation.cases.policy_store import current_policy
+from mediation.cases.policy_store import shown_policy
 from mediation.cases.tables import (
     Case,
     CaseEvent,
@@ -334,7 +334,7 @@ async def clocks_for(
     ``memo`` (a dict kept for one pass with one policy and one calendar, as the sweep does)
     shares the clocks of cases with the same dates, category, colour and level.
     """
-    policy = policy or await current_policy()
+    policy = policy or await shown_policy()
     calendar = calendar or await refresh_calendar()
     key = ontime.clock_key(case)
     clocks = memo.get(key) if memo is not None else None

@@ -143,13 +143,13 @@ async def test_the_mediator_ranking_is_worked_out_only_where_it_is_shown(
     from tests.helpers import login
 
     calls: list[int] = []
-    original = services.suggest_mediators
+    original = services.ranked_for_detail
 
-    async def counting(user, case_id):
-        calls.append(case_id)
-        return await original(user, case_id)
+    async def counting(case):
+        calls.append(case.id)
+        return await original(case)
 
-    monkeypatch.setattr(services, "suggest_mediators", counting)
+    monkeypatch.setattr(services, "ranked_for_detail", counting)
     centre = await user("centre1")
     row = (
         await CaseMediator.select(CaseMediator.case)
@@ -173,6 +173,30 @@ async def test_the_mediator_ranking_is_worked_out_only_where_it_is_shown(
     )
     page = (await client.get(f"/cases/{case_id}")).text
     assert calls[-1] == case_id and f"/cases/{case_id}?mediators=1#mediators" not in page
+
+
+async def test_the_ranking_from_the_page_is_the_ranking_by_id(new_key):
+    """The case page ranks mediators from the case it has read (its assignments included):
+    the same mediators, order, reasons and warnings as ``suggest_mediators`` reading the case
+    itself, for every open case of the demo centre1 may open."""
+    centre = await user("centre1")
+    ids = [
+        r["id"]
+        for r in await Case.select(Case.id)
+        .where(Case.status.is_in(["registered", "accepted", "mediating"]))
+        .order_by(Case.id)
+    ]
+    checked, ranked = 0, 0
+    for case_id in ids:
+        case = await services.case_detail(centre, case_id)
+        if case is None:
+            continue
+        by_id = await services.suggest_mediators(centre, case_id)
+        from_page = await services.ranked_for_detail(case)
+        assert from_page == by_id, case_id
+        checked += 1
+        ranked += bool(from_page)
+    assert checked >= 3 and ranked >= 3
 
 
 async def test_digits_find_what_the_text_and_phone_paths_found_but_amounts_in_a_summary(new_key):
