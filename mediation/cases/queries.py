@@ -26,7 +26,7 @@ from mediation.cases.workdays import HolidayCalendar
 from mediation.clock import county_zone, local_date
 from mediation.db import fields_of, is_postgres
 from mediation.grid.tables import Mediator, Region, TeamMember
-from mediation.roles import AREA_ROLES, MEDIATOR_ROLES, TEAM_ROLES
+from mediation.roles import AREA_ROLES
 from mediation.settings import get_settings
 
 # Columns reached through a foreign key are built once: Piccolo copies the referenced table's
@@ -793,29 +793,19 @@ async def list_cases(user: CurrentUser, f: CaseFilters) -> tuple[list[CaseRow], 
 async def my_work(user: CurrentUser, limit: int = 50) -> list[CaseRow]:
     """The open cases a person is expected to act on, most urgent first."""
     query = Case.select(*LIST_COLUMNS).where(Case.status.is_in(OPEN_STATUSES))
-    scope = await access.case_scope(user)
+    # The team's grids and the cases assigned to the user (a mediator's active assignments:
+    # one profile per staff member) decide both what they may open and what is theirs to do.
+    grids = await access.team_grids(user)
+    assigned = await access.assigned_case_ids(user)
+    scope = await access.case_scope(user, grids, assigned)
     if scope is None:
         return []
     query = query.where(scope)
     conditions: list[Combinable] = []
-    if user.has_role(*TEAM_ROLES):
-        grids = [
-            r["grid"]
-            for r in await TeamMember.select(TeamMember.grid).where(TeamMember.staff == user.id)
-        ]
-        if grids:
-            conditions.append(Case.grid.is_in(grids))
-    if user.has_role(*MEDIATOR_ROLES):
-        mediator = await Mediator.select(Mediator.id).where(Mediator.staff == user.id).first()
-        if mediator:
-            ids = [
-                r["case"]
-                for r in await CaseMediator.select(CaseMediator.case).where(
-                    CaseMediator.mediator == mediator["id"], CaseMediator.active.eq(True)
-                )
-            ]
-            if ids:
-                conditions.append(Case.id.is_in(ids))
+    if grids:
+        conditions.append(Case.grid.is_in(grids))
+    if assigned:
+        conditions.append(Case.id.is_in(assigned))
     if user.has_role("centre_staff"):
         depth = len([p for p in user.region_path.split("/") if p])
         level = {1: "county", 2: "town", 3: "community"}.get(depth, "town")

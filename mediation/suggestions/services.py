@@ -792,29 +792,48 @@ async def similar_to(
 ) -> list[SimilarSuggestion]:
     """Suggestions on the same matter already in the system (received since the start of the
     same month last year), from the index each process keeps (``similar_index``)."""
-    from mediation.suggestions import similar_index
-
     row = await suggestion_for_staff(user, suggestion_id)
     if row is None:
         return []
+    return [s for s, _place in await similar_with_places(row, limit)]
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarPlace:
+    """Where a similar suggestion sits: its area and the group it belongs to."""
+
+    region_path: str
+    group_leader: int | None
+
+
+async def similar_with_places(
+    row: SuggestionDetail, limit: int = 8
+) -> list[tuple[SimilarSuggestion, SimilarPlace]]:
+    """``similar_to`` for a suggestion already read (``suggestion_for_staff``), each with its
+    area and group (the page shows only those the user may see, and which are grouped)."""
+    from mediation.suggestions import similar_index
+
     since = date(today().year - 1, today().month, 1)
     new = similarity.SuggestionText(row.id, row.title, row.reason, row.measures)
     found = await similar_index.find_similar(new, since, limit)
     if not found:
         return []
-    rows = await Suggestion.select(*_SIMILAR_COLUMNS).where(
-        Suggestion.id.is_in([i for i, _score in found])
-    )
+    rows = await Suggestion.select(
+        *_SIMILAR_COLUMNS, Suggestion.region_path, Suggestion.group_leader
+    ).where(Suggestion.id.is_in([i for i, _score in found]))
     by_id = {c["id"]: c for c in rows}
     return [
-        SimilarSuggestion(
-            id=by_id[i]["id"],
-            title=by_id[i]["title"],
-            reason=by_id[i]["reason"],
-            measures=by_id[i]["measures"],
-            tracking_code=by_id[i]["tracking_code"],
-            status=by_id[i]["status"],
-            score=round(score, 2),
+        (
+            SimilarSuggestion(
+                id=by_id[i]["id"],
+                title=by_id[i]["title"],
+                reason=by_id[i]["reason"],
+                measures=by_id[i]["measures"],
+                tracking_code=by_id[i]["tracking_code"],
+                status=by_id[i]["status"],
+                score=round(score, 2),
+            ),
+            SimilarPlace(by_id[i]["region_path"] or "", by_id[i]["group_leader"]),
         )
         for i, score in found
         if i in by_id
