@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from piccolo.columns.combination import WhereRaw
 from piccolo.custom_types import Combinable
@@ -24,7 +25,7 @@ from mediation.cases.tables import (
 )
 from mediation.cases.workdays import HolidayCalendar
 from mediation.clock import county_zone, local_date
-from mediation.db import fields_of, is_postgres
+from mediation.db import PreparedSelect, fields_of, is_postgres
 from mediation.grid.tables import Mediator, Region, TeamMember
 from mediation.roles import AREA_ROLES
 from mediation.settings import get_settings
@@ -51,8 +52,53 @@ _MEDIATOR_COLUMNS = (
 )
 
 
+# The case page's reads, their SQL built once (see ``db.PreparedSelect``).
+_CASE_ROW = PreparedSelect(
+    lambda case_id: Case.select(*_CASE_COLUMNS).where(Case.id == case_id).limit(1)
+)
+_PARTIES = PreparedSelect(
+    lambda case_id: (
+        Party.select(
+            Party.id,
+            Party.role,
+            Party.kind,
+            Party.name,
+            Party.id_number_masked,
+            Party.phone,
+            Party.address,
+            Party.representative,
+            Party.refuses_mediation,
+            Party.legal_rep,
+            Party.agent_name,
+        )
+        .where(Party.case == case_id)
+        .order_by(Party.id)
+    )
+)
+_EVENTS = PreparedSelect(
+    lambda case_id: (
+        CaseEvent.select(*_EVENT_COLUMNS)
+        .where(CaseEvent.case == case_id)
+        # In time order: records entered afterwards (a backdated follow-up) sit where they belong.
+        .order_by(CaseEvent.at, CaseEvent.id)
+        .output(load_json=True)
+    )
+)
+_TEAM = PreparedSelect(
+    lambda grid_id: TeamMember.select(*_TEAM_COLUMNS).where(TeamMember.grid == grid_id)
+)
+_MEDIATORS = PreparedSelect(
+    lambda case_id: (
+        CaseMediator.select(*_MEDIATOR_COLUMNS)
+        .where(CaseMediator.case == case_id)
+        .order_by(CaseMediator.id)
+    )
+)
+
+
 async def _entitled_row(user: CurrentUser, case_id: int) -> dict | None:
-    row = await Case.select(*_CASE_COLUMNS).where(Case.id == case_id).first()
+    rows = await _CASE_ROW(case_id)
+    row = rows[0] if rows else None
     if not await access.entitled_to_case(user, row):
         return None
     return row
@@ -216,36 +262,10 @@ async def case_detail(user: CurrentUser, case_id: int) -> CaseDetail | None:
     case = await _entitled_row(user, case_id)
     if case is None:
         return None
-    parties = await (
-        Party.select(
-            Party.id,
-            Party.role,
-            Party.kind,
-            Party.name,
-            Party.id_number_masked,
-            Party.phone,
-            Party.address,
-            Party.representative,
-            Party.refuses_mediation,
-            Party.legal_rep,
-            Party.agent_name,
-        )
-        .where(Party.case == case_id)
-        .order_by(Party.id)
-    )
-    events = await (
-        CaseEvent.select(*_EVENT_COLUMNS)
-        .where(CaseEvent.case == case_id)
-        # In time order: records entered afterwards (a backdated follow-up) sit where they belong.
-        .order_by(CaseEvent.at, CaseEvent.id)
-        .output(load_json=True)
-    )
-    team = await TeamMember.select(*_TEAM_COLUMNS).where(TeamMember.grid == case["grid"])
-    mediators = await (
-        CaseMediator.select(*_MEDIATOR_COLUMNS)
-        .where(CaseMediator.case == case_id)
-        .order_by(CaseMediator.id)
-    )
+    parties = await _PARTIES(case_id)
+    events = await _EVENTS(case_id)
+    team = await _TEAM(case["grid"])
+    mediators = await _MEDIATORS(case_id)
     actions = workflow.allowed_actions(
         workflow.CaseStatus(case["status"]), workflow.CaseLevel(case["level"])
     )
@@ -288,21 +308,29 @@ async def case_detail(user: CurrentUser, case_id: int) -> CaseDetail | None:
     )
 
 
+@lru_cache(maxsize=1)
+def _suggestion_link() -> PreparedSelect:
+    from mediation.suggestions.tables import Suggestion  # cases never import suggestions above
+
+    return PreparedSelect(
+        lambda case_id: (
+            Suggestion.select(Suggestion.id, Suggestion.tracking_code, Suggestion.region_path)
+            .where(Suggestion.case == case_id)
+            .limit(1)
+        )
+    )
+
+
 async def suggestion_of_case(user: CurrentUser, case_id: int) -> SuggestionLink | None:
     """The people's suggestion this case was re-routed from, if any.
 
     ``url`` is its page for those who may open it (the suggestion office of the area), else
     None: the code alone still tells a grid worker where the case came from.
     """
-    from mediation.suggestions.tables import Suggestion
-
-    row = (
-        await Suggestion.select(Suggestion.id, Suggestion.tracking_code, Suggestion.region_path)
-        .where(Suggestion.case == case_id)
-        .first()
-    )
-    if row is None:
+    rows = await _suggestion_link()(case_id)
+    if not rows:
         return None
+    row = rows[0]
     may_open = user.has_role(*AREA_ROLES) and (
         not row["region_path"] or user.can_see_path(row["region_path"])
     )
