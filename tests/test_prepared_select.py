@@ -57,3 +57,19 @@ def test_every_value_must_appear_in_a_prepared_select():
     )
     with pytest.raises(ValueError):
         unused._compile("sqlite", 2)
+
+
+async def test_prepared_suggestion_reads_match_the_selects_for_every_demo_suggestion():
+    from mediation.suggestions import services
+    from mediation.suggestions.tables import Suggestion
+
+    ids = [r["id"] for r in await Suggestion.select(Suggestion.id).order_by(Suggestion.id)]
+    assert len(ids) > 10
+    prepared = [services._STAFF_ROW, services._STAFF_STEPS, services._PHOTOS_OF]
+    found = [0] * len(prepared)
+    for suggestion_id in ids:
+        for n, select in enumerate(prepared):
+            expected = await select._build(suggestion_id)
+            assert await select(suggestion_id) == expected, (n, suggestion_id)
+            found[n] += bool(expected)
+    assert found[0] == len(ids) and found[1], found
