@@ -195,6 +195,11 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
+# A bound tablet at a direct-report point carries this cookie; a request whose scope holds
+# KIOSK_SCOPE renders in kiosk mode (base.html: no way to the staff pages).
+KIOSK_COOKIE = "kiosk_token"
+KIOSK_SCOPE = "mediation.kiosk"
+
 _TITLES = {
     400: i18n.lazy_gettext("The request could not be understood"),
     401: i18n.lazy_gettext("Please sign in"),
@@ -216,6 +221,10 @@ def error_page(request: Request, status_code: int, detail: str = "") -> Response
             status_code=status_code,
             media_type=MediaType.JSON,
         )
+    if request.cookies.get(KIOSK_COOKIE) and request.scope.get(KIOSK_SCOPE) is None:
+        # An error on a kiosk tablet stays in the kiosk (whether the token is still valid
+        # only decides what the kiosk pages themselves allow, not how this page looks).
+        request.scope[KIOSK_SCOPE] = {}  # type: ignore[literal-required]
     return Template(
         "errors/error.html",
         context={"status_code": status_code, "title": title, "detail": detail},

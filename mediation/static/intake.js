@@ -21,13 +21,18 @@
   });
 })();
 // Keeps a local draft of the intake form so a reload or a dropped connection loses nothing.
+// ID numbers are never kept in the browser (as in drafts.js): they are typed again.
 (function () {
   "use strict";
   var form = document.getElementById("intake-form");
   if (!form) return;
   var key = form.dataset.draftKey;
-  var notice = document.getElementById("draft-notice");
+  var notice = document.getElementById("intake-draft-notice");
   var skip = { _csrf_token: true, idempotency_key: true };
+  var PRIVATE = /id[_-]?(number|no|card)|身份证/i;
+  function kept(el) {
+    return el.name && !skip[el.name] && el.type !== "file" && !PRIVATE.test(el.name);
+  }
 
   function collect() {
     var data = { fields: {}, checks: {}, parties: [] };
@@ -35,7 +40,7 @@
       data.parties.push(row.id.replace("party-", ""));
     });
     Array.prototype.forEach.call(form.elements, function (el) {
-      if (!el.name || skip[el.name] || el.type === "file") return;
+      if (!kept(el)) return;
       if (el.type === "checkbox" || el.type === "radio") {
         if (el.checked) data.checks[el.name + "=" + el.value] = true;
       } else {
@@ -52,7 +57,7 @@
 
   function apply(data) {
     Array.prototype.forEach.call(form.elements, function (el) {
-      if (!el.name || skip[el.name] || el.type === "file") return;
+      if (!kept(el)) return;
       if (el.type === "checkbox" || el.type === "radio") {
         el.checked = !!data.checks[el.name + "=" + el.value];
       } else if (Object.prototype.hasOwnProperty.call(data.fields, el.name)) {

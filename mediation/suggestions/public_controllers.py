@@ -21,7 +21,15 @@ from mediation.grid.tables import Region
 from mediation.i18n import gettext as _
 from mediation.suggestions import limits, photos, rules, services
 from mediation.suggestions.categories import category_choices
-from mediation.web import LOCALE_COOKIE, error_page, public_url, see_other, wants_fragment
+from mediation.web import (
+    KIOSK_COOKIE,
+    KIOSK_SCOPE,
+    LOCALE_COOKIE,
+    error_page,
+    public_url,
+    see_other,
+    wants_fragment,
+)
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 PUBLIC = {"public": True}
@@ -29,7 +37,6 @@ MAX_BODY = 64 * 1024  # text fields only, no uploads
 # The suggestion form: text plus up to three photos.
 MAX_FORM_BODY = photos.MAX_PHOTOS * photos.MAX_PHOTO_BYTES + 256 * 1024
 
-KIOSK_COOKIE = "kiosk_token"
 KIOSK_COOKIE_AGE = 400 * 24 * 3600  # the longest a browser keeps a cookie
 # Idle seconds before a kiosk wipes itself; a shorter ?reset=N is honoured (tests, demos).
 FORM_RESET_SECONDS = 90
@@ -111,9 +118,6 @@ def _mark_shown(request: Request, code: str) -> None:
     receipts[code] = {**receipts[code], "shown": True}
     session["receipts"] = receipts
     request.set_session(session)
-
-
-KIOSK_SCOPE = "mediation.kiosk"
 
 
 async def _kiosk_point(request: Request) -> dict | None:

@@ -40,6 +40,18 @@ def _serious(page) -> list[str]:
     return result
 
 
+def _duplicate_ids(page) -> list[str]:
+    """An id used twice: getElementById finds only the first, so a script acting on the second
+    silently does nothing (the intake form's draft notice once stayed hidden that way)."""
+    return page.evaluate(
+        """() => {
+            const seen = {};
+            document.querySelectorAll('[id]').forEach(e => { seen[e.id] = (seen[e.id] || 0) + 1; });
+            return Object.keys(seen).filter(k => seen[k] > 1).map(k => 'duplicate id: ' + k);
+        }"""
+    )
+
+
 @pytest.mark.parametrize("user", list(PAGES), ids=lambda u: u or "citizen")
 def test_no_serious_or_critical_axe_violations(live_server, browser, user):
     context = browser.new_context(
@@ -52,7 +64,7 @@ def test_no_serious_or_critical_axe_violations(live_server, browser, user):
     for path in PAGES[user]:
         page.goto(live_server + path)
         page.wait_for_load_state("networkidle")
-        problems = _serious(page)
+        problems = _serious(page) + _duplicate_ids(page)
         if problems:
             found[path] = problems
             shot(page, f"axe-{user or 'citizen'}{path.replace('/', '_')}")

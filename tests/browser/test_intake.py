@@ -59,3 +59,39 @@ def test_grid1_logs_the_deposit_dispute_and_police1_sees_it(live_server, browser
     assert "大学生提前退租" in page.locator(".lead").inner_text()
     shot(page, "police1-queue-case")
     police.close()
+
+
+def test_the_intake_draft_survives_a_reload_but_never_keeps_an_id_number(live_server, browser):
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, has_touch=True)
+    page = context.new_page()
+    sign_in(page, live_server, "grid2")
+    page.goto(f"{live_server}/cases/new")
+    page.fill("#f-summary", "楼上漏水浸泡楼下吊顶（草稿测试）")
+    page.fill("#parties-0-name", "周玥")
+    page.fill("#parties-0-id_number", RIGHT_ID)
+    page.fill("#parties-0-phone", "13800002222")
+    stored = page.evaluate("JSON.stringify(Object.entries(localStorage))")
+    assert "楼上漏水浸泡楼下吊顶" in stored and "13800002222" in stored
+    assert RIGHT_ID not in stored and RIGHT_ID[-6:] not in stored
+
+    # A reload (or a dropped connection) brings the text back; the ID number is typed again.
+    page.reload()
+    page.wait_for_function(
+        "() => document.querySelector('#f-summary').value.startsWith('楼上漏水')"
+    )
+    assert page.input_value("#parties-0-name") == "周玥"
+    assert page.input_value("#parties-0-id_number") == ""
+    notice = page.locator("#intake-draft-notice")
+    assert notice.is_visible() and "身份证号不会保存在本设备上" in notice.inner_text()
+    # One element per id: the page's own notice, not the template of other forms' drafts.
+    assert page.locator("[id=intake-draft-notice]").count() == 1
+    assert page.evaluate("new Set([...document.querySelectorAll('[id]')].map(e => e.id)).size") == (
+        page.locator("[id]").count()
+    )
+    shot(page, "intake-draft-restored")
+    page.click("#draft-discard")
+    page.wait_for_load_state()
+    page.wait_for_function("() => document.querySelector('#f-summary').value === ''")
+    assert "楼上漏水" not in page.evaluate("JSON.stringify(Object.entries(localStorage))")
+    shot(page, "intake-draft-discarded")
+    context.close()

@@ -46,6 +46,12 @@ async def test_every_citizen_page_of_a_bound_tablet_is_in_kiosk_mode(client):
         assert not [h for h in links if "login" in h], (url, links)
         assert "/" not in links and "/suggest" not in links, (url, links)
         assert "/kiosk" in links, url
+    # A page that does not exist (a mistyped or stale link) stays in the kiosk too.
+    missing = await client.get("/no-such-page")
+    assert missing.status_code == 404
+    links = _links(missing.text)
+    assert not [h for h in links if "login" in h], links
+    assert "/" not in links and "/kiosk" in links, links
     # What is filed from the web form's address on the tablet is the point's.
     topic = _unique()
     response = await post_form(client, "/suggest", {**GOOD, "topic": topic})
@@ -58,6 +64,8 @@ async def test_the_same_pages_elsewhere_are_not_a_kiosk(client):
     for url in ("/suggest", "/track", "/board"):
         page = await client.get(url)
         assert page.status_code == 200 and "data-kiosk" not in page.text, url
+    missing = await client.get("/no-such-page")
+    assert missing.status_code == 404 and "/" in _links(missing.text)
     topic = _unique()
     response = await post_form(client, "/suggest", {**GOOD, "topic": topic})
     assert response.status_code == 303
