@@ -147,7 +147,14 @@ class StatementCounter:
                 try:
                     return await _original(self, query, *args, **kwargs)
                 finally:
-                    kind = statement_kind(str(query))
+                    # The SQL as sent, without its arguments: ``str(query)`` would write
+                    # every array of a batch into the text, on this process's CPU time.
+                    sql = (
+                        query.compile_string(engine_type="postgres")[0]
+                        if hasattr(query, "compile_string")
+                        else str(query)
+                    )
+                    kind = statement_kind(sql)
                     entry = counter.by_kind.setdefault(kind, [0, 0.0])
                     entry[0] += 1
                     entry[1] += time.perf_counter() - started

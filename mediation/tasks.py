@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import weakref
 from contextlib import asynccontextmanager, suppress
@@ -15,6 +16,18 @@ BACKUP_CHECK_SECONDS = 10 * 60
 
 async def sweep_all() -> str:
     """One pass of every sweep (cases, agreements, suggestions); returns a one-line summary."""
+    # The objects that exist before the sweep (the app's modules, classes, caches) are left out
+    # of the cyclic collector's passes while it runs and handed back afterwards: the sweep
+    # keeps tens of thousands of rows alive at scale, which sets off full collections, and
+    # each of those would otherwise walk the whole process again.
+    gc.freeze()
+    try:
+        return await _sweep_all()
+    finally:
+        gc.unfreeze()
+
+
+async def _sweep_all() -> str:
     from mediation.cases.agreements import sweep_agreements
     from mediation.cases.services import sweep_deadlines
     from mediation.reports.rollups import ensure_rollups

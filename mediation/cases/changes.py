@@ -124,6 +124,9 @@ async def transition_case(
         changes[Case.mediation_started_on] = the_day
     if move.to_status in (workflow.CaseStatus.CLOSED, workflow.CaseStatus.DECLINED):
         changes[Case.closed_on] = the_day
+        # Closing stops every clock, and the sweep reads only open cases: the flag would
+        # otherwise stay set for good (a closed case in "overdue only", with the badge).
+        changes[Case.overdue] = False
     if move.to_status in (workflow.CaseStatus.SETTLED, workflow.CaseStatus.TERMINATED):
         changes[Case.concluded_on] = the_day
         changes[Case.outcome] = move.to_status.value

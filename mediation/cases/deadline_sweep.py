@@ -64,7 +64,9 @@ async def sweep_deadlines(on: date | None = None) -> SweepReport:
 
     Safe to run twice or on two servers at once: every change is conditional on the version
     the case was read at (a case changed meanwhile is left for the next run), and an overdue
-    episode is marked, notified and escalated once.
+    episode is marked, notified and escalated once. Each batch of cases is changed, recorded
+    on the timeline, counted in the figures and notified in one transaction: a failure
+    anywhere in it leaves the batch as it was, for the next run.
     """
     on = on or today()
     report = SweepReport()
@@ -84,19 +86,10 @@ async def sweep_deadlines(on: date | None = None) -> SweepReport:
             late_cases.append((case, late))
         # else: this episode was handled by an earlier sweep
     if caught_up:
-        changed = await _set_overdue(caught_up, False)
-        await _record(
-            [
-                (case["id"], "caught_up", "", "", {}, "")
-                for case in caught_up
-                if case["id"] in changed
-            ]
-        )
+        await _catch_up(caught_up)
     if late_cases:
         marked, escalated = await _mark_late(late_cases)
         report.newly_overdue = len(marked)
-        await _notify_teams(marked)
-        await _notify_centres(escalated)
         report.escalated = len(escalated)
     return report
 
@@ -121,13 +114,31 @@ async def _mark_late(
     two versions up, as if flagged then escalated. Per (version, level, new level) group and
     5,000 cases, one transaction: the UPDATE (conditional on the version read), the figures'
     share of the escalated cases moved with them, the timeline events (overdue, then
-    escalate). Returns the cases marked and those of them escalated."""
-    groups: dict[tuple[int, str, str], list[tuple[dict, list[ClockStanding], Any]]] = defaultdict(
-        list
-    )
+    escalate) and the notifications (the grid team: overdue; the centre staff of the new
+    level: escalated). Who is told is read once, before the first batch. Returns the cases
+    marked and those of them escalated."""
+    # Cases of one shape share their list of late clocks (``overdue_clocks``' memo): what
+    # follows from it is worked out once per list, level and status.
+    escalations: dict[tuple[int, str, str], tuple[str, str] | None] = {}
+    notes: dict[int, str] = {}
+    plans = []
     for case, late in late_cases:
-        up = _escalation(case, late)
-        groups[(case["version"], case["level"], up[0] if up else "")].append((case, late, up))
+        key = (id(late), case["level"], case["status"])
+        if key not in escalations:
+            escalations[key] = _escalation(case, late)
+        if id(late) not in notes:
+            notes[id(late)] = ", ".join(c.clock.label for c in late)
+        plans.append((case, notes[id(late)], escalations[key]))
+    # Translated once; each case fills in its number.
+    overdue_text = _("Case %(number)s is overdue.")
+    escalated_text = _("Case %(number)s was escalated to you.")
+    team = await _teams({case["grid"] for case, _note, _up in plans})
+    centre = await _centre_staff(
+        {centre_target(case["region_path"], up[0]) for case, _note, up in plans if up}
+    )
+    groups: dict[tuple[int, str, str], list[tuple[dict, str, Any]]] = defaultdict(list)
+    for case, note, up in plans:
+        groups[(case["version"], case["level"], up[0] if up else "")].append((case, note, up))
     marked: list[dict] = []
     escalated: list[dict] = []
     now = utc_now()
@@ -137,57 +148,62 @@ async def _mark_late(
         for part in _chunks(items, _chunk_size()):
             by_id = {item[0]["id"]: item for item in part}
             async with write_transaction():
-                if db.is_postgres():
-                    rows = await Case.raw(
-                        'UPDATE "case" SET "overdue" = true, "level" = {}, "version" = {}, '
-                        '"updated_at" = {} WHERE "id" = ANY({}::int[]) AND "version" = {} '
-                        'RETURNING "id"',
-                        new_level,
-                        new_version,
-                        now,
-                        list(by_id),
-                        version,
-                    )
-                else:
-                    rows = (
-                        await Case.update(
-                            {
-                                Case.overdue: True,
-                                Case.level: new_level,
-                                Case.version: new_version,
-                                Case.updated_at: now,
-                            }
-                        )
-                        .where(Case.id.is_in(list(by_id)), Case.version == version)
-                        .returning(Case.id)
-                    )
-                done = [by_id[r["id"]] for r in rows]
+                changed = await _update_where_version(
+                    list(by_id),
+                    version,
+                    {
+                        Case.overdue: True,
+                        Case.level: new_level,
+                        Case.version: new_version,
+                        Case.updated_at: now,
+                    },
+                )
+                done = [by_id[case_id] for case_id in changed]
                 if upper:
                     # The figures count cases by level: move these cases' share with them.
                     await rollups.apply_many(
-                        [(case, {**case, "level": upper}) for case, _late, _up in done]
+                        [(case, {**case, "level": upper}) for case, _note, _up in done]
                     )
-                await _record(
-                    [
-                        (case["id"], "overdue", "", "", {}, ", ".join(c.clock.label for c in late))
-                        for case, late, _up in done
-                    ]
-                )
+                events: list[Event] = [
+                    (case["id"], "overdue", "", "", {}, note) for case, note, _up in done
+                ]
+                messages: list[tuple[list[int], int | None, str, str]] = [
+                    (
+                        team.get(case["grid"], []),
+                        case["id"],
+                        "overdue",
+                        overdue_text % {"number": case["number"]},
+                    )
+                    for case, _note, _up in done
+                ]
                 if upper:
-                    await _record(
-                        [
-                            (
-                                case["id"],
-                                "escalate",
-                                case["status"],
-                                case["status"],
-                                {"level": [level, upper]},
-                                _("Escalated automatically: %(clock)s is overdue.", clock=up[1]),
-                            )
-                            for case, _late, up in done
-                        ]
+                    why = {
+                        label: _("Escalated automatically: %(clock)s is overdue.", clock=label)
+                        for label in {up[1] for _case, _note, up in done}
+                    }
+                    events.extend(
+                        (
+                            case["id"],
+                            "escalate",
+                            case["status"],
+                            case["status"],
+                            {"level": [level, upper]},
+                            why[up[1]],
+                        )
+                        for case, _note, up in done
                     )
-            for case, _late, _up in done:
+                    messages.extend(
+                        (
+                            centre.get(centre_target(case["region_path"], upper), []),
+                            case["id"],
+                            "escalated",
+                            escalated_text % {"number": case["number"]},
+                        )
+                        for case, _note, _up in done
+                    )
+                await _record(events)
+                await notify_many(messages)
+            for case, _note, _up in done:
                 case["overdue"] = True
                 case["level"] = new_level
                 case["version"] = new_version
@@ -197,40 +213,49 @@ async def _mark_late(
     return marked, escalated
 
 
-async def _set_overdue(cases: list[dict], overdue: bool) -> set[int]:
-    """Set the flag on the cases still at the version they were read at; their ids."""
-    changed: set[int] = set()
+async def _catch_up(cases: list[dict]) -> None:
+    """Clear the flag of the cases whose work caught up (still at the version they were read
+    at) and record it on their timelines: per version and 5,000 cases, one transaction."""
     now = utc_now()
-    by_version: dict[int, list[int]] = defaultdict(list)
+    by_version: dict[int, list[dict]] = defaultdict(list)
     for case in cases:
-        by_version[case["version"]].append(case["id"])
-    for version, ids in sorted(by_version.items()):
-        for part in _chunks(ids, _chunk_size()):
+        by_version[case["version"]].append(case)
+    for version, group in sorted(by_version.items()):
+        for part in _chunks(group, _chunk_size()):
             async with write_transaction():
-                if db.is_postgres():
-                    rows = await Case.raw(
-                        'UPDATE "case" SET "overdue" = {}, "version" = {}, "updated_at" = {} '
-                        'WHERE "id" = ANY({}::int[]) AND "version" = {} RETURNING "id"',
-                        overdue,
-                        version + 1,
-                        now,
-                        list(part),
-                        version,
-                    )
-                else:
-                    rows = (
-                        await Case.update(
-                            {Case.overdue: overdue, Case.version: version + 1, Case.updated_at: now}
-                        )
-                        .where(Case.id.is_in(list(part)), Case.version == version)
-                        .returning(Case.id)
-                    )
-            changed.update(r["id"] for r in rows)
-    for case in cases:
-        if case["id"] in changed:
-            case["version"] += 1
-            case["overdue"] = overdue
-    return changed
+                changed = await _update_where_version(
+                    [case["id"] for case in part],
+                    version,
+                    {Case.overdue: False, Case.version: version + 1, Case.updated_at: now},
+                )
+                await _record([(case_id, "caught_up", "", "", {}, "") for case_id in changed])
+            for case in part:
+                if case["id"] in changed:
+                    case["version"] = version + 1
+                    case["overdue"] = False
+
+
+async def _update_where_version(ids: list[int], version: int, values: dict) -> list[int]:
+    """Set ``values`` on the cases of ``ids`` still at ``version``; the ids changed, in the
+    order of ``ids``."""
+    if db.is_postgres():
+        columns = list(values)
+        rows = await Case.raw(
+            'UPDATE "case" SET '
+            + ", ".join(f'"{column._meta.db_column_name}" = {{}}' for column in columns)
+            + ' WHERE "id" = ANY({}::int[]) AND "version" = {} RETURNING "id"',
+            *(values[column] for column in columns),
+            ids,
+            version,
+        )
+    else:
+        rows = (
+            await Case.update(values)
+            .where(Case.id.is_in(ids), Case.version == version)
+            .returning(Case.id)
+        )
+    changed = {r["id"] for r in rows}
+    return [case_id for case_id in ids if case_id in changed]
 
 
 # (case id, action, from status, to status, changes, note)
@@ -238,28 +263,27 @@ Event = tuple[int, str, str, str, dict, str]
 
 
 async def _record(events: list[Event]) -> None:
-    """The timeline events, in a few INSERTs (on PostgreSQL one per 5,000, from arrays). None
+    """The timeline events: on PostgreSQL in one INSERT (from arrays), on SQLite in a few. None
     of the sweep's events is one the parties are texted about (``portal.on_case_event``)."""
     if not events:
         return
     if db.is_postgres():
         now = utc_now()
-        for part in _chunks(events, _chunk_size()):
-            columns = list(zip(*part, strict=True))
-            await CaseEvent.raw(
-                'INSERT INTO "case_event" ("case", "at", "actor", "action", "from_status", '
-                '"to_status", "changes", "note") '
-                "SELECT c, {}, NULL, a, f, t, ch::json, n FROM unnest("
-                "{}::int[], {}::text[], {}::text[], {}::text[], {}::text[], {}::text[]"
-                ") AS u(c, a, f, t, ch, n)",
-                now,
-                list(columns[0]),
-                list(columns[1]),
-                list(columns[2]),
-                list(columns[3]),
-                [dump_json(c) for c in columns[4]],
-                list(columns[5]),
-            )
+        columns = list(zip(*events, strict=True))
+        await CaseEvent.raw(
+            'INSERT INTO "case_event" ("case", "at", "actor", "action", "from_status", '
+            '"to_status", "changes", "note") '
+            "SELECT c, {}, NULL, a, f, t, ch::json, n FROM unnest("
+            "{}::int[], {}::text[], {}::text[], {}::text[], {}::text[], {}::text[]"
+            ") AS u(c, a, f, t, ch, n)",
+            now,
+            list(columns[0]),
+            list(columns[1]),
+            list(columns[2]),
+            list(columns[3]),
+            _json_texts(columns[4]),
+            list(columns[5]),
+        )
         return
     for part in _chunks(events, max(1, _chunk_size() // 10)):
         await CaseEvent.insert(
@@ -270,42 +294,38 @@ async def _record(events: list[Event]) -> None:
         )
 
 
-async def _notify_teams(cases: list[dict]) -> None:
-    grids = sorted({case["grid"] for case in cases})
+def _json_texts(values: Sequence[dict]) -> list[str]:
+    """Each value as JSON; the few distinct values of a batch serialised once each."""
+    texts: dict[str, str] = {}
+    out = []
+    for value in values:
+        key = repr(value)
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = dump_json(value)
+        out.append(text)
+    return out
+
+
+async def _teams(grids: set[int]) -> dict[int, list[int]]:
+    """The staff on each grid's team."""
     team: dict[int, list[int]] = defaultdict(list)
-    for part in _chunks(grids, _chunk_size()):
+    for part in _chunks(sorted(grids), _chunk_size()):
         for r in await TeamMember.select(TeamMember.grid, TeamMember.staff).where(
             TeamMember.grid.is_in(list(part))
         ):
             team[r["grid"]].append(r["staff"])
-    await notify_many(
-        (
-            team[case["grid"]],
-            case["id"],
-            "overdue",
-            _("Case %(number)s is overdue.", number=case["number"]),
-        )
-        for case in cases
-    )
+    return team
 
 
-async def _notify_centres(cases: list[dict]) -> None:
-    targets = {case["id"]: centre_target(case["region_path"], case["level"]) for case in cases}
+async def _centre_staff(paths: set[str]) -> dict[str, list[int]]:
+    """The active centre staff of each region path, by id."""
     staff: dict[str, list[int]] = defaultdict(list)
-    paths = sorted(set(targets.values()))
-    for part in _chunks(paths, _chunk_size()):
+    for part in _chunks(sorted(paths), _chunk_size()):
         rows = await Staff.select(Staff.id, Staff.roles, Staff.region.path).where(
             Staff.region.path.is_in(list(part)), Staff.active.eq(True)
         )
         for r in sorted(rows, key=lambda r: r["id"]):
             if "centre_staff" in (r["roles"] or []):
                 staff[r["region.path"]].append(r["id"])
-    await notify_many(
-        (
-            staff[targets[case["id"]]],
-            case["id"],
-            "escalated",
-            _("Case %(number)s was escalated to you.", number=case["number"]),
-        )
-        for case in cases
-    )
+    return staff

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from mediation.accounts.services import CurrentUser
@@ -66,16 +67,17 @@ async def notify(staff_ids: list[int], case_id: int | None, kind: str, message: 
 async def notify_many(
     messages: Iterable[tuple[list[int], int | None, str, str]], batch: int = 500
 ) -> None:
-    """Many ``notify`` calls, (staff ids, case, kind, message) each, in a few INSERTs."""
+    """Many ``notify`` calls, (staff ids, case, kind, message) each: on PostgreSQL in one
+    INSERT, on SQLite in one per ``batch``."""
     rows = [
         (sid, case_id, kind, message[:300])
         for staff_ids, case_id, kind, message in messages
         for sid in dict.fromkeys(staff_ids)
     ]
     if is_postgres():
-        # From arrays: one statement per 5,000 notifications.
-        for start in range(0, len(rows), 5000):
-            columns = list(zip(*rows[start : start + 5000], strict=True))
+        # From arrays: one statement, whatever the number of notifications.
+        if rows:
+            columns = list(zip(*rows, strict=True))
             await Notification.raw(
                 'INSERT INTO "notification" ("recipient", "case", "kind", "message", '
                 '"created_at", "read") SELECT r, c, k, m, {}, false FROM unnest('
@@ -129,6 +131,7 @@ async def grid_team(grid_id: int) -> list[dict]:
     )
 
 
+@lru_cache(maxsize=4096)
 def centre_target(region_path: str, level: str) -> str:
     """The region path of the centre responsible at ``level`` for a community path."""
     parts = [p for p in region_path.split("/") if p]

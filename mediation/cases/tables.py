@@ -171,7 +171,9 @@ class Notification(Table):
     kind = Varchar(length=32)
     message = Varchar(length=300)
     created_at = Timestamptz(default=TimestamptzNow())
-    read = Boolean(default=False, index=True)
+    # Not indexed: every query asks for one recipient's notifications (the index on
+    # recipient), and the sweeps insert them by the ten thousand.
+    read = Boolean(default=False)
 
 
 class Attachment(Table):

@@ -283,6 +283,25 @@ async def test_the_sweep_marks_overdue_work_once_and_escalates_once(new_key):
     assert [e["action"] for e in events].count("escalate") == 1
 
 
+async def test_a_declined_case_is_no_longer_overdue(new_key):
+    """The sweep reads only open cases: a case flagged overdue and then declined (or closed)
+    must lose the flag when it is finished, or it stays in "overdue only" for good."""
+    grid1 = await user("grid1")
+    case_id = await services.register_case(deposit_case(await grid_id()), grid1, new_key())
+    later = services.today() + timedelta(days=20)
+    await services.sweep_deadlines(later)
+    assert (await Case.select(Case.overdue).where(Case.id == case_id).first())["overdue"]
+    centre = await user("centre1")
+    overdue_only = services.CaseFilters(overdue=True)
+    listed, _more = await services.list_cases(centre, overdue_only)
+    assert case_id in [row.id for row in listed]
+    await services.transition_case(centre, case_id, "decline", {"decline_reason": "before_court"})
+    case = await Case.select(Case.status, Case.overdue).where(Case.id == case_id).first()
+    assert case == {"status": "declined", "overdue": False}
+    listed, _more = await services.list_cases(centre, overdue_only)
+    assert case_id not in [row.id for row in listed]
+
+
 async def test_two_sweeps_at_once_do_not_double_anything(new_key):
     grid1 = await user("grid1")
     case_id = await services.register_case(deposit_case(await grid_id()), grid1, new_key())

@@ -314,3 +314,87 @@ def test_the_two_step_monthly_changes_equal_the_row_by_row_expansion():
     expected = _rollup_net_row_by_row(net)
     assert rollups.rollup_net(net) == expected
     assert len(expected) > 1000
+
+
+async def _late_cases(new_key, count: int) -> list[int]:
+    """``count`` grid-level cases registered on the eve of the holiday: on ``ON`` each is
+    overdue and escalated (to the community), its team notified."""
+    grid1 = await user("grid1")
+    ids = []
+    for _i in range(count):
+        case_id = await services.register_case(deposit_case(await grid_id()), grid1, new_key())
+        await Case.update({Case.registered_on: EVE, Case.level: "grid"}).where(Case.id == case_id)
+        ids.append(case_id)
+    await rollups.rebuild_rollups()
+    return ids
+
+
+async def _state(ids: list[int]) -> tuple[list, int, int]:
+    """The cases' flag, level and version; their timeline events and notifications."""
+    cases = await Case.select(Case.id, Case.overdue, Case.level, Case.version).where(
+        Case.id.is_in(ids)
+    )
+    events = await CaseEvent.count().where(CaseEvent.case.is_in(ids))
+    notes = await Notification.count().where(Notification.case.is_in(ids))
+    return sorted((c["id"], c["overdue"], c["level"], c["version"]) for c in cases), events, notes
+
+
+async def test_a_batch_whose_notifications_fail_is_left_as_it_was(new_key, monkeypatch):
+    """The notifications go in the transaction of the batch's updates: when their insert
+    fails, nothing of the batch stays (flag, level, timeline, figures, notifications), and
+    the next sweep does it all."""
+    from mediation.cases import deadline_sweep
+
+    ids = await _late_cases(new_key, 3)
+    before = await _state(ids)
+    real = deadline_sweep.notify_many
+
+    async def inserted_then_lost(messages, *args, **kwargs):
+        messages = list(messages)
+        await real(messages, *args, **kwargs)
+        if any(case_id in ids for _staff, case_id, _kind, _text in messages):
+            raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(deadline_sweep, "notify_many", inserted_then_lost)
+    with pytest.raises(ConnectionError):
+        await sweep_deadlines(ON)
+    assert await _state(ids) == before
+    # No half-moved figures: what is kept equals a recount from the cases.
+    kept = await _figures()
+    await rollups.rebuild_rollups()
+    assert await _figures() == kept
+
+    monkeypatch.setattr(deadline_sweep, "notify_many", real)
+    await sweep_deadlines(ON)
+    flags, events, notes = await _state(ids)
+    assert all(overdue and level == "community" for _id, overdue, level, _v in flags)
+    assert events == before[1] + 2 * len(ids)  # overdue, escalate
+    assert notes > before[2]
+
+
+async def test_caught_up_cases_stay_flagged_when_their_timeline_insert_fails(new_key, monkeypatch):
+    from mediation.cases import deadline_sweep
+
+    grid1 = await user("grid1")
+    case_id = await services.register_case(deposit_case(await grid_id()), grid1, new_key())
+    await Case.update(
+        {Case.registered_on: ON - timedelta(days=1), Case.level: "county", Case.overdue: True}
+    ).where(Case.id == case_id)
+    before = await _state([case_id])
+    real = deadline_sweep._record
+
+    async def failing(events):
+        await real(events)
+        if any(event[0] == case_id for event in events):
+            raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(deadline_sweep, "_record", failing)
+    with pytest.raises(ConnectionError):
+        await sweep_deadlines(ON)
+    assert await _state([case_id]) == before
+
+    monkeypatch.setattr(deadline_sweep, "_record", real)
+    await sweep_deadlines(ON)
+    flags, events, _notes = await _state([case_id])
+    assert flags[0][1] is False
+    assert events == before[1] + 1  # caught_up
