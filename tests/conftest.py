@@ -28,6 +28,9 @@ What a test can rely on (isolation):
 - PostgreSQL connections: no pool (the app runs in many event loops here), but a connection
   is kept for the next query of its event loop, reset as a pool resets it, and closed when
   the loop ends (``_ReusingEngine``).
+- Commits do not wait for the disk (SQLite ``synchronous = OFF``, PostgreSQL
+  ``synchronous_commit = off``): every other connection sees them at once, only a power cut
+  could lose them, and these databases are thrown away.
 """
 
 from __future__ import annotations
@@ -38,9 +41,11 @@ import itertools
 import os
 import re
 import shutil
+import sqlite3
 import tempfile
 import weakref
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="mediation-test-"))
@@ -166,7 +171,6 @@ def _sqlite_untouched() -> bool:
 
 def _build_sqlite_template() -> None:
     asyncio.run(_prepare_database())
-    import sqlite3
 
     path = _sqlite_path()
     with sqlite3.connect(path) as conn:
@@ -247,9 +251,27 @@ async def _close_idle_then_shutdown_asyncgens(self: asyncio.BaseEventLoop) -> No
     await _shutdown_asyncgens(self)
 
 
+class _UnsyncedConnection(sqlite3.Connection):
+    """A SQLite connection of the suite's process that commits without waiting for the disk
+    (``synchronous = OFF``): a commit still reaches the file (other connections and processes
+    read it at once), only the flush to the disk that survives a power cut is left out, which
+    a throwaway copy does not need. With the default each commit waited for one (a WAL commit
+    is an fsync), and the demo county and the tests commit tens of thousands of times."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.execute("PRAGMA synchronous = OFF")
+
+
 if _TEMPLATE_URL:
     db.engine().__class__ = _ReusingEngine
     asyncio.BaseEventLoop.shutdown_asyncgens = _close_idle_then_shutdown_asyncgens  # type: ignore[method-assign]
+    # As on SQLite (below): the suite's sessions commit without waiting for the WAL to reach
+    # the disk; other sessions see a commit at once all the same.
+    db.engine().config.setdefault("server_settings", {})["synchronous_commit"] = "off"
+else:
+    # Piccolo opens every SQLite connection with these arguments (aiosqlite passes them on).
+    db.engine().connection_kwargs["factory"] = _UnsyncedConnection
 
 
 async def _copy_postgres_database(source: str, target: str) -> None:

@@ -336,10 +336,20 @@ async def _apply(net: dict[Key, list], batch: int | None = None) -> None:
     rows in opposite order): first the daily rows, then the monthly ones. PostgreSQL: one
     statement per table for up to ``batch`` (10,000) keys, from arrays; SQLite: ``batch``
     (100) keys per statement."""
+    await _upsert_daily(net, batch)
+    await _upsert_monthly(rollup_net(net), batch)
+
+
+def _batch(batch: int | None) -> tuple[bool, int]:
     from mediation import db
 
     postgres = db.is_postgres()
-    batch = batch or (10_000 if postgres else 100)
+    return postgres, batch or (10_000 if postgres else 100)
+
+
+async def _upsert_daily(net: dict[Key, list], batch: int | None = None) -> None:
+    """Add ``net`` to ``CaseStat``, in key order."""
+    postgres, batch = _batch(batch)
     keys = sorted(net, key=key_text)
     for start in range(0, len(keys), batch):
         part = keys[start : start + batch]
@@ -349,7 +359,11 @@ async def _apply(net: dict[Key, list], batch: int | None = None) -> None:
             await CaseStat.raw(_STAT_UNNEST, *(list(c) for c in zip(*rows, strict=True)))
         else:
             await CaseStat.raw(_upsert(len(rows)), *(v for row in rows for v in row))
-    coarse = rollup_net(net)
+
+
+async def _upsert_monthly(coarse: dict[RollupKey, list], batch: int | None = None) -> None:
+    """Add ``coarse`` to ``CaseRollup``, in key order."""
+    postgres, batch = _batch(batch)
     rkeys = sorted(coarse, key=rollup_key_text)
     for start in range(0, len(rkeys), batch):
         rpart = rkeys[start : start + batch]
@@ -422,30 +436,10 @@ async def rebuild_rollups(batch: int = 5000) -> int:
                 entry[0] += n
                 entry[1] += persons
                 entry[2] += amount
+    # Written as the running sums are (multi-row upserts into the emptied tables, arrays on
+    # PostgreSQL): building a Piccolo object per row was most of a rebuild's time.
     await CaseStat.delete(force=True)
-    stats = []
-    for key, (n, persons, amount) in totals.items():
-        day, measure, grid, path, category, colour, source, level, days, detail = key
-        stats.append(
-            CaseStat(
-                key=key_text(key),
-                day=day,
-                measure=measure,
-                grid=grid,
-                region_path=path,
-                category=category,
-                colour=colour,
-                source=source,
-                level=level,
-                days=days,
-                detail=detail,
-                n=n,
-                persons=persons,
-                amount=amount,
-            )
-        )
-    for start in range(0, len(stats), 1000):
-        await CaseStat.insert(*stats[start : start + 1000])
+    await _upsert_daily(totals)
     await _write_monthly(rollup_net(totals))
     from mediation.reports import mediator_rollup
 
@@ -455,29 +449,14 @@ async def rebuild_rollups(batch: int = 5000) -> int:
     from mediation.suggestions.stats import rebuild_suggestion_stats
 
     await rebuild_suggestion_stats()
-    return len(stats)
+    return len(totals)
 
 
 async def _write_monthly(coarse: dict[RollupKey, list]) -> int:
     """Replace ``CaseRollup`` with the monthly sums ``coarse``."""
     await CaseRollup.delete(force=True)
-    rows = [
-        CaseRollup(
-            key=rollup_key_text(rkey),
-            month=rkey[0],
-            region_path=rkey[1],
-            measure=rkey[2],
-            dim=rkey[3],
-            value=rkey[4],
-            n=n,
-            persons=persons,
-            amount=amount,
-        )
-        for rkey, (n, persons, amount) in coarse.items()
-        if n or persons or amount
-    ]
-    for start in range(0, len(rows), 1000):
-        await CaseRollup.insert(*rows[start : start + 1000])
+    rows = {k: v for k, v in coarse.items() if v[0] or v[1] or v[2]}
+    await _upsert_monthly(rows)
     return len(rows)
 
 

@@ -6,9 +6,9 @@ with the clock set: two suggestions filed at 06:30 Beijing time on 1 November (2
 31 October), grouped, routed, answered once for both (the group reply reaches each proposer),
 rated (one proposer reopens), rewarded; one filed on 31 October in another town and answered
 late in the evening (Beijing) of 1 November; one with no area; one filed at 00:30 Beijing on
-1 December. Figures are compared with the direct count (``counted_suggestion_figures``) for the
-root, the county, a town and a community, for whole months, custom ranges across month edges
-and a single day.
+1 December. Figures are compared with the direct count (``counted_suggestion_figures`` in
+tests/reports/suggestion_count.py) for the root, the county, a town and a community, for whole
+months, custom ranges across month edges and a single day.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from mediation.suggestions import services, stats
 from mediation.suggestions.staff_controllers import award_reward
 from mediation.suggestions.tables import DirectReportPoint, Suggestion
 from tests.cases.conftest import user
+from tests.reports.suggestion_count import counted_suggestion_figures
 
 # The first test counts every suggestion of 2031: a fresh copy of the demo county for the module.
 pytestmark = [pytest.mark.anyio, pytest.mark.module_database]
@@ -100,7 +101,7 @@ async def _same(scopes: list[figures.Scope], periods: list[Period]) -> None:
     for scope in scopes:
         for period in periods:
             kept = _shown(await figures.suggestion_figures(scope, period))
-            counted = _shown(await figures.counted_suggestion_figures(scope, period))
+            counted = _shown(await counted_suggestion_figures(scope, period))
             assert kept == counted, (scope.path, period)
 
 
@@ -250,4 +251,4 @@ async def test_figures_read_one_statement_of_kept_rows(database):
     reads = [q for q in seen if "suggestion_stat" in q]
     assert len(reads) == 1
     assert "FROM suggestion " not in reads[0] and len(seen) <= 3
-    assert _shown(got) == _shown(await figures.counted_suggestion_figures(root, period))
+    assert _shown(got) == _shown(await counted_suggestion_figures(root, period))
