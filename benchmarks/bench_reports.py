@@ -53,7 +53,7 @@ async def main(args: argparse.Namespace) -> None:
     from mediation.accounts.services import load_user
     from mediation.grid.tables import Staff
     from mediation.reports import periods, services, statutory
-    from mediation.reports.controllers import _more_figures, parse_period
+    from mediation.reports.controllers import _read_figures, parse_period
     from tests.reports.suggestion_count import counted_suggestion_figures
 
     await db.start()
@@ -91,7 +91,7 @@ async def main(args: argparse.Namespace) -> None:
             "ontime_figures (this month)": lambda: services.ontime_figures(scope, chosen),
             "performance_figures": lambda: services.performance_figures(scope, chosen),
             "monthly_trend (12 months)": lambda: services.monthly_trend(scope, chosen.end),
-            "_more_figures (whole)": lambda: _more_figures(scope, chosen, before),
+            "every figure of the page": lambda: _read_figures(scope, chosen, before),
             "statutory report, county, last year": lambda: statutory.build_report(
                 scope, year, county
             ),

@@ -471,6 +471,15 @@ def bare_app(args: argparse.Namespace):
 # ---------------------------------------------------------------- servers and the client
 
 
+def process_cpu(pid: int) -> float:
+    """Seconds of CPU (user + system) a process has used, from /proc (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -791,7 +800,7 @@ async def main_async(args: argparse.Namespace) -> None:
         sessions = {name: await sign_in(app_port, name) for name in USERS}
         print(
             f"\n{'row':<58} {'p50':>7} {'p95':>7} {'p99':>7} {'req/s':>7} | "
-            f"{'bare p50':>8} {'bare p95':>8} {'ratio':>5}",
+            f"{'bare p50':>8} {'bare p95':>8} {'ratio':>5} {'CPU ms':>6}",
             flush=True,
         )
         for row in rows:
@@ -802,14 +811,16 @@ async def main_async(args: argparse.Namespace) -> None:
                 if status != 200:
                     raise SystemExit(f"{row.key}: {row.path} answered {status}")
                 await fetch_once(bare_port, f"/bare/{row.key}")
+            cpu_before = process_cpu(app.proc.pid)
             measured = await load(app_port, row.path, headers, n, args.concurrency)
+            measured["cpu_ms"] = 1000 * (process_cpu(app.proc.pid) - cpu_before) / n
             baseline = await load(bare_port, f"/bare/{row.key}", {}, n, args.concurrency)
             results.append((row, measured, baseline))
             ratio = measured["p95"] / baseline["p95"] if baseline["p95"] else 0
             print(
                 f"{row.label[:58]:<58} {measured['p50']:7.1f} {measured['p95']:7.1f} "
                 f"{measured['p99']:7.1f} {measured['rps']:7.1f} | {baseline['p50']:8.1f} "
-                f"{baseline['p95']:8.1f} {ratio:5.2f}"
+                f"{baseline['p95']:8.1f} {ratio:5.2f} {measured['cpu_ms']:6.1f}"
                 + (
                     f"  ERRORS {measured['errors']} {measured['statuses']}"
                     if measured["errors"]
@@ -848,17 +859,19 @@ def write_report(args, facts, results, explained) -> None:
         "Latency in ms over the measured requests of each row (one uvicorn worker, "
         f"concurrency {args.concurrency}, each row after the previous one finished); "
         "bare: a Litestar handler calling the same service functions, without sessions, auth, "
-        "CSRF, i18n or templates; ratio: app p95 ÷ bare p95.",
+        "CSRF, i18n or templates; ratio: app p95 ÷ bare p95; CPU: the app process's CPU time "
+        "per measured request (user + system, from /proc), what its throughput on one worker "
+        "is bound by.",
         "",
-        "| page | p50 | p95 | p99 | req/s | bare p50 | bare p95 | ratio | errors |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| page | p50 | p95 | p99 | req/s | bare p50 | bare p95 | ratio | CPU ms | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row, m, b in results:
         ratio = m["p95"] / b["p95"] if b["p95"] else 0
         lines.append(
             f"| {row.label} | {m['p50']:.1f} | {m['p95']:.1f} | {m['p99']:.1f} | "
             f"{m['rps']:.0f} | {b['p50']:.1f} | {b['p95']:.1f} | {ratio:.2f} | "
-            f"{m['errors'] + b['errors']} |"
+            f"{m.get('cpu_ms', 0):.1f} | {m['errors'] + b['errors']} |"
         )
     table = "\n".join(lines)
     print("\n" + table + "\n", flush=True)

@@ -273,6 +273,7 @@ ROUTES: dict[str, dict[str, str]] = {
     # ------------------------------------------------------------ figures and warnings
     # Figures of each one's own area (the scope is tested with the reports).
     "GET /reports": staff(*REPORTS),
+    "GET /reports/charts/{chart:str}": staff(*REPORTS),
     "GET /reports/statutory": staff(*REPORTS),
     "GET /reports/statutory.pdf": staff(*REPORTS),
     "GET /reports/statutory.xlsx": staff(*REPORTS),
@@ -471,6 +472,7 @@ async def _records() -> dict[str, str]:
         "service_file": "transport.json",
         "path": "nothing",
         "name": "app.css",
+        "chart": "trend",
     }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from markupsafe import Markup
@@ -50,6 +51,9 @@ def _style(colours=OKABE_ITO):
 
 
 def _config(chart, title: str) -> None:
+    # pygal names each chart with a random id; each chart is a document of its own, so a fixed
+    # one will do, and the same figures give the same bytes (and URL) in every process.
+    chart.uuid = "figures"
     chart.config.js = []  # no tooltip script fetched from the internet
     chart.config.disable_xml_declaration = True
     chart.config.explicit_size = True
@@ -154,29 +158,72 @@ def _trend_chart(title: str, labels: list[str], series: list[tuple[str, list[int
     return _render(chart)
 
 
-def on_page(svg: Markup | None) -> Markup | None:
-    """The chart as the page shows it: an ``<img>`` of the SVG. Inline, the SVG's own style
-    sheet would be refused by the page's Content-Security-Policy (``style-src 'self'``) and
-    every shape drawn black; as an image it is a document of its own. ``alt=""``: the table
-    beside it carries the same numbers for screen readers."""
-    if svg is None:
-        return None
-    return _on_page(svg)
+@dataclass(frozen=True)
+class Served:
+    """A drawn chart as its own document: the bytes, their digest (the URL's version and the
+    ETag) and the size the page reserves for it."""
+
+    body: bytes
+    digest: str
+    dims: Markup
 
 
 @lru_cache(maxsize=256)
-def _on_page(svg: Markup) -> Markup:
-    # Drawn charts are reused (``_drawn``); so is their encoding, tens of kilobytes each.
+def _served(svg: Markup) -> Served:
+    # Drawn charts are reused (``_drawn``); so is their document, tens of kilobytes each.
+    import hashlib
     import re
 
     size = re.search(r'<svg[^>]*?width="(\d+)"[^>]*?height="(\d+)"', str(svg))
-    dims = f' width="{size.group(1)}" height="{size.group(2)}"' if size else ""
-    return Markup('<img src="{}" alt=""{}>').format(as_data_uri(svg), Markup(dims))
+    dims = Markup(f' width="{size.group(1)}" height="{size.group(2)}"') if size else Markup("")
+    body = _as_document(svg).encode()
+    return Served(body, hashlib.sha256(body).hexdigest()[:24], dims)
+
+
+# Charts shown on a page in this process, by digest, with the region paths of the figures they
+# were drawn for: ``published`` serves one only to a request for one of those regions.
+_PUBLISHED: OrderedDict[str, tuple[Served, frozenset[str]]] = OrderedDict()
+
+
+def publish(svg: Markup, region_path: str) -> Served:
+    """Keep a chart drawn for the figures of a region, to be served at its own URL."""
+    served = _served(svg)
+    known = _PUBLISHED.get(served.digest)
+    paths = known[1] if known else frozenset()
+    if region_path not in paths:
+        paths = paths | {region_path}
+    _PUBLISHED[served.digest] = (served, paths)
+    _PUBLISHED.move_to_end(served.digest)
+    while len(_PUBLISHED) > _DRAWN_MAX:
+        _PUBLISHED.popitem(last=False)
+    return served
+
+
+def published(digest: str, region_path: str) -> Served | None:
+    """The chart of that digest if this process showed it for the figures of that region."""
+    known = _PUBLISHED.get(digest)
+    return known[0] if known and region_path in known[1] else None
+
+
+def on_page(svg: Markup | None, src: str, region_path: str) -> Markup | None:
+    """The chart as the page shows it: an ``<img>`` of the SVG served at ``src`` (a URL with a
+    query string) with its digest as version. Inline, the SVG's own style sheet would be refused
+    by the page's Content-Security-Policy (``style-src 'self'``) and every shape drawn black; as
+    a data URI it would cost every page view tens of kilobytes that its own URL lets the browser
+    keep. ``alt=""``: the table beside it carries the same numbers for screen readers."""
+    if svg is None:
+        return None
+    served = publish(svg, region_path)
+    return Markup('<img src="{}" alt=""{}>').format(f"{src}&v={served.digest}", served.dims)
+
+
+def _as_document(svg: Markup) -> str:
+    """The SVG as a document of its own (an image): no screen-reader attributes for the page."""
+    return str(svg).replace('aria-hidden="true" focusable="false" ', "", 1)
 
 
 def as_data_uri(svg: Markup) -> str:
     """The SVG as an ``<img>`` source, for the PDF."""
     import base64
 
-    text = str(svg).replace('aria-hidden="true" focusable="false" ', "", 1)
-    return "data:image/svg+xml;base64," + base64.b64encode(text.encode()).decode()
+    return "data:image/svg+xml;base64," + base64.b64encode(_as_document(svg).encode()).decode()

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import pickle
+from collections import OrderedDict
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
+from markupsafe import Markup
 
-from mediation import db, i18n
+from mediation import db, i18n, templating
 from mediation.accounts.guards import current_user, requires_role
+from mediation.cases import categories, workflow
 from mediation.cases import labels as case_labels
-from mediation.cases import workflow
 from mediation.cases.categories import category_label
 from mediation.i18n import gettext as _
 from mediation.portal.services import RATING_LABELS
@@ -25,6 +30,16 @@ from mediation.suggestions import rules as suggestion_rules
 
 REPORT_ROLES = AREA_ROLES
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+SVG = "image/svg+xml"
+YEAR = 365 * 24 * 3600
+
+
+def _chart_headers(digest: str) -> dict[str, str]:
+    # A version of a chart never changes, and holds counts only (no personal data): the browser
+    # keeps it (not a shared cache: the figures are the county's own).
+    return {"ETag": f'"{digest}"', "Cache-Control": f"private, max-age={YEAR}, immutable"}
 
 
 def _date(value: str) -> date | None:
@@ -88,21 +103,145 @@ class ReportController(Controller):
         async with db.read_snapshot():
             return await _dashboard(user, chosen, errors, period, start, end, region)
 
+    @get("/charts/{chart:str}")
+    async def chart(
+        self,
+        request: Request,
+        chart: FromPath[str],
+        period: FromQuery[str] = "month",
+        start: FromQuery[str] = "",
+        end: FromQuery[str] = "",
+        region: FromQuery[str] = "",
+        v: FromQuery[str] = "",
+    ) -> Response:
+        """A chart of the dashboard as an SVG image, for the same user, period and area as the
+        page. ``v`` (the digest of the chart the page showed) only versions the URL: who may see
+        it is decided by the area, as for the page, so a key learnt elsewhere opens nothing. The
+        chart is served from this process's memory when it showed it for that area, and drawn
+        again from the figures otherwise (another server, a restart)."""
+        if chart not in CHARTS:
+            raise NotFoundException()
+        user = current_user(request)
+        chosen, _errors = parse_period(period, start[:20], end[:20])
+        async with db.read_snapshot():
+            scope = await services.scope_for(user, region[:32])
+            if region and scope.code != region:
+                raise NotFoundException()  # an area outside the user's own
+            etag = f'"{v}"'
+            if v and etag in [
+                t.strip() for t in request.headers.get("if-none-match", "").split(",")
+            ]:
+                # The URL names its content: whoever holds that version holds this chart.
+                return Response(b"", status_code=304, headers=_chart_headers(v))
+            served = charts.published(v, scope.path) if v else None
+            if served is None:
+                svg = await _draw_chart(chart, scope, chosen)
+                if svg is None:
+                    raise NotFoundException()
+                served = charts.publish(svg, scope.path)
+        if served.digest != v:  # the figures changed since the page was drawn
+            return Response(served.body, media_type=SVG, headers={"Cache-Control": "no-store"})
+        return Response(served.body, media_type=SVG, headers=_chart_headers(v))
+
 
 async def _dashboard(user, chosen, errors, period, start, end, region) -> Template:
     before = periods.previous(chosen)
     scope = await services.scope_for(user, region[:32])
-    now = await services.case_figures(scope, chosen)
-    prev = await services.case_figures(scope, before, with_breakdowns=False)
-    suggestions = await services.suggestion_figures(scope, chosen)
-    prev_suggestions = await services.suggestion_figures(scope, before)
-    context = _dashboard_context(scope, chosen, before, now, prev, suggestions, prev_suggestions)
-    context.update(await _more_figures(scope, chosen, before))
-    context["party_ratings"] = await services.party_ratings(scope, chosen)
-    context["PARTY_RATING_LABELS"] = RATING_LABELS
+    figures = await _read_figures(scope, chosen, before)
+    args = {"period": period, "start": start[:20], "end": end[:20], "region": scope.code}
     # Figures link to the case list only for those who may open it (not administrators).
-    context["case_lists"] = user.has_role(*CASE_ROLES)
-    names = await services.child_names(scope, list(now.regions))
+    case_lists = user.has_role(*CASE_ROLES)
+    return Template(
+        "reports/dashboard.html",
+        context={
+            "scope": scope,
+            "period": chosen,
+            "previous": before,
+            "period_label": str(PERIOD_LABELS.get(chosen.kind, "")),
+            "errors": errors,
+            "args": args,
+            # Drilled down below the user's own area (a county user at the county is not).
+            "narrowed": scope.path != user.region_path,
+            "period_choices": list(PERIOD_LABELS.items()),
+            "figures": _figures_html(scope, chosen, before, figures, args, case_lists),
+        },
+    )
+
+
+async def _read_figures(scope, chosen, before) -> dict[str, Any]:
+    """Every figure the dashboard shows, as the services return them (one snapshot)."""
+    now = await services.case_figures(scope, chosen)
+    return {
+        "now": now,
+        "prev": await services.case_figures(scope, before, with_breakdowns=False),
+        "suggestions": await services.suggestion_figures(scope, chosen),
+        "prev_suggestions": await services.suggestion_figures(scope, before),
+        "mediators": await services.mediator_figures(scope, chosen),
+        "ontime_now": await services.ontime_figures(scope, chosen),
+        "ontime_before": await services.ontime_figures(scope, before),
+        "performance": await services.performance_figures(scope, chosen),
+        "performance_before": await services.performance_figures(scope, before),
+        "trend": await services.monthly_trend(scope, chosen.end),
+        "party_ratings": await services.party_ratings(scope, chosen),
+        "names": await services.child_names(scope, list(now.regions)),
+    }
+
+
+# The figures part of the dashboard as rendered, by a digest of everything it is drawn from:
+# the same figures (for the same area, period, language and links) give the same HTML, so a
+# page viewed again before any of them changes is not rendered again, and no entry can be
+# stale: changed figures are a different key.
+_FRAGMENTS: OrderedDict[bytes, Markup] = OrderedDict()
+_FRAGMENTS_MAX = 64
+
+
+def _figures_html(scope, chosen, before, figures: dict, args: dict, case_lists: bool) -> Markup:
+    key = hashlib.sha256(
+        pickle.dumps(
+            (
+                figures,
+                scope,
+                chosen,
+                before,
+                args,
+                case_lists,
+                services.today_in_county(),  # agreement performance counts up to today
+                i18n.get_locale(),
+                categories.current().version,  # category names as edited
+            ),
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+    ).digest()
+    html = _FRAGMENTS.get(key)
+    if html is not None:
+        _FRAGMENTS.move_to_end(key)
+        return html
+    context = _figures_context(scope, chosen, before, figures, args)
+    context["case_lists"] = case_lists
+    template = templating.environment().get_template("reports/partials/_figures.html")
+    html = _FRAGMENTS[key] = Markup(template.render(context))
+    while len(_FRAGMENTS) > _FRAGMENTS_MAX:
+        _FRAGMENTS.popitem(last=False)
+    return html
+
+
+def _figures_context(scope, chosen, before, figures: dict, args: dict) -> dict:
+    chart_query = urlencode({k: v for k, v in args.items() if v})
+    now = figures["now"]
+    context = _dashboard_context(
+        scope,
+        chosen,
+        before,
+        now,
+        figures["prev"],
+        figures["suggestions"],
+        figures["prev_suggestions"],
+        chart_query,
+    )
+    context.update(_more_figures(scope, chosen, before, figures, chart_query))
+    context["party_ratings"] = figures["party_ratings"]
+    context["PARTY_RATING_LABELS"] = RATING_LABELS
+    names = figures["names"]
     context["regions"] = []
     for key, values in sorted(now.regions.items(), key=lambda kv: names.get(kv[0], kv[0])):
         if key.startswith("grid:"):
@@ -118,22 +257,18 @@ async def _dashboard(user, chosen, errors, period, start, end, region) -> Templa
                 **values,
             }
         )
-    context.update(
-        errors=errors,
-        args={"period": period, "start": start[:20], "end": end[:20], "region": scope.code},
-        period_choices=list(PERIOD_LABELS.items()),
-    )
-    return Template("reports/dashboard.html", context=context)
+    context["args"] = args
+    return context
 
 
-async def _more_figures(scope, chosen, before) -> dict:
+def _more_figures(scope, chosen, before, figures: dict, chart_query: str = "") -> dict:
     """Mediators, on-time rates per clock, agreement performance, the monthly trend, and the
     links of the suggestion figures."""
     from mediation.cases.deadlines import CLOCK_LABELS
 
     link = services.case_link
     mediators = []
-    for m in await services.mediator_figures(scope, chosen):
+    for m in figures["mediators"]:
         mine = {"mediator": m.id}
         mediators.append(
             {
@@ -152,8 +287,7 @@ async def _more_figures(scope, chosen, before) -> dict:
                 "objections_link": link(chosen, "assigned", scope, assignment="objected", **mine),
             }
         )
-    ontime_now = await services.ontime_figures(scope, chosen)
-    ontime_before = await services.ontime_figures(scope, before)
+    ontime_now, ontime_before = figures["ontime_now"], figures["ontime_before"]
     ontime = []
     for name, (measure, _column) in services.CLOCK_MEASURES.items():
         now, was = ontime_now[name], ontime_before[name]
@@ -171,17 +305,12 @@ async def _more_figures(scope, chosen, before) -> dict:
     due_until = periods.Period(
         chosen.kind, chosen.start, min(chosen.end, services.today_in_county())
     )
-    performance = await services.performance_figures(scope, chosen)
-    performance_before = await services.performance_figures(scope, before)
-    trend = await services.monthly_trend(scope, chosen.end)
-    trend_labels = [f"{t['month'].year}-{t['month'].month:02d}" for t in trend]
-    trend_series = [
-        (str(MEASURE_LABELS[m]), [t[m] for t in trend])
-        for m in ("received", "settled", "terminated")
-    ]
-    for t, label in zip(trend, trend_labels, strict=True):
+    performance, performance_before = figures["performance"], figures["performance_before"]
+    trend = [dict(t) for t in figures["trend"]]
+    trend_chart = _trend_chart(trend)
+    for t in trend:
         month = periods.statutory_period("month", t["month"].year, t["month"].month)
-        t["label"] = label
+        t["label"] = _month_label(t)
         t["links"] = {m: link(month, m, scope) for m in ("received", "settled", "terminated")}
     return {
         "mediators": mediators,
@@ -196,11 +325,7 @@ async def _more_figures(scope, chosen, before) -> dict:
             "performed_link": link(due_until, "clause_performed", scope),
         },
         "trend": trend,
-        "trend_chart": charts.on_page(
-            charts.trend_chart(
-                _("Disputes per month, last twelve months"), trend_labels, trend_series
-            )
-        ),
+        "trend_chart": charts.on_page(trend_chart, _chart_src("trend", chart_query), scope.path),
         "slink": lambda **filters: services.suggestion_link(chosen, scope, **filters),
     }
 
@@ -212,7 +337,9 @@ def _load_link(scope, mediator_id: int) -> str:
     return "/cases?" + urlencode(args)
 
 
-def _dashboard_context(scope, chosen, before, now, prev, suggestions, prev_suggestions) -> dict:
+def _dashboard_context(
+    scope, chosen, before, now, prev, suggestions, prev_suggestions, chart_query: str = ""
+) -> dict:
     link = services.case_link
     headline = []
     for measure in services.FLOW_MEASURES:
@@ -239,22 +366,9 @@ def _dashboard_context(scope, chosen, before, now, prev, suggestions, prev_sugge
         }
         for m in services.PREVENTION_MEASURES
     ]
-    categories = _rows(now.by.get("category", {}), services.category_order(), category_label)
-    colours = _rows(
-        now.by.get("colour", {}), ["red", "yellow", "green"], case_labels.COLOUR_LABELS.get
-    )
-    sources = _rows(
-        now.by.get("source", {}), list(case_labels.SOURCE_LABELS), case_labels.SOURCE_LABELS.get
-    )
-    levels = _rows(
-        now.by.get("level", {}),
-        [lv.value for lv in workflow.CaseLevel],
-        lambda k: (
-            workflow.LEVEL_LABELS.get(workflow.CaseLevel(k), k)
-            if k in workflow.CaseLevel._value2member_map_
-            else k
-        ),
-    )
+    breakdowns = _breakdowns(now)
+    categories, colours = breakdowns["categories"], breakdowns["colours"]
+    sources, levels = breakdowns["sources"], breakdowns["levels"]
     for rows, dim in (
         (categories, "category"),
         (colours, "colour"),
@@ -264,29 +378,6 @@ def _dashboard_context(scope, chosen, before, now, prev, suggestions, prev_sugge
         for row in rows:
             row["link"] = link(chosen, "received", scope, **{dim: row["code"]})
             row["settled_link"] = link(chosen, "settled", scope, **{dim: row["code"]})
-    received_label = str(MEASURE_LABELS["received"])
-    settled_label = str(MEASURE_LABELS["settled"])
-    category_chart = (
-        charts.bar_chart(
-            _("Disputes by category"),
-            [r["label"] for r in categories],
-            [
-                (received_label, [r.get("received", 0) for r in categories]),
-                (settled_label, [r.get("settled", 0) for r in categories]),
-            ],
-        )
-        if categories
-        else None
-    )
-    colour_chart = (
-        charts.risk_chart(
-            _("Disputes received by risk colour"),
-            received_label,
-            [(r["code"], r["label"], r.get("received", 0)) for r in colours],
-        )
-        if colours
-        else None
-    )
     success_now, success_before = now.success_rate, prev.success_rate
     return {
         "scope": scope,
@@ -314,8 +405,12 @@ def _dashboard_context(scope, chosen, before, now, prev, suggestions, prev_sugge
         "colours": colours,
         "sources": sources,
         "levels": levels,
-        "category_chart": charts.on_page(category_chart),
-        "colour_chart": charts.on_page(colour_chart),
+        "category_chart": charts.on_page(
+            _category_chart(categories), _chart_src("category", chart_query), scope.path
+        ),
+        "colour_chart": charts.on_page(
+            _colour_chart(colours), _chart_src("colour", chart_query), scope.path
+        ),
         "suggestions": suggestions,
         "prev_suggestions": prev_suggestions,
         "channel_labels": {str(k): str(v) for k, v in suggestion_rules.CHANNEL_LABELS.items()},
@@ -324,6 +419,88 @@ def _dashboard_context(scope, chosen, before, now, prev, suggestions, prev_sugge
         "reward_labels": {t.code: str(t.label) for t in suggestion_rules.REWARD_TIERS},
         "pct": _pct,
     }
+
+
+def _breakdowns(now: services.CaseFigures) -> dict[str, list[dict]]:
+    """Rows of the category, colour, source and level tables (without their links)."""
+    return {
+        "categories": _rows(now.by.get("category", {}), services.category_order(), category_label),
+        "colours": _rows(
+            now.by.get("colour", {}), ["red", "yellow", "green"], case_labels.COLOUR_LABELS.get
+        ),
+        "sources": _rows(
+            now.by.get("source", {}),
+            list(case_labels.SOURCE_LABELS),
+            case_labels.SOURCE_LABELS.get,
+        ),
+        "levels": _rows(
+            now.by.get("level", {}),
+            [lv.value for lv in workflow.CaseLevel],
+            lambda k: (
+                workflow.LEVEL_LABELS.get(workflow.CaseLevel(k), k)
+                if k in workflow.CaseLevel._value2member_map_
+                else k
+            ),
+        ),
+    }
+
+
+# The dashboard's charts, each also served at /reports/charts/<name> (``ReportController.chart``).
+CHARTS = ("category", "colour", "trend")
+
+
+def _chart_src(name: str, query: str) -> str:
+    return f"/reports/charts/{name}?{query}"
+
+
+def _category_chart(categories: list[dict]) -> Markup | None:
+    if not categories:
+        return None
+    return charts.bar_chart(
+        _("Disputes by category"),
+        [r["label"] for r in categories],
+        [
+            (str(MEASURE_LABELS["received"]), [r.get("received", 0) for r in categories]),
+            (str(MEASURE_LABELS["settled"]), [r.get("settled", 0) for r in categories]),
+        ],
+    )
+
+
+def _colour_chart(colours: list[dict]) -> Markup | None:
+    if not colours:
+        return None
+    return charts.risk_chart(
+        _("Disputes received by risk colour"),
+        str(MEASURE_LABELS["received"]),
+        [(r["code"], r["label"], r.get("received", 0)) for r in colours],
+    )
+
+
+def _month_label(row: dict) -> str:
+    return f"{row['month'].year}-{row['month'].month:02d}"
+
+
+def _trend_chart(trend: list[dict]) -> Markup:
+    return charts.trend_chart(
+        _("Disputes per month, last twelve months"),
+        [_month_label(t) for t in trend],
+        [
+            (str(MEASURE_LABELS[m]), [t[m] for t in trend])
+            for m in ("received", "settled", "terminated")
+        ],
+    )
+
+
+async def _draw_chart(name: str, scope: services.Scope, chosen: periods.Period) -> Markup | None:
+    """One chart of the dashboard drawn from the figures as they are now."""
+    if name == "trend":
+        return _trend_chart(await services.monthly_trend(scope, chosen.end))
+    rows = _breakdowns(await services.case_figures(scope, chosen))
+    return (
+        _category_chart(rows["categories"])
+        if name == "category"
+        else _colour_chart(rows["colours"])
+    )
 
 
 class ConclusionFiguresController(Controller):

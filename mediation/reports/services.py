@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -290,24 +291,40 @@ async def log_export(user: CurrentUser, action: str, args: dict) -> None:
 
 def case_link(period: Period, measure: str, scope: Scope | None = None, **filters: Any) -> str:
     """The case list that makes up a figure."""
-    args: dict[str, Any] = {"event": measure if measure != "received" else ""}
-    args["date_from"], args["date_to"] = period.start.isoformat(), period.end.isoformat()
-    if scope is not None and scope.code:
-        args["region"] = scope.code
-    args.update(filters)
-    return "/cases?" + urlencode({k: v for k, v in args.items() if v not in ("", None)})
+    region = scope.code if scope is not None else ""
+    return _with_filters(_case_list(measure, period.start, period.end, region), filters)
 
 
 def suggestion_link(period: Period, scope: Scope | None = None, **filters: Any) -> str:
     """The suggestion list that makes up a figure: received in the period, in the scope."""
-    args: dict[str, Any] = {
-        "date_from": period.start.isoformat(),
-        "date_to": period.end.isoformat(),
-    }
-    if scope is not None and scope.code:
-        args["region"] = scope.code
-    args.update(filters)
-    return "/suggestions?" + urlencode({k: v for k, v in args.items() if v not in ("", None)})
+    region = scope.code if scope is not None else ""
+    return _with_filters(_suggestion_list(period.start, period.end, region), filters)
+
+
+# A dashboard builds a few hundred links that differ only in their last filters: the part
+# they share is encoded once per list, measure, period and region.
+@lru_cache(maxsize=1024)
+def _case_list(measure: str, start: date, end: date, region: str) -> str:
+    event = measure if measure != "received" else ""
+    return "/cases?" + _query(
+        event=event, date_from=start.isoformat(), date_to=end.isoformat(), region=region
+    )
+
+
+@lru_cache(maxsize=256)
+def _suggestion_list(start: date, end: date, region: str) -> str:
+    return "/suggestions?" + _query(
+        date_from=start.isoformat(), date_to=end.isoformat(), region=region
+    )
+
+
+def _query(**args: Any) -> str:
+    return urlencode({k: v for k, v in args.items() if v not in ("", None)})
+
+
+def _with_filters(base: str, filters: dict[str, Any]) -> str:
+    extra = _query(**filters) if filters else ""
+    return f"{base}&{extra}" if extra else base
 
 
 def category_order() -> list[str]:

@@ -145,3 +145,112 @@ async def test_figures_link_to_case_lists_only_for_those_who_may_open_them(clien
     await login(client, "centre1")
     page = await client.get("/reports?period=year")
     assert 'href="/cases?' in page.text
+
+
+BACK = "返回我的全部辖区"  # Back to my whole area
+
+
+async def test_the_way_back_to_ones_whole_area_shows_only_when_narrowed_below_it(client):
+    # centre2's own area is the county: at the county there is nowhere to go back to.
+    await login(client, "centre2")
+    own = await client.get("/reports?period=year")
+    assert own.status_code == 200 and BACK not in own.text
+    county = re.search(r'name="region" value="(\d+)"', own.text).group(1)
+    assert BACK not in (await client.get(f"/reports?period=year&region={county}")).text
+    town = await client.get("/reports?period=year&region=330482101")
+    assert BACK in town.text and 'href="/reports?period=year&amp;start=&amp;end="' in town.text
+    # An area outside one's own is not a narrowing: centre1 (当湖街道) stays at its town.
+    await login(client, "centre1")
+    assert BACK not in (await client.get("/reports?period=year&region=330482101")).text
+    assert BACK in (await client.get("/reports?period=year&region=330482001001")).text
+
+
+def _chart_urls(html: str) -> dict[str, str]:
+    """Chart name → the URL of its image on the page."""
+    found = re.findall(r'<img src="(/reports/charts/(\w+)\?[^"]+)" alt=""', html)
+    return {name: unescape(src) for src, name in found}
+
+
+async def test_each_chart_is_an_image_at_its_own_url_kept_by_the_browser(client):
+    await login(client, "centre2")
+    page = await client.get("/reports?period=year")
+    urls = _chart_urls(page.text)
+    assert set(urls) == {"category", "colour", "trend"}
+    assert "data:image/svg" not in page.text and "<svg" not in page.text
+    for name, url in urls.items():
+        digest = url.rsplit("&v=", 1)[1]
+        chart = await client.get(url)
+        assert chart.status_code == 200, name
+        assert chart.headers["content-type"].startswith("image/svg+xml")
+        assert chart.text.startswith("<svg") and "<style" in chart.text
+        assert "aria-hidden" not in chart.text  # the page's alt="" says so; the file is an image
+        assert chart.headers["etag"] == f'"{digest}"'
+        assert "immutable" in chart.headers["cache-control"]
+        assert "private" in chart.headers["cache-control"]
+        # Revalidated: the version in the URL is the content, so nothing needs sending.
+        again = await client.get(url, headers={"If-None-Match": f'"{digest}"'})
+        assert again.status_code == 304 and again.content == b""
+
+
+async def test_a_chart_is_drawn_again_where_the_page_was_not_shown(client):
+    # Another server, or this one after a restart: the same URL gives the same picture.
+    from mediation.reports import charts
+
+    await login(client, "centre2")
+    urls = _chart_urls((await client.get("/reports?period=year")).text)
+    shown = {name: (await client.get(url)).content for name, url in urls.items()}
+    charts._PUBLISHED.clear()
+    charts._DRAWN.clear()
+    for name, url in urls.items():
+        chart = await client.get(url)
+        assert chart.status_code == 200 and chart.content == shown[name], name
+        assert "immutable" in chart.headers["cache-control"]
+
+
+async def test_a_town_cannot_open_the_countys_charts_with_their_url(client):
+    await login(client, "centre2")
+    urls = _chart_urls((await client.get("/reports?period=year")).text)
+    county = {name: (await client.get(url)).content for name, url in urls.items()}
+    await login(client, "centre1")
+    for name, url in urls.items():
+        assert (await client.get(url)).status_code == 404, name
+        # Without the county's area, the same key gives the town's own chart, not the county's.
+        own_area = re.sub(r"&region=\d+", "", url)
+        mine = await client.get(own_area)
+        assert mine.status_code == 200 and mine.content != county[name], name
+        assert mine.headers["cache-control"] == "no-store"
+    town = _chart_urls((await client.get("/reports?period=year")).text)
+    assert (await client.get(town["trend"])).status_code == 200
+
+
+async def test_a_chart_of_no_figures_or_an_unknown_chart_is_not_found(client):
+    await login(client, "centre2")
+    assert (await client.get("/reports/charts/pie?period=year")).status_code == 404
+    empty = "/reports/charts/category?period=custom&start=2001-01-01&end=2001-01-31"
+    assert (await client.get(empty)).status_code == 404
+
+
+def _received(html: str) -> int:
+    return _links(html)["已收到"][1]
+
+
+async def test_the_page_shows_new_figures_at_once_and_each_language_its_own(client):
+    # The figures part is rendered once per set of figures: a new case is a new set.
+    import uuid
+
+    from mediation.cases import services
+    from tests.cases.conftest import deposit_case, grid_id, user
+    from tests.helpers import post_form
+
+    await login(client, "centre1")
+    before = _received((await client.get("/reports")).text)
+    assert _received((await client.get("/reports")).text) == before
+    await services.register_case(
+        deposit_case(await grid_id()), await user("grid1"), uuid.uuid4().hex
+    )
+    page = await client.get("/reports")
+    assert _received(page.text) == before + 1
+    await post_form(client, "/locale", {"locale": "en", "next": "/reports"})
+    english = (await client.get("/reports")).text
+    assert "Received" in english and "已收到" not in english
+    assert "Disputes by category" in english or "No disputes in this period." in english
