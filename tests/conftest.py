@@ -331,7 +331,7 @@ def _drop_cached_rows() -> None:
     """What the process keeps of database rows between requests, forgotten (a fresh copy of
     the database must not meet another copy's users, categories or indexes)."""
     from mediation.accounts import services as accounts_services
-    from mediation.cases import category_store, holidays, queries
+    from mediation.cases import category_store, holidays, policy_store, queries
     from mediation.grid import services as grid_services
     from mediation.suggestions import similar_index
 
@@ -341,6 +341,7 @@ def _drop_cached_rows() -> None:
     queries._fts_ready.clear()
     category_store._loaded_at = None
     holidays._loaded_at = None
+    policy_store.forget_shown_policy()
 
 
 def _fresh_sqlite_copy() -> None:

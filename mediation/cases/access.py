@@ -106,21 +106,25 @@ async def entitled_case_ids(user: CurrentUser, case_ids: Iterable[int]) -> set[i
     }
 
 
-async def case_scope(user: CurrentUser) -> Any | None:
+async def case_scope(
+    user: CurrentUser, grids: list[int] | None = None, assigned: list[int] | None = None
+) -> Any | None:
     """A Piccolo condition selecting the cases the user may open; None when they may open none.
 
-    Lists and counts use it, so a list never shows a case its detail page would refuse."""
+    Lists and counts use it, so a list never shows a case its detail page would refuse.
+    ``grids`` and ``assigned``: ``team_grids(user)`` and ``assigned_case_ids(user)`` if the
+    caller has read them already."""
     conditions: list[Any] = []
     if user.has_role(*AREA_ROLES):
         conditions.append(
             Case.region_path.like(user.region_path + "%") if user.region_path else Case.id > 0
         )
     if user.has_role(*TEAM_ROLES):
-        grids = await team_grids(user)
+        grids = await team_grids(user) if grids is None else grids
         if grids:
             conditions.append(Case.grid.is_in(grids))
         conditions.append(Case.registered_by == user.id)
-    ids = await assigned_case_ids(user)
+    ids = await assigned_case_ids(user) if assigned is None else assigned
     if ids:
         conditions.append(Case.id.is_in(ids))
     if not conditions:

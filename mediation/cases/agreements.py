@@ -28,7 +28,7 @@ from mediation.cases.tables import (
     Signature,
 )
 from mediation.cases.workdays import rolled_to_working_day
-from mediation.db import fields_of, write_transaction
+from mediation.db import PreparedSelect, fields_of, write_transaction
 from mediation.grid.tables import Region, TeamMember
 from mediation.i18n import format_date, ngettext
 from mediation.i18n import gettext as _
@@ -987,9 +987,9 @@ class AgreementSummary:
     supplements: int | None
 
 
-async def agreements_of_case(case_id: int) -> list[AgreementSummary]:
-    rows = (
-        await Agreement.select(
+_AGREEMENTS_OF_CASE = PreparedSelect(
+    lambda case_id: (
+        Agreement.select(
             Agreement.id,
             Agreement.number,
             Agreement.kind,
@@ -1000,6 +1000,11 @@ async def agreements_of_case(case_id: int) -> list[AgreementSummary]:
         .where(Agreement.case == case_id)
         .order_by(Agreement.id)
     )
+)
+
+
+async def agreements_of_case(case_id: int) -> list[AgreementSummary]:
+    rows = await _AGREEMENTS_OF_CASE(case_id)
     return [AgreementSummary(**r) for r in rows]
 
 

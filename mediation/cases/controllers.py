@@ -396,7 +396,7 @@ async def render_detail(
         or errors.get("action") == "assign"
     )
     if show_ranking:
-        suggestions = (await services.suggest_mediators(user, case_id))[:5]
+        suggestions = (await services.ranked_for_detail(case))[:5]
     from mediation.cases.agreements import STATUSES as AGREEMENT_STATUSES
     from mediation.cases.agreements import agreements_of_case, mediation_started
     from mediation.cases.followups import METHODS as FOLLOW_UP_METHODS

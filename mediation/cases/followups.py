@@ -18,7 +18,7 @@ from mediation.cases.services import (
 )
 from mediation.cases.tables import Agreement, AgreementClause, Case, CaseEvent, FollowUp
 from mediation.clock import local_date
-from mediation.db import fields_of
+from mediation.db import PreparedSelect, fields_of
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 
@@ -152,12 +152,17 @@ class FollowUpRow:
     visited_by_name: str | None
 
 
-async def follow_ups_of_case(case_id: int) -> list[FollowUpRow]:
-    rows = (
-        await FollowUp.select(*_FOLLOW_UP_COLUMNS)
+_FOLLOW_UPS_OF_CASE = PreparedSelect(
+    lambda case_id: (
+        FollowUp.select(*_FOLLOW_UP_COLUMNS)
         .where(FollowUp.case == case_id)
         .order_by(FollowUp.visited_on)
     )
+)
+
+
+async def follow_ups_of_case(case_id: int) -> list[FollowUpRow]:
+    rows = await _FOLLOW_UPS_OF_CASE(case_id)
     return [
         FollowUpRow(**fields_of(r, {"visited_by.display_name": "visited_by_name"})) for r in rows
     ]

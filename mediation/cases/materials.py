@@ -26,6 +26,7 @@ from mediation import clock, files, uploads
 from mediation.accounts.services import CurrentUser
 from mediation.cases.services import CaseError, case_for, record_event
 from mediation.cases.tables import Attachment, CaseEvent, MediationSession, Party
+from mediation.db import PreparedSelect
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 from mediation.suggestions import photos
@@ -217,13 +218,18 @@ _MATERIAL_COLUMNS = (
 )
 
 
-async def materials_of_case(case_id: int) -> list[dict]:
-    """Every material of a case, numbered in the order received (withdrawn ones included)."""
-    rows = (
-        await Attachment.select(*_MATERIAL_COLUMNS)
+_MATERIALS_OF_CASE = PreparedSelect(
+    lambda case_id: (
+        Attachment.select(*_MATERIAL_COLUMNS)
         .where(Attachment.case == case_id)
         .order_by(Attachment.id)
     )
+)
+
+
+async def materials_of_case(case_id: int) -> list[dict]:
+    """Every material of a case, numbered in the order received (withdrawn ones included)."""
+    rows = await _MATERIALS_OF_CASE(case_id)
     for number, row in enumerate(rows, start=1):
         row["number"] = number
         row["label"] = row["description"] or str(KINDS.get(row["kind"], row["kind"]))

@@ -9,7 +9,7 @@ from mediation.cases.changes import update_case
 from mediation.cases.common import OPEN_STATUSES, CaseError
 from mediation.cases.events import notify, record_event
 from mediation.cases.policy_store import current_policy
-from mediation.cases.queries import CaseRecord, case_for
+from mediation.cases.queries import CaseDetail, CaseRecord, case_for
 from mediation.cases.tables import (
     Case,
     CaseMediator,
@@ -42,16 +42,29 @@ async def suggest_mediators(user: CurrentUser, case_id: int) -> list[assignment.
     return await _ranked_mediators(case)
 
 
-async def _ranked_mediators(case: CaseRecord) -> list[assignment.Suggestion]:
+async def ranked_for_detail(case: CaseDetail) -> list[assignment.Suggestion]:
+    """``suggest_mediators`` for a case its page has read already (``case_detail``, which
+    checked the user may open it): its assignments are taken from it, not read again."""
+    return await _ranked_mediators(
+        case, [(m.mediator, m.active, m.ended_reason) for m in case.mediators]
+    )
+
+
+async def _ranked_mediators(
+    case: CaseRecord, assignments: list[tuple[int, bool, str]] | None = None
+) -> list[assignment.Suggestion]:
+    """The ranking; ``assignments`` (mediator, active, ended reason) of the case if known."""
     case_id = case.id
     parties = await Party.select(
         Party.name, Party.id_number_encrypted, Party.phone, Party.staff
     ).where(Party.case == case_id)
-    assignments = await CaseMediator.select(
-        CaseMediator.mediator, CaseMediator.active, CaseMediator.ended_reason
-    ).where(CaseMediator.case == case_id)
-    objected = {r["mediator"] for r in assignments if r["ended_reason"] != ""}
-    active = {r["mediator"] for r in assignments if r["active"]}
+    if assignments is None:
+        rows = await CaseMediator.select(
+            CaseMediator.mediator, CaseMediator.active, CaseMediator.ended_reason
+        ).where(CaseMediator.case == case_id)
+        assignments = [(r["mediator"], r["active"], r["ended_reason"]) for r in rows]
+    objected = {mediator for mediator, _active, ended in assignments if ended != ""}
+    active = {mediator for mediator, is_active, _ended in assignments if is_active}
     facts = assignment.CaseFacts(
         category_code=case.category,
         region_path=case.region_path,

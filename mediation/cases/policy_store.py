@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from mediation.accounts.services import CurrentUser
 from mediation.cases import deadlines
 from mediation.cases.common import CaseError
@@ -21,6 +23,29 @@ async def current_policy() -> deadlines.Policy:
     if row is None:
         return deadlines.default_policy()
     return deadlines.parse_policy(row["body"], "stored deadline policy")
+
+
+# The policy as pages show it (a case's clocks): kept in the process like the holiday calendar,
+# reloaded at once after an edit made here and otherwise at most every REFRESH_SECONDS, so
+# another app server shows an edit within that time. Changes to cases (registration, on-time
+# facts, the sweep) read ``current_policy`` itself.
+REFRESH_SECONDS = 60.0
+_shown: deadlines.Policy | None = None
+_loaded_at: float | None = None
+
+
+async def shown_policy() -> deadlines.Policy:
+    """The policy for display, read again when older than REFRESH_SECONDS."""
+    global _shown, _loaded_at
+    if _shown is None or _loaded_at is None or time.monotonic() - _loaded_at > REFRESH_SECONDS:
+        _shown = await current_policy()
+        _loaded_at = time.monotonic()
+    return _shown
+
+
+def forget_shown_policy() -> None:
+    global _loaded_at
+    _loaded_at = None
 
 
 async def current_policy_json() -> str:
@@ -57,6 +82,7 @@ async def save_policy_text(user: CurrentUser, text: str) -> None:
     except deadlines.PolicyError as exc:
         raise CaseError(_("The policy is not valid: %(detail)s", detail=str(exc)), "body") from exc
     await DeadlinePolicy(body=body, updated_by=user.id).save()
+    forget_shown_policy()
     from mediation.grid.services import record_audit
 
     await record_audit(user, "update", "deadline_policy", "", {}, {"size": len(text)})

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from piccolo.columns.combination import WhereRaw
 from piccolo.custom_types import Combinable
@@ -16,7 +17,7 @@ from mediation.accounts.services import CurrentUser
 from mediation.cases import access, deadlines, ontime, workdays, workflow
 from mediation.cases.common import OPEN_STATUSES, PAGE_SIZE, today
 from mediation.cases.holidays import refresh_calendar
-from mediation.cases.policy_store import current_policy
+from mediation.cases.policy_store import shown_policy
 from mediation.cases.tables import (
     Case,
     CaseEvent,
@@ -25,9 +26,9 @@ from mediation.cases.tables import (
 )
 from mediation.cases.workdays import HolidayCalendar
 from mediation.clock import county_zone, local_date
-from mediation.db import fields_of, is_postgres
+from mediation.db import PreparedSelect, fields_of, is_postgres
 from mediation.grid.tables import Mediator, Region, TeamMember
-from mediation.roles import AREA_ROLES, MEDIATOR_ROLES, TEAM_ROLES
+from mediation.roles import AREA_ROLES
 from mediation.settings import get_settings
 
 # Columns reached through a foreign key are built once: Piccolo copies the referenced table's
@@ -52,8 +53,53 @@ _MEDIATOR_COLUMNS = (
 )
 
 
+# The case page's reads, their SQL built once (see ``db.PreparedSelect``).
+_CASE_ROW = PreparedSelect(
+    lambda case_id: Case.select(*_CASE_COLUMNS).where(Case.id == case_id).limit(1)
+)
+_PARTIES = PreparedSelect(
+    lambda case_id: (
+        Party.select(
+            Party.id,
+            Party.role,
+            Party.kind,
+            Party.name,
+            Party.id_number_masked,
+            Party.phone,
+            Party.address,
+            Party.representative,
+            Party.refuses_mediation,
+            Party.legal_rep,
+            Party.agent_name,
+        )
+        .where(Party.case == case_id)
+        .order_by(Party.id)
+    )
+)
+_EVENTS = PreparedSelect(
+    lambda case_id: (
+        CaseEvent.select(*_EVENT_COLUMNS)
+        .where(CaseEvent.case == case_id)
+        # In time order: records entered afterwards (a backdated follow-up) sit where they belong.
+        .order_by(CaseEvent.at, CaseEvent.id)
+        .output(load_json=True)
+    )
+)
+_TEAM = PreparedSelect(
+    lambda grid_id: TeamMember.select(*_TEAM_COLUMNS).where(TeamMember.grid == grid_id)
+)
+_MEDIATORS = PreparedSelect(
+    lambda case_id: (
+        CaseMediator.select(*_MEDIATOR_COLUMNS)
+        .where(CaseMediator.case == case_id)
+        .order_by(CaseMediator.id)
+    )
+)
+
+
 async def _entitled_row(user: CurrentUser, case_id: int) -> dict | None:
-    row = await Case.select(*_CASE_COLUMNS).where(Case.id == case_id).first()
+    rows = await _CASE_ROW(case_id)
+    row = rows[0] if rows else None
     if not await access.entitled_to_case(user, row):
         return None
     return row
@@ -217,36 +263,10 @@ async def case_detail(user: CurrentUser, case_id: int) -> CaseDetail | None:
     case = await _entitled_row(user, case_id)
     if case is None:
         return None
-    parties = await (
-        Party.select(
-            Party.id,
-            Party.role,
-            Party.kind,
-            Party.name,
-            Party.id_number_masked,
-            Party.phone,
-            Party.address,
-            Party.representative,
-            Party.refuses_mediation,
-            Party.legal_rep,
-            Party.agent_name,
-        )
-        .where(Party.case == case_id)
-        .order_by(Party.id)
-    )
-    events = await (
-        CaseEvent.select(*_EVENT_COLUMNS)
-        .where(CaseEvent.case == case_id)
-        # In time order: records entered afterwards (a backdated follow-up) sit where they belong.
-        .order_by(CaseEvent.at, CaseEvent.id)
-        .output(load_json=True)
-    )
-    team = await TeamMember.select(*_TEAM_COLUMNS).where(TeamMember.grid == case["grid"])
-    mediators = await (
-        CaseMediator.select(*_MEDIATOR_COLUMNS)
-        .where(CaseMediator.case == case_id)
-        .order_by(CaseMediator.id)
-    )
+    parties = await _PARTIES(case_id)
+    events = await _EVENTS(case_id)
+    team = await _TEAM(case["grid"])
+    mediators = await _MEDIATORS(case_id)
     actions = workflow.allowed_actions(
         workflow.CaseStatus(case["status"]), workflow.CaseLevel(case["level"])
     )
@@ -289,21 +309,29 @@ async def case_detail(user: CurrentUser, case_id: int) -> CaseDetail | None:
     )
 
 
+@lru_cache(maxsize=1)
+def _suggestion_link() -> PreparedSelect:
+    from mediation.suggestions.tables import Suggestion  # cases never import suggestions above
+
+    return PreparedSelect(
+        lambda case_id: (
+            Suggestion.select(Suggestion.id, Suggestion.tracking_code, Suggestion.region_path)
+            .where(Suggestion.case == case_id)
+            .limit(1)
+        )
+    )
+
+
 async def suggestion_of_case(user: CurrentUser, case_id: int) -> SuggestionLink | None:
     """The people's suggestion this case was re-routed from, if any.
 
     ``url`` is its page for those who may open it (the suggestion office of the area), else
     None: the code alone still tells a grid worker where the case came from.
     """
-    from mediation.suggestions.tables import Suggestion
-
-    row = (
-        await Suggestion.select(Suggestion.id, Suggestion.tracking_code, Suggestion.region_path)
-        .where(Suggestion.case == case_id)
-        .first()
-    )
-    if row is None:
+    rows = await _suggestion_link()(case_id)
+    if not rows:
         return None
+    row = rows[0]
     may_open = user.has_role(*AREA_ROLES) and (
         not row["region_path"] or user.can_see_path(row["region_path"])
     )
@@ -335,7 +363,7 @@ async def clocks_for(
     ``memo`` (a dict kept for one pass with one policy and one calendar, as the sweep does)
     shares the clocks of cases with the same dates, category, colour and level.
     """
-    policy = policy or await current_policy()
+    policy = policy or await shown_policy()
     calendar = calendar or await refresh_calendar()
     key = ontime.clock_key(case)
     clocks = memo.get(key) if memo is not None else None
@@ -887,30 +915,20 @@ async def list_cases(user: CurrentUser, f: CaseFilters) -> tuple[list[CaseRow], 
 
 async def my_work(user: CurrentUser, limit: int = 50) -> list[CaseRow]:
     """The open cases a person is expected to act on, most urgent first."""
-    query = Case.select(*LIST_COLUMNS).where(Case.status.is_in(OPEN_STATUSES))
-    scope = await access.case_scope(user)
+    query = Case.select(Case.id).where(Case.status.is_in(OPEN_STATUSES))
+    # The team's grids and the cases assigned to the user (a mediator's active assignments:
+    # one profile per staff member) decide both what they may open and what is theirs to do.
+    grids = await access.team_grids(user)
+    assigned = await access.assigned_case_ids(user)
+    scope = await access.case_scope(user, grids, assigned)
     if scope is None:
         return []
     query = query.where(scope)
     conditions: list[Combinable] = []
-    if user.has_role(*TEAM_ROLES):
-        grids = [
-            r["grid"]
-            for r in await TeamMember.select(TeamMember.grid).where(TeamMember.staff == user.id)
-        ]
-        if grids:
-            conditions.append(Case.grid.is_in(grids))
-    if user.has_role(*MEDIATOR_ROLES):
-        mediator = await Mediator.select(Mediator.id).where(Mediator.staff == user.id).first()
-        if mediator:
-            ids = [
-                r["case"]
-                for r in await CaseMediator.select(CaseMediator.case).where(
-                    CaseMediator.mediator == mediator["id"], CaseMediator.active.eq(True)
-                )
-            ]
-            if ids:
-                conditions.append(Case.id.is_in(ids))
+    if grids:
+        conditions.append(Case.grid.is_in(grids))
+    if assigned:
+        conditions.append(Case.id.is_in(assigned))
     if user.has_role("centre_staff"):
         depth = len([p for p in user.region_path.split("/") if p])
         level = {1: "county", 2: "town", 3: "community"}.get(depth, "town")
@@ -920,7 +938,15 @@ async def my_work(user: CurrentUser, limit: int = 50) -> list[CaseRow]:
     combined = conditions[0]
     for c in conditions[1:]:
         combined = combined | c
-    rows = _case_rows(await query.where(combined).order_by(Case.id, ascending=False).limit(limit))
+    # The newest ``limit`` ids first, then their rows: the ids come from the index of open
+    # cases alone (area, level, colour, overdue; or grid), without reading a row of the table
+    # for each open case of the area that is not the user's to act on.
+    newest = query.where(combined).order_by(Case.id, ascending=False).limit(limit)
+    rows = _case_rows(
+        await Case.select(*LIST_COLUMNS)
+        .where(Case.id.is_in(newest))
+        .order_by(Case.id, ascending=False)
+    )
     rank = {"red": 0, "yellow": 1, "green": 2}
     rows.sort(key=lambda r: (not r.overdue, rank.get(r.colour, 3)))
     return rows

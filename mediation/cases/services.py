@@ -42,6 +42,7 @@ from mediation.cases.mediators import (
     end_assignment_on_objection,
     extend_mediation,
     object_to_mediator,
+    ranked_for_detail,
     suggest_mediators,
 )
 from mediation.cases.policy_store import (
@@ -145,6 +146,7 @@ __all__ = [
     "register_case",
     "reveal_party_field",
     "save_policy_text",
+    "ranked_for_detail",
     "suggest_mediators",
     "suggestion_of_case",
     "sweep_deadlines",

@@ -21,7 +21,7 @@ from mediation.cases.tables import (
     SessionParticipant,
 )
 from mediation.clock import utc_now
-from mediation.db import fields_of, write_transaction
+from mediation.db import PreparedSelect, fields_of, write_transaction
 from mediation.grid.tables import Mediator
 from mediation.i18n import format_datetime
 from mediation.i18n import gettext as _
@@ -647,12 +647,17 @@ _SESSION_JOINED = {
 }
 
 
-async def sessions_of_case(case_id: int) -> list[SessionSummary]:
-    rows = (
-        await MediationSession.select(*_SESSION_COLUMNS)
+_SESSIONS_OF_CASE = PreparedSelect(
+    lambda case_id: (
+        MediationSession.select(*_SESSION_COLUMNS)
         .where(MediationSession.case == case_id)
         .order_by(MediationSession.starts_at)
     )
+)
+
+
+async def sessions_of_case(case_id: int) -> list[SessionSummary]:
+    rows = await _SESSIONS_OF_CASE(case_id)
     return [
         SessionSummary(**fields_of(r, {"mediator.staff.display_name": "mediator_name"}))
         for r in rows

@@ -11,7 +11,7 @@ from typing import Any
 from mediation.accounts.services import CurrentUser
 from mediation.cases.services import CaseError, CaseInput, PartyInput, register_case, today
 from mediation.clock import utc_now
-from mediation.db import fields_of, write_transaction
+from mediation.db import PreparedSelect, fields_of, write_transaction
 from mediation.grid.tables import Department, Grid, Region
 from mediation.i18n import gettext as _
 from mediation.inputs import contains
@@ -344,14 +344,17 @@ async def submit_suggestion(
     return cleaned, {}, (code, secret)
 
 
-async def photos_of(suggestion_id: int) -> list[dict]:
-    return (
-        await SuggestionPhoto.select(
-            SuggestionPhoto.id, SuggestionPhoto.width, SuggestionPhoto.height
-        )
+_PHOTOS_OF = PreparedSelect(
+    lambda suggestion_id: (
+        SuggestionPhoto.select(SuggestionPhoto.id, SuggestionPhoto.width, SuggestionPhoto.height)
         .where(SuggestionPhoto.suggestion == suggestion_id)
         .order_by(SuggestionPhoto.id)
     )
+)
+
+
+async def photos_of(suggestion_id: int) -> list[dict]:
+    return await _PHOTOS_OF(suggestion_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -588,9 +591,10 @@ _JOINED_FIELDS = {
 }
 
 
-async def suggestion_for_staff(user: CurrentUser, suggestion_id: int) -> SuggestionDetail | None:
-    row = (
-        await Suggestion.select(
+# The suggestion page's reads, their SQL built once (see ``db.PreparedSelect``).
+_STAFF_ROW = PreparedSelect(
+    lambda suggestion_id: (
+        Suggestion.select(
             *Suggestion.all_columns(exclude=[Suggestion.secret_digest]),
             Suggestion.department.name,
             Suggestion.point.name,
@@ -599,10 +603,23 @@ async def suggestion_for_staff(user: CurrentUser, suggestion_id: int) -> Suggest
             Suggestion.region.name,
         )
         .where(Suggestion.id == suggestion_id)
-        .first()
+        .limit(1)
     )
-    if row is None:
+)
+_STAFF_STEPS = PreparedSelect(
+    lambda suggestion_id: (
+        SuggestionEvent.select(*SuggestionEvent.all_columns(), SuggestionEvent.actor.display_name)
+        .where(SuggestionEvent.suggestion == suggestion_id)
+        .order_by(SuggestionEvent.id)
+    )
+)
+
+
+async def suggestion_for_staff(user: CurrentUser, suggestion_id: int) -> SuggestionDetail | None:
+    rows = await _STAFF_ROW(suggestion_id)
+    if not rows:
         return None
+    row = rows[0]
     if user.has_role(*STAFF_ROLES):
         if row["region_path"] and not user.can_see_path(row["region_path"]):
             return None
@@ -613,13 +630,7 @@ async def suggestion_for_staff(user: CurrentUser, suggestion_id: int) -> Suggest
         department_view = True
     else:
         return None
-    events = (
-        await SuggestionEvent.select(
-            *SuggestionEvent.all_columns(), SuggestionEvent.actor.display_name
-        )
-        .where(SuggestionEvent.suggestion == suggestion_id)
-        .order_by(SuggestionEvent.id)
-    )
+    events = await _STAFF_STEPS(suggestion_id)
     return SuggestionDetail(
         **fields_of(redact(row, department_view), _JOINED_FIELDS),
         events=[StaffStep(**fields_of(e, {"actor.display_name": "actor_name"})) for e in events],
@@ -792,29 +803,48 @@ async def similar_to(
 ) -> list[SimilarSuggestion]:
     """Suggestions on the same matter already in the system (received since the start of the
     same month last year), from the index each process keeps (``similar_index``)."""
-    from mediation.suggestions import similar_index
-
     row = await suggestion_for_staff(user, suggestion_id)
     if row is None:
         return []
+    return [s for s, _place in await similar_with_places(row, limit)]
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarPlace:
+    """Where a similar suggestion sits: its area and the group it belongs to."""
+
+    region_path: str
+    group_leader: int | None
+
+
+async def similar_with_places(
+    row: SuggestionDetail, limit: int = 8
+) -> list[tuple[SimilarSuggestion, SimilarPlace]]:
+    """``similar_to`` for a suggestion already read (``suggestion_for_staff``), each with its
+    area and group (the page shows only those the user may see, and which are grouped)."""
+    from mediation.suggestions import similar_index
+
     since = date(today().year - 1, today().month, 1)
     new = similarity.SuggestionText(row.id, row.title, row.reason, row.measures)
     found = await similar_index.find_similar(new, since, limit)
     if not found:
         return []
-    rows = await Suggestion.select(*_SIMILAR_COLUMNS).where(
-        Suggestion.id.is_in([i for i, _score in found])
-    )
+    rows = await Suggestion.select(
+        *_SIMILAR_COLUMNS, Suggestion.region_path, Suggestion.group_leader
+    ).where(Suggestion.id.is_in([i for i, _score in found]))
     by_id = {c["id"]: c for c in rows}
     return [
-        SimilarSuggestion(
-            id=by_id[i]["id"],
-            title=by_id[i]["title"],
-            reason=by_id[i]["reason"],
-            measures=by_id[i]["measures"],
-            tracking_code=by_id[i]["tracking_code"],
-            status=by_id[i]["status"],
-            score=round(score, 2),
+        (
+            SimilarSuggestion(
+                id=by_id[i]["id"],
+                title=by_id[i]["title"],
+                reason=by_id[i]["reason"],
+                measures=by_id[i]["measures"],
+                tracking_code=by_id[i]["tracking_code"],
+                status=by_id[i]["status"],
+                score=round(score, 2),
+            ),
+            SimilarPlace(by_id[i]["region_path"] or "", by_id[i]["group_leader"]),
         )
         for i, score in found
         if i in by_id

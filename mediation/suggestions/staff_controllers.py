@@ -326,22 +326,13 @@ async def _similar(
     user: CurrentUser, row: services.SuggestionDetail, group: dict
 ) -> list[services.SimilarSuggestion]:
     """Similar suggestions the user may group with (the finder does not know about scopes)."""
-    found = await services.similar_to(user, row.id)
-    if not found:
-        return []
-    paths = await Suggestion.select(
-        Suggestion.id, Suggestion.region_path, Suggestion.group_leader
-    ).where(Suggestion.id.is_in([s.id for s in found]))
-    by_id = {p["id"]: p for p in paths}
     grouped = {m["id"] for m in group["members"]} | {row.group_leader}
     shown = []
-    for s in found:
-        info = by_id.get(s.id) or {}
-        path = info.get("region_path") or ""
-        if path and not user.can_see_path(path):
+    for s, place in await services.similar_with_places(row):
+        if place.region_path and not user.can_see_path(place.region_path):
             continue
         s.in_group = s.id in grouped or (
-            bool(row.group_leader) and info.get("group_leader") == row.group_leader
+            bool(row.group_leader) and place.group_leader == row.group_leader
         )
         shown.append(s)
     return shown

@@ -143,13 +143,13 @@ async def test_the_mediator_ranking_is_worked_out_only_where_it_is_shown(
     from tests.helpers import login
 
     calls: list[int] = []
-    original = services.suggest_mediators
+    original = services.ranked_for_detail
 
-    async def counting(user, case_id):
-        calls.append(case_id)
-        return await original(user, case_id)
+    async def counting(case):
+        calls.append(case.id)
+        return await original(case)
 
-    monkeypatch.setattr(services, "suggest_mediators", counting)
+    monkeypatch.setattr(services, "ranked_for_detail", counting)
     centre = await user("centre1")
     row = (
         await CaseMediator.select(CaseMediator.case)
@@ -173,6 +173,30 @@ async def test_the_mediator_ranking_is_worked_out_only_where_it_is_shown(
     )
     page = (await client.get(f"/cases/{case_id}")).text
     assert calls[-1] == case_id and f"/cases/{case_id}?mediators=1#mediators" not in page
+
+
+async def test_the_ranking_from_the_page_is_the_ranking_by_id(new_key):
+    """The case page ranks mediators from the case it has read (its assignments included):
+    the same mediators, order, reasons and warnings as ``suggest_mediators`` reading the case
+    itself, for every open case of the demo centre1 may open."""
+    centre = await user("centre1")
+    ids = [
+        r["id"]
+        for r in await Case.select(Case.id)
+        .where(Case.status.is_in(["registered", "accepted", "mediating"]))
+        .order_by(Case.id)
+    ]
+    checked, ranked = 0, 0
+    for case_id in ids:
+        case = await services.case_detail(centre, case_id)
+        if case is None:
+            continue
+        by_id = await services.suggest_mediators(centre, case_id)
+        from_page = await services.ranked_for_detail(case)
+        assert from_page == by_id, case_id
+        checked += 1
+        ranked += bool(from_page)
+    assert checked >= 3 and ranked >= 3
 
 
 async def test_digits_find_what_the_text_and_phone_paths_found_but_amounts_in_a_summary(new_key):
@@ -294,3 +318,65 @@ async def test_a_search_through_the_parties_pages_as_its_condition_does(monkeypa
                     staff, services.CaseFilters(q=term, page=1, before=expected[2])
                 )
                 assert [r.id for r in before] == expected[:2]
+
+
+async def _my_work_in_one_read(user, limit: int = 50) -> list[int]:
+    """ "My work" as it was read before the open-case indexes: one select of the rows."""
+    from piccolo.columns.combination import Or
+
+    from mediation.cases import access
+    from mediation.cases.queries import LIST_COLUMNS
+    from mediation.roles import MEDIATOR_ROLES, TEAM_ROLES
+
+    scope = await access.case_scope(user)
+    if scope is None:
+        return []
+    conditions = []
+    if user.has_role(*TEAM_ROLES) and (grids := await access.team_grids(user)):
+        conditions.append(Case.grid.is_in(grids))
+    if user.has_role(*MEDIATOR_ROLES) and (ids := await access.assigned_case_ids(user)):
+        conditions.append(Case.id.is_in(ids))
+    if user.has_role("centre_staff"):
+        depth = len([p for p in user.region_path.split("/") if p])
+        level = {1: "county", 2: "town", 3: "community"}.get(depth, "town")
+        conditions.append((Case.level == level) | (Case.colour == "red") | (Case.overdue.eq(True)))
+    if not conditions:
+        return []
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined = Or(combined, condition)
+    rows = (
+        await Case.select(*LIST_COLUMNS)
+        .where(Case.status.is_in(services.OPEN_STATUSES), scope, combined)
+        .order_by(Case.id, ascending=False)
+        .limit(limit)
+    )
+    return [r["id"] for r in rows]
+
+
+async def test_my_work_lists_what_one_read_of_the_rows_listed_for_every_demo_user():
+    """The newest ids first (from the open-case indexes), then their rows: the same cases for
+    every demo user who has a "my work" page, also with a limit that cuts the list short."""
+    from mediation.grid.tables import Staff
+
+    compared = 0
+    for row in await Staff.select(Staff.username).order_by(Staff.id):
+        staff = await user(row["username"])
+        for limit in (50, 3):
+            expected = await _my_work_in_one_read(staff, limit)
+            listed = await services.my_work(staff, limit)
+            assert sorted(r.id for r in listed) == sorted(expected), (row["username"], limit)
+            compared += bool(expected)
+    assert compared >= 6
+
+
+def test_the_open_case_indexes_name_the_open_statuses():
+    """The partial indexes of "my work" hold the cases whose status is open: if the open
+    statuses change, a new migration must rebuild them."""
+    import importlib
+    import re
+
+    migration = importlib.import_module(
+        "mediation.cases.piccolo_migrations.cases_2026_11_30t17_20_00_000000"
+    )
+    assert re.findall(r"'(\w+)'", migration.OPEN) == list(services.OPEN_STATUSES)
