@@ -971,29 +971,25 @@ def _insert_escalations(rng: random.Random, plan: Plan) -> None:
     plan.steps[after:after] = escalations
 
 
-# The oldest registration, in days before today: the dashboard's trend covers twelve months.
-HISTORY_DAYS = 360
-
-
 def _registration_day(rng: random.Random, plan: Plan, today: date) -> date:
     """Back from today so the last move lies at a believable distance for the status."""
     span = plan.steps[-1].day if plan.steps else 0
     since_last = {
         "registered": (0, 1),
         "accepted": (0, 3),
-        "declined": (3, 350),
+        "declined": (3, 290),
         "mediating": (1, 24),
         "settled": (1, 6),
         "terminated": (1, 14),
         "performing": (3, 40),
         "performed": (1, 12),
         "breached": (2, 25),
-        "closed": (2, 350),
+        "closed": (2, 290),
     }[plan.final]
     lo, hi = since_last
     if plan.overdue_intended:
         lo, hi = {"registered": (5, 9), "accepted": (12, 20), "mediating": (36, 45)}[plan.final]
-    gap = rng.randint(lo, max(lo, min(hi, HISTORY_DAYS - span)))
+    gap = rng.randint(lo, max(lo, min(hi, 300 - span)))
     if (
         plan.final == "mediating"
         and plan.scenario.category == "labour"
