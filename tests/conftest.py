@@ -43,6 +43,7 @@ import re
 import shutil
 import sqlite3
 import tempfile
+import threading
 import weakref
 from pathlib import Path
 from typing import Any
@@ -66,13 +67,15 @@ _TEMPLATE_URL = os.environ.get("TEST_DATABASE_URL") or ""
 
 
 def _worker_database_url(url: str) -> str:
+    """This process's PostgreSQL database: ``<template>_gw0`` under xdist, else
+    ``<template>_main`` (the tests never run in the template itself)."""
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"{parts.path}_{_WORKER}"))
+    return urlunsplit(parts._replace(path=f"{parts.path}_{_WORKER or 'main'}"))
 
 
 os.environ["MEDIATION_DATA_DIR"] = str(_DATA_DIR)
 if _TEMPLATE_URL:
-    os.environ["DATABASE_URL"] = _worker_database_url(_TEMPLATE_URL) if _WORKER else _TEMPLATE_URL
+    os.environ["DATABASE_URL"] = _worker_database_url(_TEMPLATE_URL)
 else:
     os.environ["DATABASE_URL"] = f"sqlite:///{_DATA_DIR / 'test.sqlite3'}"
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-use-0123456789")
@@ -277,7 +280,10 @@ else:
 async def _copy_postgres_database(source: str, target: str) -> None:
     """``target`` dropped and created anew as a copy of ``source`` (nobody may be connected to
     ``source``: the suite opens a connection per query, and copies are made under the lock)."""
+    global _pg_copy
     _forget_idle_connections()
+    _restorer.close()
+    _pg_copy = "used"
     maintenance = urlunsplit(urlsplit(_TEMPLATE_URL)._replace(path="/postgres"))
     conn = await asyncpg.connect(maintenance)
     try:
@@ -311,20 +317,20 @@ def database() -> None:
         if not ready.exists():
             if not _TEMPLATE_URL:
                 _build_sqlite_template()
-            elif _WORKER:
-                _build_postgres_template()
             else:
-                asyncio.run(_prepare_database())  # built where the tests run
+                _build_postgres_template()
             ready.touch()
         elif not _TEMPLATE_URL:
             _copy_sqlite_template()
-        elif _WORKER:
+        else:
             asyncio.run(
                 _copy_postgres_database(
                     _database_name(_TEMPLATE_URL), _database_name(os.environ["DATABASE_URL"])
                 )
             )
-        # Without xdist on PostgreSQL the tests run in the template itself.
+        if _TEMPLATE_URL:
+            global _pg_copy
+            _pg_copy = "fresh"
 
 
 def _drop_cached_rows() -> None:
@@ -361,13 +367,17 @@ def _module_database(request) -> None:
     request.getfixturevalue("database")
     if not _TEMPLATE_URL:
         _fresh_sqlite_copy()
-    elif _WORKER:
+        return
+    global _pg_copy
+    if _pg_copy != "fresh":
         _fresh_postgres_copy()
+    _pg_copy = "used"
 
 
 def _fresh_postgres_copy() -> None:
     """This worker's database made anew from the template (under the run's lock: a copy
     cannot be made while another process is copying the same template)."""
+    global _pg_copy
     with open(_RUN_DIR / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         asyncio.run(
@@ -375,7 +385,74 @@ def _fresh_postgres_copy() -> None:
                 _database_name(_TEMPLATE_URL), _database_name(os.environ["DATABASE_URL"])
             )
         )
+    _pg_copy = "fresh"
     _drop_cached_rows()
+
+
+# What this process's PostgreSQL database is: "fresh" (a copy of the template nothing has
+# written yet), "restorable" (tests/postgres_restore.sql installed: ``_test.restore()`` brings
+# back the template's rows) or "used" (written by tests that do not restore: ``module_database``
+# modules, browser tests; a new copy comes first).
+_pg_copy = "used"
+_RESTORE_SQL = Path(__file__).resolve().parent / "postgres_restore.sql"
+
+
+class _Restorer:
+    """The one connection that restores this process's PostgreSQL database before each test,
+    kept open in an event loop of its own thread (the tests' event loops come and go, and a
+    new connection costs tens of milliseconds)."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connection: asyncpg.Connection | None = None
+
+    def _run(self, coroutine: Any) -> Any:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            threading.Thread(target=self._loop.run_forever, name="restorer", daemon=True).start()
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    async def _connect(self) -> asyncpg.Connection:
+        if self._connection is None or self._connection.is_closed():
+            self._connection = await asyncpg.connect(
+                os.environ["DATABASE_URL"], server_settings={"synchronous_commit": "off"}
+            )
+        return self._connection
+
+    async def _execute(self, script: str) -> None:
+        await (await self._connect()).execute(script)
+
+    async def _fetchval(self, query: str) -> Any:
+        return await (await self._connect()).fetchval(query)
+
+    def execute(self, script: str) -> None:
+        self._run(self._execute(script))
+
+    def fetchval(self, query: str) -> Any:
+        return self._run(self._fetchval(query))
+
+    def close(self) -> None:
+        """Before the database is dropped."""
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            self._run(connection.close())
+
+
+_restorer = _Restorer()
+
+
+def _restore_postgres() -> None:
+    """This process's database holds the template's rows again: the writes of the tests
+    before are undone (or, after tests that do not restore, a new copy is made)."""
+    global _pg_copy
+    if _pg_copy == "used":
+        _fresh_postgres_copy()
+    if _pg_copy == "fresh":
+        _restorer.execute(_RESTORE_SQL.read_text(encoding="utf-8"))
+        _pg_copy = "restorable"
+        _drop_cached_rows()
+    elif _restorer.fetchval("SELECT _test.restore()"):
+        _drop_cached_rows()
 
 
 @pytest.fixture(autouse=True)
@@ -388,13 +465,16 @@ def _demo_database(request) -> None:
     if request.node.get_closest_marker("pure") is not None:
         return
     request.getfixturevalue("database")
-    if _TEMPLATE_URL:
-        return
     if request.node.get_closest_marker("module_database") is not None:
         return
     if request.node.get_closest_marker("browser") is not None:
+        global _pg_copy
+        _pg_copy = "used"
         return
-    _fresh_sqlite_copy()
+    if _TEMPLATE_URL:
+        _restore_postgres()
+    else:
+        _fresh_sqlite_copy()
 
 
 @pytest.fixture
