@@ -39,6 +39,8 @@ BEGIN
         END IF;
         EXECUTE format('CREATE TABLE _test.%1$I AS SELECT %2$s FROM public.%1$I',
                        t.relname, t.columns);
+        -- The restore looks its rows up by key.
+        EXECUTE format('ALTER TABLE _test.%I ADD PRIMARY KEY (%s)', t.relname, t.keys);
         EXECUTE format('CREATE UNLOGGED TABLE _test.%I AS SELECT %s FROM public.%I WITH NO DATA',
                        t.relname || '/keys', t.keys, t.relname);
         INSERT INTO _test.copied VALUES (t.relname, t.columns, t.keys);
