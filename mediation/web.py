@@ -10,7 +10,7 @@ from urllib.parse import quote, unquote_to_bytes, urlsplit
 from litestar import MediaType, Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders, UploadFile
-from litestar.enums import RequestEncodingType
+from litestar.enums import RequestEncodingType, ScopeType
 from litestar.exceptions import (
     ClientException,
     HTTPException,
@@ -114,7 +114,7 @@ def csrf_cookie_refresh_middleware(secret: str) -> Any:
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            if scope["type"] == ScopeType.HTTP and scope["method"] in ("GET", "HEAD"):
                 _drop_stale_csrf_cookie(scope, valid)
             await app(scope, receive, send)
 
@@ -162,7 +162,7 @@ def options_middleware(app: ASGIApp) -> ASGIApp:
     controller's guards, which refuse it for lack of a user (authentication skips OPTIONS)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+        if scope["type"] == ScopeType.HTTP and scope["method"] == "OPTIONS":
             allowed = scope["app"].state.get("allowed_methods", {}).get(scope.get("path_template"))
             if allowed:
                 response = ASGIResponse(status_code=204, headers={"Allow": allowed})

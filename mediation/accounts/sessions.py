@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from litestar.connection import ASGIConnection
 from litestar.middleware.session.server_side import (
@@ -43,7 +43,9 @@ class QuietSessionBackend(ServerSideSessionBackend):
         return data
 
     def get_session_id(self, connection: ASGIConnection) -> str:
-        return connection.scope.get(_NEW_ID) or super().get_session_id(connection)
+        # The scope's TypedDict does not know our key; store_in_message puts a str there.
+        new_id = cast("str | None", connection.scope.get(_NEW_ID))
+        return new_id or super().get_session_id(connection)
 
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection
