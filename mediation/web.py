@@ -92,7 +92,7 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     headers["X-Content-Type-Options"] = "nosniff"
     if not scope["path"].startswith("/static/") and "cache-control" not in headers:
         headers["Cache-Control"] = "no-store"
-    left = scope.get("mediation.session_left")  # type: ignore[typeddict-item]
+    left = scope.get("mediation.session_left")
     if isinstance(left, int):
         # The page's session warning (static/app.js) follows what each request left.
         headers["X-Session-Left"] = str(left)
@@ -227,7 +227,7 @@ def error_page(request: Request, status_code: int, detail: str = "") -> Response
     if request.cookies.get(KIOSK_COOKIE) and request.scope.get(KIOSK_SCOPE) is None:
         # An error on a kiosk tablet stays in the kiosk (whether the token is still valid
         # only decides what the kiosk pages themselves allow, not how this page looks).
-        request.scope[KIOSK_SCOPE] = {}  # type: ignore[literal-required]
+        request.scope[KIOSK_SCOPE] = {}  # type: ignore[literal-required]  # our key in the scope
     return Template(
         "errors/error.html",
         context={"status_code": status_code, "title": title, "detail": detail},

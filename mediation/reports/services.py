@@ -167,7 +167,7 @@ async def _daily(scope: Scope, start: date, end: date, wanted, measures, by_mont
     sums: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0)])
     for row in await query.group_by(*columns):
         key = tuple(row[c] for c in (*names, "days", "detail"))
-        for month, region, measure, dim, value in rollups.expand(key):  # type: ignore[arg-type]
+        for month, region, measure, dim, value in rollups.expand(key):
             if region != scope.path or dim not in wanted:
                 continue
             entry = sums[(measure, dim, value, month if by_month else None)]

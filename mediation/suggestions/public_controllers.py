@@ -124,7 +124,7 @@ async def _kiosk_point(request: Request) -> dict | None:
     """The point of the tablet this request comes from (its device cookie), if it is a bound
     kiosk; noted in the scope so that every public page renders in kiosk mode (base.html)."""
     point = await services.point_for_token(request.cookies.get(KIOSK_COOKIE))
-    request.scope[KIOSK_SCOPE] = point  # type: ignore[literal-required]
+    request.scope[KIOSK_SCOPE] = point  # type: ignore[literal-required]  # our key in the scope
     return point
 
 
