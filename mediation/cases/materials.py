@@ -18,14 +18,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
+from piccolo.columns import Column
 from PIL import Image
 from pypdf import PdfReader, PdfWriter, Transformation
 from pypdf.errors import PdfReadError
 
 from mediation import clock, files, uploads
 from mediation.accounts.services import CurrentUser
-from mediation.cases.services import CaseError, case_for, record_event
+from mediation.cases.services import CaseError, CaseRecord, case_for, record_event
 from mediation.cases.tables import Attachment, CaseEvent, MediationSession, Party
 from mediation.db import PreparedSelect
 from mediation.i18n import LazyText
@@ -121,7 +123,7 @@ async def read_stored(data_dir: Path, stored_as: str) -> bytes | None:
     return await files.read(data_dir, files.ATTACHMENTS, stored_as)
 
 
-async def entitled_case(user: CurrentUser, case_id: int) -> dict:
+async def entitled_case(user: CurrentUser, case_id: int) -> CaseRecord:
     """The case if this person is entitled to it, else a MaterialError as if it did not exist."""
     case = await case_for(user, case_id)
     if case is None:
@@ -267,17 +269,17 @@ async def _clean_legacy_photo(data_dir: Path, row: dict) -> dict:
     await files.save(
         data_dir, files.ATTACHMENTS, thumbnail, await asyncio.to_thread(_thumbnail, photo.content)
     )
-    values = {
-        Attachment.stored_as: stored,
-        Attachment.thumbnail_as: thumbnail,
-        Attachment.content_type: "image/jpeg",
-        Attachment.size: len(photo.content),
-        Attachment.sha256: checked.sha256,
-        Attachment.metadata_removed: True,
+    changed: dict[Column | str, Any] = {  # by column name, for the row returned as well
+        "stored_as": stored,
+        "thumbnail_as": thumbnail,
+        "content_type": "image/jpeg",
+        "size": len(photo.content),
+        "sha256": checked.sha256,
+        "metadata_removed": True,
     }
-    await Attachment.update(values).where(Attachment.id == row["id"])
+    await Attachment.update(changed).where(Attachment.id == row["id"])
     await files.delete(data_dir, files.ATTACHMENTS, row["stored_as"])
-    return {**row, **{column._meta.name: value for column, value in values.items()}}
+    return {**row, **changed}
 
 
 _preview_locks: dict[tuple[int, int], asyncio.Lock] = {}
@@ -471,7 +473,10 @@ def append_pdf_appendices(case_file: bytes, appendices: list[tuple[int, bytes | 
                 anchor = destinations.get(f"appendix-pdf-{material_id}-{n}")
                 if anchor is None:
                     break
-                _fit(writer.pages[reader.get_destination_page_number(anchor)], page)
+                page_number = reader.get_destination_page_number(anchor)
+                if page_number is None:
+                    break
+                _fit(writer.pages[page_number], page)
         except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError):
             logger.warning("material %s could not be drawn into the case file", material_id)
     out = io.BytesIO()
