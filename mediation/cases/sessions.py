@@ -264,7 +264,16 @@ async def _active_on_case(mediator_ids: list[int], case_id: int) -> dict[int, st
     return {r["mediator"]: r["mediator.staff.display_name"] for r in rows}
 
 
-async def assigned_mediators(case_id: int) -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class AssignedMediator:
+    """A mediator active on a case: ``id`` is the mediator, ``staff`` their account."""
+
+    id: int
+    staff: int
+    name: str
+
+
+async def assigned_mediators(case_id: int) -> list[AssignedMediator]:
     """The case's active mediators, for the new-session form (ticked by default)."""
     rows = (
         await CaseMediator.select(
@@ -275,7 +284,7 @@ async def assigned_mediators(case_id: int) -> list[dict]:
         .where(CaseMediator.case == case_id, CaseMediator.active.eq(True))
         .order_by(CaseMediator.id)
     )
-    return list({r["id"]: r for r in rows}.values())
+    return [AssignedMediator(**r) for r in {r["id"]: r for r in rows}.values()]
 
 
 async def _scheduled_session(user: CurrentUser, session_id: int) -> SessionRecord:
