@@ -222,12 +222,12 @@ async def register_case(inp: CaseInput, actor: CurrentUser, idempotency_key: str
 async def _notify_on_register(case: Case, grid: dict, actor: CurrentUser, policy) -> None:
     team = await grid_team(grid["id"])
     message = _("New case %(number)s: %(summary)s", number=case.number, summary=case.summary)
-    await notify([m["staff"] for m in team if m["staff"] != actor.id], case.id, "new_case", message)
+    await notify([m.staff for m in team if m.staff != actor.id], case.id, "new_case", message)
     targets = deadlines.notifications_on_register(policy, case.category, case.colour, "grid")
     urgent = case.colour == "red" or case.public_security_risk
     if not (urgent or targets):
         return
-    police = [m["staff"] for m in team if m["role"] == "police"]
+    police = [m.staff for m in team if m.role == "police"]
     centre = await centre_staff(case.region_path, "town")
     recipients = []
     if urgent or "police" in targets:

@@ -513,7 +513,7 @@ async def request_reschedule(who: Access, session_id: int, reason: str) -> None:
         note=reason,
     )
     case = await _case_of(who.case_id, Case.number, Case.grid)
-    recipients = [row["staff"] for row in await case_services.grid_team(case["grid"])]
+    recipients = [member.staff for member in await case_services.grid_team(case["grid"])]
     if session["mediator.staff"]:
         recipients.append(session["mediator.staff"])
     await case_services.notify(
