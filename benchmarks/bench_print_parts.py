@@ -25,7 +25,10 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,7 +45,10 @@ def _median_ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:.1f} ms (min {min(values) * 1000:.1f})"
 
 
-def _cpu(function, *args) -> tuple[float, object]:
+T = TypeVar("T")
+
+
+def _cpu(function: Callable[..., T], *args: Any) -> tuple[float, T]:
     started = time.process_time()
     result = function(*args)
     return time.process_time() - started, result
@@ -63,7 +69,9 @@ async def measure(runs: int) -> None:
     await db.start()
     try:
         staff = await Staff.select(Staff.id).where(Staff.username == "centre2").first()
+        assert staff is not None, "the demo county has centre2"
         user = await load_user(staff["id"])
+        assert user is not None
         conn = sqlite3.connect(bench_pdf.SERVER_DATA / "bench.sqlite3")
         agreement_id = conn.execute(
             "SELECT id FROM agreement WHERE status <> 'draft' AND \"case\" <> ? ORDER BY id",
@@ -81,8 +89,9 @@ async def measure(runs: int) -> None:
             print(f"print_context ({label}): wall {_median_ms(walls)}, CPU {_median_ms(cpus)}")
         context = await agreements.print_context(user, agreement_id, "http://x", full_ids=False)
         file_context = await case_file_context(user, long_case, "http://x")
-        file_context.update(
-            await materials.case_file_context(user, long_case, get_settings().data_dir)
+        file_context = replace(
+            file_context,
+            materials=await materials.case_file_context(user, long_case, get_settings().data_dir),
         )
     finally:
         await db.stop()
@@ -109,9 +118,7 @@ async def measure(runs: int) -> None:
 
     base = pdf.DOCUMENTS_DIR.as_uri() + "/"
     parse = [_cpu(lambda: HTML(string=html, base_url=base))[0] for _ in range(runs)]
-    pairs = [
-        (m["id"], m["appendix_pdf"]) for m in file_context["materials"] if m.get("appendix_pdf")
-    ]
+    pairs = [(m.id, m.appendix_pdf) for m in file_context.materials if m.appendix_pdf]
     variants = {
         "as printed": html,
         "no page-margin boxes": html.replace(

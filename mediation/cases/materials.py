@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from piccolo.columns import Column
 from PIL import Image
@@ -269,17 +269,18 @@ async def _clean_legacy_photo(data_dir: Path, row: dict) -> dict:
     await files.save(
         data_dir, files.ATTACHMENTS, thumbnail, await asyncio.to_thread(_thumbnail, photo.content)
     )
-    changed: dict[Column | str, Any] = {  # by column name, for the row returned as well
-        "stored_as": stored,
-        "thumbnail_as": thumbnail,
-        "content_type": "image/jpeg",
-        "size": len(photo.content),
-        "sha256": checked.sha256,
-        "metadata_removed": True,
+    values: dict[Column, Any] = {
+        Attachment.stored_as: stored,
+        Attachment.thumbnail_as: thumbnail,
+        Attachment.content_type: "image/jpeg",
+        Attachment.size: len(photo.content),
+        Attachment.sha256: checked.sha256,
+        Attachment.metadata_removed: True,
     }
-    await Attachment.update(changed).where(Attachment.id == row["id"])
+    # Piccolo asks for dict[Column | str, Any]; keyed by columns alone is as good (invariance).
+    await Attachment.update(cast(dict[Column | str, Any], values)).where(Attachment.id == row["id"])
     await files.delete(data_dir, files.ATTACHMENTS, row["stored_as"])
-    return {**row, **changed}
+    return {**row, **{column._meta.name: value for column, value in values.items()}}
 
 
 _preview_locks: dict[tuple[int, int], asyncio.Lock] = {}
@@ -473,10 +474,10 @@ def append_pdf_appendices(case_file: bytes, appendices: list[tuple[int, bytes | 
                 anchor = destinations.get(f"appendix-pdf-{material_id}-{n}")
                 if anchor is None:
                     break
-                page_number = reader.get_destination_page_number(anchor)
-                if page_number is None:
-                    break
-                _fit(writer.pages[page_number], page)
+                number = reader.get_destination_page_number(anchor)
+                if number is None:  # an anchor on no page: as a broken file, left out
+                    raise ValueError(f"appendix-pdf-{material_id}-{n} is on no page")
+                _fit(writer.pages[number], page)
         except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError):
             logger.warning("material %s could not be drawn into the case file", material_id)
     out = io.BytesIO()
