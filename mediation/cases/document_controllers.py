@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any
 
@@ -95,11 +96,9 @@ class CaseDocumentController(Controller):
             )
         except CaseError as exc:
             raise NotFoundException() from exc
-        context.update(
-            await materials.case_file_context(
-                current_user(request), case_id, request.app.state.settings.data_dir
-            )
+        filed = await materials.case_file_context(
+            current_user(request), case_id, request.app.state.settings.data_dir
         )
-        pdf = await render_pdf_async("documents/case_file.html", context)
-        pdf = await materials.append_pdf_appendices_async(pdf, context["materials"])
+        pdf = await render_pdf_async("documents/case_file.html", replace(context, materials=filed))
+        pdf = await materials.append_pdf_appendices_async(pdf, filed)
         return pdf_response(pdf, f"case-file-{case_id}.pdf")
