@@ -19,7 +19,7 @@ from mediation.cases.access import case_entitled
 from mediation.cases.controller_support import SESSION_ROLES, Form, grouped, pdf_response
 from mediation.cases.services import CaseError
 from mediation.clock import local_today
-from mediation.documents.pdf import render_html, render_pdf_async
+from mediation.documents.pdf import print_from_database, render_html
 from mediation.i18n import gettext as _
 from mediation.web import public_url, see_other
 
@@ -216,10 +216,15 @@ class AgreementController(Controller):
     ) -> Response:
         user = current_user(request)
         try:
-            context = await agreements.print_context(user, agreement_id, public_url(request, ""))
+            pdf = await print_from_database(
+                "documents/agreement.html",
+                agreements.print_context,
+                user,
+                agreement_id,
+                public_url(request, ""),
+            )
         except CaseError as exc:
             raise NotFoundException() from exc
-        pdf = await render_pdf_async("documents/agreement.html", context)
         return pdf_response(pdf, f"agreement-{agreement_id}.pdf")
 
     @post("/{agreement_id:int}/preview.pdf", status_code=200)
@@ -263,12 +268,17 @@ class AgreementController(Controller):
         except ValueError:
             pass
         try:
-            context = await agreements.print_context(
-                user, agreement_id, public_url(request, ""), unsaved=unsaved
+            pdf = await print_from_database(
+                "documents/agreement.html",
+                agreements.print_context,
+                user,
+                agreement_id,
+                public_url(request, ""),
+                True,
+                unsaved,
             )
         except CaseError as exc:
             raise NotFoundException() from exc
-        pdf = await render_pdf_async("documents/agreement.html", context)
         return pdf_response(pdf, f"agreement-{agreement_id}-preview.pdf")
 
 

@@ -445,15 +445,6 @@ def append_pdf_appendices(case_file: bytes, appendices: list[tuple[int, bytes | 
     return out.getvalue()
 
 
-async def append_pdf_appendices_async(case_file: bytes, materials: list[dict]) -> bytes:
-    pairs = [(m["id"], m["appendix_pdf"]) for m in materials if m.get("appendix_pdf")]
-    if not pairs:
-        return case_file
-    from mediation.documents.pdf import run_off_loop
-
-    return await run_off_loop(append_pdf_appendices, case_file, pairs)
-
-
 async def case_file_context(user: CurrentUser, case_id: int, data_dir: Path) -> dict:
     """What the case file's materials part needs; printing the materials is an access to
     them, so it is recorded like opening one."""

@@ -52,7 +52,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
@@ -565,7 +565,8 @@ def _in_locale(
     locale: str, categories: CategoryList | None, function: Callable[..., T], args: tuple
 ) -> T:
     """In a printing process: the caller's locale, and the dispute categories the app process
-    has loaded from its table (a printing process never reads the database itself)."""
+    has loaded from its table (the labels a document prints are the app's, even where the
+    printing process reads the document's rows itself: ``print_from_database``)."""
     if categories is not None:
         set_categories(categories)
     token = i18n.set_locale(locale)
@@ -613,6 +614,92 @@ async def render_pdf_async(template_name: str, context: dict) -> bytes:
         render_html, template_name, context, limiter=_print_limiter()
     )
     return await run_off_loop(html_to_pdf, html)
+
+
+async def print_from_database(
+    template_name: str,
+    build: Callable[..., Awaitable[Any]],
+    *args: Any,
+    after: Callable[[bytes, Any], bytes] | None = None,
+) -> bytes:
+    """A document whose context comes from the database: ``build(*args)`` reads it, the
+    template renders it, ``after(pdf, context)`` (optional) finishes the file.
+
+    With printing processes all three run there, the reads included, on the printing
+    process's own connection to the same database: the app process only hands over the
+    arguments and sends the bytes back, so a page served meanwhile waits neither for the
+    reads (an agreement's are seven queries and the decryption of its parties' ID numbers)
+    nor for the layout. ``build`` and ``after`` must be module-level functions and the
+    arguments picklable; an exception ``build`` raises (say, the case is not the user's)
+    reaches the caller as it was raised. Without printing processes (``PDF_WORKERS=0``) the
+    context is read here and rendered in a worker thread.
+    """
+    if print_pool() is None:
+        context = await build(*args)
+        pdf = await render_pdf_async(template_name, context)
+        if after is not None:
+            pdf = await anyio.to_thread.run_sync(after, pdf, context, limiter=_print_limiter())
+        return pdf
+    return await run_off_loop(
+        _build_and_render, _database_location(), template_name, build, args, after
+    )
+
+
+def _database_location() -> str:
+    """Where this process's engine points now (the tests move it to a fresh copy per test)."""
+    from piccolo.engine.sqlite import SQLiteEngine
+
+    from mediation import db
+
+    engine = db.engine()
+    if isinstance(engine, SQLiteEngine):
+        return f"sqlite:///{engine.path}"
+    return str(engine.config["dsn"])
+
+
+_job_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _build_and_render(
+    database_url: str,
+    template_name: str,
+    build: Callable[..., Awaitable[Any]],
+    args: tuple,
+    after: Callable[[bytes, Any], bytes] | None,
+) -> bytes:
+    """In a printing process: read the context on this process's event loop (kept for its
+    connections), then render it and finish the file."""
+    global _job_loop
+    if _job_loop is None:
+        _job_loop = asyncio.new_event_loop()
+    _job_loop.run_until_complete(_follow_database(database_url))
+    context = _job_loop.run_until_complete(build(*args))
+    pdf = render_pdf(template_name, context)
+    return after(pdf, context) if after is not None else pdf
+
+
+async def _follow_database(database_url: str) -> None:
+    """A printing process reads the database the app process names with each job; on
+    PostgreSQL with a pool (``DB_POOL_SIZE``) through a pool of its own of at most two
+    connections, opened on its first job."""
+    from piccolo.engine.sqlite import SQLiteEngine
+
+    from mediation import db
+    from mediation.settings import get_settings
+
+    engine = db.engine()
+    if isinstance(engine, SQLiteEngine):
+        engine.path = database_url.removeprefix("sqlite:///")
+        return
+    if engine.config.get("dsn") != database_url:
+        if engine.pool is not None:
+            await engine.close_connection_pool()
+            engine.pool = None
+        engine.config["dsn"] = database_url
+    if engine.pool is None and get_settings().db_pool_size > 0:
+        await engine.start_connection_pool(
+            min_size=1, max_size=min(2, get_settings().db_pool_size), reset=db.release_connection
+        )
 
 
 def _unpicklable(context: dict) -> bool:

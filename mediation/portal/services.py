@@ -625,6 +625,14 @@ async def agreement_of_party(who: Access, agreement_id: int) -> dict | None:
     return context
 
 
+async def party_agreement_print(who: Access, agreement_id: int) -> dict:
+    """``agreement_of_party`` for printing: a refusal raises instead of returning None."""
+    context = await agreement_of_party(who, agreement_id)
+    if context is None:
+        raise PortalError(_("This agreement does not exist."))
+    return context
+
+
 # ---------------------------------------------------------------- texts to parties
 
 
