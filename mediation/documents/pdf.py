@@ -625,24 +625,38 @@ async def print_from_database(
     """A document whose context comes from the database: ``build(*args)`` reads it, the
     template renders it, ``after(pdf, context)`` (optional) finishes the file.
 
-    With printing processes all three run there, the reads included, on the printing
-    process's own connection to the same database: the app process only hands over the
-    arguments and sends the bytes back, so a page served meanwhile waits neither for the
-    reads (an agreement's are seven queries and the decryption of its parties' ID numbers)
-    nor for the layout. ``build`` and ``after`` must be module-level functions and the
-    arguments picklable; an exception ``build`` raises (say, the case is not the user's)
-    reaches the caller as it was raised. Without printing processes (``PDF_WORKERS=0``) the
-    context is read here and rendered in a worker thread.
+    With printing processes all three run there, the reads included (``run_from_database``):
+    a page served meanwhile waits neither for the reads (an agreement's are seven queries and
+    the decryption of its parties' ID numbers) nor for the layout. An exception ``build``
+    raises (say, the case is not the user's) reaches the caller as it was raised.
+    """
+    return await run_from_database(
+        build, functools.partial(_render_then, template_name, after), *args
+    )
+
+
+def _render_then(
+    template_name: str, after: Callable[[bytes, Any], bytes] | None, context: Any
+) -> bytes:
+    pdf = render_pdf(template_name, context)
+    return after(pdf, context) if after is not None else pdf
+
+
+async def run_from_database(
+    read: Callable[..., Awaitable[Any]], finish: Callable[[Any], T], *args: Any
+) -> T:
+    """``finish(await read(*args))``: database reads, then CPU-heavy work on what they
+    returned (a PDF, a workbook), both in a printing process, which reads the database the
+    app process uses now through a connection of its own. The app process only hands over
+    the arguments and gets the result back. ``read`` and ``finish`` must be module-level
+    functions (or partials of them), the arguments and the result picklable. Without
+    printing processes (``PDF_WORKERS=0``) ``read`` runs here and ``finish`` in a worker
+    thread.
     """
     if print_pool() is None:
-        context = await build(*args)
-        pdf = await render_pdf_async(template_name, context)
-        if after is not None:
-            pdf = await anyio.to_thread.run_sync(after, pdf, context, limiter=_print_limiter())
-        return pdf
-    return await run_off_loop(
-        _build_and_render, _database_location(), template_name, build, args, after
-    )
+        data = await read(*args)
+        return await anyio.to_thread.run_sync(finish, data, limiter=_print_limiter())
+    return await run_off_loop(_read_then_finish, _database_location(), read, args, finish)
 
 
 def _database_location() -> str:
@@ -660,22 +674,19 @@ def _database_location() -> str:
 _job_loop: asyncio.AbstractEventLoop | None = None
 
 
-def _build_and_render(
+def _read_then_finish(
     database_url: str,
-    template_name: str,
-    build: Callable[..., Awaitable[Any]],
+    read: Callable[..., Awaitable[Any]],
     args: tuple,
-    after: Callable[[bytes, Any], bytes] | None,
-) -> bytes:
-    """In a printing process: read the context on this process's event loop (kept for its
-    connections), then render it and finish the file."""
+    finish: Callable[[Any], T],
+) -> T:
+    """In a printing process: the reads on this process's event loop (kept, with its
+    connections, from one job to the next), then the work on their result."""
     global _job_loop
     if _job_loop is None:
         _job_loop = asyncio.new_event_loop()
     _job_loop.run_until_complete(_follow_database(database_url))
-    context = _job_loop.run_until_complete(build(*args))
-    pdf = render_pdf(template_name, context)
-    return after(pdf, context) if after is not None else pdf
+    return finish(_job_loop.run_until_complete(read(*args)))
 
 
 async def _follow_database(database_url: str) -> None:
