@@ -73,7 +73,7 @@ from mediation.cases import labels as case_labels
 from mediation.cases.categories import CategoryList
 from mediation.cases.categories import current as current_categories
 from mediation.cases.categories import set_current as set_categories
-from mediation.clock import local_date
+from mediation.clock import local_date, pinned_at, utc_now
 from mediation.documents.numerals import format_amount, money_in_capitals
 from mediation.documents.qr import qr_png_data_uri
 from mediation.settings import PROJECT_ROOT
@@ -562,16 +562,22 @@ def shutdown_pool() -> None:
 
 
 def _in_locale(
-    locale: str, categories: CategoryList | None, function: Callable[..., T], args: tuple
+    locale: str,
+    categories: CategoryList | None,
+    now: datetime,
+    function: Callable[..., T],
+    args: tuple,
 ) -> T:
-    """In a printing process: the caller's locale, and the dispute categories the app process
+    """In a printing process: the caller's locale, the dispute categories the app process
     has loaded from its table (the labels a document prints are the app's, even where the
-    printing process reads the document's rows itself: ``print_from_database``)."""
+    printing process reads the document's rows itself: ``print_from_database``), and the
+    caller's clock (a document is dated when it was asked for)."""
     if categories is not None:
         set_categories(categories)
     token = i18n.set_locale(locale)
     try:
-        return function(*args)
+        with pinned_at(now):
+            return function(*args)
     finally:
         token.var.reset(token)
 
@@ -587,7 +593,9 @@ async def run_off_loop(function: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(
             functools.partial(function, *args), limiter=_print_limiter()
         )
-    job = functools.partial(_in_locale, i18n.get_locale(), current_categories(), function, args)
+    job = functools.partial(
+        _in_locale, i18n.get_locale(), current_categories(), utc_now(), function, args
+    )
     loop = asyncio.get_running_loop()
     try:
         return await loop.run_in_executor(pool, job)

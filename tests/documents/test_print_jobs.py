@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 
 from mediation.cases.common import CaseError
 from mediation.cases.tables import Case
+from mediation.clock import local_today
 from mediation.documents import pdf
 
 TEMPLATE = "documents/_clause_preview.html"
@@ -26,13 +29,23 @@ async def context_from_database(case_id: int) -> dict:
     if row is None:
         raise CaseError("no such case")
     clause = {"obligor": "甲", "obligation": row["number"]}
-    return {"c": clause, "pid": os.getpid(), "number": row["number"]}
+    return {
+        "c": clause,
+        "pid": os.getpid(),
+        "number": row["number"],
+        "today": local_today().isoformat(),
+    }
 
 
 def report(printed: bytes, context: dict) -> bytes:
     """Instead of the file: who read the context, what it read, and that a PDF was made."""
     return json.dumps(
-        {"pid": context["pid"], "number": context["number"], "pdf": printed[:5].decode()}
+        {
+            "pid": context["pid"],
+            "number": context["number"],
+            "today": context["today"],
+            "pdf": printed[:5].decode(),
+        }
     ).encode()
 
 
@@ -79,4 +92,21 @@ async def test_without_printing_processes_the_context_is_read_here(
     finally:
         monkeypatch.undo()
         pdf.shutdown_pool()
-    assert answer == {"pid": os.getpid(), "number": case["number"], "pdf": "%PDF-"}
+    assert answer["pid"] == os.getpid()
+    assert answer["number"] == case["number"]
+    assert answer["pdf"] == "%PDF-"
+
+
+@pytest.mark.anyio
+async def test_a_print_job_runs_at_the_instant_it_was_asked_for():
+    """The printing process has its own clock; a job takes the app process's "now" with it
+    (here frozen at 06:30 Beijing time, 22:30 UTC the day before)."""
+    assert pdf.print_pool() is not None
+    case = await Case.select(Case.id).order_by(Case.id).first()
+    assert case is not None
+    with time_machine.travel(datetime(2031, 5, 31, 22, 30, tzinfo=UTC), tick=False):
+        answer = json.loads(
+            await pdf.print_from_database(TEMPLATE, context_from_database, case["id"], after=report)
+        )
+    assert answer["pid"] != os.getpid()
+    assert answer["today"] == "2031-06-01"
