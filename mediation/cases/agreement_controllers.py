@@ -14,10 +14,12 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
+from mediation.accounts.services import CurrentUser
 from mediation.cases import agreements
 from mediation.cases.access import case_entitled
 from mediation.cases.controller_support import SESSION_ROLES, Form, grouped, pdf_response
 from mediation.cases.services import CaseError
+from mediation.cases.tables import Agreement
 from mediation.clock import local_today
 from mediation.documents.pdf import print_from_database, render_html
 from mediation.i18n import gettext as _
@@ -218,8 +220,9 @@ class AgreementController(Controller):
         try:
             pdf = await print_from_database(
                 "documents/agreement.html",
-                agreements.print_context,
+                agreement_of_case,
                 user,
+                case_id,
                 agreement_id,
                 public_url(request, ""),
             )
@@ -270,16 +273,30 @@ class AgreementController(Controller):
         try:
             pdf = await print_from_database(
                 "documents/agreement.html",
-                agreements.print_context,
+                agreement_of_case,
                 user,
+                case_id,
                 agreement_id,
                 public_url(request, ""),
-                True,
                 unsaved,
             )
         except CaseError as exc:
             raise NotFoundException() from exc
         return pdf_response(pdf, f"agreement-{agreement_id}-preview.pdf")
+
+
+async def agreement_of_case(
+    user: CurrentUser,
+    case_id: int,
+    agreement_id: int,
+    base_url: str,
+    unsaved: dict | None = None,
+) -> dict:
+    """The agreement's print context, if it is an agreement of the case the address names."""
+    row = await Agreement.select(Agreement.case).where(Agreement.id == agreement_id).first()
+    if row is None or row["case"] != case_id:
+        raise CaseError(_("This agreement does not exist."))
+    return await agreements.print_context(user, agreement_id, base_url, unsaved=unsaved)
 
 
 _AGREEMENT_FIELDS = (

@@ -637,10 +637,18 @@ async def print_from_database(
     a page served meanwhile waits neither for the reads (an agreement's are seven queries and
     the decryption of its parties' ID numbers) nor for the layout. An exception ``build``
     raises (say, the case is not the user's) reaches the caller as it was raised.
+
+    The whole job runs in the print language (zh_CN) whatever the user's: the labels,
+    categories and sentences ``build`` writes into the context end up in a Chinese document,
+    and so does a note it records on the case's timeline.
     """
-    return await run_from_database(
-        build, functools.partial(_render_then, template_name, after), *args
-    )
+    token = i18n.set_locale(PRINT_LOCALE)
+    try:
+        return await run_from_database(
+            build, functools.partial(_render_then, template_name, after), *args
+        )
+    finally:
+        i18n.reset_locale(token)
 
 
 def _render_then(
@@ -660,6 +668,11 @@ async def run_from_database(
     functions (or partials of them), the arguments and the result picklable. Without
     printing processes (``PDF_WORKERS=0``) ``read`` runs here and ``finish`` in a worker
     thread.
+
+    When a printing process dies during a job (killed, out of memory), the job runs again
+    whole in a new one (``run_off_loop``): what ``read`` wrote before the process died stays
+    written, so a print that records a reveal of ID numbers records it twice, once for the
+    attempt that never reached the user. The timeline errs on the side of saying too much.
     """
     if print_pool() is None:
         data = await read(*args)
