@@ -375,7 +375,7 @@ async def explain(args: argparse.Namespace) -> dict[str, str]:
     """The list query the app runs, as SQL, and each engine's plan for it."""
     from mediation import db
     from mediation.accounts.services import CurrentUser
-    from mediation.cases import services
+    from mediation.cases import queries, services
     from mediation.cases.tables import Case
 
     plans = {}
@@ -399,7 +399,7 @@ async def explain(args: argparse.Namespace) -> dict[str, str]:
             user = CurrentUser(
                 id=0, username="x", display_name="x", roles=frozenset(), region_path=path
             )
-            query = await services._filtered(Case.select(*services.LIST_COLUMNS), user, filters)
+            query = await queries._filtered(Case.select(*services.LIST_COLUMNS), user, filters)
             query = query.order_by(Case.id, ascending=False).limit(26).offset(0)
             base = await baseline_query(
                 path, filters.status, filters.colour, filters.category, filters.q
@@ -545,7 +545,7 @@ def serve_app(port: int, ablate: set[str]) -> None:
         def bare(**kwargs):
             return litestar(**{**kwargs, "csrf_config": None, "middleware": []})
 
-        app_module.Litestar = bare
+        app_module.Litestar = bare  # type: ignore[misc,assignment]  # the ablation's stand-in
     app = app_module.create_app()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
@@ -934,7 +934,7 @@ def main() -> int:
         county_name, county = county_user(app)
         grid1 = sign_in(app, "grid1")
         # (name, url, cookies, mode, extra headers)
-        plan = [
+        plan: list[tuple[str, str, dict[str, str], str, dict[str, str] | None]] = [
             (
                 "baseline: filtered, town scope",
                 f"{baseline}/cases?{LIST_QUERY}&area={TOWN_PATH}",
@@ -1011,6 +1011,7 @@ async def _grid1_id() -> int:
     await db.start()
     try:
         row = await Grid.select(Grid.id).where(Grid.code == "330482001001-01").first()
+        assert row is not None, "the demo county has grid 330482001001-01"
         return row["id"]
     finally:
         await db.stop()

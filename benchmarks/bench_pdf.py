@@ -265,7 +265,9 @@ async def build_long_case() -> int:
 
     rng = random.Random(33)
     staff = await Staff.select(Staff.id).where(Staff.username == "centre2").first()
+    assert staff is not None, "the demo county has centre2"
     user = await load_user(staff["id"])
+    assert user is not None
     best: tuple[int, int] | None = None
     for row in await Agreement.select(Agreement.case).where(Agreement.number != ""):
         case_id = row["case"]
@@ -278,10 +280,13 @@ async def build_long_case() -> int:
         raise SystemExit("the demo has no case with an issued agreement")
     case_id = best[1]
     mediator = (
-        await CaseMediator.select(CaseMediator.mediator, CaseMediator.mediator.staff.display_name)
+        await CaseMediator.select(
+            CaseMediator.mediator, CaseMediator.mediator._.staff._.display_name
+        )
         .where(CaseMediator.case == case_id)
         .first()
     )
+    assert mediator is not None  # only cases with a mediator were chosen
     mediator_name = mediator["mediator.staff.display_name"]
     party_names = [p["name"] for p in await Party.select(Party.name).where(Party.case == case_id)]
     first_day = local_today() - timedelta(days=LONG_CASE_SESSIONS * 3 + 10)

@@ -25,7 +25,9 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,7 +44,10 @@ def _median_ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:.1f} ms (min {min(values) * 1000:.1f})"
 
 
-def _cpu(function, *args) -> tuple[float, object]:
+T = TypeVar("T")
+
+
+def _cpu(function: Callable[..., T], *args: Any) -> tuple[float, T]:
     started = time.process_time()
     result = function(*args)
     return time.process_time() - started, result
@@ -63,7 +68,9 @@ async def measure(runs: int) -> None:
     await db.start()
     try:
         staff = await Staff.select(Staff.id).where(Staff.username == "centre2").first()
+        assert staff is not None, "the demo county has centre2"
         user = await load_user(staff["id"])
+        assert user is not None
         conn = sqlite3.connect(bench_pdf.SERVER_DATA / "bench.sqlite3")
         agreement_id = conn.execute(
             "SELECT id FROM agreement WHERE status <> 'draft' AND \"case\" <> ? ORDER BY id",

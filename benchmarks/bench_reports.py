@@ -59,7 +59,9 @@ async def main(args: argparse.Namespace) -> None:
     await db.start()
     try:
         staff = await Staff.select(Staff.id).where(Staff.username == args.user).first()
+        assert staff is not None, f"no staff member {args.user}"
         user = await load_user(staff["id"])
+        assert user is not None
         scope = await services.scope_for(user, "")
         chosen, _errors = parse_period("month", "", "")
         before = periods.previous(chosen)

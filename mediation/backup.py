@@ -24,6 +24,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -105,11 +106,11 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def key_location(settings: Settings, name: str, env: dict | None = None) -> str:
+def key_location(settings: Settings, name: str, env: Mapping[str, str] | None = None) -> str:
     """Where the running installation takes a key from, in words an operator can act on."""
-    env = os.environ if env is None else env
+    values = os.environ if env is None else env
     variable = KEY_NAMES[name]
-    if env.get(variable):
+    if values.get(variable):
         return f"the environment variable {variable}"
     return f"the file {settings.data_dir / name} ({variable} is not set)"
 
@@ -509,7 +510,7 @@ def known_migrations() -> list[tuple[str, str]]:
     from piccolo.apps.migrations.commands.base import BaseMigrationManager
 
     manager = BaseMigrationManager()
-    known = []
+    known: list[tuple[str, str]] = []
     for app_name in manager.get_sorted_app_names():
         config = manager.get_app_config(app_name)
         modules = manager.get_migration_modules(config.resolved_migrations_folder_path)
@@ -550,7 +551,7 @@ async def check_target_empty(settings: Settings) -> None:
 
 def _settle_keys(settings: Settings, backup: Path, manifest: Manifest) -> tuple[str, list[str]]:
     """The field key to verify with; a backup's own keys go where settings will find them."""
-    notes = []
+    notes: list[str] = []
     field_key = settings.field_key
     if not manifest.keys_included:
         return field_key, notes

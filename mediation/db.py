@@ -6,8 +6,8 @@ import asyncio
 import logging
 import sqlite3
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -218,7 +218,9 @@ def after_commit(callback: Callable[[], Awaitable[None]]) -> bool:
 
 
 @asynccontextmanager
-async def _then_after_commit(transaction_cm):
+async def _then_after_commit(
+    transaction_cm: AbstractAsyncContextManager[Any],
+) -> AsyncIterator[Any]:
     pending: list[Callable[[], Awaitable[None]]] = []
     token = _after_commit.set(pending)
     try:

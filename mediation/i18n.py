@@ -192,7 +192,9 @@ def format_datetime(value: datetime | None, format: str = "medium") -> str:
 def format_number(value: int | float | Decimal | None) -> str:
     if value is None:
         return ""
-    return _format_number(type(value), value, get_locale())
+    # Annotated: mypy does not see a union of classes as hashable for the cache.
+    kind: type = type(value)
+    return _format_number(kind, value, get_locale())
 
 
 @lru_cache(maxsize=8192)

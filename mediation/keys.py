@@ -69,6 +69,7 @@ async def verify_field_key(field_key: str) -> None:
     )
     # Two servers starting at once with different keys: the second finds the first's value.
     row = await FieldKeyCheck.select().where(FieldKeyCheck.name == CHECK_NAME).first()
+    assert row is not None  # inserted just above, or there already
     if not hmac.compare_digest(row["check_value"], expected):
         raise FieldKeyMismatch(MISMATCH_MESSAGE)
 

@@ -56,7 +56,7 @@ def environment() -> Environment:
         # Checking every template file's time on disk at each render is for development only.
         auto_reload=get_settings().debug,
     )
-    env.install_gettext_callables(  # type: ignore[attr-defined]
+    env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
         lambda message: i18n.gettext(message),
         lambda singular, plural, n: i18n.ngettext(singular, plural, n),
         newstyle=True,

@@ -10,7 +10,7 @@ from urllib.parse import quote, unquote_to_bytes, urlsplit
 from litestar import MediaType, Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders, UploadFile
-from litestar.enums import RequestEncodingType
+from litestar.enums import RequestEncodingType, ScopeType
 from litestar.exceptions import (
     ClientException,
     HTTPException,
@@ -92,7 +92,7 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     headers["X-Content-Type-Options"] = "nosniff"
     if not scope["path"].startswith("/static/") and "cache-control" not in headers:
         headers["Cache-Control"] = "no-store"
-    left = scope.get("mediation.session_left")  # type: ignore[typeddict-item]
+    left = scope.get("mediation.session_left")
     if isinstance(left, int):
         # The page's session warning (static/app.js) follows what each request left.
         headers["X-Session-Left"] = str(left)
@@ -114,7 +114,7 @@ def csrf_cookie_refresh_middleware(secret: str) -> Any:
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            if scope["type"] == ScopeType.HTTP and scope["method"] in ("GET", "HEAD"):
                 _drop_stale_csrf_cookie(scope, valid)
             await app(scope, receive, send)
 
@@ -162,7 +162,7 @@ def options_middleware(app: ASGIApp) -> ASGIApp:
     controller's guards, which refuse it for lack of a user (authentication skips OPTIONS)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+        if scope["type"] == ScopeType.HTTP and scope["method"] == "OPTIONS":
             allowed = scope["app"].state.get("allowed_methods", {}).get(scope.get("path_template"))
             if allowed:
                 response = ASGIResponse(status_code=204, headers={"Allow": allowed})
@@ -227,7 +227,7 @@ def error_page(request: Request, status_code: int, detail: str = "") -> Response
     if request.cookies.get(KIOSK_COOKIE) and request.scope.get(KIOSK_SCOPE) is None:
         # An error on a kiosk tablet stays in the kiosk (whether the token is still valid
         # only decides what the kiosk pages themselves allow, not how this page looks).
-        request.scope[KIOSK_SCOPE] = {}  # type: ignore[literal-required]
+        request.scope[KIOSK_SCOPE] = {}  # type: ignore[literal-required]  # our key in the scope
     return Template(
         "errors/error.html",
         context={"status_code": status_code, "title": title, "detail": detail},

@@ -52,7 +52,7 @@ run_suite() {
 echo "=== ruff, mypy ==="
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/mypy
+.venv/bin/mypy  # mediation, benchmarks, tests/helpers.py: [tool.mypy] in pyproject.toml
 
 # Compiled modules are cached in __pycache__ (ignored by git): with PYTHONDONTWRITEBYTECODE
 # set, every run compiles the app and re-does pytest's assertion rewriting of each test

@@ -89,7 +89,7 @@ class AccountController(Controller):
         left = min(
             settings.session_idle, session["since"] + settings.session_max_age - session["seen"]
         )
-        request.scope[SESSION_LEFT] = left  # type: ignore[literal-required]
+        request.scope[SESSION_LEFT] = left  # type: ignore[literal-required]  # our key in the scope
         return Response({"left": left}, headers={"Cache-Control": "no-store"})
 
     @post("/locale", opt={"public": True})

@@ -66,7 +66,7 @@ class CurrentUser:
         """A record is visible when its region path lies in the user's subtree."""
         if not self.region_path:
             return True
-        return bool(path) and path.startswith(self.region_path)
+        return path is not None and path.startswith(self.region_path)
 
 
 _USER_COLUMNS = (
@@ -159,7 +159,7 @@ async def authenticate(username: str, password: str) -> CurrentUser | None:
             detail=username[:64],
         )
     )
-    if not ok:
+    if not ok or row is None:
         return None
     return _to_user(row)
 

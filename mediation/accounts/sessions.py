@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from litestar.connection import ASGIConnection
 from litestar.middleware.session.server_side import (
@@ -28,7 +28,7 @@ def renew_session(connection: ASGIConnection) -> None:
     Litestar keeps the id of the incoming cookie even across ``clear_session()``, so an id
     planted in a browser before sign-in would otherwise become a signed-in session (fixation).
     Call it at sign-in and whenever the user's privileges change."""
-    connection.scope[_RENEW] = True  # type: ignore[literal-required]
+    connection.scope[_RENEW] = True  # type: ignore[literal-required]  # our key in the scope
 
 
 class QuietSessionBackend(ServerSideSessionBackend):
@@ -39,11 +39,13 @@ class QuietSessionBackend(ServerSideSessionBackend):
 
     async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
         data = await super().load_from_connection(connection)
-        connection.scope[_LOADED] = dict(data)  # type: ignore[literal-required]
+        connection.scope[_LOADED] = dict(data)  # type: ignore[literal-required]  # our key
         return data
 
     def get_session_id(self, connection: ASGIConnection) -> str:
-        return connection.scope.get(_NEW_ID) or super().get_session_id(connection)
+        # The scope's TypedDict does not know our key; store_in_message puts a str there.
+        new_id = cast("str | None", connection.scope.get(_NEW_ID))
+        return new_id or super().get_session_id(connection)
 
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection
@@ -54,7 +56,7 @@ class QuietSessionBackend(ServerSideSessionBackend):
             old_id = connection.cookies.get(self.config.key)
             if old_id and old_id != "null":
                 await self.delete(old_id, store=self.config.get_store_from_app(scope["app"]))
-            scope[_NEW_ID] = self.generate_session_id()  # type: ignore[literal-required]
+            scope[_NEW_ID] = self.generate_session_id()  # type: ignore[literal-required]  # our key
             if old_id and old_id != "null":
                 # Signing out: the browser's cookie is cleared even though nothing is stored.
                 await super().store_in_message(scope_session, message, connection)
@@ -70,7 +72,7 @@ class QuietSessionBackend(ServerSideSessionBackend):
 
 @dataclass
 class QuietSessionConfig(ServerSideSessionConfig):
-    _backend_class = QuietSessionBackend  # type: ignore[assignment]
+    _backend_class = QuietSessionBackend
 
 
 class SessionFileStore(FileStore):
@@ -141,6 +143,7 @@ def still_valid(session: dict[str, Any], connection: ASGIConnection, settings: A
     if not connection.headers.get(BACKGROUND_HEADER) and now - seen >= every:
         seen = now
         session["seen"] = seen
+    # Our key in the scope, which Litestar's TypedDict does not list.
     connection.scope[SESSION_LEFT] = min(seen + idle, since + cap) - now  # type: ignore[literal-required]
     return True
 

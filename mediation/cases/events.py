@@ -110,7 +110,7 @@ async def notifications_for(user: CurrentUser, limit: int = 50) -> list[dict]:
     """The user's latest notifications; one about a case they may no longer open (a mediator
     taken off it) is left out, so nothing points to a page that would refuse them."""
     rows = (
-        await Notification.select(Notification.all_columns(), Notification.case.number)
+        await Notification.select(*Notification.all_columns(), Notification.case._.number)
         .where(Notification.recipient == user.id)
         .order_by(Notification.id, ascending=False)
         .limit(limit)

@@ -17,14 +17,16 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from typing import Any, cast
 
+from piccolo.columns import Column
 from PIL import Image
 from pypdf import PdfReader, PdfWriter, Transformation
 from pypdf.errors import PdfReadError
 
 from mediation import clock, files, uploads
 from mediation.accounts.services import CurrentUser
-from mediation.cases.services import CaseError, case_for, record_event
+from mediation.cases.services import CaseError, CaseRecord, case_for, record_event
 from mediation.cases.tables import Attachment, CaseEvent, MediationSession, Party
 from mediation.db import PreparedSelect
 from mediation.i18n import gettext as _
@@ -119,7 +121,7 @@ async def read_stored(data_dir: Path, stored_as: str) -> bytes | None:
     return await files.read(data_dir, files.ATTACHMENTS, stored_as)
 
 
-async def entitled_case(user: CurrentUser, case_id: int) -> dict:
+async def entitled_case(user: CurrentUser, case_id: int) -> CaseRecord:
     """The case if this person is entitled to it, else a MaterialError as if it did not exist."""
     case = await case_for(user, case_id)
     if case is None:
@@ -265,7 +267,7 @@ async def _clean_legacy_photo(data_dir: Path, row: dict) -> dict:
     await files.save(
         data_dir, files.ATTACHMENTS, thumbnail, await asyncio.to_thread(_thumbnail, photo.content)
     )
-    values = {
+    values: dict[Column, Any] = {
         Attachment.stored_as: stored,
         Attachment.thumbnail_as: thumbnail,
         Attachment.content_type: "image/jpeg",
@@ -273,7 +275,8 @@ async def _clean_legacy_photo(data_dir: Path, row: dict) -> dict:
         Attachment.sha256: checked.sha256,
         Attachment.metadata_removed: True,
     }
-    await Attachment.update(values).where(Attachment.id == row["id"])
+    # Piccolo asks for dict[Column | str, Any]; keyed by columns alone is as good (invariance).
+    await Attachment.update(cast(dict[Column | str, Any], values)).where(Attachment.id == row["id"])
     await files.delete(data_dir, files.ATTACHMENTS, row["stored_as"])
     return {**row, **{column._meta.name: value for column, value in values.items()}}
 
@@ -437,7 +440,10 @@ def append_pdf_appendices(case_file: bytes, appendices: list[tuple[int, bytes | 
                 anchor = destinations.get(f"appendix-pdf-{material_id}-{n}")
                 if anchor is None:
                     break
-                _fit(writer.pages[reader.get_destination_page_number(anchor)], page)
+                number = reader.get_destination_page_number(anchor)
+                if number is None:  # an anchor on no page: as a broken file, left out
+                    raise ValueError(f"appendix-pdf-{material_id}-{n} is on no page")
+                _fit(writer.pages[number], page)
         except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError):
             logger.warning("material %s could not be drawn into the case file", material_id)
     out = io.BytesIO()

@@ -96,7 +96,9 @@ class Case(Table):
     extension_days = Integer(default=0)
     extensions = Integer(default=0)
     overdue = Boolean(default=False, help_text="Set by the deadline sweep")
-    linked_case = ForeignKey("self", null=True, default=None, help_text="Possible duplicate of")
+    linked_case: ForeignKey[Case] = ForeignKey(
+        "self", null=True, default=None, help_text="Possible duplicate of"
+    )
     termination_number = Varchar(
         length=64, null=True, default=None, help_text="终止调解通知书 number"
     )
@@ -202,7 +204,7 @@ class Attachment(Table):
     party = ForeignKey(
         Party, null=True, default=None, help_text="The party who brought it; none: our staff"
     )
-    session = ForeignKey(
+    session: ForeignKey[MediationSession] = ForeignKey(
         LazyTableReference("MediationSession", module_path=__name__),
         null=True,
         default=None,
@@ -310,7 +312,9 @@ class Agreement(Table):
     content_hash = Varchar(length=64, default="")
     issued_on = Date(null=True, default=None)
     effective_on = Date(null=True, default=None)
-    supplements = ForeignKey("self", null=True, default=None, help_text="Supplementary to")
+    supplements: ForeignKey[Agreement] = ForeignKey(
+        "self", null=True, default=None, help_text="Supplementary to"
+    )
     amended_clauses = Varchar(
         length=200, default="", help_text="Supplementary: which clauses of the original change"
     )

@@ -108,7 +108,9 @@ class HolidayCalendar:
     ) -> HolidayCalendar:
         """From (day, kind, name) rows; only days of the covered years count."""
         years = frozenset(years)
-        holidays, workdays, names = set(), set(), {}
+        holidays: set[date] = set()
+        workdays: set[date] = set()
+        names: dict[date, str] = {}
         for day, kind, name in days:
             if day.year not in years:
                 continue

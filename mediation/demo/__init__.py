@@ -304,7 +304,7 @@ async def load_demo(reset: bool = False) -> str:
                     )
                     await grid.save()
                     grids.append((grid, community, town))
-        departments = {}
+        departments: dict[str, Department] = {}
         for code, name in DEPARTMENTS:
             dept = Department(
                 code=code,

@@ -820,7 +820,7 @@ class Plan:
     level: str = "grid"
     colour: str = "green"
     source: str = "door_knocking"
-    reg_day: date | None = None
+    reg_day: date = date.min  # drawn once the steps are known
     steps: list[Step] = field(default_factory=list)
     refuses: bool = False
     overdue_intended: bool = False
@@ -1272,8 +1272,8 @@ class Runner:
     # ---- one case
 
     async def run(self, plan: Plan, key: str) -> int:
-        self.active: list[int] = []
-        self.objected: set[int] = set()
+        self.active = []
+        self.objected = set()
         inp, context = self._case_input(plan)
         grid = plan.grid
         registrar = self._registrar(plan)
@@ -1406,7 +1406,7 @@ class Runner:
                 else (suggestions[1])
             )
             try:
-                await services.assign_mediator(centre, case_id, pick.mediator.id)
+                await services.assign_mediator(centre, case_id, int(pick.mediator.id))
             except services.CaseError:
                 pick = None
         if pick is None:  # the memory was wrong: ask the service
@@ -1414,7 +1414,7 @@ class Runner:
             if not suggestions:
                 raise RuntimeError("demo: no mediator free for a case; lower the open shares")
             pick = suggestions[0]
-            await services.assign_mediator(centre, case_id, pick.mediator.id)
+            await services.assign_mediator(centre, case_id, int(pick.mediator.id))
         self.active = [int(pick.mediator.id)]
         rows = (
             await CaseMediator.update({CaseMediator.assigned_at: at})
@@ -1423,7 +1423,7 @@ class Runner:
         )
         if rows:
             clock.last_assignment = max(r["id"] for r in rows)
-        user = self.cast.users.get(self.cast.mediator_user.get(pick.mediator.id, ""))
+        user = self.cast.users.get(self.cast.mediator_user.get(int(pick.mediator.id), ""))
         return user if user is not None and user.can_see_path(plan.grid.path) else None
 
     def _note(self, action: str, facts: dict, plan: Plan, context: dict[str, str]) -> str:
@@ -1581,7 +1581,7 @@ async def _story(cast: Cast, grids: list[GridInfo], now: datetime, loads: dict[i
     )
     suggestions = await services.suggest_mediators(centre, case_id)
     chosen = next((s for s in suggestions if "housing_land" in s.mediator.skills), suggestions[0])
-    await services.assign_mediator(centre, case_id, chosen.mediator.id)
+    await services.assign_mediator(centre, case_id, int(chosen.mediator.id))
     loads[int(chosen.mediator.id)] = loads.get(int(chosen.mediator.id), 0) + 1
     await CaseMediator.update({CaseMediator.assigned_at: at(1, 11, 5)}).where(
         CaseMediator.case == case_id
@@ -1641,11 +1641,11 @@ async def _grids() -> list[GridInfo]:
         Grid.id,
         Grid.code,
         Grid.name,
-        Grid.region.code,
-        Grid.region.name,
-        Grid.region.path,
-        Grid.region.parent.code,
-        Grid.region.parent.name,
+        Grid.region._.code,
+        Grid.region._.name,
+        Grid.region._.path,
+        Grid.region._.parent._.code,
+        Grid.region._.parent._.name,
     ).order_by(Grid.id)
     result = []
     for r in rows:
@@ -1685,7 +1685,7 @@ async def _cast(grids: list[GridInfo]) -> Cast:
     rows = await Mediator.select(
         Mediator.id,
         Mediator.staff,
-        Mediator.staff.region.path,
+        Mediator.staff._.region._.path,
         Mediator.skills,
         Mediator.available,
         Mediator.max_cases,
@@ -1761,7 +1761,8 @@ async def _sweep_and_backdate(now: datetime) -> None:
     await services.sweep_deadlines()
     events = await CaseEvent.select(CaseEvent.id, CaseEvent.case).where(CaseEvent.id > last_event)
     for case_id in sorted({e["case"] for e in events}):
-        case = await Case.select(Case.all_columns()).where(Case.id == case_id).first()
+        case = await Case.select(*Case.all_columns()).where(Case.id == case_id).first()
+        assert case is not None  # it has events
         previous = (
             await CaseEvent.select(CaseEvent.at)
             .where(CaseEvent.case == case_id, CaseEvent.id <= last_event)

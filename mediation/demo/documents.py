@@ -46,6 +46,7 @@ async def load_demo_documents(limit: int = 40, seed: int = 2026) -> int:
         return 0
     rng = random.Random(seed)
     county_staff = await Staff.select(Staff.id).where(Staff.username == "centre2").first()
+    assert county_staff is not None  # one of the demo county's people
     user = await load_user(county_staff["id"])
     rows = (
         await Case.select(
@@ -118,7 +119,7 @@ def _at(day, hour: int, minute: int = 0) -> datetime:
 
 async def _documents_for(case: dict, user, rng: random.Random) -> bool:
     mediators = await CaseMediator.select(
-        CaseMediator.mediator, CaseMediator.mediator.staff.display_name
+        CaseMediator.mediator, CaseMediator.mediator._.staff._.display_name
     ).where(CaseMediator.case == case["id"])
     parties = await Party.select(Party.name, Party.role).where(Party.case == case["id"])
     if not mediators or len(parties) < 2:
@@ -168,7 +169,7 @@ async def _documents_for(case: dict, user, rng: random.Random) -> bool:
         MediationSession.id == session_id
     )
     mark = await _dated(case["id"], mark, starts)
-    if not settled:
+    if settle is None:
         return True
 
     kind = ((settle["changes"] or {}).get("agreement_form") or [None, "written"])[1]
@@ -223,6 +224,7 @@ async def _documents_for(case: dict, user, rng: random.Random) -> bool:
     # The content printed on the agreement now carries the back-dated day (an oral agreement's
     # date reached): its hash must stand for that content, or /verify and restore disagree.
     issued = await agreements.agreement_for(user, agreement_id)
+    assert issued is not None  # created above
     await Agreement.update({Agreement.content_hash: agreements.content_hash(issued)}).where(
         Agreement.id == agreement_id
     )
@@ -237,6 +239,7 @@ async def _documents_for(case: dict, user, rng: random.Random) -> bool:
     if performed is not None and case["status"] in ("performed", "closed"):
         done_on = local_date(performed["at"])
         row = await agreements.agreement_for(user, agreement_id)
+        assert row is not None  # created above
         for clause in row.clauses:
             await agreements.mark_clause_done(user, agreement_id, clause.id, done_on)
         mark = await _dated(case["id"], mark, performed["at"])

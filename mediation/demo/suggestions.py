@@ -893,7 +893,10 @@ def _align_group(rng: random.Random, leader: Plan, schedules: dict[int, list]) -
         own = schedules[id(member)]
         register = max(_working(member.day0, rng.randint(0, 1)), steps["register"])
         latest_member_group = max(latest_member_group, register)
-        aligned = [("register", register, {}), ("group", register, {})]
+        aligned: list[tuple[str, date, dict]] = [
+            ("register", register, {}),
+            ("group", register, {}),
+        ]
         schedules[id(member)] = aligned + [(a, d, f) for a, d, f in own if a == "rate"]
     reply_day = max(lead[reply_index][1], _working(latest_member_group, 1))
     shift = reply_day - lead[reply_index][1]
@@ -1025,10 +1028,12 @@ async def _do(ctx: Context, rng: random.Random, op: Op) -> None:
         await _submit(ctx, rng, op)
         return
     if op.action == "group":
-        await services.group_with(_staff(ctx, plan), plan.sid, plan.leader.sid)
+        leader = plan.leader
+        assert leader is not None  # only a member of a group is grouped
+        await services.group_with(_staff(ctx, plan), plan.sid, leader.sid)
         # It caught up with what its leader had done so far.
         for action in ("transfer", "start_handling", "reply", "conclude"):
-            if action in plan.leader.days:
+            if action in leader.days:
                 plan.days.setdefault(action, local_date(op.at))
     elif op.action == "rate":
         await services.rate(plan.code, plan.secret, op.facts["rating"])

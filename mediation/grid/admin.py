@@ -83,11 +83,22 @@ async def _mediator_staff_choices() -> list[tuple[str, str]]:
     ]
 
 
+# The tables the admin pages edit (each with Piccolo's ``id``).
+AdminTable = (
+    type[Region]
+    | type[Grid]
+    | type[Staff]
+    | type[Mediator]
+    | type[Department]
+    | type[DisputeCategory]
+)
+
+
 @dataclass(frozen=True)
 class Entity:
     slug: str
     title: Any
-    table: type
+    table: AdminTable
     fields: list[FieldSpec]
     columns: list[tuple[str, Any]]
 
@@ -382,9 +393,9 @@ async def save_entity(slug: str, values: dict, pk: int | None, actor) -> int:
     if slug == "regions":
         parent_path = None
         if data.get("parent"):
-            parent_path = (
-                await Region.select(Region.path).where(Region.id == data["parent"]).first()
-            )["path"]
+            parent = await Region.select(Region.path).where(Region.id == data["parent"]).first()
+            assert parent is not None  # the form takes a parent from the list of regions
+            parent_path = parent["path"]
         data["path"] = services.child_path(parent_path, data["code"])
     if pk is None:
         row = table(**data)
@@ -440,7 +451,7 @@ class AdminController(Controller):
                 "staff": Staff.display_name,
                 "mediators": Mediator.staff.display_name,
                 "categories": DisputeCategory.name_zh,
-            }.get(slug) or entity.table.name
+            }.get(slug) or entity.table._meta.get_column_by_name("name")
             query = query.where(contains(text_field, q))
         page = max(page, 1)
         rows = (

@@ -99,7 +99,10 @@ async def grids_for(user: CurrentUser, limit: int = 200) -> list[dict]:
 async def grid_detail(grid_id: int) -> dict | None:
     grid = (
         await Grid.select(
-            Grid.all_columns(), Grid.region.name, Grid.region.path, Grid.region.parent.name
+            *Grid.all_columns(),
+            Grid.region._.name,
+            Grid.region._.path,
+            Grid.region._.parent._.name,
         )
         .where(Grid.id == grid_id)
         .first()

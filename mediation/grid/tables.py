@@ -27,7 +27,7 @@ class Region(Table):
     code = Varchar(length=32, unique=True, help_text="Administrative division code")
     name = Varchar(length=100)
     level = Varchar(length=16, help_text="county, town or community")
-    parent = ForeignKey("self", null=True, default=None)
+    parent: ForeignKey[Region] = ForeignKey("self", null=True, default=None)
     path = Varchar(
         length=400,
         index=True,

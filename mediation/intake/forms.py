@@ -103,7 +103,7 @@ def parse_intake(
     parties: list[PartyInput] = []
     rows = []
     for index in party_indexes(data):
-        row = {f: _one(data, f"parties-{index}-{f}") for f in PARTY_FIELDS}
+        row: dict[str, Any] = {f: _one(data, f"parties-{index}-{f}") for f in PARTY_FIELDS}
         row["index"] = index
         row["refuses_mediation"] = bool(_one(data, f"parties-{index}-refuses_mediation"))
         rows.append(row)
@@ -154,7 +154,7 @@ def parse_intake(
     values["parties"] = rows or [blank_party(0, "applicant"), blank_party(1, "respondent")]
     if not any(p.role == "applicant" for p in parties):
         errors["parties"] = _("Add at least one applicant with a name.")
-    if errors:
+    if errors or grid_id is None:  # no grid is an error above
         return values, None, errors
     return (
         values,

@@ -75,8 +75,9 @@ def _page(
 
 async def _authenticate(
     request: Request, data: dict[str, Any]
-) -> tuple[services.Access | None, dict, Template | None]:
-    """The party behind the posted code and secret, or the page to answer with instead."""
+) -> tuple[services.Access, dict] | Template:
+    """The party behind the posted code and secret (and the values to show again), or the page
+    to answer with instead."""
     values = {"code": _one(data.get("code"), 32).strip()}
     secret = _one(data.get("secret"), 32).strip()
     code = services.parse_code(values["code"]) or ""
@@ -85,7 +86,7 @@ async def _authenticate(
         page = _page(
             request, values, limited=True, status_code=429, retry_after=verdict.retry_after
         )
-        return None, values, page
+        return page
     who = await services.access(values["code"], secret)
     if who is None:  # already counted as a failure
         page = _page(
@@ -94,9 +95,9 @@ async def _authenticate(
             errors={"form": _("The case code or the secret is not right.")},
             status_code=403,
         )
-        return None, values, page
+        return page
     await limits.right_secret(request, "my-case", code)
-    return who, {**values, "secret": secret}, None
+    return who, {**values, "secret": secret}
 
 
 class MyCaseController(Controller):
@@ -111,17 +112,19 @@ class MyCaseController(Controller):
 
     @post("/", opt=PUBLIC, request_max_body_size=MAX_BODY)
     async def lookup(self, request: Request, data: Annotated[dict[str, Any], Form]) -> Template:
-        who, values, refused = await _authenticate(request, data)
-        if refused is not None:
-            return refused
+        authenticated = await _authenticate(request, data)
+        if isinstance(authenticated, Template):
+            return authenticated
+        who, values = authenticated
         return _page(request, values, view=await services.party_view(who))
 
     @post("/act", opt=PUBLIC, request_max_body_size=MAX_BODY)
     async def act(self, request: Request, data: Annotated[dict[str, Any], Form]) -> Template:
         """One of the party's actions; the page comes back with the result or the error."""
-        who, values, refused = await _authenticate(request, data)
-        if refused is not None:
-            return refused
+        authenticated = await _authenticate(request, data)
+        if isinstance(authenticated, Template):
+            return authenticated
+        who, values = authenticated
         action = _one(data.get("action"), 32)
         reason = _one(data.get("reason"))
         done = action
@@ -150,9 +153,10 @@ class MyCaseController(Controller):
         self, request: Request, data: Annotated[dict[str, Any], Form]
     ) -> Template | Response:
         """The party's copy of an issued agreement, as PDF (no ID numbers or phones)."""
-        who, _values, refused = await _authenticate(request, data)
-        if refused is not None:
-            return refused
+        authenticated = await _authenticate(request, data)
+        if isinstance(authenticated, Template):
+            return authenticated
+        who = authenticated[0]
         try:
             pdf = await print_from_database(
                 "documents/agreement.html",

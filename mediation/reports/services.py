@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
+from piccolo.columns import Column
 from piccolo.query.functions.aggregate import Count, Sum
 
 from mediation.accounts.services import CurrentUser
@@ -110,7 +111,7 @@ async def grouped(
     months, edges = _split(period)
     sums: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0)])
     if months is not None:
-        columns = [CaseRollup.measure, CaseRollup.dim, CaseRollup.value]
+        columns: list[Column] = [CaseRollup.measure, CaseRollup.dim, CaseRollup.value]
         if by_month:
             columns.append(CaseRollup.month)
         query = CaseRollup.select(
@@ -166,7 +167,7 @@ async def _daily(scope: Scope, start: date, end: date, wanted, measures, by_mont
     sums: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0)])
     for row in await query.group_by(*columns):
         key = tuple(row[c] for c in (*names, "days", "detail"))
-        for month, region, measure, dim, value in rollups.expand(key):  # type: ignore[arg-type]
+        for month, region, measure, dim, value in rollups.expand(key):
             if region != scope.path or dim not in wanted:
                 continue
             entry = sums[(measure, dim, value, month if by_month else None)]
@@ -190,6 +191,7 @@ def _median(histogram: dict[int, int]) -> float | None:
             upper = days
             break
         seen += n
+    assert lower is not None and upper is not None  # the upper rank is below ``total``
     return (lower + upper) / 2
 
 

@@ -564,13 +564,10 @@ def parse_list_params(
             start = value
         else:
             end = value
-    if start is None and end is None:
-        end = now
+    if end is None:
+        end = now if start is None else min(start + MAX_WINDOW, max(start, now))
+    if start is None:
         start = end - MAX_WINDOW
-    elif start is None:
-        start = end - MAX_WINDOW
-    elif end is None:
-        end = min(start + MAX_WINDOW, max(start, now))
     if start > end:
         errors.append(_error(400, _("start_date must not be after end_date.")))
     elif end - start > MAX_WINDOW:

@@ -49,7 +49,7 @@ from litestar.exceptions import HTTPException
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware, get_remote_address
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, Parameter
-from litestar.types import Receive, Scope, Send
+from litestar.types import BeforeRequestHookHandler, Receive, Scope, Send
 
 from mediation import i18n
 from mediation.i18n import gettext as _
@@ -160,7 +160,9 @@ class Open311Controller(Controller):
     path = BASE_PATH
     tags = ["open311"]
     include_in_schema = True
-    before_request = _use_request_locale
+    # Annotated as the hook it is: mypy would take a function assigned in the class body for a
+    # method, which Litestar unbinds when it sets the controller up.
+    before_request: BeforeRequestHookHandler | None = _use_request_locale
     # Public reads and key-authenticated filing: no session cookie (overrides the app's).
     security: list = []
     exception_handlers = {

@@ -124,6 +124,7 @@ async def file_request(posted: Any, query_api_key: str | None) -> list[Created]:
         .where(Suggestion.tracking_code == code)
         .first()
     )
+    assert row is not None  # submitted just above
     from mediation.grid.services import record_audit
 
     await record_audit(None, "open311_submit", "suggestion", row["id"], detail=key.name)

@@ -56,10 +56,10 @@ def prepare(filename: str, content: bytes) -> Photo:
     if kind is None or kind[0] not in ACCEPTED:
         raise PhotoError(_("The file %(name)s is not a photo (JPEG, PNG or WebP).", name=name))
     try:
-        with Image.open(io.BytesIO(content)) as image:
-            if image.width * image.height > MAX_PIXELS:
+        with Image.open(io.BytesIO(content)) as opened:
+            if opened.width * opened.height > MAX_PIXELS:
                 raise PhotoError(_("The photo %(name)s has too many pixels.", name=name))
-            image = ImageOps.exif_transpose(image)  # keep it upright once EXIF is gone
+            image = ImageOps.exif_transpose(opened)  # keep it upright once EXIF is gone
             image.thumbnail((MAX_SIDE, MAX_SIDE))
             if image.mode not in ("RGB", "L"):
                 image = image.convert("RGB")

@@ -124,7 +124,7 @@ async def _kiosk_point(request: Request) -> dict | None:
     """The point of the tablet this request comes from (its device cookie), if it is a bound
     kiosk; noted in the scope so that every public page renders in kiosk mode (base.html)."""
     point = await services.point_for_token(request.cookies.get(KIOSK_COOKIE))
-    request.scope[KIOSK_SCOPE] = point  # type: ignore[literal-required]
+    request.scope[KIOSK_SCOPE] = point  # type: ignore[literal-required]  # our key in the scope
     return point
 
 
@@ -307,7 +307,7 @@ async def _receipt(request: Request, mode: str, name: str, reset: str = "") -> T
         "conclude_days": services.POLICY.conclude_days,
     }
     if printable:
-        if found is None:
+        if found is None or entry is None:  # nothing is found without the entry
             raise NotFoundException()
         point = await _kiosk_point(request) if mode == "kiosk" else None
         pdf = await render_pdf_async(
@@ -323,7 +323,7 @@ async def _receipt(request: Request, mode: str, name: str, reset: str = "") -> T
             },
         )
     secret = None
-    if found is not None and not entry["shown"]:
+    if found is not None and entry is not None and not entry["shown"]:
         secret = entry["secret"]
         _mark_shown(request, code)
     return Template(
@@ -469,7 +469,7 @@ def _track_page(
         "STATUS_LABELS": rules.STATUS_LABELS,
         "OUTCOME_LABELS": rules.OUTCOME_LABELS,
         "RATING_LABELS": rules.RATING_LABELS,
-        "can_reopen": bool(found) and found.times_reopened < rules.MAX_REOPENINGS,
+        "can_reopen": found is not None and found.times_reopened < rules.MAX_REOPENINGS,
         "kiosk": request.scope.get(KIOSK_SCOPE) is not None,
         "reset_seconds": _kiosk_reset_seconds(request),
     }
@@ -604,7 +604,9 @@ class BoardController(Controller):
                 "OUTCOME_LABELS": rules.OUTCOME_LABELS,
                 "args": args,
                 "category_choices": categories,
-                "outcome_choices": [(o, rules.OUTCOME_LABELS[o]) for o in services.BOARD_OUTCOMES],
+                "outcome_choices": [
+                    (o, rules.OUTCOME_LABELS[rules.Outcome(o)]) for o in services.BOARD_OUTCOMES
+                ],
                 "department_choices": departments,
             },
         )

@@ -880,6 +880,7 @@ async def similar_to_scan(suggestion_id: int, limit: int = 8) -> list[tuple[int,
         ],
         limit=limit,
     )
+    # The ids are the rows' ids given above; similarity keeps them only as Hashable.
     return [(int(i), score) for i, score in found]  # type: ignore[call-overload]
 
 

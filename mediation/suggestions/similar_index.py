@@ -61,6 +61,7 @@ class _Corpus:
         tiers: dict[float, list[list[int]]] = {}
         for key, score in self.index.scores(probe):
             if score >= similarity.DEFAULT_THRESHOLD:
+                # The keys are the groups' keys added above; similarity keeps them as Hashable.
                 tiers.setdefault(score, []).append(self.groups[key])  # type: ignore[index]
         found: list[tuple[int, float]] = []
         for score in sorted(tiers, reverse=True):

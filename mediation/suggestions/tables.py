@@ -97,7 +97,9 @@ class Suggestion(Table):
     rating = Varchar(length=24, default="")
     times_reopened = Integer(default=0)
     reward_tier = Varchar(length=16, default="")
-    group_leader = ForeignKey("self", null=True, default=None, help_text="Grouped with")
+    group_leader: ForeignKey[Suggestion] = ForeignKey(
+        "self", null=True, default=None, help_text="Grouped with"
+    )
     case = ForeignKey(Case, null=True, default=None, help_text="Turned into this dispute case")
     received_on = Date(index=True)
     route_due = Date()
