@@ -26,6 +26,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -88,8 +89,9 @@ async def measure(runs: int) -> None:
             print(f"print_context ({label}): wall {_median_ms(walls)}, CPU {_median_ms(cpus)}")
         context = await agreements.print_context(user, agreement_id, "http://x", full_ids=False)
         file_context = await case_file_context(user, long_case, "http://x")
-        file_context.update(
-            await materials.case_file_context(user, long_case, get_settings().data_dir)
+        file_context = replace(
+            file_context,
+            materials=await materials.case_file_context(user, long_case, get_settings().data_dir),
         )
     finally:
         await db.stop()
@@ -116,9 +118,7 @@ async def measure(runs: int) -> None:
 
     base = pdf.DOCUMENTS_DIR.as_uri() + "/"
     parse = [_cpu(lambda: HTML(string=html, base_url=base))[0] for _ in range(runs)]
-    pairs = [
-        (m["id"], m["appendix_pdf"]) for m in file_context["materials"] if m.get("appendix_pdf")
-    ]
+    pairs = [(m.id, m.appendix_pdf) for m in file_context.materials if m.appendix_pdf]
     variants = {
         "as printed": html,
         "no page-margin boxes": html.replace(

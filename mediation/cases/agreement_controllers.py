@@ -291,7 +291,7 @@ async def agreement_of_case(
     agreement_id: int,
     base_url: str,
     unsaved: dict | None = None,
-) -> dict:
+) -> agreements.AgreementPrint:
     """The agreement's print context, if it is an agreement of the case the address names."""
     row = await Agreement.select(Agreement.case).where(Agreement.id == agreement_id).first()
     if row is None or row["case"] != case_id:

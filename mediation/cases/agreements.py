@@ -16,7 +16,7 @@ from piccolo.columns import Column
 from mediation import crypto
 from mediation.accounts.services import CurrentUser
 from mediation.cases.access import case_entitled, may_reveal
-from mediation.cases.parties import print_party
+from mediation.cases.parties import PrintedParty, print_party
 from mediation.cases.services import CaseError, case_for, notify, record_event, today
 from mediation.cases.tables import (
     Agreement,
@@ -1042,12 +1042,90 @@ def _paragraphs(text: str) -> list[str]:
     return [p.strip() for p in (text or "").splitlines() if p.strip()]
 
 
-def print_clause(c: ClauseRow | ClauseInput) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class PrintedClause:
+    """A numbered clause of a printed agreement: free ``text``, or an obligation."""
+
+    text: str = ""
+    obligor: str = ""
+    obligee: str = ""
+    obligation: str = ""
+    amount: Decimal | None = None
+    method: str = ""
+    place: str = ""
+    deadline: date | None = None
+
+
+def print_clause(c: ClauseRow | ClauseInput) -> PrintedClause:
     """A clause as the printed agreement reads it: a stored one, or one on the draft form."""
-    return {
-        k: getattr(c, k)
-        for k in ("obligor", "obligee", "obligation", "amount", "method", "place", "deadline")
-    }
+    return PrintedClause(
+        obligor=c.obligor,
+        obligee=c.obligee,
+        obligation=c.obligation,
+        amount=c.amount,
+        method=c.method,
+        place=c.place,
+        deadline=c.deadline,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PrintedSignature:
+    role: str
+    role_label: str
+    signatory: str
+    signed_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class SupplementedAgreement:
+    """The agreement a supplementary agreement changes, as the supplement cites it."""
+
+    number: str | None
+    date: date | None
+    amended_clauses: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrintedVerification:
+    """The verification block: the code, the public URL in the QR code, the content hash."""
+
+    code: str
+    url: str
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrintedAgreement:
+    """An agreement as templates/documents/agreement.html prints it (its header comment
+    describes each field); also a part of the case file."""
+
+    id: int
+    kind: str
+    status: str
+    committee: str
+    number: str
+    parties: tuple[PrintedParty, ...]
+    facts: tuple[str, ...]
+    disputes: tuple[str, ...]
+    responsibilities: tuple[str, ...]
+    clauses: tuple[PrintedClause, ...]
+    mediators: tuple[str, ...]
+    recorder: str
+    copies: int
+    signed_on: date | None
+    reached_on: date | None
+    signatures: tuple[PrintedSignature, ...]
+    title: str = ""  # empty: the template's "People's Mediation Agreement"
+    original: SupplementedAgreement | None = None
+    verification: PrintedVerification | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementPrint:
+    """The context of templates/documents/agreement.html."""
+
+    agreement: PrintedAgreement
 
 
 async def print_context(
@@ -1056,7 +1134,7 @@ async def print_context(
     base_url: str,
     full_ids: bool = True,
     unsaved: dict | None = None,
-) -> dict:
+) -> AgreementPrint:
     """The context for templates/documents/agreement.html, from the stored agreement.
 
     ``unsaved``: the draft form's current values (text fields, ``copies``, ``reached_on`` and
@@ -1074,7 +1152,6 @@ async def print_context(
         clause_rows = unsaved.pop("clauses", clause_rows)
         agreement = replace(agreement, **unsaved)
     full_ids = full_ids and may_reveal(user)
-    parties = agreement.parties
     id_numbers: dict[int, str] = {}
     if full_ids:
         rows = await Party.select(Party.id, Party.id_number_encrypted).where(
@@ -1084,63 +1161,66 @@ async def print_context(
     mediators = await CaseMediator.select(CaseMediator.mediator._.staff._.display_name).where(
         CaseMediator.case == agreement.case, CaseMediator.active.eq(True)
     )
+    parties = []
+    for p in agreement.parties:
+        party = print_party(
+            asdict(p),
+            ROLE_NAMES_ZH.get(p.role, p.role),
+            id_numbers.get(p.id or 0) or p.id_number_masked or "",
+        )
+        parties.append(party if full_ids else replace(party, phone=mask_phone(p.phone or "")))
     oral = agreement.kind == "oral"
     clauses = [print_clause(c) for c in clause_rows]
     if oral:
-        clauses = [{"text": t} for t in _paragraphs(agreement.oral_content)]
-    clauses += [{"text": t} for t in _paragraphs(agreement.performance_method)]
-    signatures = [
-        {
-            "role": s.role,
-            "role_label": str(SIGNATORY_ROLES.get(s.role, s.role)),
-            "signatory": s.signatory,
-            "signed_on": s.signed_on,
-        }
-        for s in agreement.signatures
-    ]
-    context = {
-        "id": agreement.id,
-        "kind": agreement.kind,
-        "status": agreement.status,
-        "committee": agreement.committee,
-        "number": agreement.number or _("(draft, not yet issued)"),
-        "parties": [
-            {
-                **print_party(
-                    asdict(p),
-                    ROLE_NAMES_ZH.get(p.role, p.role),
-                    id_numbers.get(p.id or 0) or p.id_number_masked or "",
-                ),
-                **({} if full_ids else {"phone": mask_phone(p.phone or "")}),
-            }
-            for p in parties
-        ],
-        "facts": _paragraphs(agreement.main_facts),
-        "disputes": _paragraphs(agreement.issues),
-        "responsibilities": _paragraphs(agreement.responsibilities),
-        "clauses": clauses,
-        "mediators": [m["mediator.staff.display_name"] for m in mediators] or [""],
-        "recorder": agreement.recorded_by_name or "",
-        "copies": agreement.copies,
-        "signed_on": agreement.effective_on,
-        "reached_on": agreement.reached_on,
-        "signatures": signatures,
-    }
+        clauses = [PrintedClause(text=t) for t in _paragraphs(agreement.oral_content)]
+    clauses += [PrintedClause(text=t) for t in _paragraphs(agreement.performance_method)]
+    title = ""
+    original = None
     if oral:
-        context["title"] = _("Record of an oral mediation agreement")
+        title = _("Record of an oral mediation agreement")
     elif agreement.supplements:
-        context["title"] = _("Supplementary people's mediation agreement")
-        context["original"] = {
-            "number": agreement.supplements_number,
-            "date": agreement.supplements_effective_on or agreement.supplements_issued_on,
-            "amended_clauses": agreement.amended_clauses,
-        }
+        title = _("Supplementary people's mediation agreement")
+        original = SupplementedAgreement(
+            number=agreement.supplements_number,
+            date=agreement.supplements_effective_on or agreement.supplements_issued_on,
+            amended_clauses=agreement.amended_clauses,
+        )
+    verification = None
     if agreement.verification_code:
-        context["verification"] = {
-            "code": agreement.verification_code,
-            "url": f"{base_url.rstrip('/')}/verify/{agreement.verification_code}",
-            "digest": agreement.content_hash,
-        }
+        verification = PrintedVerification(
+            code=agreement.verification_code,
+            url=f"{base_url.rstrip('/')}/verify/{agreement.verification_code}",
+            digest=agreement.content_hash,
+        )
+    printed = PrintedAgreement(
+        id=agreement.id,
+        kind=agreement.kind,
+        status=agreement.status,
+        committee=agreement.committee,
+        number=agreement.number or _("(draft, not yet issued)"),
+        parties=tuple(parties),
+        facts=tuple(_paragraphs(agreement.main_facts)),
+        disputes=tuple(_paragraphs(agreement.issues)),
+        responsibilities=tuple(_paragraphs(agreement.responsibilities)),
+        clauses=tuple(clauses),
+        mediators=tuple(m["mediator.staff.display_name"] for m in mediators) or ("",),
+        recorder=agreement.recorded_by_name or "",
+        copies=agreement.copies,
+        signed_on=agreement.effective_on,
+        reached_on=agreement.reached_on,
+        signatures=tuple(
+            PrintedSignature(
+                role=s.role,
+                role_label=str(SIGNATORY_ROLES.get(s.role, s.role)),
+                signatory=s.signatory,
+                signed_on=s.signed_on,
+            )
+            for s in agreement.signatures
+        ),
+        title=title,
+        original=original,
+        verification=verification,
+    )
     if full_ids:
         await record_event(
             agreement.case,
@@ -1152,7 +1232,7 @@ async def print_context(
             },
             note=_("Printed with full ID numbers and phone numbers"),
         )
-    return {"agreement": context}
+    return AgreementPrint(printed)
 
 
 async def update_party(user: CurrentUser, case_id: int, party_id: int, values: dict) -> None:

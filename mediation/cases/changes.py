@@ -220,7 +220,7 @@ async def change_colour(
         )
     if colour == "red":
         team = await grid_team(case.grid)
-        recipients = [m["staff"] for m in team if m["role"] == "police"]
+        recipients = [m.staff for m in team if m.role == "police"]
         recipients += await centre_staff(case.region_path, "town")
         await notify(
             recipients,

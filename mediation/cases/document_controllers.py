@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
@@ -19,6 +20,9 @@ from mediation.cases.services import CaseError
 from mediation.documents.pdf import print_from_database
 from mediation.i18n import gettext as _
 from mediation.web import public_url, see_other
+
+if TYPE_CHECKING:
+    from mediation.cases.followups import CaseFilePrint
 
 
 class CaseDocumentController(Controller):
@@ -115,17 +119,19 @@ class CaseDocumentController(Controller):
 
 async def case_file_print_context(
     user: CurrentUser, case_id: int, base_url: str, data_dir: Path
-) -> dict:
+) -> CaseFilePrint:
     """The case file (卷宗): its documents part, then its materials part (printing the
     materials is an access to them, recorded as such)."""
     from mediation.cases.followups import case_file_context
 
     context = await case_file_context(user, case_id, base_url)
-    context.update(await materials.case_file_context(user, case_id, data_dir))
-    return context
+    filed = await materials.case_file_context(user, case_id, data_dir)
+    return replace(context, materials=filed)
 
 
-def case_file_appendices(pdf: bytes, context: dict) -> bytes:
+def case_file_appendices(pdf: bytes, context: CaseFilePrint) -> bytes:
     """The case file with its PDF materials drawn in as appendices."""
-    pairs = [(m["id"], m["appendix_pdf"]) for m in context["materials"] if m.get("appendix_pdf")]
+    pairs: list[tuple[int, bytes | Path]] = [
+        (m.id, m.appendix_pdf) for m in context.materials if m.appendix_pdf
+    ]
     return materials.append_pdf_appendices(pdf, pairs) if pairs else pdf

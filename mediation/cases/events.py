@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -13,7 +15,7 @@ from mediation.cases.tables import (
     Notification,
 )
 from mediation.clock import utc_now
-from mediation.db import is_postgres
+from mediation.db import fields_of, is_postgres
 from mediation.grid.tables import Staff, TeamMember
 
 
@@ -106,7 +108,21 @@ async def unread_count(user: CurrentUser) -> int:
     return sum(1 for r in rows if r["case"] is None or r["case"] in allowed)
 
 
-async def notifications_for(user: CurrentUser, limit: int = 50) -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class NotificationRow:
+    """A notification in someone's inbox (see ``tables.Notification``)."""
+
+    id: int
+    recipient: int
+    case: int | None
+    case_number: str | None
+    kind: str
+    message: str
+    created_at: datetime
+    read: bool
+
+
+async def notifications_for(user: CurrentUser, limit: int = 50) -> list[NotificationRow]:
     """The user's latest notifications; one about a case they may no longer open (a mediator
     taken off it) is left out, so nothing points to a page that would refuse them."""
     rows = (
@@ -116,7 +132,11 @@ async def notifications_for(user: CurrentUser, limit: int = 50) -> list[dict]:
         .limit(limit)
     )
     allowed = await access.entitled_case_ids(user, [r["case"] for r in rows])
-    return [r for r in rows if r["case"] is None or r["case"] in allowed]
+    return [
+        NotificationRow(**fields_of(r, {"case.number": "case_number"}))
+        for r in rows
+        if r["case"] is None or r["case"] in allowed
+    ]
 
 
 async def mark_notifications_read(user: CurrentUser) -> None:
@@ -125,10 +145,19 @@ async def mark_notifications_read(user: CurrentUser) -> None:
     )
 
 
-async def grid_team(grid_id: int) -> list[dict]:
-    return await TeamMember.select(TeamMember.staff, TeamMember.role).where(
+@dataclass(frozen=True, slots=True)
+class TeamMemberRow:
+    """Someone on a grid's team: a grid worker, a police officer, a community officer."""
+
+    staff: int
+    role: str
+
+
+async def grid_team(grid_id: int) -> list[TeamMemberRow]:
+    rows = await TeamMember.select(TeamMember.staff, TeamMember.role).where(
         TeamMember.grid == grid_id
     )
+    return [TeamMemberRow(**r) for r in rows]
 
 
 @lru_cache(maxsize=4096)

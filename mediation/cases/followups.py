@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from mediation.accounts.services import CurrentUser
 from mediation.cases import agreements, sessions, workflow
-from mediation.cases.agreements import AgreementSummary
+from mediation.cases.agreements import AgreementSummary, PrintedAgreement
+from mediation.cases.materials import FiledMaterial
 from mediation.cases.services import (
+    CaseDetail,
     CaseError,
     case_detail,
     case_for,
@@ -19,6 +23,7 @@ from mediation.cases.services import (
 from mediation.cases.tables import Agreement, AgreementClause, Case, CaseEvent, FollowUp
 from mediation.clock import local_date
 from mediation.db import PreparedSelect, fields_of
+from mediation.i18n import LazyText
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 
@@ -168,7 +173,21 @@ async def follow_ups_of_case(case_id: int) -> list[FollowUpRow]:
     ]
 
 
-async def termination_context(user: CurrentUser, case_id: int) -> dict:
+@dataclass(frozen=True, slots=True)
+class TerminationPrint:
+    """The context of templates/documents/termination_notice.html (终止调解通知书); also a
+    part of the case file."""
+
+    case: CaseDetail
+    committee: str
+    number: str
+    terminated_on: date
+    reason: str  # the reason chosen, in words
+    reason_text: str  # the mediator's own wording, printed instead when given
+    channels: tuple[str, ...]  # workflow.ReferralAdvice values: the other channels advised
+
+
+async def termination_context(user: CurrentUser, case_id: int) -> TerminationPrint:
     """终止调解通知书: the reason and the advice on other channels (Art. 26)."""
     case = await case_detail(user, case_id)
     if case is None:
@@ -193,18 +212,15 @@ async def termination_context(user: CurrentUser, case_id: int) -> dict:
     channels = [a for a in advice.split(",") if a in allowed] or [
         workflow.channels_for(case.category)[0].value
     ]
-    return {
-        "case": case,
-        "committee": committee.name,
-        "number": number,
-        "terminated_on": local_date(event["at"]),
-        "reason": str(workflow.TERMINATION_REASON_LABELS.get(reason, reason)),
-        "reason_text": text,
-        "channels": channels,
-        "advice": "、".join(
-            str(workflow.REFERRAL_ADVICE_LABELS[workflow.ReferralAdvice(a)]) for a in channels
-        ),
-    }
+    return TerminationPrint(
+        case=case,
+        committee=committee.name,
+        number=number,
+        terminated_on=local_date(event["at"]),
+        reason=str(workflow.TERMINATION_REASON_LABELS.get(reason, reason)),
+        reason_text=text,
+        channels=tuple(channels),
+    )
 
 
 async def _number_notice(user: CurrentUser, case_id: int, committee) -> str:
@@ -246,7 +262,25 @@ async def number_termination_notice(user: CurrentUser, case_id: int) -> str | No
     return await _number_notice(user, case_id, committee)
 
 
-async def case_file_context(user: CurrentUser, case_id: int, base_url: str) -> dict:
+@dataclass(frozen=True, slots=True)
+class CaseFilePrint:
+    """The context of templates/documents/case_file.html (卷宗)."""
+
+    case: CaseDetail
+    committee: str
+    filed_by: str
+    filed_on: date
+    sessions: tuple[sessions.SessionRecord, ...]  # the sessions held, with their minutes
+    agreements: tuple[PrintedAgreement, ...]  # the issued ones, ID numbers masked
+    termination: TerminationPrint | None  # a terminated case's notice
+    follow_ups: tuple[FollowUpRow, ...]
+    performance_labels: Mapping[str, LazyText]
+    satisfaction_labels: Mapping[str, LazyText]
+    # The materials part, added by the controller from ``materials.case_file_context``.
+    materials: tuple[FiledMaterial, ...] = ()
+
+
+async def case_file_context(user: CurrentUser, case_id: int, base_url: str) -> CaseFilePrint:
     """卷宗 (Art. 27): registration, session records, agreements, the termination notice of a
     terminated case, follow-ups, in that order. A cancelled or rescheduled session never took
     place: it stays on the timeline but has no record in the file."""
@@ -254,34 +288,61 @@ async def case_file_context(user: CurrentUser, case_id: int, base_url: str) -> d
     if case is None:
         raise CaseError(_("This case does not exist."))
     committee, _short = await agreements._committee_for(case.region_path, case.level)  # noqa: SLF001
-    session_rows = [
-        await sessions.session_for(user, s.id)
-        for s in await sessions.sessions_of_case(case_id)
-        if s.status not in sessions.NOT_HELD_STATUSES
-    ]
+    session_rows = []
+    for s in await sessions.sessions_of_case(case_id):
+        if s.status not in sessions.NOT_HELD_STATUSES:
+            record = await sessions.session_for(user, s.id)
+            if record is not None:
+                session_rows.append(record)
     termination = None
     if await CaseEvent.exists().where(CaseEvent.case == case_id, CaseEvent.action == "terminate"):
         termination = await termination_context(user, case_id)
     agreement_contexts = [
-        (await agreements.print_context(user, a.id, base_url, full_ids=False))["agreement"]
+        (await agreements.print_context(user, a.id, base_url, full_ids=False)).agreement
         for a in await agreements.agreements_of_case(case_id)
         if a.number
     ]
-    return {
-        "case": case,
-        "committee": committee,
-        "filed_by": user.display_name,
-        "filed_on": today(),
-        "sessions": session_rows,
-        "agreements": agreement_contexts,
-        "termination": termination,
-        "follow_ups": await follow_ups_of_case(case_id),
-        "PERFORMANCE": PERFORMANCE,
-        "SATISFACTION": SATISFACTION,
-    }
+    return CaseFilePrint(
+        case=case,
+        committee=committee,
+        filed_by=user.display_name,
+        filed_on=today(),
+        sessions=tuple(session_rows),
+        agreements=tuple(agreement_contexts),
+        termination=termination,
+        follow_ups=tuple(await follow_ups_of_case(case_id)),
+        performance_labels=PERFORMANCE,
+        satisfaction_labels=SATISFACTION,
+    )
 
 
-async def follow_up_context(user: CurrentUser, case_id: int, follow_up_id: int) -> dict:
+@dataclass(frozen=True, slots=True)
+class VisitedClause:
+    """A clause of an issued agreement, as a follow-up record states its performance."""
+
+    obligor: str
+    obligee: str
+    obligation: str
+    amount: Decimal | None
+    deadline: date | None
+    done_on: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpPrint:
+    """The context of templates/documents/follow_up_record.html (回访记录)."""
+
+    case: CaseDetail
+    committee: str
+    follow_up: FollowUpRow
+    agreements: tuple[str, ...]  # the numbers of the case's issued agreements
+    clauses: tuple[VisitedClause, ...]  # theirs, in order
+    method_labels: Mapping[str, LazyText]
+    performance_labels: Mapping[str, LazyText]
+    satisfaction_labels: Mapping[str, LazyText]
+
+
+async def follow_up_context(user: CurrentUser, case_id: int, follow_up_id: int) -> FollowUpPrint:
     """回访记录: one visit, with the state of every clause of the case's agreements."""
     case = await case_detail(user, case_id)
     if case is None:
@@ -298,17 +359,24 @@ async def follow_up_context(user: CurrentUser, case_id: int, follow_up_id: int) 
     clauses = []
     if issued:
         clauses = (
-            await AgreementClause.select()
+            await AgreementClause.select(
+                AgreementClause.obligor,
+                AgreementClause.obligee,
+                AgreementClause.obligation,
+                AgreementClause.amount,
+                AgreementClause.deadline,
+                AgreementClause.done_on,
+            )
             .where(AgreementClause.agreement.is_in([a.id for a in issued]))
             .order_by(AgreementClause.agreement, AgreementClause.seq)
         )
-    return {
-        "case": case,
-        "committee": committee,
-        "METHODS": METHODS,
-        "follow_up": row,
-        "agreements": [a.number for a in issued],
-        "clauses": clauses,
-        "PERFORMANCE": PERFORMANCE,
-        "SATISFACTION": SATISFACTION,
-    }
+    return FollowUpPrint(
+        case=case,
+        committee=committee,
+        follow_up=FollowUpRow(**fields_of(row, {"visited_by.display_name": "visited_by_name"})),
+        agreements=tuple(a.number for a in issued if a.number),
+        clauses=tuple(VisitedClause(**c) for c in clauses),
+        method_labels=METHODS,
+        performance_labels=PERFORMANCE,
+        satisfaction_labels=SATISFACTION,
+    )

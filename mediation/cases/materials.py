@@ -14,8 +14,8 @@ import asyncio
 import base64
 import io
 import logging
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -29,6 +29,7 @@ from mediation.accounts.services import CurrentUser
 from mediation.cases.services import CaseError, CaseRecord, case_for, record_event
 from mediation.cases.tables import Attachment, CaseEvent, MediationSession, Party
 from mediation.db import PreparedSelect
+from mediation.i18n import LazyText
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 from mediation.suggestions import photos
@@ -366,26 +367,58 @@ def _image_data_uri(content: bytes, row: dict) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(content).decode("ascii")
 
 
-def _file_rows(rows: list[dict], contents: dict[int, bytes]) -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class FiledMaterial:
+    """A material as the case file lists it (证据材料目录), with what goes into the file: a
+    photo as a data URI (print templates load nothing else), or a PDF's content to append."""
+
+    id: int
+    number: int  # in the order received, withdrawn ones included
+    label: str
+    kind_label: str | LazyText
+    party_name: str | None  # who provided it; None: collected by the committee's staff
+    is_pdf: bool
+    pages: int
+    size: int
+    received_on: date
+    withdrawn_at: datetime | None
+    withdrawn_reason: str
+    data_uri: str = ""
+    appendix_pdf: bytes | None = None
+
+
+def _file_rows(rows: list[dict], contents: dict[int, bytes]) -> list[FiledMaterial]:
+    filed = []
     for row in rows:
-        row["data_uri"] = ""
-        row["appendix_pdf"] = None
+        material = FiledMaterial(
+            id=row["id"],
+            number=row["number"],
+            label=row["label"],
+            kind_label=KINDS.get(row["kind"], row["kind"]),
+            party_name=row["party.name"],
+            is_pdf=row["is_pdf"],
+            pages=row["pages"],
+            size=row["size"],
+            received_on=row["received_on"],
+            withdrawn_at=row["withdrawn_at"],
+            withdrawn_reason=row["withdrawn_reason"],
+        )
         content = contents.get(row["id"])
-        if row["withdrawn_at"] is not None or content is None:
-            continue  # withdrawn: listed, marked withdrawn, no longer part of the evidence
-        if row["is_image"]:
-            try:
-                row["data_uri"] = _image_data_uri(content, row)
-            except (photos.PhotoError, OSError):
-                continue
-        elif row["is_pdf"]:
-            row["appendix_pdf"] = content
-    return rows
+        if row["withdrawn_at"] is None and content is not None:
+            # A withdrawn material stays listed, marked withdrawn: no longer part of the evidence.
+            if row["is_image"]:
+                try:
+                    material = replace(material, data_uri=_image_data_uri(content, row))
+                except (photos.PhotoError, OSError):
+                    pass
+            elif row["is_pdf"]:
+                material = replace(material, appendix_pdf=content)
+        filed.append(material)
+    return filed
 
 
-async def case_file_materials(case_id: int, data_dir: Path) -> list[dict]:
-    """The materials for the case file: each with its photo (as a data URI, the print
-    templates load nothing else) or the content of its PDF to append."""
+async def case_file_materials(case_id: int, data_dir: Path) -> list[FiledMaterial]:
+    """The materials for the case file: each with its photo or the content of its PDF."""
     rows = await materials_of_case(case_id)
     contents: dict[int, bytes] = {}
     for row in rows:
@@ -451,17 +484,19 @@ def append_pdf_appendices(case_file: bytes, appendices: list[tuple[int, bytes | 
     return out.getvalue()
 
 
-async def case_file_context(user: CurrentUser, case_id: int, data_dir: Path) -> dict:
-    """What the case file's materials part needs; printing the materials is an access to
-    them, so it is recorded like opening one."""
+async def case_file_context(
+    user: CurrentUser, case_id: int, data_dir: Path
+) -> tuple[FiledMaterial, ...]:
+    """The case file's materials part (the ``materials`` of ``followups.CaseFilePrint``);
+    printing the materials is an access to them, so it is recorded like opening one."""
     await entitled_case(user, case_id)
     rows = await case_file_materials(case_id, data_dir)
-    filed = [r for r in rows if r["data_uri"] or r["appendix_pdf"]]
+    filed = [r for r in rows if r.data_uri or r.appendix_pdf]
     if filed:
         await record_event(
             case_id,
             user,
             "materials_printed",
-            changes={"material": [None, "、".join(str(r["number"]) for r in filed)]},
+            changes={"material": [None, "、".join(str(r.number) for r in filed)]},
         )
-    return {"materials": rows, "MATERIAL_KINDS": KINDS}
+    return tuple(rows)

@@ -4,6 +4,7 @@ how a person or an organisation is described on a printed document."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 
 from mediation.clock import local_today
@@ -39,28 +40,49 @@ def gender_from_id(id_number: str) -> str:
     return "male" if int(number[16]) % 2 else "female"
 
 
-def print_party(row: dict, role_name: str, id_number: str) -> dict:
+@dataclass(frozen=True, slots=True)
+class PrintedParty:
+    """A party as a printed document describes it (empty strings for what does not apply)."""
+
+    role: str  # in Chinese already ("申请人"): it is data on the document
+    kind: str  # "person" or "organisation"
+    name: str
+    gender: str
+    ethnicity: str
+    birth_date: date | None
+    id_number_display: str
+    occupation: str
+    credit_code: str
+    legal_rep: str
+    legal_rep_title: str
+    address: str
+    phone: str
+    agent_name: str
+    agent_relation: str
+
+
+def print_party(row: dict, role_name: str, id_number: str) -> PrintedParty:
     """One party as printed documents describe it: a person by 姓名, gender, ethnicity, birth
     date, ID number, occupation, address and phone; an organisation by 名称, credit code,
     domicile, phone and its legal representative with post; either with an agent."""
     organisation = row.get("kind") == "organisation"
-    return {
-        "role": role_name,
-        "kind": "organisation" if organisation else "person",
-        "name": row["name"],
-        "gender": "" if organisation else str(GENDERS.get(row.get("gender") or "", "")),
-        "ethnicity": "" if organisation else (row.get("ethnicity") or ""),
-        "birth_date": None if organisation else row.get("birth_date"),
-        "id_number_display": "" if organisation else id_number,
-        "occupation": "" if organisation else (row.get("occupation") or ""),
-        "credit_code": (row.get("credit_code") or "") if organisation else "",
-        "legal_rep": (row.get("legal_rep") or "") if organisation else "",
-        "legal_rep_title": (row.get("legal_rep_title") or "") if organisation else "",
-        "address": row.get("address") or "",
-        "phone": row.get("phone") or "",
-        "agent_name": row.get("agent_name") or "",
-        "agent_relation": row.get("agent_relation") or "",
-    }
+    return PrintedParty(
+        role=role_name,
+        kind="organisation" if organisation else "person",
+        name=row["name"],
+        gender="" if organisation else str(GENDERS.get(row.get("gender") or "", "")),
+        ethnicity="" if organisation else (row.get("ethnicity") or ""),
+        birth_date=None if organisation else row.get("birth_date"),
+        id_number_display="" if organisation else id_number,
+        occupation="" if organisation else (row.get("occupation") or ""),
+        credit_code=(row.get("credit_code") or "") if organisation else "",
+        legal_rep=(row.get("legal_rep") or "") if organisation else "",
+        legal_rep_title=(row.get("legal_rep_title") or "") if organisation else "",
+        address=row.get("address") or "",
+        phone=row.get("phone") or "",
+        agent_name=row.get("agent_name") or "",
+        agent_relation=row.get("agent_relation") or "",
+    )
 
 
 # The basic-information fields a mediator completes on a party, in form order.

@@ -25,7 +25,7 @@ from mediation.cases.tables import (
     CaseCounter,
     Party,
 )
-from mediation.db import write_transaction
+from mediation.db import fields_of, write_transaction
 from mediation.grid.tables import Grid, Staff
 from mediation.i18n import gettext as _
 from mediation.masking import mask_id_number
@@ -109,7 +109,18 @@ def _search_text(number: str, summary: str, parties: list[PartyInput]) -> str:
     return " ".join([number, summary, *(p.name for p in parties)]).lower()
 
 
-async def grid_for(user: CurrentUser, grid_id: int) -> dict | None:
+@dataclass(frozen=True, slots=True)
+class GridChoice:
+    """A grid a case is registered on, with its community (``region``) and that one's path."""
+
+    id: int
+    name: str
+    region: int
+    region_path: str
+
+
+async def grid_for(user: CurrentUser, grid_id: int) -> GridChoice | None:
+    """The grid, if it lies in this person's area."""
     grid = (
         await Grid.select(Grid.id, Grid.name, Grid.region.path, Grid.region)
         .where(Grid.id == grid_id)
@@ -117,7 +128,7 @@ async def grid_for(user: CurrentUser, grid_id: int) -> dict | None:
     )
     if grid is None or not user.can_see_path(grid["region.path"]):
         return None
-    return grid
+    return GridChoice(**fields_of(grid, {"region.path": "region_path"}))
 
 
 async def register_case(inp: CaseInput, actor: CurrentUser, idempotency_key: str = "") -> int:
@@ -153,7 +164,7 @@ async def register_case(inp: CaseInput, actor: CurrentUser, idempotency_key: str
                 summary=inp.summary,
                 facts=inp.facts,
                 grid=inp.grid_id,
-                region_path=grid["region.path"],
+                region_path=grid.region_path,
                 source=inp.source,
                 colour=inp.colour,
                 level="grid",
@@ -199,7 +210,7 @@ async def register_case(inp: CaseInput, actor: CurrentUser, idempotency_key: str
                 {
                     "number": [None, number],
                     "colour": [None, inp.colour],
-                    "grid": [None, grid["name"]],
+                    "grid": [None, grid.name],
                 },
             )
             if inp.linked_case_id:
@@ -219,15 +230,15 @@ async def register_case(inp: CaseInput, actor: CurrentUser, idempotency_key: str
         raise
 
 
-async def _notify_on_register(case: Case, grid: dict, actor: CurrentUser, policy) -> None:
-    team = await grid_team(grid["id"])
+async def _notify_on_register(case: Case, grid: GridChoice, actor: CurrentUser, policy) -> None:
+    team = await grid_team(grid.id)
     message = _("New case %(number)s: %(summary)s", number=case.number, summary=case.summary)
-    await notify([m["staff"] for m in team if m["staff"] != actor.id], case.id, "new_case", message)
+    await notify([m.staff for m in team if m.staff != actor.id], case.id, "new_case", message)
     targets = deadlines.notifications_on_register(policy, case.category, case.colour, "grid")
     urgent = case.colour == "red" or case.public_security_risk
     if not (urgent or targets):
         return
-    police = [m["staff"] for m in team if m["role"] == "police"]
+    police = [m.staff for m in team if m.role == "police"]
     centre = await centre_staff(case.region_path, "town")
     recipients = []
     if urgent or "police" in targets:

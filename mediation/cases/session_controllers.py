@@ -49,7 +49,7 @@ async def _new_session_page(
             "conflicts": conflicts,
             "mediators": await _mediator_choices(),
             "assigned": assigned,
-            "attending_choices": [(str(m["id"]), m["name"]) for m in assigned],
+            "attending_choices": [(str(m.id), m.name) for m in assigned],
             "modes": list(sessions.MODES.items()),
         },
         status_code=status_code,
@@ -69,15 +69,13 @@ class SessionController(Controller):
             raise NotFoundException()
         assigned = await sessions.assigned_mediators(case_id)
         # The case's own mediators come ticked, the one signed in (if assigned) chairs.
-        chair = next(
-            (m for m in assigned if m["staff"] == user.id), assigned[0] if assigned else None
-        )
+        chair = next((m for m in assigned if m.staff == user.id), assigned[0] if assigned else None)
         values = {
             "mode": "in_person",
             "minutes": "60",
             "room": "",
-            "mediator": str(chair["id"]) if chair else "",
-            "attending": [str(m["id"]) for m in assigned],
+            "mediator": str(chair.id) if chair else "",
+            "attending": [str(m.id) for m in assigned],
         }
         return await _new_session_page(case, values, {}, [], 200)
 

@@ -4,9 +4,8 @@ participants, live minutes."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from piccolo.columns.combination import Combinable
 
@@ -23,7 +22,7 @@ from mediation.cases.tables import (
 from mediation.clock import utc_now
 from mediation.db import PreparedSelect, fields_of, write_transaction
 from mediation.grid.tables import Mediator
-from mediation.i18n import format_datetime
+from mediation.i18n import LazyText, format_datetime
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 from mediation.inputs import too_long
@@ -265,7 +264,16 @@ async def _active_on_case(mediator_ids: list[int], case_id: int) -> dict[int, st
     return {r["mediator"]: r["mediator.staff.display_name"] for r in rows}
 
 
-async def assigned_mediators(case_id: int) -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class AssignedMediator:
+    """A mediator active on a case: ``id`` is the mediator, ``staff`` their account."""
+
+    id: int
+    staff: int
+    name: str
+
+
+async def assigned_mediators(case_id: int) -> list[AssignedMediator]:
     """The case's active mediators, for the new-session form (ticked by default)."""
     rows = (
         await CaseMediator.select(
@@ -276,7 +284,7 @@ async def assigned_mediators(case_id: int) -> list[dict]:
         .where(CaseMediator.case == case_id, CaseMediator.active.eq(True))
         .order_by(CaseMediator.id)
     )
-    return list({r["id"]: r for r in rows}.values())
+    return [AssignedMediator(**r) for r in {r["id"]: r for r in rows}.values()]
 
 
 async def _scheduled_session(user: CurrentUser, session_id: int) -> SessionRecord:
@@ -664,7 +672,28 @@ async def sessions_of_case(case_id: int) -> list[SessionSummary]:
     ]
 
 
-async def record_context(session: SessionRecord) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class PresentPerson:
+    """Someone who attended a session, as the printed record names them (and has them sign)."""
+
+    name: str
+    role_label: str | LazyText  # a label is translated when printed, in the print locale
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecordPrint:
+    """The context of templates/documents/session_record.html (调解笔录)."""
+
+    session: SessionRecord
+    committee: str
+    cause: str  # 案由: category and summary of the dispute
+    starts: datetime  # local time
+    ends: datetime | None  # local time; None while the session is open (a blank date line)
+    present: tuple[PresentPerson, ...]
+    recorder: str
+
+
+async def record_context(session: SessionRecord) -> SessionRecordPrint:
     """调解笔录: the session with its committee, 案由, roles in words and local times."""
     from mediation.cases.agreements import committee_for
     from mediation.cases.categories import category_label
@@ -680,34 +709,27 @@ async def record_context(session: SessionRecord) -> dict[str, Any]:
     )
     party_roles = {p["name"]: PARTY_ROLE_LABELS.get(p["role"], p["role"]) for p in party_rows}
     agent_of = {p["agent_name"]: p["name"] for p in party_rows if p["agent_name"]}
-    ended = session.closed_at or (
-        session.starts_at + timedelta(minutes=session.minutes_planned)
-        if session.status != "closed"
-        else None
-    )
-    return {
-        "session": session,
-        "committee": committee.name,
-        "cause": f"{category_label(case['category'])}：{case['summary']}",
-        "starts": to_local(session.starts_at),
-        "ends": to_local(session.closed_at) if session.closed_at else None,
-        "planned_end": to_local(ended) if ended else None,
-        "present": [
-            {
-                **asdict(p),
-                "role_label": (
-                    party_roles.get(p.name)
-                    if p.role == "party"
-                    else _("Authorised agent of %(party)s", party=agent_of[p.name])
-                    if p.role == "agent" and p.name in agent_of
-                    else PARTICIPANT_ROLES.get(p.role, p.role)
-                )
-                or PARTICIPANT_ROLES.get(p.role, p.role),
-            }
+
+    def role_label(p: Participant) -> str | LazyText:
+        label: str | LazyText | None = None
+        if p.role == "party":
+            label = party_roles.get(p.name)
+        elif p.role == "agent" and p.name in agent_of:
+            label = _("Authorised agent of %(party)s", party=agent_of[p.name])
+        if label:
+            return label
+        return PARTICIPANT_ROLES.get(p.role, p.role)
+
+    return SessionRecordPrint(
+        session=session,
+        committee=committee.name,
+        cause=f"{category_label(case['category'])}：{case['summary']}",
+        starts=to_local(session.starts_at),
+        ends=to_local(session.closed_at) if session.closed_at else None,
+        present=tuple(
+            PresentPerson(name=p.name, role_label=role_label(p))
             for p in session.participants
             if p.attended
-        ],
-        "recorder": session.recorder or "",
-        "ROLES": PARTICIPANT_ROLES,
-        "MODES": MODES,
-    }
+        ),
+        recorder=session.recorder or "",
+    )

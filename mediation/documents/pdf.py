@@ -41,6 +41,7 @@ of the app process); a printing process runs one job at a time.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -52,13 +53,13 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 from urllib import request
 
 import anyio
@@ -78,6 +79,13 @@ from mediation.documents.numerals import format_amount, money_in_capitals
 from mediation.documents.qr import qr_png_data_uri
 from mediation.settings import PROJECT_ROOT
 from mediation.templating import TEMPLATE_DIR, install_globals
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    # What a print template is rendered with: a frozen dataclass whose fields are the
+    # template's variables (the services' print contexts), or a plain mapping.
+    PrintContext: TypeAlias = DataclassInstance | Mapping[str, Any]
 
 logger = logging.getLogger(__name__)
 
@@ -392,12 +400,20 @@ class PrintURLFetcher(URLFetcher):
         return super().fetch(url, headers)
 
 
-def render_html(template_name: str, context: dict) -> str:
+def template_variables(context: PrintContext) -> dict[str, Any]:
+    """A print context as the template's variables: a dataclass's fields taken as they are
+    (shallow: ``dataclasses.asdict`` would copy every nested record), or a mapping's items."""
+    if isinstance(context, Mapping):
+        return dict(context)
+    return {field.name: getattr(context, field.name) for field in dataclasses.fields(context)}
+
+
+def render_html(template_name: str, context: PrintContext) -> str:
     """The template rendered to an HTML string in the print locale (zh_CN)."""
     token = i18n.set_locale(PRINT_LOCALE)
     try:
         template = install_globals(**case_labels.template_globals()).get_template(template_name)
-        return template.render({**TEMPLATE_HELPERS, **context})
+        return template.render({**TEMPLATE_HELPERS, **template_variables(context)})
     finally:
         token.var.reset(token)
 
@@ -418,7 +434,7 @@ def html_to_pdf(html: str) -> bytes:
     return pdf
 
 
-def render_pdf(template_name: str, context: dict) -> bytes:
+def render_pdf(template_name: str, context: PrintContext) -> bytes:
     """Render ``templates/<template_name>`` with ``context`` to PDF bytes, in zh_CN.
 
     Synchronous and CPU-bound: from async code use ``render_pdf_async``.
@@ -608,7 +624,7 @@ async def run_off_loop(function: Callable[..., T], *args: Any) -> T:
         return await loop.run_in_executor(pool, job)
 
 
-async def render_pdf_async(template_name: str, context: dict) -> bytes:
+async def render_pdf_async(template_name: str, context: PrintContext) -> bytes:
     """Render a document without stalling the event loop or the app's CPU: HTML and layout
     both in a printing process (the context travels pickled). A context that cannot be
     pickled is rendered to HTML in a worker thread here and laid out there."""
@@ -734,7 +750,7 @@ async def _follow_database(database_url: str) -> None:
         )
 
 
-def _unpicklable(context: dict) -> bool:
+def _unpicklable(context: PrintContext) -> bool:
     try:
         pickle.dumps(context)
     except Exception:

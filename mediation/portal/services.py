@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hmac
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from piccolo.columns import Column
 
@@ -37,6 +37,9 @@ from mediation.masking import mask_phone
 from mediation.portal import messaging
 from mediation.portal.tables import CaseRating, PartyAccess, PartyMessage
 from mediation.public_codes import CodeFormat, new_secret
+
+if TYPE_CHECKING:
+    from mediation.cases.agreements import AgreementPrint
 
 log = logging.getLogger(__name__)
 
@@ -510,7 +513,7 @@ async def request_reschedule(who: Access, session_id: int, reason: str) -> None:
         note=reason,
     )
     case = await _case_of(who.case_id, Case.number, Case.grid)
-    recipients = [row["staff"] for row in await case_services.grid_team(case["grid"])]
+    recipients = [member.staff for member in await case_services.grid_team(case["grid"])]
     if session["mediator.staff"]:
         recipients.append(session["mediator.staff"])
     await case_services.notify(
@@ -596,7 +599,7 @@ async def rate_mediation(who: Access, rating: str, comment: str) -> None:
     )
 
 
-async def agreement_of_party(who: Access, agreement_id: int) -> dict | None:
+async def agreement_of_party(who: Access, agreement_id: int) -> AgreementPrint | None:
     """The party's own copy: an issued agreement of their case, with no ID numbers or phones."""
     row = (
         await Agreement.select(Agreement.id, Agreement.status)
@@ -618,14 +621,12 @@ async def agreement_of_party(who: Access, agreement_id: int) -> dict | None:
     from mediation.cases import agreements
 
     context = await agreements.print_context(reader, agreement_id, "", full_ids=False)
-    for party in context["agreement"]["parties"]:
-        party["id_number_display"] = ""
-        party["phone"] = ""
-    context["agreement"].pop("verification", None)
-    return context
+    printed = context.agreement
+    parties = tuple(replace(p, id_number_display="", phone="") for p in printed.parties)
+    return replace(context, agreement=replace(printed, parties=parties, verification=None))
 
 
-async def party_agreement_print(who: Access, agreement_id: int) -> dict:
+async def party_agreement_print(who: Access, agreement_id: int) -> AgreementPrint:
     """``agreement_of_party`` for printing: a refusal raises instead of returning None."""
     context = await agreement_of_party(who, agreement_id)
     if context is None:

@@ -449,12 +449,20 @@ async def _suggestion_counts(scope: Scope, period: Period) -> dict[tuple[str, st
     return {(r["dim"], r["value"]): int(r["n"]) for r in await Suggestion.raw(sql, *args)}
 
 
-def change(now: int | float | None, before: int | float | None) -> dict:
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Difference with the previous period, as numbers the template words."""
+
+    delta: int | float | None  # None when either period has no figure
+    pct: float | None  # delta as a share of the previous figure; None from zero
+
+
+def change(now: int | float | None, before: int | float | None) -> Change:
     """Difference with the previous period, as numbers the template words."""
     if now is None or before is None:
-        return {"delta": None, "pct": None}
+        return Change(delta=None, pct=None)
     delta = now - before
-    return {"delta": delta, "pct": (delta / before) if before else None}
+    return Change(delta=delta, pct=(delta / before) if before else None)
 
 
 def today_in_county() -> date:

@@ -268,7 +268,7 @@ async def service_attributes() -> list[Attribute]:
                     "The thematic collection this suggestion answers, if any.",
                     "所响应的专项征集（如有）。",
                 ),
-                values=[AttributeValue(str(t["id"]), t["title"]) for t in topics],
+                values=[AttributeValue(str(t.id), t.title) for t in topics],
             )
         )
     return attributes

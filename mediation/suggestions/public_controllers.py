@@ -192,7 +192,7 @@ async def _form_page(
             "point": point,
             "values": {**values, "website": ""},
             "errors": errors,
-            "topic_choices": [(str(t["id"]), t["title"]) for t in topics],
+            "topic_choices": [(str(t.id), t.title) for t in topics],
             "category_choices": category_choices(),
             "region_choices": await _public_region_choices(),
             "max_photos": photos.MAX_PHOTOS,

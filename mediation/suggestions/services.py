@@ -195,9 +195,23 @@ async def public_points() -> list[dict]:
     return rows
 
 
-async def open_topics(on: date | None = None) -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class TopicRow:
+    """专项征集: a thematic call for suggestions (see ``tables.SuggestionTopic``)."""
+
+    id: int
+    title: str
+    description: str
+    opens_on: date
+    closes_on: date
+    published: bool
+    created_by: int | None
+
+
+async def open_topics(on: date | None = None) -> list[TopicRow]:
+    """The published calls open on ``on`` (today), the one closing soonest first."""
     on = on or today()
-    return (
+    rows = (
         await SuggestionTopic.select()
         .where(
             SuggestionTopic.published.eq(True),
@@ -206,6 +220,7 @@ async def open_topics(on: date | None = None) -> list[dict]:
         )
         .order_by(SuggestionTopic.closes_on)
     )
+    return [TopicRow(**r) for r in rows]
 
 
 async def create_topic(
@@ -278,7 +293,7 @@ async def submit_suggestion(
     call_id = None
     if str(values.get("call") or "").isdigit():
         call_id = int(values["call"])
-        if call_id not in {t["id"] for t in await open_topics()}:
+        if call_id not in {t.id for t in await open_topics()}:
             errors["call"] = _("This collection is closed.")
     cleaned["region"] = values.get("region") or ""
     cleaned["call"] = values.get("call") or ""
@@ -353,8 +368,17 @@ _PHOTOS_OF = PreparedSelect(
 )
 
 
-async def photos_of(suggestion_id: int) -> list[dict]:
-    return await _PHOTOS_OF(suggestion_id)
+@dataclass(frozen=True, slots=True)
+class PhotoRow:
+    """A photo handed in with a suggestion, as its page shows it."""
+
+    id: int
+    width: int
+    height: int
+
+
+async def photos_of(suggestion_id: int) -> list[PhotoRow]:
+    return [PhotoRow(**r) for r in await _PHOTOS_OF(suggestion_id)]
 
 
 @dataclass(frozen=True, slots=True)

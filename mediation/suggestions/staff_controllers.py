@@ -699,7 +699,7 @@ async def _entry_form(
             "errors": errors,
             "channel_choices": [(c.value, rules.CHANNEL_LABELS[c]) for c in STAFF_CHANNELS],
             "region_choices": await _region_choices(user),
-            "topic_choices": [(str(t["id"]), t["title"]) for t in topics],
+            "topic_choices": [(str(t.id), t.title) for t in topics],
             "suggestion_category_choices": suggestion_category_choices(),
         },
         status_code=status_code,

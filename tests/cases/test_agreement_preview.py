@@ -81,6 +81,6 @@ async def test_an_issued_agreement_prints_its_fixed_text_whatever_is_posted(new_
         "http://testserver",
         unsaved={"main_facts": "篡改的事实", "clauses": [], "copies": 9},
     )
-    assert context["agreement"]["facts"] != ["篡改的事实"]
-    assert context["agreement"]["copies"] == 3
-    assert Decimal("1500") in [c.get("amount") for c in context["agreement"]["clauses"]]
+    assert context.agreement.facts != ("篡改的事实",)
+    assert context.agreement.copies == 3
+    assert Decimal("1500") in [c.amount for c in context.agreement.clauses]

@@ -210,9 +210,10 @@ async def test_the_printed_agreement_carries_names_numbers_amounts_and_capitals(
     ).stdout.decode()
     flat = re.sub(r"\s+", "", text)
     assert "王堃" in flat and "李二房东" in flat
-    assert context["agreement"]["number"] in flat
+    assert context.agreement.number in flat
     assert "壹仟伍佰元整" in flat
-    assert context["agreement"]["verification"]["code"] in flat
+    assert context.agreement.verification is not None
+    assert context.agreement.verification.code in flat
 
 
 async def test_the_public_page_tells_a_genuine_agreement_from_an_altered_one(client, new_key):

@@ -75,7 +75,7 @@ async def per_case_sweep(case_ids: list[int], on: date) -> None:
             case["version"] += 1
             team = await grid_team(case["grid"])
             await notify(
-                [m["staff"] for m in team],
+                [m.staff for m in team],
                 case["id"],
                 "overdue",
                 _("Case %(number)s is overdue.", number=case["number"]),

@@ -454,7 +454,7 @@ async def test_staff_publish_a_thematic_collection(client):
         },
     )
     assert response.status_code == 303
-    assert title in {t["title"] for t in await services.open_topics()}
+    assert title in {t.title for t in await services.open_topics()}
     assert title in (await client.get("/suggestions/topics")).text
     await SuggestionTopic.delete().where(SuggestionTopic.title == title)
 
