@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from mediation.accounts.services import set_preferred_locale
 from mediation.cases import agreements, services, sessions
 from mediation.cases.tables import Agreement, Case, CaseEvent, CaseMediator
 from mediation.documents.pdf import render_pdf
-from mediation.grid.tables import Mediator
+from mediation.grid.tables import Mediator, Staff
 from mediation.i18n import gettext
 from tests.cases.conftest import deposit_case, grid_id, user
 from tests.helpers import login, post_form
@@ -280,10 +281,16 @@ def _pdf_words(pdf: bytes) -> str:
 
 async def test_a_user_of_the_english_interface_prints_a_wholly_chinese_agreement(client, new_key):
     case_id, agreement_id = await _issued_agreement(new_key)
+    mediator1 = await user("mediator1")
+    before = await Staff.select(Staff.locale).where(Staff.id == mediator1.id).first()
     await login(client, "mediator1")
     await post_form(client, "/locale", {"locale": "en", "next": f"/cases/{case_id}"})
-    assert "Case" in (await client.get(f"/cases/{case_id}")).text  # the interface is English
-    response = await client.get(f"/cases/{case_id}/agreements/{agreement_id}/agreement.pdf")
+    try:
+        assert "Case" in (await client.get(f"/cases/{case_id}")).text  # English interface
+        response = await client.get(f"/cases/{case_id}/agreements/{agreement_id}/agreement.pdf")
+    finally:
+        # The choice is kept on the user's account, which later tests may share.
+        await set_preferred_locale(mediator1.id, before["locale"])
     assert response.status_code == 200
     text = _pdf_words(response.content)
     assert "人民调解协议书" in re.sub(r"\s+", "", text)
