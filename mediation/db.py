@@ -235,6 +235,34 @@ async def _then_after_commit(
             log.exception("work after a commit failed")
 
 
+@asynccontextmanager
+async def bulk_write_transaction():
+    """A ``write_transaction`` for loading many records at once (the demo county): what it
+    queues for after its commit runs in the same order once it has committed, but inside one
+    more write transaction instead of a connection (on SQLite, a thread) per query, and a
+    failure there is raised instead of logged. Inside a transaction already, it joins it."""
+    db = engine()
+    if db.current_transaction.get() is not None:
+        async with write_transaction():
+            yield
+        return
+    pending: list[Callable[[], Awaitable[None]]] = []
+    token = _after_commit.set(pending)
+    try:
+        if isinstance(db, SQLiteEngine):
+            async with _queued_sqlite_transaction(db):
+                yield
+        else:
+            async with db.transaction():
+                yield
+    finally:
+        _after_commit.reset(token)
+    if pending:  # only reached when the transaction committed
+        async with write_transaction():
+            for callback in pending:
+                await callback()
+
+
 _write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
     weakref.WeakKeyDictionary()
 )

@@ -21,6 +21,7 @@ did not exist (a record outside one's entitlement answers like a missing one). A
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -532,13 +533,33 @@ async def _request(client, method: str, url: str, encoding: str):
 
 
 _sessions: dict[str, dict[str, str]] = {}
+# One client for the whole module, its cookies set anew for each probe: a client is a thread
+# with an event loop of its own and the app's startup and shutdown (and, on PostgreSQL, a
+# connection per event loop), which per probe was about half of the module's time. One, not
+# one per persona: the app's lifespan is not made to run several times at once.
+_clients: dict[int, AsyncTestClient] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_client():
+    yield
+    for client in _clients.values():
+        asyncio.run(client.__aexit__(None, None, None))
+    _clients.clear()
 
 
 async def _client_for(app, role: str) -> AsyncTestClient:
-    """A client signed in as ``role`` (sessions live in the data directory's store, so one
-    sign-in per persona serves every route)."""
-    client = AsyncTestClient(app)
-    await client.__aenter__()
+    """The client holding what a new client signed in as ``role`` would hold: only the
+    persona's session cookies (sessions live in the data directory's store, so one sign-in per
+    persona serves every route); anonymous visits the sign-in page afresh each time."""
+    client = _clients.get(id(app))
+    if client is None:
+        for old in _clients.values():
+            await old.__aexit__(None, None, None)
+        _clients.clear()
+        client = _clients[id(app)] = AsyncTestClient(app)
+        await client.__aenter__()
+    client.cookies.clear()
     if ROLES[role] is None:
         await client.get("/login")
         return client
@@ -590,11 +611,8 @@ async def test_route_access(app, route):
         if route == "POST /logout":
             _sessions.pop(role, None)  # signing out ends the shared session: sign in afresh
         client = await _client_for(app, role)
-        try:
-            response = await _request(client, method, url, ALL_ROUTES[route])
-            actual[role] = classify(response)
-        finally:
-            await client.__aexit__(None, None, None)
+        response = await _request(client, method, url, ALL_ROUTES[route])
+        actual[role] = classify(response)
         if route == "POST /logout":
             _sessions.pop(role, None)
     dump = os.environ.get("AUTH_DUMP")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mediation.accounts.services import hash_password
-from mediation.db import write_transaction
+from mediation.db import bulk_write_transaction, write_transaction
 from mediation.grid.services import child_path
 from mediation.grid.tables import (
     AuditEvent,
@@ -249,9 +249,10 @@ async def rebuild_demo_figures() -> None:
     from mediation.reports.rollups import backfill_conclusions, rebuild_rollups
     from mediation.reports.warnings import run_warning_rules
 
-    await backfill_conclusions(redo=True)
-    await rebuild_rollups()
-    await run_warning_rules()
+    async with bulk_write_transaction():  # one connection for all of it (see load_demo)
+        await backfill_conclusions(redo=True)
+        await rebuild_rollups()
+        await run_warning_rules()
 
 
 async def load_demo(reset: bool = False) -> str:

@@ -25,7 +25,7 @@ from mediation.cases import assignment, services, workflow
 from mediation.cases.submissions import IntakeSubmission
 from mediation.cases.tables import Case, CaseEvent, CaseMediator, Notification
 from mediation.clock import county_zone, local_date, local_now
-from mediation.db import write_transaction
+from mediation.db import bulk_write_transaction
 from mediation.grid.tables import Grid, Mediator, Staff, TeamMember
 from mediation.validators import id_check_char
 
@@ -1722,7 +1722,7 @@ async def load_demo_cases(count: int = DEMO_COUNT, seed: int = 2026) -> int:
     rng = random.Random(seed)
     now = local_now()
     today = local_date(now)
-    async with write_transaction():
+    async with bulk_write_transaction():
         cast = await _cast(grids)
         plans = _make_plans(rng, max(count - 1, 1), grids, today)
         runner = Runner(rng, cast, now)

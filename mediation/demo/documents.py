@@ -19,6 +19,7 @@ from mediation.cases.tables import (
     Signature,
 )
 from mediation.clock import county_zone, local_date, local_today
+from mediation.db import bulk_write_transaction
 from mediation.grid.tables import Staff
 
 SETTLED = ("settled", "performing", "performed", "breached", "closed")
@@ -64,9 +65,12 @@ async def load_demo_documents(limit: int = 40, seed: int = 2026) -> int:
     must = [r for r in rows if r["status"] in AFTER_SETTLEMENT]
     others = [r for r in rows if r["status"] not in AFTER_SETTLEMENT][:limit]
     made = 0
-    for case in must + others:
-        if await _documents_for(case, user, rng):
-            made += 1
+    # One transaction, as the cases are loaded: on SQLite each read outside one opens a
+    # connection (and a thread) of its own, and the documents read thousands of times.
+    async with bulk_write_transaction():
+        for case in must + others:
+            if await _documents_for(case, user, rng):
+                made += 1
     return made
 
 

@@ -27,7 +27,7 @@ from mediation.cases.services import today
 from mediation.cases.submissions import IntakeSubmission
 from mediation.cases.tables import Case, CaseEvent, Notification
 from mediation.clock import county_zone, local_date, local_now
-from mediation.db import write_transaction
+from mediation.db import bulk_write_transaction
 from mediation.grid.tables import Department, Grid, Region, Staff
 from mediation.suggestions import rules, services
 from mediation.suggestions.tables import (
@@ -1235,7 +1235,7 @@ async def load_demo_suggestions(count: int = 150, seed: int = 2026) -> int:
     ops = _ops(rng, plans, ctx.now)
     ops.sort(key=lambda op: (op.at, op.order))
     # One transaction: all or nothing (a failed load leaves no half demo), and fast on SQLite.
-    async with write_transaction():
+    async with bulk_write_transaction():
         await _create_points_and_topics(ctx, on)
         for op in ops:
             await _do(ctx, rng, op)
