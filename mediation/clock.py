@@ -8,6 +8,9 @@ date ("today", a deadline, a document's date) goes through ``local_date``/``loca
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -21,14 +24,31 @@ def county_zone() -> ZoneInfo:
     return ZoneInfo(os.environ.get("TIME_ZONE") or DEFAULT_TIME_ZONE)
 
 
+# Work done for a request in another process (a print job) runs at the instant the request
+# was made: a document asked for at 23:59 is dated that day, whenever the job gets the CPU.
+_pinned: ContextVar[datetime | None] = ContextVar("pinned_now", default=None)
+
+
+@contextmanager
+def pinned_at(instant: datetime) -> Iterator[None]:
+    """Within the block (and tasks started in it), "now" is ``instant`` (aware)."""
+    token = _pinned.set(instant)
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
 def utc_now() -> datetime:
     """The current instant, aware, in UTC (what is stored)."""
-    return datetime.now(UTC)
+    pinned = _pinned.get()
+    return datetime.now(UTC) if pinned is None else pinned.astimezone(UTC)
 
 
 def local_now() -> datetime:
     """The current instant as wall-clock time in the county."""
-    return datetime.now(county_zone())
+    pinned = _pinned.get()
+    return datetime.now(county_zone()) if pinned is None else pinned.astimezone(county_zone())
 
 
 def local_today() -> date:

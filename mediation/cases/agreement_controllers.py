@@ -14,12 +14,14 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
+from mediation.accounts.services import CurrentUser
 from mediation.cases import agreements
 from mediation.cases.access import case_entitled
 from mediation.cases.controller_support import SESSION_ROLES, Form, grouped, pdf_response
 from mediation.cases.services import CaseError
+from mediation.cases.tables import Agreement
 from mediation.clock import local_today
-from mediation.documents.pdf import render_html, render_pdf_async
+from mediation.documents.pdf import print_from_database, render_html
 from mediation.i18n import gettext as _
 from mediation.web import public_url, see_other
 
@@ -216,10 +218,16 @@ class AgreementController(Controller):
     ) -> Response:
         user = current_user(request)
         try:
-            context = await agreements.print_context(user, agreement_id, public_url(request, ""))
+            pdf = await print_from_database(
+                "documents/agreement.html",
+                agreement_of_case,
+                user,
+                case_id,
+                agreement_id,
+                public_url(request, ""),
+            )
         except CaseError as exc:
             raise NotFoundException() from exc
-        pdf = await render_pdf_async("documents/agreement.html", context)
         return pdf_response(pdf, f"agreement-{agreement_id}.pdf")
 
     @post("/{agreement_id:int}/preview.pdf", status_code=200)
@@ -263,13 +271,32 @@ class AgreementController(Controller):
         except ValueError:
             pass
         try:
-            context = await agreements.print_context(
-                user, agreement_id, public_url(request, ""), unsaved=unsaved
+            pdf = await print_from_database(
+                "documents/agreement.html",
+                agreement_of_case,
+                user,
+                case_id,
+                agreement_id,
+                public_url(request, ""),
+                unsaved,
             )
         except CaseError as exc:
             raise NotFoundException() from exc
-        pdf = await render_pdf_async("documents/agreement.html", context)
         return pdf_response(pdf, f"agreement-{agreement_id}-preview.pdf")
+
+
+async def agreement_of_case(
+    user: CurrentUser,
+    case_id: int,
+    agreement_id: int,
+    base_url: str,
+    unsaved: dict | None = None,
+) -> agreements.AgreementPrint:
+    """The agreement's print context, if it is an agreement of the case the address names."""
+    row = await Agreement.select(Agreement.case).where(Agreement.id == agreement_id).first()
+    if row is None or row["case"] != case_id:
+        raise CaseError(_("This agreement does not exist."))
+    return await agreements.print_context(user, agreement_id, base_url, unsaved=unsaved)
 
 
 _AGREEMENT_FIELDS = (

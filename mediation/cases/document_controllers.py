@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
@@ -12,12 +13,16 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
+from mediation.accounts.services import CurrentUser
 from mediation.cases import materials
 from mediation.cases.controller_support import SESSION_ROLES, Form, pdf_response
 from mediation.cases.services import CaseError
-from mediation.documents.pdf import render_pdf_async
+from mediation.documents.pdf import print_from_database
 from mediation.i18n import gettext as _
 from mediation.web import public_url, see_other
+
+if TYPE_CHECKING:
+    from mediation.cases.followups import CaseFilePrint
 
 
 class CaseDocumentController(Controller):
@@ -69,10 +74,15 @@ class CaseDocumentController(Controller):
         from mediation.cases.followups import follow_up_context
 
         try:
-            context = await follow_up_context(current_user(request), case_id, follow_up_id)
+            pdf = await print_from_database(
+                "documents/follow_up_record.html",
+                follow_up_context,
+                current_user(request),
+                case_id,
+                follow_up_id,
+            )
         except CaseError as exc:
             raise NotFoundException() from exc
-        pdf = await render_pdf_async("documents/follow_up_record.html", context)
         return pdf_response(pdf, f"follow-up-{case_id}-{follow_up_id}.pdf")
 
     @get("/termination.pdf")
@@ -80,25 +90,48 @@ class CaseDocumentController(Controller):
         from mediation.cases.followups import termination_context
 
         try:
-            context = await termination_context(current_user(request), case_id)
+            pdf = await print_from_database(
+                "documents/termination_notice.html",
+                termination_context,
+                current_user(request),
+                case_id,
+            )
         except CaseError as exc:
             raise NotFoundException() from exc
-        pdf = await render_pdf_async("documents/termination_notice.html", context)
         return pdf_response(pdf, f"termination-{case_id}.pdf")
 
     @get("/file.pdf")
     async def case_file_pdf(self, request: Request, case_id: FromPath[int]) -> Response:
-        from mediation.cases.followups import case_file_context
-
         try:
-            context = await case_file_context(
-                current_user(request), case_id, public_url(request, "")
+            pdf = await print_from_database(
+                "documents/case_file.html",
+                case_file_print_context,
+                current_user(request),
+                case_id,
+                public_url(request, ""),
+                request.app.state.settings.data_dir,
+                after=case_file_appendices,
             )
         except CaseError as exc:
             raise NotFoundException() from exc
-        filed = await materials.case_file_context(
-            current_user(request), case_id, request.app.state.settings.data_dir
-        )
-        pdf = await render_pdf_async("documents/case_file.html", replace(context, materials=filed))
-        pdf = await materials.append_pdf_appendices_async(pdf, filed)
         return pdf_response(pdf, f"case-file-{case_id}.pdf")
+
+
+async def case_file_print_context(
+    user: CurrentUser, case_id: int, base_url: str, data_dir: Path
+) -> CaseFilePrint:
+    """The case file (卷宗): its documents part, then its materials part (printing the
+    materials is an access to them, recorded as such)."""
+    from mediation.cases.followups import case_file_context
+
+    context = await case_file_context(user, case_id, base_url)
+    filed = await materials.case_file_context(user, case_id, data_dir)
+    return replace(context, materials=filed)
+
+
+def case_file_appendices(pdf: bytes, context: CaseFilePrint) -> bytes:
+    """The case file with its PDF materials drawn in as appendices."""
+    pairs: list[tuple[int, bytes | Path]] = [
+        (m.id, m.appendix_pdf) for m in context.materials if m.appendix_pdf
+    ]
+    return materials.append_pdf_appendices(pdf, pairs) if pairs else pdf

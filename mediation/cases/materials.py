@@ -14,7 +14,6 @@ import asyncio
 import base64
 import io
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -483,17 +482,6 @@ def append_pdf_appendices(case_file: bytes, appendices: list[tuple[int, bytes | 
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
-
-
-async def append_pdf_appendices_async(
-    case_file: bytes, materials: Sequence[FiledMaterial]
-) -> bytes:
-    pairs = [(m.id, m.appendix_pdf) for m in materials if m.appendix_pdf]
-    if not pairs:
-        return case_file
-    from mediation.documents.pdf import run_off_loop
-
-    return await run_off_loop(append_pdf_appendices, case_file, pairs)
 
 
 async def case_file_context(

@@ -16,7 +16,7 @@ from mediation.cases import sessions
 from mediation.cases.controller_support import SESSION_ROLES, Form, pdf_response
 from mediation.cases.services import CaseError, CaseRecord, case_for
 from mediation.clock import county_zone
-from mediation.documents.pdf import render_pdf_async
+from mediation.documents.pdf import print_from_database
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
 from mediation.validators import ValidationError
@@ -300,8 +300,8 @@ class SessionController(Controller):
             raise NotFoundException()
         if session.status in sessions.NOT_HELD_STATUSES:
             raise NotFoundException(_("This session did not take place: it has no record."))
-        pdf = await render_pdf_async(
-            "documents/session_record.html", await sessions.record_context(session)
+        pdf = await print_from_database(
+            "documents/session_record.html", sessions.record_context, session
         )
         return pdf_response(pdf, f"session-record-{session_id}.pdf")
 

@@ -53,7 +53,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
@@ -74,7 +74,7 @@ from mediation.cases import labels as case_labels
 from mediation.cases.categories import CategoryList
 from mediation.cases.categories import current as current_categories
 from mediation.cases.categories import set_current as set_categories
-from mediation.clock import local_date
+from mediation.clock import local_date, pinned_at, utc_now
 from mediation.documents.numerals import format_amount, money_in_capitals
 from mediation.documents.qr import qr_png_data_uri
 from mediation.settings import PROJECT_ROOT
@@ -578,15 +578,22 @@ def shutdown_pool() -> None:
 
 
 def _in_locale(
-    locale: str, categories: CategoryList | None, function: Callable[..., T], args: tuple
+    locale: str,
+    categories: CategoryList | None,
+    now: datetime,
+    function: Callable[..., T],
+    args: tuple,
 ) -> T:
-    """In a printing process: the caller's locale, and the dispute categories the app process
-    has loaded from its table (a printing process never reads the database itself)."""
+    """In a printing process: the caller's locale, the dispute categories the app process
+    has loaded from its table (the labels a document prints are the app's, even where the
+    printing process reads the document's rows itself: ``print_from_database``), and the
+    caller's clock (a document is dated when it was asked for)."""
     if categories is not None:
         set_categories(categories)
     token = i18n.set_locale(locale)
     try:
-        return function(*args)
+        with pinned_at(now):
+            return function(*args)
     finally:
         token.var.reset(token)
 
@@ -602,7 +609,9 @@ async def run_off_loop(function: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(
             functools.partial(function, *args), limiter=_print_limiter()
         )
-    job = functools.partial(_in_locale, i18n.get_locale(), current_categories(), function, args)
+    job = functools.partial(
+        _in_locale, i18n.get_locale(), current_categories(), utc_now(), function, args
+    )
     loop = asyncio.get_running_loop()
     try:
         return await loop.run_in_executor(pool, job)
@@ -629,6 +638,116 @@ async def render_pdf_async(template_name: str, context: PrintContext) -> bytes:
         render_html, template_name, context, limiter=_print_limiter()
     )
     return await run_off_loop(html_to_pdf, html)
+
+
+async def print_from_database(
+    template_name: str,
+    build: Callable[..., Awaitable[Any]],
+    *args: Any,
+    after: Callable[[bytes, Any], bytes] | None = None,
+) -> bytes:
+    """A document whose context comes from the database: ``build(*args)`` reads it, the
+    template renders it, ``after(pdf, context)`` (optional) finishes the file.
+
+    With printing processes all three run there, the reads included (``run_from_database``):
+    a page served meanwhile waits neither for the reads (an agreement's are seven queries and
+    the decryption of its parties' ID numbers) nor for the layout. An exception ``build``
+    raises (say, the case is not the user's) reaches the caller as it was raised.
+
+    The whole job runs in the print language (zh_CN) whatever the user's: the labels,
+    categories and sentences ``build`` writes into the context end up in a Chinese document,
+    and so does a note it records on the case's timeline.
+    """
+    token = i18n.set_locale(PRINT_LOCALE)
+    try:
+        return await run_from_database(
+            build, functools.partial(_render_then, template_name, after), *args
+        )
+    finally:
+        i18n.reset_locale(token)
+
+
+def _render_then(
+    template_name: str, after: Callable[[bytes, Any], bytes] | None, context: Any
+) -> bytes:
+    pdf = render_pdf(template_name, context)
+    return after(pdf, context) if after is not None else pdf
+
+
+async def run_from_database(
+    read: Callable[..., Awaitable[Any]], finish: Callable[[Any], T], *args: Any
+) -> T:
+    """``finish(await read(*args))``: database reads, then CPU-heavy work on what they
+    returned (a PDF, a workbook), both in a printing process, which reads the database the
+    app process uses now through a connection of its own. The app process only hands over
+    the arguments and gets the result back. ``read`` and ``finish`` must be module-level
+    functions (or partials of them), the arguments and the result picklable. Without
+    printing processes (``PDF_WORKERS=0``) ``read`` runs here and ``finish`` in a worker
+    thread.
+
+    When a printing process dies during a job (killed, out of memory), the job runs again
+    whole in a new one (``run_off_loop``): what ``read`` wrote before the process died stays
+    written, so a print that records a reveal of ID numbers records it twice, once for the
+    attempt that never reached the user. The timeline errs on the side of saying too much.
+    """
+    if print_pool() is None:
+        data = await read(*args)
+        return await anyio.to_thread.run_sync(finish, data, limiter=_print_limiter())
+    return await run_off_loop(_read_then_finish, _database_location(), read, args, finish)
+
+
+def _database_location() -> str:
+    """Where this process's engine points now (the tests move it to a fresh copy per test)."""
+    from piccolo.engine.sqlite import SQLiteEngine
+
+    from mediation import db
+
+    engine = db.engine()
+    if isinstance(engine, SQLiteEngine):
+        return f"sqlite:///{engine.path}"
+    return str(engine.config["dsn"])
+
+
+_job_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _read_then_finish(
+    database_url: str,
+    read: Callable[..., Awaitable[Any]],
+    args: tuple,
+    finish: Callable[[Any], T],
+) -> T:
+    """In a printing process: the reads on this process's event loop (kept, with its
+    connections, from one job to the next), then the work on their result."""
+    global _job_loop
+    if _job_loop is None:
+        _job_loop = asyncio.new_event_loop()
+    _job_loop.run_until_complete(_follow_database(database_url))
+    return finish(_job_loop.run_until_complete(read(*args)))
+
+
+async def _follow_database(database_url: str) -> None:
+    """A printing process reads the database the app process names with each job; on
+    PostgreSQL with a pool (``DB_POOL_SIZE``) through a pool of its own of at most two
+    connections, opened on its first job."""
+    from piccolo.engine.sqlite import SQLiteEngine
+
+    from mediation import db
+    from mediation.settings import get_settings
+
+    engine = db.engine()
+    if isinstance(engine, SQLiteEngine):
+        engine.path = database_url.removeprefix("sqlite:///")
+        return
+    if engine.config.get("dsn") != database_url:
+        if engine.pool is not None:
+            await engine.close_connection_pool()
+            engine.pool = None
+        engine.config["dsn"] = database_url
+    if engine.pool is None and get_settings().db_pool_size > 0:
+        await engine.start_connection_pool(
+            min_size=1, max_size=min(2, get_settings().db_pool_size), reset=db.release_connection
+        )
 
 
 def _unpicklable(context: PrintContext) -> bool:

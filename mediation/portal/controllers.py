@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases.labels import PARTY_ROLE_LABELS
-from mediation.documents.pdf import render_pdf_async
+from mediation.documents.pdf import print_from_database, render_pdf_async
 from mediation.i18n import gettext as _
 from mediation.portal import services
 from mediation.roles import STAFF_ROLES
@@ -157,10 +157,15 @@ class MyCaseController(Controller):
         if isinstance(authenticated, Template):
             return authenticated
         who = authenticated[0]
-        context = await services.agreement_of_party(who, _int(data.get("agreement")) or 0)
-        if context is None:
-            raise NotFoundException()
-        pdf = await render_pdf_async("documents/agreement.html", context)
+        try:
+            pdf = await print_from_database(
+                "documents/agreement.html",
+                services.party_agreement_print,
+                who,
+                _int(data.get("agreement")) or 0,
+            )
+        except services.PortalError as exc:
+            raise NotFoundException() from exc
         return Response(
             pdf,
             status_code=200,

@@ -626,6 +626,14 @@ async def agreement_of_party(who: Access, agreement_id: int) -> AgreementPrint |
     return replace(context, agreement=replace(printed, parties=parties, verification=None))
 
 
+async def party_agreement_print(who: Access, agreement_id: int) -> AgreementPrint:
+    """``agreement_of_party`` for printing: a refusal raises instead of returning None."""
+    context = await agreement_of_party(who, agreement_id)
+    if context is None:
+        raise PortalError(_("This agreement does not exist."))
+    return context
+
+
 # ---------------------------------------------------------------- texts to parties
 
 

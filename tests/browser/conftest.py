@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -26,6 +27,10 @@ def _free_port() -> int:
 def live_server(database):
     port = _free_port()
     env = {**os.environ, "RUN_BACKGROUND_TASKS": "0"}
+    # The server's output goes to a file, never to a pipe nobody reads (a full pipe would
+    # stop the server and its printing processes mid-write); it is kept for a failed run.
+    log_path = Path(tempfile.gettempdir()) / f"mediation-live-server-{os.getpid()}.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - open for the server's whole life
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -38,7 +43,7 @@ def live_server(database):
             str(port),
         ],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -49,7 +54,7 @@ def live_server(database):
             break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read().decode(errors="replace")) from None
+                raise RuntimeError(log_path.read_text(errors="replace")) from None
             time.sleep(0.2)
     else:
         proc.kill()
@@ -60,6 +65,8 @@ def live_server(database):
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+    log.close()
+    print(f"live server log: {log_path}")
 
 
 @pytest.fixture(scope="session")

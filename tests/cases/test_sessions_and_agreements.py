@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from mediation.accounts.services import set_preferred_locale
 from mediation.cases import agreements, services, sessions
 from mediation.cases.tables import Agreement, Case, CaseEvent, CaseMediator
 from mediation.documents.pdf import render_pdf
-from mediation.grid.tables import Mediator
+from mediation.grid.tables import Mediator, Staff
 from mediation.i18n import gettext
 from tests.cases.conftest import deposit_case, grid_id, user
 from tests.helpers import login, post_form
@@ -270,3 +271,49 @@ async def test_minutes_are_appended_with_htmx_as_a_fragment(client, new_key):
     assert "开始调解。" in page.text and "好的。" in page.text
     case = await Case.select(Case.status).where(Case.id == case_id).first()
     assert case["status"] == "mediating"
+
+
+def _pdf_words(pdf: bytes) -> str:
+    return subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+
+
+async def test_a_user_of_the_english_interface_prints_a_wholly_chinese_agreement(client, new_key):
+    case_id, agreement_id = await _issued_agreement(new_key)
+    mediator1 = await user("mediator1")
+    before = await Staff.select(Staff.locale).where(Staff.id == mediator1.id).first()
+    await login(client, "mediator1")
+    await post_form(client, "/locale", {"locale": "en", "next": f"/cases/{case_id}"})
+    try:
+        assert "Case" in (await client.get(f"/cases/{case_id}")).text  # English interface
+        response = await client.get(f"/cases/{case_id}/agreements/{agreement_id}/agreement.pdf")
+    finally:
+        # The choice is kept on the user's account, which later tests may share.
+        await set_preferred_locale(mediator1.id, before["locale"])
+    assert response.status_code == 200
+    text = _pdf_words(response.content)
+    assert "人民调解协议书" in re.sub(r"\s+", "", text)
+    for english in ("Female", "Male", "Applicant", "Respondent", "Neighbour", "Property"):
+        assert english not in text, english
+    # The reveal recorded for this print is written in the document's language too.
+    event = (
+        await CaseEvent.select(CaseEvent.note)
+        .where(CaseEvent.case == case_id)
+        .order_by(CaseEvent.id, ascending=False)
+        .first()
+    )
+    assert event is not None and "Printed" not in (event["note"] or "")
+
+
+async def test_an_agreement_is_printed_only_under_its_own_case(client, new_key):
+    case_id, agreement_id = await _issued_agreement(new_key)
+    other_case = await _case_in_mediation(new_key)
+    await login(client, "mediator1")
+    url = f"/cases/{other_case}/agreements/{agreement_id}/agreement.pdf"
+    assert (await client.get(url)).status_code == 404
+    assert (
+        await client.get(f"/cases/999999/agreements/{agreement_id}/agreement.pdf")
+    ).status_code == 404
+    own = await client.get(f"/cases/{case_id}/agreements/{agreement_id}/agreement.pdf")
+    assert own.status_code == 200 and own.content.startswith(b"%PDF")
