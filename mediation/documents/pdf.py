@@ -529,12 +529,25 @@ def lower_priority(priority: str) -> str:
 
 
 def _start_worker(priority: str) -> None:
+    # A printing process ends with the app process that started it. However that one ends:
+    # uvicorn stops on SIGTERM by raising the signal again once it has shut down, so neither
+    # the pool's own clean-up nor atexit runs, and the printing processes used to stay, idle,
+    # for ever (two more after each restart).
+    threading.Thread(
+        target=_exit_with_parent, args=(os.getppid(),), name="exit-with-parent", daemon=True
+    ).start()
     lower_priority(priority)
     # Each printing process pays the cold start once, before its first real job.
     try:
         warm_up()
     except Exception:
         logger.exception("print worker warm-up failed")
+
+
+def _exit_with_parent(parent: int, every: float = 1.0) -> None:
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(0)
 
 
 def print_pool() -> ProcessPoolExecutor | None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -172,3 +176,35 @@ async def test_printing_processes_name_the_categories_the_app_has_loaded():
         token.var.reset(token)
         categories.set_current(loaded)
     assert await pdf.run_off_loop(category_name, "kiosk_noise") == "kiosk_noise"
+
+
+_ORPHAN_PROBE = """
+import os, signal, sys
+os.environ["PDF_WORKERS"] = "1"
+from mediation.documents import pdf
+pool = pdf.print_pool()
+print(pool.submit(os.getpid).result(timeout=120), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # no clean-up of any kind, as after a crash or kill -9
+"""
+
+
+def test_printing_processes_end_with_the_app_process():
+    """However the app process ends (here SIGKILL; uvicorn ends on SIGTERM by raising it
+    again, which skips every clean-up too), its printing processes do not stay behind."""
+    probe = subprocess.run(
+        [sys.executable, "-c", _ORPHAN_PROBE], capture_output=True, text=True, timeout=180
+    )
+    assert probe.returncode == -signal.SIGKILL, probe.stderr
+    printer = int(probe.stdout.split()[0])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _alive(printer):
+        time.sleep(0.2)
+    assert not _alive(printer)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.split(") ", 1)[1][0] != "Z"  # a zombie has ended
