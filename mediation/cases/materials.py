@@ -130,8 +130,8 @@ async def entitled_case(user: CurrentUser, case_id: int) -> CaseRecord:
     return case
 
 
-def label_of(row: dict, number: int) -> str:
-    return f"{number}. {row['description'] or KINDS.get(row['kind'], row['kind'])}"
+def label_of(description: str, kind: str, number: int) -> str:
+    return f"{number}. {description or KINDS.get(kind, kind)}"
 
 
 async def save_material(
@@ -198,9 +198,7 @@ async def save_material(
     )
     await row.save()
     number = await Attachment.count().where(Attachment.case == case_id, Attachment.id <= row.id)
-    changes: dict = {
-        "material": [None, label_of({"description": description, "kind": kind}, number)]
-    }
+    changes: dict = {"material": [None, label_of(description, kind, number)]}
     if session is not None:
         # With its offset: the timeline reads it back as county time (a naive value is UTC).
         changes["session"] = [
@@ -230,39 +228,95 @@ _MATERIALS_OF_CASE = PreparedSelect(
 )
 
 
-async def materials_of_case(case_id: int) -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class MaterialRow:
+    """One material of a case as its page, the file and the 卷宗 read it: the stored row,
+    who brought and added it, and its number in the order received."""
+
+    id: int
+    case: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    stored_as: str
+    uploaded_at: datetime
+    kind: str
+    description: str
+    session: int | None
+    pages: int
+    thumbnail_as: str
+    metadata_removed: bool
+    withdrawn_at: datetime | None
+    withdrawn_reason: str
+    uploaded_by_name: str | None
+    withdrawn_by_name: str | None
+    party_name: str | None
+    party_role: str | None
+    number: int
+    label: str
+    is_image: bool
+    is_pdf: bool
+    received_on: date
+
+
+def _material_row(row: dict[str, Any], number: int) -> MaterialRow:
+    return MaterialRow(
+        id=row["id"],
+        case=row["case"],
+        filename=row["filename"],
+        content_type=row["content_type"],
+        size=row["size"],
+        sha256=row["sha256"],
+        stored_as=row["stored_as"],
+        uploaded_at=row["uploaded_at"],
+        kind=row["kind"],
+        description=row["description"],
+        session=row["session"],
+        pages=row["pages"],
+        thumbnail_as=row["thumbnail_as"],
+        metadata_removed=row["metadata_removed"],
+        withdrawn_at=row["withdrawn_at"],
+        withdrawn_reason=row["withdrawn_reason"],
+        uploaded_by_name=row["uploaded_by.display_name"],
+        withdrawn_by_name=row["withdrawn_by.display_name"],
+        party_name=row["party.name"],
+        party_role=row["party.role"],
+        number=number,
+        label=row["description"] or str(KINDS.get(row["kind"], row["kind"])),
+        is_image=row["content_type"].startswith("image/"),
+        is_pdf=row["content_type"] == PDF,
+        received_on=clock.local_date(row["uploaded_at"]),
+    )
+
+
+async def materials_of_case(case_id: int) -> list[MaterialRow]:
     """Every material of a case, numbered in the order received (withdrawn ones included)."""
     rows = await _MATERIALS_OF_CASE(case_id)
-    for number, row in enumerate(rows, start=1):
-        row["number"] = number
-        row["label"] = row["description"] or str(KINDS.get(row["kind"], row["kind"]))
-        row["is_image"] = row["content_type"].startswith("image/")
-        row["is_pdf"] = row["content_type"] == PDF
-        row["received_on"] = clock.local_date(row["uploaded_at"])
-    return rows
+    return [_material_row(row, number) for number, row in enumerate(rows, start=1)]
 
 
-async def _material(case_id: int, material_id: int) -> dict:
+async def _material(case_id: int, material_id: int) -> MaterialRow:
     rows = await materials_of_case(case_id)
     for row in rows:
-        if row["id"] == material_id:
+        if row.id == material_id:
             return row
     raise MaterialError(_("This material does not exist."))
 
 
-async def _clean_legacy_photo(data_dir: Path, row: dict) -> dict:
+async def _clean_legacy_photo(data_dir: Path, row: MaterialRow) -> MaterialRow:
     """Photos attached before materials existed were stored as sent, EXIF and all: re-encode
     them on first opening, so nobody is ever handed the original metadata."""
-    if row["metadata_removed"] or row["content_type"] not in photos.ACCEPTED:
+    if row.metadata_removed or row.content_type not in photos.ACCEPTED:
         return row
-    original = await read_stored(data_dir, row["stored_as"])
+    original = await read_stored(data_dir, row.stored_as)
     if original is None:
         raise MaterialError(_("This material does not exist."))
     try:
-        photo = await asyncio.to_thread(photos.prepare, row["filename"], original)
+        photo = await asyncio.to_thread(photos.prepare, row.filename, original)
     except (photos.PhotoError, OSError) as exc:
         raise MaterialError(_("This material does not exist.")) from exc
-    checked = uploads.CheckedFile(row["filename"], "image/jpeg", ".jpg", photo.content)
+    checked = uploads.CheckedFile(row.filename, "image/jpeg", ".jpg", photo.content)
     stored = await uploads.store(data_dir, checked)
     thumbnail = Path(stored).stem + "-thumb.jpg"
     await files.save(
@@ -277,9 +331,19 @@ async def _clean_legacy_photo(data_dir: Path, row: dict) -> dict:
         Attachment.metadata_removed: True,
     }
     # Piccolo asks for dict[Column | str, Any]; keyed by columns alone is as good (invariance).
-    await Attachment.update(cast(dict[Column | str, Any], values)).where(Attachment.id == row["id"])
-    await files.delete(data_dir, files.ATTACHMENTS, row["stored_as"])
-    return {**row, **{column._meta.name: value for column, value in values.items()}}
+    await Attachment.update(cast(dict[Column | str, Any], values)).where(Attachment.id == row.id)
+    await files.delete(data_dir, files.ATTACHMENTS, row.stored_as)
+    return replace(
+        row,
+        stored_as=stored,
+        thumbnail_as=thumbnail,
+        content_type="image/jpeg",
+        size=len(photo.content),
+        sha256=checked.sha256,
+        metadata_removed=True,
+        is_image=True,
+        is_pdf=False,
+    )
 
 
 _preview_locks: dict[tuple[int, int], asyncio.Lock] = {}
@@ -310,26 +374,26 @@ async def open_material(
     await entitled_case(user, case_id)
     row = await _clean_legacy_photo(data_dir, await _material(case_id, material_id))
     if how == "thumbnail":
-        if not row["thumbnail_as"]:
+        if not row.thumbnail_as:
             raise MaterialError(_("This material does not exist."))
-        thumbnail = await read_stored(data_dir, row["thumbnail_as"])
+        thumbnail = await read_stored(data_dir, row.thumbnail_as)
         if thumbnail is None:
             raise MaterialError(_("This material does not exist."))
         await _log_preview(user, case_id)
-        return thumbnail, "image/jpeg", row["filename"]
-    content = await read_stored(data_dir, row["stored_as"])
+        return thumbnail, "image/jpeg", row.filename
+    content = await read_stored(data_dir, row.stored_as)
     if content is None:
         raise MaterialError(_("This material does not exist."))
     await record_event(
         case_id,
         user,
         "material_downloaded" if how == "download" else "material_viewed",
-        changes={"material": [None, label_of(row, row["number"])]},
+        changes={"material": [None, label_of(row.description, row.kind, row.number)]},
     )
-    filename = row["filename"]
-    if row["content_type"] == "image/jpeg" and not filename.lower().endswith((".jpg", ".jpeg")):
+    filename = row.filename
+    if row.content_type == "image/jpeg" and not filename.lower().endswith((".jpg", ".jpeg")):
         filename = Path(filename).stem + ".jpg"  # a PNG re-encoded as JPEG says so
-    return content, row["content_type"], filename
+    return content, row.content_type, filename
 
 
 async def withdraw_material(user: CurrentUser, case_id: int, material_id: int, reason: str) -> None:
@@ -340,7 +404,7 @@ async def withdraw_material(user: CurrentUser, case_id: int, material_id: int, r
     reason = " ".join(reason.split())[:200]
     if not reason:
         raise MaterialError(_("Say why the material is withdrawn."), "reason")
-    if row["withdrawn_at"] is not None:
+    if row.withdrawn_at is not None:
         raise MaterialError(_("This material has already been withdrawn."), "reason")
     await Attachment.update(
         {
@@ -353,7 +417,7 @@ async def withdraw_material(user: CurrentUser, case_id: int, material_id: int, r
         case_id,
         user,
         "material_withdrawn",
-        changes={"material": [None, label_of(row, row["number"])]},
+        changes={"material": [None, label_of(row.description, row.kind, row.number)]},
         note=reason,
     )
 
@@ -361,9 +425,9 @@ async def withdraw_material(user: CurrentUser, case_id: int, material_id: int, r
 # ---------------------------------------------------------------- the case file (卷宗)
 
 
-def _image_data_uri(content: bytes, row: dict) -> str:
-    if not row["metadata_removed"]:
-        content = photos.prepare(row["filename"], content).content
+def _image_data_uri(content: bytes, row: MaterialRow) -> str:
+    if not row.metadata_removed:
+        content = photos.prepare(row.filename, content).content
     return "data:image/jpeg;base64," + base64.b64encode(content).decode("ascii")
 
 
@@ -387,31 +451,31 @@ class FiledMaterial:
     appendix_pdf: bytes | None = None
 
 
-def _file_rows(rows: list[dict], contents: dict[int, bytes]) -> list[FiledMaterial]:
+def _file_rows(rows: list[MaterialRow], contents: dict[int, bytes]) -> list[FiledMaterial]:
     filed = []
     for row in rows:
         material = FiledMaterial(
-            id=row["id"],
-            number=row["number"],
-            label=row["label"],
-            kind_label=KINDS.get(row["kind"], row["kind"]),
-            party_name=row["party.name"],
-            is_pdf=row["is_pdf"],
-            pages=row["pages"],
-            size=row["size"],
-            received_on=row["received_on"],
-            withdrawn_at=row["withdrawn_at"],
-            withdrawn_reason=row["withdrawn_reason"],
+            id=row.id,
+            number=row.number,
+            label=row.label,
+            kind_label=KINDS.get(row.kind, row.kind),
+            party_name=row.party_name,
+            is_pdf=row.is_pdf,
+            pages=row.pages,
+            size=row.size,
+            received_on=row.received_on,
+            withdrawn_at=row.withdrawn_at,
+            withdrawn_reason=row.withdrawn_reason,
         )
-        content = contents.get(row["id"])
-        if row["withdrawn_at"] is None and content is not None:
+        content = contents.get(row.id)
+        if row.withdrawn_at is None and content is not None:
             # A withdrawn material stays listed, marked withdrawn: no longer part of the evidence.
-            if row["is_image"]:
+            if row.is_image:
                 try:
                     material = replace(material, data_uri=_image_data_uri(content, row))
                 except (photos.PhotoError, OSError):
                     pass
-            elif row["is_pdf"]:
+            elif row.is_pdf:
                 material = replace(material, appendix_pdf=content)
         filed.append(material)
     return filed
@@ -422,10 +486,10 @@ async def case_file_materials(case_id: int, data_dir: Path) -> list[FiledMateria
     rows = await materials_of_case(case_id)
     contents: dict[int, bytes] = {}
     for row in rows:
-        if row["withdrawn_at"] is None and (row["is_image"] or row["is_pdf"]):
-            content = await read_stored(data_dir, row["stored_as"])
+        if row.withdrawn_at is None and (row.is_image or row.is_pdf):
+            content = await read_stored(data_dir, row.stored_as)
             if content is not None:
-                contents[row["id"]] = content
+                contents[row.id] = content
     return await asyncio.to_thread(_file_rows, rows, contents)
 
 

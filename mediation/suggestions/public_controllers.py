@@ -120,7 +120,7 @@ def _mark_shown(request: Request, code: str) -> None:
     request.set_session(session)
 
 
-async def _kiosk_point(request: Request) -> dict | None:
+async def _kiosk_point(request: Request) -> services.KioskPoint | None:
     """The point of the tablet this request comes from (its device cookie), if it is a bound
     kiosk; noted in the scope so that every public page renders in kiosk mode (base.html)."""
     point = await services.point_for_token(request.cookies.get(KIOSK_COOKIE))
@@ -170,7 +170,7 @@ async def _public_region_choices() -> list[tuple[str, str]]:
 async def _form_page(
     request: Request,
     mode: str,
-    point: dict | None,
+    point: services.KioskPoint | None,
     values: dict[str, Any],
     errors: dict[str, str],
     *,
@@ -240,7 +240,7 @@ async def _photos_from(data: dict[str, Any]) -> tuple[list[photos.Photo], dict[s
 
 
 async def _submit(
-    request: Request, data: dict[str, Any], mode: str, point: dict | None
+    request: Request, data: dict[str, Any], mode: str, point: services.KioskPoint | None
 ) -> Template | Redirect:
     """Limits first, then the service; a refusal re-renders everything the citizen typed."""
     values = _values(data)
@@ -251,7 +251,7 @@ async def _submit(
     )
     limited = "address" if not verdict.allowed else ""
     if verdict.allowed and point is not None:
-        verdict = await limits.hit(store, limits.point_limit(settings), str(point["id"]))
+        verdict = await limits.hit(store, limits.point_limit(settings), str(point.id))
         limited = "point" if not verdict.allowed else ""
     if limited:
         return await _form_page(
@@ -264,16 +264,16 @@ async def _submit(
             limited=limited,
             retry_after=verdict.retry_after,
         )
-    if point is not None and point.get("region") and not values.get("region"):
+    if point is not None and point.region and not values.get("region"):
         # A kiosk stands in a community: that is the area the suggestion is most likely about,
         # and it lets that community's centre see it.
-        values["region"] = str(point["region"])
+        values["region"] = str(point.region)
     channel = "direct_report_point" if mode == "kiosk" else "web"
     photo_files, photo_errors = await _photos_from(data)
     _cleaned, errors, receipt = await services.submit_suggestion(
         values,
         channel,
-        point["id"] if point else None,
+        point.id if point else None,
         photo_files=photo_files,
         extra_errors=photo_errors,
     )
@@ -392,7 +392,7 @@ class KioskController(Controller):
         if _session(request):
             request.clear_session()
         # The point's community is the likeliest area: shown chosen, the citizen may change it.
-        values = {"region": str(point["region"])} if point.get("region") else {}
+        values = {"region": str(point.region)} if point.region else {}
         page = await _form_page(request, "kiosk", point, values, {}, reset=reset)
         _set_kiosk_cookie(request, page, request.cookies[KIOSK_COOKIE])
         return page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -137,15 +138,25 @@ async def revoke_device(user: CurrentUser, point_id: int) -> None:
     await record_audit(user, "revoke_device", "direct_report_point", point_id)
 
 
-async def point_for_token(token: str | None) -> dict | None:
+@dataclass(frozen=True, slots=True)
+class KioskPoint:
+    """The direct-report point a bound tablet stands at."""
+
+    id: int
+    name: str
+    region: int | None
+    region_path: str | None
+
+
+async def point_for_token(token: str | None) -> KioskPoint | None:
     if not token:
         return None
-    return (
+    row = (
         await DirectReportPoint.select(
             DirectReportPoint.id,
             DirectReportPoint.name,
             DirectReportPoint.region,
-            DirectReportPoint.region.path,
+            DirectReportPoint.region._.path,
         )
         .where(
             DirectReportPoint.device_token_digest == digest_token(token),
@@ -153,6 +164,9 @@ async def point_for_token(token: str | None) -> dict | None:
         )
         .first()
     )
+    if row is None:
+        return None
+    return KioskPoint(row["id"], row["name"], row["region"], row["region.path"])
 
 
 NO_FIGURES = {"received": 0, "replied": 0}
@@ -173,7 +187,22 @@ async def point_figures(on: date | None = None) -> dict[int, dict[str, int]]:
     return figures
 
 
-async def public_points() -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class PublicPoint:
+    """A direct-report point as the public board lists it, with this year's figures."""
+
+    id: int
+    name: str
+    address: str
+    opening_hours: str
+    host_organisation: str
+    contact_name: str
+    contact_phone: str
+    region_name: str | None
+    figures: Mapping[str, int]
+
+
+async def public_points() -> list[PublicPoint]:
     """The active direct-report points as the public board lists them, with this year's figures."""
     rows = (
         await DirectReportPoint.select(
@@ -190,9 +219,20 @@ async def public_points() -> list[dict]:
         .order_by(DirectReportPoint.code)
     )
     figures = await point_figures()
-    for row in rows:
-        row["figures"] = figures.get(row["id"], NO_FIGURES)
-    return rows
+    return [
+        PublicPoint(
+            id=row["id"],
+            name=row["name"],
+            address=row["address"],
+            opening_hours=row["opening_hours"],
+            host_organisation=row["host_organisation"],
+            contact_name=row["contact_name"],
+            contact_phone=row["contact_phone"],
+            region_name=row["region.name"],
+            figures=figures.get(row["id"], NO_FIGURES),
+        )
+        for row in rows
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,8 +111,8 @@ async def test_the_figures_per_point_count_this_years_suggestions(client):
         assert receipt is not None, errors
     figures = await services.point_figures()
     assert figures[point.id] == {"received": 2, "replied": 0}
-    listed = {p["id"]: p for p in await services.public_points()}
-    assert listed[point.id]["figures"]["received"] == 2
+    listed = {p.id: p for p in await services.public_points()}
+    assert listed[point.id].figures["received"] == 2
 
 
 # ---------------------------------------------------------------- the citizen's form

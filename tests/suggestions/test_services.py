@@ -162,7 +162,7 @@ async def test_a_bound_device_opens_the_kiosk_and_revoking_closes_it():
     link = await services.bind_device(admin, point.id)
     assert await services.point_for_token(link) is None  # the link itself opens nothing
     token = await services.exchange_bind_token(link)
-    assert (await services.point_for_token(token))["id"] == point.id
+    assert (await services.point_for_token(token)).id == point.id
     new_token = await services.exchange_bind_token(await services.bind_device(admin, point.id))
     assert await services.point_for_token(token) is None
     await services.revoke_device(admin, point.id)

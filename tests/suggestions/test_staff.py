@@ -485,7 +485,7 @@ async def test_a_point_is_created_bound_to_a_tablet_and_revoked(client):
     token = re.search(r"/kiosk/bind/([A-Za-z0-9_\-]+)", bound.text).group(1)
     assert token not in (await client.get("/suggestions/points")).text
     device = await services.exchange_bind_token(token)
-    assert (await services.point_for_token(device))["id"] == point["id"]
+    assert (await services.point_for_token(device)).id == point["id"]
 
     revoked = await post_form(client, f"/suggestions/points/{point['id']}/revoke", {})
     assert revoked.status_code == 303
