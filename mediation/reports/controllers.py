@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 from collections import OrderedDict
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -306,12 +307,12 @@ def _more_figures(scope, chosen, before, figures: dict, chart_query: str = "") -
         chosen.kind, chosen.start, min(chosen.end, services.today_in_county())
     )
     performance, performance_before = figures["performance"], figures["performance_before"]
-    trend = [dict(t) for t in figures["trend"]]
-    trend_chart = _trend_chart(trend)
-    for t in trend:
-        month = periods.statutory_period("month", t["month"].year, t["month"].month)
-        t["label"] = _month_label(t)
-        t["links"] = {m: link(month, m, scope) for m in ("received", "settled", "terminated")}
+    trend_chart = _trend_chart(figures["trend"])
+    trend = []
+    for t in figures["trend"]:
+        month = periods.statutory_period("month", t.month.year, t.month.month)
+        links = {m: link(month, m, scope) for m in ("received", "settled", "terminated")}
+        trend.append({**asdict(t), "label": _month_label(t), "links": links})
     return {
         "mediators": mediators,
         "ontime": ontime,
@@ -476,17 +477,18 @@ def _colour_chart(colours: list[dict]) -> Markup | None:
     )
 
 
-def _month_label(row: dict) -> str:
-    return f"{row['month'].year}-{row['month'].month:02d}"
+def _month_label(row: services.TrendMonth) -> str:
+    return f"{row.month.year}-{row.month.month:02d}"
 
 
-def _trend_chart(trend: list[dict]) -> Markup:
+def _trend_chart(trend: list[services.TrendMonth]) -> Markup:
     return charts.trend_chart(
         _("Disputes per month, last twelve months"),
         [_month_label(t) for t in trend],
         [
-            (str(MEASURE_LABELS[m]), [t[m] for t in trend])
-            for m in ("received", "settled", "terminated")
+            (str(MEASURE_LABELS["received"]), [t.received for t in trend]),
+            (str(MEASURE_LABELS["settled"]), [t.settled for t in trend]),
+            (str(MEASURE_LABELS["terminated"]), [t.terminated for t in trend]),
         ],
     )
 

@@ -726,9 +726,19 @@ async def performance_figures(scope: Scope, period: Period) -> dict[str, int]:
     return {"due": int(row["due"]), "performed": int(row["performed"])}
 
 
-async def monthly_trend(scope: Scope, end: date, months: int = 12) -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class TrendMonth:
+    """One month of the dashboard's trend: disputes received, settled and terminated."""
+
+    month: date  # its first day
+    received: int
+    settled: int
+    terminated: int
+
+
+async def monthly_trend(scope: Scope, end: date, months: int = 12) -> list[TrendMonth]:
     """Received, settled and terminated per month, for the ``months`` months ending with the
-    month of ``end``: [{"month": date, "received": n, ...}], oldest first."""
+    month of ``end``, oldest first."""
     from mediation.reports.periods import _add_months, _month_end
 
     first = _add_months(end.replace(day=1), -(months - 1))
@@ -740,4 +750,12 @@ async def monthly_trend(scope: Scope, end: date, months: int = 12) -> list[dict]
     for row in await grouped(scope, span, measures=wanted, by_month=True):
         bucket = counts[row["month"]]
         bucket[row["measure"]] += row["n"]
-    return [{"month": month, **values} for month, values in counts.items()]
+    return [
+        TrendMonth(
+            month=month,
+            received=values[rollups.RECEIVED],
+            settled=values[rollups.SETTLED],
+            terminated=values[rollups.TERMINATED],
+        )
+        for month, values in counts.items()
+    ]

@@ -811,9 +811,31 @@ async def staff_list(
 EXPORT_LIMIT = 10_000
 
 
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    """A suggestion as the spreadsheet export lists it: phone masked, and for a department the
+    identity of a proposer who asked for confidentiality left out (``identity_hidden``)."""
+
+    tracking_code: str
+    received_on: date
+    channel: str
+    title: str
+    reason: str
+    measures: str
+    category: str
+    region_name: str | None
+    status: str
+    department_name: str | None
+    outcome: str | None
+    replied_at: datetime | None
+    proposer_name: str
+    proposer_phone: str
+    identity_hidden: bool
+
+
 async def export_rows(
     user: CurrentUser, status: str = "", filters: ListFilters | None = None
-) -> list[dict]:
+) -> list[ExportRow]:
     """The rows of the list as a spreadsheet gets them: the same scope, identity redacted for a
     department when the proposer asked for confidentiality, phones always masked."""
     query = Suggestion.select(
@@ -842,8 +864,25 @@ async def export_rows(
     out = []
     for row in rows:
         row = redact(row, department_view)
-        row["proposer_phone"] = mask_phone(row["proposer_phone"])
-        out.append(row)
+        out.append(
+            ExportRow(
+                tracking_code=row["tracking_code"],
+                received_on=row["received_on"],
+                channel=row["channel"],
+                title=row["title"],
+                reason=row["reason"],
+                measures=row["measures"],
+                category=row["category"],
+                region_name=row["region.name"],
+                status=row["status"],
+                department_name=row["department.name"],
+                outcome=row["outcome"],
+                replied_at=row["replied_at"],
+                proposer_name=row["proposer_name"],
+                proposer_phone=mask_phone(row["proposer_phone"]),
+                identity_hidden=bool(row.get("identity_hidden")),
+            )
+        )
     return out
 
 

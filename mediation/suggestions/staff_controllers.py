@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
 
@@ -640,12 +641,17 @@ async def _reroute_to_case(user: CurrentUser, suggestion_id: int, data: dict) ->
         raise SuggestionError(exc.message, field) from exc
 
 
-def counted_workbook(rows: list[dict]) -> tuple[bytes, int]:
+def counted_workbook(rows: list[services.ExportRow]) -> tuple[bytes, int]:
     """The workbook of ``rows``, and how many rows it holds (for the export's audit line)."""
     return suggestions_workbook(rows), len(rows)
 
 
-def suggestions_workbook(rows: list[dict]) -> bytes:
+def _label(labels: Mapping[Any, Any], code: str) -> str:
+    """A code's label (the label maps are keyed by str enums, equal to their codes)."""
+    return str(labels.get(code, code))
+
+
+def suggestions_workbook(rows: list[services.ExportRow]) -> bytes:
     """One sheet, a header row in the user's language, one row per suggestion."""
     header = [
         _("Tracking code"),
@@ -666,21 +672,21 @@ def suggestions_workbook(rows: list[dict]) -> bytes:
     hidden = _("(confidential)")
     body = (
         [
-            r["tracking_code"],
-            r["received_on"],
-            str(rules.CHANNEL_LABELS.get(r["channel"], r["channel"])),
-            r["title"],
-            r["reason"],
-            r["measures"],
-            suggestion_category_name(r["category"]) or r["category"],
-            r["region.name"] or "",
-            str(rules.STATUS_LABELS.get(r["status"], r["status"])),
-            r["department.name"] or "",
-            str(rules.OUTCOME_LABELS.get(r["outcome"], r["outcome"] or "")),
+            r.tracking_code,
+            r.received_on,
+            _label(rules.CHANNEL_LABELS, r.channel),
+            r.title,
+            r.reason,
+            r.measures,
+            suggestion_category_name(r.category) or r.category,
+            r.region_name or "",
+            _label(rules.STATUS_LABELS, r.status),
+            r.department_name or "",
+            _label(rules.OUTCOME_LABELS, r.outcome or ""),
             # Spreadsheets know no time zones: local time, as people read it.
-            to_local(r["replied_at"]).replace(tzinfo=None) if r["replied_at"] else None,
-            hidden if r.get("identity_hidden") else r["proposer_name"],
-            hidden if r.get("identity_hidden") else r["proposer_phone"],
+            to_local(r.replied_at).replace(tzinfo=None) if r.replied_at else None,
+            hidden if r.identity_hidden else r.proposer_name,
+            hidden if r.identity_hidden else r.proposer_phone,
         ]
         for r in rows
     )

@@ -321,23 +321,21 @@ async def test_agreement_performance_counts_due_clauses_of_effective_agreements(
 
 async def test_the_monthly_trend_equals_a_direct_count(made):
     trend = await figures.monthly_trend(COUNTY, date(2035, 3, 31), months=3)
-    assert [t["month"] for t in trend] == [date(2035, 1, 1), date(2035, 2, 1), date(2035, 3, 1)]
+    assert [t.month for t in trend] == [date(2035, 1, 1), date(2035, 2, 1), date(2035, 3, 1)]
     cases = await Case.select(Case.registered_on, Case.concluded_on, Case.outcome).where(
         Case.registered_on >= date(2035, 1, 1)
     )
     for t in trend:
-        month = statutory_period("month", 2035, t["month"].month)
-        assert t["received"] == sum(
-            1 for c in cases if month.start <= c["registered_on"] <= month.end
-        )
-        assert t["settled"] == sum(
+        month = statutory_period("month", 2035, t.month.month)
+        assert t.received == sum(1 for c in cases if month.start <= c["registered_on"] <= month.end)
+        assert t.settled == sum(
             1
             for c in cases
             if c["outcome"] == "settled"
             and c["concluded_on"]
             and month.start <= c["concluded_on"] <= month.end
         )
-    assert trend[2]["received"] >= 2 and trend[1]["received"] >= 2
+    assert trend[2].received >= 2 and trend[1].received >= 2
 
 
 # ---------------------------------------------------------------- the page and its links
