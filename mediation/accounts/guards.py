@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
@@ -33,9 +33,19 @@ def requires_role(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], A
     return guard
 
 
-def ensure_visible(user: CurrentUser, record: dict[str, Any] | None, path_key: str) -> dict:
+class InRegion(Protocol):
+    """A record that lies in a region: scoping compares its materialised path."""
+
+    @property
+    def region_path(self) -> str: ...
+
+
+Located = TypeVar("Located", bound=InRegion)
+
+
+def ensure_visible(user: CurrentUser, record: Located | None) -> Located:
     """A record outside the user's subtree answers exactly like a missing one (no id probing)."""
-    if record is None or not user.can_see_path(record.get(path_key)):
+    if record is None or not user.can_see_path(record.region_path):
         raise NotFoundException()
     return record
 

@@ -36,5 +36,5 @@ class GridController(Controller):
     @get("/{grid_id:int}")
     async def grid_page(self, request: Request, grid_id: FromPath[int]) -> Template:
         user = current_user(request)
-        grid = ensure_visible(user, await services.grid_detail(grid_id), "region.path")
+        grid = ensure_visible(user, await services.grid_detail(grid_id))
         return Template("grid/grid_detail.html", context={"grid": grid})

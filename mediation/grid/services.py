@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from mediation.accounts.guards import scoped
@@ -76,7 +77,20 @@ async def grid_choices_for(user: CurrentUser) -> list[tuple[str, str]]:
 _grid_choice_cache: dict[str, tuple[float, list]] = {}
 
 
-async def grids_for(user: CurrentUser, limit: int = 200) -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class GridRow:
+    """A grid in the grid list; ``mine`` when the user serves on its team."""
+
+    id: int
+    code: str
+    name: str
+    police_beat: str
+    community: str
+    region_path: str
+    mine: bool
+
+
+async def grids_for(user: CurrentUser, limit: int = 200) -> list[GridRow]:
     """Grids in the user's subtree; grid workers and police first see the grids they serve."""
     query = (
         Grid.select(
@@ -90,16 +104,55 @@ async def grids_for(user: CurrentUser, limit: int = 200) -> list[dict]:
         r["grid"]
         for r in await TeamMember.select(TeamMember.grid).where(TeamMember.staff == user.id)
     }
-    for row in rows:
-        row["mine"] = row["id"] in mine
-    rows.sort(key=lambda r: (not r["mine"], r["code"]))
-    return rows
+    grids = [
+        GridRow(
+            id=r["id"],
+            code=r["code"],
+            name=r["name"],
+            police_beat=r["police_beat"],
+            community=r["region.name"],
+            region_path=r["region.path"],
+            mine=r["id"] in mine,
+        )
+        for r in rows
+    ]
+    grids.sort(key=lambda g: (not g.mine, g.code))
+    return grids
 
 
-async def grid_detail(grid_id: int) -> dict | None:
+@dataclass(frozen=True, slots=True)
+class GridTeamMember:
+    """Someone on a grid's team, as the grid's page lists them."""
+
+    staff: int
+    role: str
+    name: str
+    phone: str
+
+
+@dataclass(frozen=True, slots=True)
+class GridDetail:
+    """A grid's page: where it lies, its police beat and boundary, and its team."""
+
+    id: int
+    code: str
+    name: str
+    police_beat: str
+    boundary: str
+    community: str
+    town: str
+    region_path: str
+    team: tuple[GridTeamMember, ...]
+
+
+async def grid_detail(grid_id: int) -> GridDetail | None:
     grid = (
         await Grid.select(
-            *Grid.all_columns(),
+            Grid.id,
+            Grid.code,
+            Grid.name,
+            Grid.police_beat,
+            Grid.boundary,
             Grid.region._.name,
             Grid.region._.path,
             Grid.region._.parent._.name,
@@ -109,28 +162,71 @@ async def grid_detail(grid_id: int) -> dict | None:
     )
     if grid is None:
         return None
-    grid["team"] = (
+    team = (
         await TeamMember.select(
             TeamMember.role, TeamMember.staff.display_name, TeamMember.staff.phone, TeamMember.staff
         )
         .where(TeamMember.grid == grid_id)
         .order_by(TeamMember.role)
     )
-    return grid
+    return GridDetail(
+        id=grid["id"],
+        code=grid["code"],
+        name=grid["name"],
+        police_beat=grid["police_beat"],
+        boundary=grid["boundary"],
+        community=grid["region.name"],
+        town=grid["region.parent.name"] or "",
+        region_path=grid["region.path"],
+        team=tuple(
+            GridTeamMember(
+                staff=m["staff"],
+                role=m["role"],
+                name=m["staff.display_name"],
+                phone=m["staff.phone"],
+            )
+            for m in team
+        ),
+    )
 
 
-async def my_teams(user: CurrentUser) -> list[dict]:
-    return (
+@dataclass(frozen=True, slots=True)
+class MyTeam:
+    """A grid team the signed-in person serves on, for the home page."""
+
+    grid: int
+    grid_name: str
+    grid_code: str
+    role: str
+
+
+async def my_teams(user: CurrentUser) -> list[MyTeam]:
+    rows = (
         await TeamMember.select(
             TeamMember.role, TeamMember.grid, TeamMember.grid.name, TeamMember.grid.code
         )
         .where(TeamMember.staff == user.id)
         .order_by(TeamMember.grid.code)
     )
+    return [MyTeam(r["grid"], r["grid.name"], r["grid.code"], r["role"]) for r in rows]
 
 
-async def region_subtree(path: str) -> list[dict]:
-    return await Region.select().where(Region.path.like(path + "%")).order_by(Region.path)
+@dataclass(frozen=True, slots=True)
+class RegionRow:
+    """A region of a subtree: its id, name and materialised path."""
+
+    id: int
+    name: str
+    path: str
+
+
+async def region_subtree(path: str) -> list[RegionRow]:
+    rows = (
+        await Region.select(Region.id, Region.name, Region.path)
+        .where(Region.path.like(path + "%"))
+        .order_by(Region.path)
+    )
+    return [RegionRow(**r) for r in rows]
 
 
 async def counts() -> dict[str, int]:

@@ -29,12 +29,12 @@ async def _form_context(request: Request, values: dict, errors: dict) -> dict:
     user = current_user(request)
     grids = await grids_for(user)
     if not values.get("grid"):
-        mine = next((g for g in grids if g["mine"]), grids[0] if grids else None)
-        values["grid"] = str(mine["id"]) if mine else ""
+        mine = next((g for g in grids if g.mine), grids[0] if grids else None)
+        values["grid"] = str(mine.id) if mine else ""
     return {
         "values": values,
         "errors": errors,
-        "grid_choices": [(str(g["id"]), g["name"]) for g in grids],
+        "grid_choices": [(str(g.id), g.name) for g in grids],
         "category_choices": categories.current().intake_choices(),
         "duplicates": [],
     }

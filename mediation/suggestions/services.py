@@ -112,12 +112,20 @@ async def exchange_bind_token(link_token: str) -> str | None:
     return device_token
 
 
-async def point_for_bind_token(link_token: str) -> dict | None:
+@dataclass(frozen=True, slots=True)
+class PointToBind:
+    """The direct-report point a binding link is for."""
+
+    id: int
+    name: str
+
+
+async def point_for_bind_token(link_token: str) -> PointToBind | None:
     """The point a binding link is for, while the link is valid, without spending it (the
     page a GET of the link shows asks to confirm; only its POST binds)."""
     if not link_token:
         return None
-    return (
+    row = (
         await DirectReportPoint.select(DirectReportPoint.id, DirectReportPoint.name)
         .where(
             DirectReportPoint.bind_token_digest == digest_token(link_token),
@@ -127,6 +135,7 @@ async def point_for_bind_token(link_token: str) -> dict | None:
         )
         .first()
     )
+    return None if row is None else PointToBind(row["id"], row["name"])
 
 
 async def revoke_device(user: CurrentUser, point_id: int) -> None:

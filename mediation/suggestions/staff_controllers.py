@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -131,9 +132,9 @@ async def _with_due_dates(rows: list[dict]) -> list[dict]:
 
 async def _region_choices(user: CurrentUser) -> list[tuple[str, str]]:
     rows = await region_subtree(user.region_path)
-    top = min((r["path"].count("/") for r in rows), default=0)
+    top = min((r.path.count("/") for r in rows), default=0)
     # Indent by depth so a town's villages read as a tree in a plain <select>.
-    return [(str(r["id"]), "\u3000" * (r["path"].count("/") - top) + r["name"]) for r in rows]
+    return [(str(r.id), "\u3000" * (r.path.count("/") - top) + r.name) for r in rows]
 
 
 def _category_choices() -> list[tuple[str, str]]:
@@ -267,13 +268,38 @@ async def update_point(user: CurrentUser, point_id: int, values: dict[str, Any])
         "update",
         "direct_report_point",
         point_id,
-        before={field: before.get(field) for field in clean},
+        before={field: getattr(before, field, None) for field in clean},
         after=clean,
     )
     return {}
 
 
-async def _points(user: CurrentUser) -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class PointRow:
+    """A direct-report point as its staff pages show it: particulars, tablet, figures."""
+
+    id: int
+    code: str
+    name: str
+    address: str
+    opening_hours: str
+    host_organisation: str
+    contact_name: str
+    contact_phone: str
+    active: bool
+    token_issued_at: datetime | None
+    region: int | None
+    region_name: str | None
+    bound: bool
+    figures: dict[str, int]
+
+    def form_values(self) -> dict[str, str]:
+        """The particulars as the edit form shows them."""
+        values = {field: getattr(self, field) for field, _limit in POINT_FIELDS}
+        return {**values, "region": str(self.region or "")}
+
+
+async def _points(user: CurrentUser) -> list[PointRow]:
     rows = await DirectReportPoint.select(
         DirectReportPoint.id,
         DirectReportPoint.code,
@@ -291,24 +317,55 @@ async def _points(user: CurrentUser) -> list[dict]:
         DirectReportPoint.region.path,
     ).order_by(DirectReportPoint.code)
     figures = await services.point_figures()
-    visible = []
-    for row in rows:
-        if row["region"] is None or user.can_see_path(row["region.path"]):
+    return [
+        PointRow(
+            id=row["id"],
+            code=row["code"],
+            name=row["name"],
+            address=row["address"],
+            opening_hours=row["opening_hours"],
+            host_organisation=row["host_organisation"],
+            contact_name=row["contact_name"],
+            contact_phone=row["contact_phone"],
+            active=row["active"],
+            token_issued_at=row["token_issued_at"],
+            region=row["region"],
+            region_name=row["region.name"],
             # The digest never leaves this function: the page only needs to know one exists.
-            row["bound"] = bool(row.pop("device_token_digest"))
-            row["figures"] = figures.get(row["id"], services.NO_FIGURES)
-            visible.append(row)
-    return visible
+            bound=bool(row["device_token_digest"]),
+            figures=figures.get(row["id"], services.NO_FIGURES),
+        )
+        for row in rows
+        if row["region"] is None or user.can_see_path(row["region.path"])
+    ]
 
 
-async def _point_for(user: CurrentUser, point_id: int) -> dict:
-    point = next((p for p in await _points(user) if p["id"] == point_id), None)
+async def _point_for(user: CurrentUser, point_id: int) -> PointRow:
+    point = next((p for p in await _points(user) if p.id == point_id), None)
     if point is None:
         raise NotFoundException()
     return point
 
 
-async def _group(row: services.SuggestionDetail) -> dict:
+@dataclass(frozen=True, slots=True)
+class GroupLink:
+    """A suggestion of the same group, as the detail page links to it."""
+
+    id: int
+    tracking_code: str
+    title: str
+    status: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionGroup:
+    """The group a suggestion belongs to: its leader, or the members it leads."""
+
+    leader: GroupLink | None
+    members: tuple[GroupLink, ...]
+
+
+async def _group(row: services.SuggestionDetail) -> SuggestionGroup:
     """The group this suggestion belongs to: its leader, or the members it leads."""
     leader = None
     if row.group_leader:
@@ -320,14 +377,17 @@ async def _group(row: services.SuggestionDetail) -> dict:
     members = await Suggestion.select(
         Suggestion.id, Suggestion.tracking_code, Suggestion.title, Suggestion.status
     ).where(Suggestion.group_leader == row.id)
-    return {"leader": leader, "members": members}
+    return SuggestionGroup(
+        leader=GroupLink(**leader) if leader else None,
+        members=tuple(GroupLink(**m) for m in members),
+    )
 
 
 async def _similar(
-    user: CurrentUser, row: services.SuggestionDetail, group: dict
+    user: CurrentUser, row: services.SuggestionDetail, group: SuggestionGroup
 ) -> list[services.SimilarSuggestion]:
     """Similar suggestions the user may group with (the finder does not know about scopes)."""
-    grouped = {m["id"] for m in group["members"]} | {row.group_leader}
+    grouped = {m.id for m in group.members} | {row.group_leader}
     shown = []
     for s, place in await services.similar_with_places(row):
         if place.region_path and not user.can_see_path(place.region_path):
@@ -850,7 +910,7 @@ class DirectReportPointController(Controller):
     @get("/{point_id:int}")
     async def edit(self, request: Request, point_id: FromPath[int]) -> Template:
         point = await _point_for(current_user(request), point_id)
-        values = {**point, "region": str(point["region"] or "")}
+        values = point.form_values()
         return await _point_page(request, point, values, {})
 
     @post("/{point_id:int}")
@@ -905,7 +965,7 @@ async def _points_page(
 
 
 async def _point_page(
-    request: Request, point: dict, values: dict, errors: dict, status_code: int = 200
+    request: Request, point: PointRow, values: dict, errors: dict, status_code: int = 200
 ) -> Template:
     user = current_user(request)
     return Template(
