@@ -3,6 +3,7 @@ direct-report point, the web form, the receipt, progress tracking and the public
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -107,6 +108,39 @@ def _remember_receipt(request: Request, code: str, secret: str) -> None:
     request.set_session(session)
 
 
+# The kiosk's form carries the visit it was shown for; a tablet is shared, and a browser's Back
+# and Reload resend an earlier citizen's POST (their name, phone and text) long after the kiosk
+# reset. Only the form of the current visit is taken: any other is answered with a blank form,
+# or, for the visit that has just filed, with its receipt again (a double tap files once).
+VISIT_FIELD = "visit"
+
+
+def _new_visit(request: Request) -> str:
+    session = _session(request)
+    visit = session["kiosk_visit"] = secrets.token_urlsafe(16)
+    request.set_session(session)
+    return visit
+
+
+def _replayed_visit(request: Request, posted: str) -> Redirect | None:
+    """Where a kiosk POST goes if it is not of the current visit; None if it is."""
+    session = _session(request)
+    current = session.get("kiosk_visit")
+    if current and posted and secrets.compare_digest(current, posted):
+        return None
+    filed = session.get("kiosk_filed") or {}
+    if posted and filed.get("visit") and secrets.compare_digest(filed["visit"], posted):
+        return see_other(f"/kiosk/receipt/{filed['code']}")
+    return see_other("/kiosk")
+
+
+def _visit_filed(request: Request, visit: str, code: str) -> None:
+    session = _session(request)
+    session.pop("kiosk_visit", None)
+    session["kiosk_filed"] = {"visit": visit, "code": code}
+    request.set_session(session)
+
+
 def _pending_receipt(request: Request, code: str) -> dict | None:
     entry = _session(request).get("receipts", {}).get(code)
     return entry if entry and entry["until"] > time.time() else None
@@ -198,6 +232,7 @@ async def _form_page(
             "max_photos": photos.MAX_PHOTOS,
             "reset_seconds": _reset_seconds(reset, FORM_RESET_SECONDS),
             "limited": limited,
+            "visit": _session(request).get("kiosk_visit", "") if mode == "kiosk" else "",
             "max": {
                 "topic": rules.MAX_TOPIC,
                 "reason": rules.MAX_REASON,
@@ -240,7 +275,11 @@ async def _photos_from(data: dict[str, Any]) -> tuple[list[photos.Photo], dict[s
 
 
 async def _submit(
-    request: Request, data: dict[str, Any], mode: str, point: services.KioskPoint | None
+    request: Request,
+    data: dict[str, Any],
+    mode: str,
+    point: services.KioskPoint | None,
+    visit: str = "",
 ) -> Template | Redirect:
     """Limits first, then the service; a refusal re-renders everything the citizen typed."""
     values = _values(data)
@@ -281,6 +320,8 @@ async def _submit(
         return await _form_page(request, mode, point, values, errors, status_code=422)
     code, secret = receipt
     _remember_receipt(request, code, secret)
+    if visit:
+        _visit_filed(request, visit, code)
     return see_other(f"/{'kiosk' if mode == 'kiosk' else 'suggest'}/receipt/{code}")
 
 
@@ -393,6 +434,7 @@ class KioskController(Controller):
             request.clear_session()
         # The point's community is the likeliest area: shown chosen, the citizen may change it.
         values = {"region": str(point.region)} if point.region else {}
+        _new_visit(request)
         page = await _form_page(request, "kiosk", point, values, {}, reset=reset)
         _set_kiosk_cookie(request, page, request.cookies[KIOSK_COOKIE])
         return page
@@ -402,7 +444,12 @@ class KioskController(Controller):
         point = await _kiosk_point(request)
         if point is None:
             return _unbound(request)
-        return await _submit(request, await _form_data(request), "kiosk", point)
+        data = await _form_data(request)
+        visit = str(data.get(VISIT_FIELD) or "")
+        replayed = _replayed_visit(request, visit)
+        if replayed is not None:
+            return replayed
+        return await _submit(request, data, "kiosk", point, visit=visit)
 
     @get("/receipt/{name:str}", opt=PUBLIC)
     async def receipt(

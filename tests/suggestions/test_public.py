@@ -69,9 +69,21 @@ async def _bind(client, token: str):
     return response
 
 
+async def kiosk_form(client, data: dict) -> dict:
+    """``data`` as the kiosk's form sends it: opened for this visit (its hidden visit field)."""
+    page = await client.get("/kiosk")
+    assert page.status_code == 200, page.status_code
+    visit = re.search(r'name="visit" value="([^"]+)"', page.text)
+    assert visit, "the kiosk's form carries its visit"
+    return {**data, "visit": visit.group(1)}
+
+
 async def _file(client, url: str = "/suggest", **overrides) -> tuple[str, str]:
     """Send the form and open the receipt: (tracking code, secret)."""
-    response = await post_form(client, url, {**GOOD, **overrides})
+    data = {**GOOD, **overrides}
+    if url == "/kiosk":
+        data = await kiosk_form(client, data)
+    response = await post_form(client, url, data)
     assert response.status_code == 303, text_of(response.text)[:500]
     receipt = await client.get(response.headers["location"])
     assert receipt.status_code == 200
@@ -286,8 +298,11 @@ async def test_submissions_are_limited_per_direct_report_point(settings):
     async with AsyncTestClient(app) as client:
         await _bind(client, token)
         for _ in range(2):
-            assert (await post_form(client, "/kiosk", GOOD)).status_code == 303
-        response = await post_form(client, "/kiosk", {**GOOD, "topic": "第三条"})
+            assert (
+                await post_form(client, "/kiosk", await kiosk_form(client, GOOD))
+            ).status_code == 303
+        third = await kiosk_form(client, {**GOOD, "topic": "第三条"})
+        response = await post_form(client, "/kiosk", third)
         assert response.status_code == 429
         assert "这个直报点短时间内收到的建议太多了" in response.text
         assert "第三条" in response.text
@@ -422,6 +437,40 @@ async def test_done_starts_afresh_for_the_next_citizen_in_chinese(client):
     # The next citizen gets the default language and cannot print the previous receipt.
     assert "提建议" in (await client.get("/kiosk")).text
     assert (await client.get(f"/kiosk/receipt/{code}.pdf")).status_code == 404
+
+
+async def test_the_next_citizen_cannot_resend_the_previous_ones_form(client):
+    """Back and Reload on a shared tablet resend an earlier POST with its name, phone and text:
+    after the kiosk has reset, that POST gets a blank form, files nothing and shows nothing."""
+    _point_id, token = await _bound_point()
+    await _bind(client, token)
+    name, phone, topic = "钱堃", "13700001234", _unique()
+    first_try = await kiosk_form(client, {**GOOD, "topic": topic, "name": name, "phone": phone})
+    first_try["measures"] = ""  # citizen A forgets a field, then fixes it and files
+    refused = await post_form(client, "/kiosk", first_try)
+    assert refused.status_code == 422 and name in refused.text  # A's own retry keeps A's text
+    filed = await post_form(client, "/kiosk", {**first_try, "measures": GOOD["measures"]})
+    assert filed.status_code == 303 and filed.headers["location"].startswith("/kiosk/receipt/")
+    # A taps twice: the second tap files nothing more and leads to the same receipt.
+    again = await post_form(client, "/kiosk", {**first_try, "measures": GOOD["measures"]})
+    assert again.status_code == 303 and again.headers["location"] == filed.headers["location"]
+    assert await Suggestion.count().where(Suggestion.title == topic) == 1
+    # The kiosk resets (完成 or idle); the next citizen presses Back, then Reload.
+    reset = await client.get("/kiosk/new", follow_redirects=False)
+    assert reset.status_code == 303 and reset.headers["location"] == "/kiosk"
+    assert (await client.get("/kiosk")).status_code == 200
+    for replay in (first_try, {**first_try, "measures": GOOD["measures"]}):
+        response = await post_form(client, "/kiosk", replay)
+        assert response.status_code == 303 and response.headers["location"] == "/kiosk"
+        assert name not in response.text and phone not in response.text
+        blank = await client.get(response.headers["location"])
+        assert blank.status_code == 200
+        assert name not in blank.text and phone not in blank.text and topic not in blank.text
+    assert await Suggestion.count().where(Suggestion.title == topic) == 1
+    # A form of no visit at all (posted by hand) is not taken either.
+    bare = await post_form(client, "/kiosk", {**GOOD, "topic": (other := _unique())})
+    assert bare.status_code == 303 and bare.headers["location"] == "/kiosk"
+    assert not await Suggestion.exists().where(Suggestion.title == other)
 
 
 async def test_the_kiosk_receipt_is_only_for_the_bound_tablet(client):
