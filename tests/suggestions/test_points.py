@@ -44,6 +44,8 @@ async def test_staff_add_a_point_with_its_particulars_and_the_board_lists_it(cli
         assert row[field] == value, field
     page = await client.get("/suggestions/points")
     assert POINT["opening_hours"] in page.text and POINT["host_organisation"] in page.text
+    # A point's address is where it stands (地址), not a person's home (住址).
+    assert '<label for="f-address">地址' in page.text and "住址" not in page.text
 
     client.cookies.clear()
     board = await client.get("/board")
@@ -51,6 +53,7 @@ async def test_staff_add_a_point_with_its_particulars_and_the_board_lists_it(cli
     section = board.text[board.text.index('id="points"') :]
     for value in POINT.values():
         assert value in section, value
+    assert "<dt>地址</dt>" in section and "住址" not in section
 
 
 async def test_a_point_without_its_required_particulars_is_refused_beside_the_fields(client):
