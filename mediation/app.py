@@ -57,6 +57,7 @@ from mediation.reports.controllers import (
 from mediation.settings import Settings, get_settings
 from mediation.static_assets import static_file
 from mediation.suggestions.open311_controllers import Open311Controller
+from mediation.suggestions.point_controllers import DirectReportPointController
 from mediation.suggestions.public_controllers import (
     BoardController,
     KioskController,
@@ -64,7 +65,6 @@ from mediation.suggestions.public_controllers import (
     TrackController,
 )
 from mediation.suggestions.staff_controllers import (
-    DirectReportPointController,
     SuggestionStaffController,
     SuggestionTopicController,
 )

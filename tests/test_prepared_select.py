@@ -60,12 +60,12 @@ def test_every_value_must_appear_in_a_prepared_select():
 
 
 async def test_prepared_suggestion_reads_match_the_selects_for_every_demo_suggestion():
-    from mediation.suggestions import services
+    from mediation.suggestions import filing, queries
     from mediation.suggestions.tables import Suggestion
 
     ids = [r["id"] for r in await Suggestion.select(Suggestion.id).order_by(Suggestion.id)]
     assert len(ids) > 10
-    prepared = [services._STAFF_ROW, services._STAFF_STEPS, services._PHOTOS_OF]
+    prepared = [queries._STAFF_ROW, queries._STAFF_STEPS, filing._PHOTOS_OF]
     found = [0] * len(prepared)
     for suggestion_id in ids:
         for n, select in enumerate(prepared):

@@ -29,7 +29,7 @@ from mediation.cases.tables import Case, CaseEvent, Notification
 from mediation.clock import county_zone, local_date, local_now
 from mediation.db import bulk_write_transaction
 from mediation.grid.tables import Department, Grid, Region, Staff
-from mediation.suggestions import rules, services
+from mediation.suggestions import common, rules, services
 from mediation.suggestions.tables import (
     DirectReportPoint,
     Suggestion,
@@ -1088,7 +1088,7 @@ async def _submit(ctx: Context, rng: random.Random, op: Op) -> None:
     received = local_date(op.at)
     if int(plan.code[3:7]) != received.year:  # the receipt code carries the year of receipt
         code = rules.new_tracking_code(received.year)
-        digest = rules.hash_secret(plan.secret, services._key(), code=code)
+        digest = rules.hash_secret(plan.secret, common._key(), code=code)
         await Suggestion.update(
             {Suggestion.tracking_code: code, Suggestion.secret_digest: digest}
         ).where(Suggestion.tracking_code == plan.code)

@@ -22,7 +22,7 @@ from mediation.clock import local_date
 from mediation.grid.tables import Department, Region
 from mediation.reports import services as figures
 from mediation.reports.periods import Period
-from mediation.suggestions import services, stats
+from mediation.suggestions import filing, moves, points, queries, services, stats, sweep, topics
 from mediation.suggestions.staff_controllers import award_reward
 from mediation.suggestions.tables import DirectReportPoint, Suggestion
 from tests.cases.conftest import user
@@ -53,13 +53,19 @@ def _shown(got: figures.SuggestionFigures) -> dict:
     }
 
 
+# The modules of the suggestions service that read the clock, by the name they read it with.
+CLOCK_READERS = {"utc_now": (moves, points), "today": (filing, points, queries, sweep, topics)}
+
+
 class Clock:
     """The services' clock, set by the test: ``today`` is the county date of ``now``."""
 
     def __init__(self, monkeypatch) -> None:
         self.now = datetime(2031, 10, 1, tzinfo=UTC)
-        monkeypatch.setattr(services, "utc_now", lambda: self.now)
-        monkeypatch.setattr(services, "today", lambda: local_date(self.now))
+        for module in CLOCK_READERS["utc_now"]:
+            monkeypatch.setattr(module, "utc_now", lambda: self.now)
+        for module in CLOCK_READERS["today"]:
+            monkeypatch.setattr(module, "today", lambda: local_date(self.now))
 
     def at(self, *args: int) -> None:
         self.now = datetime(*args, tzinfo=UTC)  # type: ignore[misc]

@@ -1,0 +1,52 @@
+"""What the parts of the suggestions service share: the policy, the error every rule
+raises, the secrets' digests and the timeline's writer."""
+
+from __future__ import annotations
+
+import hashlib
+
+from mediation.accounts.services import CurrentUser
+from mediation.roles import AREA_ROLES
+from mediation.settings import get_settings
+from mediation.suggestions import rules
+from mediation.suggestions.tables import SuggestionEvent
+
+POLICY = rules.SuggestionPolicy()
+STAFF_ROLES = AREA_ROLES
+
+
+class SuggestionError(Exception):
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def _key() -> str:
+    return get_settings().secret_key
+
+
+def digest_token(token: str) -> str:
+    return hashlib.sha256(("device:" + token).encode()).hexdigest()
+
+
+async def _event(
+    suggestion_id: int,
+    actor: CurrentUser | None,
+    action: str,
+    from_status: str,
+    to_status: str,
+    note: str = "",
+    public: bool = True,
+) -> None:
+    await SuggestionEvent.insert(
+        SuggestionEvent(
+            suggestion=suggestion_id,
+            actor=actor.id if actor else None,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            note=note[:2000],
+            public=public,
+        )
+    )
