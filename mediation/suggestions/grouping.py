@@ -52,7 +52,11 @@ async def group_with(user: CurrentUser, suggestion_id: int, leader_id: int) -> N
             _("The leading suggestion was closed or re-routed: it cannot lead a group.")
         )
     joining = await Suggestion.select(
-        Suggestion.id, Suggestion.status, Suggestion.version, Suggestion.group_leader
+        Suggestion.id,
+        Suggestion.status,
+        Suggestion.version,
+        Suggestion.group_leader,
+        Suggestion.tracking_code,
     ).where((Suggestion.id == suggestion_id) | (Suggestion.group_leader == suggestion_id))
     for row in joining:
         if row["status"] not in ("received", "registered"):
@@ -81,6 +85,7 @@ async def group_with(user: CurrentUser, suggestion_id: int, leader_id: int) -> N
             await _event(
                 row["id"], user, "grouped", row["status"], to_status, root["tracking_code"]
             )
+            await note_on_leader(root_id, user, "member_joined", row["tracking_code"])
 
 
 async def leave_group(user: CurrentUser, suggestion_id: int) -> None:
@@ -95,6 +100,20 @@ async def leave_group(user: CurrentUser, suggestion_id: int) -> None:
             {Suggestion.group_leader: None, Suggestion.version: row.version + 1}
         ).where(Suggestion.id == suggestion_id)
         await _event(suggestion_id, user, "ungrouped", row.status, row.status)
+        await note_on_leader(row.group_leader, user, "member_left", row.tracking_code)
+
+
+async def note_on_leader(
+    leader_id: int, user: CurrentUser | None, action: str, member_code: str
+) -> None:
+    """The leader's own timeline says when a suggestion joined or left its group, and who did
+    it (``member_joined``/``member_left``, the member's tracking code as the note). Staff only:
+    a proposer's tracking page does not list other proposers' suggestions."""
+    leader = await Suggestion.select(Suggestion.status).where(Suggestion.id == leader_id).first()
+    if leader is None:
+        return
+    status = leader["status"]
+    await _event(leader_id, user, action, status, status, member_code, public=False)
 
 
 # What a member takes over from its leader.

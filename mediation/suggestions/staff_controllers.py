@@ -63,6 +63,8 @@ EVENT_LABELS = {
     "grouped": lazy_gettext("Grouped with a similar suggestion"),
     "ungrouped": lazy_gettext("Taken out of its group: handled on its own"),
     "regrouped": lazy_gettext("Its group has a new leading suggestion"),
+    "member_joined": lazy_gettext("A similar suggestion joined this group"),
+    "member_left": lazy_gettext("A suggestion left this group"),
     "reward": lazy_gettext("Reward decided"),
     "revealed_phone": lazy_gettext("Phone number shown in full"),
     "identity_consent": lazy_gettext("Identity passed to the case with consent"),

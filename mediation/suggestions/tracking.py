@@ -9,6 +9,7 @@ from mediation.db import write_transaction
 from mediation.i18n import gettext as _
 from mediation.suggestions import rules
 from mediation.suggestions.common import SuggestionError, _event, _key
+from mediation.suggestions.grouping import note_on_leader
 from mediation.suggestions.tables import Suggestion, SuggestionEvent
 
 
@@ -141,6 +142,11 @@ async def rate(code: str, secret: str, rating: str) -> bool:
             await _event(found.id, None, "reopen", found.status, move.to_status.value)
             # Handled again for this proposer alone: it no longer follows a leader, and a
             # leader's own reopening leaves its members' answers as they are.
+            leader = (
+                await Suggestion.select(Suggestion.group_leader)
+                .where(Suggestion.id == found.id)
+                .first()
+            )
             left = (
                 await Suggestion.update({Suggestion.group_leader: None})
                 .where(Suggestion.id == found.id, Suggestion.group_leader.is_not_null())
@@ -150,4 +156,8 @@ async def rate(code: str, secret: str, rating: str) -> bool:
                 await _event(
                     found.id, None, "ungrouped", move.to_status.value, move.to_status.value
                 )
+                if leader and leader["group_leader"]:
+                    await note_on_leader(
+                        leader["group_leader"], None, "member_left", found.tracking_code
+                    )
     return reopen

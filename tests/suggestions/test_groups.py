@@ -280,3 +280,47 @@ async def test_a_case_not_from_a_suggestion_has_no_suggestion_link(client):
     case_id = await register_case(deposit_case(await grid_id()), admin, uuid.uuid4().hex)
     await login(client, "centre1")
     assert (await client.get(f"/api/cases/{case_id}")).json()["suggestion"] is None
+
+
+async def _leader_notes(leader: int) -> list[tuple[str, str, bool]]:
+    rows = (
+        await SuggestionEvent.select(
+            SuggestionEvent.action, SuggestionEvent.note, SuggestionEvent.public
+        )
+        .where(
+            SuggestionEvent.suggestion == leader,
+            SuggestionEvent.action.is_in(["member_joined", "member_left"]),
+        )
+        .order_by(SuggestionEvent.id)
+    )
+    return [(r["action"], r["note"], r["public"]) for r in rows]
+
+
+async def test_the_leaders_timeline_says_who_joined_and_left_its_group(client):
+    """Someone reading the leader alone sees when its group changed and by whom; its
+    proposer's tracking page does not list the other proposers' codes."""
+    (a1, c1, s1), (a2, c2, _s2), (a3, c3, s3) = await _crossroads()
+    admin = await user("admin")
+    assert await _leader_notes(a1) == [("member_joined", c2, False), ("member_joined", c3, False)]
+    joined = await SuggestionEvent.select(SuggestionEvent.actor).where(
+        SuggestionEvent.suggestion == a1, SuggestionEvent.action == "member_joined"
+    )
+    assert {r["actor"] for r in joined} == {admin.id}
+    await services.leave_group(admin, a2)
+    # A member whose proposer is not satisfied reopens and leaves on its own.
+    await _route_and_reply(a1)
+    assert await services.rate(c3, s3, "not_satisfied") is True
+    assert await _leader_notes(a1) == [
+        ("member_joined", c2, False),
+        ("member_joined", c3, False),
+        ("member_left", c2, False),
+        ("member_left", c3, False),
+    ]
+    tracked = await services.track(c1, s1)
+    assert not {"member_joined", "member_left"} & {e.action for e in tracked.events}
+    from tests.helpers import login
+
+    await login(client, "centre2")
+    page = text_of((await client.get(f"/suggestions/{a1}")).text)
+    assert "一件相似建议并入本组" in page and "一件建议移出本组" in page
+    assert c2 in page and c3 in page
