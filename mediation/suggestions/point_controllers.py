@@ -4,7 +4,7 @@ to one by a one-time link, and revoking it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -15,12 +15,19 @@ from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
 from mediation.accounts.services import CurrentUser
+from mediation.clock import utc_now
 from mediation.documents.qr import qr_svg_data_uri
 from mediation.grid.services import record_audit
 from mediation.i18n import gettext as _
 from mediation.suggestions import rules
 from mediation.suggestions.common import STAFF_ROLES
-from mediation.suggestions.points import NO_FIGURES, bind_device, point_figures, revoke_device
+from mediation.suggestions.points import (
+    BIND_LINK_HOURS,
+    NO_FIGURES,
+    bind_device,
+    point_figures,
+    revoke_device,
+)
 from mediation.suggestions.staff_controllers import form_values, region_choices
 from mediation.suggestions.tables import DirectReportPoint
 from mediation.web import public_url, see_other
@@ -129,6 +136,8 @@ class PointRow:
     region_name: str | None
     bound: bool
     figures: dict[str, int]
+    # Until when a binding link issued for this point and not used yet still binds a tablet.
+    link_until: datetime | None = None
 
     def form_values(self) -> dict[str, str]:
         """The particulars as the edit form shows them."""
@@ -149,11 +158,14 @@ async def _points(user: CurrentUser) -> list[PointRow]:
         DirectReportPoint.active,
         DirectReportPoint.token_issued_at,
         DirectReportPoint.device_token_digest,
+        DirectReportPoint.bind_token_digest,
+        DirectReportPoint.bind_issued_at,
         DirectReportPoint.region,
         DirectReportPoint.region.name,
         DirectReportPoint.region.path,
     ).order_by(DirectReportPoint.code)
     figures = await point_figures()
+    now = utc_now()
     return [
         PointRow(
             id=row["id"],
@@ -171,10 +183,19 @@ async def _points(user: CurrentUser) -> list[PointRow]:
             # The digest never leaves this function: the page only needs to know one exists.
             bound=bool(row["device_token_digest"]),
             figures=figures.get(row["id"], NO_FIGURES),
+            link_until=_link_until(row["bind_token_digest"], row["bind_issued_at"], now),
         )
         for row in rows
         if row["region"] is None or user.can_see_path(row["region.path"])
     ]
+
+
+def _link_until(digest: str, issued: datetime | None, now: datetime) -> datetime | None:
+    """When an outstanding binding link stops working; None if there is none."""
+    if not digest or issued is None:
+        return None
+    until = issued + timedelta(hours=BIND_LINK_HOURS)
+    return until if until > now else None
 
 
 async def _point_for(user: CurrentUser, point_id: int) -> PointRow:

@@ -157,3 +157,33 @@ async def test_a_wrong_coordinate_is_refused_beside_the_field_and_the_text_is_ke
     assert 'id="lat-error"' in response.text and 'id="long-error"' in response.text
     assert 'value="东湖路口"' in response.text and 'value="300"' in response.text
     assert FORM["reason"] in response.text
+
+
+def _row_of(html: str, point_id: int) -> str:
+    start = html.index(f'id="point-{point_id}"')
+    return html[start : html.index("</tr>", start)]
+
+
+async def test_an_unused_binding_link_shows_on_the_list_and_can_be_cancelled_there(client):
+    """A link someone left lying around ("do not send it to a chat group") is seen on the
+    points list, with until when it binds, and is cancelled there without binding anything."""
+    from tests.suggestions.test_public import _bind, _bound_point
+
+    point_id, link = await _bound_point("竹林社区直报点")
+    await login(client, "admin")
+    row = _row_of((await client.get("/suggestions/points")).text, point_id)
+    assert "绑定链接尚未使用" in row and "有效期至" in row
+    assert f'action="/suggestions/points/{point_id}/revoke"' in row and "作废链接" in row
+    response = await post_form(client, f"/suggestions/points/{point_id}/revoke", {})
+    assert response.status_code == 303
+    assert await services.point_for_bind_token(link) is None
+    row = _row_of((await client.get("/suggestions/points")).text, point_id)
+    assert "绑定链接尚未使用" not in row and "/revoke" not in row
+    # A link that was used is no longer outstanding: the tablet is bound instead.
+    point_id, link = await _bound_point("竹林社区第二直报点")
+    client.cookies.clear()
+    await _bind(client, link)
+    client.cookies.clear()
+    await login(client, "admin")
+    row = _row_of((await client.get("/suggestions/points")).text, point_id)
+    assert "绑定链接尚未使用" not in row and "已绑定" in row
