@@ -16,10 +16,14 @@ STAFF_ROLES = AREA_ROLES
 
 
 class SuggestionError(Exception):
-    def __init__(self, message: str, field: str = "") -> None:
+    """A refused step; ``message`` is shown beside ``field`` (atop the form without one), and
+    ``others`` (field → message) beside further fields at fault."""
+
+    def __init__(self, message: str, field: str = "", others: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.others = others or {}
 
 
 def _key() -> str:

@@ -39,7 +39,7 @@ async def move(user: CurrentUser, suggestion_id: int, action: str, facts: dict[s
     try:
         transition = rules.apply(action, row.status, **clean)
     except rules.SuggestionRuleError as exc:
-        raise SuggestionError(exc.message, getattr(exc, "field", "")) from exc
+        raise SuggestionError(exc.message, exc.field or "", exc.others) from exc
     values: dict[Any, Any] = {
         Suggestion.status: transition.to_status.value,
         Suggestion.version: row.version + 1,

@@ -177,12 +177,17 @@ KNOWN_FACTS = frozenset(
 
 
 class SuggestionRuleError(Exception):
-    """A refused move or value; ``message`` is translated, ``field`` names the input at fault."""
+    """A refused move or value; ``message`` is translated, ``field`` names the input at fault,
+    ``others`` holds the messages of further inputs at fault (field → message), so a form
+    shows every mistake at once."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, field: str | None = None, others: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.others = others or {}
 
 
 class IllegalMove(SuggestionRuleError):
@@ -288,15 +293,22 @@ def _transfer_rules(facts: dict[str, Any]) -> dict[str, str]:
 
 
 def _reply_rules(facts: dict[str, Any]) -> dict[str, str]:
-    outcome = _choice(
-        facts,
-        "outcome",
-        Outcome,
-        _("Choose the outcome: adopted, partly adopted, kept for reference or not adopted."),
-    )
+    errors: dict[str, str] = {}
+    try:
+        outcome = _choice(
+            facts,
+            "outcome",
+            Outcome,
+            _("Choose the outcome: adopted, partly adopted, kept for reference or not adopted."),
+        )
+    except IllegalMove as exc:
+        errors["outcome"] = exc.message
     reply = _text(facts, "reply_text")
     if not reply:
-        raise IllegalMove(_("Write the reply to the proposer."), field="reply_text")
+        errors["reply_text"] = _("Write the reply to the proposer.")
+    if errors:
+        (field, message), *others = errors.items()
+        raise IllegalMove(message, field=field, others=dict(others))
     return {"outcome": outcome.value, "reply_text": reply}
 
 

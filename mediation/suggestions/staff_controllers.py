@@ -515,7 +515,12 @@ class SuggestionStaffController(Controller):
 
 def _errors(exc: SuggestionError, action: str = "") -> dict[str, str]:
     """The message beside its field (or atop the action's form) and, as a pointer, atop the page."""
-    return {"action": action, "message": exc.message, exc.field or "form": exc.message}
+    return {
+        **exc.others,
+        "action": action,
+        "message": exc.message,
+        exc.field or "form": exc.message,
+    }
 
 
 def _check_reward_with_reply(user: CurrentUser, tier: str, outcome: str) -> None:

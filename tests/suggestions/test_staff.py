@@ -326,6 +326,12 @@ async def test_a_reply_without_outcome_shows_the_error_beside_the_field_and_keep
     )
     assert response.status_code == 422
     assert 'id="outcome-error"' in response.text and "正在研究。" in response.text
+    assert 'id="reply_text-error"' not in response.text
+    # Both left empty: both are marked at once, not one per try.
+    both = await post_form(client, f"/suggestions/{sid}/move", {"action": "reply"})
+    assert both.status_code == 422
+    assert 'id="outcome-error"' in both.text and 'id="reply_text-error"' in both.text
+    assert "请填写给建议人的答复。" in both.text
 
 
 async def test_staff_record_a_reward_tier_for_an_adopted_suggestion_only(client):
