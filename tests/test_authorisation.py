@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -399,7 +399,7 @@ async def _records() -> dict[str, str]:
     terminated_id = await _terminated_case(mediator1)
     # A follow-up visit comes after an agreement or a termination: on the terminated case.
     follow_up_id = await followups.record_follow_up(
-        mediator1, terminated_id, local_today() - timedelta(days=1), "performed", "satisfied", ""
+        mediator1, terminated_id, local_today(), "", "satisfied", ""
     )
     party = await Party.select(Party.id).where(Party.case == case_id).first()
     clause = (

@@ -405,6 +405,7 @@ async def render_detail(
         SATISFACTION,
         follow_up_due_from,
         follow_ups_of_case,
+        performance_applies,
     )
     from mediation.cases.materials import KINDS as MATERIAL_KINDS
     from mediation.cases.materials import materials_of_case
@@ -441,6 +442,9 @@ async def render_detail(
             "materials": await materials_of_case(case_id),
             "can_draft_agreement": mediation_started(case.mediation_started_on, case.status),
             "follow_up_due": follow_up_due_from(case.status, agreements),
+            "follow_up_performance": performance_applies(
+                case.outcome, [a.status for a in agreements]
+            ),
             "MATERIAL_KINDS": MATERIAL_KINDS,
         },
         status_code=status_code,

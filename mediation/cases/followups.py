@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -23,7 +23,7 @@ from mediation.cases.services import (
 from mediation.cases.tables import Agreement, AgreementClause, Case, CaseEvent, FollowUp
 from mediation.clock import local_date
 from mediation.db import PreparedSelect, fields_of
-from mediation.i18n import LazyText
+from mediation.i18n import LazyText, format_date
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 
@@ -55,18 +55,28 @@ async def record_follow_up(
     method: str = "",
     place: str = "",
 ) -> int:
+    """Record a visit. ``performance`` is how the agreement is kept, chosen by the visitor: a
+    case that ended without an agreement has none to keep, and its visit records none ("")."""
     if await case_for(user, case_id) is None:
         raise CaseError(_("This case does not exist."))
-    if performance not in PERFORMANCE:
-        raise CaseError(_("Choose from the list."), "performance")
-    if satisfaction and satisfaction not in SATISFACTION:
-        raise CaseError(_("Choose from the list."), "satisfaction")
-    if visited_on > today():
-        raise CaseError(_("The visit cannot be in the future."), "visited_on")
     if not await follow_up_due(case_id):
         raise CaseError(
             _("A follow-up visit is recorded after an agreement or a termination."), "status"
         )
+    rules = await visit_rules(case_id)
+    if rules.performance and performance not in PERFORMANCE:
+        raise CaseError(_("Choose how the agreement is being performed."), "performance")
+    if not rules.performance and performance:
+        raise CaseError(
+            _("The mediation ended without an agreement: there is no performance to record."),
+            "performance",
+        )
+    if satisfaction and satisfaction not in SATISFACTION:
+        raise CaseError(_("Choose from the list."), "satisfaction")
+    if visited_on > today():
+        raise CaseError(_("The visit cannot be in the future."), "visited_on")
+    if visited_on < rules.earliest:
+        raise CaseError(rules.too_early_message(), "visited_on")
     if method and method not in METHODS:
         raise CaseError(_("Choose from the list."), "method")
     row = FollowUp(
@@ -81,11 +91,62 @@ async def record_follow_up(
     )
     await row.save()
     await record_event(
-        case_id, user, "follow_up", changes={"performance": [None, performance]}, note=note[:200]
+        case_id,
+        user,
+        "follow_up",
+        changes={"performance": [None, performance]} if performance else {},
+        note=note[:200],
     )
     if performance == "performed":
         await _mark_all_performed(user, case_id, visited_on)
     return row.id
+
+
+def performance_applies(outcome: str, agreement_statuses: Iterable[str]) -> bool:
+    """Whether a follow-up visit records how an agreement is kept: only when the mediation
+    reached one (the case settled, or an agreement is in effect: a breached agreement stays the
+    thing to perform even when the case is terminated afterwards). A case terminated without
+    an agreement has nothing to perform."""
+    return outcome == "settled" or any(s == "effective" for s in agreement_statuses)
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRules:
+    """What a follow-up visit of a case may record, from the case's facts."""
+
+    performance: bool  # ``performance_applies``
+    earliest: date  # the first day a visit can be on
+    after_end: bool  # True: ``earliest`` is the day mediation ended; False: registration
+
+    def too_early_message(self) -> str:
+        day = format_date(self.earliest, "long")
+        if self.after_end:
+            return _("The visit cannot be before the mediation ended (%(date)s).", date=day)
+        return _("The visit cannot be before the case was registered (%(date)s).", date=day)
+
+
+async def visit_rules(case_id: int) -> VisitRules:
+    """A visit follows the end of mediation (an agreement in effect, the case settled or
+    terminated: the earliest of these days), and never comes before the case was registered.
+    Dates are the county's: ``registered_on`` and ``concluded_on`` are stored as such."""
+    case = (
+        await Case.select(Case.registered_on, Case.concluded_on, Case.outcome)
+        .where(Case.id == case_id)
+        .first()
+    )
+    if case is None:
+        raise CaseError(_("This case does not exist."))
+    effective = await Agreement.select(Agreement.effective_on).where(
+        Agreement.case == case_id, Agreement.status == "effective"
+    )
+    ends = [d for d in (case["concluded_on"], *(a["effective_on"] for a in effective)) if d]
+    end = min(ends) if ends else None
+    registered = case["registered_on"]
+    return VisitRules(
+        performance=performance_applies(case["outcome"], ["effective"] * len(effective)),
+        earliest=max(registered, end) if end else registered,
+        after_end=end is not None and end >= registered,
+    )
 
 
 async def _mark_all_performed(user: CurrentUser, case_id: int, visited_on: date) -> None:
@@ -183,7 +244,9 @@ class TerminationPrint:
     number: str
     terminated_on: date
     reason: str  # the reason chosen, in words
-    reason_text: str  # the mediator's own wording, printed instead when given
+    # What the notice prints instead of ``reason`` when the mediator explained it: their own
+    # wording for "other", else the reason with the explanation beside it.
+    reason_text: str
     channels: tuple[str, ...]  # workflow.ReferralAdvice values: the other channels advised
 
 
@@ -206,6 +269,9 @@ async def termination_context(user: CurrentUser, case_id: int) -> TerminationPri
     reason = (changes.get("termination_reason") or [None, ""])[1]
     text = (changes.get("termination_text") or [None, ""])[1]
     advice = (changes.get("referral_advice") or [None, ""])[1] or ""
+    label = str(workflow.TERMINATION_REASON_LABELS.get(reason, reason))
+    if text and reason != workflow.TerminationReason.OTHER:
+        text = _("%(reason)s (%(explanation)s)", reason=label, explanation=text)
     committee = await agreements.committee_for(case.region_path, case.level)
     number = case.termination_number or await _number_notice(user, case_id, committee)
     allowed = {c.value for c in workflow.channels_for(case.category)}
@@ -217,7 +283,7 @@ async def termination_context(user: CurrentUser, case_id: int) -> TerminationPri
         committee=committee.name,
         number=number,
         terminated_on=local_date(event["at"]),
-        reason=str(workflow.TERMINATION_REASON_LABELS.get(reason, reason)),
+        reason=label,
         reason_text=text,
         channels=tuple(channels),
     )
@@ -274,6 +340,7 @@ class CaseFilePrint:
     agreements: tuple[PrintedAgreement, ...]  # the issued ones, ID numbers masked
     termination: TerminationPrint | None  # a terminated case's notice
     follow_ups: tuple[FollowUpRow, ...]
+    performance_applies: bool  # the visits record how an agreement is kept (see there)
     performance_labels: Mapping[str, LazyText]
     satisfaction_labels: Mapping[str, LazyText]
     # The materials part, added by the controller from ``materials.case_file_context``.
@@ -311,6 +378,7 @@ async def case_file_context(user: CurrentUser, case_id: int, base_url: str) -> C
         agreements=tuple(agreement_contexts),
         termination=termination,
         follow_ups=tuple(await follow_ups_of_case(case_id)),
+        performance_applies=(await visit_rules(case_id)).performance,
         performance_labels=PERFORMANCE,
         satisfaction_labels=SATISFACTION,
     )
@@ -337,6 +405,7 @@ class FollowUpPrint:
     follow_up: FollowUpRow
     agreements: tuple[str, ...]  # the numbers of the case's issued agreements
     clauses: tuple[VisitedClause, ...]  # theirs, in order
+    performance_applies: bool  # the visit records how an agreement is kept (see there)
     method_labels: Mapping[str, LazyText]
     performance_labels: Mapping[str, LazyText]
     satisfaction_labels: Mapping[str, LazyText]
@@ -355,7 +424,12 @@ async def follow_up_context(user: CurrentUser, case_id: int, follow_up_id: int) 
     if row is None:
         raise CaseError(_("This follow-up visit does not exist."))
     committee, _short = await agreements._committee_for(case.region_path, case.level)  # noqa: SLF001
+    rules = await visit_rules(case_id)
+    # An agreement issued but never in effect (a party refused to sign, then the mediation was
+    # terminated) has nothing to perform: the record of such a case lists no clauses.
     issued = [a for a in await agreements.agreements_of_case(case_id) if a.number]
+    if not rules.performance:
+        issued = []
     clauses = []
     if issued:
         clauses = (
@@ -376,6 +450,7 @@ async def follow_up_context(user: CurrentUser, case_id: int, follow_up_id: int) 
         follow_up=FollowUpRow(**fields_of(row, {"visited_by.display_name": "visited_by_name"})),
         agreements=tuple(a.number for a in issued if a.number),
         clauses=tuple(VisitedClause(**c) for c in clauses),
+        performance_applies=rules.performance,
         method_labels=METHODS,
         performance_labels=PERFORMANCE,
         satisfaction_labels=SATISFACTION,

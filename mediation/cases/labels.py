@@ -194,3 +194,84 @@ def template_globals() -> dict[str, object]:
     from mediation.cases.categories import category_label
 
     return {"CASE": labels, "WORKFLOW": workflow, "category_label": category_label}
+
+
+# Notes the app itself writes on a case's timeline, as message ids (English). A note is stored
+# in the language of whoever caused it (a sweep writes in the default locale); the timeline
+# shows these in the reader's language. Parameters (numbers, names) are kept as written, or
+# translated when they are labels themselves. A note a person typed matches none of them and
+# is shown as typed.
+APP_NOTES = (
+    "Printed with full ID numbers and phone numbers",
+    "Found performed at the follow-up visit.",
+    "Both sides consented.",
+    "Agreement %(number)s took effect.",
+    "Notified: %(names)s",
+    "Scheduled anyway, overlapping: %(others)s",
+    "Escalated automatically: %(clock)s is overdue.",
+)
+
+# Lists of labels in a note: the separators a writer used, and (Chinese, other) to show.
+_LIST_SEPARATORS = {"、": ("、", ", "), ", ": ("、", ", ")}
+_PARAMETER = re.compile(r"%\((\w+)\)s")
+
+
+@cache
+def _note_labels() -> dict[str, object]:
+    """The labels the app writes as notes, or in lists or parameters of notes (a session's
+    outcome, a party's fields, the deadline clocks), by their text in every locale."""
+    from mediation.cases import agreements, deadlines, sessions
+    from mediation.i18n import SUPPORTED_LOCALES, translations_for
+
+    index: dict[str, object] = {}
+    for table in (sessions.OUTCOMES, agreements.PARTY_FIELD_LABELS, deadlines.CLOCK_LABELS):
+        for label in table.values():
+            for locale in SUPPORTED_LOCALES:
+                index.setdefault(translations_for(locale).gettext(label.message), label)
+    return index
+
+
+@cache
+def _note_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Each app-written note, as written in every locale, as a pattern capturing its
+    parameters."""
+    from mediation.i18n import SUPPORTED_LOCALES, translations_for
+
+    patterns = []
+    for msgid in APP_NOTES:
+        for locale in SUPPORTED_LOCALES:
+            parts = _PARAMETER.split(translations_for(locale).gettext(msgid))
+            regex = "".join(
+                f"(?P<{part}>.+)" if i % 2 else re.escape(part) for i, part in enumerate(parts)
+            )
+            patterns.append((re.compile(regex, re.S), msgid))
+    return tuple(patterns)
+
+
+def _known_text(text: str) -> str | None:
+    """``text`` in the reader's language if the app wrote it (a label, a list of labels, or
+    one of ``APP_NOTES``), else None."""
+    from mediation.i18n import get_locale, gettext
+
+    label = _note_labels().get(text)
+    if label is not None:
+        return str(label)
+    for separator, (chinese, other) in _LIST_SEPARATORS.items():
+        items = text.split(separator)
+        if len(items) > 1 and all(item in _note_labels() for item in items):
+            joiner = chinese if get_locale() == "zh_CN" else other
+            return joiner.join(str(_note_labels()[item]) for item in items)
+    for pattern, msgid in _note_patterns():
+        match = pattern.fullmatch(text)
+        if match:
+            params = {k: _known_text(v) or v for k, v in match.groupdict().items()}
+            return gettext(msgid, **params)
+    return None
+
+
+def event_note(note: str) -> str:
+    """A timeline note as the reader reads it: one the app wrote, in the reader's language;
+    one a person typed, as typed."""
+    if not note:
+        return note
+    return _known_text(note) or note

@@ -299,7 +299,7 @@ def apply(
     start_mediation and remediate need ``mediator_count`` >= 1 and no ``any_party_refuses``;
     settle needs ``agreement_form``; terminate needs ``termination_reason`` (and
     ``termination_text`` for "other") and ``referral_advice``; close needs
-    ``follow_up_recorded``.
+    ``follow_up_recorded``. An explanation given with any other reason is kept too.
     """
     unknown = set(facts) - KNOWN_FACTS
     if unknown:
@@ -364,12 +364,14 @@ def _decline_rules(facts: dict[str, Any]) -> dict[str, str]:
         facts, "decline_reason", DeclineReason, _("Choose why the case is not accepted.")
     )
     details = {"decline_reason": reason.value}
-    if reason is DeclineReason.OTHER:
-        text = _text_fact(facts, "decline_text")
-        if not text:
-            raise IllegalTransition(
-                _("Describe the other reason for not accepting the case."), field="decline_text"
-            )
+    # The explanation is required for "other" and kept whatever the reason: what the user
+    # typed is never dropped.
+    text = _text_fact(facts, "decline_text")
+    if reason is DeclineReason.OTHER and not text:
+        raise IllegalTransition(
+            _("Describe the other reason for not accepting the case."), field="decline_text"
+        )
+    if text:
         details["decline_text"] = text
     return details
 
@@ -408,13 +410,15 @@ def _terminate_rules(facts: dict[str, Any]) -> dict[str, str]:
         _("Choose why mediation is terminated."),
     )
     details = {"termination_reason": reason.value}
-    if reason is TerminationReason.OTHER:
-        text = _text_fact(facts, "termination_text")
-        if not text:
-            raise IllegalTransition(
-                _("Describe the other reason for terminating mediation."),
-                field="termination_text",
-            )
+    # The explanation is required for "other" and kept whatever the reason: what the user
+    # typed is never dropped (the notice prints it beside the reason).
+    text = _text_fact(facts, "termination_text")
+    if reason is TerminationReason.OTHER and not text:
+        raise IllegalTransition(
+            _("Describe the other reason for terminating mediation."),
+            field="termination_text",
+        )
+    if text:
         details["termination_text"] = text
     raw = facts.get("referral_advice")
     values = raw if isinstance(raw, (list, tuple)) else str(raw or "").split(",")

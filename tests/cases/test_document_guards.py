@@ -85,6 +85,9 @@ async def test_a_follow_up_is_recorded_after_a_termination(client, new_key):
     await login(client, "grid1")
     page = await client.get(f"/cases/{case_id}")
     assert f'action="/cases/{case_id}/follow-ups"' in page.text
-    response = await post_form(client, f"/cases/{case_id}/follow-ups", _visit())
+    # No agreement was reached: the visit has no performance to record.
+    response = await post_form(
+        client, f"/cases/{case_id}/follow-ups", {**_visit(), "performance": ""}
+    )
     assert response.status_code == 303
     assert await FollowUp.count().where(FollowUp.case == case_id) == 1
