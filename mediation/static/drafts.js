@@ -6,6 +6,10 @@
 (function () {
   "use strict";
   var PENDING = "draft-submitted";
+  // The drafts of a refused submission: the page that refused it shows the form at another
+  // address (the POST's), so its retry saves under another key; when the retry is saved, the
+  // drafts it carried on are cleared too, or the first page would bring the refused values back.
+  var CARRIED = "draft-refused";
   var SKIP_TYPES = { hidden: true, file: true, password: true, submit: true, button: true, reset: true };
   var PRIVATE = /id[_-]?(number|no|card)|身份证/i;
   var user = document.body && document.body.getAttribute("data-user");
@@ -118,7 +122,11 @@
     if (!form.hasAttribute("data-draft") || form.hasAttribute("hx-post")) return;
     // A preview posted into a new tab saves nothing: the draft stays.
     if (event.submitter && event.submitter.getAttribute("formtarget") === "_blank") return;
-    try { window.sessionStorage.setItem(PENDING, keyOf(form)); } catch (e) { /* ignore */ }
+    var keys = [keyOf(form)];
+    try {
+      keys = keys.concat(JSON.parse(window.sessionStorage.getItem(CARRIED) || "[]"));
+      window.sessionStorage.setItem(PENDING, JSON.stringify(keys));
+    } catch (e) { /* ignore */ }
   });
 
   // An htmx form (minutes): saved when the answer is a form without errors (checked before the
@@ -133,15 +141,31 @@
     }
   });
 
-  function start() {
-    var pending = null;
+  function pendingKeys() {
+    var raw = null;
     try {
-      pending = window.sessionStorage.getItem(PENDING);
+      raw = window.sessionStorage.getItem(PENDING);
       window.sessionStorage.removeItem(PENDING);
-    } catch (e) { pending = null; }
+    } catch (e) { return []; }
+    if (!raw) return [];
+    try {
+      var keys = JSON.parse(raw);
+      return Array.isArray(keys) ? keys : [String(raw)];
+    } catch (e) { return [String(raw)]; }
+  }
+
+  function start() {
+    var pending = pendingKeys();
     var signInPage = document.querySelector("form[action='/login']") !== null;
     var refused = document.querySelector(".alert.error, [aria-invalid=true]") !== null;
-    if (pending && !signInPage && !refused) store(pending, null);
+    try {
+      if (pending.length && refused && !signInPage) {
+        window.sessionStorage.setItem(CARRIED, JSON.stringify(pending));
+      } else {
+        window.sessionStorage.removeItem(CARRIED);
+      }
+    } catch (e) { /* ignore */ }
+    if (pending.length && !signInPage && !refused) pending.forEach(function (key) { store(key, null); });
     document.querySelectorAll("form[data-draft]").forEach(function (form) {
       // After a refused submission the server shows what was typed: that wins over the draft.
       if (!hasErrors(form)) restore(form);
