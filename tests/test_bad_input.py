@@ -332,7 +332,7 @@ async def test_an_amount_with_thousands_separators_is_read(client):
 
 @pytest.mark.parametrize(
     "field, limit",
-    [("location", 200), ("parties-0-address", 200), ("parties-0-representative", 100)],
+    [("location", 200), ("parties-0-address", 200), ("parties-0-representative", 50)],
 )
 async def test_text_over_its_limit_is_refused_with_the_limit_named_never_cut(client, field, limit):
     await login(client, "grid1")
@@ -343,6 +343,39 @@ async def test_text_over_its_limit_is_refused_with_the_limit_named_never_cut(cli
     assert str(limit) in _error_beside(response.text, field)
     assert typed in response.text
     assert not await Case.exists().where(Case.summary == data["summary"])
+
+
+async def test_the_representative_field_is_labelled_as_it_prints(client):
+    """An organisation's representative prints as 法定代表人（负责人）, a person's as 委托代理人:
+    the intake form says so for each party, whatever kind it had when the form came back."""
+    await login(client, "grid1")
+    data = _intake(
+        amount="1,5",  # refused: the form comes back with what was typed
+        **{
+            "parties-0-representative": "王某",
+            "parties-1-role": "respondent",
+            "parties-1-kind": "organisation",
+            "parties-1-name": "平湖市梅园物业服务有限公司",
+            "parties-1-representative": "赵经理",
+        },
+    )
+    response = await _post_intake(client, data)
+    assert response.status_code == 422
+    html = response.text
+    assert "法定代表人或委托代理人" not in html
+
+    def label(index: int) -> str:
+        match = re.search(rf'<label for="parties-{index}-representative"[^>]*>([^<]*)<', html)
+        assert match, index
+        return match.group(1)
+
+    assert label(0) == "委托代理人"
+    assert label(1) == "法定代表人（负责人）"
+    hint = re.search(r'id="parties-1-representative-hint"[^>]*>([^<]*)<', html)
+    assert hint and "委托代理人" in hint.group(1) and "当事人信息页" in hint.group(1)
+    # The other kind's wording is there for the script that follows the kind select.
+    assert 'data-label-organisation="法定代表人（负责人）"' in html
+    assert 'data-label-person="委托代理人"' in html
 
 
 async def test_text_at_its_limit_is_stored_whole(client):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from mediation.i18n import LazyText
 from mediation.i18n import lazy_gettext as _l
 
 SOURCE_LABELS = {
@@ -186,6 +187,22 @@ def change_value(field: str, value: object) -> object:
     if isinstance(value, str) and "," in value and field == "referral_advice":
         return "、".join(str(change_value(field, v)) for v in value.split(","))
     return value
+
+
+def event_note(changes: dict | None, note: str | None) -> str:
+    """An event's note, unless it only repeats the label of a value the event records (a
+    closed session's note is its outcome, stored in the recorder's language): printed once,
+    as the value, never as "调解结果：达成协议（达成协议）"."""
+    if not note:
+        return ""
+    for field, change in (changes or {}).items():
+        value = change_value(field, change[1])
+        said = {str(value)}
+        if isinstance(value, LazyText):
+            said.add(value.message)  # the English label
+        if note in said:
+            return ""
+    return note
 
 
 def template_globals() -> dict[str, object]:

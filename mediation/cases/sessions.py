@@ -678,6 +678,7 @@ class PresentPerson:
 
     name: str
     role_label: str | LazyText  # a label is translated when printed, in the print locale
+    role: str = ""  # the participant's role (PARTICIPANT_ROLES): a mediator signs as mediator
 
 
 @dataclass(frozen=True, slots=True)
@@ -727,7 +728,7 @@ async def record_context(session: SessionRecord) -> SessionRecordPrint:
         starts=to_local(session.starts_at),
         ends=to_local(session.closed_at) if session.closed_at else None,
         present=tuple(
-            PresentPerson(name=p.name, role_label=role_label(p))
+            PresentPerson(name=p.name, role_label=role_label(p), role=p.role)
             for p in session.participants
             if p.attended
         ),

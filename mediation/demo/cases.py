@@ -124,6 +124,15 @@ URBAN_PLACES = {
     "钟埭社区": ["钟埭新村", "钟埭老街", "兴钟路"],
     "新埭社区": ["新埭新村", "新埭老街", "泖口路"],
 }
+# The post of an organisation's legal representative (person in charge), by kind.
+ORG_POSTS = {
+    "shop": "经营者",
+    "restaurant": "经营者",
+    "clinic": "主任",
+    "dental": "主任",
+    "farm": "场主",
+    "village": "村委会主任",
+}
 ORG_TEMPLATES = {
     "property": "平湖市{word}物业服务有限公司",
     "builder": "嘉兴{word}建筑劳务有限公司",
@@ -1188,14 +1197,14 @@ class Runner:
                 word=self.rng.choice(ORG_WORDS), street=street, village=plan.grid.community
             )
             rep, _g = self.people.name()
-            title = "村委会主任" if kind == "village" else "负责人"
             return services.PartyInput(
                 role=role,
                 kind="organisation",
                 name=name,
                 phone=self.people.landline() if kind != "shop" else self.people.mobile(),
                 address=_org_address(self.rng, plan.grid, kind),
-                representative=f"{rep}（{title}）",
+                legal_rep=rep,  # printed as 法定代表人（负责人）：<rep>，职务：<post>
+                legal_rep_title=ORG_POSTS.get(kind, "总经理"),
             )
         name, gender = self.people.name(gender or None)
         migrant = who == "migrant"

@@ -118,7 +118,8 @@ def parse_intake(
             errors[prefix + "name"] = required
         elif len(row["name"]) > 100:
             errors[prefix + "name"] = _("This is too long (at most %(n)s characters).", n=100)
-        for field, limit in (("address", 200), ("representative", 100)):
+        # The representative becomes Party.legal_rep or Party.agent_name, 50 characters.
+        for field, limit in (("address", 200), ("representative", 50)):
             if message := too_long(row[field], limit):
                 errors[prefix + field] = message
         id_number = ""

@@ -19,6 +19,17 @@
     var button = event.target.closest && event.target.closest("[data-remove-party]");
     if (button) removeParty(button.closest(".party"));
   });
+  // A party's kind decides what the representative field is (and how it prints): its label
+  // and hint follow the kind chosen.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.name || !/^parties-\d+-kind$/.test(select.name)) return;
+    var row = select.closest(".party");
+    var attr = select.value === "organisation" ? "data-label-organisation" : "data-label-person";
+    row.querySelectorAll("[data-label-person]").forEach(function (el) {
+      el.textContent = el.getAttribute(attr);
+    });
+  });
 })();
 // Keeps a local draft of the intake form so a reload or a dropped connection loses nothing.
 // ID numbers are never kept in the browser (as in drafts.js): they are typed again.

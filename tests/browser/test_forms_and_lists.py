@@ -87,6 +87,28 @@ def test_removing_a_party_keeps_the_focus_in_the_form(live_server, tablet):
     assert focused in ("remove", "add-party")
 
 
+def test_the_representative_field_says_how_it_prints_for_the_kind_chosen(live_server, tablet):
+    """A person's representative prints as 委托代理人, an organisation's as 法定代表人（负责人）:
+    the label and its hint follow the kind select."""
+    page = tablet
+    sign_in(page, live_server, "grid1")
+    page.goto(live_server + "/cases/new")
+    label = page.locator("label[for='parties-1-representative']")
+    hint = page.locator("#parties-1-representative-hint")
+    expect(label).to_have_text("委托代理人")
+    page.select_option("#parties-1-kind", "organisation")
+    expect(label).to_have_text("法定代表人（负责人）")
+    expect(hint).to_contain_text("当事人信息页")
+    field = page.locator("#parties-1-representative")
+    assert field.get_attribute("aria-describedby").split() == ["parties-1-representative-hint"]
+    page.fill("#parties-1-representative", "赵经理")
+    field.scroll_into_view_if_needed()
+    shot(page, "intake-representative-organisation-768")
+    page.select_option("#parties-1-kind", "person")
+    expect(label).to_have_text("委托代理人")
+    expect(page.locator("label[for='parties-0-representative']")).to_have_text("委托代理人")
+
+
 def test_minutes_keep_focus_after_adding_and_errors_are_tied_to_fields(live_server, tablet):
     page = tablet
     case_id = run_async(_deposit_case_in_mediation())

@@ -121,6 +121,17 @@ async def test_demo_parties_have_valid_id_numbers_and_phones_and_rare_names():
         assert rare in names
 
 
+async def test_demo_organisations_have_a_legal_representative_and_a_post_apart():
+    """Printed as 法定代表人（负责人）：<name>，职务：<post>: the name carries no title."""
+    organisations = await Party.select(Party.legal_rep, Party.legal_rep_title).where(
+        Party.case.is_in(await _demo_case_ids()), Party.kind == "organisation"
+    )
+    assert organisations
+    for p in organisations:
+        assert p["legal_rep"] and p["legal_rep_title"]
+        assert "（" not in p["legal_rep"] and "负责人" not in p["legal_rep_title"]
+
+
 async def test_some_demo_cases_are_overdue_but_most_are_not():
     cases = await _demo_cases(Case.overdue)
     overdue = sum(1 for c in cases if c["overdue"])

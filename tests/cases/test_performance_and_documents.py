@@ -15,6 +15,7 @@ import pytest
 
 from mediation import i18n
 from mediation.cases import agreements, labels, services, sessions, workflow
+from mediation.cases.events import record_event
 from mediation.cases.labels import EVENT_LABELS
 from mediation.cases.tables import (
     Agreement,
@@ -23,6 +24,7 @@ from mediation.cases.tables import (
     CaseMediator,
     Notification,
 )
+from mediation.documents.pdf import print_date
 from mediation.grid.tables import Staff
 from tests.cases.conftest import user
 from tests.cases.test_sessions_and_agreements import _case_in_mediation, _issued_agreement
@@ -42,12 +44,15 @@ async def _release_mediators():
     await CaseMediator.update({CaseMediator.active: False}).where(CaseMediator.id > last)
 
 
-def pdf_text(pdf: bytes) -> str:
+def pdf_layout(pdf: bytes) -> str:
     assert pdf.startswith(b"%PDF-")
-    text = subprocess.run(
+    return subprocess.run(
         ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
     ).stdout.decode()
-    return re.sub(r"\s+", "", text)
+
+
+def pdf_text(pdf: bytes) -> str:
+    return re.sub(r"\s+", "", pdf_layout(pdf))
 
 
 async def _effective_agreement(new_key) -> tuple[int, int]:
@@ -318,6 +323,15 @@ async def test_the_case_file_holds_registration_sessions_agreements_and_visits(c
         mediator1, case_id, datetime(2031, 6, 2, 9, tzinfo=TZ), 60, "", "in_person", None
     )
     await sessions.add_minute(mediator1, session_id, "调解员", "双方同意按协议履行。")
+    # A closed session's event: its note (the outcome in the mediator's language) repeats
+    # the recorded outcome.
+    await record_event(
+        case_id,
+        mediator1,
+        "session_closed",
+        changes={"outcome": [None, "agreement"]},
+        note="达成协议",
+    )
     await login(client, "mediator1")
     await post_form(
         client,
@@ -349,9 +363,32 @@ async def test_the_case_file_holds_registration_sessions_agreements_and_visits(c
         "保管期限长期",
         "一、李二房东退还押金人民币1,500.00元",
         "签署情况：",
-        "委员会印章（",
     ):
         assert expected in text, expected
+    # The filed copy carries every element of the agreement as signed (Art. 29): facts,
+    # points in dispute, each party's responsibility, the terms, other matters and copies.
+    filed = text[text.index(number, text.index("登记")) :]
+    for expected in (
+        "纠纷主要事实、争议事项：租客提前退租，二房东扣押押金。争议事项：押金是否退还。",
+        "各方当事人的责任：双方各有责任。",
+        "协议内容：",
+        "其他事项：本协议具有法律约束力",
+        "本协议一式三份",
+    ):
+        assert expected in filed, expected
+    # One signature a line, without gaps stretched into it.
+    signed = print_date(services.today())
+    for expected in (
+        f"当事人王堃于{signed}签名。",
+        f"调解员沈建华于{signed}签名。",
+        f"调解委员会印章于{signed}加盖。",
+    ):
+        assert expected in filed, expected
+    layout = pdf_layout(response.content)
+    assert re.search(r"调解员 {2,}沈建华", layout[layout.index("签署情况") :]) is None
+    # The timeline states a closed session's outcome once.
+    assert "调解结果：达成协议" in text
+    assert "达成协议（达成协议）" not in text
     assert re.search(r"登记\.{3,}3", text), "the contents give page numbers"
     assert "签署人：seal" not in text and "T0" not in text
 

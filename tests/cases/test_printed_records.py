@@ -57,6 +57,7 @@ async def test_the_session_record_has_every_element(client, new_key):
         mediator1, session_id, "平湖市梅园物业服务有限公司", "party", "respondent"
     )
     await sessions.add_participant(mediator1, session_id, "张律师", "lawyer")
+    await sessions.add_participant(mediator1, session_id, "沈建华", "mediator")
     await sessions.add_minute(mediator1, session_id, "王堃", "要求退还押金三千元。")
     await sessions.close_session(mediator1, session_id, "adjourned", starts.date() + timedelta(7))
     await login(client, "mediator1")
@@ -81,6 +82,13 @@ async def test_the_session_record_has_every_element(client, new_key):
         assert expected in text, expected
     assert text.index("以上笔录经本人核对无误") < text.index("记录人（签名）")
     assert "+0800" not in text and "T09:30" not in text
+    # The mediator is present (调解员：沈建华) but signs once, on the mediator's line, with no
+    # fingerprint box; the two parties and the lawyer sign with one each.
+    signatures = text[text.index("以上笔录经本人核对无误") :]
+    assert "调解员：沈建华" in text[: text.index("以上笔录经本人核对无误")]
+    assert "沈建华" not in signatures
+    assert signatures.count("人民调解员（签名）") == 1
+    assert signatures.count("指印") == 3
 
 
 async def test_the_termination_notice_has_its_own_number_and_channels(client, new_key):
