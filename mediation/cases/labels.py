@@ -189,10 +189,10 @@ def change_value(field: str, value: object) -> object:
     return value
 
 
-def event_note(changes: dict | None, note: str | None) -> str:
-    """An event's note, unless it only repeats the label of a value the event records (a
-    closed session's note is its outcome, stored in the recorder's language): printed once,
-    as the value, never as "调解结果：达成协议（达成协议）"."""
+def printed_event_note(changes: dict | None, note: str | None) -> str:
+    """An event's note in the 卷宗's timeline, unless it only repeats the label of a value the
+    event records (a closed session's note is its outcome, stored in the recorder's language):
+    printed once, as the value, never as "调解结果：达成协议（达成协议）"."""
     if not note:
         return ""
     for field, change in (changes or {}).items():
