@@ -202,7 +202,8 @@ def printed_event_note(changes: dict | None, note: str | None) -> str:
             said.add(value.message)  # the English label
         if note in said:
             return ""
-    return note
+    # A note the app wrote reads in the document's language whatever the recorder's was.
+    return event_note(note)
 
 
 def template_globals() -> dict[str, object]:
