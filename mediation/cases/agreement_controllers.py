@@ -89,10 +89,17 @@ class AgreementController(Controller):
         agreement_id: FromPath[int],
         data: Annotated[dict[str, Any], Form],
     ) -> Response:
-        """The sentence one clause will print as, in the print language, while it is typed."""
+        """The sentence one clause will print as, in the print language, while it is typed.
+        The request carries the whole draft form (htmx sends the enclosing form's fields):
+        ``preview_clause`` names the clause (its index) whose sentence is wanted."""
         if not await case_entitled(current_user(request), case_id):
             raise NotFoundException()
         rows = grouped(data, "clauses", agreements.CLAUSE_FIELDS)
+        wanted = str(data.get("preview_clause", "")).strip()
+        if wanted:
+            rows = [r for r in rows if str(r["index"]) == wanted]
+        elif len(rows) > 1:  # which one is meant cannot be told: no preview rather than a wrong one
+            rows = []
         clauses, errors = agreements.parse_clauses(rows)
         if not rows or not clauses:
             return Response("", media_type="text/html")

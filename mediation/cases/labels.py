@@ -57,6 +57,7 @@ EVENT_LABELS = {
     "from_suggestion": _l("Converted from a suggestion"),
     "session_scheduled": _l("Session scheduled"),
     "session_closed": _l("Session closed"),
+    "session_start_corrected": _l("Session start changed to when it actually started"),
     "agreement_drafted": _l("Agreement drafted"),
     "agreement_issued": _l("Agreement issued"),
     "agreement_signed": _l("Agreement signed"),

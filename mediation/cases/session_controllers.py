@@ -15,7 +15,7 @@ from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import sessions
 from mediation.cases.controller_support import SESSION_ROLES, Form, pdf_response
 from mediation.cases.services import CaseError, CaseRecord, case_for
-from mediation.clock import county_zone
+from mediation.clock import county_zone, to_local, utc_now
 from mediation.documents.pdf import print_from_database
 from mediation.grid.tables import Mediator
 from mediation.i18n import gettext as _
@@ -218,21 +218,31 @@ class SessionController(Controller):
         data: Annotated[dict[str, Any], Form],
     ) -> Template | Redirect:
         next_date = None
+        errors: dict[str, str] = {}
         if data.get("next_date"):
             try:
                 next_date = date.fromisoformat(str(data["next_date"]))
             except ValueError:
-                return await _session_page(
-                    request, case_id, session_id, {"next_date": _("Enter a date.")}, 422, data
+                errors["next_date"] = _("Enter a date.")
+        started_at = None
+        if str(data.get("started_at", "")).strip():
+            try:
+                started_at = inputs.parse_local_datetime(str(data["started_at"]), county_zone())
+            except ValidationError as exc:
+                errors["started_at"] = exc.message
+        if not errors:
+            try:
+                await sessions.close_session(
+                    current_user(request),
+                    session_id,
+                    str(data.get("outcome", "")),
+                    next_date,
+                    started_at,
                 )
-        try:
-            await sessions.close_session(
-                current_user(request), session_id, str(data.get("outcome", "")), next_date
-            )
-        except CaseError as exc:
-            return await _session_page(
-                request, case_id, session_id, {exc.field or "form": exc.message}, 422, data
-            )
+            except CaseError as exc:
+                errors[exc.field or "form"] = exc.message
+        if errors:
+            return await _session_page(request, case_id, session_id, errors, 422, data)
         return see_other(f"/cases/{case_id}/sessions/{session_id}")
 
     @post("/{session_id:int}/cancel")
@@ -338,17 +348,25 @@ async def _session_page(
             attendance_choices.append(
                 (f"agent-{p['id']}", _("%(role)s: %(name)s", role=whose, name=p["agent_name"]))
             )
+    # The end form's 实际开始时间: the scheduled start, unless that is still to come (parties
+    # who came early): then it is left for the mediator to fill in.
+    starts_later = session.starts_at > utc_now()
     return Template(
         "cases/session.html",
         context={
             "session": session,
+            "starts_later": starts_later,
+            "scheduled_start": ""
+            if starts_later
+            else f"{to_local(session.starts_at):%Y-%m-%dT%H:%M}",
             "case_id": case_id,
             "errors": errors,
             "values": values or {},
             "MODES": sessions.MODES,
             "PARTICIPANT_ROLES": sessions.PARTICIPANT_ROLES,
             "OUTCOMES": sessions.OUTCOMES,
-            "SIDES": sessions.SIDES,
+            "SIDES": await sessions.sides_of_case(case_id),
+            "role_labels": await sessions.role_labels(session),
             "STATUS_LABELS": sessions.STATUS_LABELS,
             "PARTY_ROLE_LABELS": PARTY_ROLE_LABELS,
             "attendance_choices": attendance_choices,

@@ -47,7 +47,11 @@ OUTCOMES = {
     "adjourned": _l("Adjourned"),
     "failed": _l("No agreement"),
 }
-SIDES = {"applicant": _l("Applicant side"), "respondent": _l("Respondent side")}
+SIDES = {
+    "applicant": _l("Applicant side"),
+    "respondent": _l("Respondent side"),
+    "third_party": _l("Third party side"),
+}
 # A session that finished is 已结束 (never 结案: that word belongs to the case).
 STATUS_LABELS = {
     "scheduled": _l("Scheduled"),
@@ -463,8 +467,11 @@ async def add_participant(
         raise CaseError(message, "name")
     if role not in PARTICIPANT_ROLES:
         raise CaseError(_("Choose from the list."), "role")
+    sides = await sides_of_case(session.case)
+    if side and side not in sides:
+        raise CaseError(_("Choose from the list."), "side")
     if role == "representative":
-        if side not in SIDES:
+        if side not in sides:
             raise CaseError(_("Say which side the representative speaks for."), "side")
         count = await SessionParticipant.count().where(
             SessionParticipant.session == session_id,
@@ -481,6 +488,12 @@ async def add_participant(
     )
     await participant.save()
     return participant.id
+
+
+async def sides_of_case(case_id: int) -> dict[str, LazyText]:
+    """The sides a participant may be on: the third party's only if the case has one."""
+    has_third_party = await Party.exists().where(Party.case == case_id, Party.role == "third_party")
+    return {k: v for k, v in SIDES.items() if k != "third_party" or has_third_party}
 
 
 async def add_minute(user: CurrentUser, session_id: int, speaker: str, statement: str) -> MinuteRow:
@@ -526,23 +539,65 @@ async def add_minute(user: CurrentUser, session_id: int, speaker: str, statement
 
 
 async def close_session(
-    user: CurrentUser, session_id: int, outcome: str, next_date: date | None = None
+    user: CurrentUser,
+    session_id: int,
+    outcome: str,
+    next_date: date | None = None,
+    started_at: datetime | None = None,
 ) -> None:
-    """Record the outcome; from now on the minutes are locked."""
+    """Record the outcome; from now on the minutes are locked. The session ends now, so it
+    must have started by now: ``started_at`` is when it actually started (default: the
+    scheduled start). A start that differs from the scheduled one replaces it and is recorded
+    on the timeline (parties who came early or late)."""
     session = await _open_session(user, session_id)
     if outcome not in OUTCOMES:
         raise CaseError(_("Choose from the list."), "outcome")
     if outcome == "adjourned" and next_date is None:
         raise CaseError(_("Give the date of the next session."), "next_date")
-    await MediationSession.update(
-        {
-            MediationSession.status: "closed",
-            MediationSession.outcome: outcome,
-            MediationSession.next_date: next_date,
-            MediationSession.closed_at: utc_now(),
-            MediationSession.recorder: session.recorder or user.display_name,
-        }
-    ).where(MediationSession.id == session_id, MediationSession.status != "closed")
+    now = utc_now()
+    starts_at = session.starts_at if started_at is None else started_at
+    if starts_at > now:
+        if started_at is None:
+            raise CaseError(
+                _(
+                    "The session is scheduled to start at %(time)s, later than now: "
+                    "enter the time it actually started.",
+                    time=format_datetime(session.starts_at, "long"),
+                ),
+                "started_at",
+            )
+        raise CaseError(
+            _("The start cannot be later than now, when the session ends."), "started_at"
+        )
+    moved = _to_minute(starts_at) != _to_minute(session.starts_at)
+    changes: dict = {
+        MediationSession.status: "closed",
+        MediationSession.outcome: outcome,
+        MediationSession.next_date: next_date,
+        MediationSession.closed_at: now,
+        MediationSession.recorder: session.recorder or user.display_name,
+    }
+    if moved:
+        changes[MediationSession.starts_at] = starts_at
+    updated = (
+        await MediationSession.update(changes)
+        .where(MediationSession.id == session_id, MediationSession.status != "closed")
+        .returning(MediationSession.id)
+    )
+    if not updated:
+        raise CaseError(_("The session is closed: its record can no longer be changed."))
+    if moved:
+        await record_event(
+            session.case,
+            user,
+            "session_start_corrected",
+            changes={
+                "session": [
+                    session.starts_at.isoformat(timespec="minutes"),
+                    starts_at.isoformat(timespec="minutes"),
+                ]
+            },
+        )
     await record_event(
         session.case,
         user,
@@ -550,6 +605,10 @@ async def close_session(
         changes={"outcome": [None, outcome]},
         note=str(OUTCOMES[outcome]),
     )
+
+
+def _to_minute(instant: datetime) -> datetime:
+    return instant.replace(second=0, microsecond=0)
 
 
 async def add_attendance(user: CurrentUser, session_id: int, ticks: list[str]) -> int:
@@ -694,33 +753,42 @@ class SessionRecordPrint:
     recorder: str
 
 
+async def role_labels(session: SessionRecord) -> dict[int, str | LazyText]:
+    """Each participant's role in words, as the session page and the printed record say it:
+    a party by their role in the case (申请人, 被申请人, 第三人), a party's authorised agent as
+    that party's agent, anyone else by their role and the side they are on."""
+    from mediation.cases.labels import PARTY_ROLE_LABELS
+
+    party_rows = await Party.select(Party.name, Party.role, Party.agent_name).where(
+        Party.case == session.case
+    )
+    party_roles = {p["name"]: PARTY_ROLE_LABELS.get(p["role"], p["role"]) for p in party_rows}
+    agent_of = {p["agent_name"]: p["name"] for p in party_rows if p["agent_name"]}
+
+    def label(p: Participant) -> str | LazyText:
+        if p.role == "party" and p.name in party_roles:
+            return party_roles[p.name]
+        if p.role == "agent" and p.name in agent_of:
+            return _("Authorised agent of %(party)s", party=agent_of[p.name])
+        role = PARTICIPANT_ROLES.get(p.role, p.role)
+        if p.side in SIDES:
+            return _("%(role)s (%(side)s)", role=role, side=SIDES[p.side])
+        return role
+
+    return {p.id: label(p) for p in session.participants}
+
+
 async def record_context(session: SessionRecord) -> SessionRecordPrint:
     """调解笔录: the session with its committee, 案由, roles in words and local times."""
     from mediation.cases.agreements import committee_for
     from mediation.cases.categories import category_label
-    from mediation.cases.labels import PARTY_ROLE_LABELS
-    from mediation.cases.tables import Case, Party
+    from mediation.cases.tables import Case
     from mediation.clock import to_local
 
     case = await Case.select().where(Case.id == session.case).first()
     assert case is not None  # a session's case is never deleted
     committee = await committee_for(case["region_path"], case["level"])
-    party_rows = await Party.select(Party.name, Party.role, Party.agent_name).where(
-        Party.case == case["id"]
-    )
-    party_roles = {p["name"]: PARTY_ROLE_LABELS.get(p["role"], p["role"]) for p in party_rows}
-    agent_of = {p["agent_name"]: p["name"] for p in party_rows if p["agent_name"]}
-
-    def role_label(p: Participant) -> str | LazyText:
-        label: str | LazyText | None = None
-        if p.role == "party":
-            label = party_roles.get(p.name)
-        elif p.role == "agent" and p.name in agent_of:
-            label = _("Authorised agent of %(party)s", party=agent_of[p.name])
-        if label:
-            return label
-        return PARTICIPANT_ROLES.get(p.role, p.role)
-
+    labels = await role_labels(session)
     return SessionRecordPrint(
         session=session,
         committee=committee.name,
@@ -728,7 +796,7 @@ async def record_context(session: SessionRecord) -> SessionRecordPrint:
         starts=to_local(session.starts_at),
         ends=to_local(session.closed_at) if session.closed_at else None,
         present=tuple(
-            PresentPerson(name=p.name, role_label=role_label(p), role=p.role)
+            PresentPerson(name=p.name, role_label=labels[p.id], role=p.role)
             for p in session.participants
             if p.attended
         ),

@@ -14,11 +14,10 @@ from mediation.cases.tables import (
     Case,
     CaseEvent,
     CaseMediator,
-    MediationSession,
     Party,
     Signature,
 )
-from mediation.clock import county_zone, local_date, local_today
+from mediation.clock import county_zone, local_date, local_today, pinned_at
 from mediation.db import bulk_write_transaction
 from mediation.grid.tables import Staff
 
@@ -167,11 +166,10 @@ async def _documents_for(case: dict, user, rng: random.Random) -> bool:
     else:
         closing, outcome, next_date = "双方分歧较大，择期再调。", "adjourned", day + timedelta(7)
     await sessions.add_minute(user, session_id, mediator_name, closing)
-    await sessions.close_session(user, session_id, outcome, next_date)
+    # The sitting ends 90 minutes after it starts (the demo's "now" is then).
     ends = starts + timedelta(minutes=90)
-    await MediationSession.update({MediationSession.closed_at: ends}).where(
-        MediationSession.id == session_id
-    )
+    with pinned_at(ends):
+        await sessions.close_session(user, session_id, outcome, next_date)
     mark = await _dated(case["id"], mark, starts)
     if settle is None:
         return True

@@ -292,6 +292,20 @@
     return copy.textContent.replace(/\s+/g, " ").replace(/[*:：\s]+$/, "").trim();
   }
 
+  /* A field of a repeated group (each party of the intake form) says which one it belongs
+     to: the group's data-error-group with {n} its position among the form's groups of that
+     kind, "当事人2". */
+  function groupName(form, control) {
+    var group = control.closest("[data-error-group]");
+    if (!group || !form.contains(group)) return "";
+    var pattern = group.getAttribute("data-error-group");
+    var same = Array.prototype.filter.call(
+      form.querySelectorAll("[data-error-group]"),
+      function (el) { return el.getAttribute("data-error-group") === pattern; }
+    );
+    return pattern.replace("{n}", String(same.indexOf(group) + 1));
+  }
+
   function messageOf(control) {
     var ids = (control.getAttribute("aria-describedby") || "").split(/\s+/);
     for (var i = 0; i < ids.length; i += 1) {
@@ -332,7 +346,9 @@
       link.href = "#" + control.id;
       var label = labelText(control);
       var message = messageOf(control);
-      link.textContent = label && message ? label + "：" + message : label || message;
+      var group = groupName(form, control);
+      link.textContent = (group ? group + "：" : "") +
+        (label && message ? label + "：" + message : label || message);
       link.addEventListener("click", function (evt) {
         evt.preventDefault();
         goTo(control);

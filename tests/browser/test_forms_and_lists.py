@@ -9,12 +9,17 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import run_async, shot, sign_in
+from tests.browser.conftest import ARTIFACTS, run_async, shot, sign_in
 from tests.browser.test_session_agreement import _deposit_case_in_mediation
 
 pytestmark = pytest.mark.browser
 
 WRONG_ID = "330482200305170018"  # checksum digit mistyped
+
+
+def shot_path(name: str):
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / f"{name}.png"
 
 
 def _in_view_above_bar(page, selector: str) -> None:
@@ -67,6 +72,34 @@ def test_failed_intake_focuses_the_bad_id_far_down_and_summary_links_it(live_ser
         " getComputedStyle(document.body).fontFamily]"
     )
     assert fonts[0] == fonts[1]
+
+
+def test_the_intake_summary_names_the_party_of_each_field(live_server, tablet):
+    page = tablet
+    sign_in(page, live_server, "grid1")
+    page.goto(live_server + "/cases/new")
+    page.select_option("#f-category", "housing_land")
+    page.fill("#f-summary", "押金纠纷（错误摘要测试）")
+    page.check("input[name=colour][value=green]")
+    page.fill("#parties-0-name", "王堃")
+    page.fill("#parties-0-id_number", WRONG_ID)
+    page.fill("#parties-1-name", "李某")
+    page.fill("#parties-1-phone", "12345")
+    page.click("#submit-case")
+    page.wait_for_selector("#parties-1-phone[aria-invalid=true]")
+
+    summary = ".alert.error [data-error-list]"
+    id_link = page.locator(f"{summary} a[href='#parties-0-id_number']")
+    phone_link = page.locator(f"{summary} a[href='#parties-1-phone']")
+    assert id_link.inner_text().startswith("当事人1：身份证号"), id_link.inner_text()
+    assert phone_link.inner_text().startswith("当事人2：电话："), phone_link.inner_text()
+    assert not page.locator(f"{summary} a[href='#f-summary']").count()
+
+    # A long item wraps under its own bullet: each link is a block, so the bullet stays beside
+    # its first line (an inline-block link puts it on the last).
+    assert id_link.evaluate("a => getComputedStyle(a).display") == "block"
+    page.locator(summary).scroll_into_view_if_needed()
+    page.screenshot(path=str(shot_path("forms-intake-summary-768")))
 
 
 def test_removing_a_party_keeps_the_focus_in_the_form(live_server, tablet):

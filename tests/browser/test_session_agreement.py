@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import subprocess
 import uuid
+from datetime import timedelta
 
 import pytest
 
+from mediation.clock import local_now
 from mediation.grid.tables import Mediator, Staff
 from tests.browser.conftest import ARTIFACTS, run_async, shot, sign_in
 
@@ -72,6 +74,8 @@ def test_mediator1_runs_the_session_and_prints_the_agreement(live_server, browse
     assert page.locator("#minutes-list li").count() == 4
     shot(page, "session-minutes")
     page.select_option("#outcome", "agreement")
+    # Booked for 2031 and held now: the parties came early, the session started an hour ago.
+    page.fill("#started_at", f"{local_now() - timedelta(hours=1):%Y-%m-%dT%H:%M}")
     page.click("text=结束调解会并锁定笔录")
     with page.expect_navigation():
         page.click("#confirm-ok")  # the dialog says the minutes will be locked

@@ -11,10 +11,12 @@ import sys
 import time
 import urllib.request
 import uuid
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
+from mediation.clock import local_now
 from tests.browser.conftest import ARTIFACTS, _free_port, run_async, shot, sign_in
 from tests.browser.test_kiosk import _bound_point, _run
 from tests.browser.test_session_agreement import _deposit_case_in_mediation
@@ -74,6 +76,12 @@ def _schedule_session(page, base: str, case_id: int) -> str:
     page.click("button:has-text('安排')")
     page.wait_for_url(re.compile(rf"/cases/{case_id}/sessions/\d+"))
     return page.url.split("?")[0]
+
+
+def _an_hour_ago() -> str:
+    """An actual start for a session booked in the future and held now (parties came early):
+    a session cannot end before it starts."""
+    return f"{local_now() - timedelta(hours=1):%Y-%m-%dT%H:%M}"
 
 
 def _sign_in_form(page, username: str = "mediator1") -> None:
@@ -161,6 +169,41 @@ def test_an_agreement_draft_keeps_its_added_clauses(live_server, tablet_context)
     assert page.input_value("#f-main_facts") == "双方因押金退还发生纠纷。"
 
 
+def test_each_clause_preview_shows_its_own_clause(live_server, tablet_context):
+    """The "prints as" line under a clause is that clause's sentence, also under a clause
+    added with "add a clause" (the preview request carries the whole draft form)."""
+    case_id = run_async(_deposit_case_in_mediation())
+    page = tablet_context.new_page()
+    sign_in(page, live_server, "mediator1")
+    page.goto(f"{live_server}/cases/{case_id}")
+    page.select_option("#agreement-kind", "written")
+    page.click("text=起草调解协议")
+    page.wait_for_url(re.compile(r"/agreements/\d+$"))
+    rows = page.locator("fieldset.clause-row")
+    first = rows.first
+    first.locator("input[name$='-obligor']").fill("李二房东")
+    first.locator("input[name$='-obligee']").fill("王堃")
+    first.locator("input[name$='-obligation']").fill("退还押金")
+    first.locator("input[name$='-amount']").fill("2000")
+    expect(first.locator(".clause-preview")).to_contain_text("李二房东向王堃退还押金")
+
+    count = rows.count() + 1
+    page.click("#add-clause")
+    expect(rows).to_have_count(count)
+    added = rows.last
+    added.locator("input[name$='-obligor']").fill("王堃")
+    added.locator("input[name$='-obligee']").fill("李二房东")
+    added.locator("input[name$='-obligation']").fill("赔礼道歉")
+    expect(added.locator(".clause-preview")).to_contain_text("王堃向李二房东赔礼道歉")
+    expect(added.locator(".clause-preview")).not_to_contain_text("退还押金")
+
+    # Editing the first clause again changes its own preview, not the added one's.
+    first.locator("input[name$='-method']").fill("银行转账")
+    expect(first.locator(".clause-preview")).to_contain_text("银行转账")
+    expect(added.locator(".clause-preview")).not_to_contain_text("银行转账")
+    shot(page, "agreement-clause-previews")
+
+
 # ---------------------------------------------------------------- the kiosk
 
 
@@ -211,6 +254,7 @@ def test_closing_a_session_and_issuing_an_agreement_ask_first(live_server, table
     sign_in(page, live_server, "mediator1")
     _schedule_session(page, live_server, case_id)
     page.select_option("#outcome", "agreement")
+    page.fill("#started_at", _an_hour_ago())
 
     page.click("text=结束调解会并锁定笔录")
     dialog = _dialog(page, "锁定")
@@ -221,6 +265,7 @@ def test_closing_a_session_and_issuing_an_agreement_ask_first(live_server, table
     assert page.locator("#minute-form").is_visible()  # still open: nothing happened
 
     page.select_option("#outcome", "agreement")
+    page.fill("#started_at", _an_hour_ago())
     page.click("text=结束调解会并锁定笔录")
     _dialog(page, "锁定")
     with page.expect_navigation():

@@ -8,6 +8,7 @@ import subprocess
 from datetime import datetime, timedelta
 
 import pytest
+import time_machine
 
 from mediation.cases import services, sessions
 from mediation.cases.tables import Case, CaseMediator, Party
@@ -59,7 +60,11 @@ async def test_the_session_record_has_every_element(client, new_key):
     await sessions.add_participant(mediator1, session_id, "张律师", "lawyer")
     await sessions.add_participant(mediator1, session_id, "沈建华", "mediator")
     await sessions.add_minute(mediator1, session_id, "王堃", "要求退还押金三千元。")
-    await sessions.close_session(mediator1, session_id, "adjourned", starts.date() + timedelta(7))
+    # It ends 75 minutes after it started (a session cannot end before it starts).
+    with time_machine.travel(starts + timedelta(minutes=75), tick=False):
+        await sessions.close_session(
+            mediator1, session_id, "adjourned", starts.date() + timedelta(7)
+        )
     await login(client, "mediator1")
     response = await client.get(f"/cases/{case_id}/sessions/{session_id}/record.pdf")
     assert response.status_code == 200
@@ -68,7 +73,7 @@ async def test_the_session_record_has_every_element(client, new_key):
         "调解笔录",
         "平湖市当湖街道东湖社区人民调解委员会",
         "案由：房屋宅基地：学生提前退租，二房东扣押押金",
-        "时间：2031年6月1日09:30至",
+        "时间：2031年6月1日09:30至2031年6月1日10:45",
         "记录人：沈建华",
         "申请人：王堃",
         "被申请人：平湖市梅园物业服务有限公司",

@@ -11,10 +11,12 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from mediation.cases import services, sessions
 from mediation.cases.tables import Case, CaseEvent, CaseMediator, MediationSession, Party
 from mediation.cases.tables import SessionParticipant as Participant
+from mediation.clock import utc_now
 from mediation.grid.tables import Mediator
 from mediation.portal.tables import PartyMessage
 from tests.cases.conftest import user
@@ -174,7 +176,9 @@ async def test_cancel_and_reschedule_are_recorded_and_left_out_of_the_case_file(
     )
     await sessions.add_participant(mediator1, held, "王堃", "party", "applicant")
     await sessions.add_minute(mediator1, held, "王堃", "押金收据在此。")
-    await sessions.close_session(mediator1, held, "adjourned", datetime(2032, 5, 20).date())
+    # It ends after it started (closed at the time it is held).
+    with time_machine.travel(datetime(2032, 5, 6, 10, 30, tzinfo=TZ), tick=False):
+        await sessions.close_session(mediator1, held, "adjourned", datetime(2032, 5, 20).date())
     cancelled, _ = await sessions.schedule_session(
         mediator1, case_id, datetime(2032, 5, 8, 9, tzinfo=TZ), 60, room, "in_person", None
     )
@@ -324,7 +328,9 @@ async def test_a_finished_session_says_finished_not_closed_case(client, new_key)
     session_id, _ = await sessions.schedule_session(
         mediator1, case_id, datetime(2032, 7, 1, 9, tzinfo=TZ), 60, _room(), "in_person", None
     )
-    await sessions.close_session(mediator1, session_id, "failed")
+    await sessions.close_session(
+        mediator1, session_id, "failed", started_at=utc_now() - timedelta(hours=1)
+    )
     await login(client, "mediator1")
     session_page = (await client.get(f"/cases/{case_id}/sessions/{session_id}")).text
     status = re.search(r'<dd id="session-status">(.*?)</dd>', session_page).group(1)

@@ -16,6 +16,7 @@ import pytest
 from mediation.accounts.services import set_preferred_locale
 from mediation.cases import agreements, services, sessions
 from mediation.cases.tables import Agreement, Case, CaseEvent, CaseMediator
+from mediation.clock import utc_now
 from mediation.documents.pdf import render_pdf
 from mediation.grid.tables import Mediator, Staff
 from mediation.i18n import gettext
@@ -93,7 +94,9 @@ async def test_minutes_keep_their_order_and_lock_when_the_session_closes(new_key
     first = await sessions.add_minute(mediator1, session_id, "调解员", "请双方陈述。")
     second = await sessions.add_minute(mediator1, session_id, "王堃", "我提前一个月通知了。")
     assert (first.seq, second.seq) == (1, 2)
-    await sessions.close_session(mediator1, session_id, "agreement")
+    await sessions.close_session(
+        mediator1, session_id, "agreement", started_at=utc_now() - timedelta(hours=1)
+    )
     with pytest.raises(services.CaseError):
         await sessions.add_minute(mediator1, session_id, "王堃", "补充一句")
     record = await sessions.session_for(mediator1, session_id)
