@@ -281,6 +281,13 @@
     });
   }
 
+  /* "Label：message"; a label that ends in its own question mark or colon ("主要事由：遇到了
+     什么问题？") is followed by a space, not by a second mark. */
+  function joined(label, message) {
+    var text = label.replace(/[:：]\s*$/, "");
+    return /[?？]$/.test(text) ? text + " " + message : text + "：" + message;
+  }
+
   function labelText(control) {
     var box = control.closest("fieldset.invalid, .field");
     var legend = control.type === "radio" || control.type === "checkbox"
@@ -348,7 +355,7 @@
       var message = messageOf(control);
       var group = groupName(form, control);
       link.textContent = (group ? group + "：" : "") +
-        (label && message ? label + "：" + message : label || message);
+        (label && message ? joined(label, message) : label || message);
       link.addEventListener("click", function (evt) {
         evt.preventDefault();
         goTo(control);
