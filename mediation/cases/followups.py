@@ -136,14 +136,15 @@ async def visit_rules(case_id: int) -> VisitRules:
     )
     if case is None:
         raise CaseError(_("This case does not exist."))
-    effective = await Agreement.select(Agreement.effective_on).where(
-        Agreement.case == case_id, Agreement.status == "effective"
+    agreements_ = await Agreement.select(Agreement.status, Agreement.effective_on).where(
+        Agreement.case == case_id
     )
-    ends = [d for d in (case["concluded_on"], *(a["effective_on"] for a in effective)) if d]
+    effective_on = [a["effective_on"] for a in agreements_ if a["status"] == "effective"]
+    ends = [d for d in (case["concluded_on"], *effective_on) if d]
     end = min(ends) if ends else None
     registered = case["registered_on"]
     return VisitRules(
-        performance=performance_applies(case["outcome"], ["effective"] * len(effective)),
+        performance=performance_applies(case["outcome"], [a["status"] for a in agreements_]),
         earliest=max(registered, end) if end else registered,
         after_end=end is not None and end >= registered,
     )

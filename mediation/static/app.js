@@ -281,11 +281,10 @@
     });
   }
 
-  /* "Label：message"; a label that ends in its own question mark or colon ("主要事由：遇到了
-     什么问题？") is followed by a space, not by a second mark. */
+  /* "Label：message"; a label that ends in its own question mark ("主要事由：遇到了什么问题？")
+     is followed by a space, not by a second mark (labelText drops a trailing colon). */
   function joined(label, message) {
-    var text = label.replace(/[:：]\s*$/, "");
-    return /[?？]$/.test(text) ? text + " " + message : text + "：" + message;
+    return /[?？]$/.test(label) ? label + " " + message : label + "：" + message;
   }
 
   function labelText(control) {

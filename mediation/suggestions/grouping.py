@@ -85,7 +85,9 @@ async def group_with(user: CurrentUser, suggestion_id: int, leader_id: int) -> N
             await _event(
                 row["id"], user, "grouped", row["status"], to_status, root["tracking_code"]
             )
-            await note_on_leader(root_id, user, "member_joined", row["tracking_code"])
+            await note_on_leader(
+                root_id, user, "member_joined", row["tracking_code"], root["status"]
+            )
 
 
 async def leave_group(user: CurrentUser, suggestion_id: int) -> None:
@@ -104,15 +106,24 @@ async def leave_group(user: CurrentUser, suggestion_id: int) -> None:
 
 
 async def note_on_leader(
-    leader_id: int, user: CurrentUser | None, action: str, member_code: str
+    leader_id: int,
+    user: CurrentUser | None,
+    action: str,
+    member_code: str,
+    leader_status: str | None = None,
 ) -> None:
     """The leader's own timeline says when a suggestion joined or left its group, and who did
     it (``member_joined``/``member_left``, the member's tracking code as the note). Staff only:
-    a proposer's tracking page does not list other proposers' suggestions."""
-    leader = await Suggestion.select(Suggestion.status).where(Suggestion.id == leader_id).first()
-    if leader is None:
-        return
-    status = leader["status"]
+    a proposer's tracking page does not list other proposers' suggestions. ``leader_status``
+    if the caller has it, else it is read."""
+    status = leader_status
+    if status is None:
+        leader = (
+            await Suggestion.select(Suggestion.status).where(Suggestion.id == leader_id).first()
+        )
+        if leader is None:
+            return
+        status = leader["status"]
     await _event(leader_id, user, action, status, status, member_code, public=False)
 
 
