@@ -29,7 +29,10 @@ page count and the time per page); the statutory XLSX export (built in a printin
 milliseconds is noisy: ``--repeat N`` measures N idle/busy pairs and prints the ratio's spread
 (the table shows the pair with the median ratio); ``--only-p99`` stops after the pairs and the
 agreement alone; ``--stub-render`` serves the app with the agreement's render replaced by a
-100 ms wait (benchmarks/bench_pdf_stub.py), to see what the request handling alone costs.
+100 ms wait (benchmarks/bench_pdf_stub.py), to see what the request handling alone costs;
+``--burners N`` makes the busy phase N processes that only spin at the printing priority
+(``PDF_PRIORITY``) while nothing is requested but /login: what sharing the CPUs alone costs
+the timed page, the machine's floor for the ratio.
 
 Times are wall-clock (plus the CPU time of the warm one-page renders, which other load on a
 shared machine disturbs less): compare medians, and rerun if p95 looks noisy.
@@ -392,6 +395,7 @@ def server(
     repeat: int = 1,
     only_p99: bool = False,
     app: str = "mediation.asgi:app",
+    burners: int = 0,
 ) -> int:
     import socket
     import threading
@@ -426,7 +430,9 @@ def server(
                     raise SystemExit("the app did not start") from None
                 time.sleep(0.3)
         time.sleep(5)  # let the printing processes finish their warm-up
-        return _measure(base, requests, DEMO_PASSWORD, threading, long_case, repeat, only_p99)
+        return _measure(
+            base, requests, DEMO_PASSWORD, threading, long_case, repeat, only_p99, burners
+        )
     finally:
         printers = _children(proc.pid)
         proc.terminate()
@@ -464,6 +470,17 @@ def _printers(base: str, cookies: dict, url: str, clients: int, stop, results) -
     results.put(times)
 
 
+def _burner(stop) -> None:
+    """In a process of its own: spin at the printing priority until ``stop`` is set."""
+    from mediation.documents.pdf import lower_priority, print_priority
+
+    lower_priority(print_priority())
+    n = 0
+    while not stop.is_set():
+        for _ in range(100_000):
+            n += 1
+
+
 def _measure(
     base: str,
     requests: int,
@@ -472,6 +489,7 @@ def _measure(
     long_case: int,
     repeat: int = 1,
     only_p99: bool = False,
+    burners: int = 0,
 ) -> int:
     import httpx
 
@@ -513,6 +531,17 @@ def _measure(
         # and the client's own stalls would count as the server's.
         context = multiprocessing.get_context("spawn")
         stop, results = context.Event(), context.Queue()
+        if burners:
+            spinning = [context.Process(target=_burner, args=(stop,)) for _ in range(burners)]
+            for p in spinning:
+                p.start()
+            time.sleep(1)
+            busy = login_page_times(requests)
+            load_busy = os.getloadavg()[0]
+            stop.set()
+            for p in spinning:
+                p.join()
+            return idle, busy, load_before, load_busy
         printers = context.Process(
             target=_printers,
             args=(base, dict(client.cookies), agreement_url, 4, stop, results),
@@ -544,7 +573,8 @@ def _measure(
         print(
             f"ratio min / median / max over {repeat}: {min(ratios):.2f} / "
             f"{statistics.median(ratios):.2f} / {max(ratios):.2f}; agreement under load median "
-            f"{statistics.median(pdf_times) * 1000:.0f} ms ({len(pdf_times)}), alone median "
+            f"{statistics.median(pdf_times) * 1000 if pdf_times else 0:.0f} ms "
+            f"({len(pdf_times)}), alone median "
             f"{statistics.median(a[0] for a in agreement_alone) * 1000:.0f} ms, "
             f"{len(agreement_alone[0][2]) / 1000:.0f} KB"
         )
@@ -665,6 +695,12 @@ def main() -> int:
         "--only-p99", action="store_true", help="only the idle/busy pairs and the agreement"
     )
     parser.add_argument(
+        "--burners",
+        type=int,
+        default=0,
+        help="busy phase: N processes spinning at PDF_PRIORITY, no PDF requested (the floor)",
+    )
+    parser.add_argument(
         "--stub-render",
         action="store_true",
         help="serve benchmarks/bench_pdf_stub.py: the agreement's render replaced by a 100 ms wait",
@@ -677,7 +713,9 @@ def main() -> int:
         os.environ["PDF_WORKERS"] = str(args.workers)
         os.environ["PDF_PRIORITY"] = args.priority
         app = "benchmarks.bench_pdf_stub:app" if args.stub_render else "mediation.asgi:app"
-        return server(args.workers, args.requests, max(1, args.repeat), args.only_p99, app)
+        return server(
+            args.workers, args.requests, max(1, args.repeat), args.only_p99, app, args.burners
+        )
 
     modes = ("derived", "system") if args.font == "both" else (args.font,)
     results = {mode: run_mode(mode, args.runs) for mode in modes}
