@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
 from mediation.accounts.services import CurrentUser
-from mediation.cases import agreements
+from mediation.cases import agreements, workflow
 from mediation.cases.access import case_entitled
 from mediation.cases.controller_support import SESSION_ROLES, Form, grouped, pdf_response
 from mediation.cases.services import CaseError
@@ -366,6 +366,7 @@ async def _agreement_page(
             "STATUSES": agreements.STATUSES,
             "SIGNATORY_ROLES": agreements.SIGNATORY_ROLES,
             "today": local_today(),
+            "drafting_refused": workflow.agreement_refused(agreement.case_status),
             "may_handle": await agreements.may_handle(
                 current_user(request), agreement.case, agreement.case_region_path
             ),

@@ -15,6 +15,7 @@ from piccolo.columns import Column
 
 from mediation import crypto
 from mediation.accounts.services import CurrentUser
+from mediation.cases import workflow
 from mediation.cases.access import case_entitled, may_reveal
 from mediation.cases.parties import PrintedParty, print_party
 from mediation.cases.services import CaseError, case_for, notify, record_event, today
@@ -186,14 +187,11 @@ async def _require_handler(user: CurrentUser, case_id: int, region_path: str) ->
         )
 
 
-def mediation_started(started_on: date | None, status: str) -> bool:
-    """An agreement comes out of a mediation: none before it starts (or on a declined case).
+def drafting_refused(started_on: date | None, status: str) -> str | None:
+    """Why no agreement can be drafted on the case now, or None: an agreement comes out of a
+    mediation, so none before it starts, and none once it failed or the case is over.
     ``started_on`` and ``status`` are the case's ``mediation_started_on`` and ``status``."""
-    return started_on is not None and status not in (
-        "registered",
-        "accepted",
-        "declined",
-    )
+    return workflow.agreement_refused(status, mediation_started=started_on is not None)
 
 
 async def create_agreement(
@@ -212,8 +210,8 @@ async def create_agreement(
         raise CaseError(_("This case does not exist."))
     if kind not in KINDS:
         raise CaseError(_("Choose from the list."), "kind")
-    if not mediation_started(case.mediation_started_on, case.status):
-        raise CaseError(_("An agreement can be drafted once mediation has started."), "status")
+    if refused := drafting_refused(case.mediation_started_on, case.status):
+        raise CaseError(refused, "status")
     await _require_handler(user, case.id, case.region_path)
     if supplements is not None:
         original = (
@@ -601,6 +599,9 @@ async def issue_agreement(user: CurrentUser, agreement_id: int) -> str:
     effect on the day it was reached (Art. 30): recording it is issuing it.
     """
     agreement = await _editable(user, agreement_id)
+    # A draft left over when mediation was terminated (or the case closed) stays a draft.
+    if refused := workflow.agreement_refused(agreement.case_status):
+        raise CaseError(refused)
     oral = agreement.kind == "oral"
     if not oral and not agreement.clauses:
         raise CaseError(_("Add at least one clause before issuing."), "clauses")

@@ -398,7 +398,7 @@ async def render_detail(
     if show_ranking:
         suggestions = (await services.ranked_for_detail(case))[:5]
     from mediation.cases.agreements import STATUSES as AGREEMENT_STATUSES
-    from mediation.cases.agreements import agreements_of_case, mediation_started
+    from mediation.cases.agreements import agreements_of_case, drafting_refused
     from mediation.cases.followups import METHODS as FOLLOW_UP_METHODS
     from mediation.cases.followups import (
         PERFORMANCE,
@@ -440,7 +440,7 @@ async def render_detail(
             "SATISFACTION": SATISFACTION,
             "FOLLOW_UP_METHODS": FOLLOW_UP_METHODS,
             "materials": await materials_of_case(case_id),
-            "can_draft_agreement": mediation_started(case.mediation_started_on, case.status),
+            "drafting_refused": drafting_refused(case.mediation_started_on, case.status),
             "follow_up_due": follow_up_due_from(case.status, agreements),
             "follow_up_performance": performance_applies(
                 case.outcome, [a.status for a in agreements]

@@ -232,6 +232,20 @@ ESCALATABLE = frozenset(
 
 _FINAL = frozenset({CaseStatus.DECLINED, CaseStatus.CLOSED})
 
+# Where an agreement (or a supplement to one) can still come out of the mediation: while it
+# runs, and while an agreement reached is being performed. Not before mediation starts, not on
+# a declined case, not after mediation was terminated (it failed: the parties were advised to
+# go elsewhere, Art. 26), and not on a closed case.
+AGREEMENT_STATUSES = frozenset(
+    {
+        CaseStatus.MEDIATING,
+        CaseStatus.SETTLED,
+        CaseStatus.PERFORMING,
+        CaseStatus.PERFORMED,
+        CaseStatus.BREACHED,
+    }
+)
+
 KNOWN_FACTS = frozenset(
     {
         "decline_reason",
@@ -276,6 +290,22 @@ class Transition:
 def is_open(status: CaseStatus | str) -> bool:
     """Open means work or a follow-up may still happen: everything but declined and closed."""
     return CaseStatus(status) not in _FINAL
+
+
+def agreement_refused(status: CaseStatus | str, mediation_started: bool = True) -> str | None:
+    """Why no agreement can be drafted or issued on a case in this status, or None if one can.
+    ``mediation_started`` says whether the case has a mediation start date."""
+    status = CaseStatus(status)
+    if status in (CaseStatus.REGISTERED, CaseStatus.ACCEPTED) or (
+        status in AGREEMENT_STATUSES and not mediation_started
+    ):
+        return _("An agreement can be drafted once mediation has started.")
+    if status not in AGREEMENT_STATUSES:
+        return _(
+            "No agreement can be drafted or issued for a case that is “%(status)s”.",
+            status=STATUS_LABELS[status],
+        )
+    return None
 
 
 def allowed_actions(status: CaseStatus | str, level: CaseLevel | str) -> list[CaseAction]:

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from mediation.accounts.services import load_user
-from mediation.cases import agreements, followups, sessions
+from mediation.cases import agreements, followups, sessions, workflow
 from mediation.cases.tables import (
     Agreement,
     Case,
@@ -175,6 +175,11 @@ async def _documents_for(case: dict, user, rng: random.Random) -> bool:
         return True
 
     kind = ((settle["changes"] or {}).get("agreement_form") or [None, "written"])[1]
+    # The agreement is written as it was at the session where the parties agreed: a case closed
+    # or terminated since then stood at 达成协议 that day, and takes its status back after.
+    later_status = case["status"] if workflow.agreement_refused(case["status"]) else None
+    if later_status:
+        await Case.update({Case.status: "settled"}).where(Case.id == case["id"])
     agreement_id = await agreements.create_agreement(user, case["id"], kind)
     # What the timeline says was agreed is what the agreement says: the same terms, the same
     # amount, the same kind.
@@ -214,6 +219,8 @@ async def _documents_for(case: dict, user, rng: random.Random) -> bool:
             await agreements.record_signature(user, agreement_id, p["name"], "party", today)
         await agreements.record_signature(user, agreement_id, mediator_name, "mediator", today)
         await agreements.record_signature(user, agreement_id, "", "seal", today)
+    if later_status:
+        await Case.update({Case.status: later_status}).where(Case.id == case["id"])
     # Issued and signed at the session where the parties agreed, the day the case settled.
     await Agreement.update(
         {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -12,6 +13,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
+from mediation.accounts.sessions import renew_session
 from mediation.cases.labels import PARTY_ROLE_LABELS
 from mediation.documents.pdf import print_from_database, render_pdf_async
 from mediation.i18n import gettext as _
@@ -39,6 +41,40 @@ def _int(value: Any) -> int | None:
 
 def my_case_url(request: Request, code: str) -> str:
     return public_url(request, "/my-case?" + urlencode({"code": code}))
+
+
+# After an action the browser is sent to GET /my-case (Post/Redirect/Get), so that a Reload
+# cannot send the request again. The party's code and secret cross the redirect in the
+# server-side session, with what was done, and the page that follows takes them out again: the
+# confirmation shows once, and nothing stays for the next person on the device.
+ACTED = "my_case_acted"
+ACTED_SECONDS = 60  # from the action to the page that follows it
+
+
+def _remember_action(request: Request, code: str, secret: str, done: str) -> None:
+    session = dict(request.session) if isinstance(request.session, dict) else {}
+    session[ACTED] = {
+        "code": code,
+        "secret": secret,
+        "done": done,
+        "until": time.time() + ACTED_SECONDS,
+    }
+    request.set_session(session)
+    # The secret is in the session now: a session id planted in the browser must not hold it.
+    renew_session(request)
+
+
+def _take_action(request: Request) -> dict[str, str] | None:
+    """What the action just before this page did, with the party's proof; once."""
+    session = dict(request.session) if isinstance(request.session, dict) else {}
+    acted = session.pop(ACTED, None)
+    if acted is None:
+        return None
+    if session:
+        request.set_session(session)
+    else:
+        request.clear_session()
+    return acted if acted["until"] > time.time() else None
 
 
 # ---------------------------------------------------------------- the party's page
@@ -108,6 +144,12 @@ class MyCaseController(Controller):
 
     @get("/", opt=PUBLIC)
     async def form(self, request: Request, code: FromQuery[str] = "") -> Template:
+        acted = _take_action(request)
+        who = await services.access(acted["code"], acted["secret"]) if acted else None
+        if acted and who:
+            values = {"code": acted["code"], "secret": acted["secret"]}
+            view = await services.party_view(who)
+            return _page(request, values, view=view, done=acted["done"])
         return _page(request, {"code": code.strip()[:32]})
 
     @post("/", opt=PUBLIC, request_max_body_size=MAX_BODY)
@@ -119,8 +161,11 @@ class MyCaseController(Controller):
         return _page(request, values, view=await services.party_view(who))
 
     @post("/act", opt=PUBLIC, request_max_body_size=MAX_BODY)
-    async def act(self, request: Request, data: Annotated[dict[str, Any], Form]) -> Template:
-        """One of the party's actions; the page comes back with the result or the error."""
+    async def act(
+        self, request: Request, data: Annotated[dict[str, Any], Form]
+    ) -> Template | Redirect:
+        """One of the party's actions: done, the page is fetched again and confirms it; refused,
+        the page comes back with the message beside the field and what was typed."""
         authenticated = await _authenticate(request, data)
         if isinstance(authenticated, Template):
             return authenticated
@@ -146,7 +191,8 @@ class MyCaseController(Controller):
             errors = {f"{action}-{exc.field or 'form'}": exc.message}
             form = {"action": action, "reason": reason, "comment": _one(data.get("comment"))}
             return _page(request, {**values, **form}, view=view, errors=errors, status_code=422)
-        return _page(request, values, view=await services.party_view(who), done=done)
+        _remember_action(request, values["code"], values["secret"], done)
+        return Redirect("/my-case", status_code=303, headers=NO_STORE)
 
     @post("/agreement", opt=PUBLIC, request_max_body_size=MAX_BODY)
     async def agreement(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -505,6 +505,8 @@ async def request_reschedule(who: Access, session_id: int, reason: str) -> None:
     if session is None:
         raise PortalError(_("This session cannot be rescheduled any more."), "session")
     when = local_date(session["starts_at"])
+    if await _asked_already(who, when, reason):
+        return
     await case_services.record_event(
         who.case_id,
         None,
@@ -527,6 +529,27 @@ async def request_reschedule(who: Access, session_id: int, reason: str) -> None:
             reason=reason,
         ),
     )
+
+
+# A request sent again as it was (a double tap, a form resent from the browser's history) is the
+# request already made: the mediator and the team are told once.
+REPEATED_REQUEST_WINDOW = timedelta(minutes=10)
+
+
+async def _asked_already(who: Access, when: date, reason: str) -> bool:
+    """Whether this party asked, in these words and for the session of that day, a moment ago."""
+    recent = (
+        await CaseEvent.select(CaseEvent.changes)
+        .where(
+            CaseEvent.case == who.case_id,
+            CaseEvent.action == "party_reschedule_request",
+            CaseEvent.note == reason,
+            CaseEvent.at >= utc_now() - REPEATED_REQUEST_WINDOW,
+        )
+        .output(load_json=True)
+    )
+    asked = {"party": [None, who.party_name], "session": [None, when.isoformat()]}
+    return any(row["changes"] == asked for row in recent)
 
 
 async def object_to_mediator(who: Access, assignment_id: int, reason: str) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from mediation.accounts.services import CurrentUser
 from mediation.cases.services import today
+from mediation.clock import utc_now
 from mediation.db import PreparedSelect
 from mediation.grid.tables import Region
 from mediation.i18n import gettext as _
@@ -18,6 +20,31 @@ from mediation.suggestions.photos import Photo
 from mediation.suggestions.tables import Suggestion, SuggestionPhoto
 from mediation.suggestions.topics import open_topics
 
+# How long after filing the same form sent again shows the secret again (a double tap, an
+# answer lost on a bad connection); later it shows the receipt code only.
+RESENT_FORM_SECRET_WINDOW = timedelta(minutes=10)
+
+
+async def filed_with_form_key(form_key: str) -> tuple[str, str] | None:
+    """The receipt of the suggestion a web form with this key filed, or None if it filed none:
+    (tracking code, secret), the secret "" unless shortly after filing."""
+    row = (
+        await Suggestion.select(
+            Suggestion.tracking_code, Suggestion.secret_digest, Suggestion.created_at
+        )
+        .where(Suggestion.idempotency_key == rules.form_key_digest(form_key))
+        .first()
+    )
+    if row is None:
+        return None
+    code = row["tracking_code"]
+    secret = rules.secret_for_form_key(form_key, _key())
+    fresh = row["created_at"] >= utc_now() - RESENT_FORM_SECRET_WINDOW
+    # A secret that no longer opens it (the server's key changed since) is not shown.
+    if not fresh or not rules.verify_secret(secret, row["secret_digest"], _key(), code=code):
+        return code, ""
+    return code, secret
+
 
 async def submit_suggestion(
     values: dict[str, Any],
@@ -27,14 +54,18 @@ async def submit_suggestion(
     photo_files: list[Photo] | None = None,
     extra_errors: dict[str, str] | None = None,
     reason_limit: int = rules.MAX_REASON,
+    form_key: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, str], tuple[str, str] | None]:
     """Validate and store; returns (clean values, errors, (tracking code, secret) or None).
 
     ``photo_files`` are already checked and re-encoded (``mediation.suggestions.photos``).
     An Open311 client also hands over ``email``, ``account_id``, ``address_id`` and
     ``media_url``, checked by ``open311.parse_service_request_in``: they are kept, never
-    published.
+    published. A web form's ``form_key`` (``rules.parse_form_key``) files once: the same form
+    sent again answers with the receipt of what it filed (``filed_with_form_key``).
     """
+    if form_key and (filed := await filed_with_form_key(form_key)):
+        return {}, {}, filed
     cleaned, errors = rules.clean_submission(values, reason_limit=reason_limit)
     region_id = None
     if str(values.get("region") or "").isdigit():
@@ -60,7 +91,7 @@ async def submit_suggestion(
         region_path = region["path"] if region else ""
     received = today()
     clocks = rules.suggestion_clocks(received, POLICY)
-    secret = rules.new_secret()
+    secret = rules.secret_for_form_key(form_key, _key()) if form_key else rules.new_secret()
     for _attempt in range(5):
         code = rules.new_tracking_code(received.year)
         if not await Suggestion.exists().where(Suggestion.tracking_code == code):
@@ -93,8 +124,16 @@ async def submit_suggestion(
         received_on=received,
         route_due=clocks.route_due,
         conclude_due=clocks.conclude_due,
+        idempotency_key=rules.form_key_digest(form_key) if form_key else None,
     )
-    await suggestion.save()
+    try:
+        await suggestion.save()
+    except Exception as exc:
+        # The same form sent twice at the same moment: the second finds what the first filed.
+        if form_key and "unique" in str(exc).lower():
+            if filed := await filed_with_form_key(form_key):
+                return {}, {}, filed
+        raise
     data_dir = get_settings().data_dir
     for photo in photo_files or []:
         await SuggestionPhoto(

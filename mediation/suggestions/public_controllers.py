@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
+import uuid
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -274,6 +275,24 @@ async def _photos_from(data: dict[str, Any]) -> tuple[list[photos.Photo], dict[s
         return [], {"photos": f"{exc.message} {again}"}
 
 
+# The web form carries a random key of its own (a kiosk has its visit instead), so that the
+# same form sent twice files once: a hidden field, not the session, as a citizen's phone gets
+# no server-side session for merely opening the form.
+FORM_KEY_FIELD = "idempotency_key"
+
+
+def _new_form_key() -> str:
+    return uuid.uuid4().hex
+
+
+def _receipt_of_filing(request: Request, mode: str, code: str, secret: str) -> Redirect:
+    """To the receipt; the secret waits there for this browser unless it holds it already (a
+    form sent twice must not show a secret again that this browser has been shown)."""
+    if secret and _pending_receipt(request, code) is None:
+        _remember_receipt(request, code, secret)
+    return see_other(f"/{'kiosk' if mode == 'kiosk' else 'suggest'}/receipt/{code}")
+
+
 async def _submit(
     request: Request,
     data: dict[str, Any],
@@ -281,8 +300,14 @@ async def _submit(
     point: services.KioskPoint | None,
     visit: str = "",
 ) -> Template | Redirect:
-    """Limits first, then the service; a refusal re-renders everything the citizen typed."""
+    """Limits first, then the service; a refusal re-renders everything the citizen typed.
+    A web form already filed answers with its receipt, before any limit: it files nothing."""
     values = _values(data)
+    form_key = rules.parse_form_key(_one(data.get(FORM_KEY_FIELD))) if mode == "web" else None
+    if form_key and (filed := await services.filed_with_form_key(form_key)):
+        return _receipt_of_filing(request, mode, *filed)
+    if mode == "web":
+        values[FORM_KEY_FIELD] = form_key or _new_form_key()
     settings = request.app.state.settings
     store = limits.store_of(request)
     verdict = await limits.hit(
@@ -315,14 +340,14 @@ async def _submit(
         point.id if point else None,
         photo_files=photo_files,
         extra_errors=photo_errors,
+        form_key=form_key,
     )
     if receipt is None:
         return await _form_page(request, mode, point, values, errors, status_code=422)
     code, secret = receipt
-    _remember_receipt(request, code, secret)
     if visit:
         _visit_filed(request, visit, code)
-    return see_other(f"/{'kiosk' if mode == 'kiosk' else 'suggest'}/receipt/{code}")
+    return _receipt_of_filing(request, mode, code, secret)
 
 
 async def _receipt(request: Request, mode: str, name: str, reset: str = "") -> Template | Response:
@@ -475,7 +500,7 @@ class SuggestController(Controller):
             # On a bound tablet the web form is the kiosk's: it clears itself and files for
             # the point.
             return Redirect("/kiosk", status_code=303, headers=NO_STORE)
-        return await _form_page(request, "web", None, {}, {})
+        return await _form_page(request, "web", None, {FORM_KEY_FIELD: _new_form_key()}, {})
 
     @post("/", opt=PUBLIC, request_max_body_size=MAX_FORM_BODY)
     async def submit(self, request: Request) -> Template | Redirect:

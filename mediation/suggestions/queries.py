@@ -113,7 +113,7 @@ _JOINED_FIELDS = {
 _STAFF_ROW = PreparedSelect(
     lambda suggestion_id: (
         Suggestion.select(
-            *Suggestion.all_columns(exclude=[Suggestion.secret_digest]),
+            *Suggestion.all_columns(exclude=[Suggestion.secret_digest, Suggestion.idempotency_key]),
             Suggestion.department.name,
             Suggestion.point.name,
             Suggestion.call.title,

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from mediation.cases.deadlines import add_days, next_working_day
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext
-from mediation.public_codes import CodeFormat
+from mediation.public_codes import SECRET_DIGITS, CodeFormat
 from mediation.public_codes import new_secret as new_secret
 
 # --- statuses and moves -----------------------------------------------------------------------
@@ -563,6 +563,36 @@ def verify_secret(
     if not secret or not hashed:
         return False
     return hmac.compare_digest(hash_secret(secret, key, code=code), hashed)
+
+
+# --- the web form's key ------------------------------------------------------------------------
+
+# The web form carries a random key (uuid4 hex), made when the form is shown: the same form sent
+# twice (a double tap, a form resent after a lost answer) files one suggestion.
+_FORM_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+def parse_form_key(value: str | None) -> str | None:
+    """The form's key as the form was given it, or None (a form without one, or a made-up one,
+    files as before)."""
+    text = (value or "").strip().lower()
+    return text if _FORM_KEY.fullmatch(text) else None
+
+
+def form_key_digest(form_key: str) -> str:
+    """What is stored of the key: whoever reads the table cannot send the form again with it
+    (and so learn its secret)."""
+    return hashlib.sha256(f"suggestion-form\x1f{form_key}".encode()).hexdigest()
+
+
+def secret_for_form_key(form_key: str, key: str | bytes) -> str:
+    """The six-digit secret of a suggestion filed with this form key, under the server's key.
+
+    Derived, not drawn: when a citizen taps twice the browser shows the answer to the second
+    POST, which finds the suggestion the first one filed and must show the same secret.
+    """
+    mac = hmac.new(_key_bytes(key), f"suggestion-secret\x1f{form_key}".encode(), hashlib.sha256)
+    return f"{int.from_bytes(mac.digest()[:8], 'big') % 10**SECRET_DIGITS:0{SECRET_DIGITS}d}"
 
 
 # --- deadlines --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from mediation.suggestions.common import (
 )
 from mediation.suggestions.filing import (
     PhotoRow,
+    filed_with_form_key,
     photos_of,
     submit_suggestion,
 )
@@ -111,6 +112,7 @@ __all__ = [
     "digest_token",
     "exchange_bind_token",
     "export_rows",
+    "filed_with_form_key",
     "grid_choices",
     "group_with",
     "leave_group",

@@ -109,6 +109,14 @@ class Suggestion(Table):
     overdue = Boolean(default=False, index=True)
     created_at = Timestamptz(default=TimestamptzNow())
     version = Integer(default=1)
+    # Unique, through an index of its migration: SQLite cannot add a UNIQUE column to a table.
+    idempotency_key = Varchar(
+        length=64,
+        null=True,
+        default=None,
+        secret=True,
+        help_text="SHA-256 of the key the web form carried: the same form sent twice files once",
+    )
 
 
 class SuggestionEvent(Table):

@@ -27,6 +27,7 @@ from mediation.cases.workflow import (
     IllegalTransition,
     Transition,
     WorkflowError,
+    agreement_refused,
     allowed_actions,
     apply,
     is_open,
@@ -495,3 +496,15 @@ def test_a_case_files_result_follows_the_outcome_not_the_status(status, outcome,
         assert mediation_result(status, outcome) == zh
     finally:
         i18n.reset_locale(token)
+
+
+def test_an_agreement_comes_only_from_a_mediation_that_has_not_failed_or_ended():
+    possible = {status for status in S if agreement_refused(status) is None}
+    assert possible == {S.MEDIATING, S.SETTLED, S.PERFORMING, S.PERFORMED, S.BREACHED}
+    assert agreement_refused(S.MEDIATING, mediation_started=False) == (
+        "调解开始后方可起草调解协议。"
+    )
+    assert agreement_refused(S.ACCEPTED) == "调解开始后方可起草调解协议。"
+    assert agreement_refused(S.TERMINATED) == "案件状态为“终止调解”，不能起草或出具调解协议。"
+    assert agreement_refused(S.DECLINED) == "案件状态为“不予受理”，不能起草或出具调解协议。"
+    assert agreement_refused(S.CLOSED) == "案件状态为“结案”，不能起草或出具调解协议。"

@@ -22,6 +22,7 @@ from mediation.cases.tables import (
     Case,
     CaseEvent,
     CaseMediator,
+    Notification,
     Party,
 )
 from mediation.clock import county_zone
@@ -197,7 +198,7 @@ async def test_the_party_sees_the_next_session_and_asks_for_another_date(client,
     assert response.status_code == 422
     assert "请说明需要改期的原因" in response.text
     response = await post_form(client, "/my-case/act", {**base, "reason": "那天要考试，下周都可以"})
-    assert response.status_code == 200
+    assert response.status_code == 303
     assert "party_reschedule_request" in await _actions(case_id)
     event = (
         await CaseEvent.select(CaseEvent.note)
@@ -205,6 +206,97 @@ async def test_the_party_sees_the_next_session_and_asks_for_another_date(client,
         .first()
     )
     assert event["note"] == "那天要考试，下周都可以"
+
+
+async def _requests_told(case_id: int) -> int:
+    return await Notification.count().where(
+        Notification.case == case_id, Notification.kind == "party_request"
+    )
+
+
+async def test_a_reschedule_request_is_confirmed_after_a_redirect_and_told_once(client, new_key):
+    """Post/Redirect/Get: a Reload fetches the page again and sends nothing; the same form
+    sent twice (a double tap, Back and send again) is one request."""
+    case_id, session_id = await _case_with_session(new_key)
+    code, secret = await _pair(case_id, "王堃")
+    form = {
+        "code": code,
+        "secret": secret,
+        "action": "reschedule",
+        "session": str(session_id),
+        "reason": "那天要考试，下周都可以",
+    }
+    response = await post_form(client, "/my-case/act", form)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/my-case"
+    assert response.headers["cache-control"] == "no-store"
+    told = await _requests_told(case_id)
+    assert told >= 1  # the grid team and the session's mediator
+
+    page = await client.get("/my-case")
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    text = text_of(page.text)
+    assert "您的改期申请已转给调解员，调解员将与您联系。" in text
+    assert "东湖社区调解室" in text
+    # The page that follows carries the proof for the party's next action.
+    assert f'name="secret" value="{secret}"' in page.text
+
+    # Reload: the page again, without the confirmation or the case, and nothing sent.
+    again = await client.get("/my-case")
+    assert again.status_code == 200
+    assert "您的改期申请已转给调解员" not in again.text
+    assert "东湖社区调解室" not in again.text
+    assert await _requests_told(case_id) == told
+
+    # The same POST again: confirmed again, but the mediator and the team are not told twice.
+    replay = await post_form(client, "/my-case/act", form)
+    assert replay.status_code == 303
+    assert "您的改期申请已转给调解员" in (await client.get("/my-case")).text
+    assert await _requests_told(case_id) == told
+    assert (await _actions(case_id)).count("party_reschedule_request") == 1
+
+    # Asking in other words is another request.
+    other = await post_form(client, "/my-case/act", {**form, "reason": "下周三以后都可以"})
+    assert other.status_code == 303
+    assert await _requests_told(case_id) == 2 * told
+
+
+async def test_a_refused_action_stays_on_the_page_with_what_was_typed(client, new_key):
+    case_id, _session_id = await _case_with_session(new_key)
+    code, secret = await _pair(case_id, "王堃")
+    reason = "那天要考试<下周>都可以"
+    response = await post_form(
+        client,
+        "/my-case/act",
+        {"code": code, "secret": secret, "action": "reschedule", "session": "0", "reason": reason},
+    )
+    assert response.status_code == 422
+    assert 'id="reschedule-session-error"' in response.text
+    assert "那天要考试&lt;下周&gt;都可以" in response.text
+    assert await _requests_told(case_id) == 0
+    # No confirmation is waiting for the next page.
+    assert "您的改期申请已转给调解员" not in (await client.get("/my-case")).text
+
+
+async def test_the_confirmation_after_a_redirect_reads_in_english(client, new_key):
+    case_id, session_id = await _case_with_session(new_key)
+    code, secret = await _pair(case_id, "王堃")
+    await post_form(client, "/locale", {"locale": "en", "next": "/my-case"})
+    response = await post_form(
+        client,
+        "/my-case/act",
+        {
+            "code": code,
+            "secret": secret,
+            "action": "reschedule",
+            "session": str(session_id),
+            "reason": "I have an exam that day",
+        },
+    )
+    assert response.status_code == 303
+    page = text_of((await client.get("/my-case")).text)
+    assert "Your request has been passed to the mediator, who will contact you." in page
 
 
 async def test_a_party_objects_to_a_mediator_as_staff_would_record_it(client, new_key):
@@ -226,7 +318,8 @@ async def test_a_party_objects_to_a_mediator_as_staff_would_record_it(client, ne
             "reason": "调解员是对方的亲戚",
         },
     )
-    assert response.status_code == 200
+    assert response.status_code == 303
+    assert "您的申请已记录，将另行安排调解员。" in (await client.get("/my-case")).text
     row = await CaseMediator.select().where(CaseMediator.id == assignment["id"]).first()
     assert row["active"] is False and row["ended_reason"] == "调解员是对方的亲戚"
     event = (
@@ -274,7 +367,8 @@ async def test_the_party_confirms_a_clause_owed_to_them_but_not_their_own(client
     response = await post_form(client, "/my-case/act", {**base, "clause": str(own)})
     assert response.status_code == 422
     response = await post_form(client, "/my-case/act", {**base, "clause": str(owed)})
-    assert response.status_code == 200
+    assert response.status_code == 303
+    assert "谢谢，您的确认已记录。" in (await client.get("/my-case")).text
     done = await AgreementClause.select(AgreementClause.done_on).where(AgreementClause.id == owed)
     assert done[0]["done_on"] is not None
     assert "party_confirmed_clause" in await _actions(case_id)
@@ -315,7 +409,8 @@ async def test_a_party_rates_a_closed_case_once(client, new_key):
     assert response.status_code == 422  # not closed yet
     await Case.update({Case.status: "closed"}).where(Case.id == case_id)
     response = await post_form(client, "/my-case/act", {**base, "comment": "调解员很耐心"})
-    assert response.status_code == 200
+    assert response.status_code == 303
+    assert "感谢您的评价。" in (await client.get("/my-case")).text
     rows = await CaseRating.select().where(CaseRating.case == case_id)
     assert [(r["rating"], r["comment"]) for r in rows] == [("satisfied", "调解员很耐心")]
     assert (await post_form(client, "/my-case/act", base)).status_code == 422
@@ -377,7 +472,7 @@ async def test_the_parties_ratings_feed_the_centres_figures(client, new_key):
         "/my-case/act",
         {"code": code, "secret": secret, "action": "rate", "rating": "satisfied"},
     )
-    assert response.status_code == 200
+    assert response.status_code == 303
     town = (await CaseTable.select(CaseTable.region_path).where(CaseTable.id == case_id).first())[
         "region_path"
     ]

@@ -427,3 +427,20 @@ def test_an_extension_has_a_sensible_length(days):
     with pytest.raises(SuggestionRuleError) as error:
         extend(suggestion_clocks(FRI_BEFORE_FESTIVAL), days=days, reason="会商", approved_by="李")
     assert error.value.field == "days"
+
+
+def test_the_web_forms_key_is_taken_only_as_the_form_was_given_it():
+    key = "0123456789abcdef0123456789abcdef"
+    assert rules.parse_form_key(f" {key.upper()} ") == key
+    for made_up in ("", "x" * 32, key[:-1], key + "0", "../" + key):
+        assert rules.parse_form_key(made_up) is None
+    assert rules.form_key_digest(key) != key and len(rules.form_key_digest(key)) == 64
+
+
+def test_a_keyed_filing_has_one_secret_for_its_key_under_the_servers_key():
+    key, other = "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
+    secret = rules.secret_for_form_key(key, "server key")
+    assert re.fullmatch(r"\d{6}", secret)
+    assert rules.secret_for_form_key(key, "server key") == secret
+    assert rules.secret_for_form_key(other, "server key") != secret
+    assert rules.secret_for_form_key(key, "another server key") != secret
