@@ -49,3 +49,15 @@ def deposit_case(grid: int, **overrides) -> services.CaseInput:
 @pytest.fixture
 def new_key():
     return lambda: uuid.uuid4().hex
+
+
+@pytest.fixture
+async def release_mediators():
+    """Tests that leave cases open give the mediators' capacity back when they end, so later
+    tests' mediator rankings hold: every assignment made during the test is ended."""
+    from mediation.cases.tables import CaseMediator
+
+    before = await CaseMediator.select(CaseMediator.id).order_by(CaseMediator.id, ascending=False)
+    last = before[0]["id"] if before else 0
+    yield
+    await CaseMediator.update({CaseMediator.active: False}).where(CaseMediator.id > last)

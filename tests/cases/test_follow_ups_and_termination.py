@@ -10,22 +10,13 @@ import pytest
 import time_machine
 
 from mediation.cases import followups, services
-from mediation.cases.tables import Case, CaseEvent, CaseMediator, FollowUp
+from mediation.cases.tables import Case, CaseEvent, FollowUp
 from tests.cases.conftest import user
 from tests.cases.test_performance_and_documents import _effective_agreement, pdf_text
 from tests.cases.test_sessions_and_agreements import _case_in_mediation
 from tests.helpers import login, post_form, text_of
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(autouse=True)
-async def _release_mediators():
-    """These tests leave cases open; give the mediators' capacity back for later tests."""
-    before = await CaseMediator.select(CaseMediator.id).order_by(CaseMediator.id, ascending=False)
-    last = before[0]["id"] if before else 0
-    yield
-    await CaseMediator.update({CaseMediator.active: False}).where(CaseMediator.id > last)
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("release_mediators")]
 
 
 async def _terminated(new_key, **facts) -> int:

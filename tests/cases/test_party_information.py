@@ -15,15 +15,7 @@ from tests.cases.conftest import deposit_case, grid_id, user
 from tests.cases.test_sessions_and_agreements import _case_in_mediation
 from tests.helpers import login, post_form
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(autouse=True)
-async def _release_mediators():
-    before = await CaseMediator.select(CaseMediator.id).order_by(CaseMediator.id, ascending=False)
-    last = before[0]["id"] if before else 0
-    yield
-    await CaseMediator.update({CaseMediator.active: False}).where(CaseMediator.id > last)
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("release_mediators")]
 
 
 async def test_the_id_number_tells_birth_date_and_gender():

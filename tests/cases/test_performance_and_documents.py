@@ -30,18 +30,9 @@ from tests.cases.conftest import user
 from tests.cases.test_sessions_and_agreements import _case_in_mediation, _issued_agreement
 from tests.helpers import login, post_form
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("release_mediators")]
 TZ = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-async def _release_mediators():
-    """These tests leave cases open; give the mediators' capacity back for later tests."""
-    before = await CaseMediator.select(CaseMediator.id).order_by(CaseMediator.id, ascending=False)
-    last = before[0]["id"] if before else 0
-    yield
-    await CaseMediator.update({CaseMediator.active: False}).where(CaseMediator.id > last)
 
 
 def pdf_layout(pdf: bytes) -> str:

@@ -11,21 +11,13 @@ import pytest
 import time_machine
 
 from mediation.cases import services, sessions
-from mediation.cases.tables import Case, CaseMediator, Party
+from mediation.cases.tables import Case, Party
 from mediation.clock import county_zone
 from tests.cases.conftest import user
 from tests.cases.test_sessions_and_agreements import _case_in_mediation
 from tests.helpers import login
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(autouse=True)
-async def _release_mediators():
-    before = await CaseMediator.select(CaseMediator.id).order_by(CaseMediator.id, ascending=False)
-    last = before[0]["id"] if before else 0
-    yield
-    await CaseMediator.update({CaseMediator.active: False}).where(CaseMediator.id > last)
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("release_mediators")]
 
 
 def pdf_text(pdf: bytes) -> str:

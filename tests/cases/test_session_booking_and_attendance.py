@@ -25,17 +25,8 @@ from tests.cases.test_sessions_and_agreements import _case_in_mediation, assign_
 from tests.conftest import ARTIFACTS
 from tests.helpers import login, post_form, text_of
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("release_mediators")]
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture(autouse=True)
-async def _release_mediators():
-    """Assignments made here end with the test, so other tests' mediator rankings hold."""
-    before = await CaseMediator.select(CaseMediator.id).order_by(CaseMediator.id, ascending=False)
-    last = before[0]["id"] if before else 0
-    yield
-    await CaseMediator.update({CaseMediator.active: False}).where(CaseMediator.id > last)
 
 
 def _room() -> str:
