@@ -1088,7 +1088,7 @@ async def _submit(ctx: Context, rng: random.Random, op: Op) -> None:
     received = local_date(op.at)
     if int(plan.code[3:7]) != received.year:  # the receipt code carries the year of receipt
         code = rules.new_tracking_code(received.year)
-        digest = rules.hash_secret(plan.secret, common._key(), code=code)
+        digest = rules.hash_secret(plan.secret, common.signing_key(), code=code)
         await Suggestion.update(
             {Suggestion.tracking_code: code, Suggestion.secret_digest: digest}
         ).where(Suggestion.tracking_code == plan.code)

@@ -26,7 +26,8 @@ class SuggestionError(Exception):
         self.others = others or {}
 
 
-def _key() -> str:
+def signing_key() -> str:
+    """The server's secret, which tracking secrets are hashed and derived with."""
     return get_settings().secret_key
 
 
@@ -34,7 +35,7 @@ def digest_token(token: str) -> str:
     return hashlib.sha256(("device:" + token).encode()).hexdigest()
 
 
-async def _event(
+async def record_suggestion_event(
     suggestion_id: int,
     actor: CurrentUser | None,
     action: str,
@@ -43,6 +44,8 @@ async def _event(
     note: str = "",
     public: bool = True,
 ) -> None:
+    """A line on the suggestion's timeline; ``public`` lines show on the proposer's tracking
+    page too."""
     await SuggestionEvent.insert(
         SuggestionEvent(
             suggestion=suggestion_id,

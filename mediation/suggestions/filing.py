@@ -15,7 +15,7 @@ from mediation.i18n import gettext as _
 from mediation.settings import get_settings
 from mediation.suggestions import photos, rules
 from mediation.suggestions.categories import CATEGORY_CODES
-from mediation.suggestions.common import POLICY, _event, _key
+from mediation.suggestions.common import POLICY, record_suggestion_event, signing_key
 from mediation.suggestions.photos import Photo
 from mediation.suggestions.tables import Suggestion, SuggestionPhoto
 from mediation.suggestions.topics import open_topics
@@ -38,10 +38,10 @@ async def filed_with_form_key(form_key: str) -> tuple[str, str] | None:
     if row is None:
         return None
     code = row["tracking_code"]
-    secret = rules.secret_for_form_key(form_key, _key())
+    secret = rules.secret_for_form_key(form_key, signing_key())
     fresh = row["created_at"] >= utc_now() - RESENT_FORM_SECRET_WINDOW
     # A secret that no longer opens it (the server's key changed since) is not shown.
-    if not fresh or not rules.verify_secret(secret, row["secret_digest"], _key(), code=code):
+    if not fresh or not rules.verify_secret(secret, row["secret_digest"], signing_key(), code=code):
         return code, ""
     return code, secret
 
@@ -91,14 +91,14 @@ async def submit_suggestion(
         region_path = region["path"] if region else ""
     received = today()
     clocks = rules.suggestion_clocks(received, POLICY)
-    secret = rules.secret_for_form_key(form_key, _key()) if form_key else rules.new_secret()
+    secret = rules.secret_for_form_key(form_key, signing_key()) if form_key else rules.new_secret()
     for _attempt in range(5):
         code = rules.new_tracking_code(received.year)
         if not await Suggestion.exists().where(Suggestion.tracking_code == code):
             break
     suggestion = Suggestion(
         tracking_code=code,
-        secret_digest=rules.hash_secret(secret, _key(), code=code),
+        secret_digest=rules.hash_secret(secret, signing_key(), code=code),
         channel=channel,
         point=point_id,
         call=call_id,
@@ -145,7 +145,7 @@ async def submit_suggestion(
             sha256=photo.sha256,
             stored_as=await photos.store(data_dir, photo),
         ).save()
-    await _event(suggestion.id, actor, "received", "", "received")
+    await record_suggestion_event(suggestion.id, actor, "received", "", "received")
     return cleaned, {}, (code, secret)
 
 

@@ -9,7 +9,7 @@ from mediation.accounts.services import CurrentUser
 from mediation.db import write_transaction
 from mediation.i18n import gettext as _
 from mediation.suggestions import rules
-from mediation.suggestions.common import STAFF_ROLES, SuggestionError, _event
+from mediation.suggestions.common import STAFF_ROLES, SuggestionError, record_suggestion_event
 from mediation.suggestions.queries import suggestion_for_staff
 from mediation.suggestions.tables import Suggestion
 
@@ -82,7 +82,7 @@ async def group_with(user: CurrentUser, suggestion_id: int, leader_id: int) -> N
                     }
                 )
             await Suggestion.update(values).where(Suggestion.id == row["id"])
-            await _event(
+            await record_suggestion_event(
                 row["id"], user, "grouped", row["status"], to_status, root["tracking_code"]
             )
             await note_on_leader(
@@ -101,7 +101,7 @@ async def leave_group(user: CurrentUser, suggestion_id: int) -> None:
         await Suggestion.update(
             {Suggestion.group_leader: None, Suggestion.version: row.version + 1}
         ).where(Suggestion.id == suggestion_id)
-        await _event(suggestion_id, user, "ungrouped", row.status, row.status)
+        await record_suggestion_event(suggestion_id, user, "ungrouped", row.status, row.status)
         await note_on_leader(row.group_leader, user, "member_left", row.tracking_code)
 
 
@@ -124,7 +124,9 @@ async def note_on_leader(
         if leader is None:
             return
         status = leader["status"]
-    await _event(leader_id, user, action, status, status, member_code, public=False)
+    await record_suggestion_event(
+        leader_id, user, action, status, status, member_code, public=False
+    )
 
 
 # What a member takes over from its leader.
@@ -174,7 +176,9 @@ async def _members_follow(
                 Suggestion.version: member["version"] + 1,
             }
         ).where(Suggestion.id == member["id"])
-        await _event(member["id"], user, action, member["status"], transition.to_status.value, note)
+        await record_suggestion_event(
+            member["id"], user, action, member["status"], transition.to_status.value, note
+        )
 
 
 async def _hand_group_on(user: CurrentUser | None, leader_id: int, why: str) -> None:
@@ -184,13 +188,15 @@ async def _hand_group_on(user: CurrentUser | None, leader_id: int, why: str) -> 
         return
     heir, rest = members[0], members[1:]
     await Suggestion.update({Suggestion.group_leader: None}).where(Suggestion.id == heir["id"])
-    await _event(heir["id"], user, "ungrouped", heir["status"], heir["status"], why)
+    await record_suggestion_event(
+        heir["id"], user, "ungrouped", heir["status"], heir["status"], why
+    )
     if rest:
         await Suggestion.update({Suggestion.group_leader: heir["id"]}).where(
             Suggestion.id.is_in([m["id"] for m in rest])
         )
         for member in rest:
-            await _event(
+            await record_suggestion_event(
                 member["id"],
                 user,
                 "regrouped",

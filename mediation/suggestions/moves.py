@@ -12,7 +12,7 @@ from mediation.db import write_transaction
 from mediation.grid.tables import Department, Grid
 from mediation.i18n import gettext as _
 from mediation.suggestions import rules
-from mediation.suggestions.common import STAFF_ROLES, SuggestionError, _event
+from mediation.suggestions.common import STAFF_ROLES, SuggestionError, record_suggestion_event
 from mediation.suggestions.grouping import _hand_group_on, _members_follow
 from mediation.suggestions.queries import SuggestionDetail, suggestion_for_staff
 from mediation.suggestions.tables import Suggestion
@@ -64,7 +64,9 @@ async def move(user: CurrentUser, suggestion_id: int, action: str, facts: dict[s
                     "Reload the page and try again."
                 )
             )
-        await _event(suggestion_id, user, action, row.status, transition.to_status.value, note)
+        await record_suggestion_event(
+            suggestion_id, user, action, row.status, transition.to_status.value, note
+        )
         if action in ("close", "reroute"):
             # The leader's proposer withdrew, or it left the channel: the others go on.
             await _hand_group_on(user, suggestion_id, row.tracking_code)
@@ -145,7 +147,7 @@ async def reroute_to_case(
                 Suggestion.version: row.version + 1,
             }
         ).where(Suggestion.id == suggestion_id)
-        await _event(
+        await record_suggestion_event(
             suggestion_id,
             user,
             "reroute",
@@ -154,7 +156,7 @@ async def reroute_to_case(
             _("Handled as a dispute by the grid team."),
         )
         if row.confidential:
-            await _event(
+            await record_suggestion_event(
                 suggestion_id,
                 user,
                 "identity_consent" if carries_identity else "identity_withheld",

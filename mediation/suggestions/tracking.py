@@ -8,7 +8,7 @@ from datetime import date, datetime
 from mediation.db import write_transaction
 from mediation.i18n import gettext as _
 from mediation.suggestions import rules
-from mediation.suggestions.common import SuggestionError, _event, _key
+from mediation.suggestions.common import SuggestionError, record_suggestion_event, signing_key
 from mediation.suggestions.grouping import note_on_leader
 from mediation.suggestions.tables import Suggestion, SuggestionEvent
 
@@ -71,7 +71,7 @@ async def track(code: str, secret: str) -> TrackedSuggestion | None:
         )
     # Verify even when there is no such code, so timing does not tell codes apart.
     ok = rules.verify_secret(
-        secret, row["secret_digest"] if row else "0" * 64, _key(), code=parsed or ""
+        secret, row["secret_digest"] if row else "0" * 64, signing_key(), code=parsed or ""
     )
     if row is None or not ok:
         return None
@@ -117,7 +117,7 @@ async def rate(code: str, secret: str, rating: str) -> bool:
     reopen = rules.may_reopen(checked, found.times_reopened)
     async with write_transaction():
         await Suggestion.update({Suggestion.rating: str(checked)}).where(Suggestion.id == found.id)
-        await _event(
+        await record_suggestion_event(
             found.id,
             None,
             "rated",
@@ -139,7 +139,9 @@ async def rate(code: str, secret: str, rating: str) -> bool:
                     Suggestion.rating: "",
                 }
             ).where(Suggestion.id == found.id)
-            await _event(found.id, None, "reopen", found.status, move.to_status.value)
+            await record_suggestion_event(
+                found.id, None, "reopen", found.status, move.to_status.value
+            )
             # Handled again for this proposer alone: it no longer follows a leader, and a
             # leader's own reopening leaves its members' answers as they are.
             leader = (
@@ -153,7 +155,7 @@ async def rate(code: str, secret: str, rating: str) -> bool:
                 .returning(Suggestion.id)
             )
             if left:
-                await _event(
+                await record_suggestion_event(
                     found.id, None, "ungrouped", move.to_status.value, move.to_status.value
                 )
                 if leader and leader["group_leader"]:
