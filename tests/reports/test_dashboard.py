@@ -254,3 +254,36 @@ async def test_the_page_shows_new_figures_at_once_and_each_language_its_own(clie
     english = (await client.get("/reports")).text
     assert "Received" in english and "已收到" not in english
     assert "Disputes by category" in english or "No disputes in this period." in english
+
+
+async def test_the_statutory_reports_chart_fits_its_page_with_legend_and_whole_counts(client):
+    """The chart page of the printed report: the legend (which bar is which) and the count axis
+    are on the page, above its footer, and a count axis marks whole numbers only."""
+    from tests.documents.test_signature_layout import words
+
+    await login(client, "admin")
+    response = await client.get("/reports/statutory.pdf?kind=year&year=2026")
+    assert response.status_code == 200
+    found = words(response.content)
+    last = max(w.page for w in found)
+    page = [w for w in found if w.page == last]
+    assert any(w.text == "各类纠纷调解及成功数" for w in page), "the chart has the last page"
+    footer_top = min(w.y0 for w in page if w.text == "第")
+    legend = [w for w in page if w.text in ("调解纠纷（件）", "调解成功（件）")]
+    assert len(legend) == 2, [w.text for w in page]
+    assert all(w.y1 < footer_top for w in legend)
+    numbers = [w.text for w in page if re.fullmatch(r"[\d.,]+", w.text)]
+    assert numbers and not [n for n in numbers if "." in n], numbers
+
+
+def test_count_axes_mark_whole_numbers_up_to_the_largest_count():
+    from mediation.reports.charts import count_ticks
+
+    assert count_ticks([0]) == [0, 1]
+    assert count_ticks([2, 1]) == [0, 1, 2]
+    assert count_ticks([23]) == [0, 5, 10, 15, 20, 25]
+    assert count_ticks([1234]) == [0, 200, 400, 600, 800, 1000, 1200, 1400]
+    for top in range(1, 3000, 7):
+        ticks = count_ticks([top])
+        assert ticks[0] == 0 and ticks[-1] >= top and len(ticks) <= 11
+        assert len({b - a for a, b in zip(ticks, ticks[1:], strict=False)}) == 1
