@@ -219,6 +219,7 @@ ROUTES: dict[str, dict[str, str]] = {
     # Lists hold only what each may open (tests/cases/test_case_access.py checks the rows).
     "GET /cases": staff(*CASE_READERS),
     "GET /cases/mine": staff(*CASE_READERS),
+    "GET /cases/export.xlsx": staff("centre_town", "centre_county", "centre_other"),
     "GET /api/cases": staff(*CASE_READERS),
     "GET /cases/new": staff(*INTAKE),
     "POST /cases/new": staff(*INTAKE),

@@ -81,6 +81,20 @@ def _drawn(key: tuple, draw: Callable[[], Markup]) -> Markup:
     return svg
 
 
+def count_ticks(values: list[int]) -> list[int]:
+    """Whole numbers for an axis of counts (pygal would mark 0, 0.2, 0.4 … up to 2 cases): from
+    0 to at least the largest value, in steps of 1, 2 or 5 times a power of ten, at most ten."""
+    top = max([*values, 1])
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if top <= 10 * step * factor:
+                step *= factor
+                last = -(-top // step) * step
+                return list(range(0, last + 1, step))
+        step *= 10
+
+
 def _series_key(series: list[tuple[str, list[int]]]) -> tuple:
     return tuple((str(name), tuple(values)) for name, values in series)
 
@@ -109,6 +123,7 @@ def _bar_chart(title: str, labels: list[str], series: list[tuple[str, list[int]]
     _config(chart, title)
     # pygal draws the first label at the bottom: reversed, the chart reads like its table.
     chart.x_labels = list(reversed(labels))
+    chart.y_labels = count_ticks([v for _name, values in series for v in values])
     for name, values in series:
         chart.add(name, list(reversed(values)))
     return _render(chart)
@@ -129,6 +144,7 @@ def _risk_chart(title: str, series_name: str, rows: list[tuple[str, str, int]], 
     chart = pygal.Bar(style=_style(), width=width, height=300, show_legend=False)
     _config(chart, title)
     chart.x_labels = [label for _code, label, _n in rows]
+    chart.y_labels = count_ticks([n for _code, _label, n in rows])
     chart.add(
         series_name,
         [{"value": n, "color": RISK_COLOURS.get(code, "#999999")} for code, _label, n in rows],
@@ -153,6 +169,7 @@ def _trend_chart(title: str, labels: list[str], series: list[tuple[str, list[int
     chart.config.truncate_label = -1  # "2026-03", never "2026-…"
     chart.config.x_label_rotation = 30
     chart.config.print_values = False
+    chart.y_labels = count_ticks([v for _name, values in series for v in values])
     for name, values in series:
         chart.add(name, values)
     return _render(chart)

@@ -539,22 +539,42 @@ STATUTORY_KINDS = ("month", "quarter", "year")
 
 
 def parse_statutory(kind: str, year: str, number: str) -> tuple[periods.Period, dict, dict]:
-    """The statutory period chosen, errors beside the fields, and the values as typed."""
+    """The statutory period chosen, errors beside the fields, and the values as typed.
+
+    Without a choice it is the last complete period (Beijing dates): a monthly report is made
+    for the month that has just ended, not for the one that began today."""
     today = services.today_in_county()
     errors: dict[str, str] = {}
     kind = kind if kind in STATUTORY_KINDS else "month"
-    args = {"kind": kind, "year": year[:8] or str(today.year), "number": number[:4]}
-    the_year = today.year
+    last_year, last_number = last_complete_period(kind, today)
+    args = {"kind": kind, "year": year[:8] or str(last_year), "number": number[:4]}
+    the_year = last_year
     if year:
         if year.isdigit() and 2000 <= int(year) <= 2100:
             the_year = int(year)
         else:
             errors["year"] = _("Enter a year between 2000 and 2100.")
     limit = {"month": 12, "quarter": 4, "year": 1}[kind]
-    default = {"month": today.month, "quarter": (today.month - 1) // 3 + 1, "year": 1}[kind]
+    current = {"month": today.month, "quarter": (today.month - 1) // 3 + 1, "year": 1}[kind]
+    if the_year == last_year:
+        default = last_number
+    elif the_year == today.year:
+        default = current  # January: this year has no complete month yet
+    else:
+        default = limit if the_year < today.year else 1  # an earlier year: its last period
     the_number = int(number) if number.isdigit() and 1 <= int(number) <= limit else default
     args["number"] = str(the_number)
     return periods.statutory_period(kind, the_year, the_number), errors, args
+
+
+def last_complete_period(kind: str, today: date) -> tuple[int, int]:
+    """(year, number) of the last month, quarter or year that ended before ``today``."""
+    if kind == "year":
+        return today.year - 1, 1
+    if kind == "quarter":
+        quarter = (today.month - 1) // 3  # the current one's number minus one
+        return (today.year, quarter) if quarter else (today.year - 1, 4)
+    return (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
 
 
 async def _statutory(request: Request, kind: str, year: str, number: str, region: str):

@@ -284,7 +284,12 @@
   /* "Label：message"; a label that ends in its own question mark ("主要事由：遇到了什么问题？")
      is followed by a space, not by a second mark (labelText drops a trailing colon). */
   function joined(label, message) {
-    return /[?？]$/.test(label) ? label + " " + message : label + "：" + message;
+    return /[?？]$/.test(label) ? label + " " + message : label + colon() + message;
+  }
+
+  /* The page's own colon: "：" in Chinese, ": " in English. */
+  function colon() {
+    return /^zh/i.test(document.documentElement.lang || "zh") ? "：" : ": ";
   }
 
   function labelText(control) {
@@ -353,7 +358,7 @@
       var label = labelText(control);
       var message = messageOf(control);
       var group = groupName(form, control);
-      link.textContent = (group ? group + "：" : "") +
+      link.textContent = (group ? group + colon() : "") +
         (label && message ? joined(label, message) : label || message);
       link.addEventListener("click", function (evt) {
         evt.preventDefault();

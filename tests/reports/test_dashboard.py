@@ -254,3 +254,81 @@ async def test_the_page_shows_new_figures_at_once_and_each_language_its_own(clie
     english = (await client.get("/reports")).text
     assert "Received" in english and "已收到" not in english
     assert "Disputes by category" in english or "No disputes in this period." in english
+
+
+async def test_the_statutory_reports_chart_fits_its_page_with_legend_and_whole_counts(client):
+    """The chart page of the printed report: the legend (which bar is which) and the count axis
+    are on the page, above its footer, and a count axis marks whole numbers only."""
+    from tests.documents.test_signature_layout import words
+
+    await login(client, "admin")
+    response = await client.get("/reports/statutory.pdf?kind=year&year=2026")
+    assert response.status_code == 200
+    found = words(response.content)
+    last = max(w.page for w in found)
+    page = [w for w in found if w.page == last]
+    assert any(w.text == "各类纠纷调解及成功数" for w in page), "the chart has the last page"
+    footer_top = min(w.y0 for w in page if w.text == "第")
+    legend = [w for w in page if w.text in ("调解纠纷（件）", "调解成功（件）")]
+    assert len(legend) == 2, [w.text for w in page]
+    assert all(w.y1 < footer_top for w in legend)
+    numbers = [w.text for w in page if re.fullmatch(r"[\d.,]+", w.text)]
+    assert numbers and not [n for n in numbers if "." in n], numbers
+
+
+def test_count_axes_mark_whole_numbers_up_to_the_largest_count():
+    from mediation.reports.charts import count_ticks
+
+    assert count_ticks([0]) == [0, 1]
+    assert count_ticks([2, 1]) == [0, 1, 2]
+    assert count_ticks([23]) == [0, 5, 10, 15, 20, 25]
+    assert count_ticks([1234]) == [0, 200, 400, 600, 800, 1000, 1200, 1400]
+    for top in range(1, 3000, 7):
+        ticks = count_ticks([top])
+        assert ticks[0] == 0 and ticks[-1] >= top and len(ticks) <= 11
+        assert len({b - a for a, b in zip(ticks, ticks[1:], strict=False)}) == 1
+
+
+async def test_the_statutory_report_opens_on_the_period_that_has_just_ended(client):
+    """At 06:30 on 1 December in Beijing (22:30 UTC on 30 November) November has just ended:
+    the monthly report opens on November, the quarterly on the third quarter, the annual on
+    the year before."""
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    await login(client, "admin")
+    with time_machine.travel(datetime(2026, 11, 30, 22, 30, tzinfo=UTC), tick=False):
+        for kind, shown in (
+            ("", "2026年11月"),
+            ("?kind=quarter", "2026年第3季度"),
+            ("?kind=year", "2025年"),
+            ("?kind=month&year=2025", "2025年12月"),
+        ):
+            page = await client.get(f"/reports/statutory{kind}")
+            assert page.status_code == 200
+            heading = page.text.split("<h2>", 1)[1].split("</h2>", 1)[0]
+            assert heading == f"平湖市司法局 · {shown}", (kind, heading)
+
+
+def test_on_new_years_morning_the_last_complete_periods_are_last_years():
+    """06:30 on 1 January 2027 in Beijing is still 31 December in UTC (and in the future of
+    the test database, so it is asked of the parser, not of a signed-in page)."""
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from mediation.reports.controllers import parse_statutory
+
+    with time_machine.travel(datetime(2026, 12, 31, 22, 30, tzinfo=UTC), tick=False):
+        for kind, (start, end) in {
+            "month": ("2026-12-01", "2026-12-31"),
+            "quarter": ("2026-10-01", "2026-12-31"),
+            "year": ("2026-01-01", "2026-12-31"),
+        }.items():
+            period, errors, args = parse_statutory(kind, "", "")
+            assert errors == {} and args["year"] == "2026"
+            assert (period.start.isoformat(), period.end.isoformat()) == (start, end), kind
+        # This year's months, asked for by year: January, the month under way.
+        period, _errors, _args = parse_statutory("month", "2027", "")
+        assert (period.start.year, period.start.month) == (2027, 1)
