@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from piccolo.columns import Column
 
-from mediation import crypto, db
+from mediation import crypto, db, i18n
 from mediation.accounts.services import CurrentUser
 from mediation.cases import deadlines
 from mediation.cases import services as case_services
@@ -728,6 +728,19 @@ async def on_case_event(case_id: int, action: str, to_status: str) -> None:
 
 
 async def _text_parties(case_id: int, event: str) -> None:
+    """Text every party with a code about ``event``, in Chinese: a text reaches a citizen, not
+    the operator whose action caused it, so it never follows the operator's UI language (nor
+    writes a date the American way)."""
+    from mediation.documents.pdf import PRINT_LOCALE
+
+    token = i18n.set_locale(PRINT_LOCALE)
+    try:
+        await _compose_and_send(case_id, event)
+    finally:
+        i18n.reset_locale(token)
+
+
+async def _compose_and_send(case_id: int, event: str) -> None:
     case = await Case.select(Case.number).where(Case.id == case_id).first()
     if case is None:
         return

@@ -8,13 +8,14 @@ party's name only once it is printed on an agreement.
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from mediation import crypto
+from mediation import crypto, i18n
 from mediation.cases import services, sessions
 from mediation.cases.tables import (
     Agreement,
@@ -431,6 +432,44 @@ async def test_acceptance_sends_each_party_a_text_that_staff_can_read(client, ne
     await login(client, "grid1")
     page = text_of((await client.get(f"/cases/{case_id}/parties")).text)
     assert code in page and "已受理" in page
+
+
+async def test_texts_to_parties_are_chinese_whatever_the_operators_language(new_key):
+    """A mediator who works in English still texts Chinese citizens in Chinese, and writes the
+    session's date the Chinese way (12月3日), never the ambiguous American 12/3."""
+    token = i18n.set_locale("en")
+    try:
+        case_id, _session_id = await _case_with_session(new_key)
+    finally:
+        i18n.reset_locale(token)
+    rows = await PartyMessage.select(PartyMessage.event, PartyMessage.text).where(
+        PartyMessage.case == case_id
+    )
+    texts = {(r["event"], r["text"]) for r in rows}
+    assert {event for event, _text in texts} == {"accepted", "session_scheduled"}
+    for event, text in texts:
+        assert "case" not in text and "/" not in text, text
+        if event == "accepted":
+            assert "已受理" in text
+        else:
+            assert re.search(r"定于\d{1,2}月\d{1,2}日 \d{2}:\d{2}在东湖社区调解室举行", text), text
+
+
+async def test_a_slip_printed_from_the_english_ui_is_all_chinese(client, new_key):
+    case_id = await _register(new_key)
+    party_id = (
+        await Party.select(Party.id).where(Party.case == case_id, Party.name == "王堃").first()
+    )["id"]
+    await login(client, "grid1")
+    await post_form(client, "/locale", {"locale": "en", "next": f"/cases/{case_id}"})
+    for paper in ("slip", "a4"):
+        response = await client.get(f"/cases/{case_id}/parties/{party_id}/slip.pdf?paper={paper}")
+        assert response.status_code == 200
+        text = subprocess.run(
+            ["pdftotext", "-", "-"], input=response.content, capture_output=True, check=True
+        ).stdout.decode()
+        assert "房屋宅基地" in text
+        assert "Housing" not in text and "homestead" not in text
 
 
 class RecordingGateway:
