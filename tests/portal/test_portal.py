@@ -27,7 +27,7 @@ from mediation.cases.tables import (
     Party,
 )
 from mediation.clock import county_zone
-from mediation.grid.tables import Mediator
+from mediation.grid.tables import Mediator, Staff
 from mediation.portal import messaging
 from mediation.portal.tables import CaseRating, PartyAccess, PartyMessage
 from tests.cases.conftest import STUDENT_ID, deposit_case, grid_id, user
@@ -170,7 +170,9 @@ async def test_wrong_secrets_lock_the_code_and_the_answer_says_when_to_retry(cli
     assert "王堃" not in response.text
 
 
-async def _case_with_session(new_key) -> tuple[int, int]:
+async def _case_with_session(new_key, presiding: bool = False) -> tuple[int, int]:
+    """A case in mediation by mediator1, with a session in three days (presided by mediator1
+    if ``presiding``)."""
     grid1 = await user("grid1")
     centre1 = await user("centre1")
     mediator1 = await user("mediator1")
@@ -182,7 +184,13 @@ async def _case_with_session(new_key) -> tuple[int, int]:
     await services.transition_case(grid1, case_id, "start_mediation", {})
     when = datetime.now(county_zone()).replace(microsecond=0) + timedelta(days=3)
     session_id, _ = await sessions.schedule_session(
-        mediator1, case_id, when, 60, "东湖社区调解室", "in_person", None
+        mediator1,
+        case_id,
+        when,
+        60,
+        "东湖社区调解室",
+        "in_person",
+        mediator["id"] if presiding else None,
     )
     return case_id, session_id
 
@@ -331,6 +339,63 @@ async def test_a_party_objects_to_a_mediator_as_staff_would_record_it(client, ne
     )
     assert event["changes"]["party"] == [None, "李二房东"]
     assert event["actor"] is None
+
+
+async def test_an_objection_is_told_at_once_and_the_case_shows_it_needs_a_mediator(client, new_key):
+    """The mediator taken off the case, the grid team (grid1, police1) and the town centre
+    (centre1) are told; the session the mediator was to preside stays booked (the parties
+    were texted about it) but is marked on the case page, which asks for a new mediator."""
+    case_id, session_id = await _case_with_session(new_key, presiding=True)
+    number = (await Case.select(Case.number).where(Case.id == case_id).first())["number"]
+    code, secret = await _pair(case_id, "李二房东")
+    assignment = (
+        await CaseMediator.select(CaseMediator.id)
+        .where(CaseMediator.case == case_id, CaseMediator.active.eq(True))
+        .first()
+    )
+    response = await post_form(
+        client,
+        "/my-case/act",
+        {
+            "code": code,
+            "secret": secret,
+            "action": "object",
+            "mediator": str(assignment["id"]),
+            "reason": "调解员与对方是亲戚",
+        },
+    )
+    assert response.status_code == 303
+
+    staff = {
+        r["username"]: r["id"]
+        for r in await Staff.select(Staff.id, Staff.username).where(
+            Staff.username.is_in(["grid1", "police1", "centre1", "mediator1"])
+        )
+    }
+    told = await Notification.select(
+        Notification.recipient, Notification.case, Notification.message
+    ).where(Notification.kind == "objection", Notification.message.like(f"%{number}%"))
+    by_recipient = {r["recipient"]: r for r in told}
+    for username in ("grid1", "police1", "centre1"):
+        note = by_recipient[staff[username]]
+        assert note["case"] == case_id
+        assert "需要另行指派调解员" in note["message"] and "李二房东" in note["message"]
+        assert "请改派或取消" in note["message"] and "调解员与对方是亲戚" in note["message"]
+    # The mediator may no longer open the case: told without a link to it, and shown it.
+    assert by_recipient[staff["mediator1"]]["case"] is None
+    await login(client, "mediator1")
+    inbox = text_of((await client.get("/notifications")).text)
+    assert f"您不再承办案件{number}" in inbox
+
+    session = await sessions.session_for(await user("centre1"), session_id)
+    assert session.status == "scheduled"  # kept: the parties were told of it
+    await login(client, "centre1")
+    page = text_of((await client.get(f"/cases/{case_id}")).text)
+    assert "本案需要另行指派调解员" in page
+    assert "推荐调解员" in page  # the ranking to choose the new one from
+    assert "主持调解员沈建华已不再承办本案：请改派或取消" in page
+    session_page = text_of((await client.get(f"/cases/{case_id}/sessions/{session_id}")).text)
+    assert "因当事人异议已不再承办本案" in session_page
 
 
 async def _effective_agreement(case_id: int) -> tuple[int, int, int]:
