@@ -210,6 +210,7 @@ class MyCaseController(Controller):
                 services.party_agreement_print,
                 who,
                 _int(data.get("agreement")) or 0,
+                public_url(request, ""),
             )
         except services.PortalError as exc:
             raise NotFoundException() from exc

@@ -12,11 +12,12 @@ import re
 import subprocess
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 
 from mediation import crypto, i18n
-from mediation.cases import services, sessions
+from mediation.cases import agreements, services, sessions
 from mediation.cases.tables import (
     Agreement,
     AgreementClause,
@@ -465,6 +466,64 @@ async def test_the_partys_agreement_pdf_carries_no_id_number_or_phone(client, ne
         client, "/my-case/agreement", {"code": code, "secret": secret, "agreement": other_agreement}
     )
     assert response.status_code == 404
+
+
+async def _signed_agreement(case_id: int) -> int:
+    """An agreement issued (numbered, with its verification code and content hash) and signed
+    by everyone today, through the same steps as the mediator's pages."""
+    mediator1 = await user("mediator1")
+    agreement_id = await agreements.create_agreement(mediator1, case_id, "written")
+    await agreements.update_draft(
+        mediator1,
+        agreement_id,
+        "租客提前退租，二房东扣押押金。",
+        "押金是否退还。",
+        "双方各有责任。",
+        "银行转账。",
+        "",
+        3,
+        [agreements.ClauseInput("李二房东", "向王堃退还押金", Decimal("1500"), "", "", None)],
+    )
+    await agreements.issue_agreement(mediator1, agreement_id)
+    today = services.today()
+    for name, role in (
+        ("王堃", "party"),
+        ("李二房东", "party"),
+        ("沈建华", "mediator"),
+        ("", "seal"),
+    ):
+        await agreements.record_signature(mediator1, agreement_id, name, role, today)
+    return agreement_id
+
+
+async def test_the_partys_agreement_pdf_carries_the_verification_that_verifies(client, new_key):
+    """The copy a party keeps and shows (to a court, an employer, the obligor) can be checked
+    like the committee's: the same code, the /verify address, the same content hash."""
+    case_id, _session = await _case_with_session(new_key)
+    agreement_id = await _signed_agreement(case_id)
+    stored = await agreements.agreement_for(await user("mediator1"), agreement_id)
+    assert stored.status == "effective" and stored.verification_code
+    code, secret = await _pair(case_id, "王堃")
+    response = await post_form(
+        client, "/my-case/agreement", {"code": code, "secret": secret, "agreement": agreement_id}
+    )
+    assert response.status_code == 200
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=response.content, capture_output=True, check=True
+    ).stdout.decode()
+    compact = "".join(text.split())
+    assert f"核验码：{stored.verification_code}" in compact
+    assert stored.content_hash in compact
+    assert "本件为当事人留存的协议副本" in compact
+    assert f"本协议自{stored.effective_on.year}年{stored.effective_on.month}月" in compact
+    for personal in (STUDENT_ID, "13812345678", "13900001111"):
+        assert personal not in compact
+    address = re.search(r"访问(\S+?/verify/" + stored.verification_code + ")", compact)
+    assert address, "the copy names the verification address"
+    verified = await client.get(urlsplit(address.group(1)).path)
+    assert verified.status_code == 200
+    page = text_of(verified.text)
+    assert stored.number in page and stored.content_hash in page and "已生效" in page
 
 
 async def test_a_party_rates_a_closed_case_once(client, new_key):
