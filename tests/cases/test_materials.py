@@ -27,6 +27,7 @@ from tests.helpers import ensure_csrf, login, post_form, text_of
 
 pytestmark = pytest.mark.anyio
 TZ = ZoneInfo("Asia/Shanghai")
+PDF = "application/pdf"
 
 
 def photo_with_gps(colour: str = "red", size: tuple[int, int] = (640, 480)) -> bytes:
@@ -115,10 +116,54 @@ async def test_the_same_photo_sent_twice_is_kept_once(client, new_key):
     case_id = await new_case(new_key)
     await login(client, "grid1")
     photo = photo_with_gps("blue")
-    for _ in range(2):
-        response = await add(client, case_id, [("files", ("a.jpg", photo, "image/jpeg"))])
-        assert response.status_code == 303
+    response = await add(client, case_id, [("files", ("a.jpg", photo, "image/jpeg"))])
+    assert response.status_code == 303
+    # A double tap sends it again: it is not stored twice, and the page says where it is.
+    again = await add(client, case_id, [("files", ("a.jpg", photo, "image/jpeg"))])
+    assert again.status_code == 422 and "“a.jpg”已在案件材料中（第1号）" in again.text
     assert await Attachment.count().where(Attachment.case == case_id) == 1
+
+
+async def test_a_file_already_on_the_case_is_named_with_its_number_and_nothing_is_lost(
+    client, new_key
+):
+    """The same contract sent again under another name was answered "材料已添加到案件。" while
+    nothing was added: the worker believed a second document was on file."""
+    case_id = await new_case(new_key)
+    await login(client, "grid1")
+    photo = photo_with_gps("green")
+    contract = text_pdf("租赁合同")
+    for name, content, kind in (("现场.jpg", photo, "image/jpeg"), ("租赁合同.pdf", contract, PDF)):
+        assert (await add(client, case_id, [("files", (name, content, kind))])).status_code == 303
+    response = await add(
+        client,
+        case_id,
+        [("files", ("contract_as.png", contract, "image/png"))],
+        kind="contract",
+        description="PDF冒充PNG",
+    )
+    assert response.status_code == 422
+    assert 'id="material-files-error"' in response.text
+    assert "“contract_as.png”已在案件材料中（第2号），未重复添加。" in text_of(response.text)
+    assert "材料已添加到案件" not in response.text
+    assert 'value="PDF冒充PNG"' in response.text  # what was typed is kept
+    assert '<option value="contract" selected>' in response.text
+    assert await Attachment.count().where(Attachment.case == case_id) == 2
+
+    # With a new file beside it, nothing is added either, and the page says so.
+    response = await add(
+        client,
+        case_id,
+        [
+            ("files", ("新照片.jpg", photo_with_gps("white"), "image/jpeg")),
+            ("files", ("现场2.jpg", photo, "image/jpeg")),
+        ],
+        description="补充照片",
+    )
+    assert response.status_code == 422
+    page = text_of(response.text)
+    assert "“现场2.jpg”已在案件材料中（第1号）" in page and "其他文件也未添加" in page
+    assert await Attachment.count().where(Attachment.case == case_id) == 2
 
 
 async def test_a_renamed_text_file_is_refused_beside_the_field_and_nothing_is_stored(
