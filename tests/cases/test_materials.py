@@ -405,6 +405,37 @@ async def test_the_case_file_lists_materials_and_appends_photos_and_pdfs(
     assert printed["actor.username"] == "grid1"
 
 
+async def test_the_case_file_appends_photos_and_pdfs_in_the_order_of_its_list(client, new_key):
+    """Photos and PDFs interleaved (photo, PDF, photo, PDF) print as 附件1, 2, 3, 4, not the
+    photos first; and the cover of a case still open states no result."""
+    case_id = await new_case(new_key)
+    await login(client, "grid1")
+    for n, (name, content, kind) in enumerate(
+        (
+            ("1.jpg", photo_with_gps("red", (400, 300)), "image/jpeg"),
+            ("2.pdf", text_pdf("SECOND-MATERIAL"), PDF),
+            ("3.jpg", photo_with_gps("blue", (300, 400)), "image/jpeg"),
+            ("4.pdf", text_pdf("FOURTH-MATERIAL"), PDF),
+        ),
+        start=1,
+    ):
+        response = await add(
+            client, case_id, [("files", (name, content, kind))], description=f"材料{n}"
+        )
+        assert response.status_code == 303
+    response = await client.get(f"/cases/{case_id}/file.pdf")
+    assert response.status_code == 200
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=response.content, capture_output=True, check=True
+    ).stdout.decode()
+    compact = "".join(text.split())
+    headings = [compact.index(f"附件{n}：材料{n}") for n in range(1, 5)]
+    assert headings == sorted(headings)
+    assert compact.index("附件2：材料2") < compact.index("SECOND-MATERIAL") < headings[2]
+    assert headings[3] < compact.index("FOURTH-MATERIAL")
+    assert "调解结果尚未办结" in compact and "调解结果登记" not in compact
+
+
 async def test_a_photo_attached_before_materials_existed_loses_its_exif_when_opened(
     client, settings, new_key
 ):
