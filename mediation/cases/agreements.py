@@ -1120,6 +1120,7 @@ class PrintedAgreement:
     title: str = ""  # empty: the template's "People's Mediation Agreement"
     original: SupplementedAgreement | None = None
     verification: PrintedVerification | None = None
+    party_copy: bool = False  # a party's own copy (/my-case): says so, beside the verification
 
 
 @dataclass(frozen=True, slots=True)

@@ -464,6 +464,11 @@ async def render_detail(
     suggestions = []
     may_assign = user.has_role(*MANAGE_ROLES) and workflow.is_open(case.status)
     has_mediator = any(m.active for m in case.mediators)
+    # Mediators a party's objection took off the case: the sessions they were to preside
+    # are marked, and an open case left without a mediator says it needs a new one.
+    taken_off = services.taken_off_by_objection(
+        (m.mediator, m.active, m.ended_reason) for m in case.mediators
+    )
     show_ranking = may_assign and (
         not has_mediator
         or request.query_params.get("mediators") == "1"
@@ -501,6 +506,10 @@ async def render_detail(
             "values": values or {},
             "suggestions": suggestions,
             "offer_ranking": may_assign and not show_ranking,
+            "taken_off": taken_off,
+            "needs_mediator": bool(taken_off)
+            and not has_mediator
+            and workflow.is_open(case.status),
             "can_manage": user.has_role(*MANAGE_ROLES),
             "can_mediate": user.has_role(*MANAGE_ROLES, "mediator", "volunteer"),
             "sessions": await sessions_of_case(case_id),

@@ -66,18 +66,16 @@ class MaterialController(Controller):
                     break
         if not errors:
             try:
-                await materials.entitled_case(user, case_id)
-                for item in prepared:
-                    await materials.save_material(
-                        user,
-                        case_id,
-                        item,
-                        request.app.state.settings.data_dir,
-                        values["kind"],
-                        values["description"],
-                        _int(values["party"]) or None,
-                        session_id,
-                    )
+                await materials.add_materials(
+                    user,
+                    case_id,
+                    prepared,
+                    request.app.state.settings.data_dir,
+                    values["kind"],
+                    values["description"],
+                    _int(values["party"]) or None,
+                    session_id,
+                )
             except materials.MaterialError as exc:
                 if not exc.field:
                     raise NotFoundException() from exc

@@ -29,7 +29,7 @@ from mediation.accounts.services import CurrentUser
 from mediation.cases.services import CaseError, CaseRecord, case_for, record_event
 from mediation.cases.tables import Attachment, CaseEvent, MediationSession, Party
 from mediation.db import PreparedSelect
-from mediation.i18n import LazyText
+from mediation.i18n import LazyText, get_locale
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 from mediation.suggestions import photos
@@ -207,6 +207,44 @@ async def save_material(
         ]
     await record_event(case_id, user, "material_added", changes=changes)
     return row.id
+
+
+async def add_materials(
+    user: CurrentUser,
+    case_id: int,
+    prepared: list[Prepared],
+    data_dir: Path,
+    kind: str = "",
+    description: str = "",
+    party_id: int | None = None,
+    session_id: int | None = None,
+) -> None:
+    """Add what someone chose on the case page: all of it, or, if a file is already among the
+    case's materials (not withdrawn), none of it, with a message naming that file and its
+    number. Saying "added" for a file that was not added would have the worker believe a second
+    document is on file."""
+    await entitled_case(user, case_id)
+    on_file = {
+        row.sha256: row.number
+        for row in await materials_of_case(case_id)
+        if row.withdrawn_at is None
+    }
+    already = [(item.filename, on_file[item.sha256]) for item in prepared if item.sha256 in on_file]
+    if already:
+        sentences = [
+            _(
+                "“%(file)s” is already in the case's materials (No. %(number)s).",
+                file=filename,
+                number=number,
+            )
+            for filename, number in already
+        ]
+        if len(already) < len(prepared):
+            sentences.append(_("The other files were not added either: choose them again."))
+        gap = "" if get_locale() == "zh_CN" else " "
+        raise MaterialError(gap.join(sentences), "files")
+    for item in prepared:
+        await save_material(user, case_id, item, data_dir, kind, description, party_id, session_id)
 
 
 # Built once (Piccolo copies a referenced table's columns each time one is named).

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from mediation import crypto
 from mediation.accounts.services import CurrentUser
 from mediation.cases import assignment, deadlines
 from mediation.cases.changes import update_case
 from mediation.cases.common import OPEN_STATUSES, CaseError
-from mediation.cases.events import notify, record_event
+from mediation.cases.events import centre_staff, grid_team, notify, record_event
 from mediation.cases.policy_store import current_policy
 from mediation.cases.queries import CaseDetail, CaseRecord, case_for
 from mediation.cases.tables import (
     Case,
     CaseMediator,
+    MediationSession,
     Party,
 )
 from mediation.db import write_transaction
 from mediation.grid.tables import Mediator
+from mediation.i18n import format_datetime, get_locale
 from mediation.i18n import gettext as _
 from mediation.reports import mediator_rollup
 
@@ -33,6 +37,26 @@ _MEDIATOR_COLUMNS = (
     Mediator.max_cases,
     Mediator.related_persons,
 )
+
+
+def taken_off_by_objection(assignments: Iterable[tuple[int, bool, str]]) -> frozenset[int]:
+    """Mediators an objection took off the case and nobody assigned again, from the case's
+    assignments as (mediator, active, ended reason)."""
+    assignments = list(assignments)
+    active = {mediator for mediator, is_active, _ended in assignments if is_active}
+    return frozenset(
+        mediator
+        for mediator, is_active, ended in assignments
+        if not is_active and ended and mediator not in active
+    )
+
+
+async def mediators_taken_off(case_id: int) -> frozenset[int]:
+    """``taken_off_by_objection`` read from the case's assignments."""
+    rows = await CaseMediator.select(
+        CaseMediator.mediator, CaseMediator.active, CaseMediator.ended_reason
+    ).where(CaseMediator.case == case_id)
+    return taken_off_by_objection((r["mediator"], r["active"], r["ended_reason"]) for r in rows)
 
 
 async def suggest_mediators(user: CurrentUser, case_id: int) -> list[assignment.Suggestion]:
@@ -179,11 +203,20 @@ async def end_assignment_on_objection(
     actor: CurrentUser | None,
     party_name: str = "",
 ) -> None:
-    """End a mediator's assignment because a party objects (entered by staff or by the party)."""
+    """End a mediator's assignment because a party objects (entered by staff or by the party).
+
+    The mediator leaves the case at once, and is told; so are the grid team and the centre,
+    who must find a new mediator. Sessions the mediator was to preside stay booked (the parties
+    were texted about them): the case page marks them, and staff reassign or cancel them."""
     if not reason.strip():
         raise CaseError(_("Give a reason for the objection."), "reason")
     row = (
-        await CaseMediator.select(CaseMediator.id, CaseMediator.mediator._.staff._.display_name)
+        await CaseMediator.select(
+            CaseMediator.id,
+            CaseMediator.mediator,
+            CaseMediator.mediator._.staff,
+            CaseMediator.mediator._.staff._.display_name,
+        )
         .where(
             CaseMediator.id == assignment_id,
             CaseMediator.case == case_id,
@@ -201,6 +234,73 @@ async def end_assignment_on_objection(
     if party_name:
         changes["party"] = [None, party_name]
     await record_event(case_id, actor, "mediator_objected", changes=changes, note=reason)
+    await _tell_of_objection(case_id, row, reason.strip(), actor, party_name)
+
+
+async def _tell_of_objection(
+    case_id: int,
+    assignment_row: dict,
+    reason: str,
+    actor: CurrentUser | None,
+    party_name: str,
+) -> None:
+    """Notify the mediator taken off the case, its grid team and the centre of its area."""
+    case = (
+        await Case.select(Case.number, Case.grid, Case.region_path, Case.level)
+        .where(Case.id == case_id)
+        .first()
+    )
+    if case is None:
+        return
+    booked = await MediationSession.select(MediationSession.starts_at).where(
+        MediationSession.case == case_id,
+        MediationSession.mediator == assignment_row["mediator"],
+        MediationSession.status == "scheduled",
+    )
+    sessions = "、".join(
+        format_datetime(s["starts_at"]) for s in sorted(booked, key=lambda s: s["starts_at"])
+    )
+    name = assignment_row["mediator.staff.display_name"] or ""
+    staff_message = _sentences(
+        _(
+            "Case %(number)s needs a new mediator: %(who)s objected to mediator %(mediator)s, "
+            "who is off the case.",
+            number=case["number"],
+            who=party_name or _("a party"),
+            mediator=name,
+        ),
+        sessions
+        and _(
+            "Still booked with them presiding, and the parties were told: %(sessions)s. "
+            "Reassign or cancel.",
+            sessions=sessions,
+        ),
+        _("Grounds of the objection: %(reason)s", reason=reason),
+    )
+    team = [m.staff for m in await grid_team(case["grid"])]
+    # The centre that assigns mediators at the case's level, and the town's in any case.
+    levels = {"county"} if case["level"] == "county" else {case["level"], "town"}
+    centre = [
+        sid for level in sorted(levels) for sid in await centre_staff(case["region_path"], level)
+    ]
+    told = [sid for sid in [*team, *centre] if actor is None or sid != actor.id]
+    await notify(told, case_id, "objection", staff_message)
+    mediator_message = _sentences(
+        _("A party objected to you: you no longer mediate case %(number)s.", number=case["number"]),
+        sessions
+        and _(
+            "Your sessions on it (%(sessions)s) are left to the centre to reassign or cancel.",
+            sessions=sessions,
+        ),
+    )
+    # Not linked to the case: a mediator taken off it may no longer open it, and the inbox
+    # leaves out notifications about cases their reader may not open.
+    await notify([assignment_row["mediator.staff"]], None, "objection", mediator_message)
+
+
+def _sentences(*sentences: str) -> str:
+    """Sentences of a message, the empty ones left out: Chinese runs them on, English spaces."""
+    return ("" if get_locale() == "zh_CN" else " ").join(s for s in sentences if s)
 
 
 async def extend_mediation(

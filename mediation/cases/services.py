@@ -41,9 +41,11 @@ from mediation.cases.mediators import (
     assign_mediator,
     end_assignment_on_objection,
     extend_mediation,
+    mediators_taken_off,
     object_to_mediator,
     ranked_for_detail,
     suggest_mediators,
+    taken_off_by_objection,
 )
 from mediation.cases.policy_store import (
     current_policy,
@@ -152,6 +154,8 @@ __all__ = [
     "save_policy_text",
     "ranked_for_detail",
     "suggest_mediators",
+    "taken_off_by_objection",
+    "mediators_taken_off",
     "suggestion_of_case",
     "sweep_deadlines",
     "text_search_condition",

@@ -14,7 +14,7 @@ from mediation import inputs
 from mediation.accounts.guards import current_user, requires_role
 from mediation.cases import sessions
 from mediation.cases.controller_support import SESSION_ROLES, Form, pdf_response
-from mediation.cases.services import CaseError, CaseRecord, case_for
+from mediation.cases.services import CaseError, CaseRecord, case_for, mediators_taken_off
 from mediation.clock import county_zone, to_local, utc_now
 from mediation.documents.pdf import print_from_database
 from mediation.grid.tables import Mediator
@@ -372,6 +372,7 @@ async def _session_page(
             "attendance_choices": attendance_choices,
             "conflicts": conflicts or [],
             "ticked": many(values or {}, "present"),
+            "presiding_off_case": session.mediator in await mediators_taken_off(case_id),
             **await _material_context(case_id),
         },
         status_code=status_code,

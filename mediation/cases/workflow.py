@@ -123,8 +123,9 @@ STATUS_LABELS = {
 }
 
 # What a case file's cover writes as the result of the mediation (调解结果): the outcome,
-# and for an agreement whether it was performed; a case still open shows where it stands.
+# and for an agreement whether it was performed; a case still open has no result yet.
 _AGREED = lazy_gettext("Agreement reached")
+_NO_RESULT_YET = lazy_gettext("Not concluded yet")
 RESULT_LABELS = {
     CaseStatus.SETTLED: _AGREED,
     CaseStatus.PERFORMING: lazy_gettext("Agreement reached, being performed"),
@@ -140,6 +141,9 @@ def mediation_result(status: str, outcome: str) -> str:
         return str(STATUS_LABELS[CaseStatus.TERMINATED])
     if outcome == CaseStatus.SETTLED:
         return str(RESULT_LABELS.get(CaseStatus(status), _AGREED))
+    if is_open(status):
+        # Where an open case stands (受理, 调解中) is a status, not a result.
+        return str(_NO_RESULT_YET)
     return str(STATUS_LABELS[CaseStatus(status)])
 
 

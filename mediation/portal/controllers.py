@@ -12,10 +12,11 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from mediation import i18n
 from mediation.accounts.guards import current_user, requires_role
 from mediation.accounts.sessions import renew_session
 from mediation.cases.labels import PARTY_ROLE_LABELS
-from mediation.documents.pdf import print_from_database, render_pdf_async
+from mediation.documents.pdf import PRINT_LOCALE, print_from_database, render_pdf_async
 from mediation.i18n import gettext as _
 from mediation.portal import services
 from mediation.roles import STAFF_ROLES
@@ -209,6 +210,7 @@ class MyCaseController(Controller):
                 services.party_agreement_print,
                 who,
                 _int(data.get("agreement")) or 0,
+                public_url(request, ""),
             )
         except services.PortalError as exc:
             raise NotFoundException() from exc
@@ -276,10 +278,13 @@ class PartyCodeController(Controller):
         paper: FromQuery[str] = "slip",
     ) -> Response:
         """The 80-mm slip, or with ?paper=a4 the acceptance notice (受理告知书)."""
+        token = i18n.set_locale(PRINT_LOCALE)  # a party's document, whatever the UI language
         try:
             slip = await services.slip_for(current_user(request), case_id, party_id)
         except services.PortalError as exc:
             raise NotFoundException() from exc
+        finally:
+            i18n.reset_locale(token)
         url = my_case_url(request, slip.code)
         context = {"slip": slip, "url": url, "ROLE_LABELS": PARTY_ROLE_LABELS}
         template = "portal/notice_print.html" if paper == "a4" else "portal/slip_print.html"

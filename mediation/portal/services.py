@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from piccolo.columns import Column
 
-from mediation import crypto, db
+from mediation import crypto, db, i18n
 from mediation.accounts.services import CurrentUser
 from mediation.cases import deadlines
 from mediation.cases import services as case_services
@@ -622,8 +622,14 @@ async def rate_mediation(who: Access, rating: str, comment: str) -> None:
     )
 
 
-async def agreement_of_party(who: Access, agreement_id: int) -> AgreementPrint | None:
-    """The party's own copy: an issued agreement of their case, with no ID numbers or phones."""
+async def agreement_of_party(
+    who: Access, agreement_id: int, base_url: str
+) -> AgreementPrint | None:
+    """The party's own copy: an issued agreement of their case, with no ID numbers or phones,
+    and the same verification code, QR code and content hash as the committee's copy (the
+    hash stands for the parties' roles and names and the agreement's text, never for their ID
+    numbers or phones, so it is the same whatever a copy masks). ``base_url``: the public
+    address the verification link starts with."""
     row = (
         await Agreement.select(Agreement.id, Agreement.status)
         .where(Agreement.id == agreement_id, Agreement.case == who.case_id)
@@ -643,15 +649,15 @@ async def agreement_of_party(who: Access, agreement_id: int) -> AgreementPrint |
     )
     from mediation.cases import agreements
 
-    context = await agreements.print_context(reader, agreement_id, "", full_ids=False)
+    context = await agreements.print_context(reader, agreement_id, base_url, full_ids=False)
     printed = context.agreement
     parties = tuple(replace(p, id_number_display="", phone="") for p in printed.parties)
-    return replace(context, agreement=replace(printed, parties=parties, verification=None))
+    return replace(context, agreement=replace(printed, parties=parties, party_copy=True))
 
 
-async def party_agreement_print(who: Access, agreement_id: int) -> AgreementPrint:
+async def party_agreement_print(who: Access, agreement_id: int, base_url: str) -> AgreementPrint:
     """``agreement_of_party`` for printing: a refusal raises instead of returning None."""
-    context = await agreement_of_party(who, agreement_id)
+    context = await agreement_of_party(who, agreement_id, base_url)
     if context is None:
         raise PortalError(_("This agreement does not exist."))
     return context
@@ -728,6 +734,19 @@ async def on_case_event(case_id: int, action: str, to_status: str) -> None:
 
 
 async def _text_parties(case_id: int, event: str) -> None:
+    """Text every party with a code about ``event``, in Chinese: a text reaches a citizen, not
+    the operator whose action caused it, so it never follows the operator's UI language (nor
+    writes a date the American way)."""
+    from mediation.documents.pdf import PRINT_LOCALE
+
+    token = i18n.set_locale(PRINT_LOCALE)
+    try:
+        await _compose_and_send(case_id, event)
+    finally:
+        i18n.reset_locale(token)
+
+
+async def _compose_and_send(case_id: int, event: str) -> None:
     case = await Case.select(Case.number).where(Case.id == case_id).first()
     if case is None:
         return

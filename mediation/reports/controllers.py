@@ -641,17 +641,21 @@ class StatutoryReportController(Controller):
         number: FromQuery[str] = "",
         region: FromQuery[str] = "",
     ) -> Response:
+        from mediation.documents.pdf import PRINT_LOCALE, run_off_loop
         from mediation.reports import statutory
 
-        user, scope, period, _errors, args, report = await _statutory(
-            request, kind, year, number, region
-        )
-        from mediation.documents.pdf import run_off_loop
-
-        # Built in a printing process (in this locale): the app process keeps serving.
-        body = await run_off_loop(
-            statutory.report_xlsx, report, user.display_name, services.today_in_county()
-        )
+        # A form for the judicial bureau: in Chinese whatever the UI language, as its PDF.
+        token = i18n.set_locale(PRINT_LOCALE)
+        try:
+            user, scope, period, _errors, args, report = await _statutory(
+                request, kind, year, number, region
+            )
+            # Built in a printing process (in this locale): the app process keeps serving.
+            body = await run_off_loop(
+                statutory.report_xlsx, report, user.display_name, services.today_in_county()
+            )
+        finally:
+            i18n.reset_locale(token)
         await services.log_export(user, "statutory_xlsx", args)
         name = f"statistics-{args['region'] or 'all'}-{period.start.isoformat()}.xlsx"
         return Response(

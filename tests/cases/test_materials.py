@@ -27,6 +27,7 @@ from tests.helpers import ensure_csrf, login, post_form, text_of
 
 pytestmark = pytest.mark.anyio
 TZ = ZoneInfo("Asia/Shanghai")
+PDF = "application/pdf"
 
 
 def photo_with_gps(colour: str = "red", size: tuple[int, int] = (640, 480)) -> bytes:
@@ -115,10 +116,54 @@ async def test_the_same_photo_sent_twice_is_kept_once(client, new_key):
     case_id = await new_case(new_key)
     await login(client, "grid1")
     photo = photo_with_gps("blue")
-    for _ in range(2):
-        response = await add(client, case_id, [("files", ("a.jpg", photo, "image/jpeg"))])
-        assert response.status_code == 303
+    response = await add(client, case_id, [("files", ("a.jpg", photo, "image/jpeg"))])
+    assert response.status_code == 303
+    # A double tap sends it again: it is not stored twice, and the page says where it is.
+    again = await add(client, case_id, [("files", ("a.jpg", photo, "image/jpeg"))])
+    assert again.status_code == 422 and "“a.jpg”已在案件材料中（第1号）" in again.text
     assert await Attachment.count().where(Attachment.case == case_id) == 1
+
+
+async def test_a_file_already_on_the_case_is_named_with_its_number_and_nothing_is_lost(
+    client, new_key
+):
+    """The same contract sent again under another name was answered "材料已添加到案件。" while
+    nothing was added: the worker believed a second document was on file."""
+    case_id = await new_case(new_key)
+    await login(client, "grid1")
+    photo = photo_with_gps("green")
+    contract = text_pdf("租赁合同")
+    for name, content, kind in (("现场.jpg", photo, "image/jpeg"), ("租赁合同.pdf", contract, PDF)):
+        assert (await add(client, case_id, [("files", (name, content, kind))])).status_code == 303
+    response = await add(
+        client,
+        case_id,
+        [("files", ("contract_as.png", contract, "image/png"))],
+        kind="contract",
+        description="PDF冒充PNG",
+    )
+    assert response.status_code == 422
+    assert 'id="material-files-error"' in response.text
+    assert "“contract_as.png”已在案件材料中（第2号），未重复添加。" in text_of(response.text)
+    assert "材料已添加到案件" not in response.text
+    assert 'value="PDF冒充PNG"' in response.text  # what was typed is kept
+    assert '<option value="contract" selected>' in response.text
+    assert await Attachment.count().where(Attachment.case == case_id) == 2
+
+    # With a new file beside it, nothing is added either, and the page says so.
+    response = await add(
+        client,
+        case_id,
+        [
+            ("files", ("新照片.jpg", photo_with_gps("white"), "image/jpeg")),
+            ("files", ("现场2.jpg", photo, "image/jpeg")),
+        ],
+        description="补充照片",
+    )
+    assert response.status_code == 422
+    page = text_of(response.text)
+    assert "“现场2.jpg”已在案件材料中（第1号）" in page and "其他文件也未添加" in page
+    assert await Attachment.count().where(Attachment.case == case_id) == 2
 
 
 async def test_a_renamed_text_file_is_refused_beside_the_field_and_nothing_is_stored(
@@ -358,6 +403,37 @@ async def test_the_case_file_lists_materials_and_appends_photos_and_pdfs(
     assert ("500", "500") not in sizes  # the withdrawn one is listed, not appended
     [printed] = await events(case_id, "materials_printed")
     assert printed["actor.username"] == "grid1"
+
+
+async def test_the_case_file_appends_photos_and_pdfs_in_the_order_of_its_list(client, new_key):
+    """Photos and PDFs interleaved (photo, PDF, photo, PDF) print as 附件1, 2, 3, 4, not the
+    photos first; and the cover of a case still open states no result."""
+    case_id = await new_case(new_key)
+    await login(client, "grid1")
+    for n, (name, content, kind) in enumerate(
+        (
+            ("1.jpg", photo_with_gps("red", (400, 300)), "image/jpeg"),
+            ("2.pdf", text_pdf("SECOND-MATERIAL"), PDF),
+            ("3.jpg", photo_with_gps("blue", (300, 400)), "image/jpeg"),
+            ("4.pdf", text_pdf("FOURTH-MATERIAL"), PDF),
+        ),
+        start=1,
+    ):
+        response = await add(
+            client, case_id, [("files", (name, content, kind))], description=f"材料{n}"
+        )
+        assert response.status_code == 303
+    response = await client.get(f"/cases/{case_id}/file.pdf")
+    assert response.status_code == 200
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=response.content, capture_output=True, check=True
+    ).stdout.decode()
+    compact = "".join(text.split())
+    headings = [compact.index(f"附件{n}：材料{n}") for n in range(1, 5)]
+    assert headings == sorted(headings)
+    assert compact.index("附件2：材料2") < compact.index("SECOND-MATERIAL") < headings[2]
+    assert headings[3] < compact.index("FOURTH-MATERIAL")
+    assert "调解结果尚未办结" in compact and "调解结果登记" not in compact
 
 
 async def test_a_photo_attached_before_materials_existed_loses_its_exif_when_opened(

@@ -128,9 +128,9 @@ async def test_the_partys_copy_of_an_agreement_pickles_whole_and_carries_nothing
     agreement_id, _owed, _own = await _agreement_of_portal_case(case_id)
     who = await portal.access(*await _pair(case_id, "王堃"))
     assert who is not None
-    context = await portal.agreement_of_party(who, agreement_id)
+    context = await portal.agreement_of_party(who, agreement_id, "http://testserver")
     assert context is not None
     assert round_trip(context) == context
-    assert context.agreement.verification is None
+    assert context.agreement.party_copy
     assert context.agreement.parties
     assert {(p.id_number_display, p.phone) for p in context.agreement.parties} == {("", "")}

@@ -483,12 +483,16 @@ def test_switching_to_english_shows_the_message_ids():
         ("closed", "settled", "达成协议"),
         ("closed", "terminated", "终止调解"),
         ("terminated", "terminated", "终止调解"),
-        ("mediating", "", "调解中"),
+        ("registered", "", "尚未办结"),
+        ("accepted", "", "尚未办结"),
+        ("mediating", "", "尚未办结"),
+        ("declined", "", "不予受理"),
     ],
 )
 def test_a_case_files_result_follows_the_outcome_not_the_status(status, outcome, zh):
-    """The cover's 调解结果: a breached agreement reads as an agreement not performed, and a
-    closed case keeps its outcome."""
+    """The cover's 调解结果: a breached agreement reads as an agreement not performed, a
+    closed case keeps its outcome, and a case still open has no result yet (its status is
+    not one)."""
     from mediation.cases.workflow import mediation_result
 
     token = i18n.set_locale("zh_CN")

@@ -8,14 +8,16 @@ party's name only once it is printed on an agreement.
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 
-from mediation import crypto
-from mediation.cases import services, sessions
+from mediation import crypto, i18n
+from mediation.cases import agreements, services, sessions
 from mediation.cases.tables import (
     Agreement,
     AgreementClause,
@@ -26,7 +28,7 @@ from mediation.cases.tables import (
     Party,
 )
 from mediation.clock import county_zone
-from mediation.grid.tables import Mediator
+from mediation.grid.tables import Mediator, Staff
 from mediation.portal import messaging
 from mediation.portal.tables import CaseRating, PartyAccess, PartyMessage
 from tests.cases.conftest import STUDENT_ID, deposit_case, grid_id, user
@@ -169,7 +171,9 @@ async def test_wrong_secrets_lock_the_code_and_the_answer_says_when_to_retry(cli
     assert "王堃" not in response.text
 
 
-async def _case_with_session(new_key) -> tuple[int, int]:
+async def _case_with_session(new_key, presiding: bool = False) -> tuple[int, int]:
+    """A case in mediation by mediator1, with a session in three days (presided by mediator1
+    if ``presiding``)."""
     grid1 = await user("grid1")
     centre1 = await user("centre1")
     mediator1 = await user("mediator1")
@@ -181,7 +185,13 @@ async def _case_with_session(new_key) -> tuple[int, int]:
     await services.transition_case(grid1, case_id, "start_mediation", {})
     when = datetime.now(county_zone()).replace(microsecond=0) + timedelta(days=3)
     session_id, _ = await sessions.schedule_session(
-        mediator1, case_id, when, 60, "东湖社区调解室", "in_person", None
+        mediator1,
+        case_id,
+        when,
+        60,
+        "东湖社区调解室",
+        "in_person",
+        mediator["id"] if presiding else None,
     )
     return case_id, session_id
 
@@ -332,6 +342,63 @@ async def test_a_party_objects_to_a_mediator_as_staff_would_record_it(client, ne
     assert event["actor"] is None
 
 
+async def test_an_objection_is_told_at_once_and_the_case_shows_it_needs_a_mediator(client, new_key):
+    """The mediator taken off the case, the grid team (grid1, police1) and the town centre
+    (centre1) are told; the session the mediator was to preside stays booked (the parties
+    were texted about it) but is marked on the case page, which asks for a new mediator."""
+    case_id, session_id = await _case_with_session(new_key, presiding=True)
+    number = (await Case.select(Case.number).where(Case.id == case_id).first())["number"]
+    code, secret = await _pair(case_id, "李二房东")
+    assignment = (
+        await CaseMediator.select(CaseMediator.id)
+        .where(CaseMediator.case == case_id, CaseMediator.active.eq(True))
+        .first()
+    )
+    response = await post_form(
+        client,
+        "/my-case/act",
+        {
+            "code": code,
+            "secret": secret,
+            "action": "object",
+            "mediator": str(assignment["id"]),
+            "reason": "调解员与对方是亲戚",
+        },
+    )
+    assert response.status_code == 303
+
+    staff = {
+        r["username"]: r["id"]
+        for r in await Staff.select(Staff.id, Staff.username).where(
+            Staff.username.is_in(["grid1", "police1", "centre1", "mediator1"])
+        )
+    }
+    told = await Notification.select(
+        Notification.recipient, Notification.case, Notification.message
+    ).where(Notification.kind == "objection", Notification.message.like(f"%{number}%"))
+    by_recipient = {r["recipient"]: r for r in told}
+    for username in ("grid1", "police1", "centre1"):
+        note = by_recipient[staff[username]]
+        assert note["case"] == case_id
+        assert "需要另行指派调解员" in note["message"] and "李二房东" in note["message"]
+        assert "请改派或取消" in note["message"] and "调解员与对方是亲戚" in note["message"]
+    # The mediator may no longer open the case: told without a link to it, and shown it.
+    assert by_recipient[staff["mediator1"]]["case"] is None
+    await login(client, "mediator1")
+    inbox = text_of((await client.get("/notifications")).text)
+    assert f"您不再承办案件{number}" in inbox
+
+    session = await sessions.session_for(await user("centre1"), session_id)
+    assert session.status == "scheduled"  # kept: the parties were told of it
+    await login(client, "centre1")
+    page = text_of((await client.get(f"/cases/{case_id}")).text)
+    assert "本案需要另行指派调解员" in page
+    assert "推荐调解员" in page  # the ranking to choose the new one from
+    assert "主持调解员沈建华已不再承办本案：请改派或取消" in page
+    session_page = text_of((await client.get(f"/cases/{case_id}/sessions/{session_id}")).text)
+    assert "因当事人异议已不再承办本案" in session_page
+
+
 async def _effective_agreement(case_id: int) -> tuple[int, int, int]:
     agreement = Agreement(
         case=case_id,
@@ -401,6 +468,64 @@ async def test_the_partys_agreement_pdf_carries_no_id_number_or_phone(client, ne
     assert response.status_code == 404
 
 
+async def _signed_agreement(case_id: int) -> int:
+    """An agreement issued (numbered, with its verification code and content hash) and signed
+    by everyone today, through the same steps as the mediator's pages."""
+    mediator1 = await user("mediator1")
+    agreement_id = await agreements.create_agreement(mediator1, case_id, "written")
+    await agreements.update_draft(
+        mediator1,
+        agreement_id,
+        "租客提前退租，二房东扣押押金。",
+        "押金是否退还。",
+        "双方各有责任。",
+        "银行转账。",
+        "",
+        3,
+        [agreements.ClauseInput("李二房东", "向王堃退还押金", Decimal("1500"), "", "", None)],
+    )
+    await agreements.issue_agreement(mediator1, agreement_id)
+    today = services.today()
+    for name, role in (
+        ("王堃", "party"),
+        ("李二房东", "party"),
+        ("沈建华", "mediator"),
+        ("", "seal"),
+    ):
+        await agreements.record_signature(mediator1, agreement_id, name, role, today)
+    return agreement_id
+
+
+async def test_the_partys_agreement_pdf_carries_the_verification_that_verifies(client, new_key):
+    """The copy a party keeps and shows (to a court, an employer, the obligor) can be checked
+    like the committee's: the same code, the /verify address, the same content hash."""
+    case_id, _session = await _case_with_session(new_key)
+    agreement_id = await _signed_agreement(case_id)
+    stored = await agreements.agreement_for(await user("mediator1"), agreement_id)
+    assert stored.status == "effective" and stored.verification_code
+    code, secret = await _pair(case_id, "王堃")
+    response = await post_form(
+        client, "/my-case/agreement", {"code": code, "secret": secret, "agreement": agreement_id}
+    )
+    assert response.status_code == 200
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=response.content, capture_output=True, check=True
+    ).stdout.decode()
+    compact = "".join(text.split())
+    assert f"核验码：{stored.verification_code}" in compact
+    assert stored.content_hash in compact
+    assert "本件为当事人留存的协议副本" in compact
+    assert f"本协议自{stored.effective_on.year}年{stored.effective_on.month}月" in compact
+    for personal in (STUDENT_ID, "13812345678", "13900001111"):
+        assert personal not in compact
+    address = re.search(r"访问(\S+?/verify/" + stored.verification_code + ")", compact)
+    assert address, "the copy names the verification address"
+    verified = await client.get(urlsplit(address.group(1)).path)
+    assert verified.status_code == 200
+    page = text_of(verified.text)
+    assert stored.number in page and stored.content_hash in page and "已生效" in page
+
+
 async def test_a_party_rates_a_closed_case_once(client, new_key):
     case_id = await _register(new_key)
     code, secret = await _pair(case_id, "王堃")
@@ -431,6 +556,44 @@ async def test_acceptance_sends_each_party_a_text_that_staff_can_read(client, ne
     await login(client, "grid1")
     page = text_of((await client.get(f"/cases/{case_id}/parties")).text)
     assert code in page and "已受理" in page
+
+
+async def test_texts_to_parties_are_chinese_whatever_the_operators_language(new_key):
+    """A mediator who works in English still texts Chinese citizens in Chinese, and writes the
+    session's date the Chinese way (12月3日), never the ambiguous American 12/3."""
+    token = i18n.set_locale("en")
+    try:
+        case_id, _session_id = await _case_with_session(new_key)
+    finally:
+        i18n.reset_locale(token)
+    rows = await PartyMessage.select(PartyMessage.event, PartyMessage.text).where(
+        PartyMessage.case == case_id
+    )
+    texts = {(r["event"], r["text"]) for r in rows}
+    assert {event for event, _text in texts} == {"accepted", "session_scheduled"}
+    for event, text in texts:
+        assert "case" not in text and "/" not in text, text
+        if event == "accepted":
+            assert "已受理" in text
+        else:
+            assert re.search(r"定于\d{1,2}月\d{1,2}日 \d{2}:\d{2}在东湖社区调解室举行", text), text
+
+
+async def test_a_slip_printed_from_the_english_ui_is_all_chinese(client, new_key):
+    case_id = await _register(new_key)
+    party_id = (
+        await Party.select(Party.id).where(Party.case == case_id, Party.name == "王堃").first()
+    )["id"]
+    await login(client, "grid1")
+    await post_form(client, "/locale", {"locale": "en", "next": f"/cases/{case_id}"})
+    for paper in ("slip", "a4"):
+        response = await client.get(f"/cases/{case_id}/parties/{party_id}/slip.pdf?paper={paper}")
+        assert response.status_code == 200
+        text = subprocess.run(
+            ["pdftotext", "-", "-"], input=response.content, capture_output=True, check=True
+        ).stdout.decode()
+        assert "房屋宅基地" in text
+        assert "Housing" not in text and "homestead" not in text
 
 
 class RecordingGateway:

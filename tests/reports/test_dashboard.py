@@ -7,7 +7,7 @@ from html import unescape
 
 import pytest
 
-from tests.helpers import login, text_of
+from tests.helpers import login, post_form, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -88,6 +88,25 @@ async def test_the_statutory_report_downloads_as_a_workbook_for_a_town(client):
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet["A2"].value == "填报单位：当湖街道人民调解委员会"
     assert sheet["A5"].value == "纠纷类型"
+
+
+async def test_the_statutory_workbook_is_chinese_whatever_the_ui_language(client):
+    """A form for the judicial bureau, like its PDF: never in the operator's language."""
+    import io
+
+    from openpyxl import load_workbook
+
+    await login(client, "centre1")
+    await post_form(client, "/locale", {"locale": "en", "next": "/reports/statutory"})
+    assert "Reporting body" in (await client.get("/reports/statutory?kind=year&year=2026")).text
+    response = await client.get("/reports/statutory.xlsx?kind=year&year=2026&region=330482001")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet["A1"].value == "人民调解工作统计表"
+    assert sheet["A2"].value == "填报单位：当湖街道人民调解委员会"
+    assert sheet["A5"].value == "纠纷类型"
+    cells = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert not any("Judicial" in c or "Total" in c or "Reporting" in c for c in cells)
 
 
 async def test_the_statutory_report_prints_with_heading_period_preparer_and_date(client):
