@@ -300,9 +300,14 @@ async def _region_move_refused(pk: int, values: dict, parent: dict | None) -> st
     return "code" if values["code"] != current["code"] else "parent"
 
 
-async def _check_rules(slug: str, values: dict, pk: int | None) -> dict[str, str]:
-    """Cross-field rules: uniqueness, the shape of the region tree, team-role consistency."""
+async def _check_rules(
+    slug: str, values: dict, pk: int | None, actor_id: int | None = None
+) -> dict[str, str]:
+    """Cross-field rules: uniqueness, the shape of the region tree, team-role consistency, an
+    administrator left to sign in."""
     errors: dict[str, str] = {}
+    if slug == "staff":
+        errors.update(await services.staff_change_refusals(pk, values, actor_id))
     entity = ENTITIES[slug]
     unique = UNIQUE_FIELDS[slug]
     if values.get(unique) not in (None, ""):
@@ -584,11 +589,13 @@ async def _submit(
     result = await parse_form(entity.fields, data, creating=pk is None)
     if entity.slug == "staff" and pk is None and not result.values.get("password"):
         result.errors.setdefault("password", _("This field is required."))
-    for key, message in (await _check_rules(entity.slug, result.values, pk)).items():
+    actor = current_user(request)
+    rules = await _check_rules(entity.slug, result.values, pk, actor.id)
+    for key, message in rules.items():
         result.errors.setdefault(key, message)
     if result.errors:
         return await _form_page(entity, pk, result.raw, result.errors, status_code=422)
-    new_pk = await save_entity(entity.slug, result.values, pk, current_user(request))
+    new_pk = await save_entity(entity.slug, result.values, pk, actor)
     return see_other(f"/admin/{entity.slug}/{new_pk}?saved=1")
 
 

@@ -223,3 +223,95 @@ async def test_a_region_holding_cases_keeps_its_code_and_parent(client):
         "/330482001099/"
     )
     await Region.delete().where(Region.id == empty["id"])
+
+
+# ---------------------------------------------------------------- an administrator remains
+
+
+async def staff_form(username: str, **changes) -> tuple[int, dict]:
+    """The staff form of an account as it stands, with ``changes``: (its id, the form)."""
+    row = await Staff.select().where(Staff.username == username).first()
+    form = {
+        "username": row["username"],
+        "display_name": row["display_name"],
+        "roles": list(row["roles"]),
+        "region": str(row["region"] or ""),
+        "department": str(row["department"] or ""),
+        "phone": row["phone"],
+        "active": "1" if row["active"] else "",
+        "password": "",
+    }
+    form.update(changes)
+    return row["id"], form
+
+
+async def test_an_administrator_cannot_disable_their_own_account(client):
+    await login(client, "admin")
+    pk, form = await staff_form("admin", active="", display_name="管理员改名")
+    response = await post_form(client, f"/admin/staff/{pk}", form)
+    assert response.status_code == 422
+    assert "不能停用自己的账号" in text_of(response.text)
+    assert 'id="active-error"' in response.text
+    # What was typed is kept, the box stays unticked as it was sent.
+    assert 'value="管理员改名"' in response.text
+    assert 'id="f-active" name="active" value="1" aria-invalid="true"' in response.text
+    assert (await Staff.select(Staff.active).where(Staff.id == pk).first())["active"] is True
+    # Still signed in as an administrator.
+    assert (await client.get("/admin/")).status_code == 200
+
+
+async def test_an_administrator_cannot_take_their_own_admin_role_away(client):
+    await login(client, "admin")
+    pk, form = await staff_form("admin", roles=["centre_staff"])
+    response = await post_form(client, f"/admin/staff/{pk}", form)
+    assert response.status_code == 422
+    assert "不能取消自己的系统管理员角色" in text_of(response.text)
+    assert 'id="roles-error"' in response.text
+    roles = (await Staff.select(Staff.roles).where(Staff.id == pk).first())["roles"]
+    assert "admin" in roles
+
+
+async def test_the_last_active_administrator_stays_one(client):
+    from mediation import i18n
+    from mediation.grid.services import staff_change_refusals
+
+    i18n.set_locale("zh_CN")
+    admins = [
+        r
+        for r in await Staff.select(Staff.id, Staff.roles).where(Staff.active.eq(True))
+        if "admin" in r["roles"]
+    ]
+    assert len(admins) == 1
+    pk = admins[0]["id"]
+    # Someone else (say an administrator disabled a moment ago, still on the page) tries.
+    refused = await staff_change_refusals(pk, {"active": False, "roles": ["admin"]}, None)
+    assert refused == {"active": "至少需要保留一名启用的系统管理员。"}
+    refused = await staff_change_refusals(pk, {"active": True, "roles": ["police"]}, None)
+    assert refused == {"roles": "至少需要保留一名启用的系统管理员。"}
+    # With a second active administrator, the first may be changed by the second.
+    await login(client, "admin")
+    community = await region_id("330482001003")
+    created = await post_form(
+        client,
+        "/admin/staff/new",
+        {
+            "username": "admin2",
+            "display_name": "第二管理员",
+            "roles": ["admin"],
+            "region": str(community),
+            "active": "1",
+            "password": "a-long-password",
+        },
+    )
+    assert created.status_code == 303
+    assert await staff_change_refusals(pk, {"active": False, "roles": ["admin"]}, None) == {}
+    second = (await Staff.select(Staff.id).where(Staff.username == "admin2").first())["id"]
+    pk, form = await staff_form("admin", active="")
+    client.cookies.clear()
+    await login(client, "admin2", "a-long-password")
+    assert (await post_form(client, f"/admin/staff/{pk}", form)).status_code == 303
+    # Now admin2 is the only one left, and cannot be disabled even by themselves.
+    _pk, own = await staff_form("admin2", active="")
+    response = await post_form(client, f"/admin/staff/{second}", own)
+    assert response.status_code == 422
+    assert "不能停用自己的账号" in text_of(response.text)
