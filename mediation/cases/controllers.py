@@ -482,7 +482,11 @@ class DeadlinePolicyController(Controller):
     @get("/")
     async def policy_page(self) -> Template:
         body = await services.current_policy_json()
-        return Template("cases/deadlines.html", context={"body": body, "errors": {}})
+        problem = await services.stored_policy_problem()
+        return Template(
+            "cases/deadlines.html",
+            context={"body": body, "errors": {"body": problem} if problem else {}},
+        )
 
     @post("/")
     async def save(

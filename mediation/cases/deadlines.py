@@ -31,6 +31,9 @@ UNITS = ("calendar", "working")
 # What a clock counts from: the registration, the acceptance, or the start of mediation.
 STARTS = ("registered", "accepted", "mediation_started")
 COLOURS = ("red", "yellow", "green")
+# The largest number the policy may hold (days, or times an extension is allowed): ten years
+# is far beyond any rule, and a number beyond the calendar's last day would break every clock.
+MAX_DAYS = 3650
 
 CLOCK_LABELS = {
     "accept": lazy_gettext("Acceptance deadline"),
@@ -104,7 +107,9 @@ class Policy:
 class Clock:
     name: str
     label: str
-    due: date
+    # None when the due date cannot be counted (it would lie beyond the calendar's last day):
+    # pages show it as unknown instead of failing.
+    due: date | None
     unit: Unit
     days: int
     starts_on: date
@@ -116,9 +121,12 @@ class Clock:
 
 @dataclass(frozen=True)
 class ClockState:
-    """Where a clock stands; days here are calendar days, as people read "3 days overdue"."""
+    """Where a clock stands; days here are calendar days, as people read "3 days overdue".
 
-    due: date
+    A clock whose due date is unknown (``due`` None) is never overdue and has no days left.
+    """
+
+    due: date | None
     overdue_days: int
     is_overdue: bool
     remaining_days: int
@@ -150,6 +158,10 @@ def add_days(start: date, n: int, unit: Unit, calendar: HolidayCalendar | None =
         return start + timedelta(days=n)
     if unit != "working":
         raise ValueError(f"unknown unit {unit!r}")
+    # n working days are at least n calendar days: beyond the first or last day a date can
+    # hold that fails at once instead of after counting millions of days.
+    if n > (date.max - start).days or -n > (start - date.min).days:
+        raise OverflowError("date value out of range")
     return (calendar or workdays.current()).add_working_days(start, n)
 
 
@@ -271,8 +283,8 @@ def _object(
 def _positive_int(value: Any, where: str, allow_zero: bool = False) -> int:
     # bool is an int in Python; "days": true is a typo, not 1.
     lowest = 0 if allow_zero else 1
-    if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
-        raise _SchemaError(f"{where} must be a whole number of at least {lowest}")
+    if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= MAX_DAYS:
+        raise _SchemaError(f"{where} must be a whole number from {lowest} to {MAX_DAYS}")
     return value
 
 
@@ -430,7 +442,10 @@ def compute_clocks(
         ]
         if not timed:
             continue
-        due, rule, starts_on = min(timed, key=lambda entry: entry[0])
+        # A due date beyond the calendar (None) is later than any other.
+        due, rule, starts_on = min(
+            timed, key=lambda entry: (entry[0] is None, entry[0] or date.min)
+        )
         clocks.append(
             Clock(
                 name=name,
@@ -440,7 +455,7 @@ def compute_clocks(
                 days=rule.days,
                 starts_on=starts_on,
                 escalates_when_overdue=name in escalating,
-                estimated_years=calendar.missing_years(starts_on, due),
+                estimated_years=calendar.missing_years(starts_on, due) if due else (),
             )
         )
     return clocks
@@ -452,13 +467,17 @@ def _due(
     start: date,
     extension_days: int,
     calendar: HolidayCalendar,
-) -> date:
-    due = add_days(start, rule.days, rule.unit, calendar)
-    if extension_days:
-        due = add_days(due, extension_days, policy.extension.unit, calendar)
-    last_unit = policy.extension.unit if extension_days else rule.unit
-    if last_unit == "calendar" and policy.calendar_due_rolls_to_working_day:
-        due = next_working_day(due, calendar)
+) -> date | None:
+    """The due date, or None when it would lie beyond the last day a date can hold."""
+    try:
+        due = add_days(start, rule.days, rule.unit, calendar)
+        if extension_days:
+            due = add_days(due, extension_days, policy.extension.unit, calendar)
+        last_unit = policy.extension.unit if extension_days else rule.unit
+        if last_unit == "calendar" and policy.calendar_due_rolls_to_working_day:
+            due = next_working_day(due, calendar)
+    except OverflowError:
+        return None
     return due
 
 
@@ -467,6 +486,14 @@ def clock_state(clock: Clock, today: date, done_on: date | None = None) -> Clock
 
     A finished clock (``done_on``) is judged on the day it was done, not on today.
     """
+    if clock.due is None:
+        return ClockState(
+            due=None,
+            overdue_days=0,
+            is_overdue=False,
+            remaining_days=0,
+            done=done_on is not None,
+        )
     until = done_on or today
     late = (until - clock.due).days
     return ClockState(

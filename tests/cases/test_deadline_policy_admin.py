@@ -8,7 +8,7 @@ import pytest
 
 from mediation.cases import services
 from mediation.cases.deadlines import DEFAULT_POLICY_PATH
-from tests.helpers import login, post_form
+from tests.helpers import login, post_form, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -49,3 +49,80 @@ async def test_a_valid_policy_is_saved_and_used(client):
     assert response.status_code == 303
     policy = await services.current_policy()
     assert set(policy.clocks) == set(body["clocks"])
+
+
+def default_body() -> dict:
+    return json.loads(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
+
+
+async def test_absurd_day_counts_are_refused_naming_the_bound(client):
+    await login(client, "admin")
+    body = default_body()
+    body["clocks"]["handle"]["days"] = 99999999
+    text = json.dumps(body, ensure_ascii=False)
+    response = await post_form(client, "/admin/deadlines", {"body": text})
+    assert response.status_code == 422
+    page = text_of(response.text)
+    assert "clocks.handle.days" in page and "3650" in page
+    assert "99999999" in response.text  # what was typed is kept
+    policy = await services.current_policy()
+    assert policy.clocks["handle"].days == 7
+
+
+async def a_case_id() -> int:
+    from mediation.cases.tables import Case
+
+    row = await Case.select(Case.id).where(Case.status == "mediating").first()
+    return row["id"]
+
+
+async def test_a_stored_policy_beyond_the_bound_never_takes_a_case_page_down(client):
+    """A policy saved before days were bounded: passed over with the reason on the admin page."""
+    from mediation.cases import policy_store
+    from mediation.cases.tables import DeadlinePolicy
+
+    body = default_body()
+    body["clocks"]["handle"]["days"] = 99999999
+    stored = DeadlinePolicy(body=body)
+    await stored.save()
+    policy_store.forget_shown_policy()
+    try:
+        policy = await services.current_policy()
+        assert policy.clocks["handle"].days == 7
+        await login(client, "centre2")
+        page = await client.get(f"/cases/{await a_case_id()}")
+        assert page.status_code == 200
+        client.cookies.clear()
+        await login(client, "admin")
+        admin_page = await client.get("/admin/deadlines")
+        assert admin_page.status_code == 200
+        assert "clocks.handle.days" in text_of(admin_page.text)
+        assert 'id="body-error"' in admin_page.text
+    finally:
+        await DeadlinePolicy.delete().where(DeadlinePolicy.id == stored.id)
+        policy_store.forget_shown_policy()
+
+
+async def test_a_clock_that_cannot_be_counted_shows_as_unknown(client, monkeypatch):
+    import dataclasses
+    import time
+
+    from mediation.cases import policy_store
+    from mediation.cases.deadlines import default_policy
+
+    policy = default_policy()
+    huge = dataclasses.replace(
+        policy,
+        clocks={
+            name: dataclasses.replace(rule, days=99999999) for name, rule in policy.clocks.items()
+        },
+    )
+    monkeypatch.setattr(policy_store, "_shown", huge)
+    monkeypatch.setattr(policy_store, "_loaded_at", time.monotonic())
+    await login(client, "centre2")
+    page = await client.get(f"/cases/{await a_case_id()}")
+    assert page.status_code == 200
+    assert "期限未知" in text_of(page.text)
+    api = await client.get(f"/api/cases/{await a_case_id()}")
+    assert api.status_code == 200
+    assert {c["due"] for c in api.json()["clocks"]} == {None}

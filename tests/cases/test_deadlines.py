@@ -466,3 +466,60 @@ def test_a_bad_policy_is_refused_with_the_place_of_the_mistake(tmp_path, change,
 def test_a_policy_that_is_not_an_object_is_refused():
     with pytest.raises(PolicyError, match="must be an object"):
         parse_policy([1, 2, 3])
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda d: d["clocks"]["accept"].update(days=3651), "clocks.accept.days"),
+        (lambda d: d["clocks"]["accept"].update(days=99999999), "clocks.accept.days"),
+        (lambda d: d["extension"].update(max_days=3651), "extension.max_days"),
+        (lambda d: d["extension"].update(max_times=10**9), "extension.max_times"),
+        (
+            lambda d: d.update(categories={"labour": {"clocks": {"accept": {"days": 10**8}}}}),
+            "categories.labour.clocks.accept.days",
+        ),
+        (
+            lambda d: d.update(colours={"red": {"clocks": {"accept": {"days": 4000}}}}),
+            "colours.red.clocks.accept.days",
+        ),
+    ],
+)
+def test_every_number_of_the_policy_is_at_most_ten_years(change, where):
+    with pytest.raises(PolicyError, match="3650") as caught:
+        parse_policy(mutate(change))
+    assert where in str(caught.value)
+
+
+def test_ten_years_is_still_accepted():
+    data = mutate(lambda d: d["clocks"]["accept"].update(days=3650, unit="working"))
+    data["extension"].update(max_days=3650, max_times=3650)
+    policy = parse_policy(data)
+    clocks = compute_clocks(policy, FRI_BEFORE_FESTIVAL, "neighbour", "green", "grid")
+    assert clocks[0].due is not None and clocks[0].due.year > 2035
+
+
+@pytest.mark.parametrize("unit", ["calendar", "working"])
+def test_a_clock_beyond_the_last_date_is_unknown_not_an_error(policy, unit):
+    # A policy built in code, past the parser's bound (as a policy stored before it was).
+    huge = dataclasses.replace(
+        policy,
+        clocks={
+            **policy.clocks,
+            "handle": dataclasses.replace(policy.clocks["handle"], days=99999999, unit=unit),
+        },
+    )
+    clocks = clocks_by_name(compute_clocks(huge, FRI_BEFORE_FESTIVAL, "neighbour", "green", "grid"))
+    assert clocks["handle"].due is None
+    assert clocks["handle"].estimated_years == ()
+    assert clocks["accept"].due == date(2026, 2, 24)
+    state = clock_state(clocks["handle"], date(2026, 3, 1))
+    assert (state.due, state.is_overdue, state.overdue_days, state.remaining_days) == (
+        None,
+        False,
+        0,
+        0,
+    )
+    # A red case's tighter rule still gives a date.
+    red = clocks_by_name(compute_clocks(huge, FRI_BEFORE_FESTIVAL, "neighbour", "red", "grid"))
+    assert red["handle"].due is not None
