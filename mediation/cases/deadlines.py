@@ -185,10 +185,17 @@ def default_policy() -> Policy:
     return load_policy()
 
 
-def parse_policy(data: Any, source: str = "deadline policy") -> Policy:
-    """Build a ``Policy`` from decoded JSON, refusing anything the schema does not allow."""
+def parse_policy(
+    data: Any, source: str = "deadline policy", *, category_codes: Collection[str] | None = None
+) -> Policy:
+    """Build a ``Policy`` from decoded JSON, refusing anything the schema does not allow.
+
+    With ``category_codes`` (the dispute categories there are), a category the policy names
+    must be one of them: a misspelt code would silently drop its rule (a saved policy is
+    checked so; one already stored is read without, so retiring a category breaks nothing).
+    """
     try:
-        return _parse_policy(data)
+        return _parse_policy(data, category_codes)
     except _SchemaError as exc:
         raise PolicyError(f"{source}: {exc}") from None
 
@@ -210,7 +217,7 @@ _TOP_KEYS = {
 }
 
 
-def _parse_policy(data: Any) -> Policy:
+def _parse_policy(data: Any, category_codes: Collection[str] | None = None) -> Policy:
     _object(data, "the policy", required={"version", "clocks", "extension"}, allowed=_TOP_KEYS)
     if data["version"] != 1:
         raise _SchemaError("version must be 1")
@@ -248,6 +255,13 @@ def _parse_policy(data: Any) -> Policy:
         if key not in COLOURS:
             raise _SchemaError(f"colours.{key} is not a risk colour ({', '.join(COLOURS)})")
     categories = _overrides(data.get("categories", {}), "categories", known)
+    if category_codes is not None:
+        unknown = sorted(set(categories) - set(category_codes))
+        if unknown:
+            raise _SchemaError(
+                f"categories: unknown dispute category codes: {', '.join(unknown)} "
+                "(the codes are listed under Dispute categories)"
+            )
 
     return Policy(
         clocks=rules,

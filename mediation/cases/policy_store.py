@@ -110,8 +110,11 @@ async def save_policy_text(user: CurrentUser, text: str) -> None:
             ),
             "body",
         ) from exc
+    from mediation.grid.tables import DisputeCategory
+
+    codes = {r["code"] for r in await DisputeCategory.select(DisputeCategory.code)}
     try:
-        deadlines.parse_policy(body, "deadline policy")
+        deadlines.parse_policy(body, "deadline policy", category_codes=codes)
     except deadlines.PolicyError as exc:
         raise CaseError(_("The policy is not valid: %(detail)s", detail=str(exc)), "body") from exc
     await DeadlinePolicy(body=body, updated_by=user.id).save()

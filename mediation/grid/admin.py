@@ -374,6 +374,12 @@ async def delete_category(pk: int, actor) -> str:
         )
     if await in_use(row["code"]):
         return _("Cases are filed under this category: untick Active to retire it instead.")
+    from mediation.cases.policy_store import current_policy
+
+    if row["code"] in (await current_policy()).categories:
+        return _(
+            "The deadline policy has a rule for this category: take it out of the policy first."
+        )
     await DisputeCategory.delete().where(DisputeCategory.id == pk)
     await services.record_audit(actor, "delete", "categories", pk, row, {})
     await refresh_categories(force=True)

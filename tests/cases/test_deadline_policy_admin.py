@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -126,3 +127,44 @@ async def test_a_clock_that_cannot_be_counted_shows_as_unknown(client, monkeypat
     api = await client.get(f"/api/cases/{await a_case_id()}")
     assert api.status_code == 200
     assert {c["due"] for c in api.json()["clocks"]} == {None}
+
+
+async def test_a_misspelt_category_is_refused_naming_it(client):
+    await login(client, "admin")
+    body = default_body()
+    body["categories"]["labor"] = body["categories"].pop("labour")
+    response = await post_form(client, "/admin/deadlines", {"body": json.dumps(body)})
+    assert response.status_code == 422
+    error = re.search(r'id="body-error">(.*?)</p>', response.text).group(1)
+    assert "labor" in error and "medical" not in error
+    assert "&#34;labor&#34;" in response.text or '"labor"' in response.text  # kept as typed
+    policy = await services.current_policy()
+    assert "labour" in policy.categories and "labor" not in policy.categories
+
+
+async def test_a_category_added_by_the_administrator_may_have_its_own_rule(client):
+    from mediation.cases.category_store import refresh_categories
+    from mediation.grid.tables import DisputeCategory
+
+    await DisputeCategory(code="education", name_zh="教育纠纷", name_en="Education").save()
+    await refresh_categories(force=True)
+    try:
+        await login(client, "admin")
+        body = default_body()
+        body["categories"]["education"] = {"clocks": {"mediation": {"days": 20}}}
+        response = await post_form(client, "/admin/deadlines", {"body": json.dumps(body)})
+        assert response.status_code == 303
+        assert "education" in (await services.current_policy()).categories
+        # While the policy has a rule for it, the category is not deleted from under it.
+        pk = (
+            await DisputeCategory.select(DisputeCategory.id)
+            .where(DisputeCategory.code == "education")
+            .first()
+        )["id"]
+        refused = await post_form(client, f"/admin/categories/{pk}/delete", {})
+        assert refused.status_code == 409
+        assert "办理时限规则中有此类别的规则" in text_of(refused.text)
+        assert await DisputeCategory.exists().where(DisputeCategory.code == "education")
+    finally:
+        await DisputeCategory.delete().where(DisputeCategory.code == "education")
+        await refresh_categories(force=True)

@@ -12,6 +12,7 @@ import pytest
 from mediation import i18n
 from mediation.cases.categories import STANDARD_CODES
 from mediation.cases.deadlines import (
+    DEFAULT_POLICY_PATH,
     Clock,
     ClockPatch,
     DeadlineError,
@@ -523,3 +524,23 @@ def test_a_clock_beyond_the_last_date_is_unknown_not_an_error(policy, unit):
     # A red case's tighter rule still gives a date.
     red = clocks_by_name(compute_clocks(huge, FRI_BEFORE_FESTIVAL, "neighbour", "red", "grid"))
     assert red["handle"].due is not None
+
+
+def test_a_category_the_list_does_not_hold_is_refused_by_name():
+    data = mutate(
+        lambda d: d.update(
+            categories={
+                "labor": {"clocks": {"accept": {"days": 15}}},
+                "medical": {"clocks": {"accept": {"days": 30}}},
+                "neighbour_x": {},
+            }
+        )
+    )
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(data, category_codes=STANDARD_CODES)
+    assert "labor" in str(caught.value) and "neighbour_x" in str(caught.value)
+    assert "medical" not in str(caught.value)
+    # Read without the list (a policy already stored), the same policy loads.
+    assert set(parse_policy(data).categories) == {"labor", "medical", "neighbour_x"}
+    # The packaged policy names only standard categories.
+    parse_policy(json.loads(DEFAULT_POLICY_PATH.read_text()), category_codes=STANDARD_CODES)
