@@ -22,7 +22,7 @@ from mediation.cases import workdays
 from mediation.cases.workdays import HolidayCalendar
 from mediation.cases.workflow import CaseLevel
 from mediation.i18n import gettext as _
-from mediation.i18n import lazy_gettext
+from mediation.i18n import lazy_gettext, ngettext
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("deadline_policy.json")
 
@@ -43,7 +43,15 @@ CLOCK_LABELS = {
 
 
 class PolicyError(ValueError):
-    """The deadline policy file is unreadable or breaks the schema (an operator's error)."""
+    """The deadline policy file is unreadable or breaks the schema (an operator's error).
+
+    ``detail`` says what is wrong and where (the path to the entry, as the JSON spells it),
+    translated for the administrator; the message also names the source (a file, a row).
+    """
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail or message
 
 
 class DeadlineError(Exception):
@@ -197,11 +205,23 @@ def parse_policy(
     try:
         return _parse_policy(data, category_codes)
     except _SchemaError as exc:
-        raise PolicyError(f"{source}: {exc}") from None
+        raise PolicyError(f"{source}: {exc}", str(exc)) from None
 
 
 class _SchemaError(Exception):
-    pass
+    """What breaks the schema, translated, with the path to the faulty entry."""
+
+
+def _shown(value: Any) -> str:
+    """A value as the JSON spells it ("labor", 3, true)."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _listed(items: Collection[str]) -> str:
+    return ", ".join(items)
 
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -218,12 +238,12 @@ _TOP_KEYS = {
 
 
 def _parse_policy(data: Any, category_codes: Collection[str] | None = None) -> Policy:
-    _object(data, "the policy", required={"version", "clocks", "extension"}, allowed=_TOP_KEYS)
+    _object(data, _("The policy"), required={"version", "clocks", "extension"}, allowed=_TOP_KEYS)
     if data["version"] != 1:
-        raise _SchemaError("version must be 1")
+        raise _SchemaError(_("%(where)s must be 1", where="version"))
     clocks = _object(data["clocks"], "clocks")
     if not clocks:
-        raise _SchemaError("clocks must define at least one clock")
+        raise _SchemaError(_("%(where)s must define at least one clock", where="clocks"))
     rules = {name: _clock_rule(name, value) for name, value in clocks.items()}
     known = set(rules)
 
@@ -234,7 +254,7 @@ def _parse_policy(data: Any, category_codes: Collection[str] | None = None) -> P
         allowed={"clock", "max_days", "unit", "max_times"},
     )
     if extension["clock"] not in known:
-        raise _SchemaError(f"extension.clock {extension['clock']!r} is not a defined clock")
+        raise _not_a_clock("extension.clock", extension["clock"], known)
     extension_rule = ExtensionRule(
         clock=extension["clock"],
         max_days=_positive_int(extension["max_days"], "extension.max_days", allow_zero=True),
@@ -244,23 +264,46 @@ def _parse_policy(data: Any, category_codes: Collection[str] | None = None) -> P
 
     rolls = data.get("calendar_due_rolls_to_working_day", True)
     if not isinstance(rolls, bool):
-        raise _SchemaError("calendar_due_rolls_to_working_day must be true or false")
+        raise _SchemaError(
+            _("%(where)s must be true or false", where="calendar_due_rolls_to_working_day")
+        )
 
     levels = _overrides(data.get("levels", {}), "levels", known)
     for key in levels:
         if key not in set(CaseLevel):
-            raise _SchemaError(f"levels.{key} is not a case level ({', '.join(CaseLevel)})")
+            where = "levels." + key
+            raise _SchemaError(
+                _(
+                    "%(where)s is not a case level (%(choices)s)",
+                    where=where,
+                    choices=_listed([level.value for level in CaseLevel]),
+                )
+            )
     colours = _overrides(data.get("colours", {}), "colours", known)
     for key in colours:
         if key not in COLOURS:
-            raise _SchemaError(f"colours.{key} is not a risk colour ({', '.join(COLOURS)})")
+            where = "colours." + key
+            raise _SchemaError(
+                _(
+                    "%(where)s is not a risk colour (%(choices)s)",
+                    where=where,
+                    choices=_listed(COLOURS),
+                )
+            )
     categories = _overrides(data.get("categories", {}), "categories", known)
     if category_codes is not None:
         unknown = sorted(set(categories) - set(category_codes))
         if unknown:
             raise _SchemaError(
-                f"categories: unknown dispute category codes: {', '.join(unknown)} "
-                "(the codes are listed under Dispute categories)"
+                ngettext(
+                    "%(where)s: %(codes)s is not the code of a dispute category (the codes are "
+                    "listed under Dispute categories)",
+                    "%(where)s: %(codes)s are not codes of dispute categories (the codes are "
+                    "listed under Dispute categories)",
+                    len(unknown),
+                    where="categories",
+                    codes=_listed(unknown),
+                )
             )
 
     return Policy(
@@ -283,14 +326,23 @@ def _object(
     allowed: Collection[str] | None = None,
 ) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise _SchemaError(f"{where} must be an object")
+        raise _SchemaError(_("%(where)s must be an object ({…})", where=where))
     missing = set(required) - set(value)
     if missing:
-        raise _SchemaError(f"{where} lacks {', '.join(sorted(missing))}")
+        raise _SchemaError(
+            _("%(where)s lacks %(keys)s", where=where, keys=_listed(sorted(missing)))
+        )
     if allowed is not None:
         extra = set(value) - set(allowed)
         if extra:
-            raise _SchemaError(f"{where} has unknown keys: {', '.join(sorted(extra))}")
+            raise _SchemaError(
+                _(
+                    "%(where)s has unknown keys: %(keys)s (allowed: %(allowed)s)",
+                    where=where,
+                    keys=_listed(sorted(extra)),
+                    allowed=_listed(sorted(allowed)),
+                )
+            )
     return value
 
 
@@ -298,26 +350,63 @@ def _positive_int(value: Any, where: str, allow_zero: bool = False) -> int:
     # bool is an int in Python; "days": true is a typo, not 1.
     lowest = 0 if allow_zero else 1
     if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= MAX_DAYS:
-        raise _SchemaError(f"{where} must be a whole number from {lowest} to {MAX_DAYS}")
+        raise _SchemaError(
+            _(
+                "%(where)s must be a whole number from %(low)s to %(high)s, not %(value)s",
+                where=where,
+                low=lowest,
+                high=MAX_DAYS,
+                value=_shown(value),
+            )
+        )
     return value
 
 
 def _unit(value: Any, where: str) -> Unit:
     if value not in UNITS:
-        raise _SchemaError(f"{where} must be one of {', '.join(UNITS)}")
+        raise _not_one_of(where, value, UNITS)
     return value
 
 
 def _start(value: Any, where: str) -> str:
     if value not in STARTS:
-        raise _SchemaError(f"{where} must be one of {', '.join(STARTS)}")
+        raise _not_one_of(where, value, STARTS)
     return value
 
 
 def _identifier(value: Any, where: str) -> str:
     if not isinstance(value, str) or not _IDENTIFIER.match(value):
-        raise _SchemaError(f"{where}: {value!r} is not a lower-case identifier")
+        raise _SchemaError(
+            _(
+                "%(where)s: %(value)s is not a lower-case name (letters a-z, digits and _, "
+                "starting with a letter)",
+                where=where,
+                value=_shown(value),
+            )
+        )
     return value
+
+
+def _not_one_of(where: str, value: Any, choices: Collection[str]) -> _SchemaError:
+    return _SchemaError(
+        _(
+            "%(where)s must be one of %(choices)s, not %(value)s",
+            where=where,
+            choices=_listed(choices),
+            value=_shown(value),
+        )
+    )
+
+
+def _not_a_clock(where: str, name: Any, known: Collection[str]) -> _SchemaError:
+    return _SchemaError(
+        _(
+            "%(where)s: %(value)s is not a defined clock (%(choices)s)",
+            where=where,
+            value=_shown(name),
+            choices=_listed(known),
+        )
+    )
 
 
 def _clock_rule(name: str, value: Any) -> ClockRule:
@@ -332,10 +421,10 @@ def _clock_rule(name: str, value: Any) -> ClockRule:
 
 def _clock_names(value: Any, where: str, known: set[str]) -> tuple[str, ...]:
     if not isinstance(value, list):
-        raise _SchemaError(f"{where} must be a list of clock names")
+        raise _SchemaError(_("%(where)s must be a list of clock names ([…])", where=where))
     for name in value:
         if name not in known:
-            raise _SchemaError(f"{where}: {name!r} is not a defined clock")
+            raise _not_a_clock(where, name, known)
     return tuple(value)
 
 
@@ -348,10 +437,10 @@ def _overrides(value: Any, where: str, known: set[str]) -> dict[str, Override]:
         for name, patch in _object(body.get("clocks", {}), f"{here}.clocks").items():
             at = f"{here}.clocks.{name}"
             if name not in known:
-                raise _SchemaError(f"{at} is not a defined clock")
+                raise _not_a_clock(f"{here}.clocks", name, known)
             _object(patch, at, allowed={"days", "unit", "start"})
             if not patch:
-                raise _SchemaError(f"{at} changes nothing")
+                raise _SchemaError(_("%(where)s changes nothing", where=at))
             patches[name] = ClockPatch(
                 days=_positive_int(patch["days"], f"{at}.days") if "days" in patch else None,
                 unit=_unit(patch["unit"], f"{at}.unit") if "unit" in patch else None,
@@ -360,7 +449,8 @@ def _overrides(value: Any, where: str, known: set[str]) -> dict[str, Override]:
         notify = body.get("notify_on_register")
         if notify is not None:
             if not isinstance(notify, list):
-                raise _SchemaError(f"{here}.notify_on_register must be a list")
+                where = here + ".notify_on_register"
+                raise _SchemaError(_("%(where)s must be a list ([…])", where=where))
             notify = tuple(_identifier(item, f"{here}.notify_on_register") for item in notify)
         escalate = body.get("escalate_when_overdue")
         if escalate is not None:

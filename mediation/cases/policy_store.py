@@ -53,7 +53,7 @@ async def stored_policy_problem() -> str:
         return _(
             "This policy breaks the rules, so the one saved before it applies until it is "
             "corrected: %(detail)s",
-            detail=str(exc),
+            detail=exc.detail,
         )
     return ""
 
@@ -116,7 +116,9 @@ async def save_policy_text(user: CurrentUser, text: str) -> None:
     try:
         deadlines.parse_policy(body, "deadline policy", category_codes=codes)
     except deadlines.PolicyError as exc:
-        raise CaseError(_("The policy is not valid: %(detail)s", detail=str(exc)), "body") from exc
+        raise CaseError(
+            _("The policy is not valid: %(detail)s", detail=exc.detail), "body"
+        ) from exc
     await DeadlinePolicy(body=body, updated_by=user.id).save()
     forget_shown_policy()
     from mediation.grid.services import record_audit

@@ -168,3 +168,32 @@ async def test_a_category_added_by_the_administrator_may_have_its_own_rule(clien
     finally:
         await DisputeCategory.delete().where(DisputeCategory.code == "education")
         await refresh_categories(force=True)
+
+
+def policy_error(response) -> str:
+    import html
+
+    return html.unescape(re.search(r'id="body-error">(.*?)</p>', response.text).group(1))
+
+
+async def test_the_policys_refusals_speak_the_pages_language(client):
+    await login(client, "admin")
+    body = default_body()
+    body["colours"]["purple"] = body["colours"].pop("yellow")
+    response = await post_form(client, "/admin/deadlines", {"body": json.dumps(body)})
+    assert response.status_code == 422
+    assert policy_error(response) == (
+        "规则无效：colours.purple：不是风险颜色（可用：red, yellow, green）"
+    )
+    await post_form(client, "/locale", {"locale": "en", "next": "/admin/deadlines"})
+    response = await post_form(client, "/admin/deadlines", {"body": json.dumps(body)})
+    assert policy_error(response) == (
+        "The policy is not valid: colours.purple is not a risk colour (red, yellow, green)"
+    )
+    await post_form(client, "/locale", {"locale": "zh_CN", "next": "/"})
+
+
+async def test_the_policy_page_lists_the_category_codes_with_their_names(client):
+    await login(client, "admin")
+    page = text_of((await client.get("/admin/deadlines")).text)
+    assert "纠纷类别代码" in page and "labour 劳动争议" in page

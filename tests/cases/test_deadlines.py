@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import date
 
 import chinese_calendar
@@ -433,7 +434,7 @@ def mutate(change):
         (lambda d: d["clocks"]["accept"].update(days=True), "clocks.accept.days"),
         (lambda d: d["clocks"]["accept"].update(start="filed"), "clocks.accept.start"),
         (lambda d: d["clocks"]["accept"].pop("unit"), "clocks.accept lacks unit"),
-        (lambda d: d["clocks"].update(Accept=d["clocks"]["accept"]), "lower-case identifier"),
+        (lambda d: d["clocks"].update(Accept=d["clocks"]["accept"]), "lower-case name"),
         (lambda d: d["extension"].update(clock="mediation"), "extension.clock"),
         (lambda d: d["extension"].pop("max_times"), "extension lacks max_times"),
         (lambda d: d.update(escalate_when_overdue=["handle"]), "not a defined clock"),
@@ -442,7 +443,7 @@ def mutate(change):
         (lambda d: d.update(levels={"province": {}}), "levels.province"),
         (
             lambda d: d.update(categories={"labour": {"clocks": {"handle": {"days": 3}}}}),
-            "categories.labour.clocks.handle",
+            'categories.labour.clocks: "handle" is not a defined clock',
         ),
         (
             lambda d: d.update(categories={"labour": {"clocks": {"accept": {}}}}),
@@ -458,6 +459,7 @@ def mutate(change):
     ],
 )
 def test_a_bad_policy_is_refused_with_the_place_of_the_mistake(tmp_path, change, complaint):
+    i18n.set_locale("en")
     path = write(tmp_path, mutate(change))
     with pytest.raises(PolicyError, match=complaint) as caught:
         load_policy(path)
@@ -465,8 +467,43 @@ def test_a_bad_policy_is_refused_with_the_place_of_the_mistake(tmp_path, change,
 
 
 def test_a_policy_that_is_not_an_object_is_refused():
-    with pytest.raises(PolicyError, match="must be an object"):
+    with pytest.raises(PolicyError, match="规则：必须是 JSON 对象"):
         parse_policy([1, 2, 3])
+    i18n.set_locale("en")
+    with pytest.raises(PolicyError, match="The policy must be an object"):
+        parse_policy([1, 2, 3])
+
+
+@pytest.mark.parametrize(
+    ("change", "detail"),
+    [
+        (
+            lambda d: d["clocks"]["accept"].update(days=99999999),
+            "clocks.accept.days：必须是 1 到 3650 之间的整数，不能是 99999999",
+        ),
+        (
+            lambda d: d["clocks"]["accept"].update(unit="weeks"),
+            'clocks.accept.unit：必须是 calendar, working 之一，不能是 "weeks"',
+        ),
+        (
+            lambda d: d.update(colours={"purple": {}}),
+            "colours.purple：不是风险颜色（可用：red, yellow, green）",
+        ),
+        (
+            lambda d: d["extension"].pop("max_times"),
+            "extension：缺少 max_times",
+        ),
+        (
+            lambda d: d.update(escalate_when_overdue=["handle"]),
+            'escalate_when_overdue："handle" 不是已定义的时限（已定义：accept）',
+        ),
+    ],
+)
+def test_a_bad_policy_is_explained_in_chinese_with_the_path_to_the_entry(change, detail):
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(mutate(change))
+    assert caught.value.detail == detail
+    assert not re.search(r"must|lacks|not a|one of", caught.value.detail)
 
 
 @pytest.mark.parametrize(
