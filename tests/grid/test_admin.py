@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mediation.grid.tables import AuditEvent, Grid, Region, Staff, TeamMember
@@ -315,3 +317,25 @@ async def test_the_last_active_administrator_stays_one(client):
     response = await post_form(client, f"/admin/staff/{second}", own)
     assert response.status_code == 422
     assert "不能停用自己的账号" in text_of(response.text)
+
+
+async def test_a_new_accounts_password_is_marked_required_with_its_length(client):
+    await login(client, "admin")
+    new = text_of((await client.get("/admin/staff/new")).text)
+    assert "新账号必须设置密码，至少 10 个字符" in new
+    assert "留空则保留当前密码" not in new
+    refused = await post_form(
+        client,
+        "/admin/staff/new",
+        {"username": "grid1", "display_name": "X", "region": "", "password": ""},
+    )
+    assert refused.status_code == 422
+    assert "新账号必须设置密码" in text_of(refused.text)
+    # Every role box can be linked to from the error summary (it needs an id) and says it is
+    # invalid.
+    boxes = re.findall(r'<input type="checkbox"[^>]*name="roles"[^>]*>', refused.text)
+    assert boxes and all('id="f-roles-' in b and 'aria-invalid="true"' in b for b in boxes)
+    # An existing account keeps its hint.
+    pk, _form = await staff_form("grid1")
+    edit = text_of((await client.get(f"/admin/staff/{pk}")).text)
+    assert "留空则保留当前密码" in edit
