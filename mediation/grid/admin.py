@@ -307,6 +307,7 @@ async def _check_rules(
     administrator left to sign in."""
     errors: dict[str, str] = {}
     if slug == "staff":
+        errors.update(services.staff_field_errors(values))
         errors.update(await services.staff_change_refusals(pk, values, actor_id))
     entity = ENTITIES[slug]
     unique = UNIQUE_FIELDS[slug]

@@ -238,6 +238,25 @@ async def counts() -> dict[str, int]:
     }
 
 
+def staff_field_errors(values: dict[str, Any]) -> dict[str, str]:
+    """A staff account's phone (checked as parties' phones are, and stored normalised in
+    ``values``) and a handler's department, without which their inbox stays empty."""
+    from mediation.i18n import gettext as _
+    from mediation.validators import ValidationError, validate_phone
+
+    errors: dict[str, str] = {}
+    if values.get("phone"):
+        try:
+            values["phone"] = validate_phone(values["phone"])
+        except ValidationError as exc:
+            errors["phone"] = exc.message
+    if "handler" in (values.get("roles") or []) and not values.get("department"):
+        errors["department"] = _(
+            "A department handler must belong to a department: choose it here."
+        )
+    return errors
+
+
 async def staff_change_refusals(
     pk: int | None, values: dict[str, Any], actor_id: int | None
 ) -> dict[str, str]:

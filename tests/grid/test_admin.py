@@ -339,3 +339,65 @@ async def test_a_new_accounts_password_is_marked_required_with_its_length(client
     pk, _form = await staff_form("grid1")
     edit = text_of((await client.get(f"/admin/staff/{pk}")).text)
     assert "留空则保留当前密码" in edit
+
+
+# ---------------------------------------------------------------- phones and departments
+
+
+def new_staff(**changes) -> dict:
+    form = {
+        "username": "rvgrid",
+        "display_name": "新网格员",
+        "roles": ["grid_worker"],
+        "region": "",
+        "active": "1",
+        "password": "a-long-password",
+    }
+    form.update(changes)
+    return form
+
+
+async def test_a_staff_phone_is_checked_like_a_partys_and_stored_normalised(client):
+    await login(client, "admin")
+    community = str(await region_id("330482001003"))
+    refused = await post_form(
+        client, "/admin/staff/new", new_staff(region=community, phone="12345")
+    )
+    assert refused.status_code == 422
+    assert 'id="phone-error"' in refused.text and "0573-85012345" in text_of(refused.text)
+    assert 'value="12345"' in refused.text and 'value="rvgrid"' in refused.text
+    assert not await Staff.exists().where(Staff.username == "rvgrid")
+    saved = await post_form(
+        client, "/admin/staff/new", new_staff(region=community, phone="138 1234 5678")
+    )
+    assert saved.status_code == 303
+    row = await Staff.select(Staff.phone).where(Staff.username == "rvgrid").first()
+    assert row["phone"] == "13812345678"
+
+
+async def test_a_handler_without_a_department_is_refused_beside_the_department(client):
+    from mediation.grid.tables import Department
+
+    await login(client, "admin")
+    county = str(await region_id("330482"))
+    form = new_staff(username="rvhandler", roles=["handler"], region=county)
+    refused = await post_form(client, "/admin/staff/new", form)
+    assert refused.status_code == 422
+    assert 'id="department-error"' in refused.text
+    assert "承办单位经办人必须属于一个承办单位" in text_of(refused.text)
+    assert not await Staff.exists().where(Staff.username == "rvhandler")
+    department = await Department.select(Department.id).first()
+    saved = await post_form(
+        client, "/admin/staff/new", {**form, "department": str(department["id"])}
+    )
+    assert saved.status_code == 303
+
+
+async def test_a_handler_left_without_a_department_is_told_why_the_inbox_is_empty(client):
+    await Staff.update({Staff.department: None}).where(Staff.username == "handler1")
+    await login(client, "handler1")
+    page = text_of((await client.get("/suggestions")).text)
+    assert "您的账号尚未关联承办单位" in page
+    client.cookies.clear()
+    await login(client, "handler2")
+    assert "您的账号尚未关联承办单位" not in text_of((await client.get("/suggestions")).text)
