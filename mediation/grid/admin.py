@@ -425,6 +425,10 @@ async def save_entity(slug: str, values: dict, pk: int | None, actor) -> int:
         await refresh_categories(force=True)
     logged = {k: v for k, v in data.items() if k != "password_hash"}
     before_logged = {k: before.get(k) for k in logged} if before else {}
+    if slug == "staff" and before and "password_hash" in data:
+        # Said, never shown: the administrator typed a new password for the account.
+        before_logged["password_reset"] = False
+        logged["password_reset"] = True
     await services.record_audit(
         actor, "update" if before else "create", slug, pk, before_logged, logged
     )

@@ -401,3 +401,32 @@ async def test_a_handler_left_without_a_department_is_told_why_the_inbox_is_empt
     client.cookies.clear()
     await login(client, "handler2")
     assert "您的账号尚未关联承办单位" not in text_of((await client.get("/suggestions")).text)
+
+
+async def test_the_audit_record_of_an_edit_says_the_password_was_reset_without_it(client):
+    await login(client, "admin")
+    pk, form = await staff_form("grid2", password="a-brand-new-password")
+    assert (await post_form(client, f"/admin/staff/{pk}", form)).status_code == 303
+    event = (
+        await AuditEvent.select()
+        .where(AuditEvent.entity == "staff", AuditEvent.entity_id == str(pk))
+        .order_by(AuditEvent.id, ascending=False)
+        .output(load_json=True)
+        .first()
+    )
+    assert event["action"] == "update"
+    assert event["after"]["password_reset"] is True
+    assert event["before"]["password_reset"] is False
+    stored = repr(event)
+    assert "a-brand-new-password" not in stored and "argon2" not in stored
+    # An edit that leaves the password alone says nothing of it.
+    _pk, form = await staff_form("grid2", display_name="改个名字")
+    assert (await post_form(client, f"/admin/staff/{pk}", form)).status_code == 303
+    event = (
+        await AuditEvent.select()
+        .where(AuditEvent.entity == "staff", AuditEvent.entity_id == str(pk))
+        .order_by(AuditEvent.id, ascending=False)
+        .output(load_json=True)
+        .first()
+    )
+    assert "password_reset" not in event["after"]
