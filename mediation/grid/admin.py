@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -346,6 +347,8 @@ async def _check_rules(
                     "Cases or suggestions are filed under this region: its code and parent "
                     "cannot change (records, scopes and statistics are kept by its path)."
                 )
+    if slug == "categories":
+        errors.update(await _category_rules(values, pk))
     if slug == "categories" and pk is not None and values.get("code"):
         from mediation.cases.category_store import in_use
 
@@ -358,6 +361,31 @@ async def _check_rules(
             errors["code"] = _(
                 "Cases are filed under this code, so it cannot change (statistics count by it)."
             )
+    return errors
+
+
+# A category's code appears in URLs, exports and the deadline policy's keys.
+CATEGORY_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+async def _category_rules(values: dict, pk: int | None) -> dict[str, str]:
+    """A new or changed code is lower-case letters, digits and _; no two categories share a
+    Chinese or an English name (the intake list and the statistics show names only)."""
+    errors: dict[str, str] = {}
+    rows = await DisputeCategory.select(
+        DisputeCategory.id, DisputeCategory.code, DisputeCategory.name_zh, DisputeCategory.name_en
+    )
+    others = [r for r in rows if r["id"] != pk]
+    current = next((r for r in rows if r["id"] == pk), None)
+    code = values.get("code") or ""
+    if code and (current is None or current["code"] != code) and not CATEGORY_CODE.match(code):
+        errors["code"] = _(
+            "Use lower-case letters a-z, digits and _, starting with a letter (e.g. education)."
+        )
+    for field in ("name_zh", "name_en"):
+        name = " ".join((values.get(field) or "").split()).casefold()
+        if name and any(" ".join((r[field] or "").split()).casefold() == name for r in others):
+            errors[field] = _("Another dispute category already has this name.")
     return errors
 
 
@@ -392,6 +420,13 @@ async def save_entity(slug: str, values: dict, pk: int | None, actor) -> int:
     entity = ENTITIES[slug]
     table = entity.table
     data = dict(values)
+    for spec in entity.fields:
+        column = getattr(table, spec.name, None)
+        if spec.kind == "int" and data.get(spec.name) is None and column is not None:
+            # An optional number left empty takes the column's default (sort order 0), never
+            # a NULL the column refuses.
+            if not column._meta.null:
+                data[spec.name] = column.default
     for key in ("parent", "region", "department", "staff"):
         if key in data:
             data[key] = int(data[key]) if data[key] else None
