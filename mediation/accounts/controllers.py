@@ -54,9 +54,15 @@ class AccountController(Controller):
             errors["password"] = i18n.gettext("Enter your password.")
         user = None
         if not errors:
-            user = await services.authenticate(form["username"], password)
-            if user is None:
-                errors["form"] = i18n.gettext("The user name or password is not correct.")
+            try:
+                user = await services.authenticate(form["username"], password)
+            except services.AccountDisabled:
+                errors["form"] = i18n.gettext(
+                    "This account is disabled. Ask the administrator to enable it again."
+                )
+            else:
+                if user is None:
+                    errors["form"] = i18n.gettext("The user name or password is not correct.")
         if user is None:
             return Template(
                 "accounts/login.html",

@@ -141,24 +141,31 @@ def forget_user(staff_id: int | None = None) -> None:
         _user_cache.pop(staff_id, None)
 
 
+class AccountDisabled(Exception):
+    """The password was right but the account is disabled: only then is that said (someone
+    guessing passwords learns nothing from it)."""
+
+
 async def authenticate(username: str, password: str) -> CurrentUser | None:
-    """The user if the credentials are right and the account is active; every attempt is logged."""
+    """The user if the credentials are right and the account is active; every attempt is logged.
+
+    Raises ``AccountDisabled`` when the credentials are right but the account is disabled.
+    """
     username = username.strip()
-    row = (
-        await Staff.select(*_USER_COLUMNS)
-        .where(Staff.username == username, Staff.active.eq(True))
-        .first()
-    )
-    ok = verify_password(row["password_hash"] if row else _DUMMY_HASH, password) and bool(row)
+    row = await Staff.select(*_USER_COLUMNS, Staff.active).where(Staff.username == username).first()
+    right = verify_password(row["password_hash"] if row else _DUMMY_HASH, password) and bool(row)
+    ok = right and bool(row and row["active"])
     await AuditEvent.insert(
         AuditEvent(
             actor=row["id"] if (row and ok) else None,
-            action="login" if ok else "login_failed",
+            action="login" if ok else ("login_disabled" if right else "login_failed"),
             entity="staff",
             entity_id=str(row["id"]) if row else "",
             detail=username[:64],
         )
     )
+    if right and not ok:
+        raise AccountDisabled(username)
     if not ok or row is None:
         return None
     return _to_user(row)

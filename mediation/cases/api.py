@@ -39,7 +39,8 @@ class PartyOut(msgspec.Struct):
 class ClockOut(msgspec.Struct):
     name: str
     label: str
-    due: date
+    # None when the deadline policy gives a due date that cannot be counted.
+    due: date | None
     overdue_days: int
     is_overdue: bool
     remaining_days: int

@@ -565,7 +565,8 @@ class DeadlinePolicyController(Controller):
     @get("/")
     async def policy_page(self) -> Template:
         body = await services.current_policy_json()
-        return Template("cases/deadlines.html", context={"body": body, "errors": {}})
+        problem = await services.stored_policy_problem()
+        return await _policy_page(body, {"body": problem} if problem else {})
 
     @post("/")
     async def save(
@@ -575,12 +576,23 @@ class DeadlinePolicyController(Controller):
         try:
             await services.save_policy_text(current_user(request), text)
         except services.CaseError as exc:
-            return Template(
-                "cases/deadlines.html",
-                context={"body": text, "errors": {"body": exc.message}},
-                status_code=422,
-            )
+            return await _policy_page(text, {"body": exc.message}, 422)
         return see_other("/admin/deadlines?saved=1")
+
+
+async def _policy_page(body: str, errors: dict, status_code: int = 200) -> Template:
+    """The policy editor, with the category codes the policy may name beside their names."""
+    from mediation.cases.category_store import refresh_categories
+
+    return Template(
+        "cases/deadlines.html",
+        context={
+            "body": body,
+            "errors": errors,
+            "category_codes": (await refresh_categories()).filter_choices(),
+        },
+        status_code=status_code,
+    )
 
 
 class HolidayCalendarController(Controller):

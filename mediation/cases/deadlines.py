@@ -22,7 +22,7 @@ from mediation.cases import workdays
 from mediation.cases.workdays import HolidayCalendar
 from mediation.cases.workflow import CaseLevel
 from mediation.i18n import gettext as _
-from mediation.i18n import lazy_gettext
+from mediation.i18n import lazy_gettext, ngettext
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("deadline_policy.json")
 
@@ -31,6 +31,9 @@ UNITS = ("calendar", "working")
 # What a clock counts from: the registration, the acceptance, or the start of mediation.
 STARTS = ("registered", "accepted", "mediation_started")
 COLOURS = ("red", "yellow", "green")
+# The largest number the policy may hold (days, or times an extension is allowed): ten years
+# is far beyond any rule, and a number beyond the calendar's last day would break every clock.
+MAX_DAYS = 3650
 
 CLOCK_LABELS = {
     "accept": lazy_gettext("Acceptance deadline"),
@@ -40,7 +43,15 @@ CLOCK_LABELS = {
 
 
 class PolicyError(ValueError):
-    """The deadline policy file is unreadable or breaks the schema (an operator's error)."""
+    """The deadline policy file is unreadable or breaks the schema (an operator's error).
+
+    ``detail`` says what is wrong and where (the path to the entry, as the JSON spells it),
+    translated for the administrator; the message also names the source (a file, a row).
+    """
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail or message
 
 
 class DeadlineError(Exception):
@@ -104,7 +115,9 @@ class Policy:
 class Clock:
     name: str
     label: str
-    due: date
+    # None when the due date cannot be counted (it would lie beyond the calendar's last day):
+    # pages show it as unknown instead of failing.
+    due: date | None
     unit: Unit
     days: int
     starts_on: date
@@ -116,9 +129,12 @@ class Clock:
 
 @dataclass(frozen=True)
 class ClockState:
-    """Where a clock stands; days here are calendar days, as people read "3 days overdue"."""
+    """Where a clock stands; days here are calendar days, as people read "3 days overdue".
 
-    due: date
+    A clock whose due date is unknown (``due`` None) is never overdue and has no days left.
+    """
+
+    due: date | None
     overdue_days: int
     is_overdue: bool
     remaining_days: int
@@ -150,6 +166,10 @@ def add_days(start: date, n: int, unit: Unit, calendar: HolidayCalendar | None =
         return start + timedelta(days=n)
     if unit != "working":
         raise ValueError(f"unknown unit {unit!r}")
+    # n working days are at least n calendar days: beyond the first or last day a date can
+    # hold that fails at once instead of after counting millions of days.
+    if n > (date.max - start).days or -n > (start - date.min).days:
+        raise OverflowError("date value out of range")
     return (calendar or workdays.current()).add_working_days(start, n)
 
 
@@ -173,16 +193,35 @@ def default_policy() -> Policy:
     return load_policy()
 
 
-def parse_policy(data: Any, source: str = "deadline policy") -> Policy:
-    """Build a ``Policy`` from decoded JSON, refusing anything the schema does not allow."""
+def parse_policy(
+    data: Any, source: str = "deadline policy", *, category_codes: Collection[str] | None = None
+) -> Policy:
+    """Build a ``Policy`` from decoded JSON, refusing anything the schema does not allow.
+
+    With ``category_codes`` (the dispute categories there are), a category the policy names
+    must be one of them: a misspelt code would silently drop its rule (a saved policy is
+    checked so; one already stored is read without, so retiring a category breaks nothing).
+    """
     try:
-        return _parse_policy(data)
+        return _parse_policy(data, category_codes)
     except _SchemaError as exc:
-        raise PolicyError(f"{source}: {exc}") from None
+        raise PolicyError(f"{source}: {exc}", str(exc)) from None
 
 
 class _SchemaError(Exception):
-    pass
+    """What breaks the schema, translated, with the path to the faulty entry."""
+
+
+def _shown(value: Any) -> str:
+    """A value as the JSON spells it ("labor", 3, true)."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _listed(items: Collection[str]) -> str:
+    return ", ".join(items)
 
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -198,13 +237,13 @@ _TOP_KEYS = {
 }
 
 
-def _parse_policy(data: Any) -> Policy:
-    _object(data, "the policy", required={"version", "clocks", "extension"}, allowed=_TOP_KEYS)
+def _parse_policy(data: Any, category_codes: Collection[str] | None = None) -> Policy:
+    _object(data, _("The policy"), required={"version", "clocks", "extension"}, allowed=_TOP_KEYS)
     if data["version"] != 1:
-        raise _SchemaError("version must be 1")
+        raise _SchemaError(_("%(where)s must be 1", where="version"))
     clocks = _object(data["clocks"], "clocks")
     if not clocks:
-        raise _SchemaError("clocks must define at least one clock")
+        raise _SchemaError(_("%(where)s must define at least one clock", where="clocks"))
     rules = {name: _clock_rule(name, value) for name, value in clocks.items()}
     known = set(rules)
 
@@ -215,7 +254,7 @@ def _parse_policy(data: Any) -> Policy:
         allowed={"clock", "max_days", "unit", "max_times"},
     )
     if extension["clock"] not in known:
-        raise _SchemaError(f"extension.clock {extension['clock']!r} is not a defined clock")
+        raise _not_a_clock("extension.clock", extension["clock"], known)
     extension_rule = ExtensionRule(
         clock=extension["clock"],
         max_days=_positive_int(extension["max_days"], "extension.max_days", allow_zero=True),
@@ -225,17 +264,47 @@ def _parse_policy(data: Any) -> Policy:
 
     rolls = data.get("calendar_due_rolls_to_working_day", True)
     if not isinstance(rolls, bool):
-        raise _SchemaError("calendar_due_rolls_to_working_day must be true or false")
+        raise _SchemaError(
+            _("%(where)s must be true or false", where="calendar_due_rolls_to_working_day")
+        )
 
     levels = _overrides(data.get("levels", {}), "levels", known)
     for key in levels:
         if key not in set(CaseLevel):
-            raise _SchemaError(f"levels.{key} is not a case level ({', '.join(CaseLevel)})")
+            where = "levels." + key
+            raise _SchemaError(
+                _(
+                    "%(where)s is not a case level (%(choices)s)",
+                    where=where,
+                    choices=_listed([level.value for level in CaseLevel]),
+                )
+            )
     colours = _overrides(data.get("colours", {}), "colours", known)
     for key in colours:
         if key not in COLOURS:
-            raise _SchemaError(f"colours.{key} is not a risk colour ({', '.join(COLOURS)})")
+            where = "colours." + key
+            raise _SchemaError(
+                _(
+                    "%(where)s is not a risk colour (%(choices)s)",
+                    where=where,
+                    choices=_listed(COLOURS),
+                )
+            )
     categories = _overrides(data.get("categories", {}), "categories", known)
+    if category_codes is not None:
+        unknown = sorted(set(categories) - set(category_codes))
+        if unknown:
+            raise _SchemaError(
+                ngettext(
+                    "%(where)s: %(codes)s is not the code of a dispute category (the codes are "
+                    "listed under Dispute categories)",
+                    "%(where)s: %(codes)s are not codes of dispute categories (the codes are "
+                    "listed under Dispute categories)",
+                    len(unknown),
+                    where="categories",
+                    codes=_listed(unknown),
+                )
+            )
 
     return Policy(
         clocks=rules,
@@ -257,41 +326,87 @@ def _object(
     allowed: Collection[str] | None = None,
 ) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise _SchemaError(f"{where} must be an object")
+        raise _SchemaError(_("%(where)s must be an object ({…})", where=where))
     missing = set(required) - set(value)
     if missing:
-        raise _SchemaError(f"{where} lacks {', '.join(sorted(missing))}")
+        raise _SchemaError(
+            _("%(where)s lacks %(keys)s", where=where, keys=_listed(sorted(missing)))
+        )
     if allowed is not None:
         extra = set(value) - set(allowed)
         if extra:
-            raise _SchemaError(f"{where} has unknown keys: {', '.join(sorted(extra))}")
+            raise _SchemaError(
+                _(
+                    "%(where)s has unknown keys: %(keys)s (allowed: %(allowed)s)",
+                    where=where,
+                    keys=_listed(sorted(extra)),
+                    allowed=_listed(sorted(allowed)),
+                )
+            )
     return value
 
 
 def _positive_int(value: Any, where: str, allow_zero: bool = False) -> int:
     # bool is an int in Python; "days": true is a typo, not 1.
     lowest = 0 if allow_zero else 1
-    if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
-        raise _SchemaError(f"{where} must be a whole number of at least {lowest}")
+    if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= MAX_DAYS:
+        raise _SchemaError(
+            _(
+                "%(where)s must be a whole number from %(low)s to %(high)s, not %(value)s",
+                where=where,
+                low=lowest,
+                high=MAX_DAYS,
+                value=_shown(value),
+            )
+        )
     return value
 
 
 def _unit(value: Any, where: str) -> Unit:
     if value not in UNITS:
-        raise _SchemaError(f"{where} must be one of {', '.join(UNITS)}")
+        raise _not_one_of(where, value, UNITS)
     return value
 
 
 def _start(value: Any, where: str) -> str:
     if value not in STARTS:
-        raise _SchemaError(f"{where} must be one of {', '.join(STARTS)}")
+        raise _not_one_of(where, value, STARTS)
     return value
 
 
 def _identifier(value: Any, where: str) -> str:
     if not isinstance(value, str) or not _IDENTIFIER.match(value):
-        raise _SchemaError(f"{where}: {value!r} is not a lower-case identifier")
+        raise _SchemaError(
+            _(
+                "%(where)s: %(value)s is not a lower-case name (letters a-z, digits and _, "
+                "starting with a letter)",
+                where=where,
+                value=_shown(value),
+            )
+        )
     return value
+
+
+def _not_one_of(where: str, value: Any, choices: Collection[str]) -> _SchemaError:
+    return _SchemaError(
+        _(
+            "%(where)s must be one of %(choices)s, not %(value)s",
+            where=where,
+            choices=_listed(choices),
+            value=_shown(value),
+        )
+    )
+
+
+def _not_a_clock(where: str, name: Any, known: Collection[str]) -> _SchemaError:
+    return _SchemaError(
+        _(
+            "%(where)s: %(value)s is not a defined clock (%(choices)s)",
+            where=where,
+            value=_shown(name),
+            choices=_listed(known),
+        )
+    )
 
 
 def _clock_rule(name: str, value: Any) -> ClockRule:
@@ -306,10 +421,10 @@ def _clock_rule(name: str, value: Any) -> ClockRule:
 
 def _clock_names(value: Any, where: str, known: set[str]) -> tuple[str, ...]:
     if not isinstance(value, list):
-        raise _SchemaError(f"{where} must be a list of clock names")
+        raise _SchemaError(_("%(where)s must be a list of clock names ([…])", where=where))
     for name in value:
         if name not in known:
-            raise _SchemaError(f"{where}: {name!r} is not a defined clock")
+            raise _not_a_clock(where, name, known)
     return tuple(value)
 
 
@@ -322,10 +437,10 @@ def _overrides(value: Any, where: str, known: set[str]) -> dict[str, Override]:
         for name, patch in _object(body.get("clocks", {}), f"{here}.clocks").items():
             at = f"{here}.clocks.{name}"
             if name not in known:
-                raise _SchemaError(f"{at} is not a defined clock")
+                raise _not_a_clock(f"{here}.clocks", name, known)
             _object(patch, at, allowed={"days", "unit", "start"})
             if not patch:
-                raise _SchemaError(f"{at} changes nothing")
+                raise _SchemaError(_("%(where)s changes nothing", where=at))
             patches[name] = ClockPatch(
                 days=_positive_int(patch["days"], f"{at}.days") if "days" in patch else None,
                 unit=_unit(patch["unit"], f"{at}.unit") if "unit" in patch else None,
@@ -334,7 +449,8 @@ def _overrides(value: Any, where: str, known: set[str]) -> dict[str, Override]:
         notify = body.get("notify_on_register")
         if notify is not None:
             if not isinstance(notify, list):
-                raise _SchemaError(f"{here}.notify_on_register must be a list")
+                where = here + ".notify_on_register"
+                raise _SchemaError(_("%(where)s must be a list ([…])", where=where))
             notify = tuple(_identifier(item, f"{here}.notify_on_register") for item in notify)
         escalate = body.get("escalate_when_overdue")
         if escalate is not None:
@@ -430,7 +546,10 @@ def compute_clocks(
         ]
         if not timed:
             continue
-        due, rule, starts_on = min(timed, key=lambda entry: entry[0])
+        # A due date beyond the calendar (None) is later than any other.
+        due, rule, starts_on = min(
+            timed, key=lambda entry: (entry[0] is None, entry[0] or date.min)
+        )
         clocks.append(
             Clock(
                 name=name,
@@ -440,7 +559,7 @@ def compute_clocks(
                 days=rule.days,
                 starts_on=starts_on,
                 escalates_when_overdue=name in escalating,
-                estimated_years=calendar.missing_years(starts_on, due),
+                estimated_years=calendar.missing_years(starts_on, due) if due else (),
             )
         )
     return clocks
@@ -452,13 +571,17 @@ def _due(
     start: date,
     extension_days: int,
     calendar: HolidayCalendar,
-) -> date:
-    due = add_days(start, rule.days, rule.unit, calendar)
-    if extension_days:
-        due = add_days(due, extension_days, policy.extension.unit, calendar)
-    last_unit = policy.extension.unit if extension_days else rule.unit
-    if last_unit == "calendar" and policy.calendar_due_rolls_to_working_day:
-        due = next_working_day(due, calendar)
+) -> date | None:
+    """The due date, or None when it would lie beyond the last day a date can hold."""
+    try:
+        due = add_days(start, rule.days, rule.unit, calendar)
+        if extension_days:
+            due = add_days(due, extension_days, policy.extension.unit, calendar)
+        last_unit = policy.extension.unit if extension_days else rule.unit
+        if last_unit == "calendar" and policy.calendar_due_rolls_to_working_day:
+            due = next_working_day(due, calendar)
+    except OverflowError:
+        return None
     return due
 
 
@@ -467,6 +590,14 @@ def clock_state(clock: Clock, today: date, done_on: date | None = None) -> Clock
 
     A finished clock (``done_on``) is judged on the day it was done, not on today.
     """
+    if clock.due is None:
+        return ClockState(
+            due=None,
+            overdue_days=0,
+            is_overdue=False,
+            remaining_days=0,
+            done=done_on is not None,
+        )
     until = done_on or today
     late = (until - clock.due).days
     return ClockState(

@@ -103,7 +103,8 @@ def judge(
             memo[key] = clocks
     for clock in clocks:
         day = done.get(clock.name)
-        if day is not None:
+        # A due date the policy cannot give leaves the judgement open (None).
+        if day is not None and clock.due is not None:
             out[f"{clock.name}_on_time"] = day <= clock.due
     return out
 

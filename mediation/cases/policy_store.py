@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from mediation.accounts.services import CurrentUser
@@ -12,8 +13,32 @@ from mediation.cases.tables import (
 )
 from mediation.i18n import gettext as _
 
+log = logging.getLogger(__name__)
+
 
 async def current_policy() -> deadlines.Policy:
+    """The newest stored policy that the rules accept (else the packaged default).
+
+    A policy saved before a rule was tightened (say 99999999 days, from before days were
+    bounded) is passed over with a warning rather than failing every page that shows a clock;
+    the administrator's page says what is wrong with it.
+    """
+    rows = (
+        await DeadlinePolicy.select(DeadlinePolicy.id, DeadlinePolicy.body)
+        .order_by(DeadlinePolicy.id, ascending=False)
+        .limit(20)
+        .output(load_json=True)
+    )
+    for row in rows:
+        try:
+            return deadlines.parse_policy(row["body"], f"stored deadline policy {row['id']}")
+        except deadlines.PolicyError as exc:
+            log.warning("deadline policy passed over: %s", exc)
+    return deadlines.default_policy()
+
+
+async def stored_policy_problem() -> str:
+    """Why the newest stored policy is not applied, or '' (shown on the administrator's page)."""
     row = (
         await DeadlinePolicy.select(DeadlinePolicy.body)
         .order_by(DeadlinePolicy.id, ascending=False)
@@ -21,8 +46,16 @@ async def current_policy() -> deadlines.Policy:
         .first()
     )
     if row is None:
-        return deadlines.default_policy()
-    return deadlines.parse_policy(row["body"], "stored deadline policy")
+        return ""
+    try:
+        deadlines.parse_policy(row["body"])
+    except deadlines.PolicyError as exc:
+        return _(
+            "This policy breaks the rules, so the one saved before it applies until it is "
+            "corrected: %(detail)s",
+            detail=exc.detail,
+        )
+    return ""
 
 
 # The policy as pages show it (a case's clocks): kept in the process like the holiday calendar,
@@ -77,10 +110,15 @@ async def save_policy_text(user: CurrentUser, text: str) -> None:
             ),
             "body",
         ) from exc
+    from mediation.grid.tables import DisputeCategory
+
+    codes = {r["code"] for r in await DisputeCategory.select(DisputeCategory.code)}
     try:
-        deadlines.parse_policy(body, "deadline policy")
+        deadlines.parse_policy(body, "deadline policy", category_codes=codes)
     except deadlines.PolicyError as exc:
-        raise CaseError(_("The policy is not valid: %(detail)s", detail=str(exc)), "body") from exc
+        raise CaseError(
+            _("The policy is not valid: %(detail)s", detail=exc.detail), "body"
+        ) from exc
     await DeadlinePolicy(body=body, updated_by=user.id).save()
     forget_shown_policy()
     from mediation.grid.services import record_audit

@@ -51,6 +51,7 @@ from mediation.cases.policy_store import (
     current_policy,
     current_policy_json,
     save_policy_text,
+    stored_policy_problem,
 )
 from mediation.cases.queries import (
     ASSIGNMENT_FILTERS,
@@ -132,6 +133,7 @@ __all__ = [
     "clocks_for",
     "current_policy",
     "current_policy_json",
+    "stored_policy_problem",
     "end_assignment_on_objection",
     "extend_mediation",
     "find_duplicates",

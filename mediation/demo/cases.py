@@ -1779,7 +1779,11 @@ async def _sweep_and_backdate(now: datetime) -> None:
             .first()
         )
         clocks = await services.clocks_for(case)
-        late = [c.clock.due for c in clocks if c.state.is_overdue and not c.state.done]
+        late = [
+            c.clock.due
+            for c in clocks
+            if c.state.is_overdue and not c.state.done and c.clock.due is not None
+        ]
         due = min(late) if late else local_date(now)
         at = datetime.combine(due + timedelta(days=1), time(0, 15), county_zone())
         if previous and at <= previous["at"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -300,9 +301,15 @@ async def _region_move_refused(pk: int, values: dict, parent: dict | None) -> st
     return "code" if values["code"] != current["code"] else "parent"
 
 
-async def _check_rules(slug: str, values: dict, pk: int | None) -> dict[str, str]:
-    """Cross-field rules: uniqueness, the shape of the region tree, team-role consistency."""
+async def _check_rules(
+    slug: str, values: dict, pk: int | None, actor_id: int | None = None
+) -> dict[str, str]:
+    """Cross-field rules: uniqueness, the shape of the region tree, team-role consistency, an
+    administrator left to sign in."""
     errors: dict[str, str] = {}
+    if slug == "staff":
+        errors.update(services.staff_field_errors(values))
+        errors.update(await services.staff_change_refusals(pk, values, actor_id))
     entity = ENTITIES[slug]
     unique = UNIQUE_FIELDS[slug]
     if values.get(unique) not in (None, ""):
@@ -340,6 +347,8 @@ async def _check_rules(slug: str, values: dict, pk: int | None) -> dict[str, str
                     "Cases or suggestions are filed under this region: its code and parent "
                     "cannot change (records, scopes and statistics are kept by its path)."
                 )
+    if slug == "categories":
+        errors.update(await _category_rules(values, pk))
     if slug == "categories" and pk is not None and values.get("code"):
         from mediation.cases.category_store import in_use
 
@@ -352,6 +361,31 @@ async def _check_rules(slug: str, values: dict, pk: int | None) -> dict[str, str
             errors["code"] = _(
                 "Cases are filed under this code, so it cannot change (statistics count by it)."
             )
+    return errors
+
+
+# A category's code appears in URLs, exports and the deadline policy's keys.
+CATEGORY_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+async def _category_rules(values: dict, pk: int | None) -> dict[str, str]:
+    """A new or changed code is lower-case letters, digits and _; no two categories share a
+    Chinese or an English name (the intake list and the statistics show names only)."""
+    errors: dict[str, str] = {}
+    rows = await DisputeCategory.select(
+        DisputeCategory.id, DisputeCategory.code, DisputeCategory.name_zh, DisputeCategory.name_en
+    )
+    others = [r for r in rows if r["id"] != pk]
+    current = next((r for r in rows if r["id"] == pk), None)
+    code = values.get("code") or ""
+    if code and (current is None or current["code"] != code) and not CATEGORY_CODE.match(code):
+        errors["code"] = _(
+            "Use lower-case letters a-z, digits and _, starting with a letter (e.g. education)."
+        )
+    for field in ("name_zh", "name_en"):
+        name = " ".join((values.get(field) or "").split()).casefold()
+        if name and any(" ".join((r[field] or "").split()).casefold() == name for r in others):
+            errors[field] = _("Another dispute category already has this name.")
     return errors
 
 
@@ -369,6 +403,12 @@ async def delete_category(pk: int, actor) -> str:
         )
     if await in_use(row["code"]):
         return _("Cases are filed under this category: untick Active to retire it instead.")
+    from mediation.cases.policy_store import current_policy
+
+    if row["code"] in (await current_policy()).categories:
+        return _(
+            "The deadline policy has a rule for this category: take it out of the policy first."
+        )
     await DisputeCategory.delete().where(DisputeCategory.id == pk)
     await services.record_audit(actor, "delete", "categories", pk, row, {})
     await refresh_categories(force=True)
@@ -380,6 +420,13 @@ async def save_entity(slug: str, values: dict, pk: int | None, actor) -> int:
     entity = ENTITIES[slug]
     table = entity.table
     data = dict(values)
+    for spec in entity.fields:
+        column = getattr(table, spec.name, None)
+        if spec.kind == "int" and data.get(spec.name) is None and column is not None:
+            # An optional number left empty takes the column's default (sort order 0), never
+            # a NULL the column refuses.
+            if not column._meta.null:
+                data[spec.name] = column.default
     for key in ("parent", "region", "department", "staff"):
         if key in data:
             data[key] = int(data[key]) if data[key] else None
@@ -413,6 +460,10 @@ async def save_entity(slug: str, values: dict, pk: int | None, actor) -> int:
         await refresh_categories(force=True)
     logged = {k: v for k, v in data.items() if k != "password_hash"}
     before_logged = {k: before.get(k) for k in logged} if before else {}
+    if slug == "staff" and before and "password_hash" in data:
+        # Said, never shown: the administrator typed a new password for the account.
+        before_logged["password_reset"] = False
+        logged["password_reset"] = True
     await services.record_audit(
         actor, "update" if before else "create", slug, pk, before_logged, logged
     )
@@ -584,11 +635,13 @@ async def _submit(
     result = await parse_form(entity.fields, data, creating=pk is None)
     if entity.slug == "staff" and pk is None and not result.values.get("password"):
         result.errors.setdefault("password", _("This field is required."))
-    for key, message in (await _check_rules(entity.slug, result.values, pk)).items():
+    actor = current_user(request)
+    rules = await _check_rules(entity.slug, result.values, pk, actor.id)
+    for key, message in rules.items():
         result.errors.setdefault(key, message)
     if result.errors:
         return await _form_page(entity, pk, result.raw, result.errors, status_code=422)
-    new_pk = await save_entity(entity.slug, result.values, pk, current_user(request))
+    new_pk = await save_entity(entity.slug, result.values, pk, actor)
     return see_other(f"/admin/{entity.slug}/{new_pk}?saved=1")
 
 

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from mediation.accounts.services import CurrentUser, hash_password
 from mediation.db import write_transaction
 from mediation.grid import services
-from mediation.grid.tables import Grid, Region, Staff, TeamMember
+from mediation.grid.tables import Department, Grid, Region, Staff, TeamMember
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext as _l
 from mediation.roles import ROLES, TEAM_ROLES
+from mediation.validators import ValidationError, validate_phone
 
 MAX_BYTES = 2 * 1024 * 1024
 
@@ -30,6 +31,7 @@ KINDS = {
             "password",
             "grid_code",
             "team_role",
+            "department_code",
         ],
     ),
 }
@@ -244,6 +246,9 @@ async def _write_grids(planned: list[dict]) -> int:
 async def _check_staff(rows: list, report: ImportReport) -> list[dict]:
     regions = {r["code"]: r["id"] for r in await Region.select(Region.code, Region.id)}
     grids = {r["code"]: r["id"] for r in await Grid.select(Grid.code, Grid.id)}
+    departments = {
+        r["code"]: r["id"] for r in await Department.select(Department.code, Department.id)
+    }
     existing = {r["username"] for r in await Staff.select(Staff.username)}
     seen: set[str] = set()
     planned = []
@@ -262,6 +267,27 @@ async def _check_staff(rows: list, report: ImportReport) -> list[dict]:
             problems.append(RowError(line, "region_code", _("No region has this code.")))
         if row.get("password") and len(row["password"]) < 10:
             problems.append(RowError(line, "password", _("Use at least 10 characters.")))
+        phone = ""
+        if row.get("phone"):
+            try:
+                phone = validate_phone(row["phone"])
+            except ValidationError as exc:
+                problems.append(RowError(line, "phone", exc.message))
+        department_id = None
+        if row.get("department_code"):
+            department_id = departments.get(row["department_code"])
+            if department_id is None:
+                problems.append(
+                    RowError(line, "department_code", _("No department has this code."))
+                )
+        elif "handler" in roles:
+            problems.append(
+                RowError(
+                    line,
+                    "department_code",
+                    _("A department handler must belong to a department: give its code."),
+                )
+            )
         grid_id = None
         if row.get("grid_code"):
             grid_id = grids.get(row["grid_code"])
@@ -288,7 +314,8 @@ async def _check_staff(rows: list, report: ImportReport) -> list[dict]:
                 "display_name": row["display_name"],
                 "roles": roles,
                 "region": regions[row["region_code"]],
-                "phone": row.get("phone", ""),
+                "phone": phone,
+                "department": department_id,
                 "password": row.get("password") or services.random_password(),
                 "grid": grid_id,
                 "team_role": row.get("team_role"),
@@ -305,6 +332,7 @@ async def _write_staff(planned: list[dict]) -> int:
             roles=item["roles"],
             region=item["region"],
             phone=item["phone"],
+            department=item["department"],
             password_hash=hash_password(item["password"]),
         )
         await staff.save()

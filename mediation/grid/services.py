@@ -238,6 +238,58 @@ async def counts() -> dict[str, int]:
     }
 
 
+def staff_field_errors(values: dict[str, Any]) -> dict[str, str]:
+    """A staff account's phone (checked as parties' phones are, and stored normalised in
+    ``values``) and a handler's department, without which their inbox stays empty."""
+    from mediation.i18n import gettext as _
+    from mediation.validators import ValidationError, validate_phone
+
+    errors: dict[str, str] = {}
+    if values.get("phone"):
+        try:
+            values["phone"] = validate_phone(values["phone"])
+        except ValidationError as exc:
+            errors["phone"] = exc.message
+    if "handler" in (values.get("roles") or []) and not values.get("department"):
+        errors["department"] = _(
+            "A department handler must belong to a department: choose it here."
+        )
+    return errors
+
+
+async def staff_change_refusals(
+    pk: int | None, values: dict[str, Any], actor_id: int | None
+) -> dict[str, str]:
+    """Why an edit of an account is refused, keyed by field: nobody disables their own account
+    or takes their own administrator role away, and the last active administrator stays one
+    (else nobody could sign in to the administration pages again).
+    """
+    from mediation.i18n import gettext as _
+
+    if pk is None:
+        return {}
+    stays_active = bool(values.get("active"))
+    stays_admin = "admin" in (values.get("roles") or [])
+    errors: dict[str, str] = {}
+    if pk == actor_id:
+        if not stays_active:
+            errors["active"] = _("You cannot disable your own account.")
+        if not stays_admin:
+            errors["roles"] = _("You cannot remove the administrator role from your own account.")
+        if errors:
+            return errors
+    if stays_active and stays_admin:
+        return {}
+    current = await Staff.select(Staff.roles, Staff.active).where(Staff.id == pk).first()
+    if current is None or not current["active"] or "admin" not in (current["roles"] or []):
+        return {}
+    others = await Staff.select(Staff.id, Staff.roles).where(Staff.active.eq(True), Staff.id != pk)
+    if any("admin" in (r["roles"] or []) for r in others):
+        return {}
+    message = _("At least one active system administrator must remain.")
+    return {"active" if not stays_active else "roles": message}
+
+
 def random_password() -> str:
     import secrets
 

@@ -476,7 +476,8 @@ async def party_view(who: Access) -> PartyView:
                 late=c.clock.due < local_today(),
             )
             for c in clocks
-            if c.clock.name == "mediation"
+            # A due date the policy cannot give is the office's to fix, not the parties' news.
+            if c.clock.name == "mediation" and c.clock.due is not None
         ],
         agreements=await _agreements(who.case_id, who.party_name),
         rating=None if rating is None else PartyRating(**rating),

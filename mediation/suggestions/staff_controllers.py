@@ -25,7 +25,7 @@ from mediation.grid.services import record_audit, region_subtree
 from mediation.grid.tables import Region
 from mediation.i18n import gettext as _
 from mediation.i18n import lazy_gettext
-from mediation.inputs import Page
+from mediation.inputs import Page, db_id
 from mediation.suggestions import photos, rules, services
 from mediation.suggestions.categories import category_choices as suggestion_category_choices
 from mediation.suggestions.categories import category_name as suggestion_category_name
@@ -690,8 +690,8 @@ class SuggestionTopicController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def topics(self) -> Template:
-        return await _topics_page({"opens_on": today().isoformat()}, {})
+    async def topics(self, published: FromQuery[str] = "") -> Template:
+        return await _topics_page({"opens_on": today().isoformat()}, {}, published=db_id(published))
 
     @post("/")
     async def create(
@@ -699,6 +699,7 @@ class SuggestionTopicController(Controller):
     ) -> Template | Redirect:
         values = form_values(data)
         errors: dict[str, str] = {}
+        topic_id = 0
         opens_on = _parse_date(values.get("opens_on"))
         closes_on = _parse_date(values.get("closes_on"))
         for name, parsed in (("opens_on", opens_on), ("closes_on", closes_on)):
@@ -708,7 +709,7 @@ class SuggestionTopicController(Controller):
             errors["title"] = _("This field is required.")
         if not errors and opens_on and closes_on:
             try:
-                await services.create_topic(
+                topic_id = await services.create_topic(
                     current_user(request),
                     values.get("title", ""),
                     values.get("description", ""),
@@ -719,16 +720,29 @@ class SuggestionTopicController(Controller):
                 errors[exc.field or "title"] = exc.message
         if errors:
             return await _topics_page(values, errors, 422)
-        return see_other("/suggestions/topics")
+        return see_other(f"/suggestions/topics?published={topic_id}")
 
 
-async def _topics_page(values: dict, errors: dict, status_code: int = 200) -> Template:
+async def _topics_page(
+    values: dict, errors: dict, status_code: int = 200, published: int | None = None
+) -> Template:
     topics = await SuggestionTopic.select().order_by(SuggestionTopic.closes_on, ascending=False)
-    on = today()
+    on = today()  # the county's (Beijing) date: a call closes at the end of its last day there
     for t in topics:
-        t["open"] = t["published"] and t["opens_on"] <= on <= t["closes_on"]
+        if t["published"] and t["closes_on"] < on:
+            t["state"] = "closed"
+        elif t["published"] and t["opens_on"] <= on:
+            t["state"] = "open"
+        else:
+            t["state"] = "not_open"
+    just_published = next((t for t in topics if published and t["id"] == published), None)
     return Template(
         "suggestions/staff/topics.html",
-        context={"topics": topics, "values": values, "errors": errors},
+        context={
+            "topics": topics,
+            "values": values,
+            "errors": errors,
+            "just_published": just_published,
+        },
         status_code=status_code,
     )

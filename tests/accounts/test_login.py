@@ -166,3 +166,21 @@ async def test_reading_pages_does_not_rewrite_the_session(client, settings):
     # A change (switching language keeps the session; signing out ends it) still works.
     await post_form(client, "/logout", {})
     assert (await client.get("/", follow_redirects=False)).status_code in (302, 303)
+
+
+async def test_a_disabled_account_is_named_only_to_whoever_knows_its_password(client):
+    await Staff.update({Staff.active: False}).where(Staff.username == "grid24")
+    right = await post_form(client, "/login", {"username": "grid24", "password": "mediation-demo"})
+    assert right.status_code == 422
+    page = text_of(right.text)
+    assert "此账号已停用，请联系系统管理员重新启用" in page
+    assert "用户名或密码不正确" not in page
+    assert 'value="grid24"' in right.text
+    assert (await client.get("/", follow_redirects=False)).status_code in (302, 303)
+    assert await AuditEvent.exists().where(
+        AuditEvent.action == "login_disabled", AuditEvent.detail == "grid24"
+    )
+    # A wrong password on the disabled account says nothing about the account.
+    wrong = await post_form(client, "/login", {"username": "grid24", "password": "guess-guess"})
+    assert wrong.status_code == 422
+    assert "用户名或密码不正确" in wrong.text and "停用" not in wrong.text

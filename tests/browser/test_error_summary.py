@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.conftest import shot, sign_in
+
 pytestmark = pytest.mark.browser
 
 
@@ -35,3 +37,22 @@ def test_in_english_a_label_and_its_message_are_joined_by_an_english_colon(live_
         assert any(": " in t for t in items), items
     finally:
         context.close()
+
+
+def test_the_staff_forms_summary_names_every_refused_field_roles_too(live_server, tablet):
+    page = tablet
+    sign_in(page, live_server, "admin")
+    page.goto(f"{live_server}/admin/staff/new")
+    page.fill("#f-username", "grid1")
+    page.fill("#f-display_name", "重名")
+    page.fill("#f-password", "abc")
+    page.click("form.card button[type=submit]")
+    page.wait_for_selector("[data-error-list] a")
+    items = page.locator("[data-error-list] a").all_inner_texts()
+    shot(page, "admin-staff-error-summary")
+    assert "角色：请至少选择一项。" in items, items
+    assert any(t.startswith("用户名：") for t in items), items
+    assert any(t.startswith("所属区域：") for t in items), items
+    assert any(t.startswith("密码：") for t in items), items
+    page.click("[data-error-list] a >> text=角色：请至少选择一项。")
+    assert page.evaluate("document.activeElement.name") == "roles"

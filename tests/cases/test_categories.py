@@ -132,3 +132,60 @@ async def test_the_code_of_a_used_category_cannot_change(client):
     )
     assert response.status_code == 422
     assert await DisputeCategory.exists().where(DisputeCategory.code == code)
+
+
+async def test_two_categories_never_share_a_name_in_either_language(client):
+    await login(client, "admin")
+    code = "c_" + uuid.uuid4().hex[:12]
+    form = {"code": code, "name_zh": "婚姻家庭", "name_en": "Education", "sort_order": "50"}
+    refused = await post_form(client, "/admin/categories/new", form)
+    assert refused.status_code == 422
+    assert 'id="name_zh-error"' in refused.text and 'id="name_en-error"' not in refused.text
+    assert "已有其他纠纷类别使用此名称" in html.unescape(refused.text)
+    assert 'value="婚姻家庭"' in refused.text
+    # The English name too, whatever its case and spacing.
+    form = {**form, "name_zh": "教育纠纷", "name_en": "  marriage AND family "}
+    refused = await post_form(client, "/admin/categories/new", form)
+    assert refused.status_code == 422 and 'id="name_en-error"' in refused.text
+    assert not await DisputeCategory.exists().where(DisputeCategory.code == code)
+    saved = await post_form(client, "/admin/categories/new", {**form, "name_en": "Education"})
+    assert saved.status_code == 303
+    # A category keeps its own name when edited (and an empty sort order is 0, not a 500).
+    resaved = await post_form(
+        client,
+        f"/admin/categories/{await category_id(code)}",
+        {**form, "name_en": "Education", "active": "1", "sort_order": ""},
+    )
+    assert resaved.status_code == 303
+    row = await DisputeCategory.select().where(DisputeCategory.code == code).first()
+    assert row["sort_order"] == 0 and row["name_en"] == "Education"
+
+
+@pytest.mark.parametrize(
+    "code", ["教育 纠纷", "Education", "edu-cation", "edu cation", "9lives", "_x"]
+)
+async def test_a_category_code_is_lower_case_letters_digits_and_underscores(client, code):
+    await login(client, "admin")
+    name = uuid.uuid4().hex[:8]
+    refused = await post_form(
+        client,
+        "/admin/categories/new",
+        {"code": code, "name_zh": "类别" + name, "name_en": "Kind " + name, "sort_order": "5"},
+    )
+    assert refused.status_code == 422
+    assert 'id="code-error"' in refused.text
+    assert "只能使用小写字母 a-z、数字和下划线" in html.unescape(refused.text)
+    assert not await DisputeCategory.exists().where(DisputeCategory.code == code)
+
+
+async def test_an_old_code_outside_the_pattern_can_still_be_edited_unchanged(client):
+    """A code saved before the pattern is kept (cases may be filed under it)."""
+    await DisputeCategory(code="教育 纠纷", name_zh="教育", name_en="Schooling").save()
+    await login(client, "admin")
+    response = await post_form(
+        client,
+        f"/admin/categories/{await category_id('教育 纠纷')}",
+        {"code": "教育 纠纷", "name_zh": "教育纠纷", "name_en": "Schooling", "active": "1"},
+    )
+    assert response.status_code == 303
+    await DisputeCategory.delete().where(DisputeCategory.code == "教育 纠纷")

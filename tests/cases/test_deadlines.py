@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import date
 
 import chinese_calendar
@@ -12,6 +13,7 @@ import pytest
 from mediation import i18n
 from mediation.cases.categories import STANDARD_CODES
 from mediation.cases.deadlines import (
+    DEFAULT_POLICY_PATH,
     Clock,
     ClockPatch,
     DeadlineError,
@@ -432,7 +434,7 @@ def mutate(change):
         (lambda d: d["clocks"]["accept"].update(days=True), "clocks.accept.days"),
         (lambda d: d["clocks"]["accept"].update(start="filed"), "clocks.accept.start"),
         (lambda d: d["clocks"]["accept"].pop("unit"), "clocks.accept lacks unit"),
-        (lambda d: d["clocks"].update(Accept=d["clocks"]["accept"]), "lower-case identifier"),
+        (lambda d: d["clocks"].update(Accept=d["clocks"]["accept"]), "lower-case name"),
         (lambda d: d["extension"].update(clock="mediation"), "extension.clock"),
         (lambda d: d["extension"].pop("max_times"), "extension lacks max_times"),
         (lambda d: d.update(escalate_when_overdue=["handle"]), "not a defined clock"),
@@ -441,7 +443,7 @@ def mutate(change):
         (lambda d: d.update(levels={"province": {}}), "levels.province"),
         (
             lambda d: d.update(categories={"labour": {"clocks": {"handle": {"days": 3}}}}),
-            "categories.labour.clocks.handle",
+            'categories.labour.clocks: "handle" is not a defined clock',
         ),
         (
             lambda d: d.update(categories={"labour": {"clocks": {"accept": {}}}}),
@@ -457,6 +459,7 @@ def mutate(change):
     ],
 )
 def test_a_bad_policy_is_refused_with_the_place_of_the_mistake(tmp_path, change, complaint):
+    i18n.set_locale("en")
     path = write(tmp_path, mutate(change))
     with pytest.raises(PolicyError, match=complaint) as caught:
         load_policy(path)
@@ -464,5 +467,117 @@ def test_a_bad_policy_is_refused_with_the_place_of_the_mistake(tmp_path, change,
 
 
 def test_a_policy_that_is_not_an_object_is_refused():
-    with pytest.raises(PolicyError, match="must be an object"):
+    with pytest.raises(PolicyError, match="规则：必须是 JSON 对象"):
         parse_policy([1, 2, 3])
+    i18n.set_locale("en")
+    with pytest.raises(PolicyError, match="The policy must be an object"):
+        parse_policy([1, 2, 3])
+
+
+@pytest.mark.parametrize(
+    ("change", "detail"),
+    [
+        (
+            lambda d: d["clocks"]["accept"].update(days=99999999),
+            "clocks.accept.days：必须是 1 到 3650 之间的整数，不能是 99999999",
+        ),
+        (
+            lambda d: d["clocks"]["accept"].update(unit="weeks"),
+            'clocks.accept.unit：必须是 calendar, working 之一，不能是 "weeks"',
+        ),
+        (
+            lambda d: d.update(colours={"purple": {}}),
+            "colours.purple：不是风险颜色（可用：red, yellow, green）",
+        ),
+        (
+            lambda d: d["extension"].pop("max_times"),
+            "extension：缺少 max_times",
+        ),
+        (
+            lambda d: d.update(escalate_when_overdue=["handle"]),
+            'escalate_when_overdue："handle" 不是已定义的时限（已定义：accept）',
+        ),
+    ],
+)
+def test_a_bad_policy_is_explained_in_chinese_with_the_path_to_the_entry(change, detail):
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(mutate(change))
+    assert caught.value.detail == detail
+    assert not re.search(r"must|lacks|not a|one of", caught.value.detail)
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda d: d["clocks"]["accept"].update(days=3651), "clocks.accept.days"),
+        (lambda d: d["clocks"]["accept"].update(days=99999999), "clocks.accept.days"),
+        (lambda d: d["extension"].update(max_days=3651), "extension.max_days"),
+        (lambda d: d["extension"].update(max_times=10**9), "extension.max_times"),
+        (
+            lambda d: d.update(categories={"labour": {"clocks": {"accept": {"days": 10**8}}}}),
+            "categories.labour.clocks.accept.days",
+        ),
+        (
+            lambda d: d.update(colours={"red": {"clocks": {"accept": {"days": 4000}}}}),
+            "colours.red.clocks.accept.days",
+        ),
+    ],
+)
+def test_every_number_of_the_policy_is_at_most_ten_years(change, where):
+    with pytest.raises(PolicyError, match="3650") as caught:
+        parse_policy(mutate(change))
+    assert where in str(caught.value)
+
+
+def test_ten_years_is_still_accepted():
+    data = mutate(lambda d: d["clocks"]["accept"].update(days=3650, unit="working"))
+    data["extension"].update(max_days=3650, max_times=3650)
+    policy = parse_policy(data)
+    clocks = compute_clocks(policy, FRI_BEFORE_FESTIVAL, "neighbour", "green", "grid")
+    assert clocks[0].due is not None and clocks[0].due.year > 2035
+
+
+@pytest.mark.parametrize("unit", ["calendar", "working"])
+def test_a_clock_beyond_the_last_date_is_unknown_not_an_error(policy, unit):
+    # A policy built in code, past the parser's bound (as a policy stored before it was).
+    huge = dataclasses.replace(
+        policy,
+        clocks={
+            **policy.clocks,
+            "handle": dataclasses.replace(policy.clocks["handle"], days=99999999, unit=unit),
+        },
+    )
+    clocks = clocks_by_name(compute_clocks(huge, FRI_BEFORE_FESTIVAL, "neighbour", "green", "grid"))
+    assert clocks["handle"].due is None
+    assert clocks["handle"].estimated_years == ()
+    assert clocks["accept"].due == date(2026, 2, 24)
+    state = clock_state(clocks["handle"], date(2026, 3, 1))
+    assert (state.due, state.is_overdue, state.overdue_days, state.remaining_days) == (
+        None,
+        False,
+        0,
+        0,
+    )
+    # A red case's tighter rule still gives a date.
+    red = clocks_by_name(compute_clocks(huge, FRI_BEFORE_FESTIVAL, "neighbour", "red", "grid"))
+    assert red["handle"].due is not None
+
+
+def test_a_category_the_list_does_not_hold_is_refused_by_name():
+    data = mutate(
+        lambda d: d.update(
+            categories={
+                "labor": {"clocks": {"accept": {"days": 15}}},
+                "medical": {"clocks": {"accept": {"days": 30}}},
+                "neighbour_x": {},
+            }
+        )
+    )
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(data, category_codes=STANDARD_CODES)
+    assert "labor" in str(caught.value) and "neighbour_x" in str(caught.value)
+    assert "medical" not in str(caught.value)
+    # Read without the list (a policy already stored), the same policy loads.
+    assert set(parse_policy(data).categories) == {"labor", "medical", "neighbour_x"}
+    # The packaged policy names only standard categories.
+    parse_policy(json.loads(DEFAULT_POLICY_PATH.read_text()), category_codes=STANDARD_CODES)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mediation.grid.tables import AuditEvent, Grid, Region, Staff, TeamMember
@@ -223,3 +225,208 @@ async def test_a_region_holding_cases_keeps_its_code_and_parent(client):
         "/330482001099/"
     )
     await Region.delete().where(Region.id == empty["id"])
+
+
+# ---------------------------------------------------------------- an administrator remains
+
+
+async def staff_form(username: str, **changes) -> tuple[int, dict]:
+    """The staff form of an account as it stands, with ``changes``: (its id, the form)."""
+    row = await Staff.select().where(Staff.username == username).first()
+    form = {
+        "username": row["username"],
+        "display_name": row["display_name"],
+        "roles": list(row["roles"]),
+        "region": str(row["region"] or ""),
+        "department": str(row["department"] or ""),
+        "phone": row["phone"],
+        "active": "1" if row["active"] else "",
+        "password": "",
+    }
+    form.update(changes)
+    return row["id"], form
+
+
+async def test_an_administrator_cannot_disable_their_own_account(client):
+    await login(client, "admin")
+    pk, form = await staff_form("admin", active="", display_name="管理员改名")
+    response = await post_form(client, f"/admin/staff/{pk}", form)
+    assert response.status_code == 422
+    assert "不能停用自己的账号" in text_of(response.text)
+    assert 'id="active-error"' in response.text
+    # What was typed is kept, the box stays unticked as it was sent.
+    assert 'value="管理员改名"' in response.text
+    assert 'id="f-active" name="active" value="1" aria-invalid="true"' in response.text
+    assert (await Staff.select(Staff.active).where(Staff.id == pk).first())["active"] is True
+    # Still signed in as an administrator.
+    assert (await client.get("/admin/")).status_code == 200
+
+
+async def test_an_administrator_cannot_take_their_own_admin_role_away(client):
+    await login(client, "admin")
+    pk, form = await staff_form("admin", roles=["centre_staff"])
+    response = await post_form(client, f"/admin/staff/{pk}", form)
+    assert response.status_code == 422
+    assert "不能取消自己的系统管理员角色" in text_of(response.text)
+    assert 'id="roles-error"' in response.text
+    roles = (await Staff.select(Staff.roles).where(Staff.id == pk).first())["roles"]
+    assert "admin" in roles
+
+
+async def test_the_last_active_administrator_stays_one(client):
+    from mediation import i18n
+    from mediation.grid.services import staff_change_refusals
+
+    i18n.set_locale("zh_CN")
+    admins = [
+        r
+        for r in await Staff.select(Staff.id, Staff.roles).where(Staff.active.eq(True))
+        if "admin" in r["roles"]
+    ]
+    assert len(admins) == 1
+    pk = admins[0]["id"]
+    # Someone else (say an administrator disabled a moment ago, still on the page) tries.
+    refused = await staff_change_refusals(pk, {"active": False, "roles": ["admin"]}, None)
+    assert refused == {"active": "至少需要保留一名启用的系统管理员。"}
+    refused = await staff_change_refusals(pk, {"active": True, "roles": ["police"]}, None)
+    assert refused == {"roles": "至少需要保留一名启用的系统管理员。"}
+    # With a second active administrator, the first may be changed by the second.
+    await login(client, "admin")
+    community = await region_id("330482001003")
+    created = await post_form(
+        client,
+        "/admin/staff/new",
+        {
+            "username": "admin2",
+            "display_name": "第二管理员",
+            "roles": ["admin"],
+            "region": str(community),
+            "active": "1",
+            "password": "a-long-password",
+        },
+    )
+    assert created.status_code == 303
+    assert await staff_change_refusals(pk, {"active": False, "roles": ["admin"]}, None) == {}
+    second = (await Staff.select(Staff.id).where(Staff.username == "admin2").first())["id"]
+    pk, form = await staff_form("admin", active="")
+    client.cookies.clear()
+    await login(client, "admin2", "a-long-password")
+    assert (await post_form(client, f"/admin/staff/{pk}", form)).status_code == 303
+    # Now admin2 is the only one left, and cannot be disabled even by themselves.
+    _pk, own = await staff_form("admin2", active="")
+    response = await post_form(client, f"/admin/staff/{second}", own)
+    assert response.status_code == 422
+    assert "不能停用自己的账号" in text_of(response.text)
+
+
+async def test_a_new_accounts_password_is_marked_required_with_its_length(client):
+    await login(client, "admin")
+    new = text_of((await client.get("/admin/staff/new")).text)
+    assert "新账号必须设置密码，至少 10 个字符" in new
+    assert "留空则保留当前密码" not in new
+    refused = await post_form(
+        client,
+        "/admin/staff/new",
+        {"username": "grid1", "display_name": "X", "region": "", "password": ""},
+    )
+    assert refused.status_code == 422
+    assert "新账号必须设置密码" in text_of(refused.text)
+    # Every role box can be linked to from the error summary (it needs an id) and says it is
+    # invalid.
+    boxes = re.findall(r'<input type="checkbox"[^>]*name="roles"[^>]*>', refused.text)
+    assert boxes and all('id="f-roles-' in b and 'aria-invalid="true"' in b for b in boxes)
+    # An existing account keeps its hint.
+    pk, _form = await staff_form("grid1")
+    edit = text_of((await client.get(f"/admin/staff/{pk}")).text)
+    assert "留空则保留当前密码" in edit
+
+
+# ---------------------------------------------------------------- phones and departments
+
+
+def new_staff(**changes) -> dict:
+    form = {
+        "username": "rvgrid",
+        "display_name": "新网格员",
+        "roles": ["grid_worker"],
+        "region": "",
+        "active": "1",
+        "password": "a-long-password",
+    }
+    form.update(changes)
+    return form
+
+
+async def test_a_staff_phone_is_checked_like_a_partys_and_stored_normalised(client):
+    await login(client, "admin")
+    community = str(await region_id("330482001003"))
+    refused = await post_form(
+        client, "/admin/staff/new", new_staff(region=community, phone="12345")
+    )
+    assert refused.status_code == 422
+    assert 'id="phone-error"' in refused.text and "0573-85012345" in text_of(refused.text)
+    assert 'value="12345"' in refused.text and 'value="rvgrid"' in refused.text
+    assert not await Staff.exists().where(Staff.username == "rvgrid")
+    saved = await post_form(
+        client, "/admin/staff/new", new_staff(region=community, phone="138 1234 5678")
+    )
+    assert saved.status_code == 303
+    row = await Staff.select(Staff.phone).where(Staff.username == "rvgrid").first()
+    assert row["phone"] == "13812345678"
+
+
+async def test_a_handler_without_a_department_is_refused_beside_the_department(client):
+    from mediation.grid.tables import Department
+
+    await login(client, "admin")
+    county = str(await region_id("330482"))
+    form = new_staff(username="rvhandler", roles=["handler"], region=county)
+    refused = await post_form(client, "/admin/staff/new", form)
+    assert refused.status_code == 422
+    assert 'id="department-error"' in refused.text
+    assert "承办单位经办人必须属于一个承办单位" in text_of(refused.text)
+    assert not await Staff.exists().where(Staff.username == "rvhandler")
+    department = await Department.select(Department.id).first()
+    saved = await post_form(
+        client, "/admin/staff/new", {**form, "department": str(department["id"])}
+    )
+    assert saved.status_code == 303
+
+
+async def test_a_handler_left_without_a_department_is_told_why_the_inbox_is_empty(client):
+    await Staff.update({Staff.department: None}).where(Staff.username == "handler1")
+    await login(client, "handler1")
+    page = text_of((await client.get("/suggestions")).text)
+    assert "您的账号尚未关联承办单位" in page
+    client.cookies.clear()
+    await login(client, "handler2")
+    assert "您的账号尚未关联承办单位" not in text_of((await client.get("/suggestions")).text)
+
+
+async def test_the_audit_record_of_an_edit_says_the_password_was_reset_without_it(client):
+    await login(client, "admin")
+    pk, form = await staff_form("grid2", password="a-brand-new-password")
+    assert (await post_form(client, f"/admin/staff/{pk}", form)).status_code == 303
+    event = (
+        await AuditEvent.select()
+        .where(AuditEvent.entity == "staff", AuditEvent.entity_id == str(pk))
+        .order_by(AuditEvent.id, ascending=False)
+        .output(load_json=True)
+        .first()
+    )
+    assert event["action"] == "update"
+    assert event["after"]["password_reset"] is True
+    assert event["before"]["password_reset"] is False
+    stored = repr(event)
+    assert "a-brand-new-password" not in stored and "argon2" not in stored
+    # An edit that leaves the password alone says nothing of it.
+    _pk, form = await staff_form("grid2", display_name="改个名字")
+    assert (await post_form(client, f"/admin/staff/{pk}", form)).status_code == 303
+    event = (
+        await AuditEvent.select()
+        .where(AuditEvent.entity == "staff", AuditEvent.entity_id == str(pk))
+        .order_by(AuditEvent.id, ascending=False)
+        .output(load_json=True)
+        .first()
+    )
+    assert "password_reset" not in event["after"]

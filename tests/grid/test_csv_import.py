@@ -110,3 +110,32 @@ async def test_the_upload_page_shows_the_report(client):
     assert response.status_code == 422
     assert "未导入任何数据" in response.text
     assert "此项为必填项" in response.text
+
+
+async def test_staff_phones_are_checked_and_a_handler_needs_a_department():
+    from mediation.grid.tables import Department
+
+    department = await Department.select(Department.code, Department.id).first()
+    header = "username,display_name,roles,region_code,phone,department_code\n"
+    bad = (
+        header + "csv_w1,网格员甲,grid_worker,330482001003,12345,\n"  # line 2: phone
+        "csv_h1,经办人甲,handler,330482,,\n"  # line 3: no department
+        "csv_h2,经办人乙,handler,330482,,NO-SUCH\n"  # line 4: unknown department
+    )
+    report = await import_csv("staff", bad.encode(), None)
+    assert {(e.line, e.column) for e in report.errors} == {
+        (2, "phone"),
+        (3, "department_code"),
+        (4, "department_code"),
+    }
+    assert not await Staff.exists().where(Staff.username.like("csv_%"))
+    good = (
+        header + "csv_w1,网格员甲,grid_worker,330482001003,+86 138-1234-5678,\n"
+        f"csv_h1,经办人甲,handler,330482,,{department['code']}\n"
+    )
+    report = await import_csv("staff", good.encode(), None)
+    assert report.ok, report.errors
+    worker = await Staff.select(Staff.phone).where(Staff.username == "csv_w1").first()
+    assert worker["phone"] == "13812345678"
+    handler = await Staff.select(Staff.department).where(Staff.username == "csv_h1").first()
+    assert handler["department"] == department["id"]

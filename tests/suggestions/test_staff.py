@@ -512,3 +512,66 @@ async def test_departments_cannot_manage_points_or_topics(client):
     await login(client, "handler1")
     assert (await client.get("/suggestions/points")).status_code == 403
     assert (await client.get("/suggestions/topics")).status_code == 403
+
+
+def topic_badge(page: str, title: str) -> str:
+    """The status badge of the topic's row on the topics page."""
+    row = page.split(title, 1)[1].split("</tr>", 1)[0]
+    return text_of(re.findall(r'<span class="badge[^"]*">.*?</span>', row)[-1]).strip()
+
+
+async def test_a_topic_past_its_closing_day_in_beijing_reads_closed(client):
+    from datetime import UTC, date, datetime
+
+    import time_machine
+
+    tag = uuid.uuid4().hex[:6]
+    titles = {
+        "closed": f"昨天截止的征集 {tag}",
+        "open": f"今天截止的征集 {tag}",
+        "later": f"明天开始的征集 {tag}",
+    }
+    await SuggestionTopic.insert(
+        SuggestionTopic(
+            title=titles["closed"], opens_on=date(2026, 11, 1), closes_on=date(2026, 11, 30)
+        ),
+        SuggestionTopic(
+            title=titles["open"], opens_on=date(2026, 11, 1), closes_on=date(2026, 12, 1)
+        ),
+        SuggestionTopic(
+            title=titles["later"], opens_on=date(2026, 12, 2), closes_on=date(2026, 12, 31)
+        ),
+    )
+    # 00:30 on 1 December in Beijing; still 30 November by the server's UTC clock.
+    with time_machine.travel(datetime(2026, 11, 30, 16, 30, tzinfo=UTC), tick=False):
+        await login(client, "centre1")
+        page = (await client.get("/suggestions/topics")).text
+    assert topic_badge(page, titles["closed"]) == "已截止"
+    assert topic_badge(page, titles["open"]) == "征集中"
+    assert topic_badge(page, titles["later"]) == "未开放"
+    await SuggestionTopic.delete().where(SuggestionTopic.title.like(f"%{tag}"))
+
+
+async def test_publishing_a_topic_says_it_was_published(client):
+    from mediation.cases.services import today
+
+    title = f"停车位征集 {uuid.uuid4().hex[:6]}"
+    await login(client, "centre1")
+    response = await post_form(
+        client,
+        "/suggestions/topics",
+        {
+            "title": title,
+            "opens_on": today().isoformat(),
+            "closes_on": today().replace(year=today().year + 1).isoformat(),
+        },
+    )
+    assert response.status_code == 303
+    page = await client.get(response.headers["location"])
+    notice = text_of(re.search(r'<div class="alert ok"[^>]*>(.*?)</div>', page.text).group(1))
+    assert notice.startswith(f"已发布：“{title}”")
+    assert f"{today().year}年{today().month}月{today().day}日" in notice
+    # The plain page (and a made-up id) says nothing of it.
+    assert "已发布" not in (await client.get("/suggestions/topics")).text
+    assert "已发布" not in (await client.get("/suggestions/topics?published=99999999")).text
+    await SuggestionTopic.delete().where(SuggestionTopic.title == title)
