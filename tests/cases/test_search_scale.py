@@ -380,3 +380,62 @@ def test_the_open_case_indexes_name_the_open_statuses():
         "mediation.cases.piccolo_migrations.cases_2026_11_30t17_20_00_000000"
     )
     assert re.findall(r"'(\w+)'", migration.OPEN) == list(services.OPEN_STATUSES)
+
+
+async def _listed(staff, term: str) -> list[int]:
+    listed, page = [], 1
+    while True:
+        found, more = await services.list_cases(staff, services.CaseFilters(q=term, page=page))
+        listed += [r.id for r in found]
+        if not more:
+            return listed
+        page += 1
+
+
+async def test_a_text_term_lists_the_same_cases_whether_rare_common_or_slow(monkeypatch, new_key):
+    """A term of three characters or more is told rare (the list is driven by the trigram
+    index's cases on PostgreSQL) or common (the planner's walk): the same cases either way, in
+    the same order, also when the index takes too long to answer and when the first cases of
+    the table are enough to call it common."""
+    from mediation.cases import queries
+
+    monkeypatch.setattr(queries, "PAGE_SIZE", 2)
+    grid1 = await user("grid1")
+    rare = "榉木地板起鼓" + new_key()[:6]
+    made = [
+        await services.register_case(
+            deposit_case(await grid_id(), summary=f"{rare}，楼上装修所致（{i}）"), grid1, new_key()
+        )
+        for i in range(2)
+    ]
+    staff = await user("centre2")
+    expected = sorted(made, reverse=True)
+    assert await _found(rare) == await _scanned(rare) == set(made)
+    assert await _listed(staff, rare) == expected
+    if queries.uses_postgres():
+        assert isinstance(await queries._rare_text_cases(rare), queries.CaseIds)
+        # Rarer than the table's first cases show, but more than the index may hand over:
+        # left to the planner, the same cases.
+        monkeypatch.setattr(queries, "RARE_TEXT_MAX", 1)
+        assert await queries._rare_text_cases(rare) is None
+        assert await _listed(staff, rare) == expected
+        monkeypatch.setattr(queries, "RARE_TEXT_MAX", 500)
+        # The index too slow to answer within its time: left to the planner.
+        monkeypatch.setattr(
+            queries,
+            "_RARE_TEXT_SQL",
+            'SELECT "id" FROM "case", pg_sleep(0.2) WHERE "search_text" ILIKE {} LIMIT {}',
+        )
+        assert await queries._rare_text_cases(rare) is None
+        assert await _listed(staff, rare) == expected
+    # Common: the first cases read hold a page of it and more.
+    common = "邻里共用楼道堆物" + new_key()[:6]
+    for i in range(4):
+        await services.register_case(
+            deposit_case(await grid_id(), summary=f"{common}（{i}）"), grid1, new_key()
+        )
+    if queries.uses_postgres():
+        monkeypatch.setattr(queries, "COMMON_PROBE", "1s")
+        assert await queries._rare_text_cases(common) is None
+    listed = await _listed(staff, common)
+    assert listed == sorted(await _scanned(common), reverse=True) and len(listed) == 4
