@@ -69,9 +69,15 @@ def _schedule_session(page, base: str, case_id: int) -> str:
     page.goto(f"{base}/cases/{case_id}")
     page.click("text=安排调解会")
     # A time of its own: the mediator's other sessions in these tests do not clash with it.
-    month, day = 1 + uuid.uuid4().int % 12, 1 + uuid.uuid4().int % 28
-    page.fill("#f-starts_at", f"2032-{month:02d}-{day:02d}T{8 + day % 9:02d}:30")
-    page.fill("#f-room", "东湖社区调解室")
+    pick = uuid.uuid4().int
+    year, month, day, hour = (
+        2031 + pick % 9,
+        1 + pick // 9 % 12,
+        1 + pick // 108 % 28,
+        8 + pick // 3024 % 9,
+    )
+    page.fill("#f-starts_at", f"{year}-{month:02d}-{day:02d}T{hour:02d}:30")
+    page.fill("#f-room", f"东湖社区调解室{pick % 1000}")
     page.select_option("#f-mode", "in_person")
     page.click("button:has-text('安排')")
     page.wait_for_url(re.compile(rf"/cases/{case_id}/sessions/\d+"))
