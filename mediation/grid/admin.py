@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -15,6 +18,7 @@ from litestar.response import Redirect, Template
 
 from mediation.accounts.guards import current_user, requires_role
 from mediation.accounts.services import forget_user, hash_password
+from mediation.db import is_postgres
 from mediation.grid import csv_import, services
 from mediation.grid.forms import FieldSpec, parse_form
 from mediation.grid.tables import (
@@ -635,14 +639,48 @@ async def _submit(
     result = await parse_form(entity.fields, data, creating=pk is None)
     if entity.slug == "staff" and pk is None and not result.values.get("password"):
         result.errors.setdefault("password", _("This field is required."))
-    actor = current_user(request)
-    rules = await _check_rules(entity.slug, result.values, pk, actor.id)
-    for key, message in rules.items():
-        result.errors.setdefault(key, message)
-    if result.errors:
+    new_pk = await check_and_save(
+        entity.slug, result.values, pk, current_user(request), result.errors
+    )
+    if new_pk is None:
         return await _form_page(entity, pk, result.raw, result.errors, status_code=422)
-    new_pk = await save_entity(entity.slug, result.values, pk, actor)
     return see_other(f"/admin/{entity.slug}/{new_pk}?saved=1")
+
+
+async def check_and_save(
+    slug: str, values: dict, pk: int | None, actor: Any, errors: dict[str, str]
+) -> int | None:
+    """The cross-field rules, then the save if nothing (in ``errors`` or the rules) refuses
+    it; the record's id, or None with the refusals added to ``errors``. Accounts are checked
+    and saved one edit at a time: two administrators disabling each other at the same moment
+    must not both find the other still active."""
+    async with _edit_lock(slug == "staff"):
+        for key, message in (await _check_rules(slug, values, pk, actor.id)).items():
+            errors.setdefault(key, message)
+        if errors:
+            return None
+        return await save_entity(slug, values, pk, actor)
+
+
+_STAFF_EDITS = asyncio.Lock()
+# The PostgreSQL advisory lock of account edits (any number; this one spells "staff").
+_STAFF_EDIT_LOCK_KEY = 0x5354414646
+
+
+@asynccontextmanager
+async def _edit_lock(needed: bool) -> AsyncIterator[None]:
+    """One account edit at a time: in this process, and on PostgreSQL across the servers (a
+    transaction holding an advisory lock, in which the check and the save run)."""
+    if not needed:
+        yield
+        return
+    async with _STAFF_EDITS:
+        if not is_postgres():
+            yield
+            return
+        async with Staff._meta.db.transaction():
+            await Staff.raw("SELECT pg_advisory_xact_lock({})", _STAFF_EDIT_LOCK_KEY)
+            yield
 
 
 async def _form_page(

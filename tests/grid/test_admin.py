@@ -430,3 +430,58 @@ async def test_the_audit_record_of_an_edit_says_the_password_was_reset_without_i
         .first()
     )
     assert "password_reset" not in event["after"]
+
+
+async def test_two_administrators_disabling_each_other_at_once_leave_one_active(monkeypatch):
+    """Both edits are checked at the same moment (the check is held open for 50 ms, so the
+    other arrives meanwhile); saved one at a time, the second finds its actor the last
+    administrator: refused, and one active administrator remains."""
+    import asyncio
+
+    from mediation.accounts.services import load_user
+    from mediation.grid import admin as grid_admin
+    from mediation.grid import services as grid_services
+    from mediation.grid.forms import parse_form
+
+    community = await region_id("330482001003")
+    second = Staff(
+        username="admin3",
+        display_name="第三管理员",
+        roles=["admin"],
+        region=community,
+        active=True,
+        password_hash="x",
+    )
+    await second.save()
+    first = (await Staff.select(Staff.id).where(Staff.username == "admin").first())["id"]
+    checked = grid_services.staff_change_refusals
+
+    async def slow_check(*args, **kwargs):
+        found = await checked(*args, **kwargs)
+        await asyncio.sleep(0.05)
+        return found
+
+    monkeypatch.setattr(grid_services, "staff_change_refusals", slow_check)
+
+    async def disable(actor_id: int, pk: int) -> dict[str, str]:
+        _pk, form = await staff_form(
+            (await Staff.select(Staff.username).where(Staff.id == pk).first())["username"],
+            active="",
+        )
+        parsed = await parse_form(grid_admin.ENTITIES["staff"].fields, form, creating=False)
+        assert parsed.errors == {}, parsed.errors
+        errors: dict[str, str] = {}
+        await grid_admin.check_and_save(
+            "staff", parsed.values, pk, await load_user(actor_id), errors
+        )
+        return errors
+
+    results = await asyncio.gather(disable(first, second.id), disable(second.id, first))
+    assert sorted(bool(r) for r in results) == [False, True], results
+    assert "至少需要保留一名启用的系统管理员。" in next(r for r in results if r).values()
+    active_admins = [
+        r
+        for r in await Staff.select(Staff.roles).where(Staff.active.eq(True))
+        if "admin" in r["roles"]
+    ]
+    assert len(active_admins) == 1
