@@ -387,6 +387,17 @@ def _identifier(value: Any, where: str) -> str:
     return value
 
 
+# Whom a registration can notify at once (mediation.cases.registration): the grid's police
+# officer and the town's mediation centre.
+NOTIFY_TARGETS = ("police", "town_centre")
+
+
+def _one_of(value: Any, where: str, choices: Collection[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise _not_one_of(where, value, choices)
+    return value
+
+
 def _not_one_of(where: str, value: Any, choices: Collection[str]) -> _SchemaError:
     return _SchemaError(
         _(
@@ -451,7 +462,9 @@ def _overrides(value: Any, where: str, known: set[str]) -> dict[str, Override]:
             if not isinstance(notify, list):
                 where = here + ".notify_on_register"
                 raise _SchemaError(_("%(where)s must be a list ([…])", where=where))
-            notify = tuple(_identifier(item, f"{here}.notify_on_register") for item in notify)
+            notify = tuple(
+                _one_of(item, f"{here}.notify_on_register", NOTIFY_TARGETS) for item in notify
+            )
         escalate = body.get("escalate_when_overdue")
         if escalate is not None:
             escalate = _clock_names(escalate, f"{here}.escalate_when_overdue", known)

@@ -101,6 +101,8 @@ async def save_policy_text(user: CurrentUser, text: str) -> None:
 
     try:
         body = json.loads(text)
+    except RecursionError as exc:
+        raise CaseError(_("This is nested too deeply to be a policy."), "body") from exc
     except json.JSONDecodeError as exc:
         raise CaseError(
             _(

@@ -197,3 +197,23 @@ async def test_the_policy_page_lists_the_category_codes_with_their_names(client)
     await login(client, "admin")
     page = text_of((await client.get("/admin/deadlines")).text)
     assert "纠纷类别代码" in page and "labour 劳动争议" in page
+
+
+async def test_a_notification_nobody_acts_on_and_a_body_nested_too_deep_are_refused(client):
+    """A misspelt recipient would notify nobody; a body nested past Python's limits must get a
+    message beside the field, never an error page."""
+    await login(client, "admin")
+    body = default_body()
+    body["categories"]["labour"]["notify_on_register"] = ["polise"]
+    response = await post_form(
+        client, "/admin/deadlines", {"body": json.dumps(body, ensure_ascii=False)}
+    )
+    assert response.status_code == 422
+    page = text_of(response.text)
+    assert "categories.labour.notify_on_register" in page and "polise" in page
+    assert "town_centre" in page
+    deep = "[" * 100_000 + "]" * 100_000
+    response = await post_form(client, "/admin/deadlines", {"body": deep})
+    assert response.status_code == 422
+    assert "嵌套层级过深" in text_of(response.text)
+    assert (await services.current_policy()).clocks["handle"].days == 7
