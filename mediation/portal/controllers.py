@@ -176,7 +176,10 @@ class MyCaseController(Controller):
         done = action
         try:
             if action == "reschedule":
-                await services.request_reschedule(who, _int(data.get("session")) or 0, reason)
+                to_mediator = await services.request_reschedule(
+                    who, _int(data.get("session")) or 0, reason
+                )
+                done = "reschedule" if to_mediator else "reschedule_centre"
             elif action == "object":
                 await services.object_to_mediator(who, _int(data.get("mediator")) or 0, reason)
             elif action == "confirm":

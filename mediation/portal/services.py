@@ -485,17 +485,16 @@ async def party_view(who: Access) -> PartyView:
     )
 
 
-async def request_reschedule(who: Access, session_id: int, reason: str) -> None:
-    """A party asks for another date: the mediator and the grid team are told, nothing moves."""
+async def request_reschedule(who: Access, session_id: int, reason: str) -> bool:
+    """A party asks for another date: the grid team and the case's mediators are told,
+    nothing moves. A mediator taken off the case (an objection) is not told; without a
+    mediator the town's mediation centre, which must deal with the session, is. Whether a
+    mediator was told."""
     reason = reason.strip()
     if not reason:
         raise PortalError(_("Say why you need another date."), "reason")
     session = (
-        await MediationSession.select(
-            MediationSession.id,
-            MediationSession.starts_at,
-            MediationSession.mediator.staff,
-        )
+        await MediationSession.select(MediationSession.id, MediationSession.starts_at)
         .where(
             MediationSession.id == session_id,
             MediationSession.case == who.case_id,
@@ -506,8 +505,16 @@ async def request_reschedule(who: Access, session_id: int, reason: str) -> None:
     if session is None:
         raise PortalError(_("This session cannot be rescheduled any more."), "session")
     when = local_date(session["starts_at"])
+    # The case's mediators now: one taken off it (an objection) is not told any more.
+    mediators = [
+        r["mediator.staff"]
+        for r in await CaseMediator.select(CaseMediator.mediator.staff).where(
+            CaseMediator.case == who.case_id, CaseMediator.active.eq(True)
+        )
+        if r["mediator.staff"]
+    ]
     if await _asked_already(who, when, reason):
-        return
+        return bool(mediators)
     await case_services.record_event(
         who.case_id,
         None,
@@ -515,10 +522,9 @@ async def request_reschedule(who: Access, session_id: int, reason: str) -> None:
         changes={"party": [None, who.party_name], "session": [None, when]},
         note=reason,
     )
-    case = await _case_of(who.case_id, Case.number, Case.grid)
+    case = await _case_of(who.case_id, Case.number, Case.grid, Case.region_path)
     recipients = [member.staff for member in await case_services.grid_team(case["grid"])]
-    if session["mediator.staff"]:
-        recipients.append(session["mediator.staff"])
+    recipients += mediators or await case_services.centre_staff(case["region_path"], "town")
     await case_services.notify(
         recipients,
         who.case_id,
@@ -530,6 +536,7 @@ async def request_reschedule(who: Access, session_id: int, reason: str) -> None:
             reason=reason,
         ),
     )
+    return bool(mediators)
 
 
 # A request sent again as it was (a double tap, a form resent from the browser's history) is the

@@ -398,6 +398,33 @@ async def test_an_objection_is_told_at_once_and_the_case_shows_it_needs_a_mediat
     session_page = text_of((await client.get(f"/cases/{case_id}/sessions/{session_id}")).text)
     assert "因当事人异议已不再承办本案" in session_page
 
+    # The other party then asks for another date: the centre that must now deal with the
+    # session is told, not the mediator who is off the case, and the party is told so.
+    client.cookies.clear()
+    code, secret = await _pair(case_id, "王堃")
+    response = await post_form(
+        client,
+        "/my-case/act",
+        {
+            "code": code,
+            "secret": secret,
+            "action": "reschedule",
+            "session": str(session_id),
+            "reason": "那天要上班",
+        },
+    )
+    assert response.status_code == 303
+    page = text_of((await client.get("/my-case")).text)
+    assert "已转给调解中心" in page and "已转给调解员" not in page
+    asked = {
+        r["recipient"]
+        for r in await Notification.select(Notification.recipient).where(
+            Notification.kind == "party_request", Notification.case == case_id
+        )
+    }
+    assert staff["centre1"] in asked and staff["grid1"] in asked
+    assert staff["mediator1"] not in asked
+
 
 async def _effective_agreement(case_id: int) -> tuple[int, int, int]:
     agreement = Agreement(
