@@ -87,6 +87,7 @@ FIELD_LABELS = {
     "level": _l("Level"),
     "linked_case": _l("Possible duplicate of"),
     "mediator": _l("Mediator"),
+    "sessions_presided": _l("Now presides the sessions of"),
     "extension_days": _l("Extension (days)"),
     "field": _l("Field"),
     "party": _l("Party"),

@@ -18,6 +18,7 @@ from mediation.cases.tables import (
     MediationSession,
     Party,
 )
+from mediation.clock import to_local
 from mediation.db import write_transaction
 from mediation.grid.tables import Mediator
 from mediation.i18n import format_datetime, get_locale
@@ -172,18 +173,42 @@ async def assign_mediator(user: CurrentUser, case_id: int, mediator_id: int) -> 
         )
     async with write_transaction(), mediator_rollup.assignments_changing(case_id):
         await CaseMediator(case=case_id, mediator=mediator_id, assigned_by=user.id).save()
+        handed = await _hand_over_sessions(case_id, mediator_id)
     staff = await Mediator.select(Mediator.staff).where(Mediator.id == mediator_id).first()
-    await record_event(
-        case_id,
-        user,
-        "mediator_assigned",
-        changes={"mediator": [None, chosen.mediator.name]},
-    )
+    changes: dict[str, list] = {"mediator": [None, chosen.mediator.name]}
+    if handed:
+        changes["sessions_presided"] = [None, handed]
+    await record_event(case_id, user, "mediator_assigned", changes=changes)
     await notify(
         [staff["staff"]] if staff else [],
         case_id,
         "assigned",
         _("You were assigned to case %(number)s.", number=case.number),
+    )
+
+
+async def _hand_over_sessions(case_id: int, mediator_id: int) -> str:
+    """Sessions still to be held whose presiding mediator is no longer on the case (taken off
+    by an objection) go to the mediator just assigned, so neither the parties' session nor its
+    printed record names the one they objected to; their times as the timeline shows them."""
+    on_case = {
+        r["mediator"]
+        for r in await CaseMediator.select(CaseMediator.mediator).where(
+            CaseMediator.case == case_id, CaseMediator.active.eq(True)
+        )
+    }
+    rows = await MediationSession.select(
+        MediationSession.id, MediationSession.mediator, MediationSession.starts_at
+    ).where(MediationSession.case == case_id, MediationSession.status == "scheduled")
+    orphaned = [r for r in rows if r["mediator"] is not None and r["mediator"] not in on_case]
+    if not orphaned:
+        return ""
+    await MediationSession.update({MediationSession.mediator: mediator_id}).where(
+        MediationSession.id.is_in([r["id"] for r in orphaned])
+    )
+    return ", ".join(
+        to_local(r["starts_at"]).strftime("%Y-%m-%d %H:%M")
+        for r in sorted(orphaned, key=lambda r: r["starts_at"])
     )
 
 

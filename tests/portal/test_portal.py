@@ -24,6 +24,7 @@ from mediation.cases.tables import (
     Case,
     CaseEvent,
     CaseMediator,
+    MediationSession,
     Notification,
     Party,
 )
@@ -424,6 +425,22 @@ async def test_an_objection_is_told_at_once_and_the_case_shows_it_needs_a_mediat
     }
     assert staff["centre1"] in asked and staff["grid1"] in asked
     assert staff["mediator1"] not in asked
+
+    # The centre assigns another mediator: the booked session is theirs to preside from now,
+    # so neither the parties' session nor its record names the one objected to.
+    centre1 = await user("centre1")
+    choice = (await services.suggest_mediators(centre1, case_id))[0]
+    await services.assign_mediator(centre1, case_id, choice.mediator.id)
+    presiding = (
+        await MediationSession.select(MediationSession.mediator)
+        .where(MediationSession.id == session_id)
+        .first()
+    )
+    assert presiding["mediator"] == choice.mediator.id
+    await login(client, "centre1")
+    page = text_of((await client.get(f"/cases/{case_id}")).text)
+    assert "请改派或取消" not in page and "本案需要另行指派调解员" not in page
+    assert "改由其主持的调解会" in page
 
 
 async def _effective_agreement(case_id: int) -> tuple[int, int, int]:
