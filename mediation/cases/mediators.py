@@ -188,19 +188,17 @@ async def assign_mediator(user: CurrentUser, case_id: int, mediator_id: int) -> 
 
 
 async def _hand_over_sessions(case_id: int, mediator_id: int) -> str:
-    """Sessions still to be held whose presiding mediator is no longer on the case (taken off
-    by an objection) go to the mediator just assigned, so neither the parties' session nor its
-    printed record names the one they objected to; their times as the timeline shows them."""
-    on_case = {
-        r["mediator"]
-        for r in await CaseMediator.select(CaseMediator.mediator).where(
-            CaseMediator.case == case_id, CaseMediator.active.eq(True)
-        )
-    }
+    """Sessions still to be held whose presiding mediator an objection took off the case (the
+    ones the case page marks) go to the mediator just assigned, so neither the parties' session
+    nor its printed record names the one they objected to; their times as the timeline shows
+    them."""
+    taken_off = await mediators_taken_off(case_id)
+    if not taken_off:
+        return ""
     rows = await MediationSession.select(
         MediationSession.id, MediationSession.mediator, MediationSession.starts_at
     ).where(MediationSession.case == case_id, MediationSession.status == "scheduled")
-    orphaned = [r for r in rows if r["mediator"] is not None and r["mediator"] not in on_case]
+    orphaned = [r for r in rows if r["mediator"] in taken_off]
     if not orphaned:
         return ""
     await MediationSession.update({MediationSession.mediator: mediator_id}).where(
